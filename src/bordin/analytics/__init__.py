@@ -1,0 +1,3 @@
+"""bordin.analytics."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""bordin.feedback."""
+
+__all__: list[str] = []

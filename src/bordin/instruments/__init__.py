@@ -1,0 +1,3 @@
+"""bordin.instruments."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""bordin.interop."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""bordin.reports."""
+
+__all__: list[str] = []

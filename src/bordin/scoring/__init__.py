@@ -1,0 +1,3 @@
+"""bordin.scoring."""
+
+__all__: list[str] = []

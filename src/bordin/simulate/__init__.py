@@ -1,0 +1,3 @@
+"""bordin.simulate."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""bordin.storage."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""bordin.web."""
+
+__all__: list[str] = []
