@@ -1,3 +1,5 @@
-"""bordin.interop."""
+"""Interoperability: CSV files in the project's data contracts (DESIGN.md)."""
 
-__all__: list[str] = []
+from bordin.interop.csv_files import read_responses_csv, write_scores_csv
+
+__all__ = ["read_responses_csv", "write_scores_csv"]

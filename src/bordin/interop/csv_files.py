@@ -1,0 +1,76 @@
+"""CSV files: the long item-response file in, the wide session-scores file out.
+
+Row numbers in error messages count the header as row 1, so the first data row is row 2
+(the line number a spreadsheet or text editor shows, for files without quoted line breaks).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from bordin.errors import InputError
+
+__all__ = ["read_responses_csv", "write_scores_csv"]
+
+RESPONSE_COLUMNS = ("client_id", "therapist_id", "session", "date", "instrument", "item", "value")
+
+
+def read_responses_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a long item-response CSV file.
+
+    Every column is read as text (identifiers keep leading zeros; numbers are checked when
+    scored, so a bad value is reported with its row). Blank lines are dropped, but the index
+    keeps each record's position in the file: a record's file row is its index + 2.
+
+    Raises
+    ------
+    InputError
+        The file does not exist, is empty, or is not readable as CSV.
+    """
+    path = Path(path)
+    name = path.name
+    if not path.is_file():
+        raise InputError("no such file", file=str(path))
+    try:
+        frame = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+            encoding="utf-8-sig",
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError("the file is empty (no header row)", file=name) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a readable CSV file: {exc}", file=name) from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    blank = frame.isna().all(axis=1)
+    if blank.any():
+        frame = frame.loc[~blank.to_numpy()]
+    return frame
+
+
+def write_scores_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a wide session-scores frame to CSV atomically.
+
+    The frame is written to a temporary file in the target's folder and renamed over the
+    target, so the target is either the complete new file or untouched. Scores are written
+    at full precision; missing scores are empty cells.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError("the output folder does not exist", file=str(path))
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            frame.to_csv(out, index=False, lineterminator="\n")
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
