@@ -1,0 +1,41 @@
+"""Writes: each takes the acting user (or token) as a keyword, audits in the same
+transaction and recomputes the client's feedback there when responses change."""
+
+from bordin.storage.actions.alerts import acknowledge_alert
+from bordin.storage.actions.auth import authenticate_session, log_in, log_out
+from bordin.storage.actions.care import close_episode, create_client, create_session, open_episode
+from bordin.storage.actions.content import upload_content_pack
+from bordin.storage.actions.forms import (
+    DEFAULT_LINK_LIFETIME,
+    create_form_request,
+    find_form_request,
+    record_submission,
+    validate_answers,
+)
+from bordin.storage.actions.organisation import (
+    create_clinic,
+    create_team,
+    create_user,
+    set_password,
+)
+
+__all__ = [
+    "DEFAULT_LINK_LIFETIME",
+    "acknowledge_alert",
+    "authenticate_session",
+    "close_episode",
+    "create_client",
+    "create_clinic",
+    "create_form_request",
+    "create_session",
+    "create_team",
+    "create_user",
+    "find_form_request",
+    "log_in",
+    "log_out",
+    "open_episode",
+    "record_submission",
+    "set_password",
+    "upload_content_pack",
+    "validate_answers",
+]

@@ -1,0 +1,227 @@
+"""Recompute one client's scores, signals and alerts inside the caller's transaction.
+
+Called by every action that changes a client's responses. Scoring and feedback are the
+core's (:func:`bordin.scoring.score_responses`, :func:`bordin.feedback.compute_feedback`);
+this module only moves rows between the database and their frames.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bordin.storage.models import (
+    Alert,
+    Client,
+    ItemResponse,
+    Score,
+    Signal,
+    TherapySession,
+    User,
+)
+
+__all__ = ["jsonable", "recompute_client_feedback", "rescore_sessions"]
+
+ID_COLUMNS = ("client_id", "therapist_id", "session", "date")
+ALLIANCE_PREFERENCE = ("sac", "wai_sr")
+OUTCOME_INSTRUMENTS = ("phq9", "gad7", "core10", "k10", "ors", "oq45")
+
+
+def jsonable(value: Any) -> Any:
+    """Turn numpy/pandas scalars, NaN, dates and containers into plain JSON values."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date | pd.Timestamp):
+        return None if pd.isna(value) else value.isoformat()
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, int | str | bool):
+        return value
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _client_labels(db: Session, client_id: int) -> tuple[str, str]:
+    row = db.execute(
+        select(Client.code, User.code)
+        .join(User, User.id == Client.therapist_id)
+        .where(Client.id == client_id)
+    ).one()
+    return str(row[0]), str(row[1])
+
+
+def rescore_sessions(db: Session, client_id: int, session_ids: Iterable[int]) -> None:
+    """Replace the stored scores of the given sessions with fresh ones from their items."""
+    from bordin.scoring import score_responses
+
+    ids = sorted(set(session_ids))
+    if not ids:
+        return
+    client_code, therapist_code = _client_labels(db, client_id)
+    rows = db.execute(
+        select(
+            TherapySession.id,
+            TherapySession.number,
+            TherapySession.date,
+            ItemResponse.instrument,
+            ItemResponse.item,
+            ItemResponse.value,
+        )
+        .join(ItemResponse, ItemResponse.session_id == TherapySession.id)
+        .where(TherapySession.id.in_(ids))
+    ).all()
+    db.execute(delete(Score).where(Score.session_id.in_(ids)))
+    if not rows:
+        return
+    long = pd.DataFrame(
+        {
+            "client_id": client_code,
+            "therapist_id": therapist_code,
+            "session": [r[1] for r in rows],
+            "date": [r[2].isoformat() if r[2] else None for r in rows],
+            "instrument": [r[3] for r in rows],
+            "item": [r[4] for r in rows],
+            "value": [r[5] for r in rows],
+        }
+    )
+    wide = score_responses(long)
+    by_number = {r[1]: r[0] for r in rows}
+    score_columns = [c for c in wide.columns if c not in ID_COLUMNS]
+    for record in wide.to_dict(orient="records"):
+        session_id = by_number[int(record["session"])]
+        for column in score_columns:
+            value = jsonable(record[column])
+            if value is None:
+                continue
+            db.add(
+                Score(client_id=client_id, session_id=session_id, column=column, value=float(value))
+            )
+    db.flush()
+
+
+def scores_frame(db: Session, client_ids: Iterable[int]) -> pd.DataFrame:
+    """The wide session-scores frame (DESIGN.md) of the given clients, from stored scores."""
+    ids = sorted(set(client_ids))
+    rows = db.execute(
+        select(
+            Client.code,
+            User.code,
+            TherapySession.number,
+            TherapySession.date,
+            Score.column,
+            Score.value,
+        )
+        .join(TherapySession, TherapySession.id == Score.session_id)
+        .join(Client, Client.id == Score.client_id)
+        .join(User, User.id == Client.therapist_id)
+        .where(Score.client_id.in_(ids))
+    ).all()
+    if not rows:
+        return pd.DataFrame(columns=list(ID_COLUMNS))
+    long = pd.DataFrame(
+        rows, columns=["client_id", "therapist_id", "session", "date", "column", "value"]
+    )
+    long["date"] = long["date"].map(lambda d: d.isoformat() if d else None)
+    wide = long.pivot_table(
+        index=["client_id", "therapist_id", "session"],
+        columns="column",
+        values="value",
+        aggfunc="first",
+    ).reset_index()
+    wide.columns.name = None
+    dates = long.drop_duplicates(["client_id", "session"])[["client_id", "session", "date"]]
+    wide = wide.merge(dates, on=["client_id", "session"], how="left")
+    ordered = [*ID_COLUMNS, *sorted(c for c in wide.columns if c not in ID_COLUMNS)]
+    return wide[ordered].sort_values(["client_id", "session"]).reset_index(drop=True)
+
+
+def _feedback_instruments(columns: Iterable[str]) -> tuple[str | None, tuple[str, ...]]:
+    present = set(columns)
+    alliance = next((a for a in ALLIANCE_PREFERENCE if f"{a}_total" in present), None)
+    outcomes = tuple(o for o in OUTCOME_INSTRUMENTS if f"{o}_total" in present)
+    return alliance, outcomes
+
+
+def recompute_client_feedback(db: Session, client_id: int) -> None:
+    """Recompute a client's signals and alerts from their stored scores.
+
+    Alerts are matched on (client, kind, session): an alert found again keeps its
+    acknowledgement and note; one no longer raised is marked inactive (kept for the audit
+    trail, hidden from the caseload).
+    """
+    from bordin.feedback import compute_feedback
+
+    frame = scores_frame(db, [client_id])
+    alliance, outcomes = _feedback_instruments(frame.columns)
+    db.execute(delete(Signal).where(Signal.client_id == client_id))
+    existing = {
+        (a.kind, a.session): a
+        for a in db.scalars(select(Alert).where(Alert.client_id == client_id))
+    }
+    seen: set[tuple[str, int]] = set()
+    if len(frame) and (alliance is not None or outcomes):
+        result = compute_feedback(frame, alliance=alliance or "sac", outcomes=outcomes)
+        _store_signals(db, client_id, result)
+        for alert in result.alerts:
+            key = (str(alert.kind), int(alert.session))
+            seen.add(key)
+            values = {
+                "severity": str(alert.severity),
+                "priority": float(alert.priority),
+                "title": str(alert.title),
+                "explanation": str(alert.explanation),
+                "evidence": jsonable(alert.evidence),
+                "suggestions": jsonable(alert.suggestions),
+                "references": jsonable(alert.references),
+                "active": True,
+            }
+            stored = existing.get(key)
+            if stored is None:
+                db.add(Alert(client_id=client_id, kind=key[0], session=key[1], **values))
+            else:
+                for name, value in values.items():
+                    setattr(stored, name, value)
+    for key, stored in existing.items():
+        if key not in seen:
+            stored.active = False
+    db.flush()
+
+
+def _frame_records(frame: Any) -> list[dict[str, Any]]:
+    if frame is None or not isinstance(frame, pd.DataFrame) or frame.empty:
+        return []
+    return [jsonable(r) for r in frame.to_dict(orient="records")]
+
+
+def _store_signals(db: Session, client_id: int, result: Any) -> None:
+    for kind, attribute in (
+        ("rupture", "ruptures"),
+        ("session", "sessions"),
+        ("summary", "clients"),
+    ):
+        for record in _frame_records(getattr(result, attribute, None)):
+            session = record.get("session", record.get("onset_session"))
+            db.add(
+                Signal(
+                    client_id=client_id,
+                    kind=kind,
+                    session=int(session) if isinstance(session, int | float) else None,
+                    data=record,
+                )
+            )

@@ -1,0 +1,280 @@
+"""Form requests (one-time client links) and submissions of item responses.
+
+A form link carries a token of 256 random bits; only its SHA-256 is stored. The link
+expires (7 days by default) and accepts one submission: a repeated submission raises
+:class:`~bordin.storage.exceptions.AlreadySubmitted` with the first receipt and stores
+nothing. A submission is validated completely before anything is written, and written in
+the caller's single transaction together with its audit row and the client's recomputed
+scores, signals and alerts.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bordin.errors import Conflict, InputError, InstrumentError, NotFound
+from bordin.storage.access import require_client
+from bordin.storage.actions._feedback import recompute_client_feedback, rescore_sessions
+from bordin.storage.audit import record_event
+from bordin.storage.credentials import hash_token, new_token
+from bordin.storage.exceptions import AlreadySubmitted, LinkExpired
+from bordin.storage.models import (
+    Client,
+    FormRequest,
+    ItemResponse,
+    TherapySession,
+    User,
+    utcnow,
+)
+
+__all__ = [
+    "DEFAULT_LINK_LIFETIME",
+    "create_form_request",
+    "find_form_request",
+    "record_submission",
+    "validate_answers",
+]
+
+DEFAULT_LINK_LIFETIME = timedelta(days=7)
+
+
+def _definition(instrument: str) -> Any:
+    from bordin.instruments import get_instrument
+
+    try:
+        return get_instrument(instrument)
+    except InstrumentError as exc:
+        raise InputError(f"unknown instrument {instrument!r}", column="instruments") from exc
+
+
+def create_form_request(
+    db: Session,
+    *,
+    actor: User,
+    session_id: int,
+    instruments: Sequence[str],
+    language: str = "en",
+    lifetime: timedelta = DEFAULT_LINK_LIFETIME,
+) -> tuple[FormRequest, str]:
+    """Create a form request for a session and return it with its one-time token.
+
+    The token is returned once, here, to be put in the link; it cannot be recovered later.
+
+    Raises
+    ------
+    InputError
+        No instruments, an unknown instrument, or one listed twice.
+    NotFound
+        The session is not in the caller's scope.
+    Conflict
+        One of the instruments was already answered for this session.
+    """
+    session = db.get(TherapySession, session_id)
+    if session is None:
+        raise NotFound(f"session {session_id} not found")
+    client = require_client(db, actor, session.client_id)
+    wanted = [str(i).strip().lower() for i in instruments]
+    if not wanted:
+        raise InputError("name at least one instrument", column="instruments")
+    if len(set(wanted)) != len(wanted):
+        raise InputError("an instrument is listed twice", column="instruments")
+    for instrument in wanted:
+        _definition(instrument)
+    answered = db.scalars(
+        select(ItemResponse.instrument)
+        .where(ItemResponse.session_id == session.id, ItemResponse.instrument.in_(wanted))
+        .distinct()
+    ).all()
+    if answered:
+        raise Conflict(
+            f"session {session.number} already has responses for {', '.join(sorted(answered))}"
+        )
+    token = new_token()
+    now = utcnow()
+    request = FormRequest(
+        token_hash=hash_token(token),
+        client_id=client.id,
+        session_id=session.id,
+        instruments=wanted,
+        language=language,
+        created_by=actor.id,
+        created_at=now,
+        expires_at=now + lifetime,
+    )
+    db.add(request)
+    db.flush()
+    record_event(
+        db,
+        actor=actor,
+        action="form_request.create",
+        object_type="form_request",
+        object_id=request.id,
+        client_id=client.id,
+        detail={"session": session.number, "instruments": wanted},
+    )
+    return request, token
+
+
+def find_form_request(db: Session, token: str, *, for_update: bool = False) -> FormRequest:
+    """The form request behind a link's token (used or not).
+
+    Raises
+    ------
+    NotFound
+        No form request has this token.
+    LinkExpired
+        The link is past its expiry time and was never used.
+    """
+    statement = select(FormRequest).where(FormRequest.token_hash == hash_token(token))
+    if for_update:
+        statement = statement.with_for_update()
+    request = db.scalar(statement)
+    if request is None:
+        raise NotFound("this form link is not valid")
+    if request.submitted_at is None and request.expires_at <= utcnow():
+        raise LinkExpired("this form link has expired; ask your therapist for a new one")
+    return request
+
+
+def _code(raw: Any, item: Any, where: str) -> float:
+    """The response code ``raw`` as a number on the item's scale, or an InputError."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise InputError("the response code must be a number", item=where)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"the response code {raw!r} is not a number", item=where) from None
+    if value != value or not item.min_value <= value <= item.max_value:
+        raise InputError(
+            f"response code {raw} is outside {item.min_value:g}-{item.max_value:g}", item=where
+        )
+    steps = (value - item.min_value) / item.step
+    if abs(steps - round(steps)) > 1e-9:
+        raise InputError(f"response code {raw} is not one of the item's codes", item=where)
+    return round(item.min_value + round(steps) * item.step, 10)
+
+
+def validate_answers(
+    instruments: Sequence[str], answers: Mapping[str, Any]
+) -> list[tuple[str, int, float]]:
+    """Check answers against the instrument definitions; return ``(instrument, item, value)``.
+
+    ``answers`` maps each instrument id to ``{item number: response code}`` (item numbers
+    as strings or integers; ``None`` or a missing key means not answered). An item asked
+    only under a condition (the alliance check's item 8 after tension) is required only
+    when the condition holds, and refused when it does not.
+
+    Raises
+    ------
+    InputError
+        Naming the item (``instrument:item``): an instrument not in the request, an unknown
+        item, a code out of range or off the item's steps, or a required item left out.
+    """
+    if not isinstance(answers, Mapping):
+        raise InputError("answers must map instrument ids to {item: code}")
+    unexpected = sorted(set(answers) - set(instruments))
+    if unexpected:
+        raise InputError("this instrument is not part of the form", item=str(unexpected[0]))
+    rows: list[tuple[str, int, float]] = []
+    for instrument in instruments:
+        definition = _definition(instrument)
+        given = answers.get(instrument) or {}
+        if not isinstance(given, Mapping):
+            raise InputError("answers must map item numbers to codes", item=instrument)
+        values: dict[int, float] = {}
+        for key, raw in given.items():
+            where = f"{instrument}:{key}"
+            try:
+                number = int(str(key))
+            except ValueError:
+                raise InputError("unknown item", item=where) from None
+            if not 1 <= number <= definition.n_items:
+                raise InputError("unknown item", item=where)
+            if raw is None:
+                continue
+            values[number] = _code(raw, definition.item(number), f"{instrument}:{number}")
+        for item in definition.items:
+            where = f"{instrument}:{item.number}"
+            condition = item.asked_if
+            asked = (
+                condition is None or values.get(condition.item, -math.inf) >= condition.min_value
+            )
+            if not asked and item.number in values:
+                raise InputError(
+                    f"this item is asked only when item {condition.item} is at least "
+                    f"{condition.min_value:g}",
+                    item=where,
+                )
+            if asked and item.required and item.number not in values:
+                raise InputError("this item is required", item=where)
+        rows.extend((instrument, n, v) for n, v in sorted(values.items()))
+    return rows
+
+
+def record_submission(db: Session, *, token: str, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Store a client's answers for the form behind ``token``; return the receipt.
+
+    The acting party is the token itself (audited as ``actor_kind="token"``). Everything
+    (responses, the form's receipt, the audit row, the client's new scores, signals and
+    alerts) is written in the caller's transaction, or nothing is.
+
+    Raises
+    ------
+    AlreadySubmitted
+        The link was used already (carries the first receipt); nothing is stored.
+    LinkExpired, NotFound
+        As :func:`find_form_request`.
+    InputError
+        As :func:`validate_answers`; nothing is stored.
+    """
+    request = find_form_request(db, token, for_update=True)
+    if request.submitted_at is not None:
+        raise AlreadySubmitted(
+            "this form was already submitted", receipt=dict(request.receipt or {})
+        )
+    rows = validate_answers(request.instruments, answers)
+    client = db.get(Client, request.client_id)
+    if client is None:  # foreign keys make this impossible; kept as a clear error
+        raise NotFound("this form link is not valid")
+    for instrument, item, value in rows:
+        db.add(
+            ItemResponse(
+                client_id=request.client_id,
+                session_id=request.session_id,
+                form_request_id=request.id,
+                instrument=instrument,
+                item=item,
+                value=value,
+            )
+        )
+    now = utcnow()
+    receipt = {
+        "receipt": secrets.token_hex(8),
+        "submitted_at": now.isoformat(),
+        "instruments": list(request.instruments),
+        "items": len(rows),
+    }
+    request.submitted_at = now
+    request.receipt = receipt
+    db.flush()
+    record_event(
+        db,
+        actor=None,
+        actor_kind="token",
+        action="form.submit",
+        object_type="form_request",
+        object_id=request.id,
+        client_id=request.client_id,
+        clinic_id=client.clinic_id,
+        detail={"items": len(rows), "receipt": receipt["receipt"]},
+    )
+    rescore_sessions(db, request.client_id, [request.session_id])
+    recompute_client_feedback(db, request.client_id)
+    return receipt

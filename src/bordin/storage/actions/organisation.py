@@ -1,0 +1,153 @@
+"""Clinics, teams and users."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bordin.errors import Conflict, InputError, NotFound
+from bordin.storage.access import require_role
+from bordin.storage.audit import record_event
+from bordin.storage.credentials import hash_password
+from bordin.storage.models import ROLES, Clinic, Team, User
+
+__all__ = ["create_clinic", "create_team", "create_user", "set_password"]
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def create_clinic(db: Session, *, actor: User | None, name: str) -> Clinic:
+    """Create a clinic. Only the system (``actor=None``: the CLI, the demo) creates clinics."""
+    if actor is not None:
+        raise InputError("clinics are created from the command line, not by a user")
+    if not name.strip():
+        raise InputError("the clinic needs a name", column="name")
+    clinic = Clinic(name=name.strip())
+    db.add(clinic)
+    db.flush()
+    record_event(
+        db,
+        actor=None,
+        action="clinic.create",
+        object_type="clinic",
+        object_id=clinic.id,
+        clinic_id=clinic.id,
+    )
+    return clinic
+
+
+def create_team(db: Session, *, actor: User | None, clinic_id: int, name: str) -> Team:
+    """Create a team in a clinic (an admin of that clinic, or the system)."""
+    if actor is not None:
+        require_role(actor, "admin")
+        if actor.clinic_id != clinic_id:
+            raise NotFound(f"clinic {clinic_id} not found")
+    if db.get(Clinic, clinic_id) is None:
+        raise NotFound(f"clinic {clinic_id} not found")
+    team = Team(clinic_id=clinic_id, name=name.strip())
+    db.add(team)
+    db.flush()
+    record_event(
+        db,
+        actor=actor,
+        action="team.create",
+        object_type="team",
+        object_id=team.id,
+        clinic_id=clinic_id,
+        detail={"name": team.name},
+    )
+    return team
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(
+            f"a password needs at least {MIN_PASSWORD_LENGTH} characters", column="password"
+        )
+
+
+def create_user(
+    db: Session,
+    *,
+    actor: User | None,
+    clinic_id: int,
+    username: str,
+    password: str,
+    role: str,
+    code: str | None = None,
+    display_name: str = "",
+    team_id: int | None = None,
+) -> User:
+    """Create a staff account with an argon2id password hash.
+
+    ``code`` is the pseudonymous therapist id used in exports (``therapist_id`` column);
+    by default ``t<user id>``.
+
+    Raises
+    ------
+    InputError
+        Unknown role, short password, or the team is in another clinic.
+    Conflict
+        The username is taken.
+    """
+    if actor is not None:
+        require_role(actor, "admin")
+        if actor.clinic_id != clinic_id:
+            raise NotFound(f"clinic {clinic_id} not found")
+    if role not in ROLES:
+        raise InputError(f"unknown role {role!r}; use one of {', '.join(ROLES)}", column="role")
+    username = username.strip().lower()
+    if not username:
+        raise InputError("the username is empty", column="username")
+    _check_password(password)
+    if team_id is not None:
+        team = db.get(Team, team_id)
+        if team is None or team.clinic_id != clinic_id:
+            raise NotFound(f"team {team_id} not found")
+    if db.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"the username {username!r} is taken")
+    user = User(
+        clinic_id=clinic_id,
+        team_id=team_id,
+        username=username,
+        code=code or f"pending-{username}",
+        display_name=display_name,
+        role=role,
+        password_hash=hash_password(password),
+        active=True,
+    )
+    db.add(user)
+    db.flush()
+    if code is None:
+        user.code = f"t{user.id:03d}"
+    record_event(
+        db,
+        actor=actor,
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        clinic_id=clinic_id,
+        detail={"username": username, "role": role, "team_id": team_id},
+    )
+    return user
+
+
+def set_password(db: Session, *, actor: User | None, user_id: int, password: str) -> None:
+    """Set a user's password (the user themself, an admin of their clinic, or the system)."""
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    if actor is not None and actor.id != user_id:
+        require_role(actor, "admin")
+        if actor.clinic_id != user.clinic_id:
+            raise NotFound(f"user {user_id} not found")
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    record_event(
+        db,
+        actor=actor,
+        action="user.set_password",
+        object_type="user",
+        object_id=user.id,
+        clinic_id=user.clinic_id,
+    )

@@ -1,0 +1,87 @@
+"""Engines and sessions: SQLite (file, WAL, foreign keys on) or PostgreSQL (psycopg 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from bordin.errors import InputError
+
+__all__ = ["make_engine", "make_session_factory", "normalise_url", "transaction"]
+
+
+def normalise_url(url: str) -> str:
+    """Accept the usual spellings of a database URL and return SQLAlchemy's.
+
+    ``postgresql://`` and ``postgres://`` become ``postgresql+psycopg://`` (psycopg 3); a bare
+    file path becomes ``sqlite:///path``.
+    """
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Build an engine for ``url``.
+
+    SQLite connections turn on foreign keys and WAL on every connect (so concurrent readers
+    never block the writer) and wait up to 30 s for a lock. Writes on SQLite begin with
+    ``BEGIN IMMEDIATE`` so that two writers serialise instead of failing on upgrade.
+
+    Raises
+    ------
+    InputError
+        The URL names an unsupported backend.
+    """
+    sa_url = make_url(normalise_url(url))
+    backend = sa_url.get_backend_name()
+    if backend == "sqlite":
+        if sa_url.database in (None, "", ":memory:"):
+            raise InputError("an in-memory SQLite database cannot be shared; use a file")
+        engine = create_engine(
+            sa_url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+        @event.listens_for(engine, "connect")
+        def _no_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
+            # pysqlite's own transaction handling is turned off; we emit BEGIN ourselves.
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if backend == "postgresql":
+        return create_engine(sa_url, echo=echo, pool_pre_ping=True)
+    raise InputError(f"unsupported database backend {backend!r}; use sqlite or postgresql")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit when the block succeeds, roll back when it raises."""
+    with factory() as session, session.begin():
+        yield session

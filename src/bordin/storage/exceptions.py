@@ -1,0 +1,29 @@
+"""Storage-specific refinements of the domain errors in :mod:`bordin.errors`.
+
+Each is a subclass of a domain error, so code that catches the general error still works;
+the web layer maps the refinements to more precise HTTP statuses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bordin.errors import Conflict, NotFound, PermissionDenied
+
+__all__ = ["AlreadySubmitted", "AuthenticationFailed", "LinkExpired"]
+
+
+class AuthenticationFailed(PermissionDenied):
+    """Wrong username or password, or an expired or unknown login session."""
+
+
+class LinkExpired(NotFound):
+    """A client's form link exists but is past its expiry time."""
+
+
+class AlreadySubmitted(Conflict):
+    """A form link was used already; ``receipt`` is the receipt of the first submission."""
+
+    def __init__(self, message: str, *, receipt: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.receipt = receipt

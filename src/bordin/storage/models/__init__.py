@@ -1,0 +1,31 @@
+"""SQLAlchemy 2 models, split by domain; ``Base.metadata`` is what the migrations track."""
+
+from bordin.storage.models._base import Base, UTCDateTime, utcnow
+from bordin.storage.models.audit import AuditEvent
+from bordin.storage.models.care import Client, Episode, TherapySession
+from bordin.storage.models.content import ContentPack
+from bordin.storage.models.feedback import Alert, Score, Signal
+from bordin.storage.models.forms import FormRequest, ItemResponse
+from bordin.storage.models.organisation import ROLES, Clinic, LoginSession, Role, Team, User
+
+__all__ = [
+    "Alert",
+    "AuditEvent",
+    "Base",
+    "Client",
+    "Clinic",
+    "ContentPack",
+    "Episode",
+    "FormRequest",
+    "ItemResponse",
+    "LoginSession",
+    "ROLES",
+    "Role",
+    "Score",
+    "Signal",
+    "Team",
+    "TherapySession",
+    "UTCDateTime",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,47 @@
+"""Reads: ``get_*`` (one record, or ``NotFound``) and ``list_*``; each audits client reads."""
+
+from bordin.storage.queries.care import (
+    get_client,
+    get_session,
+    list_clients,
+    list_episodes,
+    list_sessions,
+)
+from bordin.storage.queries.exports import (
+    RESPONSE_COLUMNS,
+    export_item_responses,
+    export_session_scores,
+)
+from bordin.storage.queries.feedback import (
+    CaseloadEntry,
+    get_scores_frame,
+    list_alerts,
+    list_caseload,
+    list_signals,
+)
+from bordin.storage.queries.forms import (
+    FormContent,
+    get_form_content,
+    get_wording,
+    list_form_requests,
+)
+
+__all__ = [
+    "CaseloadEntry",
+    "FormContent",
+    "RESPONSE_COLUMNS",
+    "export_item_responses",
+    "export_session_scores",
+    "get_client",
+    "get_form_content",
+    "get_scores_frame",
+    "get_session",
+    "get_wording",
+    "list_alerts",
+    "list_caseload",
+    "list_clients",
+    "list_episodes",
+    "list_form_requests",
+    "list_sessions",
+    "list_signals",
+]

@@ -1,0 +1,73 @@
+"""Clinic exports: the item-response and session-score CSV contracts of DESIGN.md."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bordin.storage.access import client_scope, require_role
+from bordin.storage.actions._feedback import scores_frame
+from bordin.storage.audit import record_event
+from bordin.storage.models import Client, ItemResponse, TherapySession, User
+
+__all__ = ["RESPONSE_COLUMNS", "export_item_responses", "export_session_scores"]
+
+RESPONSE_COLUMNS = ("client_id", "therapist_id", "session", "date", "instrument", "item", "value")
+
+
+def _clients_in_scope(db: Session, actor: User) -> list[int]:
+    require_role(actor, "admin", "supervisor")
+    return list(db.scalars(select(Client.id).where(client_scope(actor)).order_by(Client.id)))
+
+
+def export_item_responses(db: Session, *, actor: User) -> pd.DataFrame:
+    """Every item response in the actor's scope, as the long contract (codes, not names).
+
+    ``client_id`` is the client's pseudonymous code, ``therapist_id`` the therapist's code.
+    Admins export their clinic, supervisors their team.
+    """
+    ids = _clients_in_scope(db, actor)
+    rows = db.execute(
+        select(
+            Client.code,
+            User.code,
+            TherapySession.number,
+            TherapySession.date,
+            ItemResponse.instrument,
+            ItemResponse.item,
+            ItemResponse.value,
+        )
+        .join(Client, Client.id == ItemResponse.client_id)
+        .join(User, User.id == Client.therapist_id)
+        .join(TherapySession, TherapySession.id == ItemResponse.session_id)
+        .where(ItemResponse.client_id.in_(ids))
+        .order_by(Client.code, TherapySession.number, ItemResponse.instrument, ItemResponse.item)
+    ).all()
+    frame = pd.DataFrame(rows, columns=list(RESPONSE_COLUMNS))
+    frame["date"] = frame["date"].map(lambda d: d.isoformat() if d else "")
+    frame["value"] = frame["value"].map(lambda v: int(v) if float(v).is_integer() else v)
+    record_event(
+        db,
+        actor=actor,
+        action="export.responses",
+        object_type="clinic",
+        object_id=actor.clinic_id,
+        detail={"clients": len(ids), "rows": len(frame)},
+    )
+    return frame
+
+
+def export_session_scores(db: Session, *, actor: User) -> pd.DataFrame:
+    """The wide session-scores frame of every client in the actor's scope."""
+    ids = _clients_in_scope(db, actor)
+    frame = scores_frame(db, ids)
+    record_event(
+        db,
+        actor=actor,
+        action="export.scores",
+        object_type="clinic",
+        object_id=actor.clinic_id,
+        detail={"clients": len(ids), "rows": len(frame)},
+    )
+    return frame
