@@ -12,7 +12,7 @@ import pandas as pd
 
 from bordin.errors import InputError
 
-__all__ = ["check_columns", "client_table", "lag_pairs"]
+__all__ = ["check_columns", "client_table", "higher_is_worse", "lag_pairs", "scale_of_column"]
 
 ID_COLUMNS = ("client_id", "therapist_id", "session")
 
@@ -46,7 +46,7 @@ def _sorted(scores: pd.DataFrame) -> pd.DataFrame:
 def client_table(
     scores: pd.DataFrame,
     *,
-    alliance: str,
+    alliance: str | None,
     outcome: str,
     early_sessions: int = 3,
     extra: Sequence[str] = (),
@@ -56,11 +56,11 @@ def client_table(
     Columns: ``client_id, therapist_id, n_sessions, first_session, last_session, intake,
     last, change`` (last - intake), ``early_alliance`` (mean of the alliance over sessions
     1 to ``early_sessions``), ``mean_alliance`` (over all sessions) and ``mean_<col>`` for
-    every column of ``extra``. Intake is the outcome at the client's first session with an
-    outcome score, last at the last one; a client with a single outcome score has a
-    missing change.
+    every column of ``extra`` (no alliance columns when ``alliance`` is None). Intake is
+    the outcome at the client's first session with an outcome score, last at the last one;
+    a client with a single outcome score has a missing change.
     """
-    check_columns(scores, [alliance, outcome, *extra])
+    check_columns(scores, [c for c in (alliance, outcome, *extra) if c is not None])
     if early_sessions < 1:
         raise InputError(f"early_sessions must be at least 1, got {early_sessions}")
     frame = _sorted(scores)
@@ -78,9 +78,10 @@ def client_table(
     base["n_outcome"] = by_client.size()
     base["n_outcome"] = base["n_outcome"].fillna(0).astype(int)
     base["change"] = (base["last"] - base["intake"]).where(base["n_outcome"] >= 2)
-    early = frame.loc[frame["session"] <= early_sessions].groupby("client_id")[alliance].mean()
-    base["early_alliance"] = early
-    base["mean_alliance"] = grouped[alliance].mean()
+    if alliance is not None:
+        early = frame.loc[frame["session"] <= early_sessions].groupby("client_id")[alliance]
+        base["early_alliance"] = early.mean()
+        base["mean_alliance"] = grouped[alliance].mean()
     for col in extra:
         base[f"mean_{col}"] = grouped[col].mean()
     base = base.reset_index()
@@ -113,3 +114,32 @@ def lag_pairs(scores: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         out[col] = now[col].to_numpy(dtype=np.float64)
         out[f"{col}_next"] = nxt[col].to_numpy(dtype=np.float64)
     return out
+
+
+def scale_of_column(column: str) -> tuple[str, str] | None:
+    """``(instrument, scale)`` of a score column such as ``phq9_total`` or ``wai_sr_bond``.
+
+    The longest registered instrument id followed by ``_`` wins; None when no instrument
+    matches (a column the registry does not know, e.g. a clinic's own measure).
+    """
+    from bordin.instruments import list_instruments
+
+    ids = sorted((d.id for d in list_instruments()), key=len, reverse=True)
+    for instrument_id in ids:
+        prefix = f"{instrument_id}_"
+        if column.startswith(prefix) and len(column) > len(prefix):
+            return instrument_id, column[len(prefix) :]
+    return None
+
+
+def higher_is_worse(column: str, default: bool = True) -> bool:
+    """Whether higher scores of a column mean more symptoms (from the instrument registry)."""
+    from bordin.instruments import get_instrument
+
+    found = scale_of_column(column)
+    if found is None:
+        return default
+    try:
+        return get_instrument(found[0]).scale(found[1]).direction == "higher_is_worse"
+    except KeyError:
+        return default

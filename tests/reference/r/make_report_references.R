@@ -125,3 +125,14 @@ write_ref(list(
 ), "early_alliance_lmm.json")
 
 cat("wrote", out_dir, "\n")
+
+# ---- Wilson score intervals: prop.test(x, n, correct = FALSE) ----------------------------
+cases <- list(c(0, 10), c(1, 2), c(7, 40), c(233, 1000), c(50, 50), c(3, 7))
+wilson <- lapply(cases, function(xn) {
+  ci <- prop.test(xn[1], xn[2], correct = FALSE, conf.level = 0.95)$conf.int
+  list(count = xn[1], n = xn[2], level = 0.95, ci_low = ci[1], ci_high = ci[2])
+})
+write_ref(list(
+  provenance = provenance("prop.test(x, n, correct = FALSE, conf.level = 0.95)$conf.int"),
+  cases = wilson
+), "wilson.json")

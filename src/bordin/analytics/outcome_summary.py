@@ -1,0 +1,370 @@
+"""Outcome summary of a clinic: reliable improvement, deterioration, recovery and dropout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bordin.analytics._clients import check_columns, client_table, scale_of_column
+from bordin.analytics._ols import TermEstimate, make_term
+from bordin.errors import InputError
+
+__all__ = ["OutcomeSummaryResult", "Proportion", "summarise_outcomes", "wilson_interval"]
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """A rate with its Wilson score interval.
+
+    Attributes
+    ----------
+    term:
+        What is counted (``reliable_improvement``, ``no_reliable_change``,
+        ``reliable_deterioration``, ``recovery``, ``dropout``).
+    count:
+        Clients with the event.
+    n:
+        Clients in the denominator (see ``denominator``).
+    estimate:
+        ``count / n``.
+    ci_low, ci_high:
+        Wilson score interval at the result's level (no continuity correction).
+    denominator:
+        Who is counted in ``n``, in words.
+    """
+
+    term: str
+    count: int
+    n: int
+    estimate: float
+    ci_low: float
+    ci_high: float
+    denominator: str
+
+
+@dataclass(frozen=True)
+class OutcomeSummaryResult:
+    """Pre-post outcome of every client, summarised.
+
+    Attributes
+    ----------
+    outcome:
+        Score column (for example ``phq9_total``).
+    instrument, scale:
+        The instrument scale the column was matched to in the registry.
+    threshold:
+        Reliable change threshold in score points; ``threshold_source`` cites it.
+    threshold_source:
+        Where the threshold comes from.
+    cutoff:
+        Clinical cutoff (``nan`` when the scale has none); ``cutoff_source`` cites it.
+    cutoff_source:
+        Where the cutoff comes from (empty without one).
+    rates:
+        Reliable improvement, no reliable change, reliable deterioration (of clients with
+        an intake and a later score), recovery (of those in the clinical range at intake)
+        and dropout (of all clients), each with a Wilson interval.
+    mean_change:
+        Mean change (last - intake) with its t interval.
+    mean_intake, mean_last:
+        Mean outcome at intake and at the last session of the clients with both.
+    n_clients:
+        All clients in the scores.
+    n_with_change:
+        Clients with an intake and at least one later score.
+    dropout_rule:
+        How dropout was determined.
+    level:
+        Confidence level.
+    """
+
+    outcome: str
+    instrument: str
+    scale: str
+    threshold: float
+    threshold_source: str
+    cutoff: float
+    cutoff_source: str
+    rates: tuple[Proportion, ...]
+    mean_change: TermEstimate
+    mean_intake: float
+    mean_last: float
+    n_clients: int
+    n_with_change: int
+    dropout_rule: str
+    level: float
+
+    def rate(self, term: str) -> Proportion:
+        """One of the rates by name."""
+        for r in self.rates:
+            if r.term == term:
+                return r
+        raise KeyError(term)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per rate, then the mean change."""
+        rows: list[dict[str, object]] = [
+            {
+                "term": r.term,
+                "estimate": r.estimate,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+                "n": r.n,
+                "k": r.count,
+                "level": self.level,
+                "group": "rate",
+                "method": f"Wilson score interval; denominator: {r.denominator}",
+            }
+            for r in self.rates
+        ]
+        m = self.mean_change
+        rows.append(
+            {
+                "term": "mean_change",
+                "estimate": m.estimate,
+                "se": m.se,
+                "ci_low": m.ci_low,
+                "ci_high": m.ci_high,
+                "statistic": m.statistic,
+                "p_value": m.p_value,
+                "df": m.df,
+                "n": self.n_with_change,
+                "level": self.level,
+                "group": "change",
+                "method": "mean of last - intake, t interval",
+            }
+        )
+        return pd.DataFrame(rows)
+
+    def summary(self) -> str:
+        """A plain-text summary for the terminal."""
+        lines = [
+            f"Outcomes on {self.outcome}: {self.n_with_change} of {self.n_clients} clients "
+            f"with intake and later scores; reliable change >= {self.threshold:.3g} points",
+        ]
+        for r in self.rates:
+            lines.append(
+                f"  {r.term:<24} {r.count:>6} / {r.n:<6} {r.estimate:6.1%} "
+                f"[{r.ci_low:.1%}, {r.ci_high:.1%}]"
+            )
+        m = self.mean_change
+        lines.append(f"  mean change {m.estimate:.3g} [{m.ci_low:.3g}, {m.ci_high:.3g}]")
+        return "\n".join(lines)
+
+
+def wilson_interval(count: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion, without continuity correction.
+
+    Notes
+    -----
+    :math:`\\frac{\\hat p + z^2/2n \\pm z\\sqrt{\\hat p(1-\\hat p)/n + z^2/4n^2}}{1 + z^2/n}`
+    (Wilson, 1927). Equals R's ``prop.test(count, n, correct = FALSE)$conf.int``.
+
+    Validation
+    ----------
+    R 4.2.2 ``prop.test(x, n, correct = FALSE)``; reference file
+    ``tests/reference/data/report/wilson.json``; tolerance 1e-9.
+
+    References
+    ----------
+    Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
+    inference. *JASA*, 22(158), 209-212. https://doi.org/10.1080/01621459.1927.10502953
+    """
+    from scipy import stats
+
+    if n <= 0:
+        return float("nan"), float("nan")
+    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    p = count / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2.0 * n)) / denom
+    half = z * np.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denom
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def _proportion(
+    term: str, mask: np.ndarray, within: np.ndarray, level: float, who: str
+) -> Proportion:
+    n = int(within.sum())
+    count = int((mask & within).sum())
+    low, high = wilson_interval(count, n, level)
+    return Proportion(
+        term=term,
+        count=count,
+        n=n,
+        estimate=count / n if n else float("nan"),
+        ci_low=low,
+        ci_high=high,
+        denominator=who,
+    )
+
+
+def _dropout(
+    scores: pd.DataFrame, clients: pd.DataFrame, dropout: str | None, min_sessions: int
+) -> tuple[np.ndarray, str]:
+    if dropout is not None:
+        check_columns(scores, [])
+        if dropout not in scores.columns:
+            raise InputError("dropout column not found", column=dropout)
+        flag = scores[dropout]
+        if not (pd.api.types.is_bool_dtype(flag) or pd.api.types.is_numeric_dtype(flag)):
+            raise InputError("dropout column must be true/false or 0/1", column=dropout)
+        per_client = flag.fillna(False).astype(bool).groupby(scores["client_id"].astype(str)).any()
+        marked = per_client.reindex(clients["client_id"]).fillna(False).to_numpy(bool)
+        return marked, f"marked in column {dropout!r}"
+    short = clients["n_sessions"].to_numpy() < min_sessions
+    return short, f"fewer than {min_sessions} attended sessions"
+
+
+def summarise_outcomes(
+    scores: pd.DataFrame,
+    *,
+    outcome: str,
+    dropout: str | None = None,
+    min_sessions: int = 4,
+    level: float = 0.95,
+) -> OutcomeSummaryResult:
+    """Reliable improvement, deterioration and recovery rates, and dropout, of a clinic.
+
+    Parameters
+    ----------
+    scores:
+        Wide session scores (``client_id, therapist_id, session`` and the outcome column).
+    outcome:
+        Score column of a registered instrument scale (``phq9_total``, ``gad7_total``).
+    dropout:
+        Optional column marking a client's dropout (true on any of the client's rows). Without
+        it, a client counts as a dropout when they attended fewer than ``min_sessions``
+        sessions (a common proxy, Swift & Greenberg, 2012, review the definitions).
+    min_sessions:
+        Session threshold of the proxy definition.
+    level:
+        Confidence level.
+
+    Returns
+    -------
+    OutcomeSummaryResult
+
+    Raises
+    ------
+    InputError
+        The outcome column is not a registered instrument scale, or columns are missing.
+    InstrumentError
+        The scale has no reliable change threshold.
+
+    Notes
+    -----
+    Each client's intake (first scored session) and last scored session are compared with
+    :func:`bordin.scoring.reliable_change`: a change of at least the scale's reliable change
+    threshold is reliable, and recovery is a reliable improvement from the clinical range at
+    intake to below the cutoff (Jacobson & Truax, 1991). Rates carry Wilson intervals.
+
+    Validation
+    ----------
+    Wilson intervals against R 4.2.2 ``prop.test(x, n, correct = FALSE)`` (reference file
+    ``tests/reference/data/report/wilson.json``, tolerance 1e-9). Category counts are
+    checked against per-client classification in ``tests/unit/analytics``.
+
+    References
+    ----------
+    Jacobson, N. S., & Truax, P. (1991). Clinical significance: a statistical approach to
+    defining meaningful change in psychotherapy research. *Journal of Consulting and
+    Clinical Psychology*, 59(1), 12-19. https://doi.org/10.1037/0022-006X.59.1.12
+    Swift, J. K., & Greenberg, R. P. (2012). Premature discontinuation in adult
+    psychotherapy: a meta-analysis. *Journal of Consulting and Clinical Psychology*, 80(4),
+    547-559. https://doi.org/10.1037/a0028226
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({"client_id": ["a", "a", "b", "b"], "therapist_id": "t1",
+    ...                        "session": [1, 2, 1, 2], "phq9_total": [18, 8, 12, 13]})
+    >>> res = summarise_outcomes(scores, outcome="phq9_total")
+    >>> res.rate("reliable_improvement").count, res.rate("recovery").count
+    (1, 1)
+    """
+    from bordin.instruments import get_instrument
+    from bordin.scoring import reliable_change
+
+    found = scale_of_column(outcome)
+    if found is None:
+        raise InputError(
+            "not a registered instrument scale, so no reliable change threshold is known",
+            column=outcome,
+        )
+    instrument, scale = found
+    check_columns(scores, [outcome])
+    clients = client_table(scores, alliance=None, outcome=outcome)
+    rc = reliable_change(
+        clients["intake"].to_numpy(np.float64),
+        clients["last"].to_numpy(np.float64),
+        instrument=instrument,
+        scale=scale,
+    )
+    valid = rc.valid & (clients["n_outcome"].to_numpy() >= 2)
+    category = np.asarray([str(c) if c is not None else "" for c in rc.category])
+    rates = [
+        _proportion(
+            name,
+            category == name,
+            valid,
+            level,
+            "clients with an intake and a later score",
+        )
+        for name in ("reliable_improvement", "no_reliable_change", "reliable_deterioration")
+    ]
+    spec = get_instrument(instrument).scale(scale)
+    cutoff_value = float("nan")
+    cutoff_source = ""
+    if spec.cutoff is not None:
+        from bordin.scoring import is_case
+
+        case = is_case(clients["intake"].to_numpy(np.float64), instrument=instrument, scale=scale)
+        rates.append(
+            _proportion(
+                "recovery",
+                np.asarray(rc.recovered, dtype=bool),
+                valid & case.case,
+                level,
+                "clients in the clinical range at intake with a later score",
+            )
+        )
+        cutoff_value = float(spec.cutoff.value)
+        cutoff_source = spec.cutoff.source
+    drop, rule = _dropout(scores, clients, dropout, min_sessions)
+    rates.append(_proportion("dropout", drop, np.ones(len(clients), bool), level, "all clients"))
+    change = clients["change"].to_numpy(np.float64)[valid]
+    if len(change) >= 2:
+        mean_change = make_term(
+            "mean_change",
+            float(change.mean()),
+            float(change.std(ddof=1) / np.sqrt(len(change))),
+            float(len(change) - 1),
+            level,
+        )
+    else:
+        nan = float("nan")
+        mean_change = TermEstimate("mean_change", nan, nan, nan, nan, nan, nan, nan)
+    return OutcomeSummaryResult(
+        outcome=outcome,
+        instrument=instrument,
+        scale=scale,
+        threshold=float(rc.threshold.value),
+        threshold_source=rc.threshold.source,
+        cutoff=cutoff_value,
+        cutoff_source=cutoff_source,
+        rates=tuple(rates),
+        mean_change=mean_change,
+        mean_intake=float(clients["intake"].to_numpy(np.float64)[valid].mean())
+        if valid.any()
+        else float("nan"),
+        mean_last=float(clients["last"].to_numpy(np.float64)[valid].mean())
+        if valid.any()
+        else float("nan"),
+        n_clients=int(len(clients)),
+        n_with_change=int(valid.sum()),
+        dropout_rule=rule,
+        level=level,
+    )
