@@ -12,6 +12,8 @@ import dataclasses
 import numpy as np
 import numpy.typing as npt
 
+from bordin.errors import InstrumentError
+from bordin.instruments import get_instrument
 from bordin.simulate._config import SimulationConfig
 
 __all__ = [
@@ -52,9 +54,22 @@ class ItemBlock:
     present: BoolArray
 
 
-def _ordinal(latent: FloatArray, low: int, high: int) -> Int8Array:
+def _ordinal(latent: FloatArray, low: FloatArray, high: FloatArray) -> Int8Array:
     out: Int8Array = np.clip(np.rint(latent), low, high).astype(np.int8)
     return out
+
+
+def _bounds(instrument: str, items: tuple[int, ...]) -> tuple[FloatArray, FloatArray]:
+    """Lowest and highest response code of each item, from the instrument definition."""
+    definition = get_instrument(instrument)
+    if definition.n_items < max(items):
+        raise InstrumentError(
+            f"the simulator generates {max(items)} {instrument} items, "
+            f"the definition has {definition.n_items}"
+        )
+    low = np.array([definition.item(i).min_value for i in items], dtype=np.float64)
+    high = np.array([definition.item(i).max_value for i in items], dtype=np.float64)
+    return low, high
 
 
 def _alliance_block(
@@ -68,8 +83,8 @@ def _alliance_block(
     n = alliance.shape[0]
     latent = alliance[:, list(components)] + np.asarray(offsets)
     latent = latent + noise_sd * rng.standard_normal((n, len(components)))
-    values = _ordinal(latent, 1, 5)
     items = tuple(range(1, len(components) + 1))
+    values = _ordinal(latent, *_bounds(instrument, items))
     return ItemBlock(instrument, items, values, np.ones(values.shape, dtype=bool))
 
 
@@ -99,8 +114,10 @@ def sac_items(
     )
     noise = config.rupture_item_noise_sd * rng.standard_normal((n, 4))
     latent = config.rupture_item_background + rise[:, None] * weights + noise[:, :3]
-    tension, misunderstood, withdraw = (_ordinal(latent[:, j], 0, 4) for j in range(3))
-    resolved = _ordinal(2.0 - signal + noise[:, 3], 0, 4)
+    low, high = _bounds("sac", (7, 9, 10, 8))
+    marks = _ordinal(latent, low[:3], high[:3])
+    tension, misunderstood, withdraw = marks[:, 0], marks[:, 1], marks[:, 2]
+    resolved = _ordinal(2.0 - signal + noise[:, 3], low[3:], high[3:])
     values = np.column_stack([base.values, tension, resolved, misunderstood, withdraw])
     present = np.ones(values.shape, dtype=bool)
     present[:, 7] = tension > 0
@@ -133,7 +150,7 @@ def phq9_items(
     weights = np.asarray(_PHQ9_WEIGHTS)
     latent = severity[:, None] * weights / weights.size
     latent = latent + config.phq9_item_noise_sd * rng.standard_normal((n, weights.size))
-    main = _ordinal(latent, 0, 3)
+    main = _ordinal(latent, *_bounds("phq9", tuple(range(1, 9))))
     u_gate = rng.random(n)
     u_code = rng.random(n)
     code = 1 + np.searchsorted(np.cumsum(_SELF_HARM_CODES)[:-1], u_code, side="right")
@@ -151,5 +168,5 @@ def gad7_items(
     weights = np.asarray(_GAD7_WEIGHTS)
     latent = anxiety[:, None] * weights / weights.size
     latent = latent + config.phq9_item_noise_sd * rng.standard_normal((n, weights.size))
-    values = _ordinal(latent, 0, 3)
+    values = _ordinal(latent, *_bounds("gad7", tuple(range(1, 8))))
     return ItemBlock("gad7", tuple(range(1, 8)), values, np.ones(values.shape, dtype=bool))

@@ -1,40 +1,41 @@
-"""Scale scores of the simulated responses, computed on the wide item arrays.
+"""Scale scores of the simulated responses, through the project's scoring rules.
 
-The simulator holds each instrument's responses as a rows x items array, so its scores are
-plain row means and sums; ``tests/unit/simulate`` checks them against
-:func:`bordin.scoring.score_responses` on the long frame, so the two never disagree.
+The simulator holds each instrument's responses as a ``sessions x items`` array already, so
+it scores them with :func:`bordin.scoring.score_item_matrix` (the same rules and definitions
+as :func:`bordin.scoring.score_responses`, without re-validating millions of item rows).
+Columns come out exactly as ``score_responses`` names and orders them (instruments in id
+order, each with its scales then its raw risk items); a test checks the two agree.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from bordin.simulate._items import SAC_COMPONENT_OF_ITEM, WAI_SR_COMPONENT_OF_ITEM, ItemBlock
-from bordin.simulate._latent import COMPONENTS
+from bordin.instruments import get_instrument
+from bordin.scoring import score_item_matrix
+from bordin.simulate._items import ItemBlock
 
 __all__ = ["score_blocks"]
 
 
-def _alliance_scores(block: ItemBlock, components: tuple[int, ...]) -> dict[str, np.ndarray]:
-    k = len(components)
-    values = block.values[:, :k].astype(np.float64)
-    out = {f"{block.instrument}_total": values.mean(axis=1)}
-    for j, name in enumerate(COMPONENTS):
-        cols = [i for i, c in enumerate(components) if c == j]
-        out[f"{block.instrument}_{name}"] = values[:, cols].mean(axis=1)
-    return out
+def _matrix(block: ItemBlock, n_items: int) -> npt.NDArray[np.float64]:
+    matrix = np.full((block.values.shape[0], n_items), np.nan)
+    cols = np.asarray(block.items) - 1
+    matrix[:, cols] = np.where(block.present, block.values, np.nan)
+    return matrix
 
 
 def score_blocks(blocks: list[ItemBlock]) -> pd.DataFrame:
-    """Scale scores of each block, one column per scale, in a fixed order."""
-    columns: dict[str, np.ndarray] = {}
-    for block in blocks:
-        if block.instrument == "sac":
-            columns.update(_alliance_scores(block, SAC_COMPONENT_OF_ITEM))
-        elif block.instrument == "wai_sr":
-            columns.update(_alliance_scores(block, WAI_SR_COMPONENT_OF_ITEM))
-        else:
-            total = block.values.astype(np.int64).sum(axis=1)
-            columns[f"{block.instrument}_total"] = total
+    """The scale (and risk-item) columns of the session-scores frame, in scoring's order."""
+    columns: dict[str, npt.NDArray[np.float64]] = {}
+    for block in sorted(blocks, key=lambda b: b.instrument):
+        definition = get_instrument(block.instrument)
+        matrix = _matrix(block, definition.n_items)
+        scores = score_item_matrix(definition, matrix)
+        for scale in definition.scales:
+            columns[definition.column(scale.name)] = scores[scale.name]
+        for number in definition.risk_items:
+            columns[definition.item_column(number)] = matrix[:, number - 1]
     return pd.DataFrame(columns)
