@@ -1,3 +1,31 @@
-"""bordin.feedback."""
+"""bordin.feedback: per-client signals for the therapist, vectorised over a whole clinic.
 
-__all__: list[str] = []
+Ruptures and repairs, uninformative ratings, weak early alliance, outcome status,
+expected trajectories and not-on-track, risk items, and alerts with suggestions. Every rule
+cites its source in its module and in ``docs/feedback.md``.
+"""
+
+from bordin.feedback.alerts import ALERT_KINDS, Alert, alerts_to_frame
+from bordin.feedback.config import FeedbackConfig
+from bordin.feedback.engine import compute_feedback, detect_ruptures
+from bordin.feedback.repairs import CLIENT_CODES, RUPTURE_COLUMNS
+from bordin.feedback.result import FeedbackResult
+from bordin.feedback.ruptures import DETECTORS
+from bordin.feedback.trajectories import COLOURS, CurveNorm, fit_curve_norm, load_norms
+
+__all__ = [
+    "ALERT_KINDS",
+    "Alert",
+    "CLIENT_CODES",
+    "COLOURS",
+    "CurveNorm",
+    "DETECTORS",
+    "FeedbackConfig",
+    "FeedbackResult",
+    "RUPTURE_COLUMNS",
+    "alerts_to_frame",
+    "compute_feedback",
+    "detect_ruptures",
+    "fit_curve_norm",
+    "load_norms",
+]

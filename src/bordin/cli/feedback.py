@@ -1,0 +1,54 @@
+"""``bordin feedback``: what a therapist sees before the next session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``feedback`` command to the ``bordin`` application."""
+
+    @app.command("feedback")
+    def feedback(
+        scores: Path = typer.Argument(
+            ..., help="Wide session-scores CSV (client_id, session, <instrument>_<scale>...)."
+        ),
+        alliance: str = typer.Option("sac", "--alliance", help="Alliance instrument id."),
+        outcome: list[str] = typer.Option(
+            ["phq9"], "--outcome", help="Outcome instrument id; repeat for several."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON (docs/feedback.md)."),
+        sessions: bool = typer.Option(
+            False, "--sessions", help="With --json, include the per-session signals."
+        ),
+    ) -> None:
+        """Ruptures and repairs, early alliance, outcome status, not-on-track and alerts."""
+        import json
+
+        import pandas as pd
+
+        from bordin.errors import InputError
+        from bordin.feedback import compute_feedback
+
+        if not scores.is_file():
+            raise InputError("file not found", file=str(scores))
+        try:
+            frame = pd.read_csv(scores)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read CSV: {exc}", file=str(scores)) from exc
+        try:
+            result = compute_feedback(frame, alliance=alliance, outcomes=tuple(outcome))
+        except InputError as exc:
+            raise InputError(
+                exc.detail, file=str(scores), row=exc.row, column=exc.column, item=exc.item
+            ) from exc
+        if as_json:
+            typer.echo(
+                json.dumps(result.to_json_dict(include_sessions=sessions), ensure_ascii=False)
+            )
+        else:
+            typer.echo(result.summary())

@@ -1,0 +1,80 @@
+"""Every threshold of the feedback rules, as one frozen configuration object.
+
+Each default is the value named by the source the rule cites (see ``docs/feedback.md``);
+changing a value is a clinic's decision and is recorded in the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["FeedbackConfig"]
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    """Thresholds of the feedback rules.
+
+    Parameters
+    ----------
+    sd_k_sensitive
+        Multiple of the SD for the sensitive rupture criterion (Strauss et al., 2006): 1.
+    sd_k_strict
+        Multiple of the SD for the strict rupture criterion (Stiles et al., 2004): 2.
+    sd_min_sessions
+        Sessions a client needs before their own within-client SD is used; until then the
+        clinic's within-client SD alone is the scale (Gumz et al., 2012).
+    item_threshold
+        A rupture item (tension, feeling misunderstood, wanting to withdraw; 0-4) at or above
+        this value counts as a self-reported rupture marker.
+    bordin_blend
+        Weight of the previous session in Bordin's baseline; the rest is the client's
+        exponentially weighted running level.
+    bordin_halflife
+        Half-life, in sessions, of the running level in Bordin's baseline.
+    bordin_threshold
+        Evidence score at or above which Bordin's detector reports a rupture.
+    bordin_item_weight
+        Evidence added per rupture-item point above ``item_threshold - 1``.
+    repair_window
+        Sessions after onset within which alliance must return to its pre-rupture level for
+        the rupture to count as repaired (McLaughlin et al., 2014 use a V-shape over 3).
+    ceiling_sessions
+        Consecutive sessions at the scale maximum, or with no variation, that make the ratings
+        uninformative.
+    early_session
+        Session by which early alliance is judged (Zilcha-Mano, 2017 use sessions 1-3).
+    early_percentile
+        Clinic percentile (0-100) below which early alliance is weak when the instrument has
+        no concern cutoff.
+    early_slope_threshold
+        An early least-squares slope (scale points per session) at or below this is falling.
+    not_on_track_level
+        One-sided level of the prediction limit for not-on-track (Finch et al., 2001): 0.90.
+    min_clinic_clients
+        Clients reaching session 3 needed before expected curves are fitted on the clinic's own
+        data instead of the bundled norms.
+    response_fraction
+        Reduction from intake that counts as response where the instrument defines it (50%).
+    """
+
+    sd_k_sensitive: float = 1.0
+    sd_k_strict: float = 2.0
+    sd_min_sessions: int = 3
+    item_threshold: float = 2.0
+    bordin_blend: float = 0.5
+    bordin_halflife: float = 2.0
+    bordin_threshold: float = 1.5
+    bordin_item_weight: float = 0.5
+    repair_window: int = 3
+    ceiling_sessions: int = 3
+    early_session: int = 3
+    early_percentile: float = 25.0
+    early_slope_threshold: float = -0.15
+    not_on_track_level: float = 0.90
+    min_clinic_clients: int = 200
+    response_fraction: float = 0.5
+
+    def as_dict(self) -> dict[str, float | int]:
+        """The configuration as a plain dictionary (for JSON output)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}

@@ -1,0 +1,108 @@
+"""Weak early alliance: low or falling alliance by the third session.
+
+Early alliance predicts outcome (Flückiger et al., 2018), and clients with insecure
+attachment find it harder to form; for them a bond-focused stance helps (Zilcha-Mano, 2017).
+The rule judges the mean alliance over sessions 1..3 against the instrument's concern cutoff
+where it has one, otherwise against the clinic's 25th percentile of the same mean; and the
+least-squares slope over those sessions.
+
+References
+----------
+Zilcha-Mano, S. (2017). Is the alliance really therapeutic? Revisiting this question in
+light of recent methodological advances. doi:10.1037/a0040435
+Flückiger, C., Del Re, A. C., Wampold, B. E., & Horvath, A. O. (2018). The alliance in adult
+psychotherapy: A meta-analytic synthesis. doi:10.1037/pst0000172
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bordin.feedback._groups import BoolArray, FloatArray, cumulative_sum
+from bordin.feedback._prepare import Prepared
+from bordin.feedback.config import FeedbackConfig
+
+__all__ = ["EarlySignals", "assess_early_alliance"]
+
+
+@dataclass(frozen=True)
+class EarlySignals:
+    """Per-row early-alliance signals, defined from the client's first row at or after the
+    judging session onward (NaN/False before it).
+
+    ``reference`` is the value the mean was compared with and ``reference_source`` says
+    whether it is the instrument's concern cutoff or the clinic percentile.
+    """
+
+    early_mean: FloatArray
+    early_slope: FloatArray
+    reference: FloatArray
+    reference_source: str
+    low: BoolArray
+    falling: BoolArray
+    weak: BoolArray
+
+
+def assess_early_alliance(prepared: Prepared, config: FeedbackConfig) -> EarlySignals:
+    """Judge early alliance at the first session numbered ``early_session`` or later.
+
+    Only sessions up to that one enter the mean and slope, and the clinic percentile uses
+    only clients' means over the same sessions, so no later session changes the signal.
+    """
+    groups = prepared.groups
+    n = groups.n_rows
+    x = prepared.alliance["total"]
+    t = prepared.session
+    k = config.early_session
+    inside = (t <= k) & ~np.isnan(x)
+    xv = np.where(inside, x, 0.0)
+    tv = np.where(inside, t, 0.0)
+    cnt = cumulative_sum(inside.astype(np.float64), groups)
+    sx = cumulative_sum(xv, groups)
+    st = cumulative_sum(tv, groups)
+    stt = cumulative_sum(tv * tv, groups)
+    stx = cumulative_sum(tv * xv, groups)
+    # The judging row: first row with session >= k (then carried forward).
+    reached = t >= k
+    first_reached = reached & ~(np.concatenate(([False], reached[:-1])) & ~groups.first)
+    judge_rows = np.flatnonzero(first_reached)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(cnt > 0, sx / cnt, np.nan)
+        den = cnt * stt - st * st
+        slope = np.where((cnt >= 2) & (den > 0), (cnt * stx - st * sx) / den, np.nan)
+    facts = prepared.alliance_facts
+    if facts.cutoff is not None:
+        reference_value = float(facts.cutoff)
+        source = "instrument concern cutoff"
+    else:
+        # Only clients judged exactly at session k: a client judged later (sessions were
+        # missed) would otherwise change other clients' signals at an earlier session.
+        on_time = judge_rows[t[judge_rows] == k]
+        judged = mean[on_time]
+        judged = judged[~np.isnan(judged)]
+        reference_value = (
+            float(np.percentile(judged, config.early_percentile)) if judged.size else np.nan
+        )
+        source = f"clinic {config.early_percentile:g}th percentile at session {k}"
+    # carry the judging row's values forward within the client
+    marker = np.zeros(n)
+    marker[judge_rows] = 1.0
+    judged_yet = cumulative_sum(marker, groups) > 0
+    idx = np.where(first_reached, np.arange(n), -1)
+    idx = np.maximum.accumulate(idx)
+    idx = np.where(judged_yet, idx, 0)
+    early_mean = np.where(judged_yet, mean[idx], np.nan)
+    early_slope = np.where(judged_yet, slope[idx], np.nan)
+    low = judged_yet & (np.nan_to_num(early_mean, nan=np.inf) < reference_value)
+    falling = judged_yet & (np.nan_to_num(early_slope, nan=np.inf) <= config.early_slope_threshold)
+    return EarlySignals(
+        early_mean=early_mean,
+        early_slope=early_slope,
+        reference=np.where(judged_yet, reference_value, np.nan),
+        reference_source=source,
+        low=low,
+        falling=falling,
+        weak=low | falling,
+    )

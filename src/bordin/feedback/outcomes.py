@@ -1,0 +1,125 @@
+"""Outcome status per outcome instrument: reliable change, recovery, response, remission.
+
+Change is measured from the client's first rated session (intake) to each session.
+*Reliable improvement* and *reliable deterioration*: a change of at least the instrument's
+reliable-change threshold (Jacobson & Truax, 1991). *Recovery*: reliable improvement and a
+move from the clinical to the non-clinical side of the caseness cutoff (Jacobson & Truax,
+1991). *Response*: a reduction of at least 50% from intake, and *remission*: a score below
+the instrument's remission threshold, where the instrument defines them (PHQ-9: Kroenke et
+al., 2001; GAD-7 by analogy, as in routine-outcome programmes).
+
+References
+----------
+Jacobson, N. S., & Truax, P. (1991). Clinical significance: A statistical approach to
+defining meaningful change in psychotherapy research. doi:10.1037/0022-006X.59.1.12
+Kroenke, K., Spitzer, R. L., & Williams, J. B. W. (2001). The PHQ-9.
+doi:10.1046/j.1525-1497.2001.016009606.x
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from bordin.feedback._groups import BoolArray, FloatArray, cumulative_sum
+from bordin.feedback._instruments import InstrumentFacts
+from bordin.feedback._prepare import Prepared
+from bordin.feedback.config import FeedbackConfig
+
+__all__ = ["OUTCOME_STATUSES", "OutcomeSignals", "assess_outcome"]
+
+OUTCOME_STATUSES: Final = (
+    "recovered",
+    "reliably_improved",
+    "no_reliable_change",
+    "reliably_deteriorated",
+    "not_assessed",
+)
+
+
+@dataclass(frozen=True)
+class OutcomeSignals:
+    """Per-row outcome signals for one instrument, relative to the client's intake score."""
+
+    instrument: str
+    score: FloatArray
+    intake: FloatArray
+    change: FloatArray
+    improved: BoolArray
+    deteriorated: BoolArray
+    recovered: BoolArray
+    response: BoolArray
+    remission: BoolArray
+    caseness: BoolArray
+    status: np.ndarray
+
+
+def _severity(values: FloatArray, facts: InstrumentFacts) -> FloatArray:
+    """Scores oriented so that higher is worse."""
+    result: FloatArray = -values if facts.higher_is_better else values
+    return result
+
+
+def assess_outcome(prepared: Prepared, instrument: str, config: FeedbackConfig) -> OutcomeSignals:
+    """Outcome status at each session of ``instrument`` (an id such as ``"phq9"``)."""
+    groups = prepared.groups
+    facts = prepared.outcome_facts[instrument]
+    y = prepared.outcomes[instrument]
+    ok = ~np.isnan(y)
+    n = groups.n_rows
+    # Intake: the client's first non-missing score, carried forward.
+    first_ok = ok & (cumulative_sum(ok.astype(np.float64), groups) == 1)
+    idx = np.where(first_ok, np.arange(n), -1)
+    idx = np.maximum.accumulate(idx)
+    has_intake = cumulative_sum(first_ok.astype(np.float64), groups) > 0
+    intake = np.where(has_intake, y[np.maximum(idx, 0)], np.nan)
+    sev_now = _severity(y, facts)
+    sev_in = _severity(intake, facts)
+    worse_by = sev_now - sev_in  # positive = worse
+    assessable = ok & has_intake & ~first_ok
+    rc = facts.reliable_change
+    if rc is None:
+        improved = np.zeros(n, dtype=bool)
+        deteriorated = np.zeros(n, dtype=bool)
+    else:
+        improved = assessable & (-worse_by >= rc - 1e-9)
+        deteriorated = assessable & (worse_by >= rc - 1e-9)
+    if facts.cutoff is None:
+        case_now = np.zeros(n, dtype=bool)
+        case_in = np.zeros(n, dtype=bool)
+    else:
+        cut = _severity(np.array(facts.cutoff, dtype=np.float64), facts)
+        # Caseness: at or above the cutoff when higher is worse, below it when higher is better.
+        case_now = ok & ((sev_now >= cut) if not facts.higher_is_better else (sev_now > cut))
+        case_in = ((sev_in >= cut) if not facts.higher_is_better else (sev_in > cut)) & has_intake
+    recovered = improved & case_in & ~case_now & (facts.cutoff is not None)
+    if facts.defines_response:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reduction = np.where(intake > 0, (intake - y) / intake, np.nan)
+        response = assessable & (np.nan_to_num(reduction, nan=-np.inf) >= config.response_fraction)
+    else:
+        response = np.zeros(n, dtype=bool)
+    if facts.remission_below is not None:
+        remission = assessable & (y < facts.remission_below)
+    else:
+        remission = np.zeros(n, dtype=bool)
+    status = np.full(n, "not_assessed", dtype=object)
+    status[assessable] = "no_reliable_change"
+    status[improved] = "reliably_improved"
+    status[recovered] = "recovered"
+    status[deteriorated] = "reliably_deteriorated"
+    return OutcomeSignals(
+        instrument=instrument,
+        score=y,
+        intake=intake,
+        change=y - intake,
+        improved=improved,
+        deteriorated=deteriorated,
+        recovered=recovered,
+        response=response,
+        remission=remission,
+        caseness=case_now,
+        status=status,
+    )

@@ -1,0 +1,130 @@
+"""The result of :func:`bordin.feedback.compute_feedback`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from bordin.feedback.alerts import Alert, alerts_to_frame
+from bordin.feedback.config import FeedbackConfig
+
+__all__ = ["SCHEMA_VERSION", "FeedbackResult"]
+
+SCHEMA_VERSION: Final = "1.0"
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready records: NaN and NA become null, numpy scalars become Python ones."""
+    out = []
+    columns = list(frame.columns)
+    for row in frame.itertuples(index=False, name=None):
+        record: dict[str, Any] = {}
+        for key, value in zip(columns, row, strict=True):
+            if value is None or value is pd.NA:
+                record[key] = None
+                continue
+            if isinstance(value, np.generic):
+                value = value.item()
+            if isinstance(value, float) and not math.isfinite(value):
+                value = None
+            record[key] = value
+        out.append(record)
+    return out
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    """Feedback signals for a whole clinic.
+
+    Attributes
+    ----------
+    sessions
+        One row per client and session: the signals as known at that session (no
+        look-ahead), sorted by client and session.
+    ruptures
+        One row per detected rupture event, for every detector and scale (columns in
+        :data:`bordin.feedback.RUPTURE_COLUMNS`); Bordin's default detector on the total
+        is ``detector == "bordin"`` and ``scale == "total"``.
+    clients
+        One row per client: the state at their latest session and ``priority`` for ordering a
+        caseload (highest first).
+    alerts
+        Alerts about each client's latest session, highest priority first.
+    config
+        The thresholds used.
+    alliance
+        Alliance instrument id.
+    outcomes
+        Outcome instrument ids.
+    curve_sources
+        For each outcome, where the expected recovery curves came from (clinic data or the
+        bundled norms) and how many clients they rest on.
+    notes
+        Plain-language notes about what could not be computed and why.
+    """
+
+    sessions: pd.DataFrame
+    ruptures: pd.DataFrame
+    clients: pd.DataFrame
+    alerts: tuple[Alert, ...]
+    config: FeedbackConfig
+    alliance: str
+    outcomes: tuple[str, ...]
+    curve_sources: dict[str, str]
+    notes: tuple[str, ...]
+
+    def alerts_frame(self) -> pd.DataFrame:
+        """The alerts as a table, one row per alert."""
+        return alerts_to_frame(self.alerts)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-client summary (a caseload table)."""
+        return self.clients.copy()
+
+    def to_json_dict(self, *, include_sessions: bool = True) -> dict[str, Any]:
+        """The JSON output documented in ``docs/feedback.md`` (schema ``feedback.schema.json``)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "alliance": self.alliance,
+            "outcomes": list(self.outcomes),
+            "config": self.config.as_dict(),
+            "curve_sources": dict(self.curve_sources),
+            "notes": list(self.notes),
+            "clients": _records(self.clients),
+            "alerts": [a.to_dict() for a in self.alerts],
+            "ruptures": _records(self.ruptures),
+            "sessions": _records(self.sessions) if include_sessions else None,
+        }
+
+    def summary(self) -> str:
+        """A short plain-text overview for the terminal."""
+        n_clients = len(self.clients)
+        lines = [
+            f"Feedback for {n_clients} client(s), {len(self.sessions)} session(s); "
+            f"alliance: {self.alliance}; outcomes: {', '.join(self.outcomes) or 'none'}.",
+        ]
+        if n_clients:
+            codes = self.clients["rupture_code"].value_counts()
+            lines.append(
+                "Ruptures (Bordin detector): "
+                + ", ".join(
+                    f"{k} {int(codes.get(k, 0))}"
+                    for k in ("none", "open", "repaired", "unrepaired")
+                )
+            )
+        for outcome, source in self.curve_sources.items():
+            lines.append(f"Expected curves for {outcome}: {source}.")
+        lines.extend(self.notes)
+        if self.alerts:
+            lines.append(f"{len(self.alerts)} alert(s), highest priority first:")
+            for a in self.alerts:
+                lines.append(
+                    f"  [{a.severity}] client {a.client_id}, session {a.session}: {a.title}"
+                )
+        else:
+            lines.append("No alerts.")
+        return "\n".join(lines)

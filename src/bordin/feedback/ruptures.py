@@ -1,0 +1,275 @@
+"""Alliance rupture detection: the published criteria and Bordin's default detector.
+
+A rupture is a deterioration in the collaborative relationship between client and therapist
+(Safran & Muran, 2000). Session-by-session alliance ratings show it as a drop; the published
+criteria differ in how large a drop must be. Every detector here is vectorised over a whole
+clinic and uses, for the signal at session *t*, only sessions up to *t*.
+
+References
+----------
+Gumz, A., Kästner, D., Geyer, M., Wutzler, U., Villmann, T., & Brähler, E. (2012). Course of
+the therapeutic alliance and ruptures in psychodynamic psychotherapy.
+doi:10.3389/fpsyg.2012.00128 (clinic vs own within-client SD).
+Strauss, J. L., et al. (2006). Early alliance, alliance ruptures, and symptom change in a
+nonrandomized trial of cognitive therapy for avoidant and obsessive-compulsive personality
+disorders. doi:10.1037/0022-006X.74.2.337 (k = 1).
+Stiles, W. B., et al. (2004). Patterns of alliance development and the rupture-repair
+hypothesis. doi:10.1037/0022-0167.51.1.81 (k = 2).
+Jacobson, N. S., & Truax, P. (1991). Clinical significance. doi:10.1037/0022-006X.59.1.12
+Safran, J. D., & Muran, J. C. (2000). Negotiating the therapeutic alliance. Guilford.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal, get_args
+
+import numpy as np
+
+from bordin.errors import InputError
+from bordin.feedback._groups import BoolArray, FloatArray, ewm_previous, shift
+from bordin.feedback._prepare import Prepared
+from bordin.feedback.config import FeedbackConfig
+
+__all__ = [
+    "COMPONENTS",
+    "DETECTORS",
+    "MARKERS",
+    "Detection",
+    "Detector",
+    "clinic_within_sd",
+    "run_detector",
+]
+
+Detector = Literal["bordin", "sd_k1", "sd_k2", "reliable_change", "items"]
+DETECTORS: Final[tuple[str, ...]] = get_args(Detector)
+COMPONENTS: Final = ("bond", "goal", "task", "total")
+MARKERS: Final = ("withdrawal", "confrontation", "unknown")
+# Fewer pooled within-client degrees of freedom than this and the clinic SD is not trusted.
+_MIN_CLINIC_DF: Final = 20
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Per-row output of one detector on one scale (aligned with ``Prepared.frame``).
+
+    ``flag`` marks sessions that meet the criterion, ``onset`` the first session of each run
+    of flagged sessions (one rupture event), ``pre_level`` the alliance the rupture is
+    measured against, ``depth`` the drop from it, ``evidence`` the detector's statistic
+    (drop in SD units for the SD and Bordin detectors), ``component`` and ``marker`` the
+    rupture type (indices into :data:`COMPONENTS` and :data:`MARKERS`).
+    """
+
+    detector: str
+    scale: str
+    flag: BoolArray
+    onset: BoolArray
+    pre_level: FloatArray
+    depth: FloatArray
+    evidence: FloatArray
+    component: np.ndarray
+    marker: np.ndarray
+    values: FloatArray
+
+
+def clinic_within_sd(values: FloatArray, prepared: Prepared) -> FloatArray:
+    """The clinic's pooled within-client SD, using only sessions up to each row's session.
+
+    Each client's sum of squared deviations from their own mean grows session by session
+    (Welford's update); pooling these over clients for all sessions numbered up to *t* gives
+    the clinic's within-client SD at session *t* (Gumz et al., 2012 use the clinic's
+    within-client SD as the floor of the rupture scale). Computing it cumulatively by
+    session number keeps the rule free of look-ahead: a session added later never changes a
+    signal at an earlier session number. NaN until the clinic has enough data.
+    """
+    groups = prepared.groups
+    ok = ~np.isnan(values)
+    v = np.where(ok, values, 0.0)
+    n_prev = np.cumsum(ok) - ok
+    start_before = np.zeros(groups.start.shape[0], dtype=np.int64)
+    nz = groups.start > 0
+    start_before[nz] = (np.cumsum(ok))[groups.start[nz] - 1]
+    n_prev = n_prev - np.repeat(start_before, groups.size)
+    # mean of the client's previous non-missing values
+    from bordin.feedback._groups import expanding_moments_previous
+
+    _, mean_prev, _ = expanding_moments_previous(values, groups)
+    contrib = ok & (n_prev >= 1)
+    dss = np.where(contrib, (v - mean_prev) ** 2 * n_prev / (n_prev + 1.0), 0.0)
+    sess = prepared.session.astype(np.int64)
+    top = int(sess.max()) + 1 if sess.size else 1
+    ss = np.cumsum(np.bincount(sess, weights=dss, minlength=top))
+    df = np.cumsum(np.bincount(sess, weights=contrib.astype(np.float64), minlength=top))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd_by_session = np.where(df >= _MIN_CLINIC_DF, np.sqrt(ss / np.maximum(df, 1)), np.nan)
+    out: FloatArray = sd_by_session[sess]
+    return out
+
+
+def _scale_sd(values: FloatArray, prepared: Prepared, config: FeedbackConfig) -> FloatArray:
+    """max(client's own within-client SD so far, clinic within-client SD) (Gumz et al., 2012)."""
+    from bordin.feedback._groups import expanding_moments_previous
+
+    n_prev, _, own = expanding_moments_previous(values, prepared.groups)
+    own = np.where(n_prev >= config.sd_min_sessions, own, np.nan)
+    clinic = clinic_within_sd(values, prepared)
+    scale: FloatArray = np.fmax(own, clinic)
+    return scale
+
+
+def _onsets(flag: BoolArray, prepared: Prepared) -> BoolArray:
+    before = shift(flag.astype(np.float64), prepared.groups, 1)
+    onset: BoolArray = flag & ~(before == 1.0)
+    return onset
+
+
+def _item(prepared: Prepared, name: str) -> FloatArray:
+    got = prepared.items.get(name)
+    return got if got is not None else np.full(prepared.groups.n_rows, np.nan)
+
+
+def _markers(prepared: Prepared, config: FeedbackConfig) -> np.ndarray:
+    """Withdrawal vs confrontation marker from the rupture items (Safran & Muran, 2000).
+
+    Withdrawal: the client moves away (wanting to hold back). Confrontation: the client moves
+    against the therapist (tension or disagreement, feeling misunderstood or criticised).
+    Unknown when neither reaches ``item_threshold`` or the items were not asked.
+    """
+    withdraw = np.nan_to_num(_item(prepared, "withdrawal"), nan=-1.0)
+    confront = np.fmax(_item(prepared, "tension"), _item(prepared, "misunderstood"))
+    confront = np.nan_to_num(confront, nan=-1.0)
+    thr = config.item_threshold
+    marker = np.full(prepared.groups.n_rows, 2, dtype=np.int8)
+    marker[(confront >= thr) & (confront > withdraw)] = 1
+    marker[(withdraw >= thr) & (withdraw >= confront)] = 0
+    return marker
+
+
+def _item_evidence(prepared: Prepared, config: FeedbackConfig) -> FloatArray:
+    """Strongest self-reported rupture item this session (0-4), NaN when not asked."""
+    parts = [_item(prepared, n) for n in ("tension", "misunderstood", "withdrawal")]
+    stacked = np.vstack(parts)
+    with np.errstate(invalid="ignore"):
+        best = np.where(
+            np.isnan(stacked).all(axis=0),
+            np.nan,
+            np.nanmax(np.where(np.isnan(stacked), -np.inf, stacked), axis=0),
+        )
+    return best
+
+
+def _components(
+    prepared: Prepared, baselines: dict[str, FloatArray], scales: dict[str, FloatArray]
+) -> tuple[np.ndarray, FloatArray]:
+    """Which subscale dropped most, in its own SD units; and that largest drop."""
+    n = prepared.groups.n_rows
+    subs = [s for s in ("bond", "goal", "task") if s in prepared.alliance]
+    if not subs:
+        return np.full(n, 3, dtype=np.int8), np.full(n, np.nan)
+    z = np.vstack([(baselines[s] - prepared.alliance[s]) / scales[s] for s in subs])
+    z_filled = np.where(np.isnan(z), -np.inf, z)
+    arg = np.argmax(z_filled, axis=0)
+    best = z_filled[arg, np.arange(n)]
+    index = np.array([COMPONENTS.index(s) for s in subs], dtype=np.int8)[arg]
+    index = np.where(np.isinf(best), 3, index).astype(np.int8)
+    return index, np.where(np.isinf(best), np.nan, best)
+
+
+def run_detector(
+    prepared: Prepared,
+    *,
+    detector: Detector,
+    config: FeedbackConfig,
+    scale: str = "total",
+    reliable_change: float | None = None,
+) -> Detection:
+    """Run one rupture detector on one alliance scale of a prepared clinic frame.
+
+    Parameters
+    ----------
+    detector
+        ``sd_k1``: a drop from the previous session of at least ``sd_k_sensitive`` x SD
+        (Strauss et al., 2006); ``sd_k2``: at least ``sd_k_strict`` x SD (Stiles et al.,
+        2004); the SD is the larger of the client's own within-client SD so far and the
+        clinic's within-client SD (Gumz et al., 2012). ``reliable_change``: a drop of at
+        least the scale's reliable-change threshold (Jacobson & Truax, 1991).
+        ``items``: a self-reported rupture item (tension, feeling misunderstood, wanting to
+        withdraw) at or above ``item_threshold``. ``bordin``: the project's default, below.
+    scale
+        ``total``, ``bond``, ``goal`` or ``task``.
+
+    Notes
+    -----
+    Bordin's detector compares the session with a baseline that blends the previous session
+    with the client's exponentially weighted running level,
+    :math:`b_t = w x_{t-1} + (1-w)\\,\\mathrm{EWM}(x_{1..t-1})`, in units of the same SD
+    as the published criteria, :math:`z_t = (b_t - x_t)/\\mathrm{SD}_t`. The evidence adds
+    the subscale that dropped most and the self-reported rupture items:
+    :math:`E_t = z_t + \\tfrac12\\max(0, z^{sub}_t - z_t) + \\lambda\\max(0, I_t - c + 1)`,
+    and a rupture is flagged when :math:`E_t \\ge` ``bordin_threshold`` and the alliance fell.
+    A single noisy high session inflates the previous-session baseline; the running level
+    damps it, and rupture items reveal ruptures that a ceiling hides.
+    """
+    if detector not in DETECTORS:
+        raise InputError(f"unknown rupture detector {detector!r}; use one of {DETECTORS}")
+    if scale not in prepared.alliance:
+        raise InputError("alliance scale is missing", column=f"{prepared.alliance_id}_{scale}")
+    groups = prepared.groups
+    x = prepared.alliance[scale]
+    prev = shift(x, groups, 1)
+    n = groups.n_rows
+    scales = {s: _scale_sd(v, prepared, config) for s, v in prepared.alliance.items()}
+    baselines: dict[str, FloatArray]
+    if detector == "bordin":
+        w = config.bordin_blend
+        baselines = {}
+        for s, v in prepared.alliance.items():
+            p = shift(v, groups, 1)
+            run = ewm_previous(v, groups, config.bordin_halflife)
+            baselines[s] = np.where(np.isnan(run), p, w * p + (1.0 - w) * run)
+    else:
+        baselines = {s: shift(v, groups, 1) for s, v in prepared.alliance.items()}
+    pre_level = baselines[scale] if detector == "bordin" else prev
+    drop = pre_level - x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = drop / scales[scale]
+    component, sub_z = _components(prepared, baselines, scales)
+    marker = _markers(prepared, config)
+    items = _item_evidence(prepared, config)
+    evidence: FloatArray
+    if detector in ("sd_k1", "sd_k2"):
+        k = config.sd_k_sensitive if detector == "sd_k1" else config.sd_k_strict
+        evidence = z
+        flag = np.nan_to_num(z, nan=-np.inf) >= k
+    elif detector == "reliable_change":
+        if reliable_change is None or not np.isfinite(reliable_change):
+            raise InputError(f"no reliable-change threshold for {prepared.alliance_id}_{scale}")
+        evidence = drop
+        flag = np.nan_to_num(drop, nan=-np.inf) >= reliable_change - 1e-12
+    elif detector == "items":
+        evidence = items
+        flag = np.nan_to_num(items, nan=-np.inf) >= config.item_threshold
+    else:
+        boost = np.where(np.isnan(sub_z), 0.0, 0.5 * np.clip(sub_z - np.nan_to_num(z), 0, None))
+        item_part = config.bordin_item_weight * np.clip(
+            np.nan_to_num(items, nan=0.0) - config.item_threshold + 1.0, 0.0, None
+        )
+        evidence = z + boost + item_part
+        flag = (np.nan_to_num(evidence, nan=-np.inf) >= config.bordin_threshold) & (
+            np.nan_to_num(drop, nan=0.0) > 0
+        )
+    if scale != "total":
+        component = np.full(n, COMPONENTS.index(scale), dtype=np.int8)
+    flag = np.asarray(flag, dtype=bool)
+    return Detection(
+        detector=detector,
+        scale=scale,
+        flag=flag,
+        onset=_onsets(flag, prepared),
+        pre_level=pre_level,
+        depth=drop,
+        evidence=np.asarray(evidence, dtype=np.float64),
+        component=component,
+        marker=marker,
+        values=x,
+    )

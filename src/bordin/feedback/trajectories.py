@@ -1,0 +1,268 @@
+"""Expected recovery curves and not-on-track status (Finch, Lambert & Schaalje, 2001).
+
+The expected change from intake at session *t* is modelled on log(session), conditional on
+intake severity:
+
+.. math:: y_t - y_1 = (c + d\\,y_1)\\log t + \\varepsilon_t,
+          \\qquad \\operatorname{Var}\\varepsilon_t = \\sigma^2 \\log t,
+
+so that change is zero at intake, fastest early (the log-linear dose-response of Howard et
+al., 1986) and its spread grows with time. The coefficients are estimated by weighted least
+squares. A client whose change is above the one-sided upper prediction limit at level
+``not_on_track_level`` (0.90) is *not on track* (Finch et al., 2001; Lambert et al., 2002).
+
+The curve at session *t* is fitted on the clinic's sessions numbered 2..*t* (so a later
+session never changes an earlier signal) when at least ``min_clinic_clients`` clients
+contribute; otherwise on the bundled norms (simulated clinics, see ``norms.json``), and the
+output says which.
+
+Colours (after Lambert's OQ-45 feedback system): **red** above the upper prediction limit
+(not on track; risk of treatment failure); **white** in the non-clinical range (below the
+caseness cutoff) and not red; **yellow** worse than the expected curve but within the limit
+(less than expected progress); **green** at or better than expected. No colour at intake.
+
+References
+----------
+Finch, A. E., Lambert, M. J., & Schaalje, B. G. (2001). Psychotherapy quality control: the
+statistical generation of expected recovery curves for integration into an early warning
+system. doi:10.1002/cpp.286
+Lambert, M. J., Whipple, J. L., Bishop, M. J., et al. (2002). Comparison of empirically
+derived and rationally derived methods for identifying patients at risk for treatment
+failure. doi:10.1002/cpp.324
+Howard, K. I., Kopta, S. M., Krause, M. S., & Orlinsky, D. E. (1986). The dose-effect
+relationship in psychotherapy. doi:10.1037/0003-066X.41.2.159
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Final
+
+import numpy as np
+from scipy import stats
+
+from bordin.feedback._groups import FloatArray
+from bordin.feedback._prepare import Prepared
+from bordin.feedback.config import FeedbackConfig
+from bordin.feedback.outcomes import OutcomeSignals
+
+__all__ = [
+    "COLOURS",
+    "CurveNorm",
+    "TrajectorySignals",
+    "assess_trajectory",
+    "fit_curve_norm",
+    "load_norms",
+]
+
+COLOURS: Final = ("red", "yellow", "green", "white")
+
+
+@dataclass(frozen=True)
+class CurveNorm:
+    """A fitted expected-recovery model for one outcome instrument (severity orientation).
+
+    ``coef`` is (c, d); ``xtx_inv`` the inverse of the weighted cross-product matrix; ``sigma``
+    the residual SD per unit log(session); ``df`` its degrees of freedom; ``n_clients`` the
+    clients it was fitted on; ``source`` a sentence saying where it comes from.
+    """
+
+    instrument: str
+    coef: tuple[float, float]
+    xtx_inv: tuple[tuple[float, float], tuple[float, float]]
+    sigma: float
+    df: int
+    n_clients: int
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "instrument": self.instrument,
+            "coef": list(self.coef),
+            "xtx_inv": [list(r) for r in self.xtx_inv],
+            "sigma": self.sigma,
+            "df": self.df,
+            "n_clients": self.n_clients,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CurveNorm:
+        (a, b), (c, d) = data["xtx_inv"]
+        return cls(
+            instrument=str(data["instrument"]),
+            coef=(float(data["coef"][0]), float(data["coef"][1])),
+            xtx_inv=((float(a), float(b)), (float(c), float(d))),
+            sigma=float(data["sigma"]),
+            df=int(data["df"]),
+            n_clients=int(data["n_clients"]),
+            source=str(data["source"]),
+        )
+
+
+def load_norms() -> dict[str, CurveNorm]:
+    """The bundled norms (expected-recovery models derived from simulated clinics)."""
+    text = resources.files("bordin.feedback").joinpath("norms.json").read_text("utf-8")
+    data = json.loads(text)
+    return {k: CurveNorm.from_dict(v) for k, v in data["norms"].items()}
+
+
+@dataclass(frozen=True)
+class TrajectorySignals:
+    """Per-row expected change, upper prediction limit, colour and model source."""
+
+    instrument: str
+    expected: FloatArray
+    upper: FloatArray
+    change: FloatArray
+    off_track: np.ndarray
+    colour: np.ndarray
+    source: np.ndarray
+
+
+def _stats(
+    outcome: OutcomeSignals, facts_higher_better: bool, session: FloatArray
+) -> dict[str, FloatArray]:
+    sign = -1.0 if facts_higher_better else 1.0
+    y1 = sign * outcome.intake
+    delta = sign * outcome.change
+    log_t = np.log(session)
+    use = (session >= 2) & ~np.isnan(delta) & ~np.isnan(y1)
+    log_t = np.where(use, log_t, 0.0)
+    y1 = np.where(use, y1, 0.0)
+    safe = np.where(use, log_t, 1.0)
+    delta = np.where(use, delta, 0.0)
+    return {
+        "use": use.astype(np.float64),
+        "s11": log_t,
+        "s12": y1 * log_t,
+        "s22": y1 * y1 * log_t,
+        "r1": delta,
+        "r2": y1 * delta,
+        "rr": np.where(use, delta * delta / safe, 0.0),
+    }
+
+
+def _solve(
+    s11: FloatArray,
+    s12: FloatArray,
+    s22: FloatArray,
+    r1: FloatArray,
+    r2: FloatArray,
+    rr: FloatArray,
+    n: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        det = s11 * s22 - s12 * s12
+        i11 = s22 / det
+        i12 = -s12 / det
+        i22 = s11 / det
+        c = i11 * r1 + i12 * r2
+        d = i12 * r1 + i22 * r2
+        sse = rr - (c * r1 + d * r2)
+        df = n - 2
+        sigma = np.sqrt(np.clip(sse, 0, None) / df)
+    return c, d, i11, i12, i22, sigma, df
+
+
+def fit_curve_norm(outcome: OutcomeSignals, prepared: Prepared, *, source: str) -> CurveNorm:
+    """Fit the expected-recovery model on all of a clinic's sessions (used to make norms)."""
+    facts = prepared.outcome_facts[outcome.instrument]
+    parts = _stats(outcome, facts.higher_is_better, prepared.session)
+    sums = {k: np.array([v.sum()]) for k, v in parts.items()}
+    c, d, i11, i12, i22, sigma, df = _solve(
+        sums["s11"], sums["s12"], sums["s22"], sums["r1"], sums["r2"], sums["rr"], sums["use"]
+    )
+    n_clients = int(np.unique(prepared.groups.code[parts["use"] > 0]).size)
+    return CurveNorm(
+        instrument=outcome.instrument,
+        coef=(float(c[0]), float(d[0])),
+        xtx_inv=((float(i11[0]), float(i12[0])), (float(i12[0]), float(i22[0]))),
+        sigma=float(sigma[0]),
+        df=int(df[0]),
+        n_clients=n_clients,
+        source=source,
+    )
+
+
+def assess_trajectory(
+    prepared: Prepared,
+    outcome: OutcomeSignals,
+    config: FeedbackConfig,
+    norm: CurveNorm | None,
+) -> TrajectorySignals:
+    """Expected change, upper prediction limit and colour at every session of one outcome."""
+    facts = prepared.outcome_facts[outcome.instrument]
+    session = prepared.session
+    parts = _stats(outcome, facts.higher_is_better, session)
+    sess = session.astype(np.int64)
+    top = int(sess.max()) + 1 if sess.size else 1
+    cum: dict[str, FloatArray] = {
+        k: np.cumsum(np.bincount(sess, weights=v, minlength=top)).astype(np.float64)
+        for k, v in parts.items()
+    }
+    # Clients contributing by session t: those whose first follow-up is numbered <= t.
+    use = parts["use"] > 0
+    groups = prepared.groups
+    first_use = use.copy()
+    if use.any():
+        prior: np.ndarray = np.cumsum(use) - use
+        base = np.zeros(groups.start.shape[0])
+        nz = groups.start > 0
+        base[nz] = np.cumsum(use)[groups.start[nz] - 1]
+        first_use = use & ((prior - np.repeat(base, groups.size)) == 0)
+    clients_by_t = np.cumsum(np.bincount(sess[first_use], minlength=top))
+    c, d, i11, i12, i22, sigma, df = _solve(
+        cum["s11"], cum["s12"], cum["s22"], cum["r1"], cum["r2"], cum["rr"], cum["use"]
+    )
+    clinic_ok = (clients_by_t >= config.min_clinic_clients) & (df > 0) & np.isfinite(sigma)
+    row_clinic = clinic_ok[sess]
+    sign = -1.0 if facts.higher_is_better else 1.0
+    y1 = sign * outcome.intake
+    L = np.log(session)
+    if norm is not None:
+        nc, nd = norm.coef
+        (n11, n12), (_, n22) = norm.xtx_inv
+        coef_c = np.where(row_clinic, c[sess], nc)
+        coef_d = np.where(row_clinic, d[sess], nd)
+        j11 = np.where(row_clinic, i11[sess], n11)
+        j12 = np.where(row_clinic, i12[sess], n12)
+        j22 = np.where(row_clinic, i22[sess], n22)
+        sig = np.where(row_clinic, sigma[sess], norm.sigma)
+        dfs = np.where(row_clinic, df[sess], norm.df)
+        source = np.where(row_clinic, "clinic", "norms")
+    else:
+        coef_c, coef_d = c[sess], d[sess]
+        j11, j12, j22 = i11[sess], i12[sess], i22[sess]
+        sig, dfs = sigma[sess], df[sess]
+        source = np.where(row_clinic, "clinic", "none")
+        coef_c = np.where(row_clinic, coef_c, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = (coef_c + coef_d * y1) * L
+        # leverage of the new point in the transformed (weighted) design
+        z1 = np.sqrt(L)
+        z2 = y1 * np.sqrt(L)
+        lev = z1 * z1 * j11 + 2 * z1 * z2 * j12 + z2 * z2 * j22
+        q = stats.t.ppf(config.not_on_track_level, np.maximum(dfs, 1))
+        upper = expected + q * sig * np.sqrt(L * (1.0 + lev))
+    change = sign * outcome.change
+    valid = (session >= 2) & ~np.isnan(change) & ~np.isnan(upper)
+    off = valid & (change > upper)
+    worse = valid & (change > expected)
+    colour = np.full(session.shape[0], None, dtype=object)
+    colour[valid] = "green"
+    colour[worse] = "yellow"
+    colour[valid & ~outcome.caseness] = "white"
+    colour[off] = "red"
+    source = np.where(valid, source, np.asarray(None, dtype=object))
+    return TrajectorySignals(
+        instrument=outcome.instrument,
+        expected=np.where(valid, sign * expected, np.nan),
+        upper=np.where(valid, sign * upper, np.nan),
+        change=np.where(valid, outcome.change, np.nan),
+        off_track=off,
+        colour=colour,
+        source=source,
+    )
