@@ -136,3 +136,24 @@ write_ref(list(
   provenance = provenance("prop.test(x, n, correct = FALSE, conf.level = 0.95)$conf.int"),
   cases = wilson
 ), "wilson.json")
+
+# ---- Therapist correlations pooled on Fisher z, with BLUPs (metafor) ----------------------
+suppressPackageStartupMessages(library(metafor))
+set.seed(2018)
+k <- 14
+ni <- sample(6:30, k, replace = TRUE)
+ri <- round(tanh(rnorm(k, atanh(0.28), 0.15) + rnorm(k, 0, 1 / sqrt(ni - 3))), 4)
+dat <- escalc(measure = "ZCOR", ri = ri, ni = ni)
+res <- rma(yi, vi, data = dat, method = "REML",
+           control = list(threshold = 1e-12, maxiter = 1000))
+bl <- blup(res)
+pr <- predict(res)
+write_ref(list(
+  provenance = c(provenance("escalc('ZCOR', ri, ni); rma(yi, vi, method = 'REML', control = list(threshold = 1e-12, maxiter = 1000)); blup(res); predict(res)"),
+                 metafor = as.character(packageVersion("metafor"))),
+  ri = ri, ni = ni, yi = as.numeric(dat$yi), vi = as.numeric(dat$vi),
+  estimate = as.numeric(res$b), se = res$se, ci_low = res$ci.lb, ci_high = res$ci.ub,
+  pi_low = pr$pi.lb, pi_high = pr$pi.ub, tau2 = res$tau2, i2 = res$I2, q = res$QE,
+  blup = as.numeric(bl$pred), blup_se = as.numeric(bl$se),
+  blup_ci_low = as.numeric(bl$pi.lb), blup_ci_high = as.numeric(bl$pi.ub)
+), "therapist_blup.json")
