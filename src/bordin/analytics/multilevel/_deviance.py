@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.linalg import solve_triangular
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -208,21 +207,27 @@ class _ClientFactor:
         self.l22 = np.sqrt(m22 - self.l21 * self.l21)
         self.logdet = 2.0 * float(np.sum(np.log(self.l11) + np.log(self.l22)))
 
-    def solve_lambda(self, w: FloatArray) -> FloatArray:
-        """``L_i^{-1} T' w_i`` for w of shape (N, q) or (N, q, m)."""
+    def solve_lambda(self, w: FloatArray, rows: IntArray | None = None) -> FloatArray:
+        """``L_i^{-1} T' w`` for w of shape (N, q) or (N, q, m).
+
+        With ``rows``, the k-th row of ``w`` belongs to client ``rows[k]``.
+        """
+        l11 = self.l11 if rows is None else self.l11[rows]
         if self.q == 1:
-            scale = self.t0 / self.l11
+            scale = self.t0 / l11
             return w * (scale[:, None, None] if w.ndim == 3 else scale[:, None])
+        l21 = self.l21 if rows is None else self.l21[rows]
+        l22 = self.l22 if rows is None else self.l22[rows]
         w1 = w[:, 0]
         w2 = w[:, 1]
         v1 = self.t0 * w1 + self.t1 * w2
         v2 = self.t2 * w2
         if w.ndim == 3:
-            x1 = v1 / self.l11[:, None]
-            x2 = (v2 - self.l21[:, None] * x1) / self.l22[:, None]
+            x1 = v1 / l11[:, None]
+            x2 = (v2 - l21[:, None] * x1) / l22[:, None]
         else:
-            x1 = v1 / self.l11
-            x2 = (v2 - self.l21 * x1) / self.l22
+            x1 = v1 / l11
+            x2 = (v2 - l21 * x1) / l22
         return np.stack([x1, x2], axis=1)
 
 
@@ -242,7 +247,7 @@ def solve_pls(stats: SufficientStats, theta: FloatArray, *, reml: bool) -> PlsSo
         s = theta[n_client_theta]
         k = stats.n_therapists
         # L_TC' columns for each (client, therapist) pair: s * L_i^{-1} T' P_ij'.
-        v = s * factor.solve_lambda(stats.pair_z)  # (P, q)
+        v = s * factor.solve_lambda(stats.pair_z, stats.pair_client)  # (P, q)
         own = stats.pair_client
         ther = stats.pair_therapist
         diag = (
@@ -265,15 +270,18 @@ def solve_pls(stats: SufficientStats, theta: FloatArray, *, reml: bool) -> PlsSo
             np.add.at(m, (ther[stats.cross_a], ther[stats.cross_b]), -off)
             m[np.diag_indices(k)] += diag
             lt_full = np.linalg.cholesky(m)
-            rzx_t = solve_triangular(lt_full, tx, lower=True)
-            ct = solve_triangular(lt_full, ty, lower=True)
+            # One LAPACK solve for both right-hand sides (scipy's solve_triangular is much
+            # slower on these small matrices).
+            both = np.linalg.solve(lt_full, np.column_stack([tx, ty]))
+            rzx_t = both[:, :-1]
+            ct = both[:, -1]
             logdet_l += 2.0 * float(np.sum(np.log(np.diag(lt_full))))
         schur = schur - rzx_t.T @ rzx_t
         rhs = rhs - rzx_t.T @ ct
         pen += float(ct @ ct)
     chol_x = np.linalg.cholesky(schur)
-    half = solve_triangular(chol_x, rhs, lower=True)
-    beta = solve_triangular(chol_x.T, half, lower=False)
+    half = np.linalg.solve(chol_x, rhs)
+    beta = np.linalg.solve(chol_x.T, half)
     pwrss = stats.yty - pen - float(half @ half)
     logdet_rx = 2.0 * float(np.sum(np.log(np.diag(chol_x))))
     if reml:

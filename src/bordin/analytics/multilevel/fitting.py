@@ -177,9 +177,10 @@ class _Counted:
         return value if math.isfinite(value) else math.inf
 
 
-def _minimise(
+def _search(
     f: _Counted, start: NDArray[np.float64], lower: list[float]
-) -> tuple[NDArray[np.float64], bool]:
+) -> tuple[NDArray[np.float64], float, bool]:
+    """One local search from ``start``: (theta, deviance, stopped by an iteration limit)."""
     bounds = [(lo if math.isfinite(lo) else None, None) for lo in lower]
 
     def fun(x: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
@@ -194,7 +195,7 @@ def _minimise(
         start,
         method="Nelder-Mead",
         bounds=bounds,
-        options={"xatol": 1e-6, "fatol": 1e-8, "maxfev": 4000},
+        options={"xatol": 1e-4, "fatol": 1e-7, "maxfev": 4000},
     )
     res = minimize(
         fun,
@@ -207,17 +208,46 @@ def _minimise(
     if res.fun > coarse.fun:
         res = coarse
     # L-BFGS-B often ends with "abnormal termination in line search" once the deviance is
-    # flat to machine precision; that is convergence, judged by the gradient check below.
+    # flat to machine precision; that is convergence, judged by the gradient check later.
     hit_limit = res.nit >= 1000 or coarse.nfev >= 4000
     x = np.asarray(res.x, dtype=np.float64)
+    fx = f(x)
     # Snap near-boundary diagonal elements onto the boundary when that does not raise the
     # deviance (bobyqa, lme4's optimiser, lands on the bound itself in that case).
     for i, lo in enumerate(lower):
         if math.isfinite(lo) and 0.0 < x[i] - lo < 1e-5:
             trial = x.copy()
             trial[i] = lo
-            if f(trial) <= f(x) + 1e-10:
-                x = trial
+            ft = f(trial)
+            if ft <= fx + 1e-10:
+                x, fx = trial, ft
+    return x, fx, hit_limit
+
+
+def _minimise(
+    f: _Counted, start: NDArray[np.float64], lower: list[float]
+) -> tuple[NDArray[np.float64], bool]:
+    """Minimise from lme4's start; restart off any zero variance to escape a saddle there.
+
+    The deviance depends on a diagonal element of theta through its square near 0, so 0 is
+    a stationary point in that coordinate: a search that reaches it can stop there although
+    a positive value is better. Each diagonal element found at 0 is moved back inside and
+    the search repeated; the lower deviance wins.
+    """
+    x, fx, hit_limit = _search(f, start, lower)
+    for _ in range(3):
+        improved = False
+        for i, lo in enumerate(lower):
+            if not (math.isfinite(lo) and x[i] - lo < 1e-6):
+                continue
+            trial_start = x.copy()
+            trial_start[i] = lo + 0.5
+            xt, ft, limit_t = _search(f, trial_start, lower)
+            if ft < fx - 1e-8:
+                x, fx, hit_limit = xt, ft, limit_t
+                improved = True
+        if not improved:
+            break
     return x, not hit_limit
 
 
