@@ -1,0 +1,71 @@
+"""Meta-analysis of correlations that matches R's metafor (issue 4).
+
+Effect sizes (:func:`compute_effect_sizes`), fixed- and random-effects models
+(:func:`random_effects_meta`), Q-profile intervals for tau^2 and I^2 (:func:`tau2_confint`),
+Egger's test (:func:`egger_test`), trim and fill (:func:`trim_and_fill`), leave-one-out
+(:func:`leave_one_out`), meta-regression on a categorical moderator
+(:func:`fit_meta_regression`), the whole pipeline with metafor-named JSON
+(:func:`analyse_correlations`) and per-therapist or per-site correlations from clinic data
+(:func:`correlations_by_group`), compared with Flückiger et al. (2018).
+"""
+
+from bordin.analytics.meta_analysis._fit import FitControl, Method, Test
+from bordin.analytics.meta_analysis.analysis import (
+    CorrelationMetaAnalysis,
+    analyse_correlations,
+)
+from bordin.analytics.meta_analysis.bias import (
+    EggerResult,
+    TrimFillResult,
+    egger_test,
+    trim_and_fill,
+)
+from bordin.analytics.meta_analysis.clinic import (
+    FLUCKIGER_2018,
+    BenchmarkCorrelation,
+    GroupCorrelations,
+    correlations_by_group,
+    outcome_direction,
+)
+from bordin.analytics.meta_analysis.confint import Tau2ConfintResult, tau2_confint
+from bordin.analytics.meta_analysis.effect_sizes import (
+    EffectSizes,
+    Measure,
+    compute_effect_sizes,
+    z_to_r,
+)
+from bordin.analytics.meta_analysis.influence import LeaveOneOutResult, leave_one_out
+from bordin.analytics.meta_analysis.model import MetaResult, random_effects_meta
+from bordin.analytics.meta_analysis.regression import (
+    MetaRegressionResult,
+    fit_meta_regression,
+)
+
+__all__ = [
+    "FLUCKIGER_2018",
+    "BenchmarkCorrelation",
+    "CorrelationMetaAnalysis",
+    "EffectSizes",
+    "EggerResult",
+    "FitControl",
+    "GroupCorrelations",
+    "LeaveOneOutResult",
+    "Measure",
+    "MetaRegressionResult",
+    "MetaResult",
+    "Method",
+    "Tau2ConfintResult",
+    "Test",
+    "TrimFillResult",
+    "analyse_correlations",
+    "compute_effect_sizes",
+    "correlations_by_group",
+    "egger_test",
+    "fit_meta_regression",
+    "leave_one_out",
+    "outcome_direction",
+    "random_effects_meta",
+    "tau2_confint",
+    "trim_and_fill",
+    "z_to_r",
+]

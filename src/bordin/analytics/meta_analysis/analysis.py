@@ -1,0 +1,362 @@
+"""The whole meta-analysis of correlations in one call, with metafor-named JSON output.
+
+:func:`analyse_correlations` runs what a researcher reports for a meta-analysis of
+correlations: effect sizes, the pooled model, heterogeneity with Q-profile intervals, the
+prediction interval, Egger's test, trim and fill, leave-one-out and (optionally) a
+meta-regression on a categorical moderator. ``to_json_dict()`` names every number as the
+reference JSON made with metafor does (``estimate, se, stat, pval, ci_lb, ...``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from bordin.analytics.meta_analysis._fit import FitControl, Method, Test
+from bordin.analytics.meta_analysis.bias import (
+    EggerResult,
+    TrimFillResult,
+    egger_test,
+    trim_and_fill,
+)
+from bordin.analytics.meta_analysis.confint import Tau2ConfintResult, tau2_confint
+from bordin.analytics.meta_analysis.effect_sizes import (
+    EffectSizes,
+    Measure,
+    compute_effect_sizes,
+)
+from bordin.analytics.meta_analysis.influence import LeaveOneOutResult, leave_one_out
+from bordin.analytics.meta_analysis.model import MetaResult, random_effects_meta
+from bordin.analytics.meta_analysis.regression import (
+    MetaRegressionResult,
+    fit_meta_regression,
+)
+from bordin.errors import InputError
+
+__all__ = ["CorrelationMetaAnalysis", "analyse_correlations"]
+
+
+@dataclass(frozen=True, eq=False)
+class CorrelationMetaAnalysis:
+    """Everything :func:`analyse_correlations` computed.
+
+    Attributes
+    ----------
+    effect_sizes
+        The studies (after dropping rows with missing r or n).
+    model
+        The pooled fixed- or random-effects model.
+    confint
+        Q-profile intervals for tau^2 and I^2 (None for a fixed-effect model).
+    egger
+        Egger's regression test (None with fewer than 3 studies or equal SEs).
+    trimfill
+        Trim and fill (None with fewer than 3 studies).
+    leave_one_out
+        Leave-one-out refits (None with fewer than 3 studies).
+    regression
+        Meta-regression on the moderator, when one was given.
+    notes
+        Plain-language notes about the run (rows dropped, diagnostics skipped).
+    """
+
+    effect_sizes: EffectSizes
+    model: MetaResult
+    confint: Tau2ConfintResult | None
+    egger: EggerResult | None
+    trimfill: TrimFillResult | None
+    leave_one_out: LeaveOneOutResult | None
+    regression: MetaRegressionResult | None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def is_fisher_z(self) -> bool:
+        """True when the effect sizes are Fisher z (results back-transform to r)."""
+        return self.effect_sizes.measure == "ZCOR"
+
+    def to_r(self, value: float | None) -> float | None:
+        """A value on the effect-size scale as a correlation (tanh for ZCOR)."""
+        if value is None:
+            return None
+        return math.tanh(value) if self.is_fisher_z else value
+
+    def model_json(self) -> dict[str, Any]:
+        """The pooled model with metafor's key names (``estimate, se, stat, ...``)."""
+        m = self.model
+        out: dict[str, Any] = {
+            "estimate": m.estimate,
+            "se": m.se,
+            "stat": m.statistic,
+            "pval": m.p_value,
+            "ci_lb": m.ci_low,
+            "ci_ub": m.ci_high,
+            "tau2": m.tau2,
+            "se_tau2": m.se_tau2,
+            "I2": m.i2,
+            "H2": m.h2,
+            "Q": m.q,
+            "Q_pval": m.q_p_value,
+            "k": m.k,
+            "pi_lb": m.pi_low,
+            "pi_ub": m.pi_high,
+        }
+        if self.is_fisher_z:
+            out.update(
+                r_estimate=self.to_r(m.estimate),
+                r_ci_lb=self.to_r(m.ci_low),
+                r_ci_ub=self.to_r(m.ci_high),
+                r_pi_lb=self.to_r(m.pi_low),
+                r_pi_ub=self.to_r(m.pi_high),
+            )
+        if self.confint is not None:
+            out.update(
+                tau2_ci_lb=self.confint.tau2_ci_low,
+                tau2_ci_ub=self.confint.tau2_ci_high,
+                I2_ci_lb=self.confint.i2_ci_low,
+                I2_ci_ub=self.confint.i2_ci_high,
+            )
+        if self.egger is not None:
+            out.update(egger_stat=self.egger.statistic, egger_pval=self.egger.p_value)
+        if self.trimfill is not None:
+            out.update(
+                trimfill_k0=self.trimfill.k0,
+                trimfill_side=self.trimfill.side,
+                trimfill_estimate=self.trimfill.estimate,
+            )
+        if self.leave_one_out is not None:
+            out["leave1out_estimate"] = [float(x) for x in self.leave_one_out.estimate]
+        return out
+
+    def regression_json(self) -> dict[str, Any] | None:
+        """The meta-regression with metafor's key names, or None without a moderator."""
+        reg = self.regression
+        if reg is None:
+            return None
+        return {
+            "coef": {t: float(c) for t, c in zip(reg.terms, reg.coef, strict=True)},
+            "se": {t: float(s) for t, s in zip(reg.terms, reg.se, strict=True)},
+            "QM": reg.qm,
+            "QM_pval": reg.qm_p_value,
+            "QE": reg.qe,
+            "tau2": reg.tau2,
+            "R2": reg.r2,
+            "k": reg.k,
+            "moderator": reg.moderator,
+            "levels": list(reg.levels),
+            "n_dropped": reg.n_dropped,
+        }
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """JSON-ready output of ``bordin meta --json``.
+
+        Without a moderator: the model's keys at the top level. With one: the
+        meta-regression's keys (``coef, se, QM, QM_pval, QE, tau2, R2, k``) at the top level
+        and the pooled model under ``"overall"``. Both carry ``measure, method, test, level,
+        n_dropped, dropped_rows, notes``.
+        """
+        meta = {
+            "measure": self.effect_sizes.measure,
+            "method": self.model.method,
+            "test": self.model.test,
+            "level": self.model.level,
+            "n_dropped": self.effect_sizes.n_dropped,
+            "dropped_rows": list(self.effect_sizes.dropped_rows),
+            "notes": list(self.notes),
+        }
+        reg = self.regression_json()
+        if reg is None:
+            return {**self.model_json(), **meta}
+        return {**reg, "overall": self.model_json(), **meta}
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table of the pooled model (and the meta-regression terms, when fitted)."""
+        frames = [self.model.to_frame()]
+        if self.regression is not None:
+            frames.append(self.regression.to_frame())
+        return pd.concat(frames, ignore_index=True)
+
+    def summary(self) -> str:
+        """Plain-text report for the terminal."""
+        m = self.model
+        pct = round(m.level * 100)
+        lines = [m.summary()]
+        if self.is_fisher_z:
+            lines.append(
+                f"as a correlation: r = {self.to_r(m.estimate):.3f}, {pct}% CI "
+                f"[{self.to_r(m.ci_low):.3f}, {self.to_r(m.ci_high):.3f}]"
+                + (
+                    f", prediction interval [{self.to_r(m.pi_low):.3f}, {self.to_r(m.pi_high):.3f}]"
+                    if m.pi_low is not None
+                    else ""
+                )
+            )
+        if self.confint is not None:
+            c = self.confint
+            lines.append(
+                f"{pct}% CI tau^2 [{c.tau2_ci_low:.4f}, {c.tau2_ci_high:.4f}], "
+                f"I^2 [{c.i2_ci_low:.1f}%, {c.i2_ci_high:.1f}%] (Q-profile)"
+            )
+        if self.egger is not None:
+            lines.append(
+                f"Egger's test: {'z' if self.egger.df is None else 't'} = "
+                f"{self.egger.statistic:.3f}, p = {self.egger.p_value:.4f}"
+            )
+        if self.trimfill is not None:
+            tf = self.trimfill
+            lines.append(
+                f"trim and fill: {tf.k0} studies imputed on the {tf.side}; adjusted "
+                f"estimate {tf.estimate:.4f}"
+                + (f" (r = {self.to_r(tf.estimate):.3f})" if self.is_fisher_z else "")
+            )
+        if self.leave_one_out is not None:
+            est = self.leave_one_out.estimate
+            lines.append(
+                f"leave-one-out: estimate ranges {float(np.min(est)):.4f} to "
+                f"{float(np.max(est)):.4f}"
+            )
+        if self.regression is not None:
+            lines.append(self.regression.summary())
+        lines.extend(self.notes)
+        return "\n".join(lines)
+
+
+def analyse_correlations(
+    r: Sequence[object] | NDArray[np.generic],
+    n: Sequence[object] | NDArray[np.generic],
+    *,
+    measure: Measure = "ZCOR",
+    method: Method = "REML",
+    test: Test = "z",
+    level: float = 0.95,
+    moderator: Sequence[object] | None = None,
+    moderator_name: str = "moderator",
+    labels: Sequence[str] | None = None,
+    file: str | None = None,
+    r_column: str = "r",
+    n_column: str = "n",
+    first_row: int = 1,
+    control: FitControl | None = None,
+) -> CorrelationMetaAnalysis:
+    """Meta-analyse correlations: effect sizes, model, heterogeneity, bias, influence.
+
+    Parameters
+    ----------
+    r, n
+        Correlation and sample size of each study (text cells are parsed).
+    measure, method, test, level
+        As for :func:`compute_effect_sizes` and :func:`random_effects_meta`.
+    moderator, moderator_name
+        Optional categorical moderator (one value per input row) and its name.
+    labels
+        Optional study labels (one per input row).
+    file, r_column, n_column, first_row
+        For error messages (see :func:`compute_effect_sizes`).
+    control
+        Convergence settings (default tight).
+
+    Returns
+    -------
+    CorrelationMetaAnalysis
+
+    Raises
+    ------
+    InputError
+        Bad cells (naming the row), or fewer than 2 complete studies.
+
+    Notes
+    -----
+    Runs :func:`compute_effect_sizes`, :func:`random_effects_meta`, :func:`tau2_confint`
+    (random effects only), :func:`egger_test`, :func:`trim_and_fill` and
+    :func:`leave_one_out` (k >= 3) and :func:`fit_meta_regression`; see each for formulas.
+
+    Validation
+    ----------
+    R 4.2.2, metafor 3.8.1: every key of ``tests/reference/data/meta/*.json`` (see the
+    functions above for calls and tolerances).
+
+    References
+    ----------
+    Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. Journal of
+    Statistical Software, 36(3), 1-48. https://doi.org/10.18637/jss.v036.i03
+
+    Examples
+    --------
+    >>> res = analyse_correlations([0.2, 0.35, 0.1, 0.3], [120, 80, 200, 60])
+    >>> round(res.to_json_dict()["r_estimate"], 2)  # transf.ztor(coef(rma(yi, vi)))
+    0.21
+    """
+    es = compute_effect_sizes(
+        r,
+        n,
+        measure=measure,
+        labels=labels,
+        file=file,
+        r_column=r_column,
+        n_column=n_column,
+        first_row=first_row,
+    )
+    notes: list[str] = []
+    if es.n_dropped:
+        rows = ", ".join(str(x) for x in es.dropped_rows[:10])
+        more = "" if es.n_dropped <= 10 else ", ..."
+        notes.append(
+            f"{es.n_dropped} row(s) with a missing r or n were dropped (rows {rows}{more})"
+        )
+    if es.k < 2:
+        raise InputError(
+            f"a meta-analysis needs at least 2 complete studies; {es.k} left after dropping "
+            f"{es.n_dropped} row(s) with missing values",
+            file=file,
+        )
+    model = random_effects_meta(
+        es.yi, es.vi, method=method, test=test, level=level, control=control
+    )
+    confint = None if method == "FE" else tau2_confint(model, control=control)
+    egger: EggerResult | None = None
+    trimfill: TrimFillResult | None = None
+    loo: LeaveOneOutResult | None = None
+    if es.k >= 3:
+        if np.ptp(es.vi) > 0:
+            egger = egger_test(model, control=control)
+        else:
+            notes.append("Egger's test skipped: every study has the same standard error")
+        trimfill = trim_and_fill(model)
+        loo = leave_one_out(model, labels=es.labels, control=control)
+    else:
+        notes.append("Egger's test, trim and fill and leave-one-out need at least 3 studies")
+    regression: MetaRegressionResult | None = None
+    if moderator is not None:
+        if len(moderator) != len(r):
+            raise InputError(f"{len(moderator)} moderator values for {len(r)} rows", file=file)
+        kept = [moderator[row - first_row] for row in es.rows]
+        regression = fit_meta_regression(
+            es.yi,
+            es.vi,
+            kept,
+            name=moderator_name,
+            method=method,
+            test=test,
+            level=level,
+            control=control,
+        )
+        if regression.n_dropped:
+            notes.append(
+                f"meta-regression: {regression.n_dropped} stud(ies) without a value of "
+                f"{moderator_name} left out"
+            )
+    return CorrelationMetaAnalysis(
+        effect_sizes=es,
+        model=model,
+        confint=confint,
+        egger=egger,
+        trimfill=trimfill,
+        leave_one_out=loo,
+        regression=regression,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,234 @@
+"""``bordin meta``: meta-analysis of correlations (metafor-equivalent), from a table of
+studies or from a clinic's session scores pooled per therapist or site."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from bordin.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bordin.analytics.meta_analysis import CorrelationMetaAnalysis, GroupCorrelations
+
+__all__ = ["register"]
+
+_METHODS = ("REML", "ML", "DL", "PM", "HE", "SJ", "FE")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    if not path.is_file():
+        raise InputError("no such file", file=str(path))
+    try:
+        return pd.read_csv(path, dtype=str, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read as CSV ({exc})", file=str(path)) from None
+
+
+def _column(frame: pd.DataFrame, name: str, path: Path, option: str) -> pd.Series:
+    if name not in frame.columns:
+        raise InputError(
+            f"no column {name!r} (given with {option}); columns are "
+            f"{', '.join(map(str, frame.columns))}",
+            file=str(path),
+        )
+    return frame[name]
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _benchmark_text(analysis: CorrelationMetaAnalysis) -> list[str]:
+    from bordin.analytics.meta_analysis import FLUCKIGER_2018 as ref
+
+    m = analysis.model
+    r, lo, hi = analysis.to_r(m.estimate), analysis.to_r(m.ci_low), analysis.to_r(m.ci_high)
+    if lo is not None and hi is not None and hi < ref.ci_low:
+        verdict = "below the published range"
+    elif lo is not None and lo > ref.ci_high:
+        verdict = "above the published range"
+    else:
+        verdict = "compatible with the published figure"
+    return [
+        f"pooled alliance-outcome r = {r:.3f} [{lo:.3f}, {hi:.3f}] vs r = {ref.r:.3f} "
+        f"[{ref.ci_low:.3f}, {ref.ci_high:.3f}] over {ref.k} samples (Flückiger et al., "
+        f"2018): {verdict}",
+        "This compares the clinic with the literature; it is not a ranking of therapists.",
+    ]
+
+
+def _scores_json(groups: GroupCorrelations, analysis: CorrelationMetaAnalysis) -> dict[str, Any]:
+    from bordin.analytics.meta_analysis import FLUCKIGER_2018 as ref
+
+    out = analysis.to_json_dict()
+    out["groups"] = [
+        {"group": g, "r": float(r), "n": int(n)}
+        for g, r, n in zip(groups.groups, groups.r, groups.n, strict=True)
+    ]
+    out["dropped_groups"] = [{"group": g, "reason": why} for g, why in groups.dropped]
+    out["by"] = groups.by
+    out["higher_is_better"] = groups.higher_is_better
+    out["direction_source"] = groups.direction_source
+    out["n_clients"] = groups.n_clients
+    out["n_clients_excluded"] = groups.n_clients_excluded
+    out["benchmark"] = {
+        "r": ref.r,
+        "ci_lb": ref.ci_low,
+        "ci_ub": ref.ci_high,
+        "k": ref.k,
+        "citation": ref.citation,
+    }
+    out["notes"] = list(out.get("notes", [])) + groups.notes()
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``meta`` command."""
+
+    @app.command("meta")
+    def meta(
+        file: Path | None = typer.Argument(
+            None, help="CSV of studies, one row per study (with --r and --n)."
+        ),
+        r: str = typer.Option("r", "--r", help="Column of the correlations."),
+        n: str = typer.Option("n", "--n", help="Column of the sample sizes."),
+        measure: str = typer.Option(
+            "ZCOR", "--measure", help="ZCOR (Fisher z, back-transformed) or COR (raw r)."
+        ),
+        method: str = typer.Option(
+            "REML", "--method", help="tau^2 estimator: REML, ML, DL, PM, HE, SJ or FE."
+        ),
+        test: str = typer.Option("z", "--test", help="z, or knha (Knapp-Hartung)."),
+        level: float = typer.Option(0.95, "--level", help="Confidence level."),
+        mods: str | None = typer.Option(
+            None, "--mods", help="Categorical moderator column for a meta-regression."
+        ),
+        label: str | None = typer.Option(
+            None,
+            "--label",
+            help="Column of study labels (default: 'study' if present, else the row).",
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON (metafor's key names)."),
+        forest: Path | None = typer.Option(
+            None, "--forest", help="Write a forest plot (.svg or .png)."
+        ),
+        funnel: Path | None = typer.Option(
+            None, "--funnel", help="Write a funnel plot (.svg or .png)."
+        ),
+        from_scores: Path | None = typer.Option(
+            None,
+            "--from-scores",
+            help="Session scores CSV: pool per-group alliance-outcome correlations.",
+        ),
+        alliance: str | None = typer.Option(
+            None, "--alliance", help="Alliance column (with --from-scores)."
+        ),
+        outcome: str | None = typer.Option(
+            None, "--outcome", help="Outcome column (with --from-scores)."
+        ),
+        by: str = typer.Option(
+            "therapist_id", "--by", help="Grouping column (with --from-scores)."
+        ),
+        higher_is_better: bool | None = typer.Option(
+            None,
+            "--higher-is-better/--higher-is-worse",
+            help="Outcome direction; default from the instrument, else higher is worse.",
+        ),
+    ) -> None:
+        """Meta-analyse correlations as R's metafor does (escalc + rma + diagnostics).
+
+        With FILE: one row per study. With --from-scores: the Pearson r between each client's
+        early alliance (mean of sessions 1-3) and improvement (first minus last outcome, sign
+        set by the outcome's direction) within each --by group, pooled and compared with
+        Flückiger et al. (2018), r = .278 [.256, .299].
+        """
+        from bordin.analytics.meta_analysis import analyse_correlations, correlations_by_group
+
+        if measure not in ("ZCOR", "COR"):
+            raise InputError(f"--measure must be ZCOR or COR, not {measure!r}")
+        if method not in _METHODS:
+            raise InputError(f"--method must be one of {', '.join(_METHODS)}, not {method!r}")
+        if test not in ("z", "knha"):
+            raise InputError(f"--test must be z or knha, not {test!r}")
+        groups: GroupCorrelations | None = None
+        if from_scores is not None:
+            if file is not None:
+                raise InputError("give either FILE or --from-scores, not both")
+            if alliance is None or outcome is None:
+                raise InputError("--from-scores needs --alliance and --outcome")
+            frame = _read_csv(from_scores)
+            groups = correlations_by_group(
+                frame,
+                alliance=alliance,
+                outcome=outcome,
+                by=by,
+                higher_is_better=higher_is_better,
+                file=str(from_scores),
+            )
+            analysis = groups.pool(
+                measure=measure,  # type: ignore[arg-type]
+                method=method,  # type: ignore[arg-type]
+                test=test,  # type: ignore[arg-type]
+                level=level,
+            )
+        else:
+            if file is None:
+                raise InputError("give a CSV of studies (FILE) or --from-scores")
+            frame = _read_csv(file)
+            if label is not None:
+                labels = [str(x) for x in _column(frame, label, file, "--label")]
+            elif "study" in frame.columns:
+                labels = [str(x) for x in frame["study"]]
+            else:
+                labels = [f"row {i + 2}" for i in range(len(frame))]
+            analysis = analyse_correlations(
+                list(_column(frame, r, file, "--r")),
+                list(_column(frame, n, file, "--n")),
+                measure=measure,  # type: ignore[arg-type]
+                method=method,  # type: ignore[arg-type]
+                test=test,  # type: ignore[arg-type]
+                level=level,
+                moderator=None if mods is None else list(_column(frame, mods, file, "--mods")),
+                moderator_name=mods or "moderator",
+                labels=labels,
+                file=str(file),
+                r_column=r,
+                n_column=n,
+                first_row=2,
+            )
+        if forest is not None or funnel is not None:
+            from bordin.reports.meta_plots import forest_plot, funnel_plot
+
+            benchmark = groups is not None
+            if forest is not None:
+                forest_plot(analysis, forest, show_benchmark=benchmark)
+            if funnel is not None:
+                funnel_plot(analysis, funnel)
+        if as_json:
+            out = analysis.to_json_dict() if groups is None else _scores_json(groups, analysis)
+            typer.echo(json.dumps(_clean(out), indent=2))
+            return
+        if groups is not None:
+            for note in groups.notes():
+                typer.echo(note)
+            typer.echo("")
+        typer.echo(analysis.summary())
+        if groups is not None:
+            typer.echo("")
+            for line in _benchmark_text(analysis):
+                typer.echo(line)
