@@ -10,12 +10,12 @@ order of their identifiers: the figures describe uncertainty, not a ranking.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from bordin.analytics._clients import client_table, higher_is_worse
+from bordin.analytics.meta_analysis import FLUCKIGER_2018 as _meta_benchmark
 from bordin.errors import InputError
 
 if TYPE_CHECKING:
@@ -55,12 +55,13 @@ class PublishedCorrelation:
     doi: str
 
 
+# The figures come from the meta-analysis engine's benchmark, so they live in one place.
 FLUCKIGER_2018 = PublishedCorrelation(
     label="Flückiger et al. (2018)",
-    estimate=0.278,
-    ci_low=0.256,
-    ci_high=0.299,
-    k=295,
+    estimate=_meta_benchmark.r,
+    ci_low=_meta_benchmark.ci_low,
+    ci_high=_meta_benchmark.ci_high,
+    k=_meta_benchmark.k,
     doi="10.1037/pst0000172",
 )
 
@@ -104,8 +105,6 @@ class TherapistAllianceResult:
     ----------
     alliance, outcome:
         Score columns used.
-    alliance_measure:
-        ``early`` (mean over sessions 1 to ``early_sessions``) or ``mean`` (all sessions).
     early_sessions:
         Sessions making the early alliance.
     therapists:
@@ -141,7 +140,6 @@ class TherapistAllianceResult:
 
     alliance: str
     outcome: str
-    alliance_measure: Literal["early", "mean"]
     early_sessions: int
     therapists: tuple[TherapistCorrelation, ...]
     estimate: float
@@ -229,7 +227,7 @@ class TherapistAllianceResult:
         p = self.published
         return "\n".join(
             [
-                f"Alliance ({self.alliance_measure} {self.alliance}) - improvement in "
+                f"Alliance (early {self.alliance}) - improvement in "
                 f"{self.outcome} across {self.k} therapists ({self.n_clients} clients)",
                 f"  pooled r = {self.estimate:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}], "
                 f"prediction interval [{self.pi_low:.3f}, {self.pi_high:.3f}]",
@@ -304,9 +302,8 @@ def fit_therapist_alliance(
     *,
     alliance: str,
     outcome: str,
-    alliance_measure: Literal["early", "mean"] = "early",
     early_sessions: int = 3,
-    min_clients: int = 5,
+    min_clients: int = 4,
     level: float = 0.95,
 ) -> TherapistAllianceResult:
     """Correlate alliance with improvement within each therapist's caseload and pool them.
@@ -317,15 +314,12 @@ def fit_therapist_alliance(
         Wide session scores.
     alliance, outcome:
         Score columns.
-    alliance_measure:
-        ``early`` (default: the mean alliance over sessions 1 to ``early_sessions``, which
-        precedes most of the change) or ``mean`` (over all sessions, as many studies in
-        the meta-analysis).
     early_sessions:
-        Sessions in the early alliance.
+        The alliance is the client's mean over sessions 1 to this number (the early
+        alliance, which precedes most of the change).
     min_clients:
-        A therapist enters with at least this many clients with both scores (at least 4,
-        so that the Fisher z variance ``1/(n - 3)`` exists).
+        A therapist enters with at least this many clients with both scores (default and
+        minimum 4, so that the Fisher z variance ``1/(n - 3)`` exists).
     level:
         Confidence level.
 
@@ -341,10 +335,12 @@ def fit_therapist_alliance(
 
     Notes
     -----
-    Improvement is intake minus last score for a scale where higher is worse (from the
-    instrument registry; ``phq9_total``), last minus intake otherwise, so a positive r means
-    a better alliance goes with more improvement, as in Flückiger et al. (2018). Therapists
-    whose alliance or outcome does not vary across clients are left out (r undefined).
+    The per-therapist correlations are those of
+    :func:`bordin.analytics.meta_analysis.correlations_by_group` (so ``bordin meta`` and the
+    report agree): early alliance with improvement (intake minus last score where higher is
+    worse, as the PHQ-9), so a positive r means a better alliance goes with more
+    improvement, as in Flückiger et al. (2018). Therapists with too few clients or no
+    variation are left out and counted.
     Pooling and shrinkage: see :func:`pool_therapist_correlations`.
 
     Validation
@@ -370,44 +366,33 @@ def fit_therapist_alliance(
     """
     from scipy import stats
 
+    from bordin.analytics.meta_analysis import correlations_by_group
+
     if min_clients < 4:
         raise InputError(f"min_clients must be at least 4, got {min_clients}")
-    clients = client_table(
-        scores, alliance=alliance, outcome=outcome, early_sessions=early_sessions
+    groups = correlations_by_group(
+        scores,
+        alliance=alliance,
+        outcome=outcome,
+        by="therapist_id",
+        early_sessions=early_sessions,
+        min_clients=min_clients,
     )
-    a_col = "early_alliance" if alliance_measure == "early" else "mean_alliance"
-    sign = -1.0 if higher_is_worse(outcome) else 1.0
-    data = pd.DataFrame(
-        {
-            "therapist_id": clients["therapist_id"],
-            "a": clients[a_col],
-            "y": sign * clients["change"],
-        }
-    ).dropna()
-    # Vectorised per-therapist Pearson r from group sums.
-    g = data.groupby("therapist_id", sort=True)
-    n = g.size()
-    ma, my = g["a"].transform("mean"), g["y"].transform("mean")
-    da, dy = data["a"] - ma, data["y"] - my
-    sxy = (da * dy).groupby(data["therapist_id"]).sum()
-    sxx = (da * da).groupby(data["therapist_id"]).sum()
-    syy = (dy * dy).groupby(data["therapist_id"]).sum()
-    ok = (n >= min_clients) & (sxx > 1e-12) & (syy > 1e-12)
-    n_all = int(data["therapist_id"].nunique())
-    if int(ok.sum()) < 2:
+    if len(groups.groups) < 2:
         raise InputError(
-            f"only {int(ok.sum())} therapists have at least {min_clients} clients with both "
-            "alliance and outcome change; pooling needs 2"
+            f"only {len(groups.groups)} therapists have at least {min_clients} clients with an "
+            "early alliance and an outcome change; pooling needs 2"
         )
-    r = (sxy[ok] / np.sqrt(sxx[ok] * syy[ok])).to_numpy(np.float64)
-    ids = [str(v) for v in n[ok].index]
-    entries, meta = pool_therapist_correlations(ids, r, n[ok].to_numpy(), level=level)
+    order = np.argsort(np.asarray(groups.groups, dtype=str), kind="stable")
+    ids = [str(groups.groups[i]) for i in order]
+    r = np.asarray(groups.r, dtype=np.float64)[order]
+    n = np.asarray(groups.n, dtype=np.float64)[order]
+    entries, meta = pool_therapist_correlations(ids, r, n, level=level)
     pi_low = meta.pi_low if meta.pi_low is not None else float("nan")
     pi_high = meta.pi_high if meta.pi_high is not None else float("nan")
     return TherapistAllianceResult(
         alliance=alliance,
         outcome=outcome,
-        alliance_measure=alliance_measure,
         early_sessions=early_sessions,
         therapists=entries,
         estimate=float(np.tanh(meta.estimate)),
@@ -423,8 +408,8 @@ def fit_therapist_alliance(
         q=float(meta.q),
         q_p_value=float(meta.q_p_value),
         k=len(entries),
-        n_clients=int(n[ok].sum()),
-        n_excluded_therapists=n_all - len(entries),
+        n_clients=int(n.sum()),
+        n_excluded_therapists=len(groups.dropped),
         min_clients=min_clients,
         published=FLUCKIGER_2018,
         level=level,
