@@ -39,7 +39,9 @@ def build_alerts(
     risky = latest[latest["risk"]]
     for row in risky.itertuples(index=False):
         item = str(row.risk_item)
-        label = "PHQ-9 item 9" if item == "phq9_item9" else "CORE-10 item 6 (risk)"
+        label = {"phq9_item9": "PHQ-9 item 9", "core10_item6": "CORE-10 item 6 (risk)"}.get(
+            item, item
+        )
         alerts.append(
             make_alert(
                 "risk",

@@ -1,27 +1,39 @@
-"""The instrument facts the feedback rules need, in one small typed record.
+"""The instrument facts the feedback rules need, read from the instrument registry.
 
-Facts come from the instrument registry (:func:`bordin.instruments.get_instrument`) when it
-knows the instrument; the table below carries the published values for the instruments the
-feedback engine ships rules for, so that feedback works on a scores file alone.
+Range, direction, cutoff, reliable change and risk items come from the instrument definition
+(:func:`bordin.instruments.get_instrument`, thresholds through
+:func:`bordin.scoring.reliable_change_threshold`). Response and remission are not part of
+an instrument definition; the few instruments that define them are listed here with their
+source.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
 
 from bordin.errors import InstrumentError
+from bordin.instruments import get_instrument
 
 __all__ = ["InstrumentFacts", "instrument_facts"]
+
+# Remission (score below this) and response (>= 50% reduction from intake):
+# PHQ-9, Kroenke, Spitzer & Williams (2001) and Kroenke et al. (2010),
+# doi:10.1016/j.genhosppsych.2010.03.006; GAD-7 by the same convention (Spitzer et al., 2006,
+# 0-4 = minimal anxiety).
+_REMISSION_BELOW: Final[dict[str, float]] = {"phq9": 5.0, "gad7": 5.0}
 
 
 @dataclass(frozen=True)
 class InstrumentFacts:
-    """What the feedback rules need to know about one instrument.
+    """What the feedback rules need to know about one instrument's total scale.
 
-    ``cutoff`` is the caseness cutoff for outcome measures (a score at or above it is in the
-    clinical range when higher is worse) and the concern cutoff for alliance measures (a mean
-    below it is weak). ``reliable_change`` is the smallest change that is reliable
-    (Jacobson & Truax, 1991), in scale points.
+    ``cutoff`` is the caseness cutoff for outcome measures and the concern cutoff for
+    alliance measures; ``case_if`` says which side of it is a case (or a concern).
+    ``reliable_change`` is the smallest reliable change in score points (Jacobson & Truax,
+    1991), None when the instrument has none. ``risk_items`` maps wide-frame risk-item
+    columns to the response at which they signal risk.
     """
 
     id: str
@@ -29,115 +41,52 @@ class InstrumentFacts:
     maximum: float
     higher_is_better: bool
     cutoff: float | None
+    case_if: str | None
     reliable_change: float | None
-    remission_below: float | None = None
-    defines_response: bool = False
-    risk_item: str | None = None
-    citation: str = ""
+    remission_below: float | None
+    defines_response: bool
+    risk_items: tuple[tuple[str, float], ...]
+    validated: bool
 
 
-_TABLE: dict[str, InstrumentFacts] = {
-    "phq9": InstrumentFacts(
-        id="phq9",
-        minimum=0,
-        maximum=27,
-        higher_is_better=False,
-        cutoff=10,
-        reliable_change=6,
-        remission_below=5,
-        defines_response=True,
-        risk_item="phq9_item9",
-        citation="Kroenke, Spitzer & Williams (2001). doi:10.1046/j.1525-1497.2001.016009606.x",
-    ),
-    "gad7": InstrumentFacts(
-        id="gad7",
-        minimum=0,
-        maximum=21,
-        higher_is_better=False,
-        cutoff=8,
-        reliable_change=4,
-        remission_below=5,
-        defines_response=True,
-        citation="Spitzer, Kroenke, Williams & Lowe (2006). doi:10.1001/archinte.166.10.1092",
-    ),
-    "core10": InstrumentFacts(
-        id="core10",
-        minimum=0,
-        maximum=40,
-        higher_is_better=False,
-        cutoff=11,
-        reliable_change=6,
-        risk_item="core10_item6",
-        citation="Barkham et al. (2013). doi:10.1080/14733145.2012.729069",
-    ),
-    "k10": InstrumentFacts(
-        id="k10",
-        minimum=10,
-        maximum=50,
-        higher_is_better=False,
-        cutoff=20,
-        reliable_change=None,
-        citation="Kessler et al. (2002). doi:10.1017/S0033291702006074",
-    ),
-    "sac": InstrumentFacts(
-        id="sac",
-        minimum=1,
-        maximum=5,
-        higher_is_better=True,
-        cutoff=3.5,
-        reliable_change=None,
-        citation="Bordin session alliance check (CC0; not psychometrically validated)",
-    ),
-    "wai_sr": InstrumentFacts(
-        id="wai_sr",
-        minimum=1,
-        maximum=5,
-        higher_is_better=True,
-        cutoff=None,
-        reliable_change=None,
-        citation="Hatcher & Gillaspy (2006). doi:10.1080/10503300500352500",
-    ),
-}
-
-
-def _from_registry(instrument: str) -> dict[str, object]:
-    """Override table values with what the registry states, where it states them."""
-    try:
-        from bordin.instruments import get_instrument
-    except ImportError:
-        return {}
-    try:
-        definition = get_instrument(instrument)
-    except Exception:  # the registry does not know it; the table may
-        return {}
-    found: dict[str, object] = {}
-    for field, names in {
-        "cutoff": ("concern_cutoff", "clinical_cutoff", "cutoff"),
-        "reliable_change": ("reliable_change", "reliable_change_threshold", "rci_threshold"),
-    }.items():
-        for name in names:
-            value = getattr(definition, name, None)
-            if isinstance(value, int | float):
-                found[field] = float(value)
-                break
-    return found
-
-
-def instrument_facts(instrument: str) -> InstrumentFacts:
-    """Return the facts for ``instrument`` (an id such as ``"phq9"`` or ``"sac"``).
+@lru_cache(maxsize=64)
+def instrument_facts(instrument: str, scale: str = "total") -> InstrumentFacts:
+    """Return the facts for one scale of ``instrument`` (an id such as ``"phq9"``).
 
     Raises
     ------
     InstrumentError
-        When neither the registry nor the table knows the instrument.
+        The registry does not know the instrument or the scale.
     """
-    base = _TABLE.get(instrument)
-    if base is None:
-        raise InstrumentError(
-            f"feedback has no rules for instrument {instrument!r}; "
-            f"known: {', '.join(sorted(_TABLE))}"
-        )
-    overrides = _from_registry(instrument)
-    if overrides:
-        base = replace(base, **overrides)  # type: ignore[arg-type]
-    return base
+    definition = get_instrument(instrument)
+    try:
+        spec = definition.scale(scale)
+    except KeyError:
+        raise InstrumentError(f"{instrument} has no scale {scale!r}") from None
+    items = [definition.item(n) for n in spec.items]
+    if spec.method == "mean":
+        low = min(i.min_value for i in items)
+        high = max(i.max_value for i in items)
+    else:
+        low = sum(i.min_value for i in items)
+        high = sum(i.max_value for i in items)
+    rc = spec.reliable_change.value if spec.reliable_change is not None else None
+    risk = tuple(
+        (definition.item_column(i.number), float(i.risk_from))
+        for i in definition.items
+        if i.risk_from is not None
+    )
+    remission = _REMISSION_BELOW.get(instrument) if scale == "total" else None
+    return InstrumentFacts(
+        id=instrument,
+        minimum=float(low),
+        maximum=float(high),
+        higher_is_better=spec.direction == "higher_is_better",
+        cutoff=None if spec.cutoff is None else float(spec.cutoff.value),
+        case_if=None if spec.cutoff is None else spec.cutoff.case_if,
+        reliable_change=rc,
+        remission_below=remission,
+        defines_response=remission is not None,
+        risk_items=risk,
+        validated=definition.validated,
+    )

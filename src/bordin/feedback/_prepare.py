@@ -11,6 +11,7 @@ import pandas as pd
 from bordin.errors import InputError
 from bordin.feedback._groups import FloatArray, Groups, make_groups
 from bordin.feedback._instruments import InstrumentFacts, instrument_facts
+from bordin.instruments import list_instruments
 
 __all__ = ["ALLIANCE_SCALES", "RUPTURE_ITEMS", "Prepared", "instrument_id", "prepare_scores"]
 
@@ -29,7 +30,9 @@ class Prepared:
 
     ``frame`` keeps the original columns (sorted, index 0..n-1); ``alliance`` maps each
     available scale (total, bond, goal, task) to its float column and ``items`` each available
-    rupture item; ``outcomes`` maps outcome ids to their total column.
+    rupture item; ``outcomes`` maps outcome ids to their total column; ``risk`` holds the
+    raw risk-item columns present (any instrument's, e.g. ``phq9_item9``) and ``risk_from``
+    the response at which each signals risk.
     """
 
     frame: pd.DataFrame
@@ -42,6 +45,7 @@ class Prepared:
     outcomes: dict[str, FloatArray]
     outcome_facts: dict[str, InstrumentFacts]
     risk: dict[str, FloatArray]
+    risk_from: dict[str, float]
 
     @property
     def client_id(self) -> pd.Series:
@@ -122,9 +126,14 @@ def prepare_scores(
             raise InputError("outcome column is missing", column=f"{oid}_total")
         outcome_columns[oid] = _numeric(frame, f"{oid}_total")
         outcome_facts[oid] = ofacts
-    for candidate in ("phq9_item9", "core10_item6"):
-        if candidate in frame.columns:
-            risk[candidate] = _numeric(frame, candidate)
+    risk_from: dict[str, float] = {}
+    for definition in list_instruments():
+        for number in definition.risk_items:
+            column = definition.item_column(number)
+            if column in frame.columns:
+                risk[column] = _numeric(frame, column)
+                threshold = definition.item(number).risk_from
+                risk_from[column] = float(threshold if threshold is not None else 1.0)
     return Prepared(
         frame=frame,
         groups=groups,
@@ -136,4 +145,5 @@ def prepare_scores(
         outcomes=outcome_columns,
         outcome_facts=outcome_facts,
         risk=risk,
+        risk_from=risk_from,
     )

@@ -33,9 +33,14 @@ class FeedbackConfig:
     bordin_halflife
         Half-life, in sessions, of the running level in Bordin's baseline.
     bordin_threshold
-        Evidence score at or above which Bordin's detector reports a rupture.
+        Evidence score at or above which Bordin's detector reports a rupture in a session
+        where rupture items were asked.
+    bordin_threshold_no_items
+        The same for a session without rupture items (an instrument such as the WAI-SR):
+        the evidence is then the alliance drop alone.
     bordin_item_weight
-        Evidence added per rupture-item point above ``item_threshold - 1``.
+        Evidence added per point of the summed rupture items (tension, feeling
+        misunderstood, withdrawal).
     repair_window
         Sessions after onset within which alliance must return to its pre-rupture level for
         the rupture to count as repaired (McLaughlin et al., 2014 use a V-shape over 3).
@@ -62,10 +67,11 @@ class FeedbackConfig:
     sd_k_strict: float = 2.0
     sd_min_sessions: int = 3
     item_threshold: float = 2.0
-    bordin_blend: float = 0.5
+    bordin_blend: float = 0.25
     bordin_halflife: float = 2.0
-    bordin_threshold: float = 1.5
-    bordin_item_weight: float = 0.5
+    bordin_threshold: float = 3.0
+    bordin_threshold_no_items: float = 2.0
+    bordin_item_weight: float = 2.0
     repair_window: int = 3
     ceiling_sessions: int = 3
     early_session: int = 3

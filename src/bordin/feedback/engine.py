@@ -173,8 +173,8 @@ def compute_feedback(
     risk = assess_risk(prepared)
     if not prepared.risk:
         notes.append(
-            "No risk-item columns (phq9_item9, core10_item6) in the scores: risk alerts are "
-            "not possible."
+            "No risk-item columns (such as phq9_item9 or core10_item6) in the scores: risk "
+            "alerts are not possible."
         )
 
     data: dict[str, Any] = {

@@ -24,9 +24,9 @@ from typing import Final
 import numpy as np
 
 from bordin.feedback._groups import BoolArray, FloatArray, cumulative_sum
-from bordin.feedback._instruments import InstrumentFacts
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
+from bordin.scoring import ChangeCategory, is_case, reliable_change
 
 __all__ = ["OUTCOME_STATUSES", "OutcomeSignals", "assess_outcome"]
 
@@ -56,12 +56,6 @@ class OutcomeSignals:
     status: np.ndarray
 
 
-def _severity(values: FloatArray, facts: InstrumentFacts) -> FloatArray:
-    """Scores oriented so that higher is worse."""
-    result: FloatArray = -values if facts.higher_is_better else values
-    return result
-
-
 def assess_outcome(prepared: Prepared, instrument: str, config: FeedbackConfig) -> OutcomeSignals:
     """Outcome status at each session of ``instrument`` (an id such as ``"phq9"``)."""
     groups = prepared.groups
@@ -75,26 +69,21 @@ def assess_outcome(prepared: Prepared, instrument: str, config: FeedbackConfig) 
     idx = np.maximum.accumulate(idx)
     has_intake = cumulative_sum(first_ok.astype(np.float64), groups) > 0
     intake = np.where(has_intake, y[np.maximum(idx, 0)], np.nan)
-    sev_now = _severity(y, facts)
-    sev_in = _severity(intake, facts)
-    worse_by = sev_now - sev_in  # positive = worse
     assessable = ok & has_intake & ~first_ok
-    rc = facts.reliable_change
-    if rc is None:
+    # Reliable change and recovery from the scoring foundation (Jacobson & Truax, 1991).
+    if facts.reliable_change is not None:
+        rc = reliable_change(intake, y, instrument=instrument)
+        improved = assessable & (rc.category == ChangeCategory.RELIABLE_IMPROVEMENT)
+        deteriorated = assessable & (rc.category == ChangeCategory.RELIABLE_DETERIORATION)
+        recovered = assessable & rc.recovered
+    else:
         improved = np.zeros(n, dtype=bool)
         deteriorated = np.zeros(n, dtype=bool)
+        recovered = np.zeros(n, dtype=bool)
+    if facts.cutoff is not None:
+        case_now = is_case(y, instrument=instrument).case
     else:
-        improved = assessable & (-worse_by >= rc - 1e-9)
-        deteriorated = assessable & (worse_by >= rc - 1e-9)
-    if facts.cutoff is None:
         case_now = np.zeros(n, dtype=bool)
-        case_in = np.zeros(n, dtype=bool)
-    else:
-        cut = _severity(np.array(facts.cutoff, dtype=np.float64), facts)
-        # Caseness: at or above the cutoff when higher is worse, below it when higher is better.
-        case_now = ok & ((sev_now >= cut) if not facts.higher_is_better else (sev_now > cut))
-        case_in = ((sev_in >= cut) if not facts.higher_is_better else (sev_in > cut)) & has_intake
-    recovered = improved & case_in & ~case_now & (facts.cutoff is not None)
     if facts.defines_response:
         with np.errstate(invalid="ignore", divide="ignore"):
             reduction = np.where(intake > 0, (intake - y) / intake, np.nan)

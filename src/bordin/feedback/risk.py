@@ -1,10 +1,11 @@
 """Risk items: any endorsement raises a risk alert that outranks every other alert.
 
-PHQ-9 item 9 (thoughts of being better off dead or of self-harm) above 0 (Kroenke et al.,
-2001; Simon et al., 2013 found that its endorsement predicts suicide attempts and deaths)
-and CORE-10's risk item (item 6, plans to end one's life; Barkham et al., 2013) above 0.
-Bordin never assesses risk itself: the alert asks the therapist to review risk with the
-client per the clinic's protocol.
+Risk items are those the instrument definitions mark with ``risk_from``: PHQ-9 item 9
+(thoughts of being better off dead or of self-harm) above 0 (Kroenke et al., 2001; Simon et
+al., 2013 found that its endorsement predicts suicide attempts and deaths) and CORE-10's risk
+item (item 6, plans to end one's life; Barkham et al., 2013) above 0. Bordin never assesses
+risk itself: the alert asks the therapist to review risk with the client per the clinic's
+protocol.
 
 References
 ----------
@@ -16,21 +17,21 @@ Barkham, M., et al. (2013). The CORE-10. doi:10.1080/14733145.2012.729069
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
 
 import numpy as np
 
 from bordin.feedback._groups import BoolArray, FloatArray
 from bordin.feedback._prepare import Prepared
 
-__all__ = ["RISK_ITEMS", "RiskSignals", "assess_risk"]
-
-RISK_ITEMS: Final = ("phq9_item9", "core10_item6")
+__all__ = ["RiskSignals", "assess_risk"]
 
 
 @dataclass(frozen=True)
 class RiskSignals:
-    """Per-row risk: the highest risk-item value this session, which item, and the flag."""
+    """Per-row risk: the flag, the item that raised it and its response (NaN when no flag).
+
+    When several items are endorsed the first in column order is named.
+    """
 
     value: FloatArray
     item: np.ndarray
@@ -39,16 +40,17 @@ class RiskSignals:
 
 
 def assess_risk(prepared: Prepared) -> RiskSignals:
-    """Flag sessions where any available risk item is above 0 (this session only)."""
+    """Flag sessions where any available risk item is at or above its ``risk_from`` value."""
     n = prepared.groups.n_rows
     value = np.full(n, np.nan)
-    item = np.full(n, "", dtype=object)
-    for name in RISK_ITEMS:
-        column = prepared.risk.get(name)
-        if column is None:
-            continue
-        higher = np.nan_to_num(column, nan=-np.inf) > np.nan_to_num(value, nan=-np.inf)
-        value = np.where(higher, column, value)
-        item[higher] = name
-    flag = np.nan_to_num(value, nan=0.0) > 0
-    return RiskSignals(value=value, item=item, flag=flag, columns=tuple(sorted(prepared.risk)))
+    item = np.full(n, None, dtype=object)
+    flag = np.zeros(n, dtype=bool)
+    columns = tuple(sorted(prepared.risk))
+    for name in columns:
+        column = prepared.risk[name]
+        endorsed = np.nan_to_num(column, nan=-np.inf) >= prepared.risk_from[name]
+        new = endorsed & ~flag
+        value = np.where(new, column, value)
+        item[new] = name
+        flag |= endorsed
+    return RiskSignals(value=value, item=item, flag=flag, columns=columns)

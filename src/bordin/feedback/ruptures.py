@@ -158,6 +158,14 @@ def _item_evidence(prepared: Prepared, config: FeedbackConfig) -> FloatArray:
     return best
 
 
+def _item_sum(prepared: Prepared) -> FloatArray:
+    """Sum of the self-reported rupture items this session (0-12), NaN when none was asked."""
+    stacked = np.vstack([_item(prepared, n) for n in ("tension", "misunderstood", "withdrawal")])
+    none = np.isnan(stacked).all(axis=0)
+    total: FloatArray = np.where(none, np.nan, np.nansum(np.where(none, 0.0, stacked), axis=0))
+    return total
+
+
 def _components(
     prepared: Prepared, baselines: dict[str, FloatArray], scales: dict[str, FloatArray]
 ) -> tuple[np.ndarray, FloatArray]:
@@ -205,8 +213,11 @@ def run_detector(
     :math:`b_t = w x_{t-1} + (1-w)\\,\\mathrm{EWM}(x_{1..t-1})`, in units of the same SD
     as the published criteria, :math:`z_t = (b_t - x_t)/\\mathrm{SD}_t`. The evidence adds
     the subscale that dropped most and the self-reported rupture items:
-    :math:`E_t = z_t + \\tfrac12\\max(0, z^{sub}_t - z_t) + \\lambda\\max(0, I_t - c + 1)`,
-    and a rupture is flagged when :math:`E_t \\ge` ``bordin_threshold`` and the alliance fell.
+    :math:`E_t = z_t + \\tfrac12\\max(0, z^{sub}_t - z_t) + \\lambda I_t`, with :math:`I_t`
+    the sum of the rupture items (tension, feeling misunderstood, withdrawal; 0-12) and
+    :math:`\\lambda` = ``bordin_item_weight``, and a rupture is flagged when the alliance
+    fell and :math:`E_t \\ge` ``bordin_threshold`` (``bordin_threshold_no_items`` in a
+    session without rupture items, e.g. the WAI-SR).
     A single noisy high session inflates the previous-session baseline; the running level
     damps it, and rupture items reveal ruptures that a ceiling hides.
     """
@@ -251,11 +262,11 @@ def run_detector(
         flag = np.nan_to_num(items, nan=-np.inf) >= config.item_threshold
     else:
         boost = np.where(np.isnan(sub_z), 0.0, 0.5 * np.clip(sub_z - np.nan_to_num(z), 0, None))
-        item_part = config.bordin_item_weight * np.clip(
-            np.nan_to_num(items, nan=0.0) - config.item_threshold + 1.0, 0.0, None
-        )
-        evidence = z + boost + item_part
-        flag = (np.nan_to_num(evidence, nan=-np.inf) >= config.bordin_threshold) & (
+        item_sum = _item_sum(prepared)
+        asked = ~np.isnan(item_sum)
+        evidence = z + boost + config.bordin_item_weight * np.nan_to_num(item_sum, nan=0.0)
+        threshold = np.where(asked, config.bordin_threshold, config.bordin_threshold_no_items)
+        flag = (np.nan_to_num(evidence, nan=-np.inf) >= threshold) & (
             np.nan_to_num(drop, nan=0.0) > 0
         )
     if scale != "total":
