@@ -114,13 +114,14 @@ def list_caseload(db: Session, *, actor: User) -> list[CaseloadEntry]:
         .order_by(Alert.priority.desc(), Alert.session.desc())
     ):
         alerts.setdefault(alert.client_id, []).append(alert)
-    forms = dict(
-        db.execute(
+    forms: dict[int, int] = {
+        int(client_id): int(count)
+        for client_id, count in db.execute(
             select(FormRequest.client_id, func.count())
             .where(FormRequest.client_id.in_(ids), FormRequest.submitted_at.is_(None))
             .group_by(FormRequest.client_id)
-        ).tuples()
-    )
+        )
+    }
     entries = []
     for client_id, code, therapist_id, therapist_code in clients:
         mine = alerts.get(client_id, [])

@@ -1,0 +1,15 @@
+"""The JSON API under ``/api/v1``: one router per concern."""
+
+from fastapi import APIRouter
+
+from bordin.web.api import auth, care, clinic, feedback, forms
+
+__all__ = ["api_router"]
+
+
+def api_router() -> APIRouter:
+    """All API routes, to be mounted at ``/api/v1``."""
+    router = APIRouter()
+    for module in (auth, care, forms, feedback, clinic):
+        router.include_router(module.router)
+    return router

@@ -1,0 +1,73 @@
+"""``/api/v1/auth``: log in and out with a session cookie."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from bordin.storage.actions import log_in, log_out
+from bordin.storage.exceptions import AuthenticationFailed
+from bordin.web.deps import CurrentUser, Db, app_state, limit_login, require_csrf
+from bordin.web.schemas import LoginIn, LoginOut, UserOut
+from bordin.web.security import SESSION_COOKIE, clear_session_cookies, set_session_cookies
+
+__all__ = ["login_user", "logout_user", "router"]
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def login_user(
+    request: Request, response: Response, db: Db, username: str, password: str
+) -> LoginOut:
+    """Check credentials, open a session and set its cookies on ``response``.
+
+    Usable from an HTML form POST handler as well as from the JSON route. A failed
+    attempt's audit row is committed before the error propagates.
+
+    Raises
+    ------
+    AuthenticationFailed
+        Wrong username or password (answered 401).
+    """
+    settings = app_state(request).settings
+    try:
+        user, token = log_in(
+            db,
+            username=username,
+            password=password,
+            lifetime=timedelta(hours=settings.session_hours),
+        )
+    except AuthenticationFailed:
+        db.commit()
+        raise
+    csrf = set_session_cookies(response, settings, token)
+    return LoginOut(user=UserOut.model_validate(user), csrf_token=csrf)
+
+
+def logout_user(request: Request, response: Response, db: Db, user: CurrentUser) -> None:
+    """End the caller's session and clear its cookies (usable from an HTML form POST)."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    log_out(db, actor=user, token=token)
+    clear_session_cookies(response, app_state(request).settings)
+
+
+@router.post("/login", dependencies=[Depends(limit_login)])
+def login(body: LoginIn, request: Request, response: Response, db: Db) -> LoginOut:
+    """Log in; sets the HttpOnly session cookie and returns the CSRF token for writes.
+
+    Rate-limited per client address (``BORDIN_LOGIN_RATE_LIMIT`` per minute, per process).
+    """
+    return login_user(request, response, db, body.username, body.password)
+
+
+@router.post("/logout", status_code=204, dependencies=[Depends(require_csrf)])
+def logout(request: Request, response: Response, db: Db, user: CurrentUser) -> None:
+    """Log out: the session is deleted server-side and the cookies cleared."""
+    logout_user(request, response, db, user)
+
+
+@router.get("/me")
+def me(user: CurrentUser) -> UserOut:
+    """The logged-in user."""
+    return UserOut.model_validate(user)

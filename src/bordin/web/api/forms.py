@@ -1,0 +1,99 @@
+"""Form requests (therapist side) and the client's side reached by the link's token."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from bordin.storage import actions, queries
+from bordin.storage.models import FormRequest
+from bordin.web.deps import CurrentUser, Db, app_state, limit_token, require_csrf
+from bordin.web.schemas import (
+    FormContentOut,
+    FormRequestIn,
+    FormRequestOut,
+    ReceiptOut,
+    SubmissionIn,
+)
+
+__all__ = ["form_link", "router"]
+
+router = APIRouter(tags=["forms"])
+
+_ALREADY: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Already submitted: the body carries the first receipt; nothing stored."},
+    410: {"description": "The link has expired."},
+    404: {"description": "No form has this link."},
+    422: {"description": "An answer is invalid: the body names the item; nothing stored."},
+    429: {"description": "Too many requests from this address."},
+}
+
+
+def form_link(base_url: str, token: str) -> str:
+    """The client's link for a form token (the page at ``/f/{token}``)."""
+    return f"{base_url.rstrip('/')}/f/{token}"
+
+
+def _out(request: FormRequest, *, token: str | None = None, base_url: str = "") -> FormRequestOut:
+    return FormRequestOut(
+        id=request.id,
+        client_id=request.client_id,
+        session_id=request.session_id,
+        instruments=list(request.instruments),
+        language=request.language,
+        created_at=request.created_at,
+        expires_at=request.expires_at,
+        submitted_at=request.submitted_at,
+        token=token,
+        url=form_link(base_url, token) if token else None,
+    )
+
+
+@router.post(
+    "/sessions/{session_id}/form-requests", status_code=201, dependencies=[Depends(require_csrf)]
+)
+def create_form_request(
+    session_id: int, body: FormRequestIn, request: Request, db: Db, user: CurrentUser
+) -> FormRequestOut:
+    """Create a one-time form link for a session; the token is shown only in this answer."""
+    settings = app_state(request).settings
+    created, token = actions.create_form_request(
+        db,
+        actor=user,
+        session_id=session_id,
+        instruments=body.instruments,
+        language=body.language,
+        lifetime=timedelta(days=settings.token_days),
+    )
+    return _out(created, token=token, base_url=settings.base_url)
+
+
+@router.get("/clients/{client_id}/form-requests")
+def list_form_requests(client_id: int, db: Db, user: CurrentUser) -> list[FormRequestOut]:
+    """A client's form requests, newest first (tokens are never shown again)."""
+    return [_out(r) for r in queries.list_form_requests(db, actor=user, client_id=client_id)]
+
+
+@router.get("/forms/{token}", responses=_ALREADY, dependencies=[Depends(limit_token)])
+def get_form(token: str, db: Db) -> FormContentOut:
+    """The client's form: instruments, wording from the content pack, response options."""
+    content = queries.get_form_content(db, token=token)
+    return FormContentOut(
+        form_id=content.form_id,
+        session=content.session,
+        language=content.language,
+        expires_at=content.expires_at,
+        instruments=content.instruments,
+    )
+
+
+@router.post(
+    "/forms/{token}", status_code=201, responses=_ALREADY, dependencies=[Depends(limit_token)]
+)
+def submit_form(token: str, body: SubmissionIn, db: Db) -> ReceiptOut:
+    """Submit the answers once; all or nothing. A repeat answers 409 with the first receipt."""
+    answers: dict[str, Any] = body.answers
+    receipt = actions.record_submission(db, token=token, answers=answers)
+    return ReceiptOut.model_validate(receipt)

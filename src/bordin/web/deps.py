@@ -1,0 +1,140 @@
+"""Request dependencies: the database session, the logged-in user, CSRF and rate limits.
+
+The pages (``bordin.web.pages``) use the same dependencies as the JSON API:
+``Depends(get_db)``, ``Depends(current_user)``, ``Depends(require_csrf)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bordin.settings import Settings
+from bordin.storage.actions import authenticate_session
+from bordin.storage.exceptions import AuthenticationFailed
+from bordin.storage.models import User
+from bordin.web.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    RateLimiter,
+    client_address,
+    verify_csrf_token,
+)
+
+__all__ = [
+    "AppState",
+    "CurrentUser",
+    "Db",
+    "app_state",
+    "current_user",
+    "get_db",
+    "limit_login",
+    "limit_token",
+    "optional_user",
+    "require_csrf",
+]
+
+
+@dataclass
+class AppState:
+    """What one app instance holds: settings, engine, session factory and rate limiters."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    login_limiter: RateLimiter
+    token_limiter: RateLimiter
+
+
+def app_state(request: Request) -> AppState:
+    """The :class:`AppState` of the app serving ``request``."""
+    state: AppState = request.app.state.bordin
+    return state
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """A database session for one request: committed when the route returns normally,
+    rolled back when it raises (so a failed request stores nothing)."""
+    db = app_state(request).sessions()
+    try:
+        yield db
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    finally:
+        db.close()
+
+
+Db = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def optional_user(request: Request, db: Db) -> User | None:
+    """The logged-in user, or ``None`` without a valid session cookie."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return authenticate_session(db, token)
+    except AuthenticationFailed:
+        return None
+
+
+def current_user(request: Request, db: Db) -> User:
+    """The logged-in user.
+
+    Raises
+    ------
+    AuthenticationFailed
+        No valid session cookie (answered 401).
+    """
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise AuthenticationFailed("not logged in")
+    return authenticate_session(db, token)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+async def require_csrf(request: Request) -> None:
+    """Refuse a cookie-authenticated write without the session's CSRF token.
+
+    The token is read from the ``X-CSRF-Token`` header, or from the ``csrf_token`` field
+    of a submitted HTML form.
+
+    Raises
+    ------
+    PermissionDenied
+        The token is missing or wrong (answered 403).
+    """
+    from bordin.errors import PermissionDenied
+
+    session_token = request.cookies.get(SESSION_COOKIE)
+    if not session_token:
+        raise AuthenticationFailed("not logged in")
+    submitted = request.headers.get(CSRF_HEADER)
+    if submitted is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            submitted = value if isinstance(value, str) else None
+    if not verify_csrf_token(app_state(request).settings, session_token, submitted):
+        raise PermissionDenied("missing or wrong CSRF token")
+
+
+def limit_login(request: Request) -> None:
+    """Count a login attempt against the caller's address (429 past the limit)."""
+    app_state(request).login_limiter.hit(client_address(request))
+
+
+def limit_token(request: Request) -> None:
+    """Count a form-link request against the caller's address (429 past the limit)."""
+    app_state(request).token_limiter.hit(client_address(request))

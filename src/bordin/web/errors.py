@@ -1,0 +1,100 @@
+"""Domain errors to HTTP responses, in one place (routes never raise HTTPException for them).
+
+| error | status |
+|---|---|
+| InputError | 422, body names the item / column |
+| AuthenticationFailed | 401 |
+| PermissionDenied | 403 |
+| LinkExpired | 410 |
+| NotFound | 404 (also for records outside the caller's scope) |
+| AlreadySubmitted | 409 with the first receipt |
+| Conflict, a unique-constraint race | 409 |
+| RateLimited | 429 with Retry-After |
+| InstrumentError | 422 |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from bordin.errors import (
+    BordinError,
+    Conflict,
+    InputError,
+    InstrumentError,
+    NotFound,
+    PermissionDenied,
+)
+from bordin.storage.exceptions import AlreadySubmitted, AuthenticationFailed, LinkExpired
+from bordin.web.security import RateLimited
+
+__all__ = ["error_body", "install_error_handlers", "status_for"]
+
+
+def status_for(exc: BaseException) -> int:
+    """The HTTP status of a domain error."""
+    table: list[tuple[type[BaseException], int]] = [
+        (InputError, 422),
+        (InstrumentError, 422),
+        (AuthenticationFailed, 401),
+        (PermissionDenied, 403),
+        (LinkExpired, 410),
+        (NotFound, 404),
+        (AlreadySubmitted, 409),
+        (Conflict, 409),
+        (IntegrityError, 409),
+        (RateLimited, 429),
+    ]
+    for kind, status in table:
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+def error_body(exc: BaseException) -> dict[str, Any]:
+    """The JSON body of an error response: ``{"error": {"code", "message", ...}}``."""
+    if isinstance(exc, IntegrityError):
+        return {"error": {"code": "conflict", "message": "the record conflicts with another"}}
+    code = {
+        422: "invalid",
+        401: "unauthenticated",
+        403: "forbidden",
+        410: "expired",
+        404: "not_found",
+        409: "conflict",
+        429: "rate_limited",
+    }.get(status_for(exc), "error")
+    error: dict[str, Any] = {"code": code, "message": str(exc)}
+    if isinstance(exc, InputError):
+        for field in ("item", "column", "row", "file"):
+            value = getattr(exc, field)
+            if value is not None:
+                error[field] = value
+        error["detail"] = exc.detail
+    if isinstance(exc, AlreadySubmitted):
+        error["code"] = "already_submitted"
+        error["receipt"] = exc.receipt
+    return {"error": error}
+
+
+def _respond(exc: BaseException) -> JSONResponse:
+    headers = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, AuthenticationFailed):
+        headers["WWW-Authenticate"] = 'Cookie realm="bordin"'
+    return JSONResponse(error_body(exc), status_code=status_for(exc), headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the mapping on ``app``."""
+
+    async def _domain(_request: Request, exc: Exception) -> JSONResponse:
+        return _respond(exc)
+
+    app.add_exception_handler(BordinError, _domain)
+    app.add_exception_handler(IntegrityError, _domain)
