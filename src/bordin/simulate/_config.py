@@ -48,7 +48,7 @@ class SimulationConfig:
         Sessions are weekly; each gap between attended sessions is one extra week longer
         with this probability (holidays, cancellations). Session numbers count attended
         sessions, so a missed week changes dates, never session numbers.
-    alliance_mean : float, default 3.9
+    alliance_mean : float, default 4.0
         Population mean of the fully formed alliance per component (sac points). Client
         ratings of the alliance are high and skewed, with ceiling effects
         (Hatcher & Gillaspy, 2006).
@@ -65,7 +65,7 @@ class SimulationConfig:
         Session-to-session autocorrelation of the state-like alliance process.
     state_sd : float, default 0.2
         Marginal SD of the state-like alliance process (per component).
-    item_noise_sd : float, default 0.55
+    item_noise_sd : float, default 0.5
         SD of the response noise added to an alliance item before it is rounded and clipped
         to 1-5 (the clipping gives the ceiling effect).
     early_alliance_gap : float, default 0.3
@@ -97,7 +97,7 @@ class SimulationConfig:
     rupture_withdrawal_probability : float, default 0.6
         Probability that the marker is withdrawal; otherwise confrontation. Withdrawal
         markers are the more common kind (Eubanks, Muran & Safran, 2018).
-    rupture_depth_mean : float, default 0.6
+    rupture_depth_mean : float, default 0.8
         Mean depth of a rupture: the drop of the latent ``sac_total`` (mean of the bond,
         goal and task components) at the onset session, in sac points.
     rupture_depth_shape : float, default 3.0
@@ -204,13 +204,13 @@ class SimulationConfig:
     intake_spread_days: int = 364
     missed_week_probability: float = 0.08
 
-    alliance_mean: float = 3.9
+    alliance_mean: float = 4.0
     therapist_alliance_sd: float = 0.15
     client_alliance_sd: float = 0.45
     component_correlation: float = 0.8
     state_ar: float = 0.5
     state_sd: float = 0.2
-    item_noise_sd: float = 0.55
+    item_noise_sd: float = 0.5
     early_alliance_gap: float = 0.3
     formation_rate: float = 0.6
     attachment_trait_effect: float = -0.1
@@ -222,7 +222,7 @@ class SimulationConfig:
     therapist_rupture_sd: float = 0.3
     rupture_bond_probability: float = 0.4
     rupture_withdrawal_probability: float = 0.6
-    rupture_depth_mean: float = 0.6
+    rupture_depth_mean: float = 0.8
     rupture_depth_shape: float = 3.0
     rupture_spillover: float = 0.3
     repair_probability: float = 0.6
