@@ -1,0 +1,35 @@
+"""Adds the HTML pages and their static files to the web service's app."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+__all__ = ["ASSETS_PATH", "register_pages"]
+
+#: URL prefix of the pages' CSS, JavaScript and icon (served by the app itself).
+ASSETS_PATH = "/assets"
+
+
+def register_pages(app: FastAPI) -> None:
+    """Add the server-rendered pages and their assets to ``app``.
+
+    Pages: the client's form (``/f/{token}``), login and logout, the caseload, a client,
+    the team, the clinic and the admin page. Each answers ``?format=json`` with its
+    context (the JSON twin).
+    """
+    from bordin.web.pages import (
+        _admin,
+        _auth_pages,
+        _caseload,
+        _client_form,
+        _client_page,
+        _oversight,
+    )
+
+    static = resources.files("bordin.web.pages").joinpath("static")
+    app.mount(ASSETS_PATH, StaticFiles(directory=str(static)), name="page-assets")
+    for module in (_auth_pages, _client_form, _caseload, _client_page, _oversight, _admin):
+        app.include_router(module.router)

@@ -1,0 +1,132 @@
+"""Logging in and out from HTML forms (the session cookie of the web service)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from bordin.errors import PermissionDenied
+from bordin.storage.actions import log_in, log_out
+from bordin.storage.exceptions import AuthenticationFailed
+from bordin.web.deps import app_state
+from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._render import render_page
+from bordin.web.security import (
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    RateLimited,
+    clear_session_cookies,
+    client_address,
+    set_session_cookies,
+    verify_csrf_token,
+)
+
+__all__ = ["router", "safe_next"]
+
+router = APIRouter()
+
+HOME = "/caseload"
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to go to after login (anything else becomes the home page)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return HOME
+    return value
+
+
+def _login_page(
+    request: Request, *, next_path: str, error: str | None, username: str, status_code: int
+) -> Response:
+    context: dict[str, object] = {
+        "title": "Log in" if error is None else "Error: log in",
+        "lang": "en",
+        "user": None,
+        "nav": [],
+        "next": next_path,
+        "error": error,
+        "username": username,
+    }
+    return render_page(request, "login.html", context, status_code=status_code)
+
+
+@router.get("/", include_in_schema=False)
+def home(request: Request) -> Response:
+    """The home page is the caseload (or the login page)."""
+    return RedirectResponse(HOME, status_code=303)
+
+
+@router.get("/login", include_in_schema=False)
+def login_form(request: Request, next: str | None = None) -> Response:
+    """The login form (a signed-in user goes straight on)."""
+    with open_transaction(request) as db:
+        user = page_user(request, db)
+    if user is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _login_page(request, next_path=safe_next(next), error=None, username="", status_code=200)
+
+
+@router.post("/login", include_in_schema=False)
+async def login_submit(request: Request) -> Response:
+    """Check the username and password; set the session cookie and go on."""
+    form = await request.form()
+    username = str(form.get("username") or "")
+    password = str(form.get("password") or "")
+    next_path = safe_next(str(form.get("next") or ""))
+    state = app_state(request)
+    try:
+        state.login_limiter.hit(client_address(request))
+    except RateLimited as exc:
+        return _login_page(
+            request,
+            next_path=next_path,
+            error=f"Too many attempts. Try again in {exc.retry_after} seconds.",
+            username=username,
+            status_code=429,
+        )
+    token: str | None = None
+    with open_transaction(request) as db:
+        try:
+            _user, token = log_in(
+                db,
+                username=username,
+                password=password,
+                lifetime=timedelta(hours=state.settings.session_hours),
+            )
+        except AuthenticationFailed:
+            token = None  # the failed attempt is audited and committed
+    if token is None:
+        return _login_page(
+            request,
+            next_path=next_path,
+            error="Wrong username or password.",
+            username=username,
+            status_code=401,
+        )
+    response = RedirectResponse(next_path, status_code=303)
+    set_session_cookies(response, state.settings, token)
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+async def logout(request: Request) -> Response:
+    """End the login session (CSRF-checked) and go back to the login page."""
+    state = app_state(request)
+    form = await request.form()
+    token = request.cookies.get(SESSION_COOKIE)
+    submitted = form.get(CSRF_FIELD)
+    response = RedirectResponse("/login", status_code=303)
+    if not token:
+        return response
+    if not verify_csrf_token(
+        state.settings, token, submitted if isinstance(submitted, str) else None
+    ):
+        raise PermissionDenied("missing or wrong CSRF token")
+    with open_transaction(request) as db:
+        user = page_user(request, db)
+        if user is not None:
+            log_out(db, actor=user, token=token)
+    clear_session_cookies(response, state.settings)
+    return response

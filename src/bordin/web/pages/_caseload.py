@@ -1,0 +1,211 @@
+"""The caseload (clients ordered by what needs attention) and creating the next form link."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bordin.errors import BordinError, Conflict, InputError, NotFound, PermissionDenied
+from bordin.storage.models import FormRequest, ItemResponse, TherapySession, User
+from bordin.web.deps import app_state
+from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._labels import FORM_STATES, badge_for
+from bordin.web.pages._page import (
+    base_context,
+    check_form_csrf,
+    error_page,
+    html_extras,
+    login_redirect,
+)
+from bordin.web.pages._reads import list_form_status, list_open_alerts
+from bordin.web.pages._render import render_page
+
+__all__ = ["DEFAULT_INSTRUMENTS", "caseload_context", "qr_svg", "router"]
+
+router = APIRouter()
+
+#: What a new form asks when the client has no earlier form: alliance check, then PHQ-9.
+DEFAULT_INSTRUMENTS: tuple[str, ...] = ("sac", "phq9")
+
+
+def caseload_context(db: Session, user: User) -> dict[str, Any]:
+    """The caseload page's data: every client in scope, most urgent first."""
+    from bordin.storage.queries import list_caseload
+
+    entries = list_caseload(db, actor=user)
+    alerts = list_open_alerts(db, actor=user)
+    forms = list_form_status(db, actor=user)
+    therapists = {
+        u.id: u.display_name or u.username
+        for u in db.scalars(select(User).where(User.clinic_id == user.clinic_id))
+    }
+    clients = []
+    for entry in entries:
+        kinds = list(dict.fromkeys(a.kind for a in alerts.get(entry.client_id, [])))
+        form = forms.get(entry.client_id)
+        clients.append(
+            {
+                "id": entry.client_id,
+                "code": entry.code,
+                "href": f"/clients/{entry.client_id}",
+                "therapist": therapists.get(entry.therapist_id, entry.therapist_code),
+                "therapist_code": entry.therapist_code,
+                "priority": entry.priority,
+                "open_alerts": entry.open_alerts,
+                "top_alert": entry.top_alert_title,
+                "badges": [badge_for(kind) for kind in kinds],
+                "last_session": (
+                    {"number": entry.last_session, "date": entry.last_session_date}
+                    if entry.last_session is not None
+                    else None
+                ),
+                "form": (
+                    {
+                        "state": form.state,
+                        "label": FORM_STATES[form.state],
+                        "created_at": form.created_at,
+                        "expires_at": form.expires_at,
+                        "submitted_at": form.submitted_at,
+                    }
+                    if form is not None
+                    else None
+                ),
+            }
+        )
+    context = base_context(user, title="Caseload", current="/caseload")
+    context.update(
+        {
+            "clients": clients,
+            "counts": {
+                "clients": len(clients),
+                "need_attention": sum(1 for c in clients if c["badges"]),
+            },
+            "show_therapist": user.role != "therapist",
+            "ordering": "Clients with the most urgent open alert come first (risk, then not "
+            "on track, unrepaired rupture, reliable deterioration, open rupture, weak early "
+            "alliance); then by client code.",
+        }
+    )
+    return context
+
+
+@router.get("/caseload", include_in_schema=False)
+def caseload(request: Request) -> Response:
+    """Clients ordered by what needs attention, with badges, last session and form status."""
+    with open_transaction(request) as db:
+        user = page_user(request, db)
+        if user is None:
+            return login_redirect(request)
+        context = caseload_context(db, user)
+    return render_page(request, "caseload.html", context, html=html_extras(request))
+
+
+def qr_svg(url: str) -> Markup:
+    """An inline SVG QR code of ``url`` (made on the server with segno; nothing external)."""
+    import io
+
+    import segno
+
+    code = segno.make(url, error="m")
+    buffer = io.BytesIO()
+    code.save(buffer, kind="svg", xmldecl=False, svgns=True, scale=8, border=4, svgclass="qr-code")
+    svg = buffer.getvalue().decode("utf-8")
+    labelled = svg.replace("<svg ", '<svg role="img" aria-label="QR code of the form link" ', 1)
+    return Markup(labelled)
+
+
+def _next_session(db: Session, user: User, client_id: int) -> TherapySession:
+    """The session the next form is for: the latest one if it has no answers, else a new one."""
+    from bordin.storage.actions import create_session
+    from bordin.storage.queries import list_sessions
+
+    sessions = list_sessions(db, actor=user, client_id=client_id)
+    if sessions:
+        latest = max(sessions, key=lambda s: s.number)
+        answered = db.scalar(
+            select(ItemResponse.id).where(ItemResponse.session_id == latest.id).limit(1)
+        )
+        if answered is None:
+            return latest
+    return create_session(db, actor=user, client_id=client_id)
+
+
+def _previous_instruments(db: Session, client_id: int) -> list[str]:
+    latest = db.scalar(
+        select(FormRequest)
+        .where(FormRequest.client_id == client_id)
+        .order_by(FormRequest.id.desc())
+        .limit(1)
+    )
+    return list(latest.instruments) if latest is not None else list(DEFAULT_INSTRUMENTS)
+
+
+@router.post("/clients/{client_id}/form-link", include_in_schema=False)
+async def create_form_link(request: Request, client_id: int) -> Response:
+    """Create the client's next one-time form link and show it with a QR code."""
+    from bordin.storage.actions import create_form_request
+    from bordin.storage.queries import get_client
+    from bordin.web.api.forms import form_link
+
+    form = await request.form()
+    state = app_state(request)
+    with open_transaction(request) as db:
+        user = page_user(request, db)
+        if user is None:
+            return login_redirect(request)
+        try:
+            check_form_csrf(request, form)
+            client = get_client(db, actor=user, client_id=client_id)
+            session = _next_session(db, user, client.id)
+            instruments = _previous_instruments(db, client.id)
+            created, token = create_form_request(
+                db,
+                actor=user,
+                session_id=session.id,
+                instruments=instruments,
+                language="en",
+                lifetime=timedelta(days=state.settings.token_days),
+            )
+            url = form_link(state.settings.base_url, token)
+            context = base_context(user, title=f"Form link for {client.code}", current="")
+            context.update(
+                {
+                    "client": {
+                        "id": client.id,
+                        "code": client.code,
+                        "href": f"/clients/{client.id}",
+                    },
+                    "form": {
+                        "id": created.id,
+                        "session": session.number,
+                        "instruments": instruments,
+                        "url": url,
+                        "expires_at": created.expires_at,
+                    },
+                }
+            )
+        except (NotFound, PermissionDenied, Conflict, InputError) as exc:
+            return _problem(request, user, exc)
+    return render_page(
+        request,
+        "form_link.html",
+        context,
+        status_code=201,
+        html=html_extras(request, qr=qr_svg(url)),
+    )
+
+
+def _problem(request: Request, user: User, exc: BordinError) -> Response:
+    if isinstance(exc, PermissionDenied):
+        return error_page(request, user, status_code=403, heading="Not allowed", message=str(exc))
+    if isinstance(exc, NotFound):
+        return error_page(request, user, status_code=404, heading="Not found", message=str(exc))
+    return error_page(
+        request, user, status_code=409, heading="Could not create the link", message=str(exc)
+    )

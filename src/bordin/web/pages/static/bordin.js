@@ -1,0 +1,50 @@
+// Bordin pages: small progressive enhancements. Every page works without JavaScript.
+(function () {
+  "use strict";
+
+  // Client form: an item asked only after another answer (e.g. "was the tension resolved?")
+  // is hidden while it does not apply. Without JavaScript it stays visible and optional.
+  function updateConditional(form) {
+    form.querySelectorAll("[data-asked-if]").forEach(function (fieldset) {
+      var name = fieldset.getAttribute("data-asked-if");
+      var min = parseFloat(fieldset.getAttribute("data-asked-if-min"));
+      var chosen = form.querySelector('input[name="' + name + '"]:checked');
+      var applies = chosen !== null && parseFloat(chosen.value) >= min;
+      fieldset.hidden = !applies;
+      if (!applies) {
+        fieldset.querySelectorAll("input").forEach(function (input) {
+          input.checked = false;
+        });
+      }
+    });
+  }
+
+  document.querySelectorAll("form.client-form").forEach(function (form) {
+    updateConditional(form);
+    form.addEventListener("change", function () {
+      updateConditional(form);
+    });
+  });
+
+  // Copy a form link to the clipboard.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var text = document.getElementById(button.getAttribute("data-copy")).textContent.trim();
+      if (navigator.clipboard) {
+        navigator.clipboard.writeText(text).then(function () {
+          var status = document.getElementById(button.getAttribute("data-status"));
+          if (status) {
+            status.textContent = "Link copied.";
+          }
+        });
+      }
+    });
+  });
+
+  // Focus the error summary after a failed submission, so screen readers announce it.
+  var summary = document.querySelector(".error-summary");
+  if (summary) {
+    summary.focus();
+  }
+})();
