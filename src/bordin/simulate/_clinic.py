@@ -84,56 +84,108 @@ class SimulatedClinic:
     therapists: pd.DataFrame
     parameters: dict[str, Any]
 
+    def summary_dict(self) -> dict[str, Any]:
+        """Counts and rates as numbers (JSON-ready): sessions, ruptures, repair, dropout."""
+        return _summary_dict(self)
+
     def summary_rows(self) -> list[tuple[str, str]]:
-        """Label and value pairs: counts, rupture, repair and dropout rates, trial arms."""
-        return _summary_rows(self)
+        """Label and value pairs for the terminal (the same figures as ``summary_dict``)."""
+        return _summary_rows(self.summary_dict())
 
     def summary(self) -> str:
         """A few lines for the terminal: counts, rupture, repair and dropout rates."""
         return "\n".join(f"{label}: {value}" for label, value in self.summary_rows())
 
 
-def _summary_rows(clinic: SimulatedClinic) -> list[tuple[str, str]]:
-    ruptures = clinic.ruptures
-    clients = clinic.clients
-    truth = clinic.truth
-    at_risk = int(truth["rupture_hazard"].notna().sum())
+def _share(mask: pd.Series) -> float:
+    return float(mask.mean()) if len(mask) else float("nan")
+
+
+def _summary_dict(clinic: SimulatedClinic) -> dict[str, Any]:
+    ruptures, clients, scores = clinic.ruptures, clinic.clients, clinic.scores
+    at_risk = int(clinic.truth["rupture_hazard"].notna().sum())
     observed = ruptures[~ruptures["censored"]]
-    n_ruptures = len(ruptures)
+    alliance = f"{clinic.config.alliance_instrument}_total"
+    first = scores[scores["session"] == 1]
+    last_session = scores.groupby("client_id")["session"].transform("max")
+    last = scores[scores["session"] == last_session]
+    out: dict[str, Any] = {
+        "clients": len(clients),
+        "therapists": len(clinic.therapists),
+        "sessions": len(scores),
+        "item_responses": len(clinic.responses),
+        "mean_sessions_attended": float(clients["sessions_attended"].mean()),
+        "mean_sessions_planned": float(clients["planned_sessions"].mean()),
+        "ruptures": len(ruptures),
+        "sessions_at_risk": at_risk,
+        "rupture_rate": len(ruptures) / at_risk if at_risk else float("nan"),
+        "rupture_rate_setting": clinic.config.rupture_rate,
+        "clients_with_rupture": _share(clients["client_id"].isin(ruptures["client_id"])),
+        "withdrawal_share": _share(ruptures["marker"] == "withdrawal"),
+        "bond_share": _share(ruptures["component"] == "bond"),
+        "mean_depth": float(ruptures["depth"].mean()) if len(ruptures) else float("nan"),
+        "ruptures_observed": len(observed),
+        "repaired_share": _share(observed["repaired"]),
+        "dropout_rate": _share(clients["dropped_out"]),
+        "dropouts": int(clients["dropped_out"].sum()),
+        "alliance_first_session": float(first[alliance].mean()),
+        "phq9_first_session": float(first["phq9_total"].mean()),
+        "phq9_last_session": float(last["phq9_total"].mean()),
+    }
+    if clinic.config.feedback_trial:
+        merged = observed.merge(clients[["client_id", "arm"]], on="client_id")
+        out["arms"] = {
+            arm: {
+                "clients": int((clients["arm"] == arm).sum()),
+                "ruptures_observed": int((merged["arm"] == arm).sum()),
+                "repaired_share": _share(merged.loc[merged["arm"] == arm, "repaired"]),
+            }
+            for arm in ("feedback", "no_feedback")
+        }
+    return out
+
+
+def _summary_rows(stats: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [
-        ("clients", f"{len(clients):,}"),
-        ("therapists", f"{len(clinic.therapists):,}"),
-        ("sessions", f"{len(clinic.scores):,}"),
-        ("item responses", f"{len(clinic.responses):,}"),
+        ("clients", f"{stats['clients']:,} with {stats['therapists']:,} therapists"),
         (
-            "sessions per client",
-            f"mean {clients['sessions_attended'].mean():.1f} "
-            f"(planned {clients['planned_sessions'].mean():.1f})",
+            "sessions",
+            f"{stats['sessions']:,} (mean {stats['mean_sessions_attended']:.1f} per client, "
+            f"{stats['mean_sessions_planned']:.1f} planned)",
         ),
+        ("item responses", f"{stats['item_responses']:,}"),
         (
             "ruptures",
-            f"{n_ruptures:,} ({n_ruptures / max(at_risk, 1):.3f} per session at risk; "
-            f"{(ruptures['marker'] == 'withdrawal').mean() if n_ruptures else 0:.0%} withdrawal, "
-            f"{(ruptures['component'] == 'bond').mean() if n_ruptures else 0:.0%} bond)",
+            f"{stats['ruptures']:,}: {stats['rupture_rate']:.3f} per session at risk "
+            f"(setting {stats['rupture_rate_setting']:g}); "
+            f"{stats['clients_with_rupture']:.0%} of clients",
+        ),
+        (
+            "rupture types",
+            f"{stats['withdrawal_share']:.0%} withdrawal, {stats['bond_share']:.0%} bond, "
+            f"mean depth {stats['mean_depth']:.2f}",
         ),
         (
             "repaired",
-            f"{observed['repaired'].mean() if len(observed) else 0:.1%} of "
-            f"{len(observed):,} ruptures with the window observed",
+            f"{stats['repaired_share']:.1%} of {stats['ruptures_observed']:,} ruptures "
+            "whose repair window was observed",
         ),
+        ("dropout", f"{stats['dropout_rate']:.1%} of clients ({stats['dropouts']:,})"),
         (
-            "dropout",
-            f"{clients['dropped_out'].mean():.1%} of clients "
-            f"({int(clients['dropped_out'].sum()):,})",
+            "PHQ-9",
+            f"mean {stats['phq9_first_session']:.1f} at session 1, "
+            f"{stats['phq9_last_session']:.1f} at the last session",
         ),
+        ("alliance at session 1", f"mean {stats['alliance_first_session']:.2f}"),
     ]
-    if clinic.config.feedback_trial:
-        merged = observed.merge(clients[["client_id", "arm"]], on="client_id")
-        for arm in ("feedback", "no_feedback"):
-            part = merged[merged["arm"] == arm]
-            n_arm = int((clients["arm"] == arm).sum())
-            rate = part["repaired"].mean() if len(part) else float("nan")
-            rows.append((f"arm {arm}", f"{n_arm:,} clients, {rate:.1%} of ruptures repaired"))
+    for arm, part in stats.get("arms", {}).items():
+        rows.append(
+            (
+                f"arm {arm}",
+                f"{part['clients']:,} clients; {part['repaired_share']:.1%} of "
+                f"{part['ruptures_observed']:,} ruptures repaired",
+            )
+        )
     return rows
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from bordin.errors import InputError
@@ -275,6 +276,27 @@ class SimulationConfig:
         """Number of therapists in the clinic."""
         return max(1, math.ceil(self.n_clients / self.clients_per_therapist))
 
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> SimulationConfig:
+        """Build a config from a mapping (e.g. the ``config`` block of ``parameters.json``).
+
+        Values given as strings (from the command line) are converted to the field's type.
+
+        Raises
+        ------
+        InputError
+            A name is not a parameter, or a value does not convert.
+        """
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise InputError(
+                f"unknown simulation parameter(s): {', '.join(unknown)} "
+                f"(see SimulationConfig for the names)"
+            )
+        converted = {name: _convert(name, str(fields[name].type), v) for name, v in values.items()}
+        return cls(**converted)
+
     def to_dict(self) -> dict[str, Any]:
         """The parameters as JSON-ready values (dates as ISO strings)."""
         out: dict[str, Any] = {}
@@ -320,6 +342,34 @@ _NON_NEGATIVE = (
     "adherence_session_sd",
     "intake_spread_days",
 )
+
+
+def _convert(name: str, annotation: str, value: Any) -> Any:
+    """Convert ``value`` to the type named by a field's annotation."""
+    if value is None:
+        return None
+    try:
+        if annotation.startswith("dt.date"):
+            return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+        if annotation == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("true", "1", "yes"):
+                return True
+            if text in ("false", "0", "no"):
+                return False
+            raise ValueError(value)
+        if annotation == "int":
+            number = float(value)
+            if not number.is_integer():
+                raise ValueError(value)
+            return int(number)
+        if annotation == "float":
+            return float(value)
+    except (TypeError, ValueError) as exc:
+        raise _fail(name, f"cannot read {value!r} as {annotation}") from exc
+    return str(value)
 
 
 def _fail(name: str, message: str) -> InputError:
