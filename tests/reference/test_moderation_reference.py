@@ -85,3 +85,60 @@ def test_ols_covariances_match_sandwich(cars: pd.DataFrame, cov_type: str) -> No
     np.testing.assert_allclose(fit.cov, np.array(ref[cov_type]), rtol=CLOSED_FORM_RTOL)
     np.testing.assert_allclose(fit.sigma, ref["sigma"], rtol=CLOSED_FORM_RTOL)
     np.testing.assert_allclose(fit.r_squared, ref["r_squared"], rtol=CLOSED_FORM_RTOL)
+
+
+PANEL = _load("moderation_panel.json")
+
+
+@pytest.fixture(scope="module")
+def panel() -> pd.DataFrame:
+    return pd.read_csv(DATA / "moderation_panel.csv")
+
+
+def test_fixed_effects_moderation_matches_lm_with_client_dummies(panel: pd.DataFrame) -> None:
+    exp = PANEL["fixed_effects"]
+    for cov_type, key in (("classic", "classic"), ("CR1", "CR1")):
+        res = fit_moderation(
+            panel,
+            outcome="outcome",
+            predictor="adherence",
+            moderator="alliance",
+            covariates=("session",),
+            absorb="client_id",
+            cluster="client_id" if cov_type == "CR1" else None,
+            cov_type=cov_type,  # type: ignore[arg-type]
+        )
+        assert [t.term for t in res.coefficients] == exp["terms"]
+        assert res.df_resid == exp["df_resid"]
+        np.testing.assert_allclose(
+            [t.estimate for t in res.coefficients], exp["coef"], rtol=CLOSED_FORM_RTOL
+        )
+        np.testing.assert_allclose(
+            [t.se for t in res.coefficients],
+            np.sqrt(np.diag(np.array(exp[key]))),
+            rtol=CLOSED_FORM_RTOL,
+        )
+        v = np.array(exp[key])
+        np.testing.assert_allclose(res.slope_interaction_cov, v[0, 3], rtol=CLOSED_FORM_RTOL)
+
+
+def test_pooled_cluster_robust_matches_vcovcl(panel: pd.DataFrame) -> None:
+    exp = PANEL["pooled"]
+    res = fit_moderation(
+        panel,
+        outcome="outcome",
+        predictor="adherence",
+        moderator="alliance",
+        covariates=("session",),
+        cluster="client_id",
+        cov_type="CR1",
+    )
+    assert [t.term for t in res.coefficients] == exp["terms"]
+    np.testing.assert_allclose(
+        [t.estimate for t in res.coefficients], exp["coef"], rtol=CLOSED_FORM_RTOL
+    )
+    np.testing.assert_allclose(
+        [t.se for t in res.coefficients],
+        np.sqrt(np.diag(np.array(exp["CR1"]))),
+        rtol=CLOSED_FORM_RTOL,
+    )

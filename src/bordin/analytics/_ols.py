@@ -16,7 +16,12 @@ leverages :math:`h_i = [X(X^\\top X)^{-1}X^\\top]_{ii}`, the sandwich estimators
 
 with :math:`\\omega_i = e_i^2` (HC0), :math:`e_i^2 n/(n-p)` (HC1), :math:`e_i^2/(1-h_i)`
 (HC2) and :math:`e_i^2/(1-h_i)^2` (HC3). ``classic`` is :math:`s^2 (X^\\top X)^{-1}`.
-These match R's ``vcov(lm(...))`` and ``sandwich::vcovHC(fit, type = ...)``.
+The cluster-robust ``CR1`` replaces the meat by :math:`\\sum_g s_g s_g^\\top`, with the
+score sum :math:`s_g = X_g^\\top e_g` of cluster :math:`g`, times
+:math:`\\frac{G}{G-1}\\frac{n-1}{n-k}` (Cameron & Miller, 2015), where :math:`k` counts
+absorbed fixed effects too. These match R's ``vcov(lm(...))``,
+``sandwich::vcovHC(fit, type = ...)`` and ``sandwich::vcovCL(fit, cluster = ~g, type =
+"HC1")``.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from bordin.errors import InputError
 
 __all__ = ["CovType", "OLSFit", "TermEstimate", "fit_ols", "fit_terms", "make_term", "t_quantile"]
 
-CovType = Literal["classic", "HC0", "HC1", "HC2", "HC3"]
+CovType = Literal["classic", "HC0", "HC1", "HC2", "HC3", "CR1"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -95,8 +100,14 @@ def fit_ols(
     names: Sequence[str],
     *,
     cov_type: CovType = "HC3",
+    clusters: npt.ArrayLike | None = None,
+    absorbed: int = 0,
 ) -> OLSFit:
     """Fit ``response ~ design`` by least squares (QR) with the requested covariance.
+
+    ``clusters`` (one label per row) is needed for ``CR1``. ``absorbed`` is the number of
+    fixed effects already swept out of ``design`` and ``response`` by a within
+    transformation; they count in the residual degrees of freedom.
 
     Raises
     ------
@@ -124,12 +135,27 @@ def fit_ols(
         )
     coef = np.linalg.solve(r, q.T @ y)
     resid = y - x @ coef
-    df_resid = n - p
+    df_resid = n - p - absorbed
+    if df_resid <= 0:
+        raise InputError("no residual degrees of freedom are left")
+    if absorbed and cov_type in ("HC2", "HC3"):
+        raise InputError(f"{cov_type} is not available with absorbed fixed effects; use CR1")
     rss = float(resid @ resid)
     r_inv = np.linalg.solve(r, np.eye(p))
     bread = r_inv @ r_inv.T  # (X'X)^-1
     if cov_type == "classic":
         cov = bread * (rss / df_resid)
+    elif cov_type == "CR1":
+        if clusters is None:
+            raise InputError("cluster-robust standard errors need the cluster of every row")
+        labels, g = np.unique(np.asarray(clusters).astype(str), return_inverse=True)
+        n_g = len(labels)
+        if n_g < 2 or len(g) != n:
+            raise InputError("cluster-robust standard errors need at least two clusters")
+        scores = np.zeros((n_g, p))
+        np.add.at(scores, g, x * resid[:, None])
+        adjust = n_g / (n_g - 1.0) * (n - 1.0) / df_resid
+        cov = adjust * (bread @ (scores.T @ scores) @ bread)
     else:
         if cov_type == "HC0":
             omega = resid**2

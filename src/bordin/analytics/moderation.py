@@ -127,7 +127,12 @@ class ModerationResult:
     r_squared:
         Proportion of outcome variance explained.
     cov_type:
-        Covariance of the coefficients: ``classic`` (as ``lm``) or ``HC0`` ... ``HC3``.
+        Covariance of the coefficients: ``classic`` (as ``lm``), ``HC0`` ... ``HC3``, or
+        cluster-robust ``CR1``.
+    absorb:
+        Column whose fixed effects were swept out (None: an ordinary intercept).
+    cluster:
+        Column of the clusters of ``CR1`` standard errors (None otherwise).
     level:
         Confidence level of every interval.
     """
@@ -149,13 +154,21 @@ class ModerationResult:
     df_resid: int
     r_squared: float
     cov_type: CovType
+    absorb: str | None
+    cluster: str | None
     level: float
 
     @property
     def method(self) -> str:
         """A short description of the estimation method."""
-        se = "classical" if self.cov_type == "classic" else f"{self.cov_type} robust"
-        return f"OLS with interaction, {se} SE, t({self.df_resid})"
+        if self.cov_type == "classic":
+            se = "classical"
+        elif self.cov_type == "CR1":
+            se = f"cluster-robust (CR1, by {self.cluster})"
+        else:
+            se = f"{self.cov_type} robust"
+        fe = f", {self.absorb} fixed effects" if self.absorb else ""
+        return f"OLS with interaction{fe}, {se} SE, t({self.df_resid})"
 
     def slope_at(self, value: float) -> TermEstimate:
         """The predictor's slope at a moderator value, with its interval and t test."""
@@ -318,6 +331,8 @@ def fit_moderation(
     cov_type: CovType = "classic",
     level: float = 0.95,
     at: Sequence[float] = (),
+    absorb: str | None = None,
+    cluster: str | None = None,
 ) -> ModerationResult:
     """Fit ``outcome ~ predictor * moderator + covariates`` and probe the interaction.
 
@@ -331,11 +346,17 @@ def fit_moderation(
         Adjustment columns entered as main effects.
     cov_type:
         ``classic`` (default, as R's ``lm`` and the published worked examples) or a
-        heteroskedasticity-consistent ``HC0`` ... ``HC3`` (``sandwich::vcovHC``).
+        heteroskedasticity-consistent ``HC0`` ... ``HC3`` (``sandwich::vcovHC``), or
+        ``CR1``, cluster-robust by ``cluster`` (``sandwich::vcovCL(type = "HC1")``).
     level:
         Confidence level of every interval and of the Johnson-Neyman bounds.
     at:
         Extra moderator values at which to report the simple slope.
+    absorb:
+        Column whose levels get fixed effects, swept out by the within transformation
+        (for session-level data: ``client_id``, so only within-client variation is used).
+    cluster:
+        Column of clusters for cluster-robust standard errors (needs ``cov_type="CR1"``).
 
     Returns
     -------
@@ -396,20 +417,43 @@ def fit_moderation(
             raise InputError("column not found", column=col)
         if not pd.api.types.is_numeric_dtype(data[col]):
             raise InputError("column is not numeric", column=col)
-    frame = data[cols].astype(np.float64).dropna()
-    x = frame[predictor].to_numpy()
+    for key_col in (absorb, cluster):
+        if key_col is not None and key_col not in data.columns:
+            raise InputError("column not found", column=key_col)
+    if (cov_type == "CR1") != (cluster is not None):
+        raise InputError("cov_type 'CR1' and a cluster column go together")
+    keys: list[str] = []
+    for key in (absorb, cluster):
+        if key is not None and key not in keys:
+            keys.append(key)
+    complete = data[cols].notna().all(axis=1) & data[keys].notna().all(axis=1)
+    frame = data.loc[complete, cols].astype(np.float64)
     m = frame[moderator].to_numpy()
-    design_cols = [np.ones(len(frame)), x, m]
-    names = ["(Intercept)", predictor, moderator]
-    for cov in covariates:
-        design_cols.append(frame[cov].to_numpy())
-        names.append(cov)
-    design_cols.append(x * m)
     inter_name = f"{predictor}:{moderator}"
-    names.append(inter_name)
-    fit = fit_ols(np.column_stack(design_cols), frame[outcome].to_numpy(), names, cov_type=cov_type)
+    frame[inter_name] = frame[predictor].to_numpy() * m
+    model_cols = [predictor, moderator, *covariates, inter_name]
+    absorbed = 0
+    if absorb is not None:
+        group = data.loc[complete, absorb].astype(str).to_numpy()
+        both = [outcome, *model_cols]
+        frame[both] = frame[both] - frame[both].groupby(group).transform("mean")
+        absorbed = int(len(np.unique(group)))
+        names = list(model_cols)
+        design = frame[model_cols].to_numpy()
+    else:
+        names = ["(Intercept)", *model_cols]
+        design = np.column_stack([np.ones(len(frame)), frame[model_cols].to_numpy()])
+    clusters = data.loc[complete, cluster].to_numpy() if cluster is not None else None
+    fit = fit_ols(
+        design,
+        frame[outcome].to_numpy(),
+        names,
+        cov_type=cov_type,
+        clusters=clusters,
+        absorbed=absorbed,
+    )
     terms = fit_terms(fit, level)
-    i1, i3 = 1, len(names) - 1
+    i1, i3 = names.index(predictor), len(names) - 1
     var_b1 = float(fit.cov[i1, i1])
     var_b3 = float(fit.cov[i3, i3])
     cov_13 = float(fit.cov[i1, i3])
@@ -444,6 +488,8 @@ def fit_moderation(
         df_resid=fit.df_resid,
         r_squared=fit.r_squared,
         cov_type=cov_type,
+        absorb=absorb,
+        cluster=cluster,
         level=level,
     )
     points = [("mean - 1 SD", mean - sd), ("mean", mean), ("mean + 1 SD", mean + sd)]

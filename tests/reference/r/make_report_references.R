@@ -157,3 +157,29 @@ write_ref(list(
   blup = as.numeric(bl$pred), blup_se = as.numeric(bl$se),
   blup_ci_low = as.numeric(bl$pi.lb), blup_ci_high = as.numeric(bl$pi.ub)
 ), "therapist_blup.json")
+
+# ---- Session-level moderation with client fixed effects and cluster-robust SEs -----------
+set.seed(2015)
+n_cl <- 40
+panel <- do.call(rbind, lapply(seq_len(n_cl), function(i) {
+  t <- seq_len(sample(4:9, 1))
+  a <- rnorm(1, 3.9, 0.5) + rnorm(length(t), 0, 0.3)
+  p <- plogis(rnorm(1, 0.8, 0.5) + rnorm(length(t), 0, 0.4))
+  y <- rnorm(1, 12, 4) - 0.5 * t - 3 * (p - 0.7) * (a - 3.9) + rnorm(length(t), 0, 1.5)
+  data.frame(client_id = sprintf("c%02d", i), session = t, alliance = round(a, 4),
+             adherence = round(p, 4), outcome = round(y, 4))
+}))
+write.csv(panel, file.path(out_dir, "moderation_panel.csv"), row.names = FALSE)
+panel <- read.csv(file.path(out_dir, "moderation_panel.csv"))
+fe <- lm(outcome ~ adherence * alliance + session + factor(client_id), data = panel)
+pooled <- lm(outcome ~ adherence * alliance + session, data = panel)
+keep <- c("adherence", "alliance", "session", "adherence:alliance")
+write_ref(list(
+  provenance = provenance("fe <- lm(outcome ~ adherence * alliance + session + factor(client_id)); pooled <- lm(outcome ~ adherence * alliance + session); sandwich::vcovCL(fit, cluster = ~client_id, type = 'HC1')"),
+  fixed_effects = list(terms = keep, coef = unname(coef(fe)[keep]),
+                       CR1 = unname(vcovCL(fe, cluster = ~client_id, type = "HC1")[keep, keep]),
+                       classic = unname(vcov(fe)[keep, keep]), df_resid = fe$df.residual),
+  pooled = list(terms = names(coef(pooled)), coef = unname(coef(pooled)),
+                CR1 = unname(vcovCL(pooled, cluster = ~client_id, type = "HC1")),
+                df_resid = pooled$df.residual)
+), "moderation_panel.json")
