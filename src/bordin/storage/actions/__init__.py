@@ -12,6 +12,7 @@ from bordin.storage.actions.forms import (
     record_submission,
     validate_answers,
 )
+from bordin.storage.actions.imports import import_responses
 from bordin.storage.actions.organisation import (
     create_clinic,
     create_team,
@@ -31,6 +32,7 @@ __all__ = [
     "create_team",
     "create_user",
     "find_form_request",
+    "import_responses",
     "log_in",
     "log_out",
     "open_episode",

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from bordin.storage.models import (
@@ -26,7 +26,14 @@ from bordin.storage.models import (
     User,
 )
 
-__all__ = ["jsonable", "recompute_client_feedback", "rescore_sessions"]
+__all__ = [
+    "jsonable",
+    "recompute_client_feedback",
+    "recompute_feedback",
+    "rescore_sessions",
+    "scores_frame",
+    "store_scores",
+]
 
 ID_COLUMNS = ("client_id", "therapist_id", "session", "date")
 ALLIANCE_PREFERENCE = ("sac", "wai_sr")
@@ -101,18 +108,32 @@ def rescore_sessions(db: Session, client_id: int, session_ids: Iterable[int]) ->
         }
     )
     wide = score_responses(long)
-    by_number = {r[1]: r[0] for r in rows}
+    store_scores(db, wide, {(client_code, r[1]): (client_id, r[0]) for r in rows})
+
+
+def store_scores(
+    db: Session, wide: pd.DataFrame, sessions: Mapping[tuple[str, int], tuple[int, int]]
+) -> None:
+    """Insert the scores of a wide frame; ``sessions`` maps (client code, session number)
+    to (client id, session id)."""
     score_columns = [c for c in wide.columns if c not in ID_COLUMNS]
+    rows = []
     for record in wide.to_dict(orient="records"):
-        session_id = by_number[int(record["session"])]
+        client_id, session_id = sessions[(str(record["client_id"]), int(record["session"]))]
         for column in score_columns:
             value = jsonable(record[column])
             if value is None:
                 continue
-            db.add(
-                Score(client_id=client_id, session_id=session_id, column=column, value=float(value))
+            rows.append(
+                {
+                    "client_id": client_id,
+                    "session_id": session_id,
+                    "column": column,
+                    "value": float(value),
+                }
             )
-    db.flush()
+    if rows:
+        db.execute(insert(Score), rows)
 
 
 def scores_frame(db: Session, client_ids: Iterable[int]) -> pd.DataFrame:
@@ -159,7 +180,12 @@ def _feedback_instruments(columns: Iterable[str]) -> tuple[str | None, tuple[str
 
 
 def recompute_client_feedback(db: Session, client_id: int) -> None:
-    """Recompute a client's signals and alerts from their stored scores.
+    """Recompute one client's signals and alerts from their stored scores."""
+    recompute_feedback(db, [client_id])
+
+
+def recompute_feedback(db: Session, client_ids: Iterable[int]) -> None:
+    """Recompute the signals and alerts of the given clients in one vectorised call.
 
     Alerts are matched on (client, kind, session): an alert found again keeps its
     acknowledgement and note; one no longer raised is marked inactive (kept for the audit
@@ -167,33 +193,29 @@ def recompute_client_feedback(db: Session, client_id: int) -> None:
     """
     from bordin.feedback import compute_feedback
 
-    frame = scores_frame(db, [client_id])
-    alliance, outcomes = _feedback_instruments(frame.columns)
-    db.execute(delete(Signal).where(Signal.client_id == client_id))
-    existing = {
-        (a.kind, a.session): a
-        for a in db.scalars(select(Alert).where(Alert.client_id == client_id))
+    ids = sorted(set(client_ids))
+    if not ids:
+        return
+    codes = {
+        str(code): cid
+        for cid, code in db.execute(select(Client.id, Client.code).where(Client.id.in_(ids)))
     }
-    seen: set[tuple[str, int]] = set()
+    frame = scores_frame(db, ids)
+    alliance, outcomes = _feedback_instruments(frame.columns)
+    db.execute(delete(Signal).where(Signal.client_id.in_(ids)))
+    existing = {
+        (a.client_id, a.kind, a.session): a
+        for a in db.scalars(select(Alert).where(Alert.client_id.in_(ids)))
+    }
+    seen: set[tuple[int, str, int]] = set()
     if len(frame) and (alliance is not None or outcomes):
         result = compute_feedback(frame, alliance=alliance or "sac", outcomes=outcomes)
-        _store_signals(db, client_id, result)
-        for alert in result.alerts:
-            key = (str(alert.kind), int(alert.session))
+        _store_signals(db, codes, result)
+        for key, values in _merged_alerts(result.alerts, codes).items():
             seen.add(key)
-            values = {
-                "severity": str(alert.severity),
-                "priority": float(alert.priority),
-                "title": str(alert.title),
-                "explanation": str(alert.explanation),
-                "evidence": jsonable(alert.evidence),
-                "suggestions": jsonable(alert.suggestions),
-                "references": jsonable(alert.references),
-                "active": True,
-            }
             stored = existing.get(key)
             if stored is None:
-                db.add(Alert(client_id=client_id, kind=key[0], session=key[1], **values))
+                db.add(Alert(client_id=key[0], kind=key[1], session=key[2], **values))
             else:
                 for name, value in values.items():
                     setattr(stored, name, value)
@@ -203,25 +225,68 @@ def recompute_client_feedback(db: Session, client_id: int) -> None:
     db.flush()
 
 
+def _merged_alerts(
+    alerts: Iterable[Any], codes: Mapping[str, int]
+) -> dict[tuple[int, str, int], dict[str, Any]]:
+    """One stored alert per (client, kind, session), the identity acknowledgements keep.
+
+    When the engine raises two alerts of one kind for the same session (two ruptures in
+    different components), the most urgent one leads and the others' explanations and
+    evidence are kept with it (``evidence["also"]``), so nothing is lost.
+    """
+    merged: dict[tuple[int, str, int], dict[str, Any]] = {}
+    ordered = sorted(alerts, key=lambda a: -float(a.priority))
+    for alert in ordered:
+        key = (codes[str(alert.client_id)], str(alert.kind), int(alert.session))
+        evidence = jsonable(alert.evidence)
+        found = merged.get(key)
+        if found is None:
+            merged[key] = {
+                "severity": str(alert.severity),
+                "priority": float(alert.priority),
+                "title": str(alert.title),
+                "explanation": str(alert.explanation),
+                "evidence": evidence,
+                "suggestions": jsonable(alert.suggestions),
+                "references": jsonable(alert.references),
+                "active": True,
+            }
+            continue
+        found["explanation"] += f" Also: {alert.title}. {alert.explanation}"
+        if isinstance(found["evidence"], dict):
+            found["evidence"].setdefault("also", []).append(evidence)
+        for field in ("suggestions", "references"):
+            for entry in jsonable(getattr(alert, field)):
+                if entry not in found[field]:
+                    found[field].append(entry)
+    return merged
+
+
 def _frame_records(frame: Any) -> list[dict[str, Any]]:
     if frame is None or not isinstance(frame, pd.DataFrame) or frame.empty:
         return []
     return [jsonable(r) for r in frame.to_dict(orient="records")]
 
 
-def _store_signals(db: Session, client_id: int, result: Any) -> None:
+def _store_signals(db: Session, codes: Mapping[str, int], result: Any) -> None:
+    rows = []
     for kind, attribute in (
         ("rupture", "ruptures"),
         ("session", "sessions"),
         ("summary", "clients"),
     ):
         for record in _frame_records(getattr(result, attribute, None)):
-            session = record.get("session", record.get("onset_session"))
-            db.add(
-                Signal(
-                    client_id=client_id,
-                    kind=kind,
-                    session=int(session) if isinstance(session, int | float) else None,
-                    data=record,
-                )
+            client_id = codes.get(str(record.get("client_id")))
+            if client_id is None:
+                continue
+            session = record.get("session", record.get("onset_session", record.get("onset")))
+            rows.append(
+                {
+                    "client_id": client_id,
+                    "kind": kind,
+                    "session": int(session) if isinstance(session, int | float) else None,
+                    "data": record,
+                }
             )
+    if rows:
+        db.execute(insert(Signal), rows)

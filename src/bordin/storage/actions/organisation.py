@@ -72,16 +72,19 @@ def create_user(
     actor: User | None,
     clinic_id: int,
     username: str,
-    password: str,
+    password: str | None,
     role: str,
     code: str | None = None,
     display_name: str = "",
     team_id: int | None = None,
+    password_hash: str | None = None,
 ) -> User:
     """Create a staff account with an argon2id password hash.
 
     ``code`` is the pseudonymous therapist id used in exports (``therapist_id`` column);
-    by default ``t<user id>``.
+    by default ``t<user id>``. Give either ``password`` (hashed here with argon2id) or an
+    argon2 ``password_hash`` made by :func:`bordin.storage.credentials.hash_password`
+    (used by the demo, whose users share one password, to hash it once).
 
     Raises
     ------
@@ -99,7 +102,13 @@ def create_user(
     username = username.strip().lower()
     if not username:
         raise InputError("the username is empty", column="username")
-    _check_password(password)
+    if password_hash is None:
+        if password is None:
+            raise InputError("give a password", column="password")
+        _check_password(password)
+        password_hash = hash_password(password)
+    elif not password_hash.startswith("$argon2id$"):
+        raise InputError("the password hash must be an argon2id hash", column="password")
     if team_id is not None:
         team = db.get(Team, team_id)
         if team is None or team.clinic_id != clinic_id:
@@ -113,7 +122,7 @@ def create_user(
         code=code or f"pending-{username}",
         display_name=display_name,
         role=role,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         active=True,
     )
     db.add(user)

@@ -1,0 +1,74 @@
+"""``bordin serve``: the web service (uvicorn), or ``--demo``: a fresh simulated clinic."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``serve`` command."""
+
+    @app.command("serve")
+    def serve(
+        demo: bool = typer.Option(
+            False, "--demo", help="Start a fresh demo clinic (SQLite, simulated clients)."
+        ),
+        host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+        port: int = typer.Option(8000, help="Port to listen on."),
+        db: str | None = typer.Option(
+            None, "--db", help="Database URL (default: BORDIN_DATABASE_URL or bordin.sqlite)."
+        ),
+        upgrade: bool = typer.Option(True, help="Migrate the database before serving."),
+    ) -> None:
+        """Serve the web app and JSON API (OpenAPI at /api/v1/openapi.json).
+
+        One process. For several workers on PostgreSQL, run uvicorn directly with the
+        settings in the environment: ``uvicorn --factory bordin.web:create_app --workers 4``.
+        """
+        import secrets
+        import tempfile
+
+        import uvicorn
+
+        from bordin.settings import get_settings
+
+        base_url = f"http://{host}:{port}"
+        overrides: dict[str, object] = {"base_url": os.environ.get("BORDIN_BASE_URL", base_url)}
+        if db:
+            overrides["database_url"] = db
+        if demo:
+            from bordin.web.demo import create_demo_clinic
+
+            folder = tempfile.mkdtemp(prefix="bordin-demo-")
+            overrides.update(
+                demo=True,
+                database_url=f"sqlite:///{folder}/demo.sqlite",
+                secret_key=os.environ.get("BORDIN_SECRET_KEY") or secrets.token_urlsafe(32),
+            )
+            settings = get_settings(**overrides)
+            typer.echo("Creating the demo clinic from the simulator...")
+            made = create_demo_clinic(
+                settings.database_url,
+                password=settings.demo_password,
+                base_url=settings.base_url,
+            )
+            typer.echo(f"\nBordin demo: {settings.base_url}/")
+            typer.echo(f"  database   {made.database_url} ({made.clients} simulated clients)")
+            typer.echo(f"  logins     {', '.join(made.logins)}")
+            shown = "(from BORDIN_DEMO_PASSWORD)" if settings.demo_password else made.password
+            typer.echo(f"  password   {shown}")
+            typer.echo(f"  form link  {made.form_link}")
+            typer.echo("  API        " + settings.base_url + "/api/v1/docs\n")
+        else:
+            settings = get_settings(**overrides)
+            if upgrade:
+                from bordin.storage import upgrade_database
+
+                upgrade_database(settings.database_url)
+        from bordin.web import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -1,0 +1,139 @@
+"""The demo clinic: a fresh SQLite database filled from the simulator, through the actions."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bordin.storage import actions, make_engine, make_session_factory, transaction, upgrade_database
+from bordin.storage.credentials import hash_password
+from bordin.storage.models import TherapySession
+from bordin.storage.queries import list_caseload
+
+__all__ = ["DEMO_USERS", "DemoClinic", "create_demo_clinic"]
+
+DEMO_USERS = ("therapist@demo", "supervisor@demo", "admin@demo")
+_THERAPISTS = ("therapist@demo", "therapist2@demo", "therapist3@demo")
+
+
+@dataclass(frozen=True)
+class DemoClinic:
+    """What the demo prints: the logins and one client form link."""
+
+    database_url: str
+    password: str
+    logins: tuple[str, ...]
+    form_link: str
+    form_token: str
+    clients: int
+
+
+def create_demo_clinic(
+    database_url: str,
+    *,
+    password: str | None = None,
+    base_url: str = "http://127.0.0.1:8000",
+    seed: int = 20240601,
+    n_clients: int = 45,
+) -> DemoClinic:
+    """Create the demo clinic in an empty database at ``database_url``.
+
+    Three therapists (``therapist@demo`` and two colleagues) in one team with
+    ``supervisor@demo``, and ``admin@demo``; ``n_clients`` simulated clients
+    (:func:`bordin.simulate.simulate_clinic`) with alliance check, PHQ-9 and GAD-7 at every
+    session, so caseloads have ruptures (repaired and not), not-on-track clients and the
+    occasional risk item. The import is audited (one event per client). ``password`` is
+    every demo user's password; a random one is made when it is ``None``.
+    """
+    from bordin.simulate import SimulationConfig, simulate_clinic
+
+    password = password or secrets.token_urlsafe(12)
+    digest = hash_password(password)  # one hash for the five demo users: they share it
+    upgrade_database(database_url)
+    clinic_data = simulate_clinic(
+        SimulationConfig(n_clients=n_clients, clients_per_therapist=n_clients // 3), seed=seed
+    )
+    engine = make_engine(database_url)
+    factory = make_session_factory(engine)
+    try:
+        with transaction(factory) as db:
+            clinic = actions.create_clinic(db, actor=None, name="Bordin demo clinic")
+            team = actions.create_team(db, actor=None, clinic_id=clinic.id, name="Demo team")
+            therapist_codes = sorted(set(clinic_data.responses["therapist_id"].astype(str)))
+            users = {}
+            for index, code in enumerate(therapist_codes):
+                username = _THERAPISTS[index] if index < 3 else f"therapist{index + 1}@demo"
+                users[code] = actions.create_user(
+                    db,
+                    actor=None,
+                    clinic_id=clinic.id,
+                    username=username,
+                    password=None,
+                    password_hash=digest,
+                    role="therapist",
+                    team_id=team.id,
+                    code=code,
+                    display_name=f"Therapist {index + 1}",
+                )
+            actions.create_user(
+                db,
+                actor=None,
+                clinic_id=clinic.id,
+                username="supervisor@demo",
+                password=None,
+                password_hash=digest,
+                role="supervisor",
+                team_id=team.id,
+                display_name="Supervisor",
+            )
+            actions.create_user(
+                db,
+                actor=None,
+                clinic_id=clinic.id,
+                username="admin@demo",
+                password=None,
+                password_hash=digest,
+                role="admin",
+                display_name="Administrator",
+            )
+            client_ids = actions.import_responses(
+                db,
+                actor=None,
+                clinic_id=clinic.id,
+                responses=clinic_data.responses,
+                therapists={code: user.id for code, user in users.items()},
+            )
+        therapist = users[therapist_codes[0]]
+        with transaction(factory) as db:
+            first = list_caseload(db, actor=therapist)[0]
+            last = db.get(TherapySession, _last_session_id(db, first.client_id))
+            next_date = last.date + timedelta(days=7) if last and last.date else None
+            session = actions.create_session(
+                db, actor=therapist, client_id=first.client_id, session_date=next_date
+            )
+            _, token = actions.create_form_request(
+                db, actor=therapist, session_id=session.id, instruments=["sac", "phq9", "gad7"]
+            )
+    finally:
+        engine.dispose()
+    return DemoClinic(
+        database_url=database_url,
+        password=password,
+        logins=DEMO_USERS,
+        form_link=f"{base_url.rstrip('/')}/f/{token}",
+        form_token=token,
+        clients=len(client_ids),
+    )
+
+
+def _last_session_id(db: Session, client_id: int) -> int:
+    found = db.scalar(
+        select(TherapySession.id)
+        .where(TherapySession.client_id == client_id)
+        .order_by(TherapySession.number.desc())
+    )
+    return int(found or 0)
