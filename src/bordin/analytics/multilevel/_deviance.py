@@ -42,6 +42,7 @@ class SufficientStats:
     zz: FloatArray  # (N, q, q) per-client Z_i' Z_i
     zx: FloatArray  # (N, q, p) per-client Z_i' X_i
     zy: FloatArray  # (N, q) per-client Z_i' y_i
+    gram: FloatArray  # (N * nw, m) per-client products weighted by W_i (see _gram)
     n_therapists: int
     t_count: FloatArray  # (K,) rows per therapist: diagonal of Z_T' Z_T
     t_x: FloatArray  # (K, p) Z_T' X
@@ -60,6 +61,34 @@ def _sum_by(codes: IntArray, size: int, values: FloatArray) -> FloatArray:
     for j in range(values.shape[1]):
         out[:, j] = np.bincount(codes, weights=values[:, j], minlength=size)
     return out
+
+
+def _gram(zx: FloatArray, zy: FloatArray) -> FloatArray:
+    """Per-client products whose W-weighted sum gives every client-part cross-product.
+
+    With ``W_i = T M_i^{-1} T'`` (symmetric q x q), ``R_ZX,i' R_ZX,i = ZX_i' W_i ZX_i``,
+    ``R_ZX,i' c_u,i = ZX_i' W_i Zy_i`` and ``c_u,i' c_u,i = Zy_i' W_i Zy_i``. Rows hold, for
+    each unique element of W (11; 11, 12, 22 for q = 2), the upper triangle of the p x p
+    product, the p products with y and the y product, so that one matrix-vector product
+    with the stacked weights sums them over clients.
+    """
+    n_clients, q, p = zx.shape
+    iu = np.triu_indices(p)
+    if q == 1:
+        a = zx[:, 0, :]
+        prods = [(a[:, :, None] * a[:, None, :])[:, iu[0], iu[1]], a * zy[:, :1], zy[:, :1] ** 2]
+        return np.concatenate(prods, axis=1)
+    a, b = zx[:, 0, :], zx[:, 1, :]
+    ya, yb = zy[:, 0:1], zy[:, 1:2]
+    ab = a[:, :, None] * b[:, None, :]
+    blocks = [
+        np.concatenate([(a[:, :, None] * a[:, None, :])[:, iu[0], iu[1]], a * ya, ya * ya], 1),
+        np.concatenate(
+            [(ab + ab.transpose(0, 2, 1))[:, iu[0], iu[1]], a * yb + b * ya, 2 * ya * yb], 1
+        ),
+        np.concatenate([(b[:, :, None] * b[:, None, :])[:, iu[0], iu[1]], b * yb, yb * yb], 1),
+    ]
+    return np.stack(blocks, axis=1).reshape(n_clients * 3, -1)
 
 
 def compute_stats(
@@ -87,6 +116,7 @@ def compute_stats(
     zz = sums[:, : q * q].reshape(n_clients, q, q)
     zx = sums[:, q * q : q * q + q * p].reshape(n_clients, q, p)
     zy = sums[:, q * q + q * p :]
+    gram = _gram(zx, zy)
     empty_i = np.zeros(0, dtype=np.intp)
     if therapist is None:
         return SufficientStats(
@@ -99,6 +129,7 @@ def compute_stats(
             zz=zz,
             zx=zx,
             zy=zy,
+            gram=gram,
             n_therapists=0,
             t_count=np.zeros(0),
             t_x=np.zeros((0, p)),
@@ -147,6 +178,7 @@ def compute_stats(
         zz=zz,
         zx=zx,
         zy=zy,
+        gram=gram,
         n_therapists=k,
         t_count=t_count,
         t_x=t_x,
@@ -185,80 +217,73 @@ class PlsSolution:
     logdet_rx: float  # log |R_X|^2
 
 
-class _ClientFactor:
-    """Closed-form per-client Cholesky of ``T' Z_i' Z_i T + I`` for q = 1 or 2."""
+def _client_weights(stats: SufficientStats, t: FloatArray) -> tuple[FloatArray, float]:
+    """``W_i = T (T' A_i T + I)^{-1} T'`` per client, (N, nw), and ``sum log det M_i``.
 
-    def __init__(self, stats: SufficientStats, t: FloatArray) -> None:
-        self.q = stats.q
-        zz = stats.zz
-        if self.q == 1:
-            self.t0 = t[0]
-            self.l11 = np.sqrt(t[0] * t[0] * zz[:, 0, 0] + 1.0)
-            self.logdet = 2.0 * float(np.sum(np.log(self.l11)))
-            return
-        t0, t1, t2 = t[0], t[1], t[2]
-        self.t0, self.t1, self.t2 = t0, t1, t2
-        a, b, d = zz[:, 0, 0], zz[:, 0, 1], zz[:, 1, 1]
-        m11 = t0 * t0 * a + 2.0 * t0 * t1 * b + t1 * t1 * d + 1.0
-        m21 = t2 * (t0 * b + t1 * d)
-        m22 = t2 * t2 * d + 1.0
-        self.l11 = np.sqrt(m11)
-        self.l21 = m21 / self.l11
-        self.l22 = np.sqrt(m22 - self.l21 * self.l21)
-        self.logdet = 2.0 * float(np.sum(np.log(self.l11) + np.log(self.l22)))
+    ``M_i = T' Z_i' Z_i T + I = L_i L_i'`` is the client's diagonal block of
+    ``Lambda' Z' Z Lambda + I``, so ``log|L_C|^2 = sum_i log det M_i``.
+    """
+    zz = stats.zz
+    if stats.q == 1:
+        m = t[0] * t[0] * zz[:, 0, 0] + 1.0
+        return (t[0] * t[0] / m)[:, None], float(np.sum(np.log(m)))
+    t0, t1, t2 = t[0], t[1], t[2]
+    a, b, d = zz[:, 0, 0], zz[:, 0, 1], zz[:, 1, 1]
+    m11 = t0 * t0 * a + 2.0 * t0 * t1 * b + t1 * t1 * d + 1.0
+    m21 = t2 * (t0 * b + t1 * d)
+    m22 = t2 * t2 * d + 1.0
+    det = m11 * m22 - m21 * m21
+    b11, b12, b22 = m22 / det, -m21 / det, m11 / det
+    w = np.empty((zz.shape[0], 3))
+    w[:, 0] = t0 * t0 * b11
+    w[:, 1] = t0 * (t1 * b11 + t2 * b12)
+    w[:, 2] = t1 * t1 * b11 + 2.0 * t1 * t2 * b12 + t2 * t2 * b22
+    return w, float(np.sum(np.log(det)))
 
-    def solve_lambda(self, w: FloatArray, rows: IntArray | None = None) -> FloatArray:
-        """``L_i^{-1} T' w`` for w of shape (N, q) or (N, q, m).
 
-        With ``rows``, the k-th row of ``w`` belongs to client ``rows[k]``.
-        """
-        l11 = self.l11 if rows is None else self.l11[rows]
-        if self.q == 1:
-            scale = self.t0 / l11
-            return w * (scale[:, None, None] if w.ndim == 3 else scale[:, None])
-        l21 = self.l21 if rows is None else self.l21[rows]
-        l22 = self.l22 if rows is None else self.l22[rows]
-        w1 = w[:, 0]
-        w2 = w[:, 1]
-        v1 = self.t0 * w1 + self.t1 * w2
-        v2 = self.t2 * w2
-        if w.ndim == 3:
-            x1 = v1 / l11[:, None]
-            x2 = (v2 - l21[:, None] * x1) / l22[:, None]
-        else:
-            x1 = v1 / l11
-            x2 = (v2 - l21 * x1) / l22
-        return np.stack([x1, x2], axis=1)
+def _as_matrices(w: FloatArray) -> FloatArray:
+    """(N, nw) unique elements to (N, q, q) symmetric matrices."""
+    if w.shape[1] == 1:
+        return w[:, :, None]
+    out = np.empty((w.shape[0], 2, 2))
+    out[:, 0, 0] = w[:, 0]
+    out[:, 0, 1] = out[:, 1, 0] = w[:, 1]
+    out[:, 1, 1] = w[:, 2]
+    return out
 
 
 def solve_pls(stats: SufficientStats, theta: FloatArray, *, reml: bool) -> PlsSolution:
     """Solve the PLS problem at ``theta``; the profiled deviance is BMBW (2015) eqs. 34, 41."""
     q, p, n = stats.q, stats.p, stats.n
     n_client_theta = q * (q + 1) // 2
-    factor = _ClientFactor(stats, theta[:n_client_theta])
-    rzx = factor.solve_lambda(stats.zx)  # (N, q, p)
-    cu = factor.solve_lambda(stats.zy)  # (N, q)
-    rzx2 = rzx.reshape(-1, p)
-    schur = stats.xtx - rzx2.T @ rzx2
-    rhs = stats.xty - rzx2.T @ cu.ravel()
-    pen = float(np.sum(cu * cu))
-    logdet_l = factor.logdet
+    w, logdet_l = _client_weights(stats, theta[:n_client_theta])
+    acc = w.reshape(-1) @ stats.gram
+    iu = np.triu_indices(p)
+    n_tri = iu[0].size
+    sub = np.zeros((p, p))
+    sub[iu] = acc[:n_tri]
+    sub = sub + np.triu(sub, 1).T
+    schur = stats.xtx - sub
+    rhs = stats.xty - acc[n_tri : n_tri + p]
+    pen = float(acc[-1])
     if stats.n_therapists:
         s = theta[n_client_theta]
         k = stats.n_therapists
-        # L_TC' columns for each (client, therapist) pair: s * L_i^{-1} T' P_ij'.
-        v = s * factor.solve_lambda(stats.pair_z, stats.pair_client)  # (P, q)
         own = stats.pair_client
         ther = stats.pair_therapist
+        # Column (client i, therapist j) of L_TC' is v_ij = s L_i^{-1} T' P_ij', so inner
+        # products with it go through W_i: v_ij' v_ik = s^2 P_ij W_i P_ik',
+        # v_ij' R_ZX,i = s P_ij W_i ZX_i and v_ij' c_u,i = s P_ij W_i Zy_i.
+        pw = np.einsum("pq,pqr->pr", stats.pair_z, _as_matrices(w)[own])  # (P, q)
         diag = (
             s * s * stats.t_count
             + 1.0
-            - np.bincount(ther, weights=np.sum(v * v, axis=1), minlength=k)
+            - s * s * np.bincount(ther, weights=np.sum(pw * stats.pair_z, axis=1), minlength=k)
         )
-        # Right-hand sides before solving with L_T.
-        vx = np.einsum("pq,pqm->pm", v, rzx[own])  # (P, p)
+        vx = s * np.einsum("pr,prm->pm", pw, stats.zx[own])  # (P, p)
         tx = s * stats.t_x - _sum_by(ther, k, vx)
-        ty = s * stats.t_y - np.bincount(ther, weights=np.sum(v * cu[own], axis=1), minlength=k)
+        vy = s * np.sum(pw * stats.zy[own], axis=1)
+        ty = s * stats.t_y - np.bincount(ther, weights=vy, minlength=k)
         if stats.nested:
             lt = np.sqrt(diag)
             rzx_t = tx / lt[:, None]
@@ -266,7 +291,7 @@ def solve_pls(stats: SufficientStats, theta: FloatArray, *, reml: bool) -> PlsSo
             logdet_l += 2.0 * float(np.sum(np.log(lt)))
         else:
             m = np.zeros((k, k))
-            off = np.sum(v[stats.cross_a] * v[stats.cross_b], axis=1)
+            off = s * s * np.sum(pw[stats.cross_a] * stats.pair_z[stats.cross_b], axis=1)
             np.add.at(m, (ther[stats.cross_a], ther[stats.cross_b]), -off)
             m[np.diag_indices(k)] += diag
             lt_full = np.linalg.cholesky(m)

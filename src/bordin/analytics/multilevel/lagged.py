@@ -11,13 +11,14 @@ fitted by REML (or ML) with the engine in :mod:`bordin.analytics.multilevel.fitt
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from .fitting import fit_lmm
 from .prepare import prepare_lagged_design
@@ -114,7 +115,7 @@ class LaggedModelResult:
 
     def confint(self, term: str) -> tuple[float, float]:
         """Wald confidence interval of a fixed effect at ``level`` (normal quantiles)."""
-        z = float(norm.ppf(0.5 + self.level / 2.0))
+        z = NormalDist().inv_cdf(0.5 + self.level / 2.0)
         return (self.fixed[term] - z * self.se[term], self.fixed[term] + z * self.se[term])
 
     def to_frame(self) -> pd.DataFrame:
@@ -124,7 +125,7 @@ class LaggedModelResult:
         ``p_value`` and the interval at ``level``; variance components (``group`` "client",
         "therapist", "residual") carry the estimate only.
         """
-        z = float(norm.ppf(0.5 + self.level / 2.0))
+        z = NormalDist().inv_cdf(0.5 + self.level / 2.0)
         rows: list[dict[str, Any]] = []
         method = "REML" if self.reml else "ML"
         for term in self.terms:
@@ -139,7 +140,7 @@ class LaggedModelResult:
                     "ci_low": est - z * se,
                     "ci_high": est + z * se,
                     "statistic": stat,
-                    "p_value": float(2.0 * norm.sf(abs(stat))),
+                    "p_value": math.erfc(abs(stat) / math.sqrt(2.0)),
                     "level": self.level,
                     "n": self.n_obs,
                     "k": self.n_clients,
@@ -245,11 +246,12 @@ class LaggedModelResult:
         if self.n_therapists:
             lines.append(f"  {'therapist intercept':<20} {self.sd_therapist:>10.4f}")
         lines.append(f"  {'residual':<20} {self.sd_residual:>10.4f}")
-        crit = "REML criterion" if self.reml else "log-likelihood"
+        crit = "log-likelihood (REML)" if self.reml else "log-likelihood"
         lines += ["", f"  {crit}: {self.loglik:.4f}  (converged: {self.converged})"]
         if self.singular:
             lines.append("  note: boundary (singular) fit; a variance is 0 or a correlation is +-1")
-        lines += ["", self.interpretation()]
+        lines += [""]
+        lines += textwrap.wrap(self.interpretation(), width=88)
         return "\n".join(lines)
 
 

@@ -1,0 +1,92 @@
+"""``bordin panel``: does alliance precede symptom change? (lagged within/between model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``panel`` command to the ``bordin`` application."""
+
+    @app.command("panel")
+    def panel(
+        scores: Path = typer.Argument(
+            ..., help="Wide session-scores CSV (client_id, session, <instrument>_<scale>...)."
+        ),
+        alliance: str = typer.Option(..., "--alliance", help="Alliance column, e.g. wai_sr_total."),
+        outcome: str = typer.Option(..., "--outcome", help="Outcome column, e.g. phq9_total."),
+        ml: bool = typer.Option(False, "--ml", help="Maximum likelihood instead of REML."),
+        no_random_slope: bool = typer.Option(
+            False, "--no-random-slope", help="Same within-client alliance slope for everyone."
+        ),
+        session_trend: bool = typer.Option(
+            False, "--session-trend", help="Add session number as a covariate (detrending)."
+        ),
+        therapist: bool = typer.Option(
+            False, "--therapist", help="Add a therapist random intercept (three-level model)."
+        ),
+        therapist_column: str = typer.Option(
+            "therapist_id", "--therapist-column", help="Column of therapist identifiers."
+        ),
+        covariate: list[str] = typer.Option(
+            [], "--covariate", help="Time-invariant client covariate column; repeatable."
+        ),
+        client_column: str = typer.Option("client_id", "--client-column", help="Client column."),
+        session_column: str = typer.Option("session", "--session-column", help="Session column."),
+        level: float = typer.Option(0.95, "--level", min=0.5, max=0.999, help="CI level."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON (docs/panel-model.md)."),
+    ) -> None:
+        """Lagged within/between mixed model: alliance at t and outcome at t+1, as lme4."""
+        import json
+        import warnings
+
+        import pandas as pd
+
+        from bordin.analytics.multilevel import fit_lagged_model
+        from bordin.errors import BordinWarning, InputError
+
+        if not scores.is_file():
+            raise InputError("file not found", file=str(scores))
+        wanted = {client_column, session_column, alliance, outcome, *covariate}
+        if therapist:
+            wanted.add(therapist_column)
+        try:
+            header = pd.read_csv(scores, nrows=0).columns
+            missing = [c for c in sorted(wanted) if c not in header]
+            if missing:
+                raise InputError("column not found", file=str(scores), column=missing[0])
+            frame = pd.read_csv(scores, usecols=sorted(wanted), low_memory=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read CSV: {exc}", file=str(scores)) from exc
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", BordinWarning)
+            result = fit_lagged_model(
+                frame,
+                alliance=alliance,
+                outcome=outcome,
+                client=client_column,
+                session=session_column,
+                reml=not ml,
+                random_slope=not no_random_slope,
+                session_trend=session_trend,
+                therapist=therapist_column if therapist else None,
+                covariates=tuple(covariate),
+                level=level,
+                source=str(scores),
+            )
+        notes = [str(w.message) for w in caught if issubclass(w.category, BordinWarning)]
+        for w in caught:
+            if not issubclass(w.category, BordinWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if as_json:
+            out = result.to_json_dict()
+            out["warnings"] = notes
+            typer.echo(json.dumps(out, indent=2, allow_nan=False))
+            return
+        typer.echo(result.summary())
+        for note in notes:
+            typer.echo(f"warning: {note}", err=True)
