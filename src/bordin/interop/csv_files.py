@@ -16,15 +16,17 @@ from bordin.errors import InputError
 
 __all__ = ["read_responses_csv", "write_scores_csv"]
 
-RESPONSE_COLUMNS = ("client_id", "therapist_id", "session", "date", "instrument", "item", "value")
+TEXT_COLUMNS = ("client_id", "therapist_id", "date", "instrument")
 
 
 def read_responses_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a long item-response CSV file.
 
-    Every column is read as text (identifiers keep leading zeros; numbers are checked when
-    scored, so a bad value is reported with its row). Blank lines are dropped, but the index
-    keeps each record's position in the file: a record's file row is its index + 2.
+    Identifiers, instrument and date are read as text (identifiers keep leading zeros);
+    session, item and value are parsed as numbers when the whole column is numeric and kept
+    as text otherwise, so a bad entry is reported with its row when scored. Blank lines are
+    dropped, but the index keeps each record's position in the file: a record's file row is
+    its index + 2.
 
     Raises
     ------
@@ -38,7 +40,7 @@ def read_responses_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     try:
         frame = pd.read_csv(
             path,
-            dtype=str,
+            dtype={column: object for column in TEXT_COLUMNS},
             keep_default_na=False,
             na_values=[""],
             skip_blank_lines=False,

@@ -4,11 +4,14 @@ Row numbers follow the file convention of :func:`bordin.interop.read_responses_c
 header is row 1, so the first data row is row 2. For a frame, the row of a record is its
 integer index label + 2 (a frame read from a file keeps the file's numbering even after
 blank lines are dropped); a frame with a non-integer index is numbered by position.
+
+Every column is factorised first (one hash pass), and the parsing and checking run on the
+distinct values only, so the cost is a few passes over integer arrays whatever the size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,10 +19,31 @@ import pandas as pd
 from bordin.errors import InputError
 from bordin.instruments import InstrumentDefinition, get_instrument, list_instruments
 
-__all__ = ["REQUIRED_COLUMNS", "validate_responses"]
+__all__ = ["REQUIRED_COLUMNS", "Responses", "validate_responses"]
 
 REQUIRED_COLUMNS = ("client_id", "therapist_id", "session", "instrument", "item", "value")
 _TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Responses:
+    """A checked response frame as integer codes and numbers, one entry per record.
+
+    ``client`` codes are ordered like the sorted client ids, so sorting by code sorts by id.
+    """
+
+    client: np.ndarray
+    client_ids: np.ndarray
+    therapist: np.ndarray
+    therapist_ids: np.ndarray
+    session: np.ndarray
+    instrument: np.ndarray
+    definitions: list[InstrumentDefinition]
+    item: np.ndarray
+    value: np.ndarray
+    date: np.ndarray | None
+    dates: np.ndarray | None
+    row: np.ndarray
 
 
 def _row_numbers(frame: pd.DataFrame) -> np.ndarray:
@@ -33,21 +57,73 @@ def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
-def _blank(series: pd.Series) -> np.ndarray:
-    values = series.isna().to_numpy()
-    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-        stripped = series.astype("string").str.strip()
-        values = values | (stripped == "").fillna(True).to_numpy(dtype=bool)
-    return values
+def _strip(values: np.ndarray) -> np.ndarray:
+    """Strip text values; mark blank text as missing (None)."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        if isinstance(v, str):
+            v = v.strip()
+            out[i] = v if v else None
+        else:
+            out[i] = v
+    return out
 
 
-def _as_integer(
+def _factorize(series: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1 for missing or blank) and the distinct stripped values they index."""
+    raw_codes, raw_uniques = pd.factorize(series, use_na_sentinel=True)
+    stripped = _strip(np.asarray(raw_uniques, dtype=object))
+    present = np.array([v is not None and v == v for v in stripped], dtype=bool)
+    keep = stripped[present]
+    if sort:
+        try:
+            order = np.argsort(keep, kind="stable")
+        except TypeError:  # mixed types: order by their text
+            order = np.argsort(keep.astype(str), kind="stable")
+        keep = keep[order]
+    merged_codes, merged = pd.factorize(keep) if len(keep) else (np.zeros(0, np.int64), keep)
+    lookup = np.full(len(stripped) + 1, -1, dtype=np.int64)
+    positions = np.flatnonzero(present)
+    if sort:
+        positions = positions[order]
+    lookup[positions] = merged_codes
+    codes = lookup[np.where(raw_codes >= 0, raw_codes, len(stripped))]
+    return codes, np.asarray(merged, dtype=object)
+
+
+def _missing(codes: np.ndarray, column: str, rows: np.ndarray, source: str | None) -> None:
+    blank = codes < 0
+    if blank.any():
+        i = _first(blank)
+        raise InputError("missing value", file=source, row=int(rows[i]), column=column)
+
+
+def _numbers(uniques: np.ndarray) -> np.ndarray:
+    return pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+
+
+def _numeric_column(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The column as float64 (NaN where blank) and a mask of entries that are not numbers."""
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return values, np.zeros(len(values), dtype=bool)
+    codes, uniques = _factorize(series)
+    numbers = _numbers(uniques)
+    if len(numbers):
+        values = np.where(codes >= 0, numbers[np.maximum(codes, 0)], np.nan)
+    else:
+        values = np.full(len(series), np.nan)
+    return values, (codes >= 0) & np.isnan(values)
+
+
+def _integers(
     series: pd.Series, column: str, rows: np.ndarray, source: str | None, what: str
 ) -> np.ndarray:
     """Convert a column to int64, or raise naming the first bad row."""
-    numeric = pd.to_numeric(series, errors="coerce")
-    as_float = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = np.isnan(as_float) | (np.abs(as_float - np.round(as_float)) > _TOLERANCE)
+    values, _ = _numeric_column(series)
+    bad = np.isnan(values) | (np.abs(values - np.round(values)) > _TOLERANCE)
     if bad.any():
         i = _first(bad)
         raise InputError(
@@ -56,34 +132,30 @@ def _as_integer(
             row=int(rows[i]),
             column=column,
         )
-    return np.round(as_float).astype(np.int64)
+    return np.round(values).astype(np.int64)
 
 
-def _check_ids(frame: pd.DataFrame, rows: np.ndarray, source: str | None) -> None:
-    for column in ("client_id", "therapist_id", "instrument"):
-        blank = _blank(frame[column])
-        if blank.any():
-            i = _first(blank)
-            raise InputError("missing value", file=source, row=int(rows[i]), column=column)
-
-
-def _instrument_ids(
-    instrument: pd.Series, rows: np.ndarray, source: str | None
+def _instruments(
+    series: pd.Series, rows: np.ndarray, source: str | None
 ) -> tuple[np.ndarray, list[InstrumentDefinition]]:
-    """Codes into the list of instruments present, after checking every id is known."""
-    names = instrument.astype("string").str.strip().str.lower()
-    codes, uniques = pd.factorize(names, sort=True)
+    """Codes into the list of instruments present (sorted by id), checking every id."""
+    codes, uniques = _factorize(series)
+    _missing(codes, "instrument", rows, source)
+    names = np.array([str(u).lower() for u in uniques], dtype=object)
     known = {d.id for d in list_instruments()}
-    for k, name in enumerate(uniques):
-        if str(name) not in known:
+    for k, name in enumerate(names):
+        if name not in known:
             i = _first(codes == k)
             raise InputError(
-                f"unknown instrument {instrument.iloc[i]!r} (known: {', '.join(sorted(known))})",
+                f"unknown instrument {series.iloc[i]!r} (known: {', '.join(sorted(known))})",
                 file=source,
                 row=int(rows[i]),
                 column="instrument",
             )
-    return codes.astype(np.int64), [get_instrument(str(name)) for name in uniques]
+    present = sorted(set(names))
+    position = {name: j for j, name in enumerate(present)}
+    remap = np.array([position[name] for name in names], dtype=np.int64)
+    return remap[codes], [get_instrument(name) for name in present]
 
 
 def _check_items(
@@ -91,7 +163,7 @@ def _check_items(
     definitions: list[InstrumentDefinition],
     item: np.ndarray,
     value: np.ndarray,
-    frame: pd.DataFrame,
+    raw_value: pd.Series,
     rows: np.ndarray,
     source: str | None,
 ) -> None:
@@ -109,7 +181,7 @@ def _check_items(
             item=f"{d.id} {item[i]}",
         )
     # Per-instrument lookup tables indexed by item number (index 0 unused).
-    width = int(n_items.max()) + 1 if len(n_items) else 1
+    width = max(d.n_items for d in definitions) + 1
     lo = np.full((len(definitions), width), np.nan)
     hi = np.full((len(definitions), width), np.nan)
     step = np.full((len(definitions), width), np.nan)
@@ -130,7 +202,7 @@ def _check_items(
             it = d.item(int(item[i]))
             grid = "whole numbers" if it.step == 1 else f"steps of {it.step:g}"
             raise InputError(
-                f"value {frame['value'].iloc[i]!r} is {problem} "
+                f"value {raw_value.iloc[i]!r} is {problem} "
                 f"({d.id} item {it.number} takes {it.min_value:g}..{it.max_value:g} in {grid})",
                 file=source,
                 row=int(rows[i]),
@@ -139,14 +211,80 @@ def _check_items(
             )
 
 
-def validate_responses(
-    frame: pd.DataFrame, *, source: str | None = None
-) -> tuple[pd.DataFrame, list[InstrumentDefinition]]:
-    """Check a long item-response frame and return it normalised.
+def _values(
+    series: pd.Series,
+    codes: np.ndarray,
+    defs: list[InstrumentDefinition],
+    item: np.ndarray,
+    rows: np.ndarray,
+    source: str | None,
+) -> np.ndarray:
+    value, non_numeric = _numeric_column(series)
+    if non_numeric.any():
+        i = _first(non_numeric)
+        raise InputError(
+            f"value must be a number, got {series.iloc[i]!r}",
+            file=source,
+            row=int(rows[i]),
+            column="value",
+            item=f"{defs[codes[i]].id} {item[i]}",
+        )
+    return value
 
-    Returns the frame with ``session`` and ``item`` as int64, ``value`` as float64 (NaN for
-    an unanswered item), ``instrument`` as an integer code into the returned list of
-    definitions, and a ``row`` column with the file row of each record.
+
+def _dates(
+    series: pd.Series, rows: np.ndarray, source: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = _factorize(series)
+    text = pd.Series([str(u) for u in uniques], dtype=object)
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    bad_unique = parsed.isna().to_numpy()
+    bad = (codes >= 0) & bad_unique[np.maximum(codes, 0)] if len(uniques) else codes < -1
+    if bad.any():
+        i = _first(bad)
+        raise InputError(
+            f"date must be ISO 8601 (YYYY-MM-DD), got {series.iloc[i]!r}",
+            file=source,
+            row=int(rows[i]),
+            column="date",
+        )
+    return codes, text.to_numpy(dtype=object)
+
+
+def _check_one_per_session(
+    session_key: np.ndarray,
+    where: tuple[np.ndarray, np.ndarray, np.ndarray],
+    codes: np.ndarray,
+    names: np.ndarray,
+    column: str,
+    label: str,
+    rows: np.ndarray,
+    source: str | None,
+) -> None:
+    """Every record of a client session has the same code (missing codes are skipped)."""
+    given = np.flatnonzero(codes >= 0)
+    order = given[np.argsort(session_key[given], kind="stable")]
+    keys, values = session_key[order], codes[order]
+    starts = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.zeros(0, dtype=bool)
+    first_of_group = np.maximum.accumulate(np.where(starts, np.arange(len(keys)), 0))
+    differs = values != values[first_of_group]
+    if differs.any():
+        positions = order[differs]
+        j = int(np.argmin(rows[positions]))
+        i = int(positions[j])
+        first_value = names[values[first_of_group[np.flatnonzero(differs)[j]]]]
+        client, client_ids, session = where
+        raise InputError(
+            f"session {session[i]} of client {client_ids[client[i]]} has more than one "
+            f"{label}: {names[codes[i]]!r} here, {first_value!r} in an earlier row",
+            file=source,
+            row=int(rows[i]),
+            column=column,
+        )
+
+
+def validate_responses(frame: pd.DataFrame, *, source: str | None = None) -> Responses:
+    """Check a long item-response frame and return it as codes and numbers.
 
     Raises
     ------
@@ -162,98 +300,60 @@ def validate_responses(
             column=missing[0],
         )
     rows = _row_numbers(frame)
-    _check_ids(frame, rows, source)
-    session = _as_integer(frame["session"], "session", rows, source, "session")
-    bad_session = session < 1
-    if bad_session.any():
-        i = _first(bad_session)
+    client, client_ids = _factorize(frame["client_id"], sort=True)
+    _missing(client, "client_id", rows, source)
+    therapist, therapist_ids = _factorize(frame["therapist_id"])
+    _missing(therapist, "therapist_id", rows, source)
+    inst, definitions = _instruments(frame["instrument"], rows, source)
+    session = _integers(frame["session"], "session", rows, source, "session")
+    if (session < 1).any():
+        i = _first(session < 1)
         raise InputError(
             f"session numbers start at 1, got {session[i]}",
             file=source,
             row=int(rows[i]),
             column="session",
         )
-    item = _as_integer(frame["item"], "item", rows, source, "item number")
-    codes, definitions = _instrument_ids(frame["instrument"], rows, source)
-
-    raw_value = frame["value"]
-    blank_value = _blank(raw_value)
-    numeric = pd.to_numeric(raw_value.where(~blank_value), errors="coerce")
-    value = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
-    non_numeric = np.isnan(value) & ~blank_value
-    if non_numeric.any():
-        i = _first(non_numeric)
-        raise InputError(
-            f"value must be a number, got {raw_value.iloc[i]!r}",
-            file=source,
-            row=int(rows[i]),
-            column="value",
-            item=f"{definitions[codes[i]].id} {item[i]}",
-        )
-    _check_items(codes, definitions, item, value, frame, rows, source)
-
-    normal = pd.DataFrame(
-        {
-            "client_id": frame["client_id"].to_numpy(),
-            "therapist_id": frame["therapist_id"].to_numpy(),
-            "session": session,
-            "instrument": codes,
-            "item": item,
-            "value": value,
-            "row": rows,
-        }
-    )
+    item = _integers(frame["item"], "item", rows, source, "item number")
+    value = _values(frame["value"], inst, definitions, item, rows, source)
+    date, dates = (None, None)
     if "date" in frame.columns:
-        normal["date"] = _parse_dates(frame["date"], rows, source)
-    keys = ["client_id", "session", "instrument", "item"]
-    dup = normal.duplicated(keys, keep="first").to_numpy()
+        date, dates = _dates(frame["date"], rows, source)
+    if len(frame):
+        _check_items(inst, definitions, item, value, frame["value"], rows, source)
+
+    session_key = client * (int(session.max(initial=0)) + 1) + session
+    width = max((d.n_items for d in definitions), default=0) + 1
+    record_key = (session_key * max(len(definitions), 1) + inst) * width + item
+    dup = pd.Series(record_key).duplicated(keep="first").to_numpy()
     if dup.any():
         i = _first(dup)
-        first = normal.loc[normal[keys].eq(normal.loc[i, keys]).all(axis=1), "row"].iloc[0]
-        d = definitions[codes[i]]
+        first = int(rows[_first(record_key == record_key[i])])
+        d = definitions[inst[i]]
         raise InputError(
             f"{d.id} item {item[i]} answered twice in session {session[i]} of client "
-            f"{normal.at[i, 'client_id']} (first at row {first})",
+            f"{client_ids[client[i]]} (first at row {first})",
             file=source,
             row=int(rows[i]),
             item=f"{d.id} {item[i]}",
         )
-    _check_session_constants(normal, source)
-    return normal, definitions
-
-
-def _parse_dates(series: pd.Series, rows: np.ndarray, source: str | None) -> pd.Series:
-    blank = _blank(series)
-    text = series.astype("string").str.strip().where(~blank)
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    bad = parsed.isna().to_numpy() & ~blank
-    if bad.any():
-        i = _first(bad)
-        raise InputError(
-            f"date must be ISO 8601 (YYYY-MM-DD), got {series.iloc[i]!r}",
-            file=source,
-            row=int(rows[i]),
-            column="date",
-        )
-    return pd.Series(text.to_numpy(dtype=object, na_value=None), dtype=object)
-
-
-def _check_session_constants(normal: pd.DataFrame, source: str | None) -> None:
-    """One therapist per client session; a client session has one date (when given)."""
-    labels: Mapping[str, str] = {"therapist_id": "therapist", "date": "date"}
-    for column, label in labels.items():
-        if column not in normal.columns:
-            continue
-        sub = normal[["client_id", "session", column, "row"]].dropna(subset=[column])
-        first = sub.groupby(["client_id", "session"], sort=False)[column].transform("first")
-        bad = (sub[column] != first).to_numpy()
-        if bad.any():
-            i = _first(bad)
-            rec = sub.iloc[i]
-            raise InputError(
-                f"session {rec['session']} of client {rec['client_id']} has more than one "
-                f"{label}: {rec[column]!r} here, {first.iloc[i]!r} in an earlier row",
-                file=source,
-                row=int(rec["row"]),
-                column=column,
-            )
+    where = (client, client_ids, session)
+    _check_one_per_session(
+        session_key, where, therapist, therapist_ids, "therapist_id", "therapist", rows, source
+    )
+    if date is not None and dates is not None:
+        _check_one_per_session(session_key, where, date, dates, "date", "date", rows, source)
+    return Responses(
+        client=client,
+        client_ids=client_ids,
+        therapist=therapist,
+        therapist_ids=therapist_ids,
+        session=session,
+        instrument=inst,
+        definitions=definitions,
+        item=item,
+        value=value,
+        date=date,
+        dates=dates,
+        row=rows,
+    )

@@ -6,8 +6,6 @@ Scoring is vectorised: each instrument's responses are scattered into one
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import pandas as pd
 
@@ -15,8 +13,6 @@ from bordin.instruments import InstrumentDefinition, ScaleDefinition, get_instru
 from bordin.scoring._validate import validate_responses
 
 __all__ = ["score_item_matrix", "score_responses", "score_scale"]
-
-ID_COLUMNS = ("client_id", "therapist_id", "session", "date")
 
 
 def _keyed(definition: InstrumentDefinition, matrix: np.ndarray) -> np.ndarray:
@@ -112,39 +108,44 @@ def score_responses(responses: pd.DataFrame, *, source: str | None = None) -> pd
         therapists or two dates. The message names the file, row (header = row 1),
         column and item.
     """
-    normal, definitions = validate_responses(responses, source=source)
-    has_date = "date" in normal.columns
-    ordered = normal.sort_values(["client_id", "session"], kind="stable")
-    session_code = ordered.groupby(["client_id", "session"], sort=False).ngroup().to_numpy()
-    firsts = ~ordered.duplicated(["client_id", "session"]).to_numpy()
-    keys = ordered.loc[firsts, ["client_id", "therapist_id", "session"]].reset_index(drop=True)
-    if has_date:
-        dates = ordered[["date"]].assign(code=session_code).dropna(subset=["date"])
-        first_date = dates.drop_duplicates("code").set_index("code")["date"]
-        keys["date"] = first_date.reindex(np.arange(len(keys))).to_numpy()
+    checked = validate_responses(responses, source=source)
+    definitions = checked.definitions
+    # One key per client session; client codes follow the sorted ids, so sorting the keys
+    # sorts by client then session.
+    session_key = checked.client * (int(checked.session.max(initial=0)) + 1) + checked.session
+    keys, first, session_code = np.unique(session_key, return_index=True, return_inverse=True)
     n_sessions = len(keys)
+    ids = {
+        "client_id": _column(checked.client_ids, checked.client[first]),
+        "therapist_id": _column(checked.therapist_ids, checked.therapist[first]),
+        "session": checked.session[first].astype(np.int64),
+    }
+    if checked.date is not None and checked.dates is not None:
+        # Every record of a session has the same date or none; take any given one.
+        date_code = np.full(n_sessions, -1, dtype=np.int64)
+        given = checked.date >= 0
+        date_code[session_code[given]] = checked.date[given]
+        dates = np.empty(len(checked.dates) + 1, dtype=object)
+        dates[:-1] = checked.dates  # the extra last entry (None) is "no date"
+        ids["date"] = dates[np.where(date_code >= 0, date_code, len(checked.dates))]
 
     columns: dict[str, np.ndarray] = {}
-    inst = ordered["instrument"].to_numpy()
-    items = ordered["item"].to_numpy()
-    values = ordered["value"].to_numpy()
     for k, definition in enumerate(definitions):
-        mask = inst == k
+        mask = checked.instrument == k
         matrix = np.full((n_sessions, definition.n_items), np.nan)
-        matrix[session_code[mask], items[mask] - 1] = values[mask]
-        given = np.zeros(n_sessions, dtype=bool)
-        given[session_code[mask]] = True
-        scores = score_item_matrix(definition, matrix[given])
+        matrix[session_code[mask], checked.item[mask] - 1] = checked.value[mask]
+        given_sessions = np.zeros(n_sessions, dtype=bool)
+        given_sessions[session_code[mask]] = True
+        scores = score_item_matrix(definition, matrix[given_sessions])
         for scale in definition.scales:
             column = np.full(n_sessions, np.nan)
-            column[given] = scores[scale.name]
+            column[given_sessions] = scores[scale.name]
             columns[definition.column(scale.name)] = column
         for number in definition.risk_items:
             columns[definition.item_column(number)] = matrix[:, number - 1]
-    return _assemble(keys, columns)
+    return pd.DataFrame({**ids, **columns})
 
 
-def _assemble(keys: pd.DataFrame, columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
-    wide = pd.concat([keys, pd.DataFrame(dict(columns), index=keys.index)], axis=1)
-    wide["session"] = wide["session"].astype(np.int64)
-    return wide
+def _column(uniques: np.ndarray, codes: np.ndarray) -> pd.Series:
+    """Identifier values for the given codes, with their natural dtype (int ids stay int)."""
+    return pd.Series(uniques[codes], dtype=object).infer_objects()
