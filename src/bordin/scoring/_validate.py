@@ -237,7 +237,9 @@ def _dates(
 ) -> tuple[np.ndarray, np.ndarray]:
     codes, uniques = _factorize(series)
     text = pd.Series([str(u) for u in uniques], dtype=object)
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    parsed = pd.Series(
+        [pd.to_datetime(t, format="ISO8601", errors="coerce") for t in text], dtype=object
+    )
     bad_unique = parsed.isna().to_numpy()
     bad = (codes >= 0) & bad_unique[np.maximum(codes, 0)] if len(uniques) else codes < -1
     if bad.any():
@@ -248,7 +250,18 @@ def _dates(
             row=int(rows[i]),
             column="date",
         )
-    return codes, text.to_numpy(dtype=object)
+    # A session is dated by its calendar day: instruments submitted at different times of
+    # the same day belong to one session.
+    days = np.array(
+        [None if bad_unique[k] else p.strftime("%Y-%m-%d") for k, p in enumerate(parsed)],
+        dtype=object,
+    )
+    if not len(days):
+        return codes, days
+    day_codes, day_names = pd.factorize(days)
+    return np.where(codes >= 0, day_codes[np.maximum(codes, 0)], -1), np.asarray(
+        day_names, dtype=object
+    )
 
 
 def _check_one_per_session(

@@ -195,3 +195,13 @@ def test_empty_frame_gives_empty_wide_frame() -> None:
     wide = score_responses(pd.DataFrame(columns=COLUMNS))
     assert list(wide.columns) == ["client_id", "therapist_id", "session", "date"]
     assert len(wide) == 0
+
+
+def test_timestamps_on_one_day_are_one_session_dated_by_day() -> None:
+    frame = _frame(
+        _rows("c1", 1, "gad7", [1] * 7, date="2024-01-05T09:58:00"),
+        _rows("c1", 1, "phq9", [1] * 9, date="2024-01-05T10:04:00+01:00"),
+        _rows("c1", 2, "phq9", [1] * 9, date=None),
+    )
+    wide = score_responses(frame)
+    assert wide["date"].tolist() == ["2024-01-05", None]
