@@ -10,7 +10,6 @@ and are skipped with a visible reason without it.
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -18,23 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from web.service_world import World, build_world
-
-POSTGRES_URL = os.environ.get("BORDIN_TEST_POSTGRES_URL")
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgres",
-        id="postgres",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(
-                not POSTGRES_URL,
-                reason="BORDIN_TEST_POSTGRES_URL is not set (.ci/run sets it to the local server)",
-            ),
-        ],
-    ),
-]
+from web.service_world import POSTGRES_URL, World, build_world
 
 
 def _pg_admin():  # type: ignore[no-untyped-def]

@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from bordin.settings import Settings
 from bordin.storage import actions, make_engine, make_session_factory, transaction
+from bordin.storage.credentials import hash_password
 from bordin.storage.models import Alert, User
 from bordin.web import create_app
 from bordin.web.security import CSRF_HEADER
+
+POSTGRES_URL = os.environ.get("BORDIN_TEST_POSTGRES_URL")
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgres",
+        id="postgres",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(
+                not POSTGRES_URL,
+                reason="BORDIN_TEST_POSTGRES_URL is not set (.ci/run sets it to the local server)",
+            ),
+        ],
+    ),
+]
 
 PASSWORD = "correct horse battery staple"
 
@@ -109,6 +128,7 @@ def build_world(database_url: str, *, with_submissions: bool = True) -> World:
     )
     world = World(database_url=database_url, settings=settings)
     factory = world.sessions_factory
+    digest = hash_password(PASSWORD)  # hashed once: every test user shares the password
     with transaction(factory) as db:
         teams: dict[tuple[str, str], int] = {}
         for clinic in ("A", "B"):
@@ -128,7 +148,8 @@ def build_world(database_url: str, *, with_submissions: bool = True) -> World:
                 actor=None,
                 clinic_id=world.clinics[clinic],
                 username=f"{name}@test",
-                password=PASSWORD,
+                password=None,
+                password_hash=digest,
                 role=role,
                 team_id=team_id,
             )
