@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bordin.analytics._clients import client_table
+from bordin.analytics._clients import client_table, higher_is_worse
 from bordin.analytics._lmm_ri import fit_random_intercept
 from bordin.analytics._ols import CovType, TermEstimate, fit_ols, fit_terms, make_term
 from bordin.errors import InputError
@@ -44,8 +44,10 @@ class EarlyAllianceResult:
     mixed_note:
         Empty, or why the mixed model is missing.
     partial_r:
-        Partial correlation of early alliance with change, controlling intake, with its
-        Fisher-z interval (``partial_r_ci_low``, ``partial_r_ci_high``).
+        Partial correlation of early alliance with improvement (change with its sign
+        flipped for an outcome where higher is worse), controlling intake, with its Fisher-z
+        interval (``partial_r_ci_low``, ``partial_r_ci_high``). Positive: a stronger early
+        alliance goes with more improvement, the sign convention of Flückiger et al. (2018).
     n:
         Clients analysed (an early alliance score and at least two outcome scores).
     n_excluded:
@@ -232,7 +234,8 @@ def fit_early_alliance_clients(
     ols = fit_terms(fit, level)
     classic = fit_ols(x, y, names, cov_type="classic")
     t_classic = classic.coef[1] / np.sqrt(classic.cov[1, 1])
-    partial_r = float(t_classic / np.sqrt(t_classic**2 + classic.df_resid))
+    sign = -1.0 if higher_is_worse(outcome) else 1.0
+    partial_r = sign * float(t_classic / np.sqrt(t_classic**2 + classic.df_resid))
     low, high = fisher_interval(partial_r, n - 1, level)
     groups = data[therapist].astype(str).to_numpy()
     n_ther = len(np.unique(groups))
@@ -320,7 +323,8 @@ def fit_early_alliance(
     version adds a random intercept :math:`u_{j(i)} \\sim N(0, \\tau^2)` for the therapist
     (Baldwin, Wampold & Imel, 2007), fitted by REML. Clients who dropped out after the early
     sessions still count: their last scored session is their last session. The partial
-    correlation is :math:`t/\\sqrt{t^2 + n - 3}` from the classical t of :math:`\\beta_1`.
+    correlation is :math:`\\pm t/\\sqrt{t^2 + n - 3}` from the classical t of
+    :math:`\\beta_1`, signed so that a positive value means more improvement.
 
     Validation
     ----------

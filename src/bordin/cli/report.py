@@ -1,0 +1,96 @@
+"""``bordin report``: the clinic's own evidence in one self-contained HTML file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from bordin.errors import InputError
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``report`` command to the CLI."""
+
+    @app.command("report")
+    def report(
+        scores: Path = typer.Argument(..., help="Wide session scores CSV (from bordin score)."),
+        alliance: str = typer.Option(..., "--alliance", help="Alliance column, e.g. sac_total."),
+        outcome: str = typer.Option(..., "--outcome", help="Outcome column, e.g. phq9_total."),
+        adherence: str | None = typer.Option(
+            None, "--adherence", help="Per-session adherence column (moderation section)."
+        ),
+        output: Path | None = typer.Option(
+            None, "-o", "--output", help="Write the HTML report here."
+        ),
+        as_json: bool = typer.Option(
+            False, "--json", help="Print every number of the report as JSON on stdout."
+        ),
+        early_sessions: int = typer.Option(
+            3, "--early-sessions", min=1, help="Sessions 1..N make the early alliance."
+        ),
+        level: float = typer.Option(0.95, "--level", help="Confidence level of the intervals."),
+    ) -> None:
+        """Early alliance, lagged alliance-outcome model, moderation, rupture and repair,
+        alliance-outcome across therapists and outcome rates, beside the published figures.
+
+        Each number comes with its interval and method. Bordin supports clinical judgement;
+        it does not diagnose.
+        """
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from bordin.reports.report import REPORT_STEPS, build_report, read_scores, render_html
+
+        if output is None and not as_json:
+            raise InputError("nothing to write: give -o REPORT.html, --json, or both")
+        if not 0.0 < level < 1.0:
+            raise InputError(f"--level must be between 0 and 1, got {level}")
+        columns = (alliance, outcome) + ((adherence,) if adherence else ())
+        console = Console(stderr=True)
+        with Progress(
+            TextColumn("[bold]bordin report[/bold] {task.description:<20}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        ) as bar:
+            total = len(REPORT_STEPS) + 1 + (1 if output is not None else 0)
+            task = bar.add_task("reading scores", total=total)
+            frame = read_scores(scores, columns)
+
+            def step(name: str) -> None:
+                bar.update(task, advance=1, description=name)
+
+            result = build_report(
+                frame,
+                alliance=alliance,
+                outcome=outcome,
+                adherence=adherence,
+                early_sessions=early_sessions,
+                level=level,
+                source=scores.name,
+                progress=step,
+            )
+            if output is not None:
+                html = render_html(result, progress=step)
+                bar.update(task, advance=1, description="writing")
+                try:
+                    output.write_text(html, encoding="utf-8")
+                except OSError as exc:
+                    raise InputError(
+                        f"cannot write the report ({exc.strerror})", file=str(output)
+                    ) from None
+            bar.update(task, completed=total)
+        for s in result.sections:
+            if not s.available:
+                console.print(f"[yellow]section missing[/yellow] {s.title}: {s.reason}")
+        if output is not None:
+            console.print(f"report written to {output}")
+        if as_json:
+            typer.echo(json.dumps(result.to_json_dict(), indent=2, ensure_ascii=False))
