@@ -70,23 +70,26 @@ def simulate(n_clients: int, seed: int) -> pd.DataFrame:
     )[keep]
 
 
-def _run(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess[str], int]:
-    """Wall time, result and the peak RSS (kB) of this child (measured in a fresh wrapper)."""
-    wrapper = (
-        "import resource, subprocess, sys, json;"
-        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
-        "sys.stderr.write(p.stderr); sys.stdout.write(p.stdout);"
-        "r = resource.getrusage(resource.RUSAGE_CHILDREN);"
-        "sys.stderr.write('\\nPEAK_KB=%d' % r.ru_maxrss);"
-        "sys.exit(p.returncode)"
+def _run(cmd: list[str], work: Path) -> tuple[float, int, str, str, int]:
+    """Run ``cmd``: wall seconds, exit code, stdout, stderr and its peak RSS in kB.
+
+    ``os.wait4`` returns the resource usage of that one child (its ru_maxrss), so each
+    command's peak memory is its own.
+    """
+    out_path, err_path = work / "stdout.txt", work / "stderr.txt"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    return (
+        wall,
+        code,
+        out_path.read_text(encoding="utf-8"),
+        err_path.read_text(encoding="utf-8"),
+        usage.ru_maxrss,
     )
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=False
-    )
-    wall = time.perf_counter() - t0
-    peak = int(proc.stderr.rsplit("PEAK_KB=", 1)[-1]) if "PEAK_KB=" in proc.stderr else -1
-    return wall, proc, peak
 
 
 def _agree(ours: dict[str, Any], ref: dict[str, Any]) -> list[str]:
@@ -122,10 +125,10 @@ def main() -> None:
 
     bordin = shutil.which("bordin", path=str(Path(sys.executable).parent)) or "bordin"
     cmd = [bordin, "panel", str(csv), "--alliance", "alliance", "--outcome", "outcome", "--json"]
-    wall_b, proc_b, peak_b = _run(cmd)
-    if proc_b.returncode != 0:
-        sys.exit(f"bordin panel failed:\n{proc_b.stderr}")
-    ours = json.loads(proc_b.stdout)
+    wall_b, code_b, out_b, err_b, peak_b = _run(cmd, work)
+    if code_b != 0:
+        sys.exit(f"bordin panel failed:\n{err_b}")
+    ours = json.loads(out_b)
     print(f"bordin panel: {wall_b:.2f} s wall, peak memory {peak_b / 1024:.0f} MB")
     print(
         f"  n_obs={ours['n_obs']} within={ours['fixed']['alliance_within']:.6f} "
@@ -136,9 +139,10 @@ def main() -> None:
         print("Rscript not found: lme4 timing skipped")
         return
     out_json = work / "lme4.json"
-    wall_r, proc_r, peak_r = _run([rscript, str(HERE / "panel_lme4.R"), str(csv), str(out_json)])
-    if proc_r.returncode != 0:
-        sys.exit(f"Rscript failed:\n{proc_r.stderr}")
+    r_cmd = [rscript, str(HERE / "panel_lme4.R"), str(csv), str(out_json)]
+    wall_r, code_r, _, err_r, peak_r = _run(r_cmd, work)
+    if code_r != 0:
+        sys.exit(f"Rscript failed:\n{err_r}")
     ref = json.loads(out_json.read_text(encoding="utf-8"))
     print(
         f"Rscript lme4:  {wall_r:.2f} s wall (lmer itself {ref['fit_seconds']:.2f} s), "
@@ -154,5 +158,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     main()
