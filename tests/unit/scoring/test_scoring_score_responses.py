@@ -204,4 +204,5 @@ def test_timestamps_on_one_day_are_one_session_dated_by_day() -> None:
         _rows("c1", 2, "phq9", [1] * 9, date=None),
     )
     wide = score_responses(frame)
-    assert wide["date"].tolist() == ["2024-01-05", None]
+    assert wide["date"].iloc[0] == "2024-01-05"
+    assert pd.isna(wide["date"].iloc[1])
