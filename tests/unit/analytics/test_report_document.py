@@ -1,0 +1,192 @@
+"""The clinic report: sections, self-containment, and every number equal to the library's."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bordin.analytics._clients import lag_pairs
+from bordin.analytics.early_alliance import fit_early_alliance
+from bordin.analytics.moderation import fit_moderation
+from bordin.analytics.outcome_summary import summarise_outcomes
+from bordin.analytics.rupture_outcomes import fit_rupture_outcomes
+from bordin.analytics.therapist_alliance import fit_therapist_alliance
+from bordin.errors import InputError
+from bordin.reports.report import ClinicReport, _format, build_report, render_html
+from bordin.simulate import SimulationConfig, simulate_clinic
+
+
+class _Numbers(HTMLParser):
+    """Collect every <span class="num"> with its key, full value and displayed text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, float, str]] = []
+        self._open: tuple[str, float] | None = None
+        self.tags: set[str] = set()
+        self.attrs: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.attrs.extend(attrs)
+        a = dict(attrs)
+        if tag == "span" and a.get("class") == "num":
+            self._open = (str(a["data-key"]), float(str(a["data-value"])))
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self.found.append((*self._open, data))
+            self._open = None
+
+
+@pytest.fixture(scope="module")
+def scores() -> pd.DataFrame:
+    return simulate_clinic(
+        SimulationConfig(n_clients=240, clients_per_therapist=12), seed=21
+    ).scores
+
+
+@pytest.fixture(scope="module")
+def report(scores: pd.DataFrame) -> ClinicReport:
+    steps: list[str] = []
+    rep = build_report(
+        scores,
+        alliance="sac_total",
+        outcome="phq9_total",
+        adherence="adherence",
+        source="clinic.csv",
+        progress=steps.append,
+    )
+    assert steps == [
+        "outcomes",
+        "early alliance",
+        "lagged model",
+        "moderation",
+        "rupture and repair",
+        "therapists",
+    ]
+    return rep
+
+
+@pytest.fixture(scope="module")
+def html(report: ClinicReport) -> str:
+    return render_html(report)
+
+
+def test_every_section_is_present(report: ClinicReport, html: str) -> None:
+    assert [s.key for s in report.sections] == [
+        "outcomes",
+        "early_alliance",
+        "lagged",
+        "moderation",
+        "ruptures",
+        "therapists",
+    ]
+    assert all(s.available for s in report.sections), [s.reason for s in report.sections]
+    for s in report.sections:
+        assert f'<section id="{s.key}">' in html
+        assert s.title in html
+    assert '<section id="methods">' in html and "References" in html
+    assert "does not diagnose" in html
+    assert html.count("<svg") == 6 and html.count("<figcaption>") == 6
+    assert "not a ranking" in html
+
+
+def test_html_is_self_contained(html: str) -> None:
+    parser = _Numbers()
+    parser.feed(html)
+    assert not parser.tags & {"script", "link", "img", "iframe", "object", "embed"}
+    for name, value in parser.attrs:
+        if name in ("src", "href", "xlink:href") and value is not None:
+            assert value.startswith("#"), f"external reference {name}={value}"
+    assert "@import" not in html and "@font-face" not in html
+    assert re.findall(r"url\((?!#)", html) == []  # only in-document references (clip paths)
+
+
+def test_numbers_in_html_equal_the_report_and_display_rounded(
+    report: ClinicReport, html: str
+) -> None:
+    parser = _Numbers()
+    parser.feed(html)
+    numbers = report.numbers()
+    assert len(parser.found) > 100
+    for key, value, text in parser.found:
+        assert key in numbers
+        np.testing.assert_equal(value, numbers[key])
+        kinds = ("f2", "f3", "r", "pct", "p", "int")
+        assert text in {_format(value, k) for k in kinds}, (key, text)
+    json_numbers = report.to_json_dict()["numbers"]
+    assert json_numbers.keys() == numbers.keys()
+
+
+def _shown(html: str, key: str) -> float:
+    m = re.search(rf'data-key="{re.escape(key)}" data-value="([^"]+)"', html)
+    assert m is not None, key
+    return float(m.group(1))
+
+
+def test_html_numbers_equal_independent_library_results(scores: pd.DataFrame, html: str) -> None:
+    early = fit_early_alliance(scores, alliance="sac_total", outcome="phq9_total")
+    for t in early.ols:
+        assert _shown(html, f"early.ols.{t.term}.estimate") == t.estimate
+        assert _shown(html, f"early.ols.{t.term}.ci_low") == t.ci_low
+    assert _shown(html, "early.partial_r.estimate") == early.partial_r
+    summary = summarise_outcomes(scores, outcome="phq9_total")
+    for r in summary.rates:
+        assert _shown(html, f"outcomes.{r.term}.estimate") == r.estimate
+        assert _shown(html, f"outcomes.{r.term}.ci_high") == r.ci_high
+    pairs = lag_pairs(scores, ["sac_total", "phq9_total", "adherence"])
+    mod = fit_moderation(
+        pairs,
+        outcome="phq9_total_next",
+        predictor="adherence",
+        moderator="sac_total",
+        covariates=("phq9_total", "session"),
+        absorb="client_id",
+        cluster="client_id",
+        cov_type="CR1",
+    )
+    assert _shown(html, "moderation.adherence:sac_total.estimate") == mod.interaction.estimate
+    assert _shown(html, "moderation.slope2.estimate") == mod.simple_slopes[2].slope.estimate
+    ther = fit_therapist_alliance(scores, alliance="sac_total", outcome="phq9_total")
+    assert _shown(html, "therapists.pooled.estimate") == ther.estimate
+    first = ther.therapists[0]
+    assert _shown(html, f"therapists.{first.therapist_id}.shrunk") == first.shrunk
+    rup = fit_rupture_outcomes(scores, alliance="sac_total", outcome="phq9_total")
+    for d in rup.detectors:
+        assert _shown(html, f"ruptures.k{d.k}.repair_rate.estimate") == d.repair_rate.estimate
+        assert _shown(html, f"ruptures.k{d.k}.resolution_r.estimate") == d.resolution_r
+
+
+def test_therapists_listed_in_identifier_order(report: ClinicReport, html: str) -> None:
+    assert report.therapists is not None
+    ids = [t.therapist_id for t in report.therapists.therapists]
+    assert ids == sorted(ids)
+    positions = [html.index(f"<td>{i}</td>") for i in ids]
+    assert positions == sorted(positions)
+
+
+def test_missing_adherence_says_why(scores: pd.DataFrame) -> None:
+    rep = build_report(scores.head(600), alliance="sac_total", outcome="phq9_total")
+    status = rep.section("moderation")
+    assert not status.available and "--adherence" in status.reason
+    out = render_html(rep)
+    assert "This section is missing: no adherence column was given" in out
+    assert rep.to_json_dict()["sections"][3]["available"] is False
+
+
+def test_unregistered_alliance_scale_degrades_rupture_section(scores: pd.DataFrame) -> None:
+    renamed = scores.head(900).rename(columns={"sac_total": "my_alliance"})
+    rep = build_report(renamed, alliance="my_alliance", outcome="phq9_total")
+    assert rep.section("early_alliance").available
+    assert not rep.section("ruptures").available
+    assert "my_alliance" in rep.section("ruptures").reason
+
+
+def test_missing_outcome_column_is_an_input_error(scores: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="phq_total"):
+        build_report(scores, alliance="sac_total", outcome="phq_total")
