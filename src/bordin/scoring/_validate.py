@@ -53,6 +53,17 @@ def _row_numbers(frame: pd.DataFrame) -> np.ndarray:
     return np.arange(len(frame), dtype=np.int64) + 2
 
 
+def _show(value: object) -> str:
+    """A cell as the user wrote it: text quoted, numbers plain, blanks as 'blank'."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and value != value):
+        return "blank"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
@@ -127,7 +138,7 @@ def _integers(
     if bad.any():
         i = _first(bad)
         raise InputError(
-            f"{what} must be a whole number, got {series.iloc[i]!r}",
+            f"{what} must be a whole number, got {_show(series.iloc[i])}",
             file=source,
             row=int(rows[i]),
             column=column,
@@ -147,7 +158,7 @@ def _instruments(
         if name not in known:
             i = _first(codes == k)
             raise InputError(
-                f"unknown instrument {series.iloc[i]!r} (known: {', '.join(sorted(known))})",
+                f"unknown instrument {_show(series.iloc[i])} (known: {', '.join(sorted(known))})",
                 file=source,
                 row=int(rows[i]),
                 column="instrument",
@@ -202,7 +213,7 @@ def _check_items(
             it = d.item(int(item[i]))
             grid = "whole numbers" if it.step == 1 else f"steps of {it.step:g}"
             raise InputError(
-                f"value {raw_value.iloc[i]!r} is {problem} "
+                f"value {_show(raw_value.iloc[i])} is {problem} "
                 f"({d.id} item {it.number} takes {it.min_value:g}..{it.max_value:g} in {grid})",
                 file=source,
                 row=int(rows[i]),
@@ -223,7 +234,7 @@ def _values(
     if non_numeric.any():
         i = _first(non_numeric)
         raise InputError(
-            f"value must be a number, got {series.iloc[i]!r}",
+            f"value must be a number, got {_show(series.iloc[i])}",
             file=source,
             row=int(rows[i]),
             column="value",
@@ -245,7 +256,7 @@ def _dates(
     if bad.any():
         i = _first(bad)
         raise InputError(
-            f"date must be ISO 8601 (YYYY-MM-DD), got {series.iloc[i]!r}",
+            f"date must be ISO 8601 (YYYY-MM-DD), got {_show(series.iloc[i])}",
             file=source,
             row=int(rows[i]),
             column="date",
@@ -289,7 +300,7 @@ def _check_one_per_session(
         client, client_ids, session = where
         raise InputError(
             f"session {session[i]} of client {client_ids[client[i]]} has more than one "
-            f"{label}: {names[codes[i]]!r} here, {first_value!r} in an earlier row",
+            f"{label}: {_show(names[codes[i]])} here, {_show(first_value)} in an earlier row",
             file=source,
             row=int(rows[i]),
             column=column,
