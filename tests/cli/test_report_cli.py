@@ -1,0 +1,98 @@
+"""``bordin report`` from the command line: files, JSON, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bordin.cli.main import main
+from bordin.simulate import SimulationConfig, simulate_clinic
+
+
+@pytest.fixture(scope="module")
+def scores_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("report") / "scores.csv"
+    simulate_clinic(
+        SimulationConfig(n_clients=160, clients_per_therapist=10), seed=8
+    ).scores.to_csv(path, index=False)
+    return path
+
+
+def test_report_html_and_json(
+    scores_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report.html"
+    main(
+        [
+            "report",
+            str(scores_csv),
+            "--alliance",
+            "sac_total",
+            "--outcome",
+            "phq9_total",
+            "--adherence",
+            "adherence",
+            "-o",
+            str(out),
+            "--json",
+        ]
+    )  # success returns normally
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>") and "scores.csv" in html
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["source"] == "scores.csv" and payload["n_clients"] == 160
+    assert all(s["available"] for s in payload["sections"])
+    key = "therapists.pooled.estimate"
+    assert f'data-key="{key}" data-value="{payload["numbers"][key]!r}"' in html
+
+
+def test_missing_column_is_a_one_line_error(
+    scores_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "r.html"
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "report",
+                str(scores_csv),
+                "--alliance",
+                "wai_total",
+                "--outcome",
+                "phq9_total",
+                "-o",
+                str(out),
+            ]
+        )
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "scores.csv" in err and "'wai_total'" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_bad_cell_names_row_and_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frame = pd.DataFrame(
+        {
+            "client_id": ["a", "a"],
+            "therapist_id": ["t", "t"],
+            "session": [1, 2],
+            "sac_total": ["4.0", "high"],
+            "phq9_total": [10, 8],
+        }
+    )
+    path = tmp_path / "bad.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(path), "--alliance", "sac_total", "--outcome", "phq9_total", "--json"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "row 3" in err and "'sac_total'" in err and "'high'" in err
+
+
+def test_nothing_to_write_is_an_error(scores_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(scores_csv), "--alliance", "sac_total", "--outcome", "phq9_total"])
+    assert exit_info.value.code == 2
+    assert "-o REPORT.html" in capsys.readouterr().err
