@@ -12,9 +12,12 @@ and alerts come from the real scoring and feedback engines:
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from pathlib import Path
 
 PASSWORD = "correct horse battery"
 
@@ -33,9 +36,13 @@ class PagesClinic:
     tokens: dict[str, str] = field(default_factory=dict)
 
 
-def sac_answers(alliance: int, *, tension: int = 0, resolved: int = 4) -> dict[str, int]:
-    """Session alliance check answers: items 1-6 at ``alliance``, rupture items 7-10."""
-    answers = {str(n): alliance for n in range(1, 7)}
+def sac_answers(
+    bond: int, goal: int, task: int, *, tension: int = 0, resolved: int = 4
+) -> dict[str, int]:
+    """Session alliance check answers: two items each for bond, goal and task, then the
+    rupture items (tension, its resolution when there was tension, misunderstood,
+    withdrawal)."""
+    answers = {"1": bond, "2": bond, "3": goal, "4": goal, "5": task, "6": task}
     answers["7"] = tension
     if tension >= 1:
         answers["8"] = resolved
@@ -141,34 +148,36 @@ def build_pages_clinic(url: str, *, today: date | None = None) -> PagesClinic:
 
         start = today - timedelta(days=35)
         week = timedelta(days=7)
-        plan_101: Sequence[tuple[int, int, int]] = [(5, 0, 17), (5, 0, 16), (5, 0, 17), (2, 3, 21)]
-        for i, (alliance, tension, phq) in enumerate(plan_101):
-            _record(
-                db,
-                alex,
-                c101.id,
-                start + i * week,
-                {
-                    "sac": sac_answers(alliance, tension=tension, resolved=0),
-                    "phq9": phq9_answers(phq),
-                },
-            )
-        for i, (alliance, phq) in enumerate([(4, 19), (4, 15), (5, 11), (5, 8), (5, 6)]):
-            _record(
-                db,
-                alex,
-                c102.id,
-                start + i * week,
-                {"sac": sac_answers(alliance), "phq9": phq9_answers(phq)},
-            )
-        for i, (alliance, phq) in enumerate([(4, 12), (4, 11)]):
-            _record(
-                db,
-                jordan,
-                c103.id,
-                start + (i + 2) * week,
-                {"sac": sac_answers(alliance), "phq9": phq9_answers(phq)},
-            )
+        # (bond, goal, task, tension, PHQ-9 total) per session; every scale varies early
+        # on, as real ratings do (the rupture detector scales drops by the client's SD)
+        plan_101: Sequence[tuple[int, int, int, int, int]] = [
+            (5, 4, 4, 0, 17),
+            (4, 5, 3, 0, 16),
+            (5, 5, 4, 0, 17),
+            (2, 2, 3, 3, 21),
+        ]
+        plan_102: Sequence[tuple[int, int, int, int, int]] = [
+            (4, 4, 3, 0, 19),
+            (4, 5, 4, 0, 15),
+            (5, 4, 5, 0, 11),
+            (5, 5, 4, 0, 8),
+            (5, 5, 5, 0, 6),
+        ]
+        plan_103: Sequence[tuple[int, int, int, int, int]] = [(4, 3, 4, 0, 12), (3, 4, 3, 1, 11)]
+        for client, therapist, plan, offset in (
+            (c101, alex, plan_101, 0),
+            (c102, alex, plan_102, 0),
+            (c103, jordan, plan_103, 2),
+        ):
+            for i, (bond, goal, task, tension, phq) in enumerate(plan):
+                sac = sac_answers(bond, goal, task, tension=tension, resolved=0)
+                _record(
+                    db,
+                    therapist,
+                    client.id,
+                    start + (i + offset) * week,
+                    {"sac": sac, "phq9": phq9_answers(phq)},
+                )
 
         # links: open (C-101, session 5), waiting (C-103), expired and used
         s5 = create_session(db, actor=alex, client_id=c101.id, session_date=today)
@@ -210,3 +219,31 @@ def build_pages_clinic(url: str, *, today: date | None = None) -> PagesClinic:
         used_token=tokens["used"],
         tokens=tokens,
     )
+
+
+_TEMPLATE: dict[str, tuple[object, Path, PagesClinic]] = {}
+
+
+def copy_pages_clinic(folder: Path) -> PagesClinic:
+    """A private copy of the clinic in ``folder`` (built once per test run, then copied).
+
+    Building runs the real scoring and feedback for every submission, which takes seconds;
+    copying the SQLite file gives each test its own database in milliseconds.
+    """
+    from bordin.storage import upgrade_database
+
+    if "clinic" not in _TEMPLATE:
+        keeper = tempfile.TemporaryDirectory(prefix="bordin-pages-")
+        path = Path(keeper.name) / "template.sqlite"
+        url = f"sqlite:///{path}"
+        upgrade_database(url)
+        built = build_pages_clinic(url)
+        _TEMPLATE["clinic"] = (keeper, path, built)
+    _keeper, path, built = _TEMPLATE["clinic"]
+    target = folder / "bordin.sqlite"
+    shutil.copyfile(path, target)
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            shutil.copyfile(extra, target.with_name(target.name + suffix))
+    return replace(built, url=f"sqlite:///{target}")

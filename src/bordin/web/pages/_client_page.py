@@ -417,7 +417,7 @@ def render_charts(context: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/clients/{client_id}", include_in_schema=False)
-def client_page(request: Request, client_id: int) -> Response:
+def client_page(request: Request, client_id: int, acknowledged: int | None = None) -> Response:
     """Everything about one client a therapist reads before the session."""
     with open_transaction(request) as db:
         user = page_user(request, db)
@@ -425,6 +425,11 @@ def client_page(request: Request, client_id: int) -> Response:
             return login_redirect(request)
         try:
             context = client_context(db, user, client_id)
+            context["just_acknowledged"] = (
+                acknowledged
+                if any(a["id"] == acknowledged for a in context["acknowledged_alerts"])
+                else None
+            )
         except NotFound:
             return error_page(
                 request,
@@ -469,4 +474,6 @@ async def acknowledge(request: Request, alert_id: int) -> Response:
             return error_page(
                 request, user, status_code=422, heading="Could not save the note", message=str(exc)
             )
-    return RedirectResponse(f"/clients/{client_id}#alert-{alert_id}", status_code=303)
+    return RedirectResponse(
+        f"/clients/{client_id}?acknowledged={alert_id}#alert-{alert_id}", status_code=303
+    )
