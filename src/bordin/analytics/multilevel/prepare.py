@@ -184,7 +184,12 @@ def prepare_lagged_design(
     q = 2 if random_slope else 1
     min_obs = max(p + 1, q * n_clients + 1)
     if n_obs < min_obs:
-        hint = " (try --no-random-slope)" if random_slope and n_obs > n_clients + p else ""
+        hint = (
+            " (without a random slope it needs more than the number of clients: try"
+            " --no-random-slope)"
+            if random_slope and n_obs > max(n_clients, p)
+            else ""
+        )
         raise InputError(
             f"too few lag pairs: {n_obs} usable (session t, t+1) pairs from {n_clients} "
             f"clients; this model needs more than {min_obs - 1}{hint}",
