@@ -288,7 +288,9 @@ def johnson_neyman(
     b_3 m)`, i.e. where :math:`a m^2 + 2 b m + c > 0` with :math:`a = b_3^2 - t^2 V_{33}`,
     :math:`b = b_1 b_3 - t^2 V_{13}`, :math:`c = b_1^2 - t^2 V_{11}` (Johnson & Neyman,
     1936; Bauer & Curran, 2005). The bounds are the roots of the quadratic; when
-    :math:`a > 0` the significant region lies outside them, when :math:`a < 0` inside.
+    :math:`a > 0` the significant region lies outside them, when :math:`a < 0` inside (or
+    nowhere, without real roots). Because the slope is 0 where :math:`m = -b_1/b_3`, a
+    slope is significant everywhere only when :math:`b_3` and its variance are 0.
     """
     crit = t_quantile(level, df)
     t2 = crit * crit
@@ -299,8 +301,14 @@ def johnson_neyman(
     nan = float("nan")
     kind: JNKind
     if a == 0.0:
-        lower = upper = -c / (2.0 * b) if b != 0 else nan
-        kind = "outside"
+        # Degenerate (linear) case: significant on a half-line, or everywhere / nowhere.
+        if b == 0.0:
+            lower = upper = nan
+            kind = "everywhere" if c > 0 else "nowhere"
+        else:
+            root = -c / (2.0 * b)
+            lower, upper = (-np.inf, root) if b > 0 else (root, np.inf)
+            kind = "outside"
     elif disc < 0:
         lower = upper = nan
         kind = "everywhere" if a > 0 else "nowhere"
