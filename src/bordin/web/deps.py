@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +24,7 @@ from bordin.web.security import (
     SESSION_COOKIE,
     RateLimiter,
     client_address,
+    csrf_token_for,
     verify_csrf_token,
 )
 
@@ -31,7 +32,10 @@ __all__ = [
     "AppState",
     "CurrentUser",
     "Db",
+    "MAX_ID",
+    "RecordId",
     "app_state",
+    "csrf_token",
     "current_user",
     "get_db",
     "limit_login",
@@ -73,6 +77,9 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
+
+MAX_ID = 2_147_483_647  # ids are 32-bit on every backend
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="A record id.")]
 
 
 def optional_user(request: Request, db: Db) -> User | None:
@@ -128,6 +135,18 @@ async def require_csrf(request: Request) -> None:
             submitted = value if isinstance(value, str) else None
     if not verify_csrf_token(app_state(request).settings, session_token, submitted):
         raise PermissionDenied("missing or wrong CSRF token")
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token of the caller's login session, for a hidden ``csrf_token`` form field.
+
+    Empty when the caller is not logged in (a form posted without a session is refused
+    anyway).
+    """
+    session_token = request.cookies.get(SESSION_COOKIE)
+    if not session_token:
+        return ""
+    return csrf_token_for(app_state(request).settings, session_token)
 
 
 def limit_login(request: Request) -> None:

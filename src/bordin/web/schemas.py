@@ -68,7 +68,7 @@ class ClientIn(BaseModel):
     """A new client: a pseudonymous code, never a name; supervisors/admins name a therapist."""
 
     code: str = Field(min_length=1, max_length=64)
-    therapist_id: int | None = None
+    therapist_id: int | None = Field(None, ge=1, le=2_147_483_647)
     opened_on: date | None = None
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from bordin.storage import actions, queries
 from bordin.storage.actions._feedback import jsonable
-from bordin.web.deps import CurrentUser, Db, require_csrf
+from bordin.web.deps import CurrentUser, Db, RecordId, require_csrf
 from bordin.web.schemas import (
     AcknowledgeIn,
     AlertOut,
@@ -21,7 +21,7 @@ router = APIRouter(tags=["feedback"])
 
 
 @router.get("/clients/{client_id}/scores")
-def get_scores(client_id: int, db: Db, user: CurrentUser) -> list[ScoreRowOut]:
+def get_scores(client_id: RecordId, db: Db, user: CurrentUser) -> list[ScoreRowOut]:
     """A client's scale scores per session (``phq9_total``, ``sac_bond``...)."""
     frame = queries.get_scores_frame(db, actor=user, client_id=client_id)
     rows = []
@@ -40,7 +40,7 @@ def get_scores(client_id: int, db: Db, user: CurrentUser) -> list[ScoreRowOut]:
 
 
 @router.get("/clients/{client_id}/signals")
-def list_signals(client_id: int, db: Db, user: CurrentUser) -> list[SignalOut]:
+def list_signals(client_id: RecordId, db: Db, user: CurrentUser) -> list[SignalOut]:
     """A client's feedback signals: ruptures and repairs, per-session signals, summary."""
     return [
         SignalOut.model_validate(s)
@@ -50,7 +50,7 @@ def list_signals(client_id: int, db: Db, user: CurrentUser) -> list[SignalOut]:
 
 @router.get("/clients/{client_id}/alerts")
 def list_alerts(
-    client_id: int, db: Db, user: CurrentUser, include_inactive: bool = False
+    client_id: RecordId, db: Db, user: CurrentUser, include_inactive: bool = False
 ) -> list[AlertOut]:
     """A client's alerts, most urgent first."""
     found = queries.list_alerts(
@@ -60,7 +60,9 @@ def list_alerts(
 
 
 @router.post("/alerts/{alert_id}/acknowledge", dependencies=[Depends(require_csrf)])
-def acknowledge_alert(alert_id: int, body: AcknowledgeIn, db: Db, user: CurrentUser) -> AlertOut:
+def acknowledge_alert(
+    alert_id: RecordId, body: AcknowledgeIn, db: Db, user: CurrentUser
+) -> AlertOut:
     """Acknowledge an alert with a note (kept when feedback is recomputed)."""
     alert = actions.acknowledge_alert(db, actor=user, alert_id=alert_id, note=body.note)
     return AlertOut.model_validate(alert)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from bordin.storage import actions, queries
 from bordin.storage.models import FormRequest
-from bordin.web.deps import CurrentUser, Db, app_state, limit_token, require_csrf
+from bordin.web.deps import CurrentUser, Db, RecordId, app_state, limit_token, require_csrf
 from bordin.web.schemas import (
     FormContentOut,
     FormRequestIn,
@@ -55,7 +55,7 @@ def _out(request: FormRequest, *, token: str | None = None, base_url: str = "") 
     "/sessions/{session_id}/form-requests", status_code=201, dependencies=[Depends(require_csrf)]
 )
 def create_form_request(
-    session_id: int, body: FormRequestIn, request: Request, db: Db, user: CurrentUser
+    session_id: RecordId, body: FormRequestIn, request: Request, db: Db, user: CurrentUser
 ) -> FormRequestOut:
     """Create a one-time form link for a session; the token is shown only in this answer."""
     settings = app_state(request).settings
@@ -71,7 +71,7 @@ def create_form_request(
 
 
 @router.get("/clients/{client_id}/form-requests")
-def list_form_requests(client_id: int, db: Db, user: CurrentUser) -> list[FormRequestOut]:
+def list_form_requests(client_id: RecordId, db: Db, user: CurrentUser) -> list[FormRequestOut]:
     """A client's form requests, newest first (tokens are never shown again)."""
     return [_out(r) for r in queries.list_form_requests(db, actor=user, client_id=client_id)]
 
