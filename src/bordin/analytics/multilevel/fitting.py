@@ -419,9 +419,11 @@ def fit_lmm(design: MixedDesign, *, reml: bool = True) -> MixedModelFit:
 
     Validation
     ----------
-    lme4 1.1.31 (R 4.2.2), ``lmer``; reference files in ``tests/reference/data/panel/``;
-    tolerances in ``tests/support/tolerances.py`` (LMM_FIXED_RTOL, LMM_VARCOMP_RTOL,
-    LMM_LOGLIK_ATOL).
+    lme4 1.1.31 (R 4.2.2), ``lmer``; reference outputs
+    ``tests/reference/data/panel/panel_a_reml.json`` and
+    ``tests/reference/data/panel/panel_cases.json`` (with the others listed in
+    :func:`bordin.analytics.multilevel.fit_lagged_model`); tolerances in
+    ``tests/support/tolerances.py`` (LMM_FIXED_RTOL, LMM_VARCOMP_RTOL, LMM_LOGLIK_ATOL).
 
     References
     ----------

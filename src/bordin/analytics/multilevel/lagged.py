@@ -331,10 +331,16 @@ def fit_lagged_model(
     Validation
     ----------
     lme4 1.1.31 (R 4.2.2): ``lmer(outcome_next ~ outcome + alliance_within +
-    alliance_between + (1 + alliance_within | client_id), REML = TRUE/FALSE)``; references
-    ``tests/reference/data/panel/*.json`` from ``tests/reference/r/ref_panel.R`` and
-    ``tests/reference/r/make_panel_cases.R``; fixed effects and SEs rtol 1e-5, variance
-    components rtol 1e-4, log-likelihood atol 1e-4.
+    alliance_between + (1 + alliance_within | client_id), REML = TRUE/FALSE)``.
+    Shared references ``tests/reference/data/panel/panel_a_reml.json``,
+    ``tests/reference/data/panel/panel_a_ml.json`` and
+    ``tests/reference/data/panel/panel_b_gaps_reml.json`` (made by
+    ``tests/reference/r/ref_panel.R``); the project's cases (therapist level, session trend,
+    covariate, no random slope, ML, boundary fits) in
+    ``tests/reference/data/panel/panel_cases.json`` (made by
+    ``tests/reference/r/make_panel_cases.R``). Tolerances: fixed effects and SEs rtol 1e-5,
+    variance components rtol 1e-4, log-likelihood atol 1e-4
+    (``tests/support/tolerances.py``).
 
     References
     ----------
