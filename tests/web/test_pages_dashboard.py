@@ -1,0 +1,370 @@
+"""The clinicians' pages through the app: login, caseload, client, team, clinic, admin.
+
+Each page is checked through its JSON twin (the same context the HTML is drawn from), plus
+what only the HTML can show: charts, QR code, CSRF fields, the disclaimer, no external
+resources.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from e2e.pages_clinic import PASSWORD, PagesClinic, copy_pages_clinic
+
+DISCLAIMER = "Bordin supports clinical judgement; it does not diagnose."
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[TestClient, PagesClinic]]:
+    from bordin.settings import Settings
+    from bordin.web.app import create_app
+
+    clinic = copy_pages_clinic(tmp_path)
+    app = create_app(
+        Settings(database_url=clinic.url, demo=True, base_url="https://clinic.example")
+    )
+    with TestClient(app) as client:
+        yield client, clinic
+
+
+def _login(client: TestClient, username: str) -> None:
+    response = client.post(
+        "/login", data={"username": username, "password": PASSWORD}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+
+
+def _csrf(client: TestClient) -> str:
+    token = client.cookies.get("bordin_csrf")
+    assert token
+    return token
+
+
+def _json(client: TestClient, path: str) -> Any:
+    response = client.get(path, params={"format": "json"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _no_external_resources(html: str) -> None:
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "@import" not in html
+
+
+# ------------------------------------------------------------------------------- login
+
+
+def test_pages_need_a_login_and_come_back_after_it(site: tuple[TestClient, PagesClinic]) -> None:
+    client, clinic = site
+    response = client.get(f"/clients/{clinic.clients['C-101']}", follow_redirects=False)
+    assert response.status_code == 303
+    target = f"/clients/{clinic.clients['C-101']}"
+    assert response.headers["location"] == f"/login?next={target}"
+    login = client.get(response.headers["location"])
+    assert login.status_code == 200 and f'value="{target}"' in login.text
+    done = client.post(
+        "/login",
+        data={"username": clinic.users["therapist"], "password": PASSWORD, "next": target},
+        follow_redirects=False,
+    )
+    assert done.headers["location"] == target
+    assert client.get(target).status_code == 200
+
+
+def test_a_wrong_password_shows_the_form_again(site: tuple[TestClient, PagesClinic]) -> None:
+    client, clinic = site
+    response = client.post(
+        "/login?format=json", data={"username": clinic.users["therapist"], "password": "nope"}
+    )
+    assert response.status_code == 401
+    page = response.json()
+    assert page["error"] == "Wrong username or password."
+    assert page["username"] == clinic.users["therapist"]
+    assert "bordin_session" not in client.cookies
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("/clients/3", "/clients/3"),
+        ("//evil.example/x", "/caseload"),
+        ("https://evil.example", "/caseload"),
+        ("/\\evil.example", "/caseload"),
+        ("", "/caseload"),
+    ],
+)
+def test_login_only_goes_on_to_local_pages(given: str, expected: str) -> None:
+    from bordin.web.pages._auth_pages import safe_next
+
+    assert safe_next(given) == expected
+
+
+def test_logout_needs_the_csrf_token(site: tuple[TestClient, PagesClinic]) -> None:
+    client, clinic = site
+    _login(client, clinic.users["therapist"])
+    refused = client.post("/logout", data={}, follow_redirects=False)
+    assert refused.status_code == 403
+    done = client.post("/logout", data={"csrf_token": _csrf(client)}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/login"
+    assert client.get("/caseload", follow_redirects=False).status_code == 303
+
+
+# ---------------------------------------------------------------------------- caseload
+
+
+def test_the_caseload_puts_the_client_who_needs_attention_first(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    client, clinic = site
+    _login(client, clinic.users["therapist"])
+    page = _json(client, "/caseload")
+    assert page["disclaimer"] == DISCLAIMER
+    assert page["user"]["role"] == "therapist" and "password_hash" not in page["user"]
+    assert [n["href"] for n in page["nav"]] == ["/caseload"]
+    codes = [c["code"] for c in page["clients"]]
+    assert codes == ["C-101", "C-102"]  # C-103 is another therapist's client
+    first, second = page["clients"]
+    assert first["priority"] > second["priority"] == 0
+    assert "rupture_open" in [b["kind"] for b in first["badges"]]
+    assert all(b["label"] and b["symbol"] for b in first["badges"])
+    assert second["badges"] == []
+    assert first["last_session"]["number"] == 5
+    assert first["form"]["state"] == "waiting"
+    assert page["counts"] == {"clients": 2, "need_attention": 1}
+    html = client.get("/caseload").text
+    assert DISCLAIMER in html
+    assert html.count('name="csrf_token"') == 3  # logout and one per client
+    _no_external_resources(html)
+
+
+def test_a_supervisor_sees_the_team_caseload_with_therapists(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    client, clinic = site
+    _login(client, clinic.users["supervisor"])
+    page = _json(client, "/caseload")
+    assert page["show_therapist"] is True
+    assert {c["code"]: c["therapist"] for c in page["clients"]} == {
+        "C-101": "Alex Morgan",
+        "C-102": "Alex Morgan",
+        "C-103": "Jordan Lee",
+    }
+    assert [n["href"] for n in page["nav"]] == ["/caseload", "/team", "/clinic"]
+
+
+def test_creating_the_next_form_link_shows_it_once_with_a_qr_code(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    client, clinic = site
+    _login(client, clinic.users["therapist"])
+    c102 = clinic.clients["C-102"]
+    refused = client.post(f"/clients/{c102}/form-link", data={})
+    assert refused.status_code == 403
+    response = client.post(
+        f"/clients/{c102}/form-link?format=json", data={"csrf_token": _csrf(client)}
+    )
+    assert response.status_code == 201
+    form = response.json()["form"]
+    assert form["url"].startswith("https://clinic.example/f/")
+    # C-102's latest session (6) already has answers, so the link is for session 7
+    assert form["session"] == 7
+    assert form["instruments"] == ["phq9"]  # what the last form asked
+    token = form["url"].rsplit("/", 1)[1]
+    assert client.get(f"/f/{token}?format=json").json()["state"] == "open"
+    html = client.post(f"/clients/{c102}/form-link", data={"csrf_token": _csrf(client)})
+    assert re.search(r'<svg role="img" aria-label="QR code of the form link"', html.text)
+    _no_external_resources(html.text)
+    caseload = _json(client, "/caseload")
+    assert next(c for c in caseload["clients"] if c["code"] == "C-102")["form"]["state"] == (
+        "waiting"
+    )
+
+
+def test_a_form_link_for_someone_elses_client_is_not_found(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    client, clinic = site
+    _login(client, clinic.users["therapist"])
+    response = client.post(
+        f"/clients/{clinic.clients['C-103']}/form-link", data={"csrf_token": _csrf(client)}
+    )
+    assert response.status_code == 404
+
+
+# ------------------------------------------------------------------------------ client
+
+
+def test_the_client_page_has_summary_charts_alerts_and_items(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    client, clinic = site
+    _login(client, clinic.users["therapist"])
+    path = f"/clients/{clinic.clients['C-101']}"
+    page = _json(client, path)
+    assert page["client"]["code"] == "C-101" and page["client"]["therapist"] == "Alex Morgan"
+    assert page["summary"][0] == f"Last session: session 5 on {_today()}."
+    assert any(line.startswith("PHQ-9: 21 at session 4 (first 17)") for line in page["summary"])
+
+    alliance = page["alliance"]
+    assert (alliance["instrument"], alliance["scale_min"], alliance["scale_max"]) == ("sac", 1, 5)
+    assert [p["session"] for p in alliance["sessions"]] == [1, 2, 3, 4]
+    assert alliance["sessions"][3] == {
+        "session": 4,
+        "total": 7 / 3,
+        "bond": 2,
+        "goal": 2,
+        "task": 3,
+    }
+    assert [r["onset"] for r in alliance["ruptures"]] == [4]
+
+    (phq9,) = page["symptoms"]
+    assert (phq9["scale_min"], phq9["scale_max"], phq9["cutoff"]) == (0, 27, 10)
+    assert phq9["reliable_change"] > 0 and phq9["higher_is_worse"] is True
+    assert [s["score"] for s in phq9["sessions"]] == [17, 16, 17, 21]
+    band = phq9["sessions"][3]["expected"]
+    assert band is not None and band["low"] <= band["high"]
+
+    alerts = page["alerts"]
+    assert alerts and all(a["acknowledged"] is None for a in alerts)
+    rupture = next(a for a in alerts if a["kind"] == "rupture_open")
+    assert rupture["explanation"] and rupture["suggestions"] and rupture["references"]
+    assert [s["session"] for s in page["item_detail"]] == [4, 3, 2, 1]
+
+    html = client.get(path).text
+    assert html.count('role="img"') == 2
+    assert 'class="chart chart-alliance"' in html and 'class="chart chart-symptoms"' in html
+    assert "<details>" in html  # item-level detail on demand
+    assert "<svg" not in client.get(path, params={"format": "json"}).text
+    _no_external_resources(html)
+
+
+def test_another_therapists_client_is_not_found(site: tuple[TestClient, PagesClinic]) -> None:
+    client, clinic = site
+    _login(client, clinic.users["therapist"])
+    response = client.get(f"/clients/{clinic.clients['C-103']}?format=json")
+    assert response.status_code == 404
+    assert response.json()["heading"] == "Client not found"
+
+
+def test_acknowledging_an_alert_keeps_the_note_and_clears_the_badge(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    client, clinic = site
+    _login(client, clinic.users["therapist"])
+    path = f"/clients/{clinic.clients['C-101']}"
+    alert = next(a for a in _json(client, path)["alerts"] if a["kind"] == "rupture_open")
+    refused = client.post(f"/alerts/{alert['id']}/acknowledge", data={"note": "x"})
+    assert refused.status_code == 403
+    done = client.post(
+        f"/alerts/{alert['id']}/acknowledge",
+        data={
+            "note": "Talked about the tension; agreed to adjust homework.",
+            "csrf_token": _csrf(client),
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == f"{path}?acknowledged={alert['id']}#alert-{alert['id']}"
+    page = client.get(done.headers["location"].split("#")[0] + "&format=json").json()
+    assert page["just_acknowledged"] == alert["id"]
+    assert alert["id"] not in [a["id"] for a in page["alerts"]]
+    kept = next(a for a in page["acknowledged_alerts"] if a["id"] == alert["id"])
+    assert kept["acknowledged"]["note"] == "Talked about the tension; agreed to adjust homework."
+    assert kept["acknowledged"]["by"] == "Alex Morgan"
+    caseload = _json(client, "/caseload")
+    first = next(c for c in caseload["clients"] if c["code"] == "C-101")
+    assert "rupture_open" not in [b["kind"] for b in first["badges"]]
+
+
+def test_an_alert_outside_the_caseload_cannot_be_acknowledged(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    client, clinic = site
+    _login(client, clinic.users["supervisor"])
+    alerts = _json(client, f"/clients/{clinic.clients['C-101']}")["alerts"]
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    _login(client, clinic.users["therapist2"])
+    response = client.post(
+        f"/alerts/{alerts[0]['id']}/acknowledge", data={"note": "", "csrf_token": _csrf(client)}
+    )
+    assert response.status_code == 404
+
+
+# ------------------------------------------------------------------ team, clinic, admin
+
+
+def test_the_team_page_lists_therapists_alphabetically_without_ranking(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    client, clinic = site
+    _login(client, clinic.users["supervisor"])
+    page = _json(client, "/team")
+    assert page["ordering"] == "alphabetical"
+    rows = page["therapists"]
+    assert [r["therapist"] for r in rows] == ["Alex Morgan", "Jordan Lee"]
+    alex, jordan = rows
+    assert alex["clients"] == 2 and jordan["clients"] == 1
+    assert [c["code"] for c in alex["open_ruptures"]] == ["C-101"]
+    assert [(c["code"], c["state"]) for c in jordan["forms_outstanding"]] == [("C-103", "waiting")]
+    assert page["totals"]["clients"] == 3
+    assert "ranking" in page["note"]
+    assert not any(key in alex for key in ("rank", "score", "performance"))
+    html = client.get("/team").text
+    assert DISCLAIMER in html
+    _no_external_resources(html)
+
+
+def test_therapists_cannot_open_the_supervisors_pages(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    client, clinic = site
+    _login(client, clinic.users["therapist"])
+    for path in ("/team", "/clinic", "/admin"):
+        response = client.get(path, params={"format": "json"})
+        assert response.status_code == 403, path
+        assert response.json()["heading"] == "Not allowed"
+
+
+def test_the_clinic_page_links_the_exports(site: tuple[TestClient, PagesClinic]) -> None:
+    client, clinic = site
+    _login(client, clinic.users["supervisor"])
+    page = _json(client, "/clinic")
+    assert page["clinic"]["name"] == "Riverside Clinic"
+    assert page["counts"]["clients"] == 3
+    hrefs = [e["href"] for e in page["exports"]]
+    assert hrefs == ["/api/v1/exports/session-scores.csv", "/api/v1/exports/item-responses.csv"]
+    for href in hrefs:
+        export = client.get(href)
+        assert export.status_code == 200
+        assert export.text.startswith("client_id,")
+
+
+def test_the_admin_page_lists_users_teams_instruments_and_content_packs(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    client, clinic = site
+    _login(client, clinic.users["admin"])
+    page = _json(client, "/admin")
+    assert [u["username"] for u in page["users"]] == sorted(clinic.users.values())
+    assert page["teams"] == [{"name": "North team", "members": 3}]
+    instruments = {i["id"]: i for i in page["instruments"]}
+    assert instruments["phq9"]["languages"] == ["en"]
+    assert instruments["sac"]["validated"] is False
+    assert any(
+        p["instrument"] == "phq9" and p["origin"] == "shipped" for p in page["content_packs"]
+    )
+    assert [n["href"] for n in page["nav"]] == ["/caseload", "/team", "/clinic", "/admin"]
+    _login(client, clinic.users["supervisor"])
+    assert client.get("/admin").status_code == 403
+
+
+def _today() -> str:
+    from datetime import date
+
+    return date.today().strftime("%d %b %Y")
