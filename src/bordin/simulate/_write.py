@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from bordin.simulate._clinic import SimulatedClinic
+from bordin.simulate._csv import write_frame_csv
 
 __all__ = ["CLINIC_FILES", "write_clinic"]
 
@@ -22,13 +23,13 @@ CLINIC_FILES = (
     "parameters.json",
 )
 
-# Latent values are written with nine significant digits: enough to reproduce any analysis,
-# and the same text on every platform for the same seed.
-_FLOAT_FORMAT = "%.9g"
+# Floats are written in fixed point with nine decimals (trailing zeros dropped): enough to
+# reproduce any analysis, and the same text on every platform for the same seed.
+_DECIMALS = 9
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, float_format=_FLOAT_FORMAT, lineterminator="\n")
+    write_frame_csv(frame, path, decimals=_DECIMALS)
 
 
 def write_clinic(clinic: SimulatedClinic, out_dir: str | Path) -> dict[str, Path]:
@@ -37,8 +38,11 @@ def write_clinic(clinic: SimulatedClinic, out_dir: str | Path) -> dict[str, Path
     Files: ``responses.csv`` (long items, DESIGN.md), ``scores.csv`` (wide scores plus
     ``adherence``), ``truth_sessions.csv`` (latent values per session), ``ruptures.csv``,
     ``clients.csv``, ``therapists.csv`` and ``parameters.json``. The same clinic always
-    gives the same bytes. Booleans are written ``True``/``False``; missing values (a
-    rupture's ``repair_session``, a client's ``dropout_session``) as empty fields.
+    gives the same bytes. Floats are fixed point with nine decimals, trailing zeros dropped
+    (``3.5``, ``12``); booleans ``True``/``False``; missing values (a rupture's
+    ``repair_session``, a client's ``dropout_session``, an unasked ``sac_resolution``) are
+    empty fields. Files are written with a vectorised writer (no Python work per value), so
+    a 1,000,000-session clinic is written in well under a minute.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
