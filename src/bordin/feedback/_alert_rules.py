@@ -14,6 +14,24 @@ __all__ = ["build_alerts"]
 _RUPTURE_LOOKBACK = 6  # sessions: an unrepaired rupture stays on the dashboard this long
 
 
+class _Row(dict[str, Any]):
+    """A row as a dict with attribute access (cheaper than ``itertuples`` on wide frames)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def _asdict(self) -> dict[str, Any]:
+        return self
+
+
+def _rows(frame: pd.DataFrame) -> list[_Row]:
+    columns = {c: frame[c].to_numpy() for c in frame.columns}
+    return [_Row({c: v[i] for c, v in columns.items()}) for i in range(len(frame))]
+
+
 def _fmt(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") if np.isfinite(value) else "n/a"
 
@@ -37,7 +55,7 @@ def build_alerts(
     last_session = dict(zip(latest["client_id"], latest["session"], strict=True))
 
     risky = latest[latest["risk"]]
-    for row in risky.itertuples(index=False):
+    for row in _rows(risky):
         item = str(row.risk_item)
         label = {"phq9_item9": "PHQ-9 item 9", "core10_item6": "CORE-10 item 6 (risk)"}.get(
             item, item
@@ -60,7 +78,7 @@ def build_alerts(
     for oid in outcomes:
         colour_col, status_col = f"{oid}_colour", f"{oid}_status"
         flagged = latest[latest[colour_col].isin(["red", "yellow"])]
-        for row in flagged.itertuples(index=False):
+        for row in _rows(flagged):
             r: dict[str, Any] = row._asdict()
             red = r[colour_col] == "red"
             severity, priority = ("high", 80) if red else ("moderate", 50)
@@ -101,7 +119,7 @@ def build_alerts(
                 )
             )
         worse = latest[latest[status_col] == "reliably_deteriorated"]
-        for row in worse.itertuples(index=False):
+        for row in _rows(worse):
             r = row._asdict()
             alerts.append(
                 make_alert(
@@ -125,7 +143,7 @@ def build_alerts(
                 )
             )
 
-    for ev in events.itertuples(index=False):
+    for ev in _rows(events):
         last = int(last_session[ev.client_id])
         if ev.status == "open":
             kind = "rupture_open"
@@ -176,7 +194,7 @@ def build_alerts(
         )
 
     weak = latest[latest["weak_early_alliance"] & (latest["session"] <= 2 * early_session)]
-    for row in weak.itertuples(index=False):
+    for row in _rows(weak):
         reasons = []
         if row.early_alliance_low:
             reasons.append(
@@ -208,7 +226,7 @@ def build_alerts(
         )
 
     flat = latest[latest["uninformative"]]
-    for row in flat.itertuples(index=False):
+    for row in _rows(flat):
         alerts.append(
             make_alert(
                 "uninformative_ratings",

@@ -24,6 +24,9 @@ class FeedbackConfig:
     sd_min_sessions
         Sessions a client needs before their own within-client SD is used; until then the
         clinic's within-client SD alone is the scale (Gumz et al., 2012).
+    clinic_sd_min_df
+        Pooled within-client degrees of freedom the clinic needs (over sessions up to *t*)
+        before its within-client SD is used at session *t*.
     item_threshold
         A rupture item (tension, feeling misunderstood, wanting to withdraw; 0-4) at or above
         this value counts as a self-reported rupture marker.
@@ -66,6 +69,7 @@ class FeedbackConfig:
     sd_k_sensitive: float = 1.0
     sd_k_strict: float = 2.0
     sd_min_sessions: int = 3
+    clinic_sd_min_df: int = 20
     item_threshold: float = 2.0
     bordin_blend: float = 0.25
     bordin_halflife: float = 2.0

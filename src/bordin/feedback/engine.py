@@ -83,6 +83,22 @@ def detect_ruptures(
     return events
 
 
+def _text_as_object(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give text columns one dtype (object, None for missing) whatever pandas infers.
+
+    pandas 3 infers its string dtype for all-text columns but not for all-None ones, so
+    without this the dtype of a column would depend on the data.
+    """
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if isinstance(dtype, pd.StringDtype) or dtype is np.dtype(object):
+            values = frame[column].to_numpy(dtype=object)
+            frame[column] = pd.Series(
+                np.where(pd.isna(values), None, values), index=frame.index, dtype=object
+            )
+    return frame
+
+
 def _label(codes: np.ndarray, labels: tuple[str, ...], mask: np.ndarray) -> np.ndarray:
     out = np.asarray(labels, dtype=object)[codes]
     out[~mask] = None
@@ -159,7 +175,7 @@ def compute_feedback(
         detections[(detector, scale)] = det
         counts_by[(detector, scale)] = counts
         event_frames.append(ev)
-    ruptures = (
+    ruptures = _text_as_object(
         pd.concat(event_frames, ignore_index=True)
         if event_frames
         else pd.DataFrame(columns=list(RUPTURE_COLUMNS))
@@ -238,7 +254,7 @@ def compute_feedback(
     data["risk"] = risk.flag
     data["risk_item"] = np.where(risk.flag, risk.item, np.asarray(None, dtype=object))
     data["risk_value"] = risk.value
-    sessions = pd.DataFrame(data)
+    sessions = _text_as_object(pd.DataFrame(data))
 
     # ---- clients
     last = groups.last_row()
@@ -256,7 +272,9 @@ def compute_feedback(
         repair_window=config.repair_window,
     )
     clients = _client_table(prepared, latest, main_counts, outcomes, alerts)
-    clients = clients.assign(rupture_code=client_rupture_code(main_counts, prepared))
+    clients = _text_as_object(
+        clients.assign(rupture_code=client_rupture_code(main_counts, prepared))
+    )
     return FeedbackResult(
         sessions=sessions,
         ruptures=ruptures,

@@ -21,7 +21,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-ready records: NaN and NA become null, numpy scalars become Python ones."""
     out = []
     columns = list(frame.columns)
-    for row in frame.itertuples(index=False, name=None):
+    arrays = [frame[c].to_numpy(dtype=object) for c in columns]
+    for row in zip(*arrays, strict=True):
         record: dict[str, Any] = {}
         for key, value in zip(columns, row, strict=True):
             if value is None or value is pd.NA:

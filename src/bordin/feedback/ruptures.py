@@ -45,8 +45,6 @@ Detector = Literal["bordin", "sd_k1", "sd_k2", "reliable_change", "items"]
 DETECTORS: Final[tuple[str, ...]] = get_args(Detector)
 COMPONENTS: Final = ("bond", "goal", "task", "total")
 MARKERS: Final = ("withdrawal", "confrontation", "unknown")
-# Fewer pooled within-client degrees of freedom than this and the clinic SD is not trusted.
-_MIN_CLINIC_DF: Final = 20
 
 
 @dataclass(frozen=True)
@@ -72,7 +70,7 @@ class Detection:
     values: FloatArray
 
 
-def clinic_within_sd(values: FloatArray, prepared: Prepared) -> FloatArray:
+def clinic_within_sd(values: FloatArray, prepared: Prepared, *, min_df: int) -> FloatArray:
     """The clinic's pooled within-client SD, using only sessions up to each row's session.
 
     Each client's sum of squared deviations from their own mean grows session by session
@@ -101,7 +99,7 @@ def clinic_within_sd(values: FloatArray, prepared: Prepared) -> FloatArray:
     ss = np.cumsum(np.bincount(sess, weights=dss, minlength=top))
     df = np.cumsum(np.bincount(sess, weights=contrib.astype(np.float64), minlength=top))
     with np.errstate(invalid="ignore", divide="ignore"):
-        sd_by_session = np.where(df >= _MIN_CLINIC_DF, np.sqrt(ss / np.maximum(df, 1)), np.nan)
+        sd_by_session = np.where(df >= max(min_df, 1), np.sqrt(ss / np.maximum(df, 1)), np.nan)
     out: FloatArray = sd_by_session[sess]
     return out
 
@@ -112,7 +110,7 @@ def _scale_sd(values: FloatArray, prepared: Prepared, config: FeedbackConfig) ->
 
     n_prev, _, own = expanding_moments_previous(values, prepared.groups)
     own = np.where(n_prev >= config.sd_min_sessions, own, np.nan)
-    clinic = clinic_within_sd(values, prepared)
+    clinic = clinic_within_sd(values, prepared, min_df=config.clinic_sd_min_df)
     scale: FloatArray = np.fmax(own, clinic)
     return scale
 
@@ -266,8 +264,9 @@ def run_detector(
         asked = ~np.isnan(item_sum)
         evidence = z + boost + config.bordin_item_weight * np.nan_to_num(item_sum, nan=0.0)
         threshold = np.where(asked, config.bordin_threshold, config.bordin_threshold_no_items)
+        # "fell": by more than floating-point noise in the running level
         flag = (np.nan_to_num(evidence, nan=-np.inf) >= threshold) & (
-            np.nan_to_num(drop, nan=0.0) > 0
+            np.nan_to_num(drop, nan=0.0) > 1e-9
         )
     if scale != "total":
         component = np.full(n, COMPONENTS.index(scale), dtype=np.int8)

@@ -1,0 +1,120 @@
+"""Feedback invariants (Hypothesis): no look-ahead, idempotent, invariant to row order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bordin.feedback import FeedbackConfig, FeedbackResult, compute_feedback
+
+# Small clinics must still exercise the clinic-level references (within-client SD, expected
+# curves fitted on the clinic), so their minimum sizes are lowered here.
+CONFIG = FeedbackConfig(clinic_sd_min_df=3, min_clinic_clients=2)
+SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+_alliance = st.sampled_from([x / 4 for x in range(4, 21)])  # 1.0 .. 5.0 by 0.25
+
+
+@st.composite
+def clinics(draw: st.DrawFn) -> pd.DataFrame:
+    n_clients = draw(st.integers(1, 6))
+    rows = []
+    for c in range(n_clients):
+        sessions = sorted(draw(st.sets(st.integers(1, 9), min_size=1, max_size=8)))
+        for s in sessions:
+            total = draw(_alliance)
+            bond = draw(_alliance)
+            rows.append(
+                {
+                    "client_id": f"c{c}",
+                    "therapist_id": "t1",
+                    "session": s,
+                    "sac_total": total,
+                    "sac_bond": bond,
+                    "sac_goal": total,
+                    "sac_task": draw(_alliance),
+                    "sac_tension": draw(st.integers(0, 4)),
+                    "sac_misunderstood": draw(st.integers(0, 4)),
+                    "sac_withdrawal": draw(st.integers(0, 4)),
+                    "phq9_total": draw(st.integers(0, 27)),
+                    "phq9_item9": draw(st.sampled_from([0, 0, 0, 1])),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _run(frame: pd.DataFrame) -> FeedbackResult:
+    return compute_feedback(frame, outcomes=("phq9",), config=CONFIG)
+
+
+def _assert_same(a: FeedbackResult, b: FeedbackResult) -> None:
+    pd.testing.assert_frame_equal(a.sessions, b.sessions)
+    pd.testing.assert_frame_equal(a.ruptures, b.ruptures)
+    pd.testing.assert_frame_equal(a.clients, b.clients)
+    assert a.alerts == b.alerts
+    assert a.to_json_dict() == b.to_json_dict()
+
+
+@SETTINGS
+@given(frame=clinics(), seed=st.integers(0, 2**32 - 1))
+def test_invariant_to_row_order(frame: pd.DataFrame, seed: int) -> None:
+    shuffled = frame.sample(frac=1.0, random_state=np.random.RandomState(seed % 2**32))
+    _assert_same(_run(frame), _run(shuffled.reset_index(drop=True)))
+
+
+@SETTINGS
+@given(frame=clinics())
+def test_idempotent_and_input_untouched(frame: pd.DataFrame) -> None:
+    before = frame.copy()
+    first = _run(frame)
+    pd.testing.assert_frame_equal(frame, before)
+    _assert_same(first, _run(frame))
+
+
+_SETTLED = ["status", "status_session", "repair_session", "time_to_repair", "length"]
+
+
+def _check_no_look_ahead(short: FeedbackResult, long: FeedbackResult, cut: int) -> None:
+    """Signals at sessions numbered below ``cut`` are the same with or without later data."""
+    a = short.sessions[short.sessions["session"] < cut].reset_index(drop=True)
+    b = long.sessions[long.sessions["session"] < cut].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+    ra = short.ruptures[short.ruptures["onset"] < cut].reset_index(drop=True)
+    rb = long.ruptures[long.ruptures["onset"] < cut].reset_index(drop=True)
+    fixed = [c for c in ra.columns if c not in _SETTLED]
+    pd.testing.assert_frame_equal(ra[fixed], rb[fixed])
+    # Repair status may only move on from "open", and says when it did.
+    changed = (ra["status"] != rb["status"]).to_numpy()
+    assert (ra.loc[changed, "status"] == "open").all()
+    assert (rb.loc[changed, "status_session"] >= cut).all()
+    settled = ~changed & (ra["status"] != "open").to_numpy()
+    pd.testing.assert_frame_equal(
+        ra.loc[settled, _SETTLED].reset_index(drop=True),
+        rb.loc[settled, _SETTLED].reset_index(drop=True),
+    )
+
+
+@SETTINGS
+@given(frame=clinics(), cut=st.integers(2, 9))
+def test_no_look_ahead_when_the_clinic_is_cut_at_a_session(frame: pd.DataFrame, cut: int) -> None:
+    short = frame[frame["session"] < cut]
+    if short.empty:
+        return
+    _check_no_look_ahead(_run(short), _run(frame), cut)
+
+
+@SETTINGS
+@given(frame=clinics(), data=st.data())
+def test_appending_a_session_never_changes_earlier_signals(
+    frame: pd.DataFrame, data: st.DataObject
+) -> None:
+    client = data.draw(st.sampled_from(sorted(frame["client_id"].unique())))
+    last = int(frame.loc[frame["client_id"] == client, "session"].max())
+    new = frame[frame["client_id"] == client].iloc[-1:].copy()
+    new["session"] = last + data.draw(st.integers(1, 2))
+    new["sac_total"] = data.draw(_alliance)
+    new["phq9_total"] = data.draw(st.integers(0, 27))
+    longer = pd.concat([frame, new], ignore_index=True)
+    _check_no_look_ahead(_run(frame), _run(longer), int(new["session"].iloc[0]))
