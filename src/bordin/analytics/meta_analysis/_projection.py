@@ -34,6 +34,13 @@ class Projection:
         self.x = x
         self.w = w
         self.h = x * w[:, None]
+        if x.shape[1] == 1:
+            # Intercept-only models (most fits) skip the general inverse.
+            sw = float(x[:, 0] @ self.h[:, 0])
+            self.a = np.array([[1.0 / sw]])
+            self.beta = np.array([float(self.h[:, 0] @ y) / sw])
+            self.resid = y - x[:, 0] * self.beta[0]
+            return
         xtwx = x.T @ self.h
         self.a = np.linalg.inv(xtwx)
         self.beta = self.a @ (self.h.T @ y)
