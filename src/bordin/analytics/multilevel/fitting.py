@@ -314,12 +314,13 @@ def _search(
 def _minimise(
     f: _Counted, start: NDArray[np.float64], lower: list[float], *, simplex: bool = True
 ) -> tuple[NDArray[np.float64], bool]:
-    """Minimise from lme4's start; restart off any zero variance to escape a saddle there.
+    """Minimise from ``start``; leave any zero variance that is a saddle rather than a minimum.
 
-    The deviance depends on a diagonal element of theta through its square near 0, so 0 is
-    a stationary point in that coordinate: a search that reaches it can stop there although
-    a positive value is better. Each diagonal element found at 0 is moved back inside and
-    the search repeated; the lower deviance wins.
+    The deviance can be stationary in a diagonal element of theta at 0 (for an intercept-only
+    term it depends on that element through its square), so a search that reaches 0 can stop
+    there although a positive value is better. For each diagonal element found at 0 the
+    criterion is probed a little way inside; if that is lower, the search is repeated from
+    the best probe.
     """
     x, fx, hit_limit = _search(f, start, lower, simplex=simplex)
     for _ in range(3):
@@ -327,12 +328,18 @@ def _minimise(
         for i, lo in enumerate(lower):
             if not (math.isfinite(lo) and x[i] - lo < 1e-6):
                 continue
-            trial_start = x.copy()
-            trial_start[i] = lo + 0.5
-            xt, ft, limit_t = _search(f, trial_start, lower)
-            if ft < fx - 1e-8:
-                x, fx, hit_limit = xt, ft, limit_t
-                improved = True
+            best_start, best_f = x, fx
+            for step in (0.01, 0.1, 0.5):
+                probe = x.copy()
+                probe[i] = lo + step
+                fp = f(probe)
+                if fp < best_f:
+                    best_start, best_f = probe, fp
+            if best_f < fx - 1e-8:
+                xt, ft, limit_t = _search(f, best_start, lower, simplex=simplex)
+                if ft < fx - 1e-8:
+                    x, fx, hit_limit = xt, ft, limit_t
+                    improved = True
         if not improved:
             break
     return x, not hit_limit
