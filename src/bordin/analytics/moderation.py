@@ -118,8 +118,14 @@ class ModerationResult:
         :math:`\\operatorname{Var}(b_1)`, :math:`\\operatorname{Var}(b_3)` and
         :math:`\\operatorname{Cov}(b_1, b_3)`, so slopes at other moderator values can be
         computed with :meth:`slope_at`.
+    moderator_var, moderator_interaction_cov:
+        :math:`\\operatorname{Var}(b_2)` and :math:`\\operatorname{Cov}(b_2, b_3)`, for the
+        reverse probe :meth:`moderator_slope_at` (the moderator's slope at a value of the
+        predictor).
     moderator_mean, moderator_sd:
         Mean and sample standard deviation (n - 1) of the moderator in the analysed rows.
+    predictor_mean:
+        Mean of the predictor in the analysed rows.
     n:
         Rows analysed (complete cases).
     df_resid:
@@ -148,8 +154,11 @@ class ModerationResult:
     slope_var: float
     interaction_var: float
     slope_interaction_cov: float
+    moderator_var: float
+    moderator_interaction_cov: float
     moderator_mean: float
     moderator_sd: float
+    predictor_mean: float
     n: int
     df_resid: int
     r_squared: float
@@ -179,6 +188,25 @@ class ModerationResult:
         return make_term(
             f"{self.predictor} | {self.moderator}={value:.6g}",
             b1 + b3 * value,
+            float(np.sqrt(max(var, 0.0))),
+            float(self.df_resid),
+            self.level,
+        )
+
+    def moderator_slope_at(self, value: float) -> TermEstimate:
+        """The moderator's slope at a value of the predictor (the model is symmetric).
+
+        With alliance as moderator and adherence as predictor, this is the alliance's
+        slope at a given adherence: :math:`b_2 + b_3 x_0`, variance
+        :math:`V_{22} + 2 x_0 V_{23} + x_0^2 V_{33}`.
+        """
+        b2 = _coef(self.coefficients, self.moderator).estimate
+        b3 = self.interaction.estimate
+        var = self.moderator_var + 2.0 * value * self.moderator_interaction_cov
+        var += value**2 * self.interaction_var
+        return make_term(
+            f"{self.moderator} | {self.predictor}={value:.6g}",
+            b2 + b3 * value,
             float(np.sqrt(max(var, 0.0))),
             float(self.df_resid),
             self.level,
@@ -437,6 +465,7 @@ def fit_moderation(
     complete = data[cols].notna().all(axis=1) & data[keys].notna().all(axis=1)
     frame = data.loc[complete, cols].astype(np.float64)
     m = frame[moderator].to_numpy()
+    x_mean = float(frame[predictor].mean())
     inter_name = f"{predictor}:{moderator}"
     frame[inter_name] = frame[predictor].to_numpy() * m
     model_cols = [predictor, moderator, *covariates, inter_name]
@@ -465,6 +494,7 @@ def fit_moderation(
     var_b1 = float(fit.cov[i1, i1])
     var_b3 = float(fit.cov[i3, i3])
     cov_13 = float(fit.cov[i1, i3])
+    i2 = names.index(moderator)
     mean = float(m.mean())
     sd = float(m.std(ddof=1))
     jn = johnson_neyman(
@@ -490,8 +520,11 @@ def fit_moderation(
         slope_var=var_b1,
         interaction_var=var_b3,
         slope_interaction_cov=cov_13,
+        moderator_var=float(fit.cov[i2, i2]),
+        moderator_interaction_cov=float(fit.cov[i2, i3]),
         moderator_mean=mean,
         moderator_sd=sd,
+        predictor_mean=x_mean,
         n=fit.n,
         df_resid=fit.df_resid,
         r_squared=fit.r_squared,

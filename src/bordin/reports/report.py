@@ -439,6 +439,8 @@ def _numbers(report: ClinicReport) -> dict[str, float]:
         for i, sl in enumerate(m.simple_slopes):
             term(f"moderation.slope{i}", sl.slope)
             out[f"moderation.slope{i}.at"] = sl.moderator_value
+        term("moderation.moderator_at_mean", m.moderator_slope_at(m.predictor_mean))
+        out["moderation.predictor_mean"] = m.predictor_mean
         out["moderation.jn.lower"] = m.johnson_neyman.lower
         out["moderation.jn.upper"] = m.johnson_neyman.upper
         out["moderation.n"] = float(m.n)

@@ -333,8 +333,12 @@ def therapist_shrinkage_svg(res: TherapistAllianceResult) -> str:
     ax = fig.add_subplot()
     obs = np.array([t.r for t in res.therapists])
     shr = np.array([t.shrunk for t in res.therapists])
-    for o, s in zip(obs, shr, strict=True):
-        ax.plot([o, s], [1, 0], color=GREY, lw=0.4, alpha=0.5)
+    from matplotlib.collections import LineCollection
+
+    segments = np.stack(
+        [np.column_stack([obs, np.ones_like(obs)]), np.column_stack([shr, 0 * shr])], axis=1
+    )
+    ax.add_collection(LineCollection(list(segments), colors=GREY, linewidths=0.4, alpha=0.5))
     ax.plot(obs, np.ones_like(obs), "|", color=GREY, ms=10, label="observed r")
     ax.plot(shr, np.zeros_like(shr), "|", color=BLUE, ms=10, label="shrunk r (empirical Bayes)")
     ax.axvspan(res.ci_low, res.ci_high, color=BLUE, alpha=0.2, lw=0)

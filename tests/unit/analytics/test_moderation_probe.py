@@ -108,3 +108,13 @@ def test_input_errors(kwargs: dict[str, object], match: str) -> None:
 def test_constant_moderator_is_not_identifiable() -> None:
     with pytest.raises(InputError, match="not identifiable"):
         fit_moderation(_data(6, 0.0).assign(m=1.0), outcome="y", predictor="x", moderator="m")
+
+
+def test_reverse_probe_equals_swapping_roles() -> None:
+    data = _data(7, -3.0)
+    res = fit_moderation(data, outcome="y", predictor="x", moderator="m", cov_type="HC3")
+    swapped = fit_moderation(data, outcome="y", predictor="m", moderator="x", cov_type="HC3")
+    a, b = res.moderator_slope_at(0.7), swapped.slope_at(0.7)
+    np.testing.assert_allclose(
+        [a.estimate, a.se, a.ci_low], [b.estimate, b.se, b.ci_low], rtol=1e-9
+    )
