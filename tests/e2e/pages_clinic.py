@@ -12,6 +12,7 @@ and alerts come from the real scoring and feedback engines:
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -234,6 +235,7 @@ def copy_pages_clinic(folder: Path) -> PagesClinic:
 
     if "clinic" not in _TEMPLATE:
         keeper = tempfile.TemporaryDirectory(prefix="bordin-pages-")
+        atexit.register(keeper.cleanup)
         path = Path(keeper.name) / "template.sqlite"
         url = f"sqlite:///{path}"
         upgrade_database(url)

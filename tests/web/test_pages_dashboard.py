@@ -368,3 +368,23 @@ def _today() -> str:
     from datetime import date
 
     return date.today().strftime("%d %b %Y")
+
+
+def test_the_clinic_report_runs_on_the_clinics_own_data(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    client, clinic = site
+    _login(client, clinic.users["therapist"])
+    assert client.get("/clinic/report").status_code == 403
+    _login(client, clinic.users["supervisor"])
+    assert _json(client, "/clinic")["report"]["href"] == "/clinic/report"
+    report = _json(client, "/clinic/report")
+    assert (report["alliance"], report["outcome"]) == ("sac_total", "phq9_total")
+    assert report["n_clients"] == 3
+    assert report["source"] == "Riverside Clinic"
+    sections = {s["key"]: s for s in report["sections"]}
+    assert sections["outcomes"]["available"] is True
+    # a section the data cannot support says why instead of disappearing
+    assert sections["early_alliance"]["available"] is False
+    assert "at least 10" in sections["early_alliance"]["reason"]
+    assert isinstance(report["warnings"], list)

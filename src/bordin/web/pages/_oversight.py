@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -160,19 +161,43 @@ def clinic_context(db: Session, user: User) -> dict[str, Any]:
                     "href": "/api/v1/exports/item-responses.csv",
                 },
             ],
-            "report": _report_link(),
+            "report": (
+                {"label": "Clinic report (HTML)", "href": "/clinic/report"} if sessions else None
+            ),
         }
     )
     return context
 
 
-def _report_link() -> dict[str, str] | None:
-    """The clinic report page, when the report feature is installed."""
-    import importlib.util
+ALLIANCE_COLUMNS = ("sac_total", "wai_sr_total")
+OUTCOME_COLUMNS = ("phq9_total", "gad7_total", "core10_total", "k10_total", "ors_total")
 
-    if importlib.util.find_spec("bordin.reports.clinic") is None:
-        return None
-    return {"label": "Clinic report", "href": "/clinic/report"}
+
+def _clinic_report(db: Session, user: User) -> tuple[Any, list[str]]:
+    """Build the clinic report on the scores the user may see; return it and any warnings.
+
+    Warnings raised by the analyses (a boundary fit, a loose convergence on a small
+    clinic) are collected and shown with the report rather than hidden.
+    """
+    import warnings
+
+    from bordin.reports.report import build_report
+    from bordin.storage.queries import export_session_scores
+
+    frame = export_session_scores(db, actor=user)
+    alliance = next((c for c in ALLIANCE_COLUMNS if c in frame.columns), None)
+    outcome = next((c for c in OUTCOME_COLUMNS if c in frame.columns), None)
+    if alliance is None or outcome is None or frame.empty:
+        return None, []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = build_report(
+            frame,
+            alliance=alliance,
+            outcome=outcome,
+            source=user.clinic.name if user.clinic else "clinic",
+        )
+    return report, sorted({str(w.message) for w in caught})
 
 
 def _supervisor_page(request: Request, template: str, build: Any) -> Response:
@@ -196,6 +221,64 @@ def _supervisor_page(request: Request, template: str, build: Any) -> Response:
 def team(request: Request) -> Response:
     """Open ruptures, clients not on track and forms outstanding, per therapist."""
     return _supervisor_page(request, "team.html", team_context)
+
+
+@router.get("/clinic/report", include_in_schema=False)
+def clinic_report(request: Request) -> Response:
+    """The clinic report (outcomes, early alliance, lagged model, ruptures, therapists)."""
+    from fastapi.responses import HTMLResponse, JSONResponse
+
+    from bordin.reports.report import render_html
+    from bordin.web.pages._render import wants_json
+
+    with open_transaction(request) as db:
+        user = page_user(request, db)
+        if user is None:
+            return login_redirect(request)
+        if user.role not in SUPERVISING_ROLES:
+            return error_page(
+                request,
+                user,
+                status_code=403,
+                heading="Not allowed",
+                message="This page is for supervisors and administrators.",
+            )
+        report, notes = _clinic_report(db, user)
+        if report is None:
+            return error_page(
+                request,
+                user,
+                status_code=404,
+                heading="No report yet",
+                message="The report needs alliance and outcome scores from the clinic's forms.",
+            )
+    if wants_json(request):
+        return JSONResponse({**report.to_json_dict(), "warnings": notes})
+    try:
+        html = render_html(report)
+    except ValueError as exc:
+        # a figure that cannot be drawn from these data: say so, keep the numbers reachable
+        return error_page(
+            request,
+            user,
+            status_code=500,
+            heading="The report could not be drawn",
+            message=f"{exc}. The numbers are available at /clinic/report?format=json.",
+        )
+    # the report is one self-contained document with its own inline stylesheet (no scripts)
+    policy = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    policy += "script-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    if notes:
+        listed = "".join(f"<li>{escape(n)}</li>" for n in notes)
+        html = html.replace(
+            "</body>",
+            f'<section class="notice"><h2>Warnings from the analyses</h2><ul>{listed}</ul>'
+            "</section></body>",
+            1,
+        )
+    return HTMLResponse(
+        html, headers={"Content-Security-Policy": policy, "Cache-Control": "no-store"}
+    )
 
 
 @router.get("/clinic", include_in_schema=False)
