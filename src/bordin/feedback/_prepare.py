@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_float_dtype, is_integer_dtype
 
 from bordin.errors import InputError
-from bordin.feedback._groups import FloatArray, Groups, make_groups
+from bordin.feedback._groups import FloatArray, Groups, IntArray, make_groups
 from bordin.feedback._instruments import InstrumentFacts, instrument_facts
 from bordin.instruments import list_instruments
 
@@ -28,7 +29,8 @@ def instrument_id(name: str) -> str:
 class Prepared:
     """A validated scores frame, sorted by client and session, with its row layout.
 
-    ``frame`` keeps the original columns (sorted, index 0..n-1); ``alliance`` maps each
+    ``frame`` holds the identifying columns (client, therapist, session; sorted, index
+    0..n-1); ``alliance`` maps each
     available scale (total, bond, goal, task) to its float column and ``items`` each available
     rupture item; ``outcomes`` maps outcome ids to their total column; ``risk`` holds the
     raw risk-item columns present (any instrument's, e.g. ``phq9_item9``) and ``risk_from``
@@ -52,20 +54,29 @@ class Prepared:
         return self.frame["client_id"]
 
 
-def _numeric(frame: pd.DataFrame, column: str) -> FloatArray:
+def _numeric(frame: pd.DataFrame, column: str, order: IntArray) -> FloatArray:
+    """A column as floats in sorted order; a non-number names its row (header = row 1)."""
     raw = frame[column]
-    values = pd.to_numeric(raw, errors="coerce")
-    bad = values.isna() & raw.notna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"not a number: {raw.iloc[row]!r}", row=row + 1, column=column)
-    return values.to_numpy(dtype=np.float64)
+    if is_float_dtype(raw.dtype) or is_integer_dtype(raw.dtype):
+        values = raw.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        coerced = pd.to_numeric(raw, errors="coerce")
+        bad = coerced.isna().to_numpy() & raw.notna().to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(f"not a number: {raw.iloc[row]!r}", row=row + 2, column=column)
+        values = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+    result: FloatArray = values[order]
+    return result
 
 
 def prepare_scores(
     scores: pd.DataFrame, *, alliance: str, outcomes: Sequence[str] = ()
 ) -> Prepared:
-    """Check the frame and sort it by client and session.
+    """Check the frame and lay it out sorted by client and session.
+
+    Only the columns the rules use are read; error messages name the row of the input as
+    a file would number it (header = row 1).
 
     Raises
     ------
@@ -78,60 +89,69 @@ def prepare_scores(
     for column in ("client_id", "session", f"{alliance_id}_total"):
         if column not in scores.columns:
             raise InputError("required column is missing", column=column)
-    if scores["client_id"].isna().any():
-        row = int(np.flatnonzero(scores["client_id"].isna().to_numpy())[0])
-        raise InputError("client_id is empty", row=row + 1, column="client_id")
-    session = _numeric(scores, "session")
+    outcome_ids = [instrument_id(name) for name in outcomes]
+    outcome_facts = {oid: instrument_facts(oid) for oid in outcome_ids}
+    for oid in outcome_ids:
+        if f"{oid}_total" not in scores.columns:
+            raise InputError("outcome column is missing", column=f"{oid}_total")
+    client_raw = scores["client_id"]
+    if client_raw.isna().any():
+        row = int(np.flatnonzero(client_raw.isna().to_numpy())[0])
+        raise InputError("client_id is empty", row=row + 2, column="client_id")
+    identity = np.arange(len(scores), dtype=np.int64)
+    session = _numeric(scores, "session", identity)
     bad = np.isnan(session) | (session < 1) | (session != np.floor(session))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise InputError(
             f"session must be a whole number >= 1, got {scores['session'].iloc[row]!r}",
-            row=row + 1,
+            row=row + 2,
             column="session",
         )
-    frame = scores.copy()
-    frame["session"] = session.astype(np.int64)
-    frame = frame.sort_values(["client_id", "session"], kind="stable").reset_index(drop=True)
-    client = frame["client_id"].to_numpy()
-    sess = frame["session"].to_numpy()
+    try:
+        client_codes, _ = pd.factorize(client_raw, sort=True)
+    except TypeError:
+        raise InputError("client_id mixes numbers and text", column="client_id") from None
+    order = np.lexsort((session, client_codes)).astype(np.int64)
+    keep = [c for c in ("client_id", "therapist_id", "session") if c in scores.columns]
+    frame = scores[keep].iloc[order].reset_index(drop=True)
+    sess = session[order].astype(np.int64)
+    frame["session"] = sess
+    codes_sorted = client_codes[order]
     dup = np.zeros(len(frame), dtype=bool)
     if len(frame) > 1:
-        dup[1:] = (client[1:] == client[:-1]) & (sess[1:] == sess[:-1])
+        dup[1:] = (codes_sorted[1:] == codes_sorted[:-1]) & (sess[1:] == sess[:-1])
     if dup.any():
         row = int(np.flatnonzero(dup)[0])
-        raise InputError(f"client {client[row]!r} has session {sess[row]} twice", column="session")
+        client = frame["client_id"].iloc[row]
+        raise InputError(
+            f"client {client!r} has session {sess[row]} twice",
+            row=int(order[row]) + 2,
+            column="session",
+        )
     codes = np.zeros(len(frame), dtype=np.int64)
     if len(frame) > 1:
-        codes[1:] = np.cumsum(client[1:] != client[:-1])
+        codes[1:] = np.cumsum(codes_sorted[1:] != codes_sorted[:-1])
     groups = make_groups(codes)
 
     scales = {
-        s: _numeric(frame, f"{alliance_id}_{s}")
+        s: _numeric(scores, f"{alliance_id}_{s}", order)
         for s in ALLIANCE_SCALES
-        if f"{alliance_id}_{s}" in frame.columns
+        if f"{alliance_id}_{s}" in scores.columns
     }
     items = {
-        i: _numeric(frame, f"{alliance_id}_{i}")
+        i: _numeric(scores, f"{alliance_id}_{i}", order)
         for i in RUPTURE_ITEMS
-        if f"{alliance_id}_{i}" in frame.columns
+        if f"{alliance_id}_{i}" in scores.columns
     }
-    outcome_columns: dict[str, FloatArray] = {}
-    outcome_facts: dict[str, InstrumentFacts] = {}
+    outcome_columns = {oid: _numeric(scores, f"{oid}_total", order) for oid in outcome_ids}
     risk: dict[str, FloatArray] = {}
-    for name in outcomes:
-        oid = instrument_id(name)
-        ofacts = instrument_facts(oid)
-        if f"{oid}_total" not in frame.columns:
-            raise InputError("outcome column is missing", column=f"{oid}_total")
-        outcome_columns[oid] = _numeric(frame, f"{oid}_total")
-        outcome_facts[oid] = ofacts
     risk_from: dict[str, float] = {}
     for definition in list_instruments():
         for number in definition.risk_items:
             column = definition.item_column(number)
-            if column in frame.columns:
-                risk[column] = _numeric(frame, column)
+            if column in scores.columns:
+                risk[column] = _numeric(scores, column, order)
                 threshold = definition.item(number).risk_from
                 risk_from[column] = float(threshold if threshold is not None else 1.0)
     return Prepared(

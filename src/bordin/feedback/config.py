@@ -30,6 +30,11 @@ class FeedbackConfig:
     item_threshold
         A rupture item (tension, feeling misunderstood, wanting to withdraw; 0-4) at or above
         this value counts as a self-reported rupture marker.
+    alliance_reliable_change
+        Reliable-change threshold (scale points) for the alliance total, for the
+        reliable-change rupture criterion; None takes it from the instrument definition (the
+        session alliance check and the WAI-SR define none, so the criterion is skipped unless
+        a clinic sets one from its own reliability data).
     bordin_blend
         Weight of the previous session in Bordin's baseline; the rest is the client's
         exponentially weighted running level.
@@ -71,6 +76,7 @@ class FeedbackConfig:
     sd_min_sessions: int = 3
     clinic_sd_min_df: int = 20
     item_threshold: float = 2.0
+    alliance_reliable_change: float | None = None
     bordin_blend: float = 0.25
     bordin_halflife: float = 2.0
     bordin_threshold: float = 3.0
@@ -85,6 +91,6 @@ class FeedbackConfig:
     min_clinic_clients: int = 200
     response_fraction: float = 0.5
 
-    def as_dict(self) -> dict[str, float | int]:
+    def as_dict(self) -> dict[str, float | int | None]:
         """The configuration as a plain dictionary (for JSON output)."""
         return {name: getattr(self, name) for name in self.__dataclass_fields__}

@@ -75,12 +75,18 @@ def detect_ruptures(
     """
     config = config or FeedbackConfig()
     prepared = prepare_scores(scores, alliance=alliance)
-    rc = prepared.alliance_facts.reliable_change if scale == "total" else None
+    rc = _alliance_rc(prepared, config) if scale == "total" else None
     detection = run_detector(
         prepared, detector=detector, config=config, scale=scale, reliable_change=rc
     )
     events, _ = classify_repairs(detection, prepared, config)
     return events
+
+
+def _alliance_rc(prepared: Prepared, config: FeedbackConfig) -> float | None:
+    if config.alliance_reliable_change is not None:
+        return float(config.alliance_reliable_change)
+    return prepared.alliance_facts.reliable_change
 
 
 def _text_as_object(frame: pd.DataFrame) -> pd.DataFrame:
@@ -156,14 +162,15 @@ def compute_feedback(
     event_frames = []
     detections = {}
     counts_by: dict[tuple[str, str], Any] = {}
-    rc = prepared.alliance_facts.reliable_change
+    rc = _alliance_rc(prepared, config)
     for detector, scale in _REPORTED:
         if scale not in prepared.alliance:
             continue
         if detector == "reliable_change" and rc is None:
             notes.append(
                 f"The reliable-change rupture criterion was skipped: {prepared.alliance_id} "
-                "has no reliable-change threshold."
+                "has no reliable-change threshold (set FeedbackConfig.alliance_reliable_change "
+                "to use it)."
             )
             continue
         if detector == "items" and not prepared.items:

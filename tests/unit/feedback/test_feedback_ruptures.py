@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from bordin.errors import InputError
-from bordin.feedback import FeedbackConfig, detect_ruptures
+from bordin.feedback import FeedbackConfig, compute_feedback, detect_ruptures
 from bordin.feedback._prepare import prepare_scores
 from bordin.feedback.ruptures import run_detector
 
@@ -162,6 +162,20 @@ def test_reliable_change_detector_needs_a_threshold() -> None:
     # The session alliance check defines no reliable-change threshold (not validated).
     with pytest.raises(InputError, match="reliable-change"):
         detect_ruptures(_stable_clinic(), detector="reliable_change")
+
+
+def test_reliable_change_detector_with_a_clinic_threshold() -> None:
+    frame = _stable_clinic()
+    frame.loc[(frame["client_id"] == "k01") & (frame["session"] == 3), "sac_total"] -= 0.9
+    frame.loc[(frame["client_id"] == "k02") & (frame["session"] == 3), "sac_total"] -= 0.2
+    cfg = FeedbackConfig(alliance_reliable_change=0.6)
+    events = detect_ruptures(frame, detector="reliable_change", config=cfg)
+    prev = frame.set_index(["client_id", "session"])["sac_total"]
+    expected = {(c, s) for (c, s), x in prev.items() if s > 1 and prev[(c, s - 1)] - x >= 0.6}
+    assert set(zip(events["client_id"], events["onset"], strict=True)) == expected
+    assert ("k01", 3) in expected and ("k02", 3) not in expected
+    result = compute_feedback(frame, outcomes=(), config=cfg)
+    assert "reliable_change" in set(result.ruptures["detector"])
 
 
 def test_errors_name_the_problem() -> None:
