@@ -92,26 +92,28 @@ def responses_frame(index: SessionIndex, blocks: list[ItemBlock]) -> pd.DataFram
     item_of_col = np.concatenate([np.asarray(b.items, dtype=np.int16) for b in blocks])
     width = values.shape[1]
     hit = np.flatnonzero(present.ravel())
-    row = hit // width
     col = hit % width
+    # Rows are sorted by session, so per-session columns are repeats, not gathers.
+    counts = present.sum(axis=1)
+
+    def per_session(codes: npt.NDArray[np.integer], labels: StrArray) -> pd.Categorical:
+        repeated = np.repeat(codes.astype(np.int32), counts)
+        return pd.Categorical.from_codes(repeated, categories=labels.tolist(), validate=False)
+
     instruments = [b.instrument for b in blocks]
     return pd.DataFrame(
         {
-            "client_id": pd.Categorical.from_codes(
-                index.client[row].astype(np.int32), categories=index.client_labels.tolist()
+            "client_id": per_session(index.client, index.client_labels),
+            "therapist_id": per_session(index.therapist, index.therapist_labels),
+            "session": np.repeat(index.session.astype(np.int64), counts),
+            "date": per_session(index.date_code, index.date_labels),
+            "instrument": pd.Categorical.from_codes(
+                instrument_of_col[col], categories=instruments, validate=False
             ),
-            "therapist_id": pd.Categorical.from_codes(
-                index.therapist[row].astype(np.int32),
-                categories=index.therapist_labels.tolist(),
-            ),
-            "session": index.session[row].astype(np.int64),
-            "date": pd.Categorical.from_codes(
-                index.date_code[row].astype(np.int32), categories=index.date_labels.tolist()
-            ),
-            "instrument": pd.Categorical.from_codes(instrument_of_col[col], categories=instruments),
             "item": item_of_col[col].astype(np.int64),
             "value": values.ravel()[hit].astype(np.int64),
-        }
+        },
+        copy=False,
     )
 
 

@@ -8,6 +8,7 @@ session ``t - 1``. Components are indexed bond = 0, goal = 1, task = 2.
 from __future__ import annotations
 
 import dataclasses
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,7 @@ ARM_NONE, ARM_FEEDBACK, ARM_NO_FEEDBACK = 0, 1, 2
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+_T = TypeVar("_T", bound=np.generic)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +84,11 @@ def _logit(p: float) -> float:
 def _expit(x: FloatArray) -> FloatArray:
     out: FloatArray = 1.0 / (1.0 + np.exp(-x))
     return out
+
+
+def _client_major(a: npt.NDArray[_T]) -> npt.NDArray[_T]:
+    """A session-major array (sessions first) as a contiguous client-major one."""
+    return np.ascontiguousarray(np.swapaxes(a, 0, 1))
 
 
 def _correlated(rng: np.random.Generator, n: int, rho: float) -> FloatArray:
@@ -147,12 +154,14 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
     component_share = 3.0 / (1.0 + 2.0 * cfg.rupture_spillover)
 
     # Outputs.
-    shape = (n, s_max)
+    # Filled session by session, so stored session-major (each write is contiguous) and
+    # turned client-major once at the end.
+    shape = (s_max, n)
     mask = np.zeros(shape, dtype=bool)
-    state_out = np.zeros((n, s_max, 3))
+    state_out = np.zeros((s_max, n, 3))
     gap_out = np.zeros(shape)
-    drop_out = np.zeros((n, s_max, 3))
-    alliance_out = np.zeros((n, s_max, 3))
+    drop_out = np.zeros((s_max, n, 3))
+    alliance_out = np.zeros((s_max, n, 3))
     severity = np.zeros(shape)
     adherence = np.zeros(shape)
     open_out = np.zeros(shape, dtype=bool)
@@ -187,7 +196,7 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
     for t in range(s_max):
         session = t + 1
         alive = active & (session <= planned)
-        mask[:, t] = alive
+        mask[t] = alive
 
         # State-like alliance: stationary AR(1) per component.
         shocks = _correlated(rng, n, cfg.component_correlation)
@@ -219,7 +228,7 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
         # A repair session starts no new rupture: its rating shows the repair.
         at_risk = alive & (session >= 2) & (open_onset == 0) & ~repair_now
         p_rupture = _expit(rupture_base)
-        rupture_hazard[at_risk, t] = p_rupture[at_risk]
+        rupture_hazard[t, at_risk] = p_rupture[at_risk]
         onset = at_risk & (u_onset < p_rupture)
         component = np.where(
             u_component < cfg.rupture_bond_probability,
@@ -257,15 +266,15 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
 
         is_open = open_onset > 0
         strength = open_depth / cfg.rupture_depth_mean
-        signal[:, t] = np.where(onset, strength, np.where(is_open, 0.5 * strength, 0.0))
-        confront_out[:, t] = is_open & open_conf
-        state_out[:, t] = state
-        gap_out[:, t] = gap
-        drop_out[:, t] = open_drop + residual
-        alliance_out[:, t] = alliance
-        open_out[:, t] = is_open
-        onset_out[:, t] = onset
-        repair_out[:, t] = repair_now
+        signal[t] = np.where(onset, strength, np.where(is_open, 0.5 * strength, 0.0))
+        confront_out[t] = is_open & open_conf
+        state_out[t] = state
+        gap_out[t] = gap
+        drop_out[t] = open_drop + residual
+        alliance_out[t] = alliance
+        open_out[t] = is_open
+        onset_out[t] = onset
+        repair_out[t] = repair_now
         previous_total = total
 
         # Adherence (0-1), predicted by alliance.
@@ -276,10 +285,10 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
             + cfg.adherence_session_sd * rng.standard_normal(n)
         )
         adh = _expit(adherence_logit)
-        adherence[:, t] = adh
+        adherence[t] = adh
 
         # Latent severity (PHQ-9 total scale) at this session, then the next one.
-        severity[:, t] = current
+        severity[t] = current
         adh_c = adh - cfg.adherence_mean
         current = (
             cfg.severity_ar * current
@@ -299,15 +308,25 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
             + cfg.dropout_open_rupture_log_odds * is_open
         )
         can_drop = alive & (session < planned)
-        dropout_hazard[can_drop, t] = h[can_drop]
+        dropout_hazard[t, can_drop] = h[can_drop]
         leave = can_drop & (rng.random(n) < h)
         active &= ~leave
 
+    mask, severity, adherence, gap_out, signal = (
+        _client_major(a) for a in (mask, severity, adherence, gap_out, signal)
+    )
+    open_out, onset_out, repair_out, confront_out = (
+        _client_major(a) for a in (open_out, onset_out, repair_out, confront_out)
+    )
+    rupture_hazard, dropout_hazard = _client_major(rupture_hazard), _client_major(dropout_hazard)
+    state_out, drop_out, alliance_out = (
+        _client_major(a) for a in (state_out, drop_out, alliance_out)
+    )
     attended = mask.sum(axis=1)
     anxiety = (
         cfg.gad7_loading * severity * (21.0 / 27.0)
         + gad7_offset[:, None]
-        + cfg.gad7_noise_sd * rng.standard_normal(shape)
+        + cfg.gad7_noise_sd * rng.standard_normal((n, s_max))
     )
     return LatentClinic(
         therapist_alliance=t_alliance,
