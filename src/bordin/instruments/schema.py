@@ -248,6 +248,18 @@ class InstrumentDefinition(_Frozen):
         return self.scale(self.primary_scale).reliable_change
 
     @property
+    def clinical_cutoff(self) -> float | None:
+        """The primary scale's cutoff value (None when there is none); see ``cutoff``."""
+        cutoff = self.cutoff
+        return None if cutoff is None else cutoff.value
+
+    @property
+    def reliable_change_threshold(self) -> float | None:
+        """The primary scale's reliable change threshold in points (None when none)."""
+        spec = self.reliable_change
+        return None if spec is None else spec.value
+
+    @property
     def risk_items(self) -> tuple[int, ...]:
         """Numbers of the items whose responses signal risk (e.g. PHQ-9 item 9)."""
         return tuple(item.number for item in self.items if item.risk_from is not None)

@@ -87,6 +87,18 @@ class CutoffResult:
     case_if: str
     source: str
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per score: case, valid."""
+        return pd.DataFrame({"case": self.case, "valid": self.valid})
+
+    def summary(self) -> str:
+        """Counts of cases among the valid scores, with the cutoff and its source."""
+        n_valid = int(self.valid.sum())
+        return (
+            f"{int(self.case.sum())} of {n_valid} scores {self.case_if} {self.value:g} "
+            f"({self.source})"
+        )
+
 
 @dataclass(frozen=True)
 class ReliableChangeResult:

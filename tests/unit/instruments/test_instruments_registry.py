@@ -299,3 +299,11 @@ def test_load_content_pack_from_a_site_file(tmp_path: Path) -> None:
     path.write_text("\n".join(lines[:-4]) + "\n", encoding="utf-8")
     with pytest.raises(InstrumentError, match="words items"):
         load_content_pack(path)
+
+
+def test_numeric_shortcuts_for_the_primary_scale() -> None:
+    assert get_instrument("phq9").clinical_cutoff == 10
+    assert get_instrument("phq9").reliable_change_threshold == 6
+    assert get_instrument("sac").clinical_cutoff == 3.5
+    assert get_instrument("wai_sr").clinical_cutoff is None
+    assert get_instrument("k10").reliable_change_threshold is None

@@ -91,3 +91,9 @@ def test_is_case_uses_the_direction() -> None:
     assert srs.case.tolist() == [True, False]
     sac = is_case([3.4, 3.5], instrument="sac")
     assert sac.case.tolist() == [True, False] and "not a validated cutoff" in sac.source
+
+
+def test_cutoff_result_table_and_summary() -> None:
+    result = is_case([12.0, 3.0, np.nan], instrument="gad7")
+    assert result.to_frame()["case"].tolist() == [True, False, False]
+    assert result.summary().startswith("1 of 2 scores >= 8")
