@@ -265,7 +265,8 @@ def summarise_outcomes(
     ----------
     Wilson intervals against R 4.2.2 ``prop.test(x, n, correct = FALSE)`` (reference file
     ``tests/reference/data/report/wilson.json``, tolerance 1e-9). Category counts are
-    checked against per-client classification in ``tests/unit/analytics``.
+    checked against per-client classification in
+    ``tests/unit/analytics/test_report_outcome_summary.py``.
 
     References
     ----------
