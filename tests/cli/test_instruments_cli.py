@@ -67,3 +67,11 @@ def test_show_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_show_unknown_instrument(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(["instruments", "show", "bdi2"], capsys)
     assert code == 2 and "unknown instrument 'bdi2'" in err
+
+
+def test_show_in_a_language_without_a_pack(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = _run(["instruments", "show", "gad7", "--language", "de"], capsys)
+    assert code == 0 and "No wording shipped in language 'de'" in out

@@ -134,6 +134,7 @@ def _describe(instrument_id: str, language: str) -> dict[str, Any]:
         "loinc": d.loinc,
         "risk_items": list(d.risk_items),
         "notes": list(d.notes),
+        "language": language,
         "scales": scales,
         "items": items,
         "content_pack": None
@@ -230,6 +231,8 @@ def _print_description(info: dict[str, Any]) -> None:
         for labels, numbers in sets.items():
             console.print(f"Responses (items {', '.join(numbers)}): {labels}")
         console.print(f"Notice: {pack['notice']}")
+    elif info["wording_redistributable"]:
+        console.print(f"No wording shipped in language {info['language']!r}.")
     else:
         console.print(
             "No wording shipped (licensed instrument): import your licensed wording as a "

@@ -23,6 +23,8 @@ __all__ = ["REQUIRED_COLUMNS", "Responses", "validate_responses"]
 
 REQUIRED_COLUMNS = ("client_id", "therapist_id", "session", "instrument", "item", "value")
 _TOLERANCE = 1e-9
+# Attended-session counts; the bound keeps the integer record keys far from overflow.
+MAX_SESSION = 100_000
 
 
 @dataclass(frozen=True)
@@ -330,10 +332,11 @@ def validate_responses(frame: pd.DataFrame, *, source: str | None = None) -> Res
     _missing(therapist, "therapist_id", rows, source)
     inst, definitions = _instruments(frame["instrument"], rows, source)
     session = _integers(frame["session"], "session", rows, source, "session")
-    if (session < 1).any():
-        i = _first(session < 1)
+    bad_session = (session < 1) | (session > MAX_SESSION)
+    if bad_session.any():
+        i = _first(bad_session)
         raise InputError(
-            f"session numbers start at 1, got {session[i]}",
+            f"session numbers run from 1 to {MAX_SESSION:,}, got {session[i]}",
             file=source,
             row=int(rows[i]),
             column="session",
