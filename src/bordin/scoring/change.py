@@ -279,6 +279,14 @@ def reliable_change(
     is an improvement. Equivalent to :math:`|RC| \\ge 1.96` with
     :math:`RC = (x_2 - x_1) / S_{diff}` for a computed threshold.
 
+    Validation
+    ----------
+    A closed form with no R counterpart needed: hand-worked pairs at and around each
+    published threshold, both directions of scale, and missing scores are checked in
+    ``tests/unit/scoring/test_scoring_change.py``; swapping ``pre`` and ``post`` flipping
+    improvement and deterioration is a Hypothesis property in
+    ``tests/property/test_scoring_properties.py``.
+
     References
     ----------
     Jacobson, N. S., & Truax, P. (1991). https://doi.org/10.1037/0022-006X.59.1.12

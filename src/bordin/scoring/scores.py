@@ -107,6 +107,23 @@ def score_responses(responses: pd.DataFrame, *, source: str | None = None) -> pd
         not a response code; an item is answered twice in one session; a session has two
         therapists or two dates. The message names the file, row (header = row 1),
         column and item.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> long = pd.DataFrame(
+    ...     {
+    ...         "client_id": ["c1"] * 7,
+    ...         "therapist_id": ["t1"] * 7,
+    ...         "session": [1] * 7,
+    ...         "instrument": ["gad7"] * 7,
+    ...         "item": range(1, 8),
+    ...         "value": [2, 2, 1, 1, 0, 3, None],
+    ...     }
+    ... )
+    >>> score_responses(long)[["client_id", "session", "gad7_total"]]
+      client_id  session  gad7_total
+    0        c1        1        10.5
     """
     checked = validate_responses(responses, source=source)
     definitions = checked.definitions
