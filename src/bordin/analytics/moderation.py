@@ -236,13 +236,16 @@ class ModerationResult:
                     "se": np.nan,
                     "ci_low": np.nan,
                     "ci_high": np.nan,
-                    "statistic": jn.critical_value,
-                    "p_value": jn.alpha,
+                    "statistic": np.nan,
+                    "p_value": np.nan,
                     "df": jn.df,
                     "n": self.n,
                     "level": self.level,
                     "group": "johnson_neyman",
-                    "method": "Johnson-Neyman closed form",
+                    "method": (
+                        f"Johnson-Neyman closed form, alpha {jn.alpha:.3g}, "
+                        f"critical t {jn.critical_value:.4f}"
+                    ),
                 }
             )
         return pd.DataFrame(rows)

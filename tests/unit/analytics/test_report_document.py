@@ -190,3 +190,21 @@ def test_unregistered_alliance_scale_degrades_rupture_section(scores: pd.DataFra
 def test_missing_outcome_column_is_an_input_error(scores: pd.DataFrame) -> None:
     with pytest.raises(InputError, match="phq_total"):
         build_report(scores, alliance="sac_total", outcome="phq_total")
+
+
+def test_result_tables_use_the_column_vocabulary(report: ClinicReport) -> None:
+    from bordin.columns import check_result_columns
+
+    results = [
+        report.outcome_summary,
+        report.early_alliance,
+        report.moderation,
+        report.ruptures,
+        report.therapists,
+    ]
+    for result in results:
+        assert result is not None
+        frame = result.to_frame()  # type: ignore[attr-defined]
+        assert len(frame) > 0
+        assert check_result_columns(list(frame.columns)) == [], type(result).__name__
+        assert isinstance(result.summary(), str)  # type: ignore[attr-defined]
