@@ -9,8 +9,11 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bordin.errors import InputError
+
+SQLITE_QUEUE_TIMEOUT = 120.0  # seconds a request may wait for the SQLite connection
 
 __all__ = ["make_engine", "make_session_factory", "normalise_url", "transaction"]
 
@@ -41,9 +44,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Build an engine for ``url``.
 
-    SQLite connections turn on foreign keys and WAL on every connect (so concurrent readers
-    never block the writer) and wait up to 30 s for a lock. Writes on SQLite begin with
-    ``BEGIN IMMEDIATE`` so that two writers serialise instead of failing on upgrade.
+    SQLite connections turn on foreign keys and WAL on every connect (so readers in other
+    processes never block the writer) and wait up to 30 s for a lock. Transactions on SQLite
+    begin with ``BEGIN IMMEDIATE`` so that two writers serialise instead of failing on lock
+    upgrade, and the engine holds a single connection: SQLite is the one-clinic,
+    one-machine setup; PostgreSQL is the path for concurrency (DESIGN.md).
 
     Raises
     ------
@@ -55,8 +60,17 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if backend == "sqlite":
         if sa_url.database in (None, "", ":memory:"):
             raise InputError("an in-memory SQLite database cannot be shared; use a file")
+        # One connection per engine: SQLite has one writer at a time, so requests queue
+        # for the connection in-process (first come, first served) instead of spinning on
+        # the file lock; other processes (the CLI) still wait up to 30 s for the lock.
         engine = create_engine(
-            sa_url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+            sa_url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=QueuePool,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=SQLITE_QUEUE_TIMEOUT,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
 

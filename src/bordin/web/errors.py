@@ -11,6 +11,7 @@
 | Conflict, a unique-constraint race | 409 |
 | RateLimited | 429 with Retry-After |
 | InstrumentError | 422 |
+| database busy or unreachable (pool timeout, lock timeout) | 503 with Retry-After |
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bordin.errors import (
     BordinError,
@@ -48,6 +50,8 @@ def status_for(exc: BaseException) -> int:
         (Conflict, 409),
         (IntegrityError, 409),
         (RateLimited, 429),
+        (PoolTimeout, 503),
+        (OperationalError, 503),
     ]
     for kind, status in table:
         if isinstance(exc, kind):
@@ -59,6 +63,8 @@ def error_body(exc: BaseException) -> dict[str, Any]:
     """The JSON body of an error response: ``{"error": {"code", "message", ...}}``."""
     if isinstance(exc, IntegrityError):
         return {"error": {"code": "conflict", "message": "the record conflicts with another"}}
+    if isinstance(exc, PoolTimeout | OperationalError):
+        return {"error": {"code": "unavailable", "message": "the database is busy; try again"}}
     code = {
         422: "invalid",
         401: "unauthenticated",
@@ -85,6 +91,8 @@ def _respond(exc: BaseException) -> JSONResponse:
     headers = {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, PoolTimeout | OperationalError):
+        headers["Retry-After"] = "5"
     if isinstance(exc, AuthenticationFailed):
         headers["WWW-Authenticate"] = 'Cookie realm="bordin"'
     return JSONResponse(error_body(exc), status_code=status_for(exc), headers=headers)
@@ -98,3 +106,5 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(BordinError, _domain)
     app.add_exception_handler(IntegrityError, _domain)
+    app.add_exception_handler(PoolTimeout, _domain)
+    app.add_exception_handler(OperationalError, _domain)

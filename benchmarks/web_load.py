@@ -1,0 +1,359 @@
+"""Load and crash test of the web service on loopback.
+
+1. Builds a clinic (one therapist, ``--clients`` clients, one form link per submission) in
+   a fresh database (SQLite in a temporary folder, or ``--db`` PostgreSQL URL).
+2. Starts the server (uvicorn, a subprocess on 127.0.0.1 and a free port).
+3. From this process (a second process), runs a bounded load: ``--concurrency`` clients
+   (default 50) submitting forms, and the same number of requests to the bare
+   ``/api/v1/health`` endpoint (touches nothing) as the framework reference; prints
+   throughput and p50/p99 latency for both, and their ratio.
+4. Crash test: starts a second load, SIGKILLs the server mid-load, restarts it, and checks
+   that every acknowledged submission (201 with a receipt) is present with its items and
+   the same receipt, that none is duplicated, and that every submission in flight was
+   stored completely or not at all.
+
+Run: ``python benchmarks/web_load.py`` (``--help`` for the bounds). Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ANSWERS = {
+    "phq9": {str(i): (i % 3) for i in range(1, 9)} | {"9": 0},
+    "sac": {"1": 4, "2": 4, "3": 3, "4": 4, "5": 3, "6": 4, "7": 1, "8": 3, "9": 0, "10": 1},
+}
+ITEMS_PER_FORM = 19
+
+
+@dataclass
+class Run:
+    """Latencies (seconds) and outcomes of one load run."""
+
+    latencies: list[float]
+    statuses: list[int]
+    wall: float
+
+    def line(self, name: str) -> str:
+        ordered = sorted(self.latencies)
+        p50 = statistics.median(ordered) if ordered else float("nan")
+        p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else float("nan")
+        rate = len(ordered) / self.wall if self.wall else float("nan")
+        return (
+            f"{name:<22} {len(ordered):>6} req  {rate:8.1f} req/s  "
+            f"p50 {p50 * 1000:8.1f} ms  p99 {p99 * 1000:8.1f} ms"
+        )
+
+    def throughput(self) -> float:
+        return len(self.latencies) / self.wall if self.wall else float("nan")
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (graceful), then SIGKILL if it has not stopped within a minute."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def build_clinic(url: str, clients: int, forms: int) -> list[str]:
+    """A clinic with one therapist and ``forms`` open form links spread over ``clients``."""
+    from bordin.storage import (
+        actions,
+        make_engine,
+        make_session_factory,
+        transaction,
+        upgrade_database,
+    )
+
+    upgrade_database(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    tokens: list[str] = []
+    with transaction(factory) as db:
+        clinic = actions.create_clinic(db, actor=None, name="Load test clinic")
+        therapist = actions.create_user(
+            db,
+            actor=None,
+            clinic_id=clinic.id,
+            username="load@bench",
+            password=secrets.token_urlsafe(16),
+            role="therapist",
+        )
+        ids = [
+            actions.create_client(db, actor=therapist, code=f"c{i:04d}").id for i in range(clients)
+        ]
+        for n in range(forms):
+            session = actions.create_session(db, actor=therapist, client_id=ids[n % clients])
+            _, token = actions.create_form_request(
+                db, actor=therapist, session_id=session.id, instruments=["phq9", "sac"]
+            )
+            tokens.append(token)
+    engine.dispose()
+    return tokens
+
+
+def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "BORDIN_DATABASE_URL": url,
+        "BORDIN_SECRET_KEY": secrets.token_urlsafe(32),
+        "BORDIN_TOKEN_RATE_LIMIT": "1000000",
+        "BORDIN_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    handle = log.open("ab")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "bordin.web:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+    handle.close()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"the server did not start; see {log}")
+
+
+async def _load(
+    base: str,
+    requests: list[tuple[str, str, dict | None]],
+    concurrency: int,
+    time_limit: float,
+    acknowledged: dict[str, dict] | None = None,
+) -> Run:
+    queue: asyncio.Queue[tuple[str, str, dict | None]] = asyncio.Queue()
+    for item in requests:
+        queue.put_nowait(item)
+    latencies: list[float] = []
+    statuses: list[int] = []
+    stop = time.monotonic() + time_limit
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits) as client:
+
+        async def worker() -> None:
+            while time.monotonic() < stop:
+                try:
+                    method, path, body = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                started = time.perf_counter()
+                try:
+                    response = await client.request(method, path, json=body)
+                except httpx.TransportError:
+                    statuses.append(0)
+                    continue
+                latencies.append(time.perf_counter() - started)
+                statuses.append(response.status_code)
+                if acknowledged is not None and response.status_code == 201:
+                    acknowledged[path.rsplit("/", 1)[1]] = response.json()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    return Run(latencies, statuses, wall)
+
+
+def load(base: str, requests: list, concurrency: int, time_limit: float, acknowledged=None) -> Run:  # type: ignore[no-untyped-def]
+    return asyncio.run(_load(base, requests, concurrency, time_limit, acknowledged))
+
+
+def check_after_crash(
+    url: str, acknowledged: dict[str, dict], attempted: list[str], base: str
+) -> None:
+    """Every acknowledged submission is stored once with its receipt; nothing is partial."""
+    from sqlalchemy import func, select
+
+    from bordin.storage import make_engine, make_session_factory
+    from bordin.storage.credentials import hash_token
+    from bordin.storage.models import FormRequest, ItemResponse
+
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    problems: list[str] = []
+    with factory() as db:
+        counts = dict(
+            db.execute(
+                select(ItemResponse.form_request_id, func.count()).group_by(
+                    ItemResponse.form_request_id
+                )
+            ).all()
+        )
+        for token in attempted:
+            request = db.scalar(
+                select(FormRequest).where(FormRequest.token_hash == hash_token(token))
+            )
+            if request is None:
+                problems.append("a form request vanished")
+                continue
+            stored = counts.get(request.id, 0)
+            if token in acknowledged:
+                if request.receipt != acknowledged[token]:
+                    problems.append(f"form {request.id}: receipt differs from the acknowledged one")
+                if stored != ITEMS_PER_FORM:
+                    problems.append(
+                        f"form {request.id}: {stored} items stored, expected {ITEMS_PER_FORM}"
+                    )
+            elif stored not in (0, ITEMS_PER_FORM) or (stored == 0) != (
+                request.submitted_at is None
+            ):
+                problems.append(f"form {request.id}: partial write ({stored} items)")
+        duplicates = db.scalar(
+            select(func.count()).select_from(
+                select(ItemResponse.session_id, ItemResponse.instrument, ItemResponse.item)
+                .group_by(ItemResponse.session_id, ItemResponse.instrument, ItemResponse.item)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        )
+        if duplicates:
+            problems.append(f"{duplicates} duplicated item responses")
+    engine.dispose()
+    # A repeated submission of an acknowledged form answers 409 with the same receipt.
+    sample = list(acknowledged)[:20]
+    for token in sample:
+        again = httpx.post(f"{base}/api/v1/forms/{token}", json={"answers": ANSWERS}, timeout=30)
+        if again.status_code != 409 or again.json()["error"]["receipt"] != acknowledged[token]:
+            problems.append("a repeated submission did not return the first receipt")
+    if problems:
+        raise SystemExit("CRASH TEST FAILED:\n  " + "\n  ".join(problems[:20]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="PostgreSQL URL (default: a temporary SQLite file).")
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--submissions", type=int, default=150)
+    parser.add_argument("--crash-submissions", type=int, default=150)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=300.0,
+        help="Seconds per load run (no new requests after).",
+    )
+    parser.add_argument(
+        "--kill-after", type=float, default=3.0, help="Seconds into the crash load."
+    )
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="bordin-load-"))
+    url = args.db or f"sqlite:///{folder / 'load.sqlite'}"
+    log = folder / "server.log"
+    total = args.submissions + args.crash_submissions
+    started = time.perf_counter()
+    tokens = build_clinic(url, args.clients, total)
+    print(
+        f"clinic built: {args.clients} clients, {total} form links "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    print(f"database: {url.split('@')[-1]}; concurrency {args.concurrency}; loopback only\n")
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(url, port, log)
+    try:
+        warm = [("GET", "/api/v1/health", None)] * args.concurrency
+        load(base, warm, args.concurrency, args.time_limit)
+        health = load(
+            base,
+            [("GET", "/api/v1/health", None)] * args.submissions,
+            args.concurrency,
+            args.time_limit,
+        )
+        forms = [
+            ("POST", f"/api/v1/forms/{t}", {"answers": ANSWERS}) for t in tokens[: args.submissions]
+        ]
+        acknowledged: dict[str, dict] = {}
+        submit = load(base, forms, args.concurrency, args.time_limit, acknowledged)
+    finally:
+        stop(server)
+    print(health.line("bare /api/v1/health"))
+    print(submit.line("form submissions"))
+    bad = [s for s in submit.statuses if s != 201]
+    print(f"submission statuses: {len(submit.statuses) - len(bad)} x 201, {len(bad)} other")
+    print(
+        "ratio (submissions / bare endpoint throughput): "
+        f"{submit.throughput() / health.throughput():.3f}\n"
+    )
+    if bad:
+        raise SystemExit(f"unexpected statuses during the load: {sorted(set(bad))}")
+
+    # Crash test: SIGKILL mid-load, restart, check.
+    crash_tokens = tokens[args.submissions :]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(url, port, log)
+    crash_ack: dict[str, dict] = {}
+
+    def kill_later() -> None:
+        time.sleep(args.kill_after)
+        server.send_signal(signal.SIGKILL)
+
+    import threading
+
+    killer = threading.Thread(target=kill_later)
+    killer.start()
+    crash_forms = [("POST", f"/api/v1/forms/{t}", {"answers": ANSWERS}) for t in crash_tokens]
+    crash = load(base, crash_forms, args.concurrency, args.time_limit, crash_ack)
+    killer.join()
+    server.wait(timeout=30)
+    failed = sum(1 for s in crash.statuses if s == 0)
+    print(
+        f"crash test: server SIGKILLed after {args.kill_after:.1f} s; "
+        f"{len(crash_ack)} submissions acknowledged, {failed} requests cut off"
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(url, port, log)
+    try:
+        check_after_crash(url, crash_ack, crash_tokens, base)
+    finally:
+        stop(server)
+    print(
+        "crash test: every acknowledged submission present once with its receipt; no partial writes"
+    )
+
+
+if __name__ == "__main__":
+    main()
