@@ -180,3 +180,31 @@ def test_row_order_does_not_change_the_scores(rnd: object) -> None:
     shuffled = frame.iloc[order]
     expected = score_responses(frame)
     pd.testing.assert_frame_equal(score_responses(shuffled), expected)
+
+
+CELL = st.one_of(
+    st.none(),
+    st.sampled_from(["", " ", "phq9", "sac", "GAD7", "1", "2", "3", "0", "-1", "1.5", "x"]),
+    st.integers(-3, 12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=4),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(*[CELL] * 7), min_size=1, max_size=6))
+def test_any_input_scores_or_raises_input_error(cells: list[tuple[object, ...]]) -> None:
+    """Garbage in gives a clean InputError (never a crash), or a valid wide frame."""
+    from bordin.errors import InputError
+
+    frame = pd.DataFrame(
+        cells,
+        columns=["client_id", "therapist_id", "session", "date", "instrument", "item", "value"],
+        dtype=object,
+    )
+    try:
+        wide = score_responses(frame, source="fuzz.csv")
+    except InputError as exc:
+        assert str(exc).startswith("file fuzz.csv")
+        return
+    assert list(wide.columns[:4]) == ["client_id", "therapist_id", "session", "date"]
