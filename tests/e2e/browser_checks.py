@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,8 +33,14 @@ def screenshot(page: Any, name: str, *, docs: bool = False) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     if docs:
+        # the README shows what a clinician sees first: the top of the page, 1280 x 1000
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOCS_SCREENSHOTS / f"{name}.png")
+        size = page.viewport_size
+        page.set_viewport_size({"width": 1280, "height": 1000})
+        page.evaluate("() => window.scrollTo(0, 0)")
+        page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=False)
+        if size is not None:
+            page.set_viewport_size(size)
     return path
 
 

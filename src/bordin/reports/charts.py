@@ -76,11 +76,11 @@ _SERIES: Final[dict[str, tuple[str, str, str, str]]] = {
 }
 
 _WIDTH: Final = 640
-_HEIGHT: Final = 320
-_LEFT: Final = 48
-_RIGHT: Final = 88  # room for the direct labels at the end of each line
-_TOP: Final = 36
-_BOTTOM: Final = 44
+_HEIGHT: Final = 340
+_LEFT: Final = 56
+_RIGHT: Final = 108  # room for the direct labels at the end of each line
+_TOP: Final = 44
+_BOTTOM: Final = 50
 _FONT: Final = "system-ui, sans-serif"
 # a white outline behind text drawn over lines and bands, so labels stay readable
 _HALO: Final = ' stroke="#FFFFFF" stroke-width="3" paint-order="stroke"'
@@ -207,7 +207,7 @@ def _nice_step(span: float, target: int) -> float:
 
 
 def _y_ticks(lo: float, hi: float) -> list[float]:
-    step = _nice_step(hi - lo, 5)
+    step = _nice_step(hi - lo, 6)
     first = math.ceil(lo / step - 1e-9) * step
     ticks = []
     value = first
@@ -287,7 +287,7 @@ def _segments(points: Sequence[tuple[int, float | None]]) -> list[list[tuple[int
 
 
 def _axes(frame: _Frame, *, y_label: str) -> list[str]:
-    parts = ['<g class="axes" aria-hidden="true" font-size="12" fill="#333333">']
+    parts = ['<g class="axes" aria-hidden="true" font-size="15" fill="#333333">']
     bottom = _HEIGHT - _BOTTOM
     right = _WIDTH - _RIGHT
     for tick in _y_ticks(frame.y_min, frame.y_max):
@@ -306,7 +306,7 @@ def _axes(frame: _Frame, *, y_label: str) -> list[str]:
             f'<line x1="{_fmt(x)}" y1="{bottom}" x2="{_fmt(x)}" y2="{bottom + 5}" '
             f'stroke="#333333" stroke-width="1"/>'
         )
-        parts.append(f'<text x="{_fmt(x)}" y="{bottom + 18}" text-anchor="middle">{tick}</text>')
+        parts.append(f'<text x="{_fmt(x)}" y="{bottom + 20}" text-anchor="middle">{tick}</text>')
     parts.append(
         f'<line x1="{_LEFT}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="#333333" '
         f'stroke-width="1"/>'
@@ -338,7 +338,7 @@ def _open_svg(id_prefix: str, title: str, desc: str, css_class: str) -> list[str
 def _empty_chart(id_prefix: str, title: str, message: str, css_class: str) -> str:
     parts = _open_svg(id_prefix, title, message, css_class)
     parts.append(
-        f'<text x="{_WIDTH / 2:.0f}" y="{_HEIGHT / 2:.0f}" text-anchor="middle" font-size="16" '
+        f'<text x="{_WIDTH / 2:.0f}" y="{_HEIGHT / 2:.0f}" text-anchor="middle" font-size="18" '
         f'fill="#333333">{escape(message)}</text>'
     )
     parts.append("</svg>")
@@ -348,12 +348,12 @@ def _empty_chart(id_prefix: str, title: str, message: str, css_class: str) -> st
 def _place_end_labels(
     wanted: list[tuple[str, float, str, str]],
 ) -> list[tuple[str, float, str, str]]:
-    """Spread direct labels vertically so they never overlap (at least 14 px apart)."""
+    """Spread direct labels vertically so they never overlap (at least 17 px apart)."""
     ordered = sorted(wanted, key=lambda item: item[1])
     placed: list[tuple[str, float, str, str]] = []
     for name, y, text, colour in ordered:
-        if placed and y - placed[-1][1] < 14:
-            y = placed[-1][1] + 14
+        if placed and y - placed[-1][1] < 17:
+            y = placed[-1][1] + 17
         placed.append((name, y, text, colour))
     overflow = placed[-1][1] - (_HEIGHT - _BOTTOM) if placed else 0.0
     if overflow > 0:
@@ -439,7 +439,7 @@ def render_alliance_chart(
         colour = OKABE_ITO["reddish_purple"] if is_rupture else OKABE_ITO["bluish_green"]
         dash = "4 3" if is_rupture else ""
         text = m.label or ("Rupture" if is_rupture else "Repair")
-        y_text = _TOP - 20 if is_rupture else _TOP - 6
+        y_text = _TOP - 24 if is_rupture else _TOP - 7
         symbol = "\u25bc" if is_rupture else "\u2714"
         parts.append(
             f'<g class="marker marker-{m.kind}" data-session="{m.session}" data-kind="{m.kind}">'
@@ -451,7 +451,7 @@ def render_alliance_chart(
             + "/>"
         )
         parts.append(
-            f'<text x="{_fmt(x)}" y="{y_text}" text-anchor="middle" font-size="12" '
+            f'<text x="{_fmt(x)}" y="{y_text}" text-anchor="middle" font-size="15" '
             f'fill="#222222">{symbol} {escape(text)} ({m.session})</text>'
         )
         parts.append("</g>")
@@ -486,7 +486,7 @@ def render_alliance_chart(
         last = [(s, v) for s, v in series if v is not None][-1]
         end_labels.append((name, frame.y(last[1]) + 4, f"{label} {_label_number(last[1])}", colour))
 
-    parts.append('<g class="end-labels" font-size="12" font-weight="600">')
+    parts.append('<g class="end-labels" font-size="15" font-weight="600">')
     x_label = _WIDTH - _RIGHT + 8
     for name, y, text, _colour in _place_end_labels(end_labels):
         _label, colour, _dash, shape = _SERIES[name]
@@ -628,9 +628,9 @@ def render_symptom_chart(
             f'<g class="band band-reliable-change" data-low="{lo:g}" data-high="{hi:g}">'
             f'<rect x="{_LEFT}" y="{_fmt(y_hi)}" width="{_WIDTH - _LEFT - _RIGHT}" '
             f'height="{_fmt(y_lo - y_hi)}" fill="#EEEEEE"/>'
-            f'<text x="{_WIDTH - _RIGHT + 8}" y="{_fmt((y_hi + y_lo) / 2 + 4)}" font-size="11" '
+            f'<text x="{_WIDTH - _RIGHT + 8}" y="{_fmt((y_hi + y_lo) / 2 + 4)}" font-size="14" '
             f'fill="#333333">No reliable</text>'
-            f'<text x="{_WIDTH - _RIGHT + 8}" y="{_fmt((y_hi + y_lo) / 2 + 17)}" font-size="11" '
+            f'<text x="{_WIDTH - _RIGHT + 8}" y="{_fmt((y_hi + y_lo) / 2 + 21)}" font-size="14" '
             f'fill="#333333">change</text></g>'
         )
     parts.extend(_axes(frame, y_label=y_label))
@@ -664,7 +664,7 @@ def render_symptom_chart(
             )
         parts.append(
             f'<text x="{_fmt(frame.x(last.session) - 4)}" '
-            f'y="{_fmt(frame.y(clamp(last.high)) - 6)}" text-anchor="end" font-size="11" '
+            f'y="{_fmt(frame.y(clamp(last.high)) - 6)}" text-anchor="end" font-size="14" '
             f'fill="#0B4F7A"{_HALO}>Expected range</text>'
         )
         parts.append("</g>")
@@ -676,7 +676,7 @@ def render_symptom_chart(
             f'<g class="cutoff" data-value="{cutoff:g}">'
             f'<line x1="{_LEFT}" y1="{_fmt(y)}" x2="{_WIDTH - _RIGHT}" y2="{_fmt(y)}" '
             f'stroke="{OKABE_ITO["vermillion"]}" stroke-width="2" stroke-dasharray="8 4"/>'
-            f'<text x="{_LEFT + 4}" y="{_fmt(y - 5)}" font-size="11" fill="#8A3A00"{_HALO}>'
+            f'<text x="{_LEFT + 4}" y="{_fmt(y - 5)}" font-size="14" fill="#8A3A00"{_HALO}>'
             f"Clinical cutoff {_label_number(cutoff)}</text></g>"
         )
 
@@ -730,7 +730,7 @@ def render_symptom_chart(
     text = f"Now {_label_number(last_v)}" + (f", {words}" if words else "")
     parts.append(
         f'<text class="last-label" x="{_fmt(frame.x(last_s))}" y="{_fmt(frame.y(last_v) - 10)}" '
-        f'text-anchor="end" font-size="12" font-weight="600" fill="#222222"{_HALO}>'
+        f'text-anchor="end" font-size="15" font-weight="600" fill="#222222"{_HALO}>'
         f"{escape(text)}</text>"
     )
     parts.append("</svg>")
