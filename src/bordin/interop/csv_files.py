@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -38,18 +39,27 @@ def read_responses_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     if not path.is_file():
         raise InputError("no such file", file=str(path))
     try:
-        frame = pd.read_csv(
-            path,
-            dtype={column: object for column in TEXT_COLUMNS},
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,
-            encoding="utf-8-sig",
-        )
+        with warnings.catch_warnings():
+            # A first data row longer than the header would silently lose fields.
+            warnings.simplefilter("error", category=pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                path,
+                dtype={column: object for column in TEXT_COLUMNS},
+                keep_default_na=False,
+                na_values=[""],
+                skip_blank_lines=False,
+                index_col=False,
+                encoding="utf-8-sig",
+            )
     except pd.errors.EmptyDataError:
         raise InputError("the file is empty (no header row)", file=name) from None
+    except pd.errors.ParserWarning:
+        raise InputError(
+            "not a readable CSV file: a row has more fields than the header", file=name
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"not a readable CSV file: {exc}", file=name) from exc
+        detail = " ".join(str(exc).split())
+        raise InputError(f"not a readable CSV file: {detail}", file=name) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     blank = frame.isna().all(axis=1)
     if blank.any():

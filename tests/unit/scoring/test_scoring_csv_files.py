@@ -84,3 +84,14 @@ def test_write_is_atomic(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]
     with pytest.raises(InputError, match="output folder"):
         write_scores_csv(pd.DataFrame({"a": [1]}), tmp_path / "nope" / "s.csv")
+
+
+def test_unreadable_csv(tmp_path: Path) -> None:
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text(HEADER + "c1,t1,1,2024-01-01,gad7,1,1,extra,fields\n", encoding="utf-8")
+    with pytest.raises(InputError, match="ragged.csv: not a readable CSV file"):
+        read_responses_csv(ragged)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes((HEADER + "Jos\xe9,t1,1,,gad7,1,1\n").encode("latin-1"))
+    with pytest.raises(InputError, match="latin.csv: not a readable CSV file"):
+        read_responses_csv(latin)
