@@ -46,17 +46,19 @@ class SimulatedClinic:
         categoricals (compare them with strings as usual). ``sac`` item 8 is absent when item
         7 is 0.
     scores : pandas.DataFrame
-        One row per attended session: ``client_id, therapist_id, session, date``, the scale
-        scores (``sac_total, sac_bond, sac_goal, sac_task`` or the ``wai_sr_`` ones,
-        ``phq9_total``, ``gad7_total``) and ``adherence`` (0-1, the therapist's adherence in
-        that session).
+        One row per attended session: ``client_id, therapist_id, session, date``, the scores
+        exactly as :func:`bordin.scoring.score_responses` gives them for ``responses``
+        (``gad7_total``, ``phq9_total``, ``phq9_item9``, ``sac_total``, ``sac_bond``,
+        ``sac_goal``, ``sac_task``, ``sac_tension``, ``sac_resolution``,
+        ``sac_misunderstood``, ``sac_withdrawal``, or the ``wai_sr_`` scales), then
+        ``adherence`` (0-1, the therapist's adherence in that session).
     truth : pandas.DataFrame
         One row per attended session with the latent values: alliance trait, state,
         rupture drop and value per component and in total, the deviation from the trait
-        level that drives next-session severity, the formation gap, rupture onset / open /
-        repair flags, the hazards used, adherence, latent severity (PHQ-9 scale) and anxiety
-        (GAD-7 scale), the client's within-client effect and whether the client dropped out
-        after this session.
+        level that drives next-session severity, the formation gap, the flags
+        ``rupture_onset``, ``rupture_open`` and ``rupture_repair``, the hazards used,
+        adherence, latent severity (PHQ-9 scale) and anxiety (GAD-7 scale), the client's
+        within-client effect and whether the client dropped out after this session.
     ruptures : pandas.DataFrame
         One row per rupture: ``rupture_id, client_id, therapist_id, onset_session,
         component (bond|goal|task), marker (withdrawal|confrontation), depth,

@@ -143,7 +143,7 @@ def truth_frame(index: SessionIndex, latent: LatentClinic) -> pd.DataFrame:
     frame["rupture_drop_total"] = drop.mean(axis=1)
     frame["rupture_onset"] = latent.rupture_onset.ravel()[f]
     frame["rupture_open"] = latent.rupture_open.ravel()[f]
-    frame["repair_session"] = latent.repair_now.ravel()[f]
+    frame["rupture_repair"] = latent.repair_now.ravel()[f]
     frame["rupture_hazard"] = latent.rupture_hazard.ravel()[f]
     frame["adherence"] = latent.adherence.ravel()[f]
     frame["severity"] = latent.severity.ravel()[f]

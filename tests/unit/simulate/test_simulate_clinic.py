@@ -190,7 +190,7 @@ def test_repair_is_a_return_to_the_pre_rupture_level(clinic: SimulatedClinic) ->
     level = truth.loc[keys, "alliance_total"].to_numpy()
     floor = repaired["pre_rupture_level"].to_numpy() + clinic.config.repair_gain
     assert (level >= floor - 1e-12).all()
-    assert truth.loc[keys, "repair_session"].all()
+    assert truth.loc[keys, "rupture_repair"].all()
     # Unrepaired ruptures whose window was observed keep the rupture open through it.
     unrepaired = r[~r["repaired"] & ~r["censored"]]
     assert len(unrepaired) > 10
