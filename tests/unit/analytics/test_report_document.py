@@ -208,3 +208,19 @@ def test_result_tables_use_the_column_vocabulary(report: ClinicReport) -> None:
         assert len(frame) > 0
         assert check_result_columns(list(frame.columns)) == [], type(result).__name__
         assert isinstance(result.summary(), str)  # type: ignore[attr-defined]
+
+
+def test_numbers_do_not_depend_on_row_order(scores: pd.DataFrame, report: ClinicReport) -> None:
+    shuffled = scores.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    again = build_report(
+        shuffled, alliance="sac_total", outcome="phq9_total", adherence="adherence"
+    ).numbers()
+    first = report.numbers()
+    assert again.keys() == first.keys()
+    for key, value in first.items():
+        # Iterative fits (the lagged model, tau^2) stop at their tolerance; sums in another
+        # order differ in the last bits.
+        rtol = (
+            1e-6 if key.startswith(("lagged.", "therapists.", "early.mixed", "early.icc")) else 1e-9
+        )
+        np.testing.assert_allclose(again[key], value, rtol=rtol, atol=1e-12, err_msg=key)
