@@ -84,6 +84,9 @@ write.csv(c_data, file.path(out_dir, "panel_c.csv"), row.names = FALSE)
 write.csv(d_data, file.path(out_dir, "panel_d_boundary.csv"), row.names = FALSE)
 c_data <- read.csv(file.path(out_dir, "panel_c.csv"), stringsAsFactors = FALSE)
 d_data <- read.csv(file.path(out_dir, "panel_d_boundary.csv"), stringsAsFactors = FALSE)
+# panel_e_saddle.csv is written by Python (see PROVENANCE.md): a panel where the origin of
+# the covariance parameters is a saddle that a simplex search can stop on.
+e_data <- read.csv(file.path(out_dir, "panel_e_saddle.csv"), stringsAsFactors = FALSE)
 
 base <- "outcome_next ~ outcome + alliance_within + alliance_between"
 slope <- "(1 + alliance_within | client_id)"
@@ -105,7 +108,8 @@ cases <- list(
            paste(base, "+", slope), TRUE, list()),
   fit_case("d_boundary_no_slope_ml", "panel_d_boundary.csv", d_data,
            paste(base, "+ (1 | client_id) + (1 | therapist_id)"), FALSE,
-           list(random_slope = FALSE, therapist = "therapist_id"))
+           list(random_slope = FALSE, therapist = "therapist_id")),
+  fit_case("e_saddle_reml", "panel_e_saddle.csv", e_data, paste(base, "+", slope), TRUE, list())
 )
 write(toJSON(cases, auto_unbox = TRUE, digits = NA, pretty = TRUE, na = "null"),
       file.path(out_dir, "panel_cases.json"))

@@ -180,6 +180,46 @@ class _Counted:
         return value if math.isfinite(value) else math.inf
 
 
+def _derivatives(
+    f: _Counted, x: NDArray[np.float64], lo: NDArray[np.float64], fx: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """Central-difference gradient and Hessian at ``x`` (stencil shifted inside bounds).
+
+    The step (1e-4, relative) is far above the rounding noise of the criterion (about 1e-12
+    relative, from sums over all observations), so the gradient is accurate to ~1e-7.
+    Returns the gradient, the Hessian and which coordinates sit within a step of their bound.
+    """
+    k = x.size
+    h = 1e-4 * np.maximum(1.0, np.abs(x))
+    at_bound = np.isfinite(lo) & (x - lo < h)
+    # Evaluate on a stencil shifted inside the bounds: centre c, c +- h.
+    c = x.copy()
+    c[at_bound] = lo[at_bound] + h[at_bound]
+    fc = f(c) if at_bound.any() else fx
+    plus = np.empty(k)
+    minus = np.empty(k)
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = h[i]
+        plus[i] = f(c + e)
+        minus[i] = f(c - e)
+    g_c = (plus - minus) / (2.0 * h)
+    hess = np.empty((k, k))
+    for i in range(k):
+        hess[i, i] = (plus[i] - 2.0 * fc + minus[i]) / (h[i] * h[i])
+        for j in range(i + 1, k):
+            ei = np.zeros(k)
+            ej = np.zeros(k)
+            ei[i] = h[i]
+            ej[j] = h[j]
+            val = (f(c + ei + ej) - f(c + ei - ej) - f(c - ei + ej) + f(c - ei - ej)) / (
+                4.0 * h[i] * h[j]
+            )
+            hess[i, j] = hess[j, i] = val
+    # Gradient at x (not at the shifted centre) to first order.
+    return g_c + hess @ (x - c), hess, at_bound
+
+
 def _newton(
     f: _Counted, x0: NDArray[np.float64], lower: list[float]
 ) -> tuple[NDArray[np.float64], float, bool]:
@@ -197,34 +237,7 @@ def _newton(
     k = x.size
     fx = f(x)
     for _ in range(30):
-        h = 1e-4 * np.maximum(1.0, np.abs(x))
-        at_bound = np.isfinite(lo) & (x - lo < h)
-        # Evaluate on a stencil shifted inside the bounds: centre c, c +- h.
-        c = x.copy()
-        c[at_bound] = lo[at_bound] + h[at_bound]
-        fc = f(c) if at_bound.any() else fx
-        plus = np.empty(k)
-        minus = np.empty(k)
-        for i in range(k):
-            e = np.zeros(k)
-            e[i] = h[i]
-            plus[i] = f(c + e)
-            minus[i] = f(c - e)
-        g_c = (plus - minus) / (2.0 * h)
-        hess = np.empty((k, k))
-        for i in range(k):
-            hess[i, i] = (plus[i] - 2.0 * fc + minus[i]) / (h[i] * h[i])
-            for j in range(i + 1, k):
-                ei = np.zeros(k)
-                ej = np.zeros(k)
-                ei[i] = h[i]
-                ej[j] = h[j]
-                val = (f(c + ei + ej) - f(c + ei - ej) - f(c - ei + ej) + f(c - ei - ej)) / (
-                    4.0 * h[i] * h[j]
-                )
-                hess[i, j] = hess[j, i] = val
-        # Gradient at x (not at the shifted centre) to first order.
-        g = g_c + hess @ (x - c)
+        g, hess, at_bound = _derivatives(f, x, lo, fx)
         free = ~(at_bound & (g >= 0.0))
         if not free.any():
             break
@@ -318,42 +331,74 @@ def _minimise(
 
     The deviance can be stationary in a diagonal element of theta at 0 (for an intercept-only
     term it depends on that element through its square), so a search that reaches 0 can stop
-    there although a positive value is better. For each diagonal element found at 0 the
-    criterion is probed a little way inside; if that is lower, the search is repeated from
-    the best probe.
+    there although a positive value is better; the origin can also be a saddle along a
+    combination of elements. When the search ends on a bound, :func:`_escape` probes inside
+    and the search is repeated from a better point, up to three times.
     """
     x, fx, hit_limit = _search(f, start, lower, simplex=simplex)
     for _ in range(3):
-        improved = False
-        for i, lo in enumerate(lower):
-            if not (math.isfinite(lo) and x[i] - lo < 1e-6):
-                continue
-            best_start, best_f = x, fx
-            for step in (0.01, 0.1, 0.5):
-                probe = x.copy()
-                probe[i] = lo + step
-                fp = f(probe)
-                if fp < best_f:
-                    best_start, best_f = probe, fp
-            if best_f < fx - 1e-8:
-                xt, ft, limit_t = _search(f, best_start, lower, simplex=simplex)
-                if ft < fx - 1e-8:
-                    x, fx, hit_limit = xt, ft, limit_t
-                    improved = True
-        if not improved:
+        probe = _escape(f, x, fx, lower)
+        if probe is None:
             break
+        xt, ft, limit_t = _search(f, probe, lower, simplex=simplex)
+        if ft >= fx - 1e-8:
+            break
+        x, fx, hit_limit = xt, ft, limit_t
     return x, not hit_limit
 
 
+def _escape(
+    f: _Counted, x: NDArray[np.float64], fx: float, lower: list[float]
+) -> NDArray[np.float64] | None:
+    """A point inside the bounds with a lower criterion than ``x`` at the boundary, or None.
+
+    Probes a little way along each bound coordinate and, as the origin of the covariance
+    parameters can be a saddle along a combination of them (the criterion depends on
+    products such as ``theta_1 theta_2``), along feasible directions of negative curvature.
+    """
+    lo = np.array(lower)
+    at = np.isfinite(lo) & (x - lo < 1e-6)
+    if not at.any():
+        return None
+    directions = [np.eye(x.size)[i] for i in np.flatnonzero(at)]
+    _, hess, _ = _derivatives(f, x, lo, fx)
+    values, vectors = np.linalg.eigh(hess)
+    for j in np.flatnonzero(values < 0.0):
+        for sign in (1.0, -1.0):
+            d = sign * vectors[:, j]
+            d[at & (d < 0.0)] = 0.0
+            norm = float(np.linalg.norm(d))
+            if norm > 1e-8:
+                directions.append(d / norm)
+    best, best_f = None, fx - 1e-8
+    for d in directions:
+        for step in (0.01, 0.1, 0.5):
+            probe = np.maximum(x + step * d, lo)
+            fp = f(probe)
+            if fp < best_f:
+                best, best_f = probe, fp
+    return best
+
+
 def _converged(f: _Counted, x: NDArray[np.float64], lower: list[float]) -> bool:
-    fx = f(x)
-    g = _gradient(f, x, lower, fx)
-    free = np.array([not (math.isfinite(lo) and x[i] - lo < 1e-10) for i, lo in enumerate(lower)])
-    # At a bound only an inward-pointing descent direction would be a failure.
-    at_bound_bad = (~free) & (g < -_GRAD_TOL)
-    return bool(np.all(np.abs(g[free]) < _GRAD_TOL * max(1.0, 1e-3 * abs(fx)))) and not bool(
-        np.any(at_bound_bad)
-    )
+    """lme4's gradient check: the gradient scaled by the Hessian's Cholesky factor is small.
+
+    As lme4's ``checkConv``: ``max |R^{-T} g| < 0.002`` over the coordinates not held at a
+    bound, with ``R'R`` the Hessian; a bound coordinate must not have a descent direction
+    pointing inside.
+    """
+    lo = np.array(lower)
+    g, hess, at_bound = _derivatives(f, x, lo, f(x))
+    held = at_bound & (g >= 0.0)
+    free = ~held
+    if not free.any():
+        return True
+    try:
+        chol = np.linalg.cholesky(hess[np.ix_(free, free)])
+    except np.linalg.LinAlgError:
+        return False
+    scaled = np.linalg.solve(chol, g[free])
+    return bool(np.max(np.abs(scaled)) < _GRAD_TOL)
 
 
 def _subset_stats(design: MixedDesign) -> SufficientStats:
