@@ -662,9 +662,12 @@ def render_symptom_chart(
                 f'y="{_fmt(frame.y(clamp(e.high)))}" width="0" height="0" '
                 f'data-session="{e.session}" data-low="{e.low:g}" data-high="{e.high:g}"/>'
             )
+        first = band[0]
+        # labelled where the band starts, away from the latest score's own label
         parts.append(
-            f'<text x="{_fmt(frame.x(last.session) - 4)}" '
-            f'y="{_fmt(frame.y(clamp(last.high)) - 6)}" text-anchor="end" font-size="14" '
+            f'<text x="{_fmt(frame.x(first.session) + 4)}" '
+            f'y="{_fmt((frame.y(clamp(first.low)) + frame.y(clamp(first.high))) / 2 + 5)}" '
+            f'text-anchor="start" font-size="14" '
             f'fill="#0B4F7A"{_HALO}>Expected range</text>'
         )
         parts.append("</g>")
@@ -728,8 +731,10 @@ def render_symptom_chart(
         "unknown": "",
     }[last_status]
     text = f"Now {_label_number(last_v)}" + (f", {words}" if words else "")
+    # above the last two points, so the line into the last point does not cross the text
+    top = min(frame.y(v) for _s, v, _st in statuses[-2:])
     parts.append(
-        f'<text class="last-label" x="{_fmt(frame.x(last_s))}" y="{_fmt(frame.y(last_v) - 10)}" '
+        f'<text class="last-label" x="{_fmt(frame.x(last_s))}" y="{_fmt(max(top - 10, 16))}" '
         f'text-anchor="end" font-size="15" font-weight="600" fill="#222222"{_HALO}>'
         f"{escape(text)}</text>"
     )

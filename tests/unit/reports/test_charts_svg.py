@@ -321,3 +321,26 @@ def test_single_session_is_drawn_in_the_middle() -> None:
     root = _parse(render_symptom_chart([SymptomPoint(3, 12)], scale_min=0, scale_max=27))
     (point,) = _points(root, "score")
     assert 200 < _centre_x(point) < 400
+
+
+def test_labels_do_not_sit_on_the_line_into_the_latest_score() -> None:
+    points = [SymptomPoint(1, 10), SymptomPoint(2, 20), SymptomPoint(3, 12)]
+    root = _parse(render_symptom_chart(points, scale_min=0, scale_max=27))
+    label = next(t for t in root.iter(SVG + "text") if t.get("class") == "last-label")
+    ys = [_centre_y(el) for el in _points(root, "score")]
+    assert float(label.get("y", "nan")) < min(ys[1:])
+    assert "".join(label.itertext()) == "Now 12"
+
+
+def test_the_expected_range_label_sits_inside_the_band_where_it_starts() -> None:
+    expected = [ExpectedPoint(2, 10.0, 16.0), ExpectedPoint(3, 9.0, 15.0)]
+    root = _parse(
+        render_symptom_chart(_symptom_points(), scale_min=0, scale_max=27, expected=expected)
+    )
+    band = next(g for g in root.iter(SVG + "g") if g.get("class") == "band band-expected")
+    label = next(t for t in band.iter(SVG + "text") if "".join(t.itertext()) == "Expected range")
+    corners = {int(p.get("data-session", "0")): p for p in band.iter(SVG + "rect")}
+    x2 = float(corners[2].get("x", "nan"))
+    assert float(label.get("x", "nan")) > x2
+    high_y = float(corners[2].get("y", "nan"))  # the band's top edge at session 2
+    assert float(label.get("y", "nan")) > high_y
