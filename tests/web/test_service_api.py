@@ -303,3 +303,57 @@ def test_instruments_and_content_packs(world: World) -> None:
     form = world.anonymous().get(f"{API}/forms/{link['token']}").json()
     assert form["instruments"][0]["title"] == "Gesundheitsfragebogen"
     assert form["instruments"][0]["items"][0]["text"] == "Frage 1"
+
+
+def test_users_teams_and_audit_trail(world: World) -> None:
+    admin = world.login("aa")
+    usernames = {u["username"] for u in admin.get(f"{API}/users").json()}
+    assert "ta1@test" in usernames and "tb1@test" not in usernames
+    team = admin.post(f"{API}/teams", json={"name": "west"})
+    assert team.status_code == 201
+    created = admin.post(
+        f"{API}/users",
+        json={
+            "username": "New@Test",
+            "password": "a-good-long-password",
+            "role": "therapist",
+            "team_id": team.json()["id"],
+        },
+    )
+    assert created.status_code == 201 and created.json()["username"] == "new@test"
+    assert (
+        admin.post(
+            f"{API}/users",
+            json={"username": "new@test", "password": "a-good-long-password", "role": "therapist"},
+        ).status_code
+        == 409
+    )
+    foreign_team = admin.post(
+        f"{API}/users",
+        json={
+            "username": "x@test",
+            "password": "a-good-long-password",
+            "role": "admin",
+            "team_id": 99,
+        },
+    )
+    assert foreign_team.status_code == 404
+    assert "west" in {t["name"] for t in admin.get(f"{API}/teams").json()}
+
+    supervisor = world.login("sa_north")
+    team_users = {u["username"] for u in supervisor.get(f"{API}/users").json()}
+    assert team_users == {"ta1@test", "ta2@test", "sa_north@test"}
+    assert supervisor.post(f"{API}/teams", json={"name": "x"}).status_code == 403
+    assert supervisor.get(f"{API}/audit-events").status_code == 403
+
+    events = admin.get(f"{API}/audit-events", params={"client_id": world.clients["ta1"]}).json()
+    assert events and all(e["client_id"] == world.clients["ta1"] for e in events)
+    assert {"form.submit", "client.create"} <= {e["action"] for e in events}
+    page = admin.get(f"{API}/audit-events", params={"limit": 2}).json()
+    older = admin.get(
+        f"{API}/audit-events", params={"before_id": page[-1]["id"], "limit": 2}
+    ).json()
+    assert len(page) == 2 and older[0]["id"] < page[-1]["id"]
+    # Clinic B's admin sees none of clinic A's trail.
+    other = world.login("ab").get(f"{API}/audit-events", params={"client_id": world.clients["ta1"]})
+    assert other.json() == []

@@ -125,11 +125,27 @@ def test_lists_exports_and_admin_operations(world: World, actor: str) -> None:
     instruments = client.get(f"{API}/instruments")
     packs = client.get(f"{API}/content-packs")
     upload = client.put(f"{API}/content-packs/phq9/xx", json={"title": "x"})
+    users = client.get(f"{API}/users")
+    teams = client.get(f"{API}/teams")
+    audit = client.get(f"{API}/audit-events", params={"client_id": world.clients["ta1"]})
+    new_team = client.post(f"{API}/teams", json={"name": f"team-{actor}"})
     new_client = client.post(
         f"{API}/clients", json={"code": f"new-{actor}", "therapist_id": world.users["ta1"]}
     )
     if actor == "anonymous":
-        for response in (listing, caseload, *exports, instruments, packs, upload, new_client):
+        for response in (
+            listing,
+            caseload,
+            *exports,
+            instruments,
+            packs,
+            upload,
+            new_client,
+            users,
+            teams,
+            audit,
+            new_team,
+        ):
             assert response.status_code == 401
         return
     visible = {c["code"] for c in listing.json()}
@@ -153,6 +169,14 @@ def test_lists_exports_and_admin_operations(world: World, actor: str) -> None:
     assert upload.status_code == (422 if ROLE[actor] == "admin" else 403)
     # Assigning a client to ta1: ta1 itself, ta1's supervisor and clinic A's admin may.
     assert new_client.status_code == (201 if actor in SEES_TA1 else 404)
+    role = ROLE[actor]
+    assert users.status_code == (403 if role == "therapist" else 200)
+    assert teams.status_code == (403 if role == "therapist" else 200)
+    assert new_team.status_code == (201 if role == "admin" else 403)
+    assert audit.status_code == (200 if role == "admin" else 403)
+    if role == "admin":
+        # Another clinic's client has no events in this clinic's trail.
+        assert bool(audit.json()) == (actor == "aa")
 
 
 @pytest.mark.parametrize("holder", ["anonymous", "ta2", "tb1"])

@@ -25,6 +25,7 @@ from bordin.storage.queries.forms import (
     get_wording,
     list_form_requests,
 )
+from bordin.storage.queries.organisation import list_audit_events, list_teams, list_users
 
 __all__ = [
     "CaseloadEntry",
@@ -38,10 +39,13 @@ __all__ = [
     "get_session",
     "get_wording",
     "list_alerts",
+    "list_audit_events",
     "list_caseload",
     "list_clients",
     "list_episodes",
     "list_form_requests",
     "list_sessions",
     "list_signals",
+    "list_teams",
+    "list_users",
 ]
