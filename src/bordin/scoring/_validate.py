@@ -32,6 +32,8 @@ class Responses:
     """A checked response frame as integer codes and numbers, one entry per record.
 
     ``client`` codes are ordered like the sorted client ids, so sorting by code sorts by id.
+    ``session_key`` numbers client sessions in client-then-session order, and ``order`` sorts
+    the records by it (stably).
     """
 
     client: np.ndarray
@@ -46,6 +48,8 @@ class Responses:
     date: np.ndarray | None
     dates: np.ndarray | None
     row: np.ndarray
+    session_key: np.ndarray
+    order: np.ndarray
 
 
 def _row_numbers(frame: pd.DataFrame) -> np.ndarray:
@@ -277,7 +281,20 @@ def _dates(
     )
 
 
+def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
+    """True where a run of equal keys starts."""
+    if not len(sorted_keys):
+        return np.zeros(0, dtype=bool)
+    return np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
+
+
+def _first_of_run(starts: np.ndarray) -> np.ndarray:
+    """For each position, the position where its run of equal keys starts."""
+    return np.maximum.accumulate(np.where(starts, np.arange(len(starts)), 0))
+
+
 def _check_one_per_session(
+    order: np.ndarray,
     session_key: np.ndarray,
     where: tuple[np.ndarray, np.ndarray, np.ndarray],
     codes: np.ndarray,
@@ -287,15 +304,16 @@ def _check_one_per_session(
     rows: np.ndarray,
     source: str | None,
 ) -> None:
-    """Every record of a client session has the same code (missing codes are skipped)."""
-    given = np.flatnonzero(codes >= 0)
-    order = given[np.argsort(session_key[given], kind="stable")]
-    keys, values = session_key[order], codes[order]
-    starts = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.zeros(0, dtype=bool)
-    first_of_group = np.maximum.accumulate(np.where(starts, np.arange(len(keys)), 0))
+    """Every record of a client session has the same code (missing codes are skipped).
+
+    ``order`` sorts the records by session key (file order within a session).
+    """
+    given = order[codes[order] >= 0]
+    keys, values = session_key[given], codes[given]
+    first_of_group = _first_of_run(_group_starts(keys))
     differs = values != values[first_of_group]
     if differs.any():
-        positions = order[differs]
+        positions = given[differs]
         j = int(np.argmin(rows[positions]))
         i = int(positions[j])
         first_value = names[values[first_of_group[np.flatnonzero(differs)[j]]]]
@@ -352,10 +370,17 @@ def validate_responses(frame: pd.DataFrame, *, source: str | None = None) -> Res
     session_key = client * (int(session.max(initial=0)) + 1) + session
     width = max((d.n_items for d in definitions), default=0) + 1
     record_key = (session_key * max(len(definitions), 1) + inst) * width + item
-    dup = pd.Series(record_key).duplicated(keep="first").to_numpy()
+    # One stable sort serves every check: records by client, session, instrument, item, and
+    # in file order within equal keys.
+    order = np.argsort(record_key, kind="stable")
+    sorted_keys = record_key[order]
+    starts = _group_starts(sorted_keys)
+    dup = ~starts
     if dup.any():
-        i = _first(dup)
-        first = int(rows[_first(record_key == record_key[i])])
+        positions = order[dup]
+        j = int(np.argmin(rows[positions]))
+        i = int(positions[j])
+        first = int(rows[order[_first_of_run(starts)[np.flatnonzero(dup)[j]]]])
         d = definitions[inst[i]]
         raise InputError(
             f"{d.id} item {item[i]} answered twice in session {session[i]} of client "
@@ -366,10 +391,18 @@ def validate_responses(frame: pd.DataFrame, *, source: str | None = None) -> Res
         )
     where = (client, client_ids, session)
     _check_one_per_session(
-        session_key, where, therapist, therapist_ids, "therapist_id", "therapist", rows, source
+        order,
+        session_key,
+        where,
+        therapist,
+        therapist_ids,
+        "therapist_id",
+        "therapist",
+        rows,
+        source,
     )
     if date is not None and dates is not None:
-        _check_one_per_session(session_key, where, date, dates, "date", "date", rows, source)
+        _check_one_per_session(order, session_key, where, date, dates, "date", "date", rows, source)
     return Responses(
         client=client,
         client_ids=client_ids,
@@ -383,4 +416,6 @@ def validate_responses(frame: pd.DataFrame, *, source: str | None = None) -> Res
         date=date,
         dates=dates,
         row=rows,
+        session_key=session_key,
+        order=order,
     )

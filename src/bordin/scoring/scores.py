@@ -127,11 +127,14 @@ def score_responses(responses: pd.DataFrame, *, source: str | None = None) -> pd
     """
     checked = validate_responses(responses, source=source)
     definitions = checked.definitions
-    # One key per client session; client codes follow the sorted ids, so sorting the keys
-    # sorts by client then session.
-    session_key = checked.client * (int(checked.session.max(initial=0)) + 1) + checked.session
-    keys, first, session_code = np.unique(session_key, return_index=True, return_inverse=True)
-    n_sessions = len(keys)
+    # Client sessions in client-then-session order (client codes follow the sorted ids).
+    order = checked.order
+    sorted_keys = checked.session_key[order]
+    starts = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]] if len(order) else order > 0
+    session_code = np.empty(len(order), dtype=np.int64)
+    session_code[order] = np.cumsum(starts) - 1
+    first = order[starts]
+    n_sessions = len(first)
     ids = {
         "client_id": _column(checked.client_ids, checked.client[first]),
         "therapist_id": _column(checked.therapist_ids, checked.therapist[first]),
