@@ -45,14 +45,17 @@ def _fit(frame: pd.DataFrame, **options: bool) -> LaggedModelResult:
 @SETTINGS
 @given(seed=st.integers(0, 10_000), shuffle=st.integers(0, 10_000))
 @example(seed=0, shuffle=1)
+@example(seed=5, shuffle=0)  # all-zero variances are a saddle here (panel_e_saddle.csv)
 def test_row_order_and_client_labels_do_not_matter(seed: int, shuffle: int) -> None:
     frame = _panel(seed)
     a = _fit(frame)
     relabelled = frame.assign(client_id="z" + frame["client_id"].str[::-1])
     b = _fit(relabelled.sample(frac=1.0, random_state=shuffle))
+    # Row order changes only the order of floating-point sums: the optimum moves by the
+    # optimiser's resolution (theta to ~1e-7), so estimates agree to 1e-6 of (|b| + se).
     for term in a.terms:
-        assert math.isclose(a.fixed[term], b.fixed[term], rel_tol=1e-7, abs_tol=1e-9)
-    assert math.isclose(a.loglik, b.loglik, rel_tol=1e-12)
+        assert abs(a.fixed[term] - b.fixed[term]) <= 1e-6 * (abs(a.fixed[term]) + a.se[term])
+    assert math.isclose(a.loglik, b.loglik, rel_tol=0, abs_tol=1e-7)
 
 
 @SETTINGS
