@@ -58,7 +58,7 @@ def _save(fig: Figure, path: Path | str) -> Path:
 
         # Text as paths (the default, made explicit): the SVG needs no font from anywhere.
         with rc_context({"svg.fonttype": "path"}):
-            fig.savefig(out, format="svg", metadata={"Date": None})
+            fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None, "Format": None})
     else:
         fig.savefig(out, format="png", dpi=110)
     return out

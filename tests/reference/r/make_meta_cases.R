@@ -24,6 +24,9 @@ homog <- data.frame(study = 1:8, n = c(50L, 80L, 120L, 65L, 200L, 90L, 150L, 75L
                     r = c(0.25, 0.27, 0.26, 0.24, 0.26, 0.25, 0.27, 0.26))
 rightskew <- data.frame(study = 1:12, n = c(20L, 25L, 30L, 35L, 45L, 60L, 80L, 100L, 150L, 220L, 400L, 800L),
                         r = c(0.05, -0.10, 0.12, 0.02, 0.15, 0.18, 0.22, 0.25, 0.30, 0.33, 0.36, 0.38))
+# ML's Fisher scoring converges to a local maximum; metafor's ll0check warns and sets
+# tau^2 = 0 (REML is unaffected).
+localmax <- data.frame(study = 1:3, n = c(4L, 4L, 22L), r = c(0, -0.937, 0.625))
 fromdat <- function(d, mods = character(0), study = NULL) {
   out <- data.frame(study = if (is.null(study)) seq_len(nrow(d)) else d[[study]], n = d$ni, r = d$ri,
                     d[mods], stringsAsFactors = FALSE)
@@ -36,7 +39,8 @@ sets <- list(
   tiny3 = list(d = tiny3, mods = character(0), call = "hand-made"),
   two = list(d = two, mods = character(0), call = "hand-made"),
   homogeneous = list(d = homog, mods = character(0), call = "hand-made"),
-  rightskew = list(d = rightskew, mods = character(0), call = "hand-made"))
+  rightskew = list(d = rightskew, mods = character(0), call = "hand-made"),
+  localmax = list(d = localmax, mods = character(0), call = "hand-made"))
 
 fitout <- function(res) {
   pr <- predict(res)

@@ -324,9 +324,12 @@ def analyse_correlations(
     if es.k >= 3:
         if np.ptp(es.vi) > 0:
             egger = egger_test(model, control=control)
+            trimfill = trim_and_fill(model)
         else:
-            notes.append("Egger's test skipped: every study has the same standard error")
-        trimfill = trim_and_fill(model)
+            notes.append(
+                "Egger's test and trim and fill skipped: every study has the same standard "
+                "error, so a funnel plot has no asymmetry to assess"
+            )
         loo = leave_one_out(model, labels=es.labels, control=control)
     else:
         notes.append("Egger's test, trim and fill and leave-one-out need at least 3 studies")

@@ -194,6 +194,8 @@ class TrimFillResult:
 
 
 def _intercept_estimate(y: FloatArray, v: FloatArray, method: str, control: FitControl) -> float:
+    if y.size == 1:
+        return float(y[0])  # metafor fits k = 1 with tau^2 = 0: the estimate is the study
     x = np.ones((y.size, 1))
     tau2, _, _ = estimate_tau2(y, v, x, method, control)  # type: ignore[arg-type]
     w = 1.0 / (v + tau2)
@@ -230,7 +232,7 @@ def trim_and_fill(
     Raises
     ------
     InputError
-        Fewer than 3 studies.
+        Fewer than 3 studies, or ``side`` not given while all standard errors are equal.
     ConvergenceError
         The trimming loop did not settle within ``maxiter`` iterations.
 
@@ -267,6 +269,11 @@ def trim_and_fill(
     if k < 3:
         raise InputError("trim and fill needs at least 3 studies")
     if side is None:
+        if np.ptp(v0) == 0:
+            raise InputError(
+                "every study has the same standard error, so the side of the missing studies "
+                "cannot be estimated; pass side='left' or side='right'"
+            )
         x = np.column_stack([np.ones(k), np.sqrt(v0)])
         slope_fit = fit_rma(
             y0, v0, x, method=result.method, test="z", level=0.95, control=inner_control
