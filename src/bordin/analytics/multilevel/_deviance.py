@@ -7,8 +7,9 @@ factor with a random intercept (therapists), nested in or crossed with the first
 
 The penalised least squares (PLS) problem of Bates, Maechler, Bolker & Walker (2015, sections
 3.2-3.4) is solved through sufficient statistics computed once per fit, so that one deviance
-evaluation costs O(clients) array operations with closed-form 2x2 Cholesky factors, and
-O(therapists^2 ... ^3) for the second factor (diagonal when therapists nest clients).
+evaluation costs a few O(clients) array operations (closed-form 2x2 factors) and one
+matrix-vector product, plus, for therapists, O(therapists) when clients are nested in
+therapists and a dense therapists x therapists Cholesky factor when they are crossed.
 
 Notation (the paper's): ``Lambda_theta`` is block diagonal with one lower-triangular ``T``
 (q x q) per client and ``s * I`` for therapists; ``L`` is the sparse Cholesky factor of
@@ -190,11 +191,6 @@ def compute_stats(
         cross_a=cross_a,
         cross_b=cross_b,
     )
-
-
-def n_theta(q: int, therapist: bool) -> int:
-    """Number of covariance parameters: the client factor's ``T`` plus ``s`` for therapists."""
-    return q * (q + 1) // 2 + (1 if therapist else 0)
 
 
 def theta_lower(q: int, therapist: bool) -> list[float]:
