@@ -21,7 +21,7 @@ from bordin.simulate._frames import (
     truth_frame,
 )
 from bordin.simulate._items import ItemBlock, gad7_items, phq9_items, sac_items, wai_sr_items
-from bordin.simulate._latent import simulate_latent
+from bordin.simulate._latent import LatentClinic, simulate_latent
 from bordin.simulate._scores import score_blocks
 
 __all__ = ["SimulatedClinic", "simulate_clinic"]
@@ -244,14 +244,16 @@ def simulate_clinic(config: SimulationConfig | None = None, *, seed: int) -> Sim
     unrepaired rupture keeps its full drop through the window, then fades by
     ``unrepaired_recovery`` per session.
 
-    **Severity** (latent PHQ-9 total), with :math:`m_A` = ``alliance_mean`` and
-    :math:`m_P` = ``adherence_mean``:
+    **Severity** (latent PHQ-9 total), with :math:`\mu` = ``alliance_mean`` and
+    :math:`\bar P`, :math:`\bar A` the clinic's means of adherence and latent total
+    alliance over attended sessions (recorded in ``parameters``):
 
     .. math::
 
         y_{i,t+1} = \phi y_{it} + (1-\phi)(y_{i1} - \delta_i)
-            + \gamma_{w,i} (A_{it} - L_i) + \gamma_b (L_i - m_A)
-            + \kappa (P_{it} - m_P) + \lambda (P_{it} - m_P)(A_{it} - m_A) + \varepsilon
+            + \gamma_{w,i} (A_{it} - L_i) + \gamma_b (L_i - \mu)
+            + \kappa (P_{it} - \bar P) + \lambda (P_{it} - \bar P)(A_{it} - \bar A)
+            + \varepsilon
 
     :math:`\phi` = ``severity_ar``, :math:`\gamma_{w,i} \sim N(` ``within_effect``,
     ``within_effect_sd`` :math:`^2)`, :math:`\gamma_b` = ``between_effect``, :math:`\kappa`
@@ -322,11 +324,13 @@ def simulate_clinic(config: SimulationConfig | None = None, *, seed: int) -> Sim
         ruptures=ruptures,
         clients=clients,
         therapists=therapists_frame(index, latent),
-        parameters=_parameters(config, int(seed), start),
+        parameters=_parameters(config, int(seed), start, latent),
     )
 
 
-def _parameters(config: SimulationConfig, seed: int, start: dt.date) -> dict[str, Any]:
+def _parameters(
+    config: SimulationConfig, seed: int, start: dt.date, latent: LatentClinic
+) -> dict[str, Any]:
     alliance = "sac" if config.alliance_instrument == "sac" else "wai_sr"
     return {
         "generator": f"bordin.simulate {__version__}",
@@ -360,11 +364,14 @@ def _parameters(config: SimulationConfig, seed: int, start: dt.date) -> dict[str
             "moderation": {
                 "adherence": config.adherence_effect,
                 "adherence_x_alliance": config.adherence_alliance_interaction,
-                "adherence_centre": config.adherence_mean,
-                "alliance_centre": config.alliance_mean,
+                "adherence_centre": latent.adherence_centre,
+                "alliance_centre": latent.alliance_centre,
                 "note": (
                     "Effects on next-session PHQ-9 points per unit of adherence and per "
-                    "unit of (adherence - adherence_centre) * (alliance - alliance_centre)."
+                    "unit of (adherence - adherence_centre) * (alliance - alliance_centre); "
+                    "the centres are this clinic's means over attended sessions of adherence "
+                    "and of the latent total alliance, so the moderation term adds nothing "
+                    "on average to the alliance effects of the panel model."
                 ),
             },
         },

@@ -167,13 +167,17 @@ class SimulationConfig:
         SD of session-to-session adherence (logit scale).
     adherence_alliance_log_odds : float, default 0.5
         Alliance predicts adherence (Tschuschke et al., 2015): logit change per sac point of
-        alliance above ``alliance_mean``.
+        the client's trait alliance above ``alliance_mean``. Adherence follows the client's
+        trait level, not session-to-session fluctuations, so that the moderation term adds
+        nothing to the within-client alliance effect of a model that leaves adherence out.
     adherence_effect : float, default 0.0
         Main effect of adherence on next-session severity (PHQ-9 points per unit of
-        adherence above ``adherence_mean``); near zero on average (Webb et al., 2010).
+        adherence above the clinic's mean adherence); near zero on average (Webb et al.,
+        2010).
     adherence_alliance_interaction : float, default -3.0
         Alliance moderates adherence (Tschuschke et al., 2015): PHQ-9 points at t+1 per
-        unit of ``(adherence - adherence_mean) * (alliance - alliance_mean)``.
+        unit of ``(adherence - mean adherence) * (alliance - mean alliance)``, both centred
+        on the clinic's own means over attended sessions (recorded in ``parameters``).
     dropout_hazard : float, default 0.015
         Per-session probability of not coming back after an attended session, for a client
         at average alliance without an open rupture (before the planned last session).

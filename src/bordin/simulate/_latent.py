@@ -1,8 +1,9 @@
 """The latent processes of the synthetic clinic, vectorised over clients.
 
 Arrays are ``clients x sessions`` (``C x S``, ``S = sessions_max``); the only loop is over the
-session index, because alliance, ruptures, severity and dropout at session ``t`` depend on
-session ``t - 1``. Components are indexed bond = 0, goal = 1, task = 2.
+session index, because alliance, ruptures, adherence and dropout at session ``t`` depend on
+session ``t - 1`` (and severity at ``t + 1`` on session ``t``). Components are indexed
+bond = 0, goal = 1, task = 2.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class LatentClinic:
     drop: FloatArray  # C x S x 3
     alliance: FloatArray  # C x S x 3
     severity: FloatArray
+    alliance_centre: float  # clinic means used to centre the moderation term
+    adherence_centre: float
     anxiety: FloatArray
     adherence: FloatArray
     rupture_open: BoolArray
@@ -97,6 +100,37 @@ def _correlated(rng: np.random.Generator, n: int, rho: float) -> FloatArray:
     specific = rng.standard_normal((n, 3))
     out: FloatArray = np.sqrt(rho) * common[:, None] + np.sqrt(1.0 - rho) * specific
     return out
+
+
+def _severity(
+    cfg: SimulationConfig,
+    *,
+    intake: FloatArray,
+    target: FloatArray,
+    within_slope: FloatArray,
+    trait_total: FloatArray,
+    total: FloatArray,
+    adherence: FloatArray,
+    alliance_centre: float,
+    adherence_centre: float,
+    noise: FloatArray,
+) -> FloatArray:
+    """Latent severity (PHQ-9 total scale), stepped forward one session at a time."""
+    severity = np.empty_like(total)
+    severity[:, 0] = intake
+    between = cfg.between_effect * (trait_total - cfg.alliance_mean)
+    for t in range(total.shape[1] - 1):
+        adh = adherence[:, t] - adherence_centre
+        severity[:, t + 1] = (
+            cfg.severity_ar * severity[:, t]
+            + (1.0 - cfg.severity_ar) * target
+            + within_slope * (total[:, t] - trait_total)
+            + between
+            + cfg.adherence_effect * adh
+            + cfg.adherence_alliance_interaction * adh * (total[:, t] - alliance_centre)
+            + noise[:, t]
+        )
+    return severity
 
 
 def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> LatentClinic:
@@ -162,7 +196,6 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
     gap_out = np.zeros(shape)
     drop_out = np.zeros((s_max, n, 3))
     alliance_out = np.zeros((s_max, n, 3))
-    severity = np.zeros(shape)
     adherence = np.zeros(shape)
     open_out = np.zeros(shape, dtype=bool)
     onset_out = np.zeros(shape, dtype=bool)
@@ -183,7 +216,6 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
     open_conf = np.zeros(n, dtype=bool)
     open_pre = np.zeros(n)
     previous_total = np.zeros(n)
-    current = intake.copy()
 
     events: dict[str, list[npt.NDArray[np.generic]]] = {
         k: [] for k in ("client", "onset", "component", "conf", "depth", "pre", "repair", "p")
@@ -281,24 +313,11 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
         adherence_logit = (
             adherence_base
             + t_adherence[therapist]
-            + cfg.adherence_alliance_log_odds * (total - cfg.alliance_mean)
+            + cfg.adherence_alliance_log_odds * (trait_total - cfg.alliance_mean)
             + cfg.adherence_session_sd * rng.standard_normal(n)
         )
         adh = _expit(adherence_logit)
         adherence[t] = adh
-
-        # Latent severity (PHQ-9 total scale) at this session, then the next one.
-        severity[t] = current
-        adh_c = adh - cfg.adherence_mean
-        current = (
-            cfg.severity_ar * current
-            + (1.0 - cfg.severity_ar) * (intake - improvement)
-            + within_slope * (total - trait_total)
-            + cfg.between_effect * (trait_total - cfg.alliance_mean)
-            + cfg.adherence_effect * adh_c
-            + cfg.adherence_alliance_interaction * adh_c * (total - cfg.alliance_mean)
-            + cfg.severity_noise_sd * rng.standard_normal(n)
-        )
 
         # Dropout after this session (not after the planned last one).
         early = cfg.dropout_early_alliance_log_odds if session <= cfg.early_sessions else 0.0
@@ -312,8 +331,8 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
         leave = can_drop & (rng.random(n) < h)
         active &= ~leave
 
-    mask, severity, adherence, gap_out, signal = (
-        _client_major(a) for a in (mask, severity, adherence, gap_out, signal)
+    mask, adherence, gap_out, signal = (
+        _client_major(a) for a in (mask, adherence, gap_out, signal)
     )
     open_out, onset_out, repair_out, confront_out = (
         _client_major(a) for a in (open_out, onset_out, repair_out, confront_out)
@@ -323,6 +342,26 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
         _client_major(a) for a in (state_out, drop_out, alliance_out)
     )
     attended = mask.sum(axis=1)
+
+    # Severity comes last: nothing above depends on it. The moderation term is centred on
+    # the clinic's own means of adherence and alliance (over attended sessions), as a
+    # centred moderation model would be, so that it adds nothing on average to the alliance
+    # slopes of a model that leaves adherence out (such as the lagged panel model).
+    total = alliance_out.mean(axis=2)
+    alliance_centre = float(total[mask].mean()) if mask.any() else cfg.alliance_mean
+    adherence_centre = float(adherence[mask].mean()) if mask.any() else cfg.adherence_mean
+    severity = _severity(
+        cfg,
+        intake=intake,
+        target=intake - improvement,
+        within_slope=within_slope,
+        trait_total=trait_total,
+        total=total,
+        adherence=adherence,
+        alliance_centre=alliance_centre,
+        adherence_centre=adherence_centre,
+        noise=cfg.severity_noise_sd * rng.standard_normal((n, s_max)),
+    )
     anxiety = (
         cfg.gad7_loading * severity * (21.0 / 27.0)
         + gad7_offset[:, None]
@@ -353,6 +392,8 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
         drop=drop_out,
         alliance=alliance_out,
         severity=severity,
+        alliance_centre=alliance_centre,
+        adherence_centre=adherence_centre,
         anxiety=anxiety,
         adherence=adherence,
         rupture_open=open_out,

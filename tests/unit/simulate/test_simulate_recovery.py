@@ -175,9 +175,10 @@ def test_within_client_regression_recovers_the_lagged_alliance_effect(
     big: SimulatedClinic,
 ) -> None:
     cfg = big.config
+    centres = big.parameters["true_effects"]["moderation"]
     d = _lagged(big)
-    adh = d["adherence"] - cfg.adherence_mean
-    centred = d["alliance_total"] - cfg.alliance_mean
+    adh = d["adherence"] - centres["adherence_centre"]
+    centred = d["alliance_total"] - centres["alliance_centre"]
     x = np.column_stack(
         [
             d["severity"],
@@ -216,15 +217,18 @@ def test_per_client_slopes_are_the_effect_actually_used(big: SimulatedClinic) ->
     assert abs(slopes.mean() - cfg.within_effect) <= Z * cfg.within_effect_sd / np.sqrt(n)
     assert abs(slopes.std() - cfg.within_effect_sd) <= Z * cfg.within_effect_sd / np.sqrt(2 * n)
     # The residual of the generating equation, with each client's own slope, is pure noise.
+    centres = big.parameters["true_effects"]["moderation"]
     d = _lagged(big)
-    adh = d["adherence"] - cfg.adherence_mean
+    adh = d["adherence"] - centres["adherence_centre"]
     predicted = (
         cfg.severity_ar * d["severity"]
         + (1 - cfg.severity_ar) * (d["intake_severity"] - d["expected_improvement"])
         + d["within_effect"] * d["alliance_deviation"]
         + cfg.between_effect * (d["alliance_trait_total"] - cfg.alliance_mean)
         + cfg.adherence_effect * adh
-        + cfg.adherence_alliance_interaction * adh * (d["alliance_total"] - cfg.alliance_mean)
+        + cfg.adherence_alliance_interaction
+        * adh
+        * (d["alliance_total"] - centres["alliance_centre"])
     )
     resid = d["severity_next"] - predicted
     assert abs(resid.mean()) <= Z * cfg.severity_noise_sd / np.sqrt(len(resid))
