@@ -356,9 +356,12 @@ def _parameters(
                 "note": (
                     "True on the latent values, with the within part centred on the "
                     "client's trait alliance (truth: alliance_deviation) and the between part "
-                    "on alliance_mean. On observed scores the estimates are attenuated by "
-                    "item noise, person-mean centring and rounding, and the random intercept "
-                    "with a lagged outcome adds the usual dynamic-panel bias."
+                    "on alliance_mean. Fitting the panel model to truth_sessions (outcome "
+                    "severity, alliance alliance_total, covariate intake_severity - "
+                    "expected_improvement from clients) recovers outcome_lag, "
+                    "alliance_within and residual_sd. On observed scores the estimates are "
+                    "attenuated by item noise and rounding, and the random intercept with a "
+                    "lagged outcome adds the usual dynamic-panel bias (see docs/simulator.md)."
                 ),
             },
             "moderation": {
