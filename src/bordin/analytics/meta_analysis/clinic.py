@@ -170,10 +170,15 @@ class GroupCorrelations:
     def notes(self) -> list[str]:
         """Plain-language notes: definition, direction, exclusions."""
         direction = "higher is better" if self.higher_is_better else "higher is worse"
+        source = {
+            "option": "as given",
+            "instrument": "from the instrument definition",
+            "default": "the default; set --higher-is-better if needed",
+        }[self.direction_source]
         out = [
             f"r per {self.by}: early {self.alliance} (mean of sessions 1-3) with improvement "
-            f"in {self.outcome} (first to last observed; {direction}, from "
-            f"{self.direction_source}); positive r = better alliance, more improvement",
+            f"in {self.outcome} (first to last observed; {direction}, {source}); "
+            "positive r = better alliance, more improvement",
             f"{self.n_clients} clients used, {self.n_clients_excluded} without an early "
             "alliance or two outcome scores",
         ]
