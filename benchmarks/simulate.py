@@ -7,6 +7,7 @@ million rows), on one core, and reports:
 - its peak memory (Python allocations traced with tracemalloc in a second run, and the
   process's peak resident set),
 - the time to write each file with ``write_clinic`` and the file sizes,
+- wall and CPU time (the CPU time is the fairer figure on a shared machine),
 - the reference measured in the same run: the time pandas needs to read back the written
   ``scores.csv``, and the ratio simulation time / read time.
 
@@ -49,10 +50,11 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _timed(config: SimulationConfig, seed: int) -> tuple[SimulatedClinic, float]:
-    start = time.perf_counter()
+def _timed(config: SimulationConfig, seed: int) -> tuple[SimulatedClinic, float, float]:
+    """The clinic, the wall time and the CPU time of this process."""
+    start, cpu = time.perf_counter(), time.process_time()
     clinic = simulate_clinic(config, seed=seed)
-    return clinic, time.perf_counter() - start
+    return clinic, time.perf_counter() - start, time.process_time() - cpu
 
 
 def main() -> None:
@@ -66,14 +68,17 @@ def main() -> None:
 
     n_clients = _clients_for(args.sessions, args.seed)
     config = SimulationConfig(n_clients=n_clients)
-    clinic, seconds = _timed(config, args.seed)
+    clinic, seconds, cpu_seconds = _timed(config, args.seed)
     rss = _peak_rss_mib()
     n_sessions, n_items = len(clinic.scores), len(clinic.responses)
     print(f"clients                 {n_clients:,}")
     print(f"sessions                {n_sessions:,}")
     print(f"item responses          {n_items:,}")
     print(f"ruptures                {len(clinic.ruptures):,}")
-    print(f"simulate_clinic         {seconds:8.2f} s  ({n_sessions / seconds:,.0f} sessions/s)")
+    print(
+        f"simulate_clinic         {seconds:8.2f} s wall, {cpu_seconds:.2f} s CPU"
+        f"  ({n_sessions / seconds:,.0f} sessions/s)"
+    )
     print(f"peak RSS (process)      {rss:8.0f} MiB")
     frames = {
         "responses": clinic.responses,
@@ -88,7 +93,7 @@ def main() -> None:
     if not args.no_tracemalloc:
         del clinic
         tracemalloc.start()
-        clinic, traced_seconds = _timed(config, args.seed)
+        clinic, traced_seconds, _ = _timed(config, args.seed)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         print(
@@ -99,19 +104,25 @@ def main() -> None:
         return
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bordin-sim-bench-"))
     try:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         paths = write_clinic(clinic, folder)
-        write_seconds = time.perf_counter() - start
-        print(f"write_clinic            {write_seconds:8.2f} s")
+        write_seconds, write_cpu = time.perf_counter() - start, time.process_time() - cpu
+        print(f"write_clinic            {write_seconds:8.2f} s wall, {write_cpu:.2f} s CPU")
         for name, path in paths.items():
             print(f"  {name:22s} {path.stat().st_size / 2**20:8.1f} MiB")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         back = pd.read_csv(paths["scores.csv"])
-        read_seconds = time.perf_counter() - start
+        read_seconds, read_cpu = time.perf_counter() - start, time.process_time() - cpu
         if len(back) != n_sessions:
             raise SystemExit(f"read back {len(back)} rows, expected {n_sessions}")
-        print(f"reference: pandas.read_csv(scores.csv) {read_seconds:8.2f} s")
-        print(f"ratio simulate_clinic / read_csv(scores.csv) = {seconds / read_seconds:.2f}")
+        print(
+            f"reference: pandas.read_csv(scores.csv) {read_seconds:8.2f} s wall, "
+            f"{read_cpu:.2f} s CPU"
+        )
+        print(
+            f"ratio simulate_clinic / read_csv(scores.csv) = {seconds / read_seconds:.2f} wall, "
+            f"{cpu_seconds / read_cpu:.2f} CPU"
+        )
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
