@@ -226,8 +226,9 @@ class LaggedModelResult:
         pct = f"{100 * self.level:g}%"
         lines = [
             f"Lagged within/between mixed model ({method}): next-session {self.outcome}",
-            f"  {self.n_obs} lag pairs from {self.n_clients} clients"
-            + (f" and {self.n_therapists} therapists" if self.n_therapists else ""),
+            f"  {self.n_obs} lag pairs (session t, t+1) from {self.n_clients} clients"
+            + (f" and {self.n_therapists} therapists" if self.n_therapists else "")
+            + f" ({self.n_rows} session rows read)",
             "",
             f"  {'term':<20} {'estimate':>10} {'se':>9} {'z':>8} {pct + ' CI':>22}",
         ]
