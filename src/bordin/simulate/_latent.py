@@ -178,10 +178,15 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
         + np.where(arm == ARM_FEEDBACK, cfg.feedback_repair_log_odds, 0.0)
     )
     repair_p = _expit(repair_base)
-    rupture_base = (
+    p_rupture = _expit(
         _logit(cfg.rupture_rate)
         + cfg.rupture_attachment_log_odds * insecurity
         + t_rupture[therapist]
+    )
+    adherence_client = (
+        _logit(cfg.adherence_mean)
+        + t_adherence[therapist]
+        + cfg.adherence_alliance_log_odds * (trait_total - cfg.alliance_mean)
     )
     # The ruptured component drops by d, the other two by spillover * d, so that the
     # component mean (the sac total) drops by the rupture's depth.
@@ -222,7 +227,6 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
     }
     innovation_sd = cfg.state_sd * np.sqrt(1.0 - cfg.state_ar**2)
     dropout_base = _logit(cfg.dropout_hazard)
-    adherence_base = _logit(cfg.adherence_mean)
     rows = np.arange(n)
 
     for t in range(s_max):
@@ -259,7 +263,6 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
         delay = rng.integers(1, cfg.repair_window + 1, size=n)
         # A repair session starts no new rupture: its rating shows the repair.
         at_risk = alive & (session >= 2) & (open_onset == 0) & ~repair_now
-        p_rupture = _expit(rupture_base)
         rupture_hazard[t, at_risk] = p_rupture[at_risk]
         onset = at_risk & (u_onset < p_rupture)
         component = np.where(
@@ -309,15 +312,8 @@ def simulate_latent(config: SimulationConfig, rng: np.random.Generator) -> Laten
         repair_out[t] = repair_now
         previous_total = total
 
-        # Adherence (0-1), predicted by alliance.
-        adherence_logit = (
-            adherence_base
-            + t_adherence[therapist]
-            + cfg.adherence_alliance_log_odds * (trait_total - cfg.alliance_mean)
-            + cfg.adherence_session_sd * rng.standard_normal(n)
-        )
-        adh = _expit(adherence_logit)
-        adherence[t] = adh
+        # Adherence (0-1): the therapist, the client's trait alliance, and the session.
+        adherence[t] = _expit(adherence_client + cfg.adherence_session_sd * rng.standard_normal(n))
 
         # Dropout after this session (not after the planned last one).
         early = cfg.dropout_early_alliance_log_odds if session <= cfg.early_sessions else 0.0
