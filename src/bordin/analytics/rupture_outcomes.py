@@ -88,7 +88,8 @@ class RuptureDetectorResult:
     resolution_n:
         Clients in that correlation.
     n:
-        Clients in the outcome model (codes none, repaired, unrepaired, with a change).
+        Clients in the outcome model (codes none, repaired, unrepaired, with a change; a
+        group with a single client is left out, as its mean would be fitted exactly).
     """
 
     k: int
@@ -277,6 +278,9 @@ def _detector_result(
     with_rupture = int(events["client_id"].astype(str).nunique())
     counts = tuple((g, int((codes == g).sum())) for g in (*GROUPS, "open"))
     keep = codes.isin(GROUPS).to_numpy() & clients["change"].notna().to_numpy()
+    # A group of one client would be fitted exactly (leverage 1); such clients are left out.
+    sizes = pd.Series(codes[keep]).value_counts()
+    keep &= codes.map(lambda c: sizes.get(c, 0) >= 2).to_numpy(bool)
     data = clients.loc[keep]
     code = codes[keep].to_numpy()
     n = len(data)

@@ -68,6 +68,14 @@ def _attr(text: str) -> str:
     )
 
 
+def _err(est: object, low: object, high: object) -> np.ndarray:
+    """Error-bar lengths below and above, never negative or missing (0 where undefined)."""
+    e = np.atleast_1d(np.asarray(est, dtype=np.float64))
+    below = np.atleast_1d(e - np.asarray(low, dtype=np.float64))
+    above = np.atleast_1d(np.asarray(high, dtype=np.float64) - e)
+    return np.nan_to_num(np.clip(np.vstack([below, above]), 0.0, None))
+
+
 def _style(ax: Axes) -> None:
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
@@ -98,7 +106,7 @@ def outcome_summary_svg(res: OutcomeSummaryResult) -> str:
     lo = np.array([r.ci_low for r in rates]) * 100
     hi = np.array([r.ci_high for r in rates]) * 100
     ax.barh(y, est, color=[colours[r.term] for r in rates], alpha=0.85, height=0.6)
-    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="none", ecolor="black", capsize=3, lw=1)
+    ax.errorbar(est, y, xerr=_err(est, lo, hi), fmt="none", ecolor="black", capsize=3, lw=1)
     ax.set_yticks(y, [f"{labels[r.term]} ({r.count}/{r.n})" for r in rates])
     ax.set_xlabel(f"% of clients ({res.level:.0%} Wilson interval)", fontsize=9)
     ax.set_xlim(0, 100)
@@ -160,7 +168,7 @@ def lagged_svg(models: tuple[LaggedModelResult, ...], labels: tuple[str, ...]) -
             ax.errorbar(
                 model.fixed[term],
                 y,
-                xerr=[[model.fixed[term] - lo], [hi - model.fixed[term]]],
+                xerr=_err(model.fixed[term], lo, hi),
                 fmt="o",
                 color=colours[j % 3],
                 capsize=3,
@@ -241,7 +249,7 @@ def rupture_svg(res: RuptureOutcomeResult) -> str:
             ax.errorbar(
                 i,
                 t.estimate,
-                yerr=[[t.estimate - t.ci_low], [t.ci_high - t.estimate]],
+                yerr=_err(t.estimate, t.ci_low, t.ci_high),
                 fmt="o",
                 color=colours[g.group],
                 capsize=4,
@@ -283,7 +291,7 @@ def therapist_forest_svg(res: TherapistAllianceResult) -> str:
     ax.errorbar(
         obs,
         y - 0.18,
-        xerr=[obs - obs_lo, obs_hi - obs],
+        xerr=_err(obs, obs_lo, obs_hi),
         fmt="o",
         mfc="white",
         color=GREY,
@@ -294,7 +302,7 @@ def therapist_forest_svg(res: TherapistAllianceResult) -> str:
     ax.errorbar(
         shr,
         y + 0.18,
-        xerr=[shr - shr_lo, shr_hi - shr],
+        xerr=_err(shr, shr_lo, shr_hi),
         fmt="o",
         color=BLUE,
         ms=3,

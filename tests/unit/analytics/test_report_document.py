@@ -224,3 +224,20 @@ def test_numbers_do_not_depend_on_row_order(scores: pd.DataFrame, report: Clinic
             1e-6 if key.startswith(("lagged.", "therapists.", "early.mixed", "early.icc")) else 1e-9
         )
         np.testing.assert_allclose(again[key], value, rtol=rtol, atol=1e-12, err_msg=key)
+
+
+@pytest.mark.parametrize(("n_clients", "seed"), [(1, 0), (12, 0), (25, 1)])
+def test_small_clinics_render_with_reasons(n_clients: int, seed: int) -> None:
+    clinic = simulate_clinic(
+        SimulationConfig(n_clients=n_clients, clients_per_therapist=5), seed=seed
+    )
+    rep = build_report(
+        clinic.scores, alliance="sac_total", outcome="phq9_total", adherence="adherence"
+    )
+    assert not all(s.available for s in rep.sections) or n_clients == 25
+    out = render_html(rep)
+    for s in rep.sections:
+        if not s.available:
+            assert s.reason
+            assert f"This section is missing: {s.reason}"[:60] in out.replace("&#39;", "'")
+    assert out.count("<figcaption>") == sum(s.available for s in rep.sections)
