@@ -54,6 +54,25 @@ def _pg_drop(name: str) -> None:
     admin.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """argon2id with test-sized parameters, so that the many logins stay fast.
+
+    Production parameters are checked in ``tests/unit/storage/test_storage_credentials.py``;
+    the algorithm (argon2id) and every code path stay the same.
+    """
+    from argon2 import PasswordHasher
+
+    import bordin.storage.credentials as credentials
+
+    production = credentials._HASHER
+    credentials._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    try:
+        yield
+    finally:
+        credentials._HASHER = production
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, World]:
     """The world built once in a SQLite file."""

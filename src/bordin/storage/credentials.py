@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
@@ -12,9 +13,13 @@ __all__ = ["hash_password", "hash_token", "new_token", "password_needs_rehash", 
 
 # argon2-cffi's defaults are the RFC 9106 "low memory" profile of argon2id.
 _HASHER = PasswordHasher()
-# A hash of a random password, verified against when the username is unknown, so that
-# the response time does not reveal whether an account exists.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, verified against when the username is unknown, so that
+    the response time does not reveal whether an account exists (made on first use)."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -25,7 +30,9 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches ``password_hash``; ``None`` takes as long and fails."""
     try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _HASHER.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
