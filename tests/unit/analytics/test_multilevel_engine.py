@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from bordin.analytics.multilevel import MixedDesign, fit_lmm
 from bordin.analytics.multilevel._deviance import compute_stats, solve_pls
-from bordin.errors import BoundaryFitWarning
+from bordin.errors import BoundaryFitWarning, InputError
 
 
 def _design(
@@ -157,3 +158,11 @@ def test_registry_scale_warm_start_reaches_the_same_optimum() -> None:
     f = fitting._Counted(stats, True)
     theta, _ = fitting._minimise(f, np.array([1.0, 0.0, 1.0]), [0.0, -np.inf, 0.0])
     np.testing.assert_allclose(fit.theta, theta, rtol=1e-6, atol=1e-8)
+
+
+def test_inconsistent_design_is_an_input_error() -> None:
+    d = _design(1)
+    with pytest.raises(InputError, match="at most one slope"):
+        fit_lmm(replace(d, z=np.column_stack([d.z, d.z[:, 1] ** 2])))
+    with pytest.raises(InputError, match="rank deficient"):
+        fit_lmm(replace(d, x=np.column_stack([d.x, d.x[:, 1]])))

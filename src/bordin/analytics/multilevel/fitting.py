@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
 
-from bordin.errors import BoundaryFitWarning, ConvergenceError, ConvergenceWarning
+from bordin.errors import BoundaryFitWarning, ConvergenceError, ConvergenceWarning, InputError
 
 from ._deviance import (
     FloatArray,
@@ -39,7 +39,7 @@ __all__ = ["MixedDesign", "MixedModelFit", "fit_lmm"]
 # lme4 reports a singular fit when a diagonal element of theta is below this (isSingular).
 _SINGULAR_TOL = 1e-4
 # Above this many clients the search starts on a subset of this many clients (seeded), and
-# only the final quasi-Newton polish runs on every client.
+# only the final Newton polish runs on every client.
 _WARM_START_CLIENTS = 3000
 # lme4's default check on the scaled gradient at the optimum (check.conv.grad).
 _GRAD_TOL = 2e-3
@@ -424,6 +424,18 @@ def _subset_stats(design: MixedDesign) -> SufficientStats:
     )
 
 
+def _check_design(design: MixedDesign) -> None:
+    n, p = design.x.shape
+    if design.z.ndim != 2 or design.z.shape[1] not in (1, 2):
+        raise InputError("the client random effects must be an intercept and at most one slope")
+    if design.y.shape != (n,) or design.z.shape[0] != n or design.client.shape != (n,):
+        raise InputError("y, x, z and client must have one row per observation")
+    if design.therapist is not None and design.therapist.shape != (n,):
+        raise InputError("therapist must have one code per observation")
+    if n <= p or np.linalg.matrix_rank(design.x) < p:
+        raise InputError("the fixed-effects design is rank deficient or has too few rows")
+
+
 def fit_lmm(design: MixedDesign, *, reml: bool = True) -> MixedModelFit:
     """Fit a linear mixed model by profiled REML or ML, as ``lme4::lmer``.
 
@@ -441,6 +453,8 @@ def fit_lmm(design: MixedDesign, *, reml: bool = True) -> MixedModelFit:
 
     Raises
     ------
+    InputError
+        The design is inconsistent (shapes, more than one random slope, rank-deficient X).
     ConvergenceError
         The criterion could not be evaluated at any admissible theta.
 
@@ -483,6 +497,7 @@ def fit_lmm(design: MixedDesign, *, reml: bool = True) -> MixedModelFit:
     models using lme4. Journal of Statistical Software, 67(1), 1-48.
     https://doi.org/10.18637/jss.v067.i01
     """
+    _check_design(design)
     q = design.z.shape[1]
     has_t = design.therapist is not None
     stats = compute_stats(
