@@ -1,4 +1,5 @@
-"""``bordin serve``: the web service (uvicorn), or ``--demo``: a fresh simulated clinic."""
+"""``bordin serve``: the web service (uvicorn); ``--demo`` (or ``bordin demo``): a fresh
+simulated clinic."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``serve`` command."""
+    """Add the ``serve`` command and its shortcut ``demo`` (``serve --demo``)."""
+
+    @app.command("demo")
+    def demo_command(
+        host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+        port: int = typer.Option(8000, help="Port to listen on."),
+    ) -> None:
+        """Start a fresh demo clinic (the same as ``bordin serve --demo``)."""
+        serve(demo=True, host=host, port=port, db=None, upgrade=True)
 
     @app.command("serve")
     def serve(

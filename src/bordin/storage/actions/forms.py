@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from bordin.errors import Conflict, InputError, InstrumentError, NotFound
@@ -243,17 +243,20 @@ def record_submission(db: Session, *, token: str, answers: Mapping[str, Any]) ->
     client = db.get(Client, request.client_id)
     if client is None:  # foreign keys make this impossible; kept as a clear error
         raise NotFound("this form link is not valid")
-    for instrument, item, value in rows:
-        db.add(
-            ItemResponse(
-                client_id=request.client_id,
-                session_id=request.session_id,
-                form_request_id=request.id,
-                instrument=instrument,
-                item=item,
-                value=value,
-            )
-        )
+    db.execute(
+        insert(ItemResponse),
+        [
+            {
+                "client_id": request.client_id,
+                "session_id": request.session_id,
+                "form_request_id": request.id,
+                "instrument": instrument,
+                "item": item,
+                "value": value,
+            }
+            for instrument, item, value in rows
+        ],
+    )
     now = utcnow()
     receipt = {
         "receipt": secrets.token_hex(8),
