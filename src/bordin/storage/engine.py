@@ -14,8 +14,21 @@ from sqlalchemy.pool import QueuePool
 from bordin.errors import InputError
 
 SQLITE_QUEUE_TIMEOUT = 120.0  # seconds a request may wait for the SQLite connection
+POSTGRES_POOL_SIZE = 10  # connections per process
 
-__all__ = ["make_engine", "make_session_factory", "normalise_url", "transaction"]
+
+def pool_capacity(engine: Engine) -> int:
+    """How many connections the engine's pool hands out at once."""
+    return 1 if engine.dialect.name == "sqlite" else POSTGRES_POOL_SIZE
+
+
+__all__ = [
+    "make_engine",
+    "make_session_factory",
+    "normalise_url",
+    "pool_capacity",
+    "transaction",
+]
 
 
 def normalise_url(url: str) -> str:
@@ -85,7 +98,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         return engine
     if backend == "postgresql":
-        return create_engine(sa_url, echo=echo, pool_pre_ping=True)
+        return create_engine(
+            sa_url,
+            echo=echo,
+            pool_pre_ping=True,
+            pool_size=POSTGRES_POOL_SIZE,
+            max_overflow=0,
+            pool_timeout=60,
+        )
     raise InputError(f"unsupported database backend {backend!r}; use sqlite or postgresql")
 
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, Response
 from bordin import __version__
 from bordin.settings import Settings, get_settings
 from bordin.storage import make_engine, make_session_factory
+from bordin.storage.engine import pool_capacity
 from bordin.web.deps import AppState
 from bordin.web.errors import install_error_handlers
 from bordin.web.security import RateLimiter
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions=make_session_factory(engine),
         login_limiter=RateLimiter(settings.login_rate_limit),
         token_limiter=RateLimiter(settings.token_rate_limit),
+        db_slots=pool_capacity(engine),
     )
 
     @asynccontextmanager

@@ -6,13 +6,17 @@ The pages (``bordin.web.pages``) use the same dependencies as the JSON API:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Path, Request
 from sqlalchemy import Engine
+from sqlalchemy.exc import TimeoutError as DatabaseBusy
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from bordin.settings import Settings
 from bordin.storage.actions import authenticate_session
@@ -45,15 +49,34 @@ __all__ = [
 ]
 
 
+DB_WAIT_SECONDS = 120.0
+
+
 @dataclass
 class AppState:
-    """What one app instance holds: settings, engine, session factory and rate limiters."""
+    """What one app instance holds: settings, engine, session factory and rate limiters.
+
+    ``db_slots`` is how many requests may use the database at once (the engine's pool
+    capacity). Requests beyond it wait in the event loop, holding no worker thread, so a
+    request that holds a connection always finds a thread to finish on (a request's
+    dependencies and route run on separate threadpool calls).
+    """
 
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     login_limiter: RateLimiter
     token_limiter: RateLimiter
+    db_slots: int = 1
+    _semaphores: dict[int, asyncio.Semaphore] = field(default_factory=dict)
+
+    def db_slot(self) -> asyncio.Semaphore:
+        """The semaphore bounding database use, for the running event loop."""
+        loop = asyncio.get_running_loop()
+        found = self._semaphores.get(id(loop))
+        if found is None:
+            found = self._semaphores[id(loop)] = asyncio.Semaphore(self.db_slots)
+        return found
 
 
 def app_state(request: Request) -> AppState:
@@ -62,18 +85,31 @@ def app_state(request: Request) -> AppState:
     return state
 
 
-def get_db(request: Request) -> Iterator[Session]:
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """A database session for one request: committed when the route returns normally,
-    rolled back when it raises (so a failed request stores nothing)."""
-    db = app_state(request).sessions()
+    rolled back when it raises (so a failed request stores nothing).
+
+    At most ``AppState.db_slots`` requests hold a session at once; the others wait here,
+    up to ``DB_WAIT_SECONDS`` (then 503).
+    """
+    state = app_state(request)
+    slot = state.db_slot()
+    try:
+        await asyncio.wait_for(slot.acquire(), timeout=DB_WAIT_SECONDS)
+    except TimeoutError:
+        raise DatabaseBusy("the database is busy; try again", None, None) from None
+    db = state.sessions()
     try:
         yield db
-        db.commit()
+        await run_in_threadpool(db.commit)
     except BaseException:
-        db.rollback()
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(db.rollback)
         raise
     finally:
-        db.close()
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(db.close)
+        slot.release()
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
