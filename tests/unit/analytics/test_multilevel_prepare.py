@@ -120,7 +120,8 @@ def test_result_table_json_and_summary() -> None:
         "converged",
     ):
         assert key in out
-    assert set(out["fixed"]) == set(out["se"]) == set(res.terms)
+    assert set(out["fixed"]) == set(out["se"]) == set(out["p_value"]) == set(res.terms)
+    assert out["p_value"]["alliance_within"] == pytest.approx(row["p_value"], rel=1e-12)
     assert out["n_therapists"] == 7
     text = res.summary()
     assert "alliance_within" in text

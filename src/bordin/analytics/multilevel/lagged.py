@@ -174,7 +174,12 @@ class LaggedModelResult:
         return pd.DataFrame(rows)
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The issue's JSON keys (lme4's names); NaN (an undefined correlation) becomes null."""
+        """The issue's JSON keys (lme4's names); NaN (an undefined correlation) becomes null.
+
+        Beyond lme4's keys: ``singular``, ``level``, Wald ``ci``, ``statistic`` (z) and
+        two-sided normal ``p_value`` per term, and with a therapist term ``n_therapists`` and
+        ``sd_therapist``.
+        """
         out: dict[str, Any] = {
             "n_obs": self.n_obs,
             "n_clients": self.n_clients,
@@ -192,6 +197,10 @@ class LaggedModelResult:
             "outcome": self.outcome,
             "level": self.level,
             "ci": {t: list(self.confint(t)) for t in self.terms},
+            "statistic": {t: float(self.fixed[t] / self.se[t]) for t in self.terms},
+            "p_value": {
+                t: math.erfc(abs(self.fixed[t] / self.se[t]) / math.sqrt(2.0)) for t in self.terms
+            },
         }
         if self.n_therapists:
             out["n_therapists"] = self.n_therapists
