@@ -242,6 +242,7 @@ def analyse_correlations(
     n_column: str = "n",
     first_row: int = 1,
     control: FitControl | None = None,
+    with_leave_one_out: bool = True,
 ) -> CorrelationMetaAnalysis:
     """Meta-analyse correlations: effect sizes, model, heterogeneity, bias, influence.
 
@@ -259,6 +260,8 @@ def analyse_correlations(
         For error messages (see :func:`compute_effect_sizes`).
     control
         Convergence settings (default tight).
+    with_leave_one_out
+        Refit without each study (k refits; turn off for very large k).
 
     Returns
     -------
@@ -330,7 +333,8 @@ def analyse_correlations(
                 "Egger's test and trim and fill skipped: every study has the same standard "
                 "error, so a funnel plot has no asymmetry to assess"
             )
-        loo = leave_one_out(model, labels=es.labels, control=control)
+        if with_leave_one_out:
+            loo = leave_one_out(model, labels=es.labels, control=control)
     else:
         notes.append("Egger's test, trim and fill and leave-one-out need at least 3 studies")
     regression: MetaRegressionResult | None = None
