@@ -42,11 +42,11 @@ from bordin.analytics.meta_analysis.regression import (
 )
 
 __all__ = [
-    "FLUCKIGER_2018",
     "BenchmarkCorrelation",
     "CorrelationMetaAnalysis",
     "EffectSizes",
     "EggerResult",
+    "FLUCKIGER_2018",
     "FitControl",
     "GroupCorrelations",
     "LeaveOneOutResult",
