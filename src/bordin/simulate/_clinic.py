@@ -20,7 +20,14 @@ from bordin.simulate._frames import (
     therapists_frame,
     truth_frame,
 )
-from bordin.simulate._items import ItemBlock, gad7_items, phq9_items, sac_items, wai_sr_items
+from bordin.simulate._items import (
+    ItemBlock,
+    gad7_items,
+    omit_responses,
+    phq9_items,
+    sac_items,
+    wai_sr_items,
+)
 from bordin.simulate._latent import LatentClinic, simulate_latent
 from bordin.simulate._scores import score_blocks
 
@@ -289,7 +296,8 @@ def simulate_clinic(config: SimulationConfig | None = None, *, seed: int) -> Sim
     config = config if config is not None else SimulationConfig()
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-    latent_seq, items_seq, date_seq = np.random.SeedSequence(int(seed)).spawn(3)
+    # Independent streams: turning missingness on removes responses without changing any.
+    latent_seq, items_seq, date_seq, missing_seq = np.random.SeedSequence(int(seed)).spawn(4)
     start = _start_date(config, np.random.default_rng(date_seq))
     latent = simulate_latent(config, np.random.default_rng(latent_seq))
     index = session_index(latent, start)
@@ -306,6 +314,8 @@ def simulate_clinic(config: SimulationConfig | None = None, *, seed: int) -> Sim
     blocks.append(phq9_items(latent.severity.ravel()[f], config, rng))
     if config.include_gad7:
         blocks.append(gad7_items(latent.anxiety.ravel()[f], config, rng))
+    if config.item_missing_probability > 0 or config.form_missing_probability > 0:
+        blocks = omit_responses(blocks, config, np.random.default_rng(missing_seq))
 
     scores = index.keys()
     scored = score_blocks(blocks)

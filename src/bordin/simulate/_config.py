@@ -49,6 +49,13 @@ class SimulationConfig:
         Sessions are weekly; each gap between attended sessions is one extra week longer
         with this probability (holidays, cancellations). Session numbers count attended
         sessions, so a missed week changes dates, never session numbers.
+    item_missing_probability : float, default 0.0
+        Each item of a filled-in questionnaire is left unanswered with this probability
+        (missing completely at random); the scoring rules decide whether the scale is still
+        scored (e.g. ``sac_total`` needs 5 of its 6 items).
+    form_missing_probability : float, default 0.0
+        Each questionnaire of an attended session is not filled in with this probability.
+        The session keeps its row in ``scores`` (with missing scores, and its adherence).
     alliance_mean : float, default 4.0
         Population mean of the fully formed alliance per component (sac points). Client
         ratings of the alliance are high and skewed, with ceiling effects
@@ -208,6 +215,8 @@ class SimulationConfig:
     start_date: dt.date | None = None
     intake_spread_days: int = 364
     missed_week_probability: float = 0.08
+    item_missing_probability: float = 0.0
+    form_missing_probability: float = 0.0
 
     alliance_mean: float = 4.0
     therapist_alliance_sd: float = 0.15
@@ -312,6 +321,8 @@ class SimulationConfig:
 
 _PROBABILITIES = (
     "missed_week_probability",
+    "item_missing_probability",
+    "form_missing_probability",
     "rupture_rate",
     "rupture_bond_probability",
     "rupture_withdrawal_probability",

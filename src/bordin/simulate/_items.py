@@ -21,6 +21,7 @@ __all__ = [
     "SAC_COMPONENT_OF_ITEM",
     "WAI_SR_COMPONENT_OF_ITEM",
     "gad7_items",
+    "omit_responses",
     "phq9_items",
     "sac_items",
     "wai_sr_items",
@@ -170,3 +171,25 @@ def gad7_items(
     latent = latent + config.phq9_item_noise_sd * rng.standard_normal((n, weights.size))
     values = _ordinal(latent, *_bounds("gad7", tuple(range(1, 8))))
     return ItemBlock("gad7", tuple(range(1, 8)), values, np.ones(values.shape, dtype=bool))
+
+
+def omit_responses(
+    blocks: list[ItemBlock], config: SimulationConfig, rng: np.random.Generator
+) -> list[ItemBlock]:
+    """Leave forms and items unanswered, at random (missing completely at random).
+
+    Each questionnaire of a session is skipped with ``form_missing_probability``; each item
+    of a filled-in questionnaire with ``item_missing_probability``. sac item 8 is asked only
+    when item 7 was answered and above 0, so it goes when item 7 goes.
+    """
+    out = []
+    for block in blocks:
+        n, k = block.values.shape
+        skipped = rng.random(n) < config.form_missing_probability
+        unanswered = rng.random((n, k)) < config.item_missing_probability
+        present = np.logical_and(block.present, ~unanswered)
+        present[skipped] = False
+        if block.instrument == "sac":
+            present[:, 7] &= present[:, 6]
+        out.append(dataclasses.replace(block, present=present))
+    return out

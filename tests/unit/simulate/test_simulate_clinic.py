@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -290,3 +291,40 @@ def test_ids_widen_for_large_clinics() -> None:
 
     assert client_ids(3).tolist() == ["c000001", "c000002", "c000003"]
     assert therapist_ids(1000)[-1] == "t1000"
+
+
+def test_missing_forms_and_items_follow_their_settings() -> None:
+    base = SimulationConfig(n_clients=400)
+    config = dataclasses.replace(base, item_missing_probability=0.05, form_missing_probability=0.1)
+    complete = simulate_clinic(base, seed=21)
+    clinic = simulate_clinic(config, seed=21)
+    # Missingness only removes responses: the truth and the answered values are unchanged.
+    pd.testing.assert_frame_equal(clinic.truth, complete.truth)
+    keys = ["client_id", "session", "instrument", "item"]
+    kept = clinic.responses.merge(complete.responses, on=keys, suffixes=("", "_complete"))
+    assert len(kept) == len(clinic.responses)
+    assert (kept["value"] == kept["value_complete"]).all()
+    # Forms skipped about 10% of the time; items within forms about 5%.
+    phq = clinic.responses[clinic.responses["instrument"] == "phq9"]
+    per_session = phq.groupby(["client_id", "session"], observed=True).size()
+    n_sessions = len(clinic.scores)
+    skipped = 1 - len(per_session) / n_sessions
+    assert abs(skipped - 0.1) <= 4 * np.sqrt(0.09 / n_sessions)
+    unanswered = 1 - per_session.sum() / (9 * len(per_session))
+    assert abs(unanswered - 0.05) <= 4 * np.sqrt(0.05 * 0.95 / (9 * len(per_session)))
+    # Item 8 is never there without an answered item 7 above 0.
+    sac = clinic.responses[clinic.responses["instrument"] == "sac"]
+    wide = sac.pivot_table(
+        index=["client_id", "session"], columns="item", values="value", observed=True
+    )
+    assert (wide[8].isna() | (wide[7] > 0)).all()
+    # Every attended session keeps its row; scores follow the scoring rules.
+    assert len(clinic.scores) == len(complete.scores)
+    assert clinic.scores["adherence"].notna().all()
+    assert 0.1 < clinic.scores["phq9_total"].isna().mean() < 0.3
+    answered = clinic.responses.groupby(["client_id", "session"], observed=True).size()
+    answered = answered.reset_index()[["client_id", "session"]]
+    answered["client_id"] = answered["client_id"].astype(str)
+    scored = score_responses(clinic.responses)
+    ours = clinic.scores.drop(columns="adherence").merge(answered, on=["client_id", "session"])
+    pd.testing.assert_frame_equal(scored, ours, check_dtype=False)
