@@ -13,6 +13,9 @@ import bordin
 def _packages() -> list[str]:
     names = ["bordin"]
     for info in pkgutil.walk_packages(bordin.__path__, prefix="bordin."):
+        # Alembic's migration scripts are data for Alembic, not a public API.
+        if ".migrations" in info.name:
+            continue
         if info.ispkg and not info.name.rsplit(".", 1)[-1].startswith("_"):
             names.append(info.name)
     return names
