@@ -25,6 +25,7 @@ def test_report_html_and_json(
     scores_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "report.html"
+    pdf = tmp_path / "report.pdf"
     main(
         [
             "report",
@@ -37,10 +38,13 @@ def test_report_html_and_json(
             "adherence",
             "-o",
             str(out),
+            "--pdf",
+            str(pdf),
             "--json",
         ]
     )  # success returns normally
     html = out.read_text(encoding="utf-8")
+    assert pdf.read_bytes().startswith(b"%PDF")
     assert html.startswith("<!doctype html>") and "scores.csv" in html
     payload = json.loads(capsys.readouterr().out)
     assert payload["source"] == "scores.csv" and payload["n_clients"] == 160
@@ -95,4 +99,4 @@ def test_nothing_to_write_is_an_error(scores_csv: Path, capsys: pytest.CaptureFi
     with pytest.raises(SystemExit) as exit_info:
         main(["report", str(scores_csv), "--alliance", "sac_total", "--outcome", "phq9_total"])
     assert exit_info.value.code == 2
-    assert "-o REPORT.html" in capsys.readouterr().err
+    assert "-o REPORT.html, --pdf REPORT.pdf or --json" in capsys.readouterr().err

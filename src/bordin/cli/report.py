@@ -26,6 +26,9 @@ def register(app: typer.Typer) -> None:
         output: Path | None = typer.Option(
             None, "-o", "--output", help="Write the HTML report here."
         ),
+        pdf: Path | None = typer.Option(
+            None, "--pdf", help="Also write the report as a PDF (A4, numbers and figures)."
+        ),
         as_json: bool = typer.Option(
             False, "--json", help="Print every number of the report as JSON on stdout."
         ),
@@ -43,10 +46,16 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from bordin.reports.report import REPORT_STEPS, build_report, read_scores, render_html
+        from bordin.reports.report import (
+            REPORT_STEPS,
+            build_report,
+            read_scores,
+            render_html,
+            render_pdf,
+        )
 
-        if output is None and not as_json:
-            raise InputError("nothing to write: give -o REPORT.html, --json, or both")
+        if output is None and pdf is None and not as_json:
+            raise InputError("nothing to write: give -o REPORT.html, --pdf REPORT.pdf or --json")
         if not 0.0 < level < 1.0:
             raise InputError(f"--level must be between 0 and 1, got {level}")
         columns = (alliance, outcome) + ((adherence,) if adherence else ())
@@ -60,7 +69,7 @@ def register(app: typer.Typer) -> None:
             transient=True,
             disable=not console.is_terminal,
         ) as bar:
-            total = len(REPORT_STEPS) + 1 + (1 if output is not None else 0)
+            total = len(REPORT_STEPS) + 1 + (output is not None) + (pdf is not None)
             task = bar.add_task("reading scores", total=total)
             frame = read_scores(scores, columns)
 
@@ -86,11 +95,19 @@ def register(app: typer.Typer) -> None:
                     raise InputError(
                         f"cannot write the report ({exc.strerror})", file=str(output)
                     ) from None
+            if pdf is not None:
+                try:
+                    render_pdf(result, pdf, progress=step)
+                except OSError as exc:
+                    raise InputError(
+                        f"cannot write the PDF ({exc.strerror})", file=str(pdf)
+                    ) from None
             bar.update(task, completed=total)
         for s in result.sections:
             if not s.available:
                 console.print(f"[yellow]section missing[/yellow] {s.title}: {s.reason}")
-        if output is not None:
-            console.print(f"report written to {output}")
+        for written in (output, pdf):
+            if written is not None:
+                console.print(f"report written to {written}")
         if as_json:
             typer.echo(json.dumps(result.to_json_dict(), indent=2, ensure_ascii=False))

@@ -24,6 +24,8 @@ from bordin import __version__
 from bordin.errors import BordinError, BordinWarning, InputError
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from bordin.analytics.early_alliance import EarlyAllianceResult
     from bordin.analytics.moderation import ModerationResult
     from bordin.analytics.multilevel import LaggedModelResult
@@ -38,6 +40,7 @@ __all__ = [
     "build_report",
     "read_scores",
     "render_html",
+    "render_pdf",
 ]
 
 #: The steps :func:`build_report` and :func:`render_html` report to ``progress``, in order.
@@ -490,22 +493,129 @@ def render_html(report: ClinicReport, *, progress: Progress | None = None) -> st
 
     if progress is not None:
         progress(REPORT_STEPS[6])
-    figures: dict[str, str] = {}
+    figures = {key: plots.figure_svg(fig) for key, fig in _figures(report).items()}
+    return _render_template(report, figures)
+
+
+def _figures(report: ClinicReport) -> dict[str, Figure]:
+    from bordin.reports import report_plots as plots
+
+    figures: dict[str, Figure] = {}
     if report.outcome_summary is not None:
-        figures["outcomes"] = plots.outcome_summary_svg(report.outcome_summary)
+        figures["outcomes"] = plots.outcome_summary_figure(report.outcome_summary)
     if report.early_alliance is not None:
-        figures["early_alliance"] = plots.early_alliance_svg(report.early_alliance, report.clients)
+        figures["early_alliance"] = plots.early_alliance_figure(
+            report.early_alliance, report.clients
+        )
     if report.lagged:
-        figures["lagged"] = plots.lagged_svg(
+        figures["lagged"] = plots.lagged_figure(
             report.lagged, ("without session trend", "with session trend")
         )
     if report.moderation is not None:
-        figures["moderation"] = plots.moderation_svg(report.moderation)
+        figures["moderation"] = plots.moderation_figure(report.moderation)
     if report.ruptures is not None:
-        figures["ruptures"] = plots.rupture_svg(report.ruptures)
+        figures["ruptures"] = plots.rupture_figure(report.ruptures)
     if report.therapists is not None:
-        figures["therapists"] = plots.therapist_forest_svg(report.therapists)
-    return _render_template(report, figures)
+        figures["therapists"] = plots.therapist_forest_figure(report.therapists)
+    return figures
+
+
+_A4 = (8.27, 11.69)
+_LINE = 7.5 * 1.25 / 72 / _A4[1]  # height of a 7.5-point monospace line, as a page fraction
+
+
+def _wrap(blocks: list[str]) -> list[str]:
+    import textwrap
+
+    lines: list[str] = []
+    for block in blocks:
+        for line in block.splitlines() or [""]:
+            lines += textwrap.wrap(line, width=105, subsequent_indent="    ") or [""]
+        lines.append("")
+    return lines
+
+
+def _pages(title: str, blocks: list[str], figure: Figure | None = None) -> list[Figure]:
+    """A4 pages: the title, the figure (as a 200-dpi image) under it, then the text."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    lines = _wrap(blocks)
+    pages: list[Figure] = []
+    while True:
+        page = Figure(figsize=_A4)
+        page.text(0.07, 0.95, title, fontsize=15, fontweight="bold", va="top")
+        top = 0.92
+        if figure is not None and not pages:
+            figure.set_dpi(200)
+            canvas = FigureCanvasAgg(figure)
+            canvas.draw()
+            image = np.asarray(canvas.buffer_rgba())
+            width = 0.86
+            height = min(width * _A4[0] * image.shape[0] / image.shape[1] / _A4[1], 0.55)
+            ax = page.add_axes((0.07, top - height, width, height))
+            ax.imshow(image, interpolation="lanczos")
+            ax.set_axis_off()
+            top -= height + 0.02
+        fits = max(int((top - 0.04) / _LINE), 1)
+        page.text(0.07, top, "\n".join(lines[:fits]), fontsize=7.5, family="monospace", va="top")
+        pages.append(page)
+        lines = lines[fits:]
+        if not lines:
+            return pages
+        title = f"{title} (continued)" if not title.endswith("(continued)") else title
+
+
+def render_pdf(report: ClinicReport, path: str | Path, *, progress: Progress | None = None) -> None:
+    """The report as a PDF: a cover page, then per section its numbers and its figure.
+
+    The same analyses and figures as the HTML, laid out for print (A4), with a summary
+    of every section's numbers (the results' ``summary()``) in place of the prose.
+    """
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    if progress is not None:
+        progress(REPORT_STEPS[6])
+    figures = _figures(report)
+    cover = [
+        f"Data: {report.source}; {report.n_clients} clients, {report.n_therapists} therapists, "
+        f"{report.n_sessions} sessions; alliance {report.alliance}, outcome {report.outcome}"
+        + (f", adherence {report.adherence}" if report.adherence else "")
+        + f". Made {report.created} with Bordin {report.version}.",
+        "Bordin supports clinical judgement; it does not diagnose. Each number comes with its "
+        f"{100 * report.level:g}% interval and its method. Therapist-level figures are shown "
+        "with their uncertainty, ordered by identifier: they are not a ranking.",
+        "Sections:\n"
+        + "\n".join(
+            f"  {s.title}: " + ("included" if s.available else f"missing ({s.reason})")
+            for s in report.sections
+        ),
+        "Methods and references: see the HTML report (bordin report -o) or docs/report.md.",
+    ]
+    summaries: dict[str, str] = {}
+    for key in ("outcomes", "early_alliance", "moderation", "ruptures", "therapists"):
+        attr = "outcome_summary" if key == "outcomes" else key
+        result = getattr(report, attr)
+        if result is not None:
+            summaries[key] = result.summary()
+    if report.lagged:
+        summaries["lagged"] = "\n\n".join(
+            f"{label}:\n{fit.summary()}"
+            for label, fit in zip(
+                ("Without session trend", "With session trend"), report.lagged, strict=False
+            )
+        )
+    metadata = {"Title": f"Clinic report: {report.source}", "Creator": f"Bordin {report.version}"}
+    with PdfPages(path, metadata=metadata) as pdf:
+        for page in _pages("The clinic's own evidence", cover):
+            pdf.savefig(page)
+        for s in report.sections:
+            if not s.available:
+                continue
+            notes = [f"Note: {n}" for n in s.notes]
+            blocks = [summaries.get(s.key, ""), *notes]
+            for page in _pages(s.title, blocks, figures.get(s.key)):
+                pdf.savefig(page)
 
 
 def _format(value: float, kind: str) -> str:

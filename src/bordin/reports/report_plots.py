@@ -1,8 +1,10 @@
 """Figures of the clinic report, drawn with matplotlib (Agg) and returned as inline SVG text.
 
-Every function takes a results object and returns an ``<svg>`` element as a string, with
-text kept as text (no font files) and no external references, so the report stays one
-self-contained file. Colours are the colour-blind-safe Okabe-Ito palette.
+Each ``*_figure`` function takes a results object and returns a matplotlib Figure (its
+label is the figure's accessible title); each ``*_svg`` function returns the same figure as
+an ``<svg>`` element, text kept as text (no font files) and no external references, so the
+HTML report stays one self-contained file. The PDF report draws the same figures. Colours
+are the colour-blind-safe Okabe-Ito palette.
 """
 
 from __future__ import annotations
@@ -25,13 +27,20 @@ if TYPE_CHECKING:
     from bordin.analytics.therapist_alliance import TherapistAllianceResult
 
 __all__ = [
+    "early_alliance_figure",
     "early_alliance_svg",
+    "figure_svg",
+    "lagged_figure",
     "lagged_svg",
+    "moderation_figure",
     "moderation_svg",
+    "outcome_summary_figure",
     "outcome_summary_svg",
+    "rupture_figure",
     "rupture_svg",
+    "therapist_forest_figure",
     "therapist_forest_svg",
-    "therapist_shrinkage_svg",
+    "therapist_shrinkage_figure",
 ]
 
 BLUE = "#0072B2"
@@ -49,9 +58,11 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
-def _svg(fig: Figure, title: str) -> str:
+def figure_svg(fig: Figure) -> str:
+    """A figure as an inline ``<svg>`` element (text as text, no external references)."""
     from matplotlib import rc_context
 
+    title = str(fig.get_label())
     buf = io.StringIO()
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "bordin-report"}):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Title": title})
@@ -82,7 +93,7 @@ def _style(ax: Axes) -> None:
     ax.tick_params(labelsize=9)
 
 
-def outcome_summary_svg(res: OutcomeSummaryResult) -> str:
+def outcome_summary_figure(res: OutcomeSummaryResult) -> Figure:
     """Rates of reliable improvement, no change, deterioration, recovery and dropout."""
     fig = _figure(6.4, 2.6)
     ax = fig.add_subplot()
@@ -111,10 +122,11 @@ def outcome_summary_svg(res: OutcomeSummaryResult) -> str:
     ax.set_xlabel(f"% of clients ({res.level:.0%} Wilson interval)", fontsize=9)
     ax.set_xlim(0, 100)
     _style(ax)
-    return _svg(fig, "Outcome rates with confidence intervals")
+    fig.set_label("Outcome rates with confidence intervals")
+    return fig
 
 
-def early_alliance_svg(res: EarlyAllianceResult, clients: pd.DataFrame) -> str:
+def early_alliance_figure(res: EarlyAllianceResult, clients: pd.DataFrame) -> Figure:
     """Mean change per tenth of early alliance, with the OLS line at the mean intake."""
     fig = _figure(6.4, 3.4)
     ax = fig.add_subplot()
@@ -150,10 +162,11 @@ def early_alliance_svg(res: EarlyAllianceResult, clients: pd.DataFrame) -> str:
     ax.set_ylabel(f"Change in {res.outcome} (last - intake)", fontsize=9)
     ax.legend(fontsize=8, frameon=False, loc="best")
     _style(ax)
-    return _svg(fig, "Early alliance and outcome change")
+    fig.set_label("Early alliance and outcome change")
+    return fig
 
 
-def lagged_svg(models: tuple[LaggedModelResult, ...], labels: tuple[str, ...]) -> str:
+def lagged_figure(models: tuple[LaggedModelResult, ...], labels: tuple[str, ...]) -> Figure:
     """Within- and between-client alliance effects with Wald intervals, per model."""
     fig = _figure(6.4, 2.4)
     ax = fig.add_subplot()
@@ -185,10 +198,11 @@ def lagged_svg(models: tuple[LaggedModelResult, ...], labels: tuple[str, ...]) -
     )
     ax.legend(fontsize=8, frameon=False, loc="best")
     _style(ax)
-    return _svg(fig, "Lagged within- and between-client alliance effects")
+    fig.set_label("Lagged within- and between-client alliance effects")
+    return fig
 
 
-def moderation_svg(res: ModerationResult) -> str:
+def moderation_figure(res: ModerationResult) -> Figure:
     """Johnson-Neyman plot: the predictor's slope over the moderator, with its band."""
     fig = _figure(6.4, 3.4)
     ax = fig.add_subplot()
@@ -235,10 +249,11 @@ def moderation_svg(res: ModerationResult) -> str:
     ax.set_ylim(bottom=ymin)
     ax.legend(fontsize=8, frameon=False, loc="best")
     _style(ax)
-    return _svg(fig, "Johnson-Neyman plot of the moderation")
+    fig.set_label("Johnson-Neyman plot of the moderation")
+    return fig
 
 
-def rupture_svg(res: RuptureOutcomeResult) -> str:
+def rupture_figure(res: RuptureOutcomeResult) -> Figure:
     """Adjusted outcome change for no rupture, repaired and unrepaired, at k = 1 and 2."""
     fig = _figure(6.4, 2.8)
     axes = fig.subplots(1, len(res.detectors), sharey=True, squeeze=False)[0]
@@ -262,22 +277,23 @@ def rupture_svg(res: RuptureOutcomeResult) -> str:
         ax.set_title(f"k = {d.k} SD", fontsize=10)
         _style(ax)
     axes[0].set_ylabel(f"Change in {res.outcome}\nat mean intake", fontsize=9)
-    return _svg(fig, "Outcome change by rupture and repair")
+    fig.set_label("Outcome change by rupture and repair")
+    return fig
 
 
 #: Above this many therapists the forest plot gives way to a shrinkage plot.
 FOREST_MAX_THERAPISTS = 60
 
 
-def therapist_forest_svg(res: TherapistAllianceResult) -> str:
+def therapist_forest_figure(res: TherapistAllianceResult) -> Figure:
     """Forest plot: each therapist's observed and shrunk r, the pooled r, the published r.
 
     With more than :data:`FOREST_MAX_THERAPISTS` therapists a forest plot is unreadable, so
-    a shrinkage plot is drawn instead (see :func:`therapist_shrinkage_svg`).
+    a shrinkage plot is drawn instead (see :func:`therapist_shrinkage_figure`).
     """
     k = len(res.therapists)
     if k > FOREST_MAX_THERAPISTS:
-        return therapist_shrinkage_svg(res)
+        return therapist_shrinkage_figure(res)
     height = 2.0 + 0.16 * k
     fig = _figure(6.4, height)
     ax = fig.add_subplot()
@@ -328,10 +344,11 @@ def therapist_forest_svg(res: TherapistAllianceResult) -> str:
     ax.set_xlabel("Correlation of early alliance with improvement", fontsize=9)
     ax.legend(fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2)
     _style(ax)
-    return _svg(fig, "Alliance-outcome correlation per therapist, pooled")
+    fig.set_label("Alliance-outcome correlation per therapist, pooled")
+    return fig
 
 
-def therapist_shrinkage_svg(res: TherapistAllianceResult) -> str:
+def therapist_shrinkage_figure(res: TherapistAllianceResult) -> Figure:
     """Shrinkage plot: each therapist's observed r (top) joined to their shrunk r (bottom).
 
     No therapist is named or ranked; the plot shows how far the clinic's spread of raw
@@ -361,4 +378,35 @@ def therapist_shrinkage_svg(res: TherapistAllianceResult) -> str:
     )
     ax.legend(fontsize=7, frameon=False, loc="upper left", ncols=2)
     _style(ax)
-    return _svg(fig, "Observed and shrunk alliance-outcome correlations of every therapist")
+    fig.set_label("Observed and shrunk alliance-outcome correlations of every therapist")
+    return fig
+
+
+def outcome_summary_svg(res: OutcomeSummaryResult) -> str:
+    """:func:`outcome_summary_figure` as inline SVG."""
+    return figure_svg(outcome_summary_figure(res))
+
+
+def early_alliance_svg(res: EarlyAllianceResult, clients: pd.DataFrame) -> str:
+    """:func:`early_alliance_figure` as inline SVG."""
+    return figure_svg(early_alliance_figure(res, clients))
+
+
+def lagged_svg(models: tuple[LaggedModelResult, ...], labels: tuple[str, ...]) -> str:
+    """:func:`lagged_figure` as inline SVG."""
+    return figure_svg(lagged_figure(models, labels))
+
+
+def moderation_svg(res: ModerationResult) -> str:
+    """:func:`moderation_figure` as inline SVG."""
+    return figure_svg(moderation_figure(res))
+
+
+def rupture_svg(res: RuptureOutcomeResult) -> str:
+    """:func:`rupture_figure` as inline SVG."""
+    return figure_svg(rupture_figure(res))
+
+
+def therapist_forest_svg(res: TherapistAllianceResult) -> str:
+    """:func:`therapist_forest_figure` as inline SVG."""
+    return figure_svg(therapist_forest_figure(res))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -241,3 +242,16 @@ def test_small_clinics_render_with_reasons(n_clients: int, seed: int) -> None:
             assert s.reason
             assert f"This section is missing: {s.reason}"[:60] in out.replace("&#39;", "'")
     assert out.count("<figcaption>") == sum(s.available for s in rep.sections)
+
+
+def test_pdf_has_a_cover_and_a_page_per_section(report: ClinicReport, tmp_path: Path) -> None:
+    from bordin.reports.report import render_pdf
+
+    steps: list[str] = []
+    path = tmp_path / "report.pdf"
+    render_pdf(report, path, progress=steps.append)
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF") and steps == ["figures"]
+    pages = len(re.findall(rb"/Type /Page\b", data))
+    assert pages >= 1 + len(report.sections)
+    assert b"Clinic report: clinic.csv" in data  # document title in the metadata
