@@ -40,7 +40,7 @@ class SufficientStats:
     xtx: FloatArray  # (p, p)
     xty: FloatArray  # (p,)
     yty: float
-    zz: FloatArray  # (N, q, q) per-client Z_i' Z_i
+    zz: FloatArray  # (q, q, N) per-client Z_i' Z_i, client last so each element is contiguous
     zx: FloatArray  # (N, q, p) per-client Z_i' X_i
     zy: FloatArray  # (N, q) per-client Z_i' y_i
     gram: FloatArray  # (N * nw, m) per-client products weighted by W_i (see _gram)
@@ -114,7 +114,7 @@ def compute_stats(
     ycols = [z[:, a] * y for a in range(q)]
     stacked = np.column_stack(zcols + xcols + ycols)
     sums = _sum_by(client, n_clients, stacked)
-    zz = sums[:, : q * q].reshape(n_clients, q, q)
+    zz = np.ascontiguousarray(sums[:, : q * q].T).reshape(q, q, n_clients)
     zx = sums[:, q * q : q * q + q * p].reshape(n_clients, q, p)
     zy = sums[:, q * q + q * p :]
     gram = _gram(zx, zy)
@@ -221,16 +221,16 @@ def _client_weights(stats: SufficientStats, t: FloatArray) -> tuple[FloatArray, 
     """
     zz = stats.zz
     if stats.q == 1:
-        m = t[0] * t[0] * zz[:, 0, 0] + 1.0
+        m = t[0] * t[0] * zz[0, 0] + 1.0
         return (t[0] * t[0] / m)[:, None], float(np.sum(np.log(m)))
     t0, t1, t2 = t[0], t[1], t[2]
-    a, b, d = zz[:, 0, 0], zz[:, 0, 1], zz[:, 1, 1]
+    a, b, d = zz[0, 0], zz[0, 1], zz[1, 1]
     m11 = t0 * t0 * a + 2.0 * t0 * t1 * b + t1 * t1 * d + 1.0
     m21 = t2 * (t0 * b + t1 * d)
     m22 = t2 * t2 * d + 1.0
     det = m11 * m22 - m21 * m21
     b11, b12, b22 = m22 / det, -m21 / det, m11 / det
-    w = np.empty((zz.shape[0], 3))
+    w = np.empty((zz.shape[2], 3))
     w[:, 0] = t0 * t0 * b11
     w[:, 1] = t0 * (t1 * b11 + t2 * b12)
     w[:, 2] = t1 * t1 * b11 + 2.0 * t1 * t2 * b12 + t2 * t2 * b22
