@@ -26,7 +26,7 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 
 
 def _copy(tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.csv"
+    path = tmp_path / f"{Path(name).name}.csv"
     shutil.copy(DATA / f"{name}.csv", path)
     return path
 
@@ -163,3 +163,10 @@ def test_from_scores_pools_per_therapist(
     assert code == 2 and "--outcome" in err
     code, _, err = _run([*argv[:4], "haq_total", *argv[5:]], capsys)
     assert code == 2 and "missing column(s) haq_total" in err
+
+
+def test_warnings_are_one_line_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _copy(tmp_path, "cases/localmax")
+    code, out, err = _run(["meta", str(path), "--method", "ML"], capsys)
+    assert code == 0 and "random-effects (ML) model, k = 3" in out
+    assert err == "warning: Fisher scoring may have stopped at a local maximum; tau^2 set to 0\n"

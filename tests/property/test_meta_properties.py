@@ -57,6 +57,7 @@ def test_invariant_to_study_order(
 @given(data=studies, method=st.sampled_from(METHODS), test=st.sampled_from(("z", "knha")))
 @example(data=([0.3, 0.3, 0.3], [50, 60, 70]), method="DL", test="z")
 @example(data=([0.9, -0.9], [2000, 2000]), method="PM", test="knha")
+@example(data=([0.0, 0.0], [4, 4]), method="REML", test="knha")
 def test_tau2_nonnegative_and_i2_in_range(
     data: tuple[list[float], list[int]], method: str, test: str
 ) -> None:

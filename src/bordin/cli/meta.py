@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bordin.errors import InputError
+from bordin.errors import BordinWarning, InputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -165,52 +166,57 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"--method must be one of {', '.join(_METHODS)}, not {method!r}")
         if test not in ("z", "knha"):
             raise InputError(f"--test must be z or knha, not {test!r}")
-        groups: GroupCorrelations | None = None
-        if from_scores is not None:
-            if file is not None:
-                raise InputError("give either FILE or --from-scores, not both")
-            if alliance is None or outcome is None:
-                raise InputError("--from-scores needs --alliance and --outcome")
-            frame = _read_csv(from_scores)
-            groups = correlations_by_group(
-                frame,
-                alliance=alliance,
-                outcome=outcome,
-                by=by,
-                higher_is_better=higher_is_better,
-                file=str(from_scores),
-            )
-            analysis = groups.pool(
-                measure=measure,  # type: ignore[arg-type]
-                method=method,  # type: ignore[arg-type]
-                test=test,  # type: ignore[arg-type]
-                level=level,
-            )
-        else:
-            if file is None:
-                raise InputError("give a CSV of studies (FILE) or --from-scores")
-            frame = _read_csv(file)
-            if label is not None:
-                labels = [str(x) for x in _column(frame, label, file, "--label")]
-            elif "study" in frame.columns:
-                labels = [str(x) for x in frame["study"]]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", BordinWarning)
+            groups: GroupCorrelations | None = None
+            if from_scores is not None:
+                if file is not None:
+                    raise InputError("give either FILE or --from-scores, not both")
+                if alliance is None or outcome is None:
+                    raise InputError("--from-scores needs --alliance and --outcome")
+                frame = _read_csv(from_scores)
+                groups = correlations_by_group(
+                    frame,
+                    alliance=alliance,
+                    outcome=outcome,
+                    by=by,
+                    higher_is_better=higher_is_better,
+                    file=str(from_scores),
+                )
+                analysis = groups.pool(
+                    measure=measure,  # type: ignore[arg-type]
+                    method=method,  # type: ignore[arg-type]
+                    test=test,  # type: ignore[arg-type]
+                    level=level,
+                )
             else:
-                labels = [f"row {i + 2}" for i in range(len(frame))]
-            analysis = analyse_correlations(
-                list(_column(frame, r, file, "--r")),
-                list(_column(frame, n, file, "--n")),
-                measure=measure,  # type: ignore[arg-type]
-                method=method,  # type: ignore[arg-type]
-                test=test,  # type: ignore[arg-type]
-                level=level,
-                moderator=None if mods is None else list(_column(frame, mods, file, "--mods")),
-                moderator_name=mods or "moderator",
-                labels=labels,
-                file=str(file),
-                r_column=r,
-                n_column=n,
-                first_row=2,
-            )
+                if file is None:
+                    raise InputError("give a CSV of studies (FILE) or --from-scores")
+                frame = _read_csv(file)
+                if label is not None:
+                    labels = [str(x) for x in _column(frame, label, file, "--label")]
+                elif "study" in frame.columns:
+                    labels = [str(x) for x in frame["study"]]
+                else:
+                    labels = [f"row {i + 2}" for i in range(len(frame))]
+                analysis = analyse_correlations(
+                    list(_column(frame, r, file, "--r")),
+                    list(_column(frame, n, file, "--n")),
+                    measure=measure,  # type: ignore[arg-type]
+                    method=method,  # type: ignore[arg-type]
+                    test=test,  # type: ignore[arg-type]
+                    level=level,
+                    moderator=None if mods is None else list(_column(frame, mods, file, "--mods")),
+                    moderator_name=mods or "moderator",
+                    labels=labels,
+                    file=str(file),
+                    r_column=r,
+                    n_column=n,
+                    first_row=2,
+                )
+        # Bordin's own warnings (e.g. ML stuck at a local maximum) as one line each.
+        for message in dict.fromkeys(str(w.message) for w in caught):
+            typer.echo(f"warning: {message}", err=True)
         if forest is not None or funnel is not None:
             from bordin.reports.meta_plots import forest_plot, funnel_plot
 

@@ -292,7 +292,10 @@ def fit_rma(
         vb = np.asarray(s2w * vb, dtype=np.float64)
         df = k - p
     se = np.sqrt(np.diag(vb))
-    stat = beta / se
+    # Knapp-Hartung with identical studies makes the residual Q and so the SE exactly 0; the
+    # statistic is then +-inf (or undefined for a zero estimate), as in metafor.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = beta / se
     # scipy.special's distribution functions (the ones scipy.stats calls, without its
     # per-call overhead, which dominates leave-one-out on small k).
     if df is not None:
