@@ -32,7 +32,9 @@ class Groups:
     """Row layout of a client-sorted frame.
 
     ``code`` numbers clients 0..n-1 in row order, ``position`` counts rows within a client
-    from 0, ``start`` is the first row of each client and ``first`` marks those rows.
+    from 0, ``start`` is the first row of each client and ``first`` marks those rows;
+    ``row_start`` is each row's client's first row and ``remaining`` the number of rows of
+    the same client after it.
     """
 
     code: IntArray
@@ -40,6 +42,8 @@ class Groups:
     start: IntArray
     size: IntArray
     first: BoolArray
+    row_start: IntArray
+    remaining: IntArray
 
     @property
     def n_rows(self) -> int:
@@ -59,23 +63,33 @@ def make_groups(client_code: IntArray) -> Groups:
     start = np.flatnonzero(first).astype(np.int64)
     size = np.diff(np.append(start, n)).astype(np.int64)
     code = np.cumsum(first).astype(np.int64) - 1
-    position = np.arange(n, dtype=np.int64) - np.repeat(start, size)
-    return Groups(code=code, position=position, start=start, size=size, first=first)
+    row_start = np.repeat(start, size)
+    position = np.arange(n, dtype=np.int64) - row_start
+    remaining = np.repeat(size, size) - position - 1
+    return Groups(
+        code=code,
+        position=position,
+        start=start,
+        size=size,
+        first=first,
+        row_start=row_start,
+        remaining=remaining,
+    )
 
 
 def shift(values: FloatArray, groups: Groups, lag: int = 1) -> FloatArray:
     """Value ``lag`` rows earlier (positive lag) or later (negative) in the same client."""
-    out = np.full(values.shape[0], np.nan)
     n = values.shape[0]
+    out = np.empty(n, dtype=np.float64)
     if lag > 0:
-        ok = groups.position >= lag
-        idx = np.flatnonzero(ok)
-        out[idx] = values[idx - lag]
+        out[:lag] = np.nan
+        out[lag:] = values[: n - lag] if n > lag else values[:0]
+        out[groups.position < lag] = np.nan
     elif lag < 0:
-        ok = (groups.position - lag) < np.repeat(groups.size, groups.size)
-        idx = np.flatnonzero(ok)
-        idx = idx[idx - lag < n]
-        out[idx] = values[idx - lag]
+        k = -lag
+        out[n - k :] = np.nan
+        out[: max(n - k, 0)] = values[k:]
+        out[groups.remaining < k] = np.nan
     else:
         out[:] = values
     return out
@@ -84,10 +98,10 @@ def shift(values: FloatArray, groups: Groups, lag: int = 1) -> FloatArray:
 def cumulative_sum(values: NDArray[np.float64] | IntArray, groups: Groups) -> FloatArray:
     """Inclusive cumulative sum within each client."""
     total = np.cumsum(values, dtype=np.float64)
-    before = np.zeros(groups.start.shape[0])
-    nonzero = groups.start > 0
-    before[nonzero] = total[groups.start[nonzero] - 1]
-    result: FloatArray = total - np.repeat(before, groups.size)
+    shifted = np.empty(total.shape[0] + 1)
+    shifted[0] = 0.0
+    shifted[1:] = total
+    result: FloatArray = total - shifted[groups.row_start]
     return result
 
 
@@ -96,16 +110,29 @@ def expanding_moments_previous(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Count, mean and SD (ddof=1) of the client's non-missing values before each row."""
     ok = ~np.isnan(values)
-    centre = float(np.nanmean(values)) if ok.any() else 0.0
-    v = np.where(ok, values - centre, 0.0)
-    n = cumulative_sum(ok.astype(np.float64), groups) - ok
-    s1 = cumulative_sum(v, groups) - v
-    s2 = cumulative_sum(v * v, groups) - v * v
+    complete = bool(ok.all())
+    centre = (
+        float(np.mean(values)) if complete else (float(np.nanmean(values)) if ok.any() else 0.0)
+    )
+    v = values - centre
+    if complete:
+        n = groups.position.astype(np.float64)
+    else:
+        v[~ok] = 0.0
+        n = cumulative_sum(ok.astype(np.float64), groups) - ok
+    s1 = cumulative_sum(v, groups)
+    s1 -= v
+    v *= v
+    s2 = cumulative_sum(v, groups)
+    s2 -= v
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n > 0, s1 / n, np.nan)
-        var = np.where(n > 1, (s2 - s1 * s1 / np.where(n > 0, n, 1)) / (n - 1), np.nan)
-    sd = np.sqrt(np.clip(var, 0.0, None))
-    return n, mean + centre, sd
+        mean = s1 / n
+        var = (s2 - s1 * mean) / (n - 1)
+    mean[n < 1] = np.nan
+    var[n < 2] = np.nan
+    np.clip(var, 0.0, None, out=var)
+    mean += centre
+    return n, mean, np.sqrt(var)
 
 
 def ewm_previous(values: FloatArray, groups: Groups, halflife: float) -> FloatArray:
@@ -116,24 +143,24 @@ def ewm_previous(values: FloatArray, groups: Groups, halflife: float) -> FloatAr
     """
     decay = 0.5 ** (1.0 / halflife)
     ok = ~np.isnan(values)
-    x = np.where(ok, values, 0.0)
-    w = ok.astype(np.float64)
+    complete = bool(ok.all())
+    x = values if complete else np.where(ok, values, 0.0)
     # Inclusive sums S_t = decay * S_{t-1} + x_t over the whole column.
     s_all = lfilter([1.0], [1.0, -decay], x)
-    w_all = lfilter([1.0], [1.0, -decay], w)
-    carry_s = np.zeros(groups.start.shape[0])
-    carry_w = np.zeros(groups.start.shape[0])
-    later = groups.start > 0
-    carry_s[later] = s_all[groups.start[later] - 1]
-    carry_w[later] = w_all[groups.start[later] - 1]
-    factor = decay ** (groups.position + 1.0)
-    s = s_all - factor * np.repeat(carry_s, groups.size)
-    ww = w_all - factor * np.repeat(carry_w, groups.size)
+    top = int(groups.position.max()) + 2 if groups.position.size else 2
+    factor = (decay ** np.arange(top, dtype=np.float64))[groups.position + 1]
+    s = s_all - factor * np.concatenate(([0.0], s_all))[groups.row_start]
+    if complete:  # the weights are known in closed form: sum of decay^i, i = 0..position
+        ww = (1.0 - factor) / (1.0 - decay)
+    else:
+        w_all = lfilter([1.0], [1.0, -decay], ok.astype(np.float64))
+        ww = w_all - factor * np.concatenate(([0.0], w_all))[groups.row_start]
     # Exclude the current row: the level before this session.
     s_prev = shift(s, groups, 1)
     w_prev = shift(ww, groups, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out: FloatArray = np.where(w_prev > 1e-12, s_prev / w_prev, np.nan)
+        out: FloatArray = s_prev / w_prev
+    out[~(w_prev > 1e-12)] = np.nan
     return out
 
 
@@ -143,6 +170,6 @@ def run_length(flag: BoolArray, groups: Groups) -> FloatArray:
     idx = np.arange(n, dtype=np.int64)
     # Last row index (within client) where the run was broken: a False row or before start.
     breaker = np.where(~flag, idx, -1)
-    group_floor = np.repeat(groups.start - 1, groups.size)
+    group_floor = groups.row_start - 1
     last_break = np.maximum(np.maximum.accumulate(breaker), group_floor)
     return np.where(flag, idx - last_break, 0).astype(np.float64)

@@ -70,6 +70,23 @@ def _numeric(frame: pd.DataFrame, column: str, order: IntArray) -> FloatArray:
     return result
 
 
+def _codes_if_sorted(client: pd.Series, session: FloatArray) -> IntArray | None:
+    """Client codes 0..k-1 when rows are already sorted by client then session, else None."""
+    try:
+        if not client.is_monotonic_increasing:
+            return None
+    except TypeError:
+        return None
+    values = client.to_numpy()
+    change = np.ones(values.shape[0], dtype=bool)
+    if values.shape[0] > 1:
+        change[1:] = values[1:] != values[:-1]
+        if np.any(~change[1:] & (session[1:] <= session[:-1])):
+            return None
+    codes: IntArray = np.cumsum(change).astype(np.int64) - 1
+    return codes
+
+
 def prepare_scores(
     scores: pd.DataFrame, *, alliance: str, outcomes: Sequence[str] = ()
 ) -> Prepared:
@@ -108,16 +125,22 @@ def prepare_scores(
             row=row + 2,
             column="session",
         )
-    try:
-        client_codes, _ = pd.factorize(client_raw, sort=True)
-    except TypeError:
-        raise InputError("client_id mixes numbers and text", column="client_id") from None
-    order = np.lexsort((session, client_codes)).astype(np.int64)
     keep = [c for c in ("client_id", "therapist_id", "session") if c in scores.columns]
-    frame = scores[keep].iloc[order].reset_index(drop=True)
+    sorted_codes = _codes_if_sorted(client_raw, session)
+    if sorted_codes is not None:  # already sorted by client and session: no reordering
+        order = identity
+        codes_sorted = sorted_codes
+        frame = scores[keep].reset_index(drop=True)
+    else:
+        try:
+            client_codes, _ = pd.factorize(client_raw, sort=True)
+        except TypeError:
+            raise InputError("client_id mixes numbers and text", column="client_id") from None
+        order = np.lexsort((session, client_codes)).astype(np.int64)
+        codes_sorted = client_codes[order]
+        frame = scores[keep].iloc[order].reset_index(drop=True)
     sess = session[order].astype(np.int64)
     frame["session"] = sess
-    codes_sorted = client_codes[order]
     dup = np.zeros(len(frame), dtype=bool)
     if len(frame) > 1:
         dup[1:] = (codes_sorted[1:] == codes_sorted[:-1]) & (sess[1:] == sess[:-1])

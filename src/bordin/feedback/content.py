@@ -6,6 +6,7 @@ supports clinical judgement; it never diagnoses and never replaces the clinic's 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Final
 
 __all__ = ["REFERENCES", "SUGGESTIONS", "references_for", "suggestions_for"]
@@ -165,6 +166,7 @@ _REFS_FOR: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
+@lru_cache(maxsize=256)
 def suggestions_for(
     kind: str, component: str = "total", marker: str = "unknown"
 ) -> tuple[str, ...]:
@@ -177,6 +179,7 @@ def suggestions_for(
     return SUGGESTIONS.get(kind, ())
 
 
+@lru_cache(maxsize=64)
 def references_for(kind: str) -> tuple[str, ...]:
     """Full citations for an alert kind."""
     return tuple(REFERENCES[key] for key in _REFS_FOR.get(kind, ()))

@@ -8,21 +8,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bordin.feedback._alert_rules import build_alerts
+from bordin.feedback._alert_rules import RUPTURE_LOOKBACK, build_alerts
 from bordin.feedback._prepare import Prepared, prepare_scores
+from bordin.feedback.alerts import ALERT_KINDS, Alert
 from bordin.feedback.ceiling import detect_uninformative
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.early import assess_early_alliance
 from bordin.feedback.outcomes import assess_outcome
 from bordin.feedback.repairs import (
-    RUPTURE_COLUMNS,
+    RuptureCounts,
     classify_repairs,
+    classify_repairs_batch,
     client_rupture_code,
 )
 from bordin.feedback.result import FeedbackResult
 from bordin.feedback.risk import assess_risk
-from bordin.feedback.ruptures import COMPONENTS, MARKERS, Detector, run_detector
-from bordin.feedback.trajectories import CurveNorm, assess_trajectory, load_norms
+from bordin.feedback.ruptures import (
+    COMPONENTS,
+    MARKERS,
+    Detector,
+    RuptureInputs,
+    run_detector,
+)
+from bordin.feedback.trajectories import COLOURS, CurveNorm, assess_trajectory, load_norms
 
 __all__ = ["compute_feedback", "detect_ruptures"]
 
@@ -79,7 +87,7 @@ def detect_ruptures(
     detection = run_detector(
         prepared, detector=detector, config=config, scale=scale, reliable_change=rc
     )
-    events, _ = classify_repairs(detection, prepared, config)
+    events, _ = classify_repairs(detection, prepared, config, counts=False)
     return events
 
 
@@ -89,26 +97,8 @@ def _alliance_rc(prepared: Prepared, config: FeedbackConfig) -> float | None:
     return prepared.alliance_facts.reliable_change
 
 
-def _text_as_object(frame: pd.DataFrame) -> pd.DataFrame:
-    """Give text columns one dtype (object, None for missing) whatever pandas infers.
-
-    pandas 3 infers its string dtype for all-text columns but not for all-None ones, so
-    without this the dtype of a column would depend on the data.
-    """
-    for column in frame.columns:
-        dtype = frame[column].dtype
-        if isinstance(dtype, pd.StringDtype) or dtype is np.dtype(object):
-            values = frame[column].to_numpy(dtype=object)
-            frame[column] = pd.Series(
-                np.where(pd.isna(values), None, values), index=frame.index, dtype=object
-            )
-    return frame
-
-
-def _label(codes: np.ndarray, labels: tuple[str, ...], mask: np.ndarray) -> np.ndarray:
-    out = np.asarray(labels, dtype=object)[codes]
-    out[~mask] = None
-    return out
+def _codes_where(codes: np.ndarray, mask: np.ndarray, labels: tuple[str, ...]) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.where(mask, codes, -1), categories=list(labels))
 
 
 def compute_feedback(
@@ -159,10 +149,9 @@ def compute_feedback(
     groups = prepared.groups
 
     # ---- ruptures and repairs
-    event_frames = []
     detections = {}
-    counts_by: dict[tuple[str, str], Any] = {}
     rc = _alliance_rc(prepared, config)
+    inputs = RuptureInputs(prepared, config)
     for detector, scale in _REPORTED:
         if scale not in prepared.alliance:
             continue
@@ -175,20 +164,22 @@ def compute_feedback(
             continue
         if detector == "items" and not prepared.items:
             continue
-        det = run_detector(
-            prepared, detector=detector, config=config, scale=scale, reliable_change=rc
+        detections[(detector, scale)] = run_detector(
+            prepared,
+            detector=detector,
+            config=config,
+            scale=scale,
+            reliable_change=rc,
+            inputs=inputs,
         )
-        ev, counts = classify_repairs(det, prepared, config)
-        detections[(detector, scale)] = det
-        counts_by[(detector, scale)] = counts
-        event_frames.append(ev)
-    ruptures = _text_as_object(
-        pd.concat(event_frames, ignore_index=True)
-        if event_frames
-        else pd.DataFrame(columns=list(RUPTURE_COLUMNS))
-    )
     main = detections[("bordin", "total")]
-    main_counts = counts_by[("bordin", "total")]
+    bordin_events, main_counts = classify_repairs(main, prepared, config, counts=True)
+    others = [d for key, d in detections.items() if key != ("bordin", "total")]
+    ruptures = pd.concat(
+        [bordin_events, classify_repairs_batch(others, prepared, config)], ignore_index=True
+    )
+    if main_counts is None:  # always computed with counts=True
+        raise RuntimeError("internal error: no counts for the Bordin detector")
 
     # ---- other signals
     ceiling = detect_uninformative(prepared, config)
@@ -200,11 +191,9 @@ def compute_feedback(
             "alerts are not possible."
         )
 
-    data: dict[str, Any] = {
-        "client_id": frame["client_id"].to_numpy(),
-    }
+    data: dict[str, Any] = {"client_id": frame["client_id"]}
     if "therapist_id" in frame.columns:
-        data["therapist_id"] = frame["therapist_id"].to_numpy()
+        data["therapist_id"] = frame["therapist_id"]
     data["session"] = frame["session"].to_numpy()
     data["alliance"] = prepared.alliance["total"]
     data["alliance_baseline"] = main.pre_level
@@ -213,8 +202,8 @@ def compute_feedback(
         if scale == "total":
             data[f"rupture_{detector}"] = det.flag
     data["rupture_onset"] = main.onset
-    data["rupture_component"] = _label(main.component, COMPONENTS, main.onset)
-    data["rupture_marker"] = _label(main.marker, MARKERS, main.onset)
+    data["rupture_component"] = _codes_where(main.component, main.onset, COMPONENTS)
+    data["rupture_marker"] = _codes_where(main.marker, main.onset, MARKERS)
     data["ruptures_open"] = main_counts.open.astype(np.int64)
     data["ruptures_repaired"] = main_counts.repaired.astype(np.int64)
     data["ruptures_unrepaired"] = main_counts.unrepaired.astype(np.int64)
@@ -246,71 +235,73 @@ def compute_feedback(
         data[f"{oid}_limit"] = traj.upper
         data[f"{oid}_colour"] = traj.colour
         data[f"{oid}_curve_source"] = traj.source
-        used = pd.Series(traj.source).value_counts()
+        used = np.bincount(traj.source.codes[traj.source.codes >= 0], minlength=3)
+        n_clinic, n_norms, n_none = (int(u) for u in used[:3])
         parts = []
-        if used.get("clinic", 0):
-            parts.append(f"fitted on this clinic's data for {int(used['clinic'])} session(s)")
-        if used.get("norms", 0) and norm is not None:
+        if n_clinic:
+            parts.append(f"fitted on this clinic's data for {n_clinic} session(s)")
+        if n_norms and norm is not None:
             parts.append(
-                f"bundled norms for {int(used['norms'])} session(s) "
-                f"(too few clients here; {norm.source})"
+                f"bundled norms for {n_norms} session(s) (too few clients here; {norm.source})"
             )
-        if used.get("none", 0):
-            parts.append(f"not available for {int(used['none'])} session(s): too few clients")
+        if n_none:
+            parts.append(f"not available for {n_none} session(s): too few clients")
         curve_sources[oid] = "; ".join(parts) if parts else "no follow-up sessions yet"
     data["risk"] = risk.flag
-    data["risk_item"] = np.where(risk.flag, risk.item, np.asarray(None, dtype=object))
+    data["risk_item"] = risk.item
     data["risk_value"] = risk.value
-    sessions = _text_as_object(pd.DataFrame(data))
+    sessions = pd.DataFrame(data)
 
-    # ---- clients
+    # ---- clients and alerts
     last = groups.last_row()
     latest = sessions.iloc[last].reset_index(drop=True)
-    bordin_events = ruptures[
-        (ruptures["detector"] == "bordin") & (ruptures["scale"] == "total")
-    ].reset_index(drop=True)
-    alerts = build_alerts(
-        latest,
-        bordin_events,
-        alliance=prepared.alliance_id,
-        outcomes=outcomes,
-        early_reference_source=early.reference_source,
-        early_session=config.early_session,
-        repair_window=config.repair_window,
-    )
-    clients = _client_table(prepared, latest, main_counts, outcomes, alerts)
-    clients = _text_as_object(
-        clients.assign(rupture_code=client_rupture_code(main_counts, prepared))
-    )
+    clients = _client_table(prepared, latest, main_counts, outcomes, bordin_events, config)
+    early_source = early.reference_source
+
+    def make_alerts() -> tuple[Alert, ...]:
+        return build_alerts(
+            latest,
+            bordin_events,
+            alliance=prepared.alliance_id,
+            outcomes=outcomes,
+            early_reference_source=early_source,
+            early_session=config.early_session,
+            repair_window=config.repair_window,
+        )
+
     return FeedbackResult(
         sessions=sessions,
         ruptures=ruptures,
         clients=clients,
-        alerts=alerts,
         config=config,
         alliance=prepared.alliance_id,
         outcomes=outcomes,
         curve_sources=curve_sources,
         notes=tuple(dict.fromkeys(notes)),
+        alert_builder=make_alerts,
     )
 
 
 def _client_table(
     prepared: Prepared,
     latest: pd.DataFrame,
-    counts: Any,
+    counts: RuptureCounts,
     outcomes: tuple[str, ...],
-    alerts: tuple[Any, ...],
+    events: pd.DataFrame,
+    config: FeedbackConfig,
 ) -> pd.DataFrame:
+    """One row per client; ``priority``, ``n_alerts`` and ``top_alert`` follow the alert
+    rules of :func:`bordin.feedback._alert_rules.build_alerts` (computed here column-wise)."""
     groups = prepared.groups
     last = groups.last_row()
-    table: dict[str, Any] = {"client_id": latest["client_id"].to_numpy()}
+    n = len(latest)
+    table: dict[str, Any] = {"client_id": latest["client_id"]}
     if "therapist_id" in latest.columns:
-        table["therapist_id"] = latest["therapist_id"].to_numpy()
+        table["therapist_id"] = latest["therapist_id"]
     table["first_session"] = prepared.session[groups.start].astype(np.int64)
     table["last_session"] = latest["session"].to_numpy()
     table["n_sessions"] = groups.size
-    table["rupture_code"] = None
+    table["rupture_code"] = client_rupture_code(counts, prepared)
     table["ruptures"] = counts.onsets[last].astype(np.int64)
     table["ruptures_repaired"] = counts.repaired[last].astype(np.int64)
     table["ruptures_unrepaired"] = counts.unrepaired[last].astype(np.int64)
@@ -318,30 +309,52 @@ def _client_table(
     table["weak_early_alliance"] = latest["weak_early_alliance"].to_numpy()
     table["uninformative"] = latest["uninformative"].to_numpy()
     for oid in outcomes:
-        table[f"{oid}_status"] = latest[f"{oid}_status"].to_numpy()
-        table[f"{oid}_colour"] = latest[f"{oid}_colour"].to_numpy()
-    table["colour"] = latest[f"{outcomes[0]}_colour"].to_numpy() if outcomes else None
+        table[f"{oid}_status"] = latest[f"{oid}_status"]
+        table[f"{oid}_colour"] = latest[f"{oid}_colour"]
+    table["colour"] = (
+        latest[f"{outcomes[0]}_colour"]
+        if outcomes
+        else pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=list(COLOURS))
+    )
     table["risk"] = latest["risk"].to_numpy()
-    clients = pd.DataFrame(table)
-    if alerts:
-        af = pd.DataFrame(
-            {
-                "client_id": [a.client_id for a in alerts],
-                "priority": [a.priority for a in alerts],
-                "kind": [a.kind for a in alerts],
-            }
-        )
-        top = af.sort_values("priority", ascending=False, kind="stable").drop_duplicates(
-            "client_id"
-        )
-        n_alerts = af.groupby("client_id").size()
-        prio = clients["client_id"].map(dict(zip(top["client_id"], top["priority"], strict=True)))
-        kind = clients["client_id"].map(dict(zip(top["client_id"], top["kind"], strict=True)))
-        clients["n_alerts"] = clients["client_id"].map(n_alerts).fillna(0).astype(np.int64)
-        clients["priority"] = prio.fillna(0).astype(np.int64)
-        clients["top_alert"] = kind.astype(object).where(kind.notna(), None)
-    else:
-        clients["n_alerts"] = 0
-        clients["priority"] = 0
-        clients["top_alert"] = None
-    return clients
+
+    # alert counts and priorities per client, kind by kind (same rules as build_alerts)
+    session = latest["session"].to_numpy()
+    kinds = list(ALERT_KINDS)
+    priority = np.zeros((len(kinds), n), dtype=np.int64)
+    count = np.zeros(n, dtype=np.int64)
+
+    def add(kind: str, prio: np.ndarray, k: np.ndarray) -> None:
+        row = kinds.index(kind)
+        priority[row] = np.maximum(priority[row], np.where(k > 0, prio, 0))
+        np.add(count, k, out=count)
+
+    ones = np.ones(n, dtype=np.int64)
+    add("risk", 100 * ones, latest["risk"].to_numpy(dtype=bool).astype(np.int64))
+    for oid in outcomes:
+        colour = latest[f"{oid}_colour"].cat.codes.to_numpy()
+        red, yellow = colour == COLOURS.index("red"), colour == COLOURS.index("yellow")
+        add("not_on_track", np.where(red, 80, 50), (red | yellow).astype(np.int64))
+        worse = (latest[f"{oid}_status"] == "reliably_deteriorated").to_numpy()
+        add("reliable_deterioration", 70 * ones, worse.astype(np.int64))
+    if len(events):
+        position = pd.Index(latest["client_id"]).get_indexer(events["client_id"])
+        status = events["status"].to_numpy(dtype=object)
+        recent = session[position] - events["status_session"].to_numpy() < RUPTURE_LOOKBACK
+        for kind, mask in (
+            ("rupture_open", status == "open"),
+            ("rupture_unrepaired", (status == "unrepaired") & recent),
+        ):
+            per_client = np.bincount(position[mask], minlength=n).astype(np.int64)
+            add(kind, ALERT_KINDS[kind][1] * ones, per_client)
+    weak = latest["weak_early_alliance"].to_numpy(dtype=bool) & (
+        session <= 2 * config.early_session
+    )
+    add("weak_early_alliance", 45 * ones, weak.astype(np.int64))
+    add("uninformative_ratings", 20 * ones, latest["uninformative"].to_numpy(dtype=bool))
+    top = priority.max(axis=0)
+    top_kind = np.where(top > 0, np.argmax(priority, axis=0), -1)
+    table["n_alerts"] = count
+    table["priority"] = top
+    table["top_alert"] = pd.Categorical.from_codes(top_kind.astype(np.int8), categories=kinds)
+    return pd.DataFrame(table)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+import pandas as pd
 
 from bordin.feedback._groups import BoolArray, FloatArray, cumulative_sum
 from bordin.feedback._prepare import Prepared
@@ -53,7 +54,7 @@ class OutcomeSignals:
     response: BoolArray
     remission: BoolArray
     caseness: BoolArray
-    status: np.ndarray
+    status: pd.Categorical
 
 
 def assess_outcome(prepared: Prepared, instrument: str, config: FeedbackConfig) -> OutcomeSignals:
@@ -94,11 +95,12 @@ def assess_outcome(prepared: Prepared, instrument: str, config: FeedbackConfig) 
         remission = assessable & (y < facts.remission_below)
     else:
         remission = np.zeros(n, dtype=bool)
-    status = np.full(n, "not_assessed", dtype=object)
-    status[assessable] = "no_reliable_change"
-    status[improved] = "reliably_improved"
-    status[recovered] = "recovered"
-    status[deteriorated] = "reliably_deteriorated"
+    code = np.full(n, OUTCOME_STATUSES.index("not_assessed"), dtype=np.int8)
+    code[assessable] = OUTCOME_STATUSES.index("no_reliable_change")
+    code[improved] = OUTCOME_STATUSES.index("reliably_improved")
+    code[recovered] = OUTCOME_STATUSES.index("recovered")
+    code[deteriorated] = OUTCOME_STATUSES.index("reliably_deteriorated")
+    status = pd.Categorical.from_codes(code, categories=list(OUTCOME_STATUSES))
     return OutcomeSignals(
         instrument=instrument,
         score=y,

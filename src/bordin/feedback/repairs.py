@@ -23,16 +23,18 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from bordin.feedback._groups import FloatArray, cumulative_sum
+from bordin.feedback._groups import FloatArray, IntArray, cumulative_sum
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
-from bordin.feedback.ruptures import COMPONENTS, MARKERS, Detection
+from bordin.feedback.ruptures import COMPONENTS, DETECTORS, MARKERS, Detection
 
 __all__ = [
     "CLIENT_CODES",
     "RUPTURE_COLUMNS",
+    "STATUSES",
     "RuptureCounts",
     "classify_repairs",
+    "classify_repairs_batch",
     "client_rupture_code",
 ]
 
@@ -54,6 +56,7 @@ RUPTURE_COLUMNS: Final = (
     "length",
 )
 CLIENT_CODES: Final = ("none", "open", "repaired", "unrepaired")
+STATUSES: Final = ("open", "repaired", "unrepaired")
 
 
 @dataclass(frozen=True)
@@ -71,65 +74,113 @@ class RuptureCounts:
 
 
 def classify_repairs(
-    detection: Detection, prepared: Prepared, config: FeedbackConfig
-) -> tuple[pd.DataFrame, RuptureCounts]:
+    detection: Detection, prepared: Prepared, config: FeedbackConfig, *, counts: bool = True
+) -> tuple[pd.DataFrame, RuptureCounts | None]:
     """Turn a detector's onsets into rupture events with their repair status.
 
     Returns the events (columns :data:`RUPTURE_COLUMNS`, sorted by client and onset) and the
-    per-session counts of ruptures begun, repaired and declared unrepaired up to each session.
+    per-session counts of ruptures begun, repaired and declared unrepaired up to each session
+    (None with ``counts=False``).
     """
+    events, repair_row, decided_row = _classify([detection], prepared, config)
+    if not counts:
+        return events, None
     groups = prepared.groups
     n = groups.n_rows
+    rep_ind = np.zeros(n)
+    np.add.at(rep_ind, repair_row[repair_row >= 0], 1.0)
+    unr_ind = np.zeros(n)
+    np.add.at(unr_ind, decided_row[(repair_row < 0) & (decided_row >= 0)], 1.0)
+    per_session = RuptureCounts(
+        onsets=cumulative_sum(detection.onset.astype(np.float64), groups),
+        repaired=cumulative_sum(rep_ind, groups),
+        unrepaired=cumulative_sum(unr_ind, groups),
+    )
+    return events, per_session
+
+
+def classify_repairs_batch(
+    detections: list[Detection], prepared: Prepared, config: FeedbackConfig
+) -> pd.DataFrame:
+    """:func:`classify_repairs` for several detections at once: one table, in input order."""
+    events, _, _ = _classify(detections, prepared, config)
+    return events
+
+
+def _classify(
+    detections: list[Detection], prepared: Prepared, config: FeedbackConfig
+) -> tuple[pd.DataFrame, IntArray, IntArray]:
+    """Events of all detections with the rows where each was repaired / declared unrepaired."""
+    groups = prepared.groups
     session = prepared.session
-    x = detection.values
-    rows = np.flatnonzero(detection.onset)
+    scales = sorted({d.scale for d in detections}, key=COMPONENTS.index)
+    stacked = np.vstack([prepared.alliance[s] for s in scales])
+    parts = [np.flatnonzero(d.onset) for d in detections]
+    rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    which = np.repeat(np.arange(len(detections)), [p.shape[0] for p in parts])
+    scale_of = np.array([scales.index(d.scale) for d in detections], dtype=np.int64)[which]
+
+    def gather(name: str) -> FloatArray:
+        if not detections:
+            return np.zeros(0)
+        return np.concatenate([getattr(d, name)[p] for d, p in zip(detections, parts, strict=True)])
+
+    def gather_codes(name: str) -> np.ndarray:
+        if not detections:
+            return np.zeros(0, dtype=np.int8)
+        return np.concatenate(
+            [getattr(d, name)[p] for d, p in zip(detections, parts, strict=True)]
+        ).astype(np.int8)
+
     onset_session = session[rows]
-    pre = detection.pre_level[rows]
-    size_of_row = np.repeat(groups.size, groups.size)
-    remaining = size_of_row - groups.position - 1  # rows after each row, same client
+    pre = gather("pre_level")
+    remaining = groups.remaining  # rows after each row, same client
+    left = remaining[rows]
     window = config.repair_window
     repair_row = np.full(rows.shape[0], -1, dtype=np.int64)
     decided_row = np.full(rows.shape[0], -1, dtype=np.int64)
     for j in range(1, window + 1):
-        has = remaining[rows] >= j
+        has = left >= j
         later = np.where(has, rows + j, 0)
-        within = has & (session[later] - onset_session <= window)
-        back = within & (x[later] >= pre - 1e-9) & (repair_row < 0)
+        gap = session[later] - onset_session
+        back = has & (gap <= window) & (stacked[scale_of, later] >= pre - 1e-9) & (repair_row < 0)
         repair_row[back] = later[back]
-    # Unrepaired: the first later session at or past onset + window, when not repaired by it.
-    for j in range(1, window + 1):
-        has = remaining[rows] >= j
-        later = np.where(has, rows + j, 0)
-        reached = has & (session[later] - onset_session >= window) & (decided_row < 0)
+        # Unrepaired: the first later session at or past onset + window, unless repaired by it.
+        reached = has & (gap >= window) & (decided_row < 0)
         decided_row[reached] = later[reached]
     repaired = repair_row >= 0
     unrepaired = ~repaired & (decided_row >= 0)
-    status = np.where(repaired, "repaired", np.where(unrepaired, "unrepaired", "open"))
+    status_code = np.where(repaired, 1, np.where(unrepaired, 2, 0)).astype(np.int8)
     status_row = np.where(repaired, repair_row, np.where(unrepaired, decided_row, rows))
     repair_session = np.where(repaired, session[np.maximum(repair_row, 0)], np.nan)
-    last_row = groups.start[groups.code[rows]] + groups.size[groups.code[rows]] - 1
     length = np.where(
         repaired,
         repair_session - onset_session,
         np.where(
             unrepaired,
             session[status_row] - onset_session + 1,
-            session[last_row] - onset_session + 1,
+            session[rows + left] - onset_session + 1,
         ),
     )
+    detector_codes = np.array([DETECTORS.index(d.detector) for d in detections], dtype=np.int8)
+    scale_codes = np.array([COMPONENTS.index(d.scale) for d in detections], dtype=np.int8)
     events = pd.DataFrame(
         {
-            "client_id": prepared.client_id.to_numpy()[rows],
-            "detector": detection.detector,
-            "scale": detection.scale,
+            "client_id": prepared.client_id.iloc[rows].reset_index(drop=True),
+            "detector": pd.Categorical.from_codes(
+                detector_codes[which], categories=list(DETECTORS)
+            ),
+            "scale": pd.Categorical.from_codes(scale_codes[which], categories=list(COMPONENTS)),
             "onset": onset_session.astype(np.int64),
-            "component": np.asarray(COMPONENTS)[detection.component[rows]],
-            "marker": np.asarray(MARKERS)[detection.marker[rows]],
+            "component": pd.Categorical.from_codes(
+                gather_codes("component"), categories=list(COMPONENTS)
+            ),
+            "marker": pd.Categorical.from_codes(gather_codes("marker"), categories=list(MARKERS)),
             "pre_level": pre,
-            "value": x[rows],
-            "depth": detection.depth[rows],
-            "evidence": detection.evidence[rows],
-            "status": status,
+            "value": stacked[scale_of, rows],
+            "depth": gather("depth"),
+            "evidence": gather("evidence"),
+            "status": pd.Categorical.from_codes(status_code, categories=list(STATUSES)),
             "status_session": session[status_row].astype(np.int64),
             "repair_session": pd.array(np.where(repaired, repair_session, np.nan), dtype="Int64"),
             "time_to_repair": pd.array(
@@ -139,19 +190,10 @@ def classify_repairs(
         },
         columns=list(RUPTURE_COLUMNS),
     )
-    rep_ind = np.zeros(n)
-    np.add.at(rep_ind, repair_row[repaired], 1.0)
-    unr_ind = np.zeros(n)
-    np.add.at(unr_ind, decided_row[unrepaired], 1.0)
-    counts = RuptureCounts(
-        onsets=cumulative_sum(detection.onset.astype(np.float64), groups),
-        repaired=cumulative_sum(rep_ind, groups),
-        unrepaired=cumulative_sum(unr_ind, groups),
-    )
-    return events, counts
+    return events, repair_row, decided_row
 
 
-def client_rupture_code(counts: RuptureCounts, prepared: Prepared) -> np.ndarray:
+def client_rupture_code(counts: RuptureCounts, prepared: Prepared) -> pd.Categorical:
     """Client-level rupture code at the client's latest session (McLaughlin et al., 2014).
 
     ``unrepaired`` when any rupture went unrepaired, else ``repaired`` when at least one was
@@ -161,6 +203,5 @@ def client_rupture_code(counts: RuptureCounts, prepared: Prepared) -> np.ndarray
     unrep = counts.unrepaired[last] > 0
     rep = counts.repaired[last] > 0
     opened = counts.open[last] > 0
-    return np.where(
-        unrep, "unrepaired", np.where(rep, "repaired", np.where(opened, "open", "none"))
-    )
+    code = np.where(unrep, 3, np.where(rep, 2, np.where(opened, 1, 0))).astype(np.int8)
+    return pd.Categorical.from_codes(code, categories=list(CLIENT_CODES))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Final
 
 import numpy as np
@@ -37,7 +39,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FeedbackResult:
     """Feedback signals for a whole clinic.
 
@@ -54,7 +56,9 @@ class FeedbackResult:
         One row per client: the state at their latest session and ``priority`` for ordering a
         caseload (highest first).
     alerts
-        Alerts about each client's latest session, highest priority first.
+        Alerts about each client's latest session, highest priority first, then client order
+        (a tuple of :class:`Alert`). Built on first access: the signals and the client
+        table's priorities are computed eagerly, the alert texts when asked for.
     config
         The thresholds used.
     alliance
@@ -66,17 +70,24 @@ class FeedbackResult:
         bundled norms) and how many clients they rest on.
     notes
         Plain-language notes about what could not be computed and why.
+    alert_builder
+        Builds the alerts (internal; use ``alerts``).
     """
 
     sessions: pd.DataFrame
     ruptures: pd.DataFrame
     clients: pd.DataFrame
-    alerts: tuple[Alert, ...]
     config: FeedbackConfig
     alliance: str
     outcomes: tuple[str, ...]
     curve_sources: dict[str, str]
     notes: tuple[str, ...]
+    alert_builder: Callable[[], tuple[Alert, ...]] = field(repr=False)
+
+    @cached_property
+    def alerts(self) -> tuple[Alert, ...]:
+        """Alerts about each client's latest session, highest priority first."""
+        return self.alert_builder()
 
     def alerts_frame(self) -> pd.DataFrame:
         """The alerts as a table, one row per alert."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from bordin.feedback._groups import BoolArray, FloatArray
 from bordin.feedback._prepare import Prepared
@@ -34,7 +35,7 @@ class RiskSignals:
     """
 
     value: FloatArray
-    item: np.ndarray
+    item: pd.Categorical
     flag: BoolArray
     columns: tuple[str, ...]
 
@@ -43,14 +44,15 @@ def assess_risk(prepared: Prepared) -> RiskSignals:
     """Flag sessions where any available risk item is at or above its ``risk_from`` value."""
     n = prepared.groups.n_rows
     value = np.full(n, np.nan)
-    item = np.full(n, None, dtype=object)
+    code = np.full(n, -1, dtype=np.int16)
     flag = np.zeros(n, dtype=bool)
     columns = tuple(sorted(prepared.risk))
-    for name in columns:
+    for position, name in enumerate(columns):
         column = prepared.risk[name]
         endorsed = np.nan_to_num(column, nan=-np.inf) >= prepared.risk_from[name]
         new = endorsed & ~flag
         value = np.where(new, column, value)
-        item[new] = name
+        code[new] = position
         flag |= endorsed
+    item = pd.Categorical.from_codes(code, categories=list(columns))
     return RiskSignals(value=value, item=item, flag=flag, columns=columns)

@@ -21,13 +21,20 @@ Safran, J. D., & Muran, J. C. (2000). Negotiating the therapeutic alliance. Guil
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 import numpy as np
 
 from bordin.errors import InputError
-from bordin.feedback._groups import BoolArray, FloatArray, ewm_previous, shift
+from bordin.feedback._groups import (
+    BoolArray,
+    FloatArray,
+    ewm_previous,
+    expanding_moments_previous,
+    shift,
+)
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
 
@@ -37,6 +44,7 @@ __all__ = [
     "MARKERS",
     "Detection",
     "Detector",
+    "RuptureInputs",
     "clinic_within_sd",
     "run_detector",
 ]
@@ -70,7 +78,13 @@ class Detection:
     values: FloatArray
 
 
-def clinic_within_sd(values: FloatArray, prepared: Prepared, *, min_df: int) -> FloatArray:
+def clinic_within_sd(
+    values: FloatArray,
+    prepared: Prepared,
+    *,
+    min_df: int,
+    moments: tuple[FloatArray, FloatArray] | None = None,
+) -> FloatArray:
     """The clinic's pooled within-client SD, using only sessions up to each row's session.
 
     Each client's sum of squared deviations from their own mean grows session by session
@@ -78,22 +92,17 @@ def clinic_within_sd(values: FloatArray, prepared: Prepared, *, min_df: int) -> 
     the clinic's within-client SD at session *t* (Gumz et al., 2012 use the clinic's
     within-client SD as the floor of the rupture scale). Computing it cumulatively by
     session number keeps the rule free of look-ahead: a session added later never changes a
-    signal at an earlier session number. NaN until the clinic has enough data.
+    signal at an earlier session number. NaN until the clinic has ``min_df`` pooled
+    within-client degrees of freedom. ``moments`` are the count and mean of each client's
+    earlier values when already computed.
     """
-    groups = prepared.groups
+    if moments is None:
+        n_prev, mean_prev, _ = expanding_moments_previous(values, prepared.groups)
+    else:
+        n_prev, mean_prev = moments
     ok = ~np.isnan(values)
-    v = np.where(ok, values, 0.0)
-    n_prev = np.cumsum(ok) - ok
-    start_before = np.zeros(groups.start.shape[0], dtype=np.int64)
-    nz = groups.start > 0
-    start_before[nz] = (np.cumsum(ok))[groups.start[nz] - 1]
-    n_prev = n_prev - np.repeat(start_before, groups.size)
-    # mean of the client's previous non-missing values
-    from bordin.feedback._groups import expanding_moments_previous
-
-    _, mean_prev, _ = expanding_moments_previous(values, groups)
     contrib = ok & (n_prev >= 1)
-    dss = np.where(contrib, (v - mean_prev) ** 2 * n_prev / (n_prev + 1.0), 0.0)
+    dss = np.where(contrib, (values - mean_prev) ** 2 * n_prev / (n_prev + 1.0), 0.0)
     sess = prepared.session.astype(np.int64)
     top = int(sess.max()) + 1 if sess.size else 1
     ss = np.cumsum(np.bincount(sess, weights=dss, minlength=top))
@@ -106,13 +115,86 @@ def clinic_within_sd(values: FloatArray, prepared: Prepared, *, min_df: int) -> 
 
 def _scale_sd(values: FloatArray, prepared: Prepared, config: FeedbackConfig) -> FloatArray:
     """max(client's own within-client SD so far, clinic within-client SD) (Gumz et al., 2012)."""
-    from bordin.feedback._groups import expanding_moments_previous
-
-    n_prev, _, own = expanding_moments_previous(values, prepared.groups)
+    n_prev, mean_prev, own = expanding_moments_previous(values, prepared.groups)
     own = np.where(n_prev >= config.sd_min_sessions, own, np.nan)
-    clinic = clinic_within_sd(values, prepared, min_df=config.clinic_sd_min_df)
+    clinic = clinic_within_sd(
+        values, prepared, min_df=config.clinic_sd_min_df, moments=(n_prev, mean_prev)
+    )
     scale: FloatArray = np.fmax(own, clinic)
     return scale
+
+
+class RuptureInputs:
+    """The per-scale quantities every detector needs, computed once per clinic frame.
+
+    Several detectors run on the same frame (``compute_feedback`` runs eleven); they share
+    the previous values, SD scales, running baselines, rupture types and item evidence.
+    """
+
+    def __init__(self, prepared: Prepared, config: FeedbackConfig) -> None:
+        self.prepared = prepared
+        self.config = config
+        self._memo: dict[tuple[str, str], Any] = {}
+
+    def _get(self, key: tuple[str, str], make: Callable[[], Any]) -> Any:
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+    def previous(self, scale: str) -> FloatArray:
+        v = self.prepared.alliance[scale]
+        result: FloatArray = self._get(
+            ("previous", scale), lambda: shift(v, self.prepared.groups, 1)
+        )
+        return result
+
+    def scale_sd(self, scale: str) -> FloatArray:
+        v = self.prepared.alliance[scale]
+        result: FloatArray = self._get(
+            ("sd", scale), lambda: _scale_sd(v, self.prepared, self.config)
+        )
+        return result
+
+    def blended(self, scale: str) -> FloatArray:
+        """Bordin's baseline: previous session blended with the running level."""
+
+        def make() -> FloatArray:
+            v = self.prepared.alliance[scale]
+            p = self.previous(scale)
+            run = ewm_previous(v, self.prepared.groups, self.config.bordin_halflife)
+            w = self.config.bordin_blend
+            out: FloatArray = np.where(np.isnan(run), p, w * p + (1.0 - w) * run)
+            return out
+
+        result: FloatArray = self._get(("blended", scale), make)
+        return result
+
+    def components(self) -> tuple[np.ndarray, FloatArray]:
+        """The subscale that dropped most from the previous session, in its SD units."""
+
+        def make() -> tuple[np.ndarray, FloatArray]:
+            subs: list[str] = [s for s in ("bond", "goal", "task") if s in self.prepared.alliance]
+            base: dict[str, FloatArray] = {s: self.previous(s) for s in subs}
+            return _components(self.prepared, base, {s: self.scale_sd(s) for s in subs})
+
+        result: tuple[np.ndarray, FloatArray] = self._get(("components", ""), make)
+        return result
+
+    def markers(self) -> np.ndarray:
+        result: np.ndarray = self._get(
+            ("markers", ""), lambda: _markers(self.prepared, self.config)
+        )
+        return result
+
+    def item_max(self) -> FloatArray:
+        result: FloatArray = self._get(
+            ("item_max", ""), lambda: _item_evidence(self.prepared, self.config)
+        )
+        return result
+
+    def item_sum(self) -> FloatArray:
+        result: FloatArray = self._get(("item_sum", ""), lambda: _item_sum(self.prepared))
+        return result
 
 
 def _onsets(flag: BoolArray, prepared: Prepared) -> BoolArray:
@@ -170,15 +252,16 @@ def _components(
     """Which subscale dropped most, in its own SD units; and that largest drop."""
     n = prepared.groups.n_rows
     subs = [s for s in ("bond", "goal", "task") if s in prepared.alliance]
-    if not subs:
-        return np.full(n, 3, dtype=np.int8), np.full(n, np.nan)
-    z = np.vstack([(baselines[s] - prepared.alliance[s]) / scales[s] for s in subs])
-    z_filled = np.where(np.isnan(z), -np.inf, z)
-    arg = np.argmax(z_filled, axis=0)
-    best = z_filled[arg, np.arange(n)]
-    index = np.array([COMPONENTS.index(s) for s in subs], dtype=np.int8)[arg]
-    index = np.where(np.isinf(best), 3, index).astype(np.int8)
-    return index, np.where(np.isinf(best), np.nan, best)
+    index = np.full(n, COMPONENTS.index("total"), dtype=np.int8)
+    best = np.full(n, -np.inf)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name in subs:
+            z = (baselines[name] - prepared.alliance[name]) / scales[name]
+            better = z > best  # False for NaN, so a missing subscale never wins
+            best = np.where(better, z, best)
+            index[better] = COMPONENTS.index(name)
+    best[np.isinf(best)] = np.nan
+    return index, best
 
 
 def run_detector(
@@ -188,6 +271,7 @@ def run_detector(
     config: FeedbackConfig,
     scale: str = "total",
     reliable_change: float | None = None,
+    inputs: RuptureInputs | None = None,
 ) -> Detection:
     """Run one rupture detector on one alliance scale of a prepared clinic frame.
 
@@ -210,7 +294,8 @@ def run_detector(
     with the client's exponentially weighted running level,
     :math:`b_t = w x_{t-1} + (1-w)\\,\\mathrm{EWM}(x_{1..t-1})`, in units of the same SD
     as the published criteria, :math:`z_t = (b_t - x_t)/\\mathrm{SD}_t`. The evidence adds
-    the subscale that dropped most and the self-reported rupture items:
+    the subscale that dropped most from the previous session, :math:`z^{sub}_t` in that
+    subscale's SD units, and the self-reported rupture items:
     :math:`E_t = z_t + \\tfrac12\\max(0, z^{sub}_t - z_t) + \\lambda I_t`, with :math:`I_t`
     the sum of the rupture items (tension, feeling misunderstood, withdrawal; 0-12) and
     :math:`\\lambda` = ``bordin_item_weight``, and a rupture is flagged when the alliance
@@ -223,28 +308,16 @@ def run_detector(
         raise InputError(f"unknown rupture detector {detector!r}; use one of {DETECTORS}")
     if scale not in prepared.alliance:
         raise InputError("alliance scale is missing", column=f"{prepared.alliance_id}_{scale}")
-    groups = prepared.groups
+    inputs = inputs if inputs is not None else RuptureInputs(prepared, config)
+    n = prepared.groups.n_rows
     x = prepared.alliance[scale]
-    prev = shift(x, groups, 1)
-    n = groups.n_rows
-    scales = {s: _scale_sd(v, prepared, config) for s, v in prepared.alliance.items()}
-    baselines: dict[str, FloatArray]
-    if detector == "bordin":
-        w = config.bordin_blend
-        baselines = {}
-        for s, v in prepared.alliance.items():
-            p = shift(v, groups, 1)
-            run = ewm_previous(v, groups, config.bordin_halflife)
-            baselines[s] = np.where(np.isnan(run), p, w * p + (1.0 - w) * run)
-    else:
-        baselines = {s: shift(v, groups, 1) for s, v in prepared.alliance.items()}
-    pre_level = baselines[scale] if detector == "bordin" else prev
+    prev = inputs.previous(scale)
+    pre_level = inputs.blended(scale) if detector == "bordin" else prev
     drop = pre_level - x
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = drop / scales[scale]
-    component, sub_z = _components(prepared, baselines, scales)
-    marker = _markers(prepared, config)
-    items = _item_evidence(prepared, config)
+        z = drop / inputs.scale_sd(scale)
+    component, sub_z = inputs.components()
+    marker = inputs.markers()
     evidence: FloatArray
     if detector in ("sd_k1", "sd_k2"):
         k = config.sd_k_sensitive if detector == "sd_k1" else config.sd_k_strict
@@ -256,11 +329,12 @@ def run_detector(
         evidence = drop
         flag = np.nan_to_num(drop, nan=-np.inf) >= reliable_change - 1e-12
     elif detector == "items":
+        items = inputs.item_max()
         evidence = items
         flag = np.nan_to_num(items, nan=-np.inf) >= config.item_threshold
     else:
         boost = np.where(np.isnan(sub_z), 0.0, 0.5 * np.clip(sub_z - np.nan_to_num(z), 0, None))
-        item_sum = _item_sum(prepared)
+        item_sum = inputs.item_sum()
         asked = ~np.isnan(item_sum)
         evidence = z + boost + config.bordin_item_weight * np.nan_to_num(item_sum, nan=0.0)
         threshold = np.where(asked, config.bordin_threshold, config.bordin_threshold_no_items)

@@ -41,15 +41,17 @@ from importlib import resources
 from typing import Any, Final
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
-from bordin.feedback._groups import FloatArray
+from bordin.feedback._groups import FloatArray, cumulative_sum
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.outcomes import OutcomeSignals
 
 __all__ = [
     "COLOURS",
+    "CURVE_SOURCES",
     "CurveNorm",
     "TrajectorySignals",
     "assess_trajectory",
@@ -58,6 +60,7 @@ __all__ = [
 ]
 
 COLOURS: Final = ("red", "yellow", "green", "white")
+CURVE_SOURCES: Final = ("clinic", "norms", "none")
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,8 @@ class TrajectorySignals:
     upper: FloatArray
     change: FloatArray
     off_track: np.ndarray
-    colour: np.ndarray
-    source: np.ndarray
+    colour: pd.Categorical
+    source: pd.Categorical
 
 
 def _stats(
@@ -205,58 +208,52 @@ def assess_trajectory(
     }
     # Clients contributing by session t: those whose first follow-up is numbered <= t.
     use = parts["use"] > 0
-    groups = prepared.groups
-    first_use = use.copy()
-    if use.any():
-        prior: np.ndarray = np.cumsum(use) - use
-        base = np.zeros(groups.start.shape[0])
-        nz = groups.start > 0
-        base[nz] = np.cumsum(use)[groups.start[nz] - 1]
-        first_use = use & ((prior - np.repeat(base, groups.size)) == 0)
+    first_use = use & (cumulative_sum(use.astype(np.float64), prepared.groups) == 1)
     clients_by_t = np.cumsum(np.bincount(sess[first_use], minlength=top))
     c, d, i11, i12, i22, sigma, df = _solve(
         cum["s11"], cum["s12"], cum["s22"], cum["r1"], cum["r2"], cum["rr"], cum["use"]
     )
+    # Everything below is per session number (a few dozen values), then gathered per row.
     clinic_ok = (clients_by_t >= config.min_clinic_clients) & (df > 0) & np.isfinite(sigma)
-    row_clinic = clinic_ok[sess]
+    if norm is not None:
+        (n11, n12), (_, n22) = norm.xtx_inv
+        coef_c = np.where(clinic_ok, c, norm.coef[0])
+        coef_d = np.where(clinic_ok, d, norm.coef[1])
+        j11 = np.where(clinic_ok, i11, n11)
+        j12 = np.where(clinic_ok, i12, n12)
+        j22 = np.where(clinic_ok, i22, n22)
+        sig = np.where(clinic_ok, sigma, norm.sigma)
+        dfs = np.where(clinic_ok, df, norm.df)
+        source_by_t = np.where(clinic_ok, 0, 1)
+    else:
+        coef_c = np.where(clinic_ok, c, np.nan)
+        coef_d, j11, j12, j22, sig, dfs = d, i11, i12, i22, sigma, df
+        source_by_t = np.where(clinic_ok, 0, 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = stats.t.ppf(config.not_on_track_level, np.maximum(np.nan_to_num(dfs, nan=1.0), 1))
+        spread = q * sig
     sign = -1.0 if facts.higher_is_better else 1.0
     y1 = sign * outcome.intake
-    L = np.log(session)
-    if norm is not None:
-        nc, nd = norm.coef
-        (n11, n12), (_, n22) = norm.xtx_inv
-        coef_c = np.where(row_clinic, c[sess], nc)
-        coef_d = np.where(row_clinic, d[sess], nd)
-        j11 = np.where(row_clinic, i11[sess], n11)
-        j12 = np.where(row_clinic, i12[sess], n12)
-        j22 = np.where(row_clinic, i22[sess], n22)
-        sig = np.where(row_clinic, sigma[sess], norm.sigma)
-        dfs = np.where(row_clinic, df[sess], norm.df)
-        source = np.where(row_clinic, "clinic", "norms")
-    else:
-        coef_c, coef_d = c[sess], d[sess]
-        j11, j12, j22 = i11[sess], i12[sess], i22[sess]
-        sig, dfs = sigma[sess], df[sess]
-        source = np.where(row_clinic, "clinic", "none")
-        coef_c = np.where(row_clinic, coef_c, np.nan)
+    log_t = np.log(np.arange(top, dtype=np.float64).clip(1))[sess]
     with np.errstate(invalid="ignore", divide="ignore"):
-        expected = (coef_c + coef_d * y1) * L
+        expected = (coef_c[sess] + coef_d[sess] * y1) * log_t
         # leverage of the new point in the transformed (weighted) design
-        z1 = np.sqrt(L)
-        z2 = y1 * np.sqrt(L)
-        lev = z1 * z1 * j11 + 2 * z1 * z2 * j12 + z2 * z2 * j22
-        q = stats.t.ppf(config.not_on_track_level, np.maximum(dfs, 1))
-        upper = expected + q * sig * np.sqrt(L * (1.0 + lev))
+        lev = log_t * (j11[sess] + 2 * y1 * j12[sess] + y1 * y1 * j22[sess])
+        upper = expected + spread[sess] * np.sqrt(log_t * (1.0 + lev))
+    source = source_by_t[sess]
     change = sign * outcome.change
     valid = (session >= 2) & ~np.isnan(change) & ~np.isnan(upper)
     off = valid & (change > upper)
     worse = valid & (change > expected)
-    colour = np.full(session.shape[0], None, dtype=object)
-    colour[valid] = "green"
-    colour[worse] = "yellow"
-    colour[valid & ~outcome.caseness] = "white"
-    colour[off] = "red"
-    source = np.where(valid, source, np.asarray(None, dtype=object))
+    code = np.full(session.shape[0], -1, dtype=np.int8)
+    code[valid] = COLOURS.index("green")
+    code[worse] = COLOURS.index("yellow")
+    code[valid & ~outcome.caseness] = COLOURS.index("white")
+    code[off] = COLOURS.index("red")
+    colour = pd.Categorical.from_codes(code, categories=list(COLOURS))
+    source = pd.Categorical.from_codes(
+        np.where(valid, source, -1).astype(np.int8), categories=list(CURVE_SOURCES)
+    )
     return TrajectorySignals(
         instrument=outcome.instrument,
         expected=np.where(valid, sign * expected, np.nan),

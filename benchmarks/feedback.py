@@ -1,0 +1,84 @@
+"""Benchmark: every feedback signal for a clinic of 1,000,000 sessions.
+
+Simulates a clinic with Bordin's simulator until it has at least the requested number of
+sessions (then keeps exactly that many, whole clients), writes the wide session-scores CSV
+(``bordin score`` output: sac total, subscales and rupture items, PHQ-9 with item 9,
+GAD-7), and times, in the same run:
+
+* ``pandas.read_csv`` -- the reference: the time just to load the data;
+* ``compute_feedback`` -- all signals (five rupture detectors on the total and the SD
+  criteria on each subscale, repairs, ceiling, early alliance, outcome status and expected
+  curves for PHQ-9 and GAD-7, risk, alerts and the client table).
+
+and prints both and their ratio (feedback time / loading time); the goal is <= 1. Each is
+timed ``--repeat`` times and the best time is reported.
+
+Usage: python benchmarks/feedback.py [--sessions 1000000] [--seed 5] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from bordin.feedback import compute_feedback
+from bordin.simulate import SimulationConfig, simulate_clinic
+
+
+def build(n_sessions: int, seed: int) -> pd.DataFrame:
+    """Simulated session scores with exactly ``n_sessions`` rows (whole clients)."""
+    n_clients = max(10, int(n_sessions / 11))
+    scores = simulate_clinic(SimulationConfig(n_clients=n_clients), seed=seed).scores
+    while len(scores) < n_sessions:
+        n_clients = int(n_clients * 1.2 * n_sessions / len(scores)) + 10
+        scores = simulate_clinic(SimulationConfig(n_clients=n_clients), seed=seed).scores
+    counts = scores.groupby("client_id", observed=True, sort=False).size()
+    keep = counts.index[counts.cumsum().to_numpy() <= n_sessions]
+    scores = scores[scores["client_id"].isin(keep)]
+    return scores.drop(columns=["adherence"], errors="ignore").reset_index(drop=True)
+
+
+def best_of(repeat: int, func: object) -> tuple[float, object]:
+    best, value = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        value = func()  # type: ignore[operator]
+        best = min(best, time.perf_counter() - start)
+    return best, value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    scores = build(args.sessions, args.seed)
+    print(
+        f"simulated {len(scores):,} sessions of {scores['client_id'].nunique():,} clients "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "scores.csv"
+        scores.to_csv(path, index=False)
+        size = path.stat().st_size / 1e6
+        load, frame = best_of(args.repeat, lambda: pd.read_csv(path))
+    assert isinstance(frame, pd.DataFrame)
+    compute, result = best_of(
+        args.repeat, lambda: compute_feedback(frame, alliance="sac", outcomes=("phq9", "gad7"))
+    )
+    n_alerts = len(result.alerts)  # type: ignore[attr-defined]
+    print(f"CSV: {size:.0f} MB, {len(frame):,} rows x {frame.shape[1]} columns")
+    print(f"load (pandas.read_csv, reference): {load:.3f} s")
+    print(f"compute_feedback (all signals):    {compute:.3f} s  ({n_alerts:,} alerts)")
+    print(f"ratio feedback / load:             {compute / load:.2f}  (goal <= 1)")
+
+
+if __name__ == "__main__":
+    main()
