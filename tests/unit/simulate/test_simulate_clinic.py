@@ -328,3 +328,13 @@ def test_missing_forms_and_items_follow_their_settings() -> None:
     scored = score_responses(clinic.responses)
     ours = clinic.scores.drop(columns="adherence").merge(answered, on=["client_id", "session"])
     pd.testing.assert_frame_equal(scored, ours, check_dtype=False)
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    from bordin.simulate import _clinic
+
+    result = doctest.testmod(_clinic)
+    assert result.attempted > 0
+    assert result.failed == 0
