@@ -352,7 +352,7 @@ def test_the_admin_page_lists_users_teams_instruments_and_content_packs(
     _login(client, clinic.users["admin"])
     page = _json(client, "/admin")
     assert [u["username"] for u in page["users"]] == sorted(clinic.users.values())
-    assert page["teams"] == [{"name": "North team", "members": 3}]
+    assert [(t["name"], t["members"]) for t in page["teams"]] == [("North team", 3)]
     instruments = {i["id"]: i for i in page["instruments"]}
     assert instruments["phq9"]["languages"] == ["en"]
     assert instruments["sac"]["validated"] is False
@@ -388,3 +388,96 @@ def test_the_clinic_report_runs_on_the_clinics_own_data(
     assert sections["early_alliance"]["available"] is False
     assert "at least 10" in sections["early_alliance"]["reason"]
     assert isinstance(report["warnings"], list)
+
+
+def test_an_admin_adds_a_team_and_a_user_who_can_then_log_in(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    client, clinic = site
+    _login(client, clinic.users["admin"])
+    assert client.post("/admin/teams", data={"name": "South team"}).status_code == 403
+    done = client.post(
+        "/admin/teams",
+        data={"name": "South team", "csrf_token": _csrf(client)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/admin?done=team"
+    page = client.get("/admin?done=team&format=json").json()
+    assert page["done"] == "Team created."
+    south = next(t for t in page["teams"] if t["name"] == "South team")
+    user = {
+        "username": "new.therapist@test",
+        "display_name": "Casey New",
+        "role": "therapist",
+        "team_id": str(south["id"]),
+        "password": "a long first password",
+        "csrf_token": _csrf(client),
+    }
+    assert client.post("/admin/users", data=user, follow_redirects=False).status_code == 303
+    again = client.post("/admin/users?format=json", data=user)
+    assert again.status_code == 409
+    body = again.json()
+    assert body["error"]["form"] == "user" and "taken" in body["error"]["message"]
+    assert body["entered"]["username"] == "new.therapist@test"
+    assert "password" not in body["entered"]
+    short = client.post(
+        "/admin/users?format=json", data={**user, "username": "x@test", "password": "short"}
+    )
+    assert short.status_code == 422
+    client.post("/logout", data={"csrf_token": _csrf(client)})
+    login = client.post(
+        "/login",
+        data={"username": user["username"], "password": user["password"]},
+        follow_redirects=False,
+    )
+    assert login.status_code == 303
+    assert _json(client, "/caseload")["user"]["display_name"] == "Casey New"
+
+
+def test_an_admin_uploads_a_content_pack_that_is_checked_first(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    import json
+
+    from bordin.instruments import get_content_pack
+
+    client, clinic = site
+    shipped = get_content_pack("gad7", "en")
+    assert shipped is not None
+    pack = shipped.model_dump(mode="json")
+    pack["title"] = "GAD-7 (clinic wording)"
+    files = {"file": ("gad7.json", json.dumps(pack), "application/json")}
+    form = {"instrument": "gad7", "language": "en-GB"}
+    _login(client, clinic.users["supervisor"])
+    assert (
+        client.post(
+            "/admin/content-packs", data={**form, "csrf_token": _csrf(client)}, files=files
+        ).status_code
+        == 403
+    )
+    _login(client, clinic.users["admin"])
+    done = client.post(
+        "/admin/content-packs",
+        data={**form, "csrf_token": _csrf(client)},
+        files=files,
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    packs = _json(client, "/admin")["content_packs"]
+    uploaded = [p for p in packs if p["origin"] == "clinic"]
+    assert [(p["instrument"], p["language"].lower()) for p in uploaded] == [("gad7", "en-gb")]
+    broken = dict(pack, items=pack["items"][:3])
+    refused = client.post(
+        "/admin/content-packs?format=json",
+        data={**form, "csrf_token": _csrf(client)},
+        files={"file": ("gad7.json", json.dumps(broken), "application/json")},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["form"] == "pack"
+    not_json = client.post(
+        "/admin/content-packs?format=json",
+        data={**form, "csrf_token": _csrf(client)},
+        files={"file": ("gad7.json", "{not json", "application/json")},
+    )
+    assert not_json.status_code == 422
+    assert "not valid JSON" in not_json.json()["error"]["message"]

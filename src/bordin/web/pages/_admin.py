@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
-from bordin.storage.models import User
+from bordin.errors import BordinError, Conflict, InputError, PermissionDenied
+from bordin.storage.models import ROLES, User
 from bordin.web.pages._deps import open_transaction, page_user
-from bordin.web.pages._page import base_context, error_page, html_extras, login_redirect
+from bordin.web.pages._page import (
+    base_context,
+    check_form_csrf,
+    error_page,
+    html_extras,
+    login_redirect,
+)
 from bordin.web.pages._reads import list_clinic_content_packs, list_clinic_users
 from bordin.web.pages._render import render_page
 
 __all__ = ["admin_context", "router"]
 
 router = APIRouter()
+
+DONE_MESSAGES = {
+    "team": "Team created.",
+    "user": "User created. Give them their password by a separate, secure channel.",
+    "pack": "Content pack saved; new form links use this wording.",
+}
+MAX_PACK_BYTES = 1_000_000
 
 
 def admin_context(db: Session, user: User) -> dict[str, Any]:
@@ -61,6 +77,7 @@ def admin_context(db: Session, user: User) -> dict[str, Any]:
             ],
             "teams": [
                 {
+                    "id": t.id,
                     "name": t.name,
                     "members": sum(1 for u in users if u.team_id == t.id),
                 }
@@ -92,13 +109,17 @@ def admin_context(db: Session, user: User) -> dict[str, Any]:
                 "content_packs": "/api/v1/content-packs",
                 "docs": "/api/v1/docs",
             },
+            "roles": list(ROLES),
+            "done": None,
+            "error": None,
+            "entered": {},
         }
     )
     return context
 
 
 @router.get("/admin", include_in_schema=False)
-def admin(request: Request) -> Response:
+def admin(request: Request, done: str | None = None) -> Response:
     """Users and teams, instruments and content packs (administrators only)."""
     with open_transaction(request) as db:
         user = page_user(request, db)
@@ -113,4 +134,111 @@ def admin(request: Request) -> Response:
                 message="This page is for administrators.",
             )
         context = admin_context(db, user)
+        context["done"] = DONE_MESSAGES.get(done or "")
     return render_page(request, "admin.html", context, html=html_extras(request))
+
+
+async def _admin_write(request: Request, what: str) -> Response:
+    form = await request.form()
+    try:
+        return await _admin_write_form(request, what, form)
+    finally:
+        await form.close()  # an uploaded file is spooled to disk: release it now
+
+
+async def _admin_write_form(request: Request, what: str, form: Any) -> Response:
+    entered = {
+        k: v for k, v in form.items() if isinstance(v, str) and k not in ("password", "csrf_token")
+    }
+    error: BordinError | None = None
+    with open_transaction(request) as db:
+        user = page_user(request, db)
+        if user is None:
+            return login_redirect(request)
+        if user.role != "admin":
+            return error_page(
+                request,
+                user,
+                status_code=403,
+                heading="Not allowed",
+                message="This page is for administrators.",
+            )
+        try:
+            check_form_csrf(request, form)
+            with db.begin_nested():
+                await _apply(db, user, what, form)
+        except PermissionDenied as exc:
+            return error_page(
+                request, user, status_code=403, heading="Not allowed", message=str(exc)
+            )
+        except BordinError as exc:
+            error = exc
+    if error is None:
+        return RedirectResponse(f"/admin?done={what}", status_code=303)
+    with open_transaction(request) as db:
+        user = page_user(request, db)
+        if user is None:
+            return login_redirect(request)
+        context = admin_context(db, user)
+    context.update({"error": {"form": what, "message": str(error)}, "entered": entered})
+    status = 409 if isinstance(error, Conflict) else 422
+    return render_page(
+        request, "admin.html", context, status_code=status, html=html_extras(request)
+    )
+
+
+async def _apply(db: Session, user: User, what: str, form: Any) -> None:
+    from bordin.storage.actions import create_team, create_user, upload_content_pack
+
+    if what == "team":
+        create_team(db, actor=user, clinic_id=user.clinic_id, name=str(form.get("name") or ""))
+    elif what == "user":
+        team = str(form.get("team_id") or "")
+        create_user(
+            db,
+            actor=user,
+            clinic_id=user.clinic_id,
+            username=str(form.get("username") or ""),
+            password=str(form.get("password") or ""),
+            role=str(form.get("role") or ""),
+            display_name=str(form.get("display_name") or "").strip(),
+            team_id=int(team) if team.isdigit() else None,
+        )
+    else:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InputError("choose a content pack file (JSON)", column="file")
+        raw = await upload.read(MAX_PACK_BYTES + 1)
+        if len(raw) > MAX_PACK_BYTES:
+            raise InputError("the file is larger than 1 MB", file=upload.filename or "upload")
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"not valid JSON ({exc})", file=upload.filename or "upload") from None
+        if not isinstance(data, dict):
+            raise InputError("a content pack is a JSON object", file=upload.filename or "upload")
+        upload_content_pack(
+            db,
+            actor=user,
+            instrument=str(form.get("instrument") or ""),
+            language=str(form.get("language") or "").strip(),
+            data=data,
+        )
+
+
+@router.post("/admin/teams", include_in_schema=False)
+async def add_team(request: Request) -> Response:
+    """Create a team in the admin's clinic."""
+    return await _admin_write(request, "team")
+
+
+@router.post("/admin/users", include_in_schema=False)
+async def add_user(request: Request) -> Response:
+    """Create a staff account (argon2id password hash; audited)."""
+    return await _admin_write(request, "user")
+
+
+@router.post("/admin/content-packs", include_in_schema=False)
+async def add_content_pack(request: Request) -> Response:
+    """Upload the clinic's wording of an instrument in one language (a JSON content pack)."""
+    return await _admin_write(request, "pack")
