@@ -222,7 +222,8 @@ def register(app: typer.Typer) -> None:
 
             benchmark = groups is not None
             if forest is not None:
-                forest_plot(analysis, forest, show_benchmark=benchmark)
+                header = groups.by if groups is not None else "study"
+                forest_plot(analysis, forest, show_benchmark=benchmark, label_header=header)
             if funnel is not None:
                 funnel_plot(analysis, funnel)
         if as_json:

@@ -34,6 +34,7 @@ import numpy as np
 from bordin.errors import InputError
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from bordin.analytics.meta_analysis import CorrelationMetaAnalysis
@@ -64,8 +65,30 @@ def _save(fig: Figure, path: Path | str) -> Path:
     return out
 
 
-def forest_figure(analysis: CorrelationMetaAnalysis, *, show_benchmark: bool = False) -> Figure:
-    """Build the forest plot (see the module docstring) as a matplotlib Figure."""
+def _side_text(
+    ax: Axes, side: float, row: float, text: str, size: float, *, bold: bool = False
+) -> None:
+    """Text left (side 0) or right (side 1) of the plotting area, at a study's row."""
+    ax.annotate(
+        text,
+        (side, row),
+        xycoords=("axes fraction", "data"),
+        xytext=(-6 if side == 0 else 6, 0),
+        textcoords="offset points",
+        ha="right" if side == 0 else "left",
+        va="center",
+        fontsize=size,
+        fontweight="bold" if bold else "normal",
+    )
+
+
+def forest_figure(
+    analysis: CorrelationMetaAnalysis, *, show_benchmark: bool = False, label_header: str = "study"
+) -> Figure:
+    """Build the forest plot (see the module docstring) as a matplotlib Figure.
+
+    ``label_header`` heads the column of labels (e.g. ``therapist_id`` for clinic data).
+    """
     from matplotlib.figure import Figure
 
     es = analysis.effect_sizes
@@ -99,7 +122,7 @@ def forest_figure(analysis: CorrelationMetaAnalysis, *, show_benchmark: bool = F
         ax.axvline(ref.r, color=_ORANGE, linestyle="--", linewidth=1.0)
         ax.text(
             ref.r,
-            k + 3.2,
+            k + 3.9,
             "Flückiger et al. (2018)",
             fontsize=font,
             ha="center",
@@ -107,7 +130,7 @@ def forest_figure(analysis: CorrelationMetaAnalysis, *, show_benchmark: bool = F
             color="#8a5a00",
         )
     ax.axvline(0.0, color=_GREY, linewidth=0.6, linestyle=":")
-    ax.set_ylim(-0.5, k + 3.6 + (1.5 if show_benchmark else 0.0))
+    ax.set_ylim(-0.5, k + 3.6 + (1.2 if show_benchmark else 0.0))
     ax.set_yticks([])
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
@@ -116,59 +139,15 @@ def forest_figure(analysis: CorrelationMetaAnalysis, *, show_benchmark: bool = F
     kind = "FE" if m.method == "FE" else f"RE ({m.method})"
     pct = round(m.level * 100)
     for row, label, yv, lv, hv in zip(rows, es.labels, y_r, lo_r, hi_r, strict=True):
-        ax.annotate(
-            label,
-            (0, row),
-            xycoords=("axes fraction", "data"),
-            xytext=(-6, 0),
-            textcoords="offset points",
-            ha="right",
-            va="center",
-            fontsize=font,
-        )
-        ax.annotate(
-            f"{yv:.2f} [{lv:.2f}, {hv:.2f}]",
-            (1, row),
-            xycoords=("axes fraction", "data"),
-            xytext=(6, 0),
-            textcoords="offset points",
-            ha="left",
-            va="center",
-            fontsize=font,
-        )
-    ax.annotate(
-        f"{kind} model, k = {k}",
-        (0, 1.0),
-        xycoords=("axes fraction", "data"),
-        xytext=(-6, 0),
-        textcoords="offset points",
-        ha="right",
-        va="center",
-        fontsize=font + 1,
-        fontweight="bold",
-    )
-    ax.annotate(
-        f"{est[0]:.2f} [{est[1]:.2f}, {est[2]:.2f}]",
-        (1, 1.0),
-        xycoords=("axes fraction", "data"),
-        xytext=(6, 0),
-        textcoords="offset points",
-        ha="left",
-        va="center",
-        fontsize=font + 1,
-        fontweight="bold",
-    )
+        _side_text(ax, 0, row, label, font)
+        _side_text(ax, 1, row, f"{yv:.2f} [{lv:.2f}, {hv:.2f}]", font)
+    head = k + 3.0
+    _side_text(ax, 0, head, label_header, font, bold=True)
+    _side_text(ax, 1, head, f"r [{pct}% CI]", font, bold=True)
+    _side_text(ax, 0, 1.0, f"{kind} model, k = {k}", font + 1, bold=True)
+    _side_text(ax, 1, 1.0, f"{est[0]:.2f} [{est[1]:.2f}, {est[2]:.2f}]", font + 1, bold=True)
     if m.pi_low is not None:
-        ax.annotate(
-            f"{pct}% prediction interval",
-            (0, 0.3),
-            xycoords=("axes fraction", "data"),
-            xytext=(-6, 0),
-            textcoords="offset points",
-            ha="right",
-            va="center",
-            fontsize=font,
-        )
+        _side_text(ax, 0, 0.3, f"{pct}% prediction interval", font)
     ax.set_title(
         f"tau² = {m.tau2:.4f}, I² = {m.i2:.1f}%, Q({m.q_df}) = {m.q:.1f}, p = {m.q_p_value:.3g}",
         fontsize=font + 1,
@@ -226,7 +205,11 @@ def funnel_figure(analysis: CorrelationMetaAnalysis) -> Figure:
 
 
 def forest_plot(
-    analysis: CorrelationMetaAnalysis, path: Path | str, *, show_benchmark: bool = False
+    analysis: CorrelationMetaAnalysis,
+    path: Path | str,
+    *,
+    show_benchmark: bool = False,
+    label_header: str = "study",
 ) -> Path:
     """Write the forest plot to ``path`` (``.svg`` or ``.png``) and return the path.
 
@@ -235,7 +218,8 @@ def forest_plot(
     InputError
         The file name does not end in .svg or .png.
     """
-    return _save(forest_figure(analysis, show_benchmark=show_benchmark), path)
+    figure = forest_figure(analysis, show_benchmark=show_benchmark, label_header=label_header)
+    return _save(figure, path)
 
 
 def funnel_plot(analysis: CorrelationMetaAnalysis, path: Path | str) -> Path:
