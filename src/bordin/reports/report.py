@@ -536,7 +536,7 @@ def _wrap(blocks: list[str]) -> list[str]:
 
 
 def _pages(title: str, blocks: list[str], figure: Figure | None = None) -> list[Figure]:
-    """A4 pages: the title, the figure (as a 200-dpi image) under it, then the text."""
+    """A4 pages: the title, the figure (as a 150-dpi image) under it, then the text."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -547,14 +547,14 @@ def _pages(title: str, blocks: list[str], figure: Figure | None = None) -> list[
         page.text(0.07, 0.95, title, fontsize=15, fontweight="bold", va="top")
         top = 0.92
         if figure is not None and not pages:
-            figure.set_dpi(200)
+            figure.set_dpi(150)
             canvas = FigureCanvasAgg(figure)
             canvas.draw()
             image = np.asarray(canvas.buffer_rgba())
             width = 0.86
             height = min(width * _A4[0] * image.shape[0] / image.shape[1] / _A4[1], 0.55)
             ax = page.add_axes((0.07, top - height, width, height))
-            ax.imshow(image, interpolation="lanczos")
+            ax.imshow(image, interpolation="none")
             ax.set_axis_off()
             top -= height + 0.02
         fits = max(int((top - 0.04) / _LINE), 1)
