@@ -223,7 +223,7 @@ def moderation_figure(res: ModerationResult) -> Figure:
         color=BLUE,
         alpha=0.18,
         lw=0,
-        label=f"{res.level:.0%} CI, includes 0",
+        label=f"{res.level:.0%} CI, includes 0" if (~significant).any() else None,
     )
     ax.fill_between(
         xs,
@@ -233,7 +233,7 @@ def moderation_figure(res: ModerationResult) -> Figure:
         color=VERMILLION,
         alpha=0.25,
         lw=0,
-        label=f"{res.level:.0%} CI, excludes 0",
+        label=f"{res.level:.0%} CI, excludes 0" if significant.any() else None,
     )
     ax.plot(xs, est, color=BLUE, lw=2, label=f"slope of {res.predictor}")
     ax.axhline(0, color=GREY, lw=1, ls="--")

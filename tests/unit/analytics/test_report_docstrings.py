@@ -58,3 +58,15 @@ def test_examples_run(function: Callable[..., object]) -> None:
     for test in tests:
         runner.run(test)
     assert runner.failures == 0
+
+
+def test_every_reference_file_has_provenance() -> None:
+    import json
+
+    data = ROOT / "tests" / "reference" / "data" / "report"
+    files = sorted(data.glob("*.json"))
+    assert len(files) >= 6
+    for path in files:
+        prov = json.loads(path.read_text(encoding="utf-8"))["provenance"]
+        assert prov["r_version"].startswith("R version")
+        assert prov["call"] and (ROOT / prov["script"]).is_file(), path.name
