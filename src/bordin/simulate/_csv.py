@@ -29,6 +29,12 @@ Field = tuple[U8, Mask]
 
 _CHUNK_ROWS = 200_000
 _MAX_FIXED = 9.0e8  # |x| * 10**decimals must stay well inside int64
+_SMALL_RANGE = 4096  # integer columns spanning fewer values are written by lookup
+# "000" ... "999" and the number of trailing zeros of each (3 for 0).
+_TRIPLES = np.frombuffer("".join(f"{i:03d}" for i in range(1000)).encode(), np.uint8).reshape(
+    1000, 3
+)
+_TRAILING = np.array([3 - len(f"{i:03d}".rstrip("0")) for i in range(1000)], dtype=np.int64)
 
 
 def _digits(values: npt.NDArray[np.int64]) -> Field:
@@ -59,6 +65,36 @@ def _integer_field(values: npt.NDArray[np.int64], missing: Mask | None) -> Field
     return matrix, mask
 
 
+def _fraction_digits(
+    frac: npt.NDArray[np.int64], decimals: int
+) -> tuple[U8, npt.NDArray[np.int64]]:
+    """The ``decimals`` digits of ``frac`` (zero-padded) and how many of them trail as 0."""
+    n = frac.shape[0]
+    if decimals % 3 == 0:
+        groups = decimals // 3
+        digits = np.empty((n, decimals), dtype=np.uint8)
+        trailing = np.zeros(n, dtype=np.int64)
+        still_zero = np.ones(n, dtype=bool)
+        rest = frac.copy()
+        for g in range(groups - 1, -1, -1):
+            rest, triple = np.divmod(rest, 1000)
+            digits[:, 3 * g : 3 * g + 3] = _TRIPLES[triple]
+            trailing += np.where(still_zero, _TRAILING[triple], 0)
+            still_zero &= triple == 0
+        return digits, trailing
+    digits = np.empty((n, decimals), dtype=np.uint8)
+    rest = frac.copy()
+    trailing = np.zeros(n, dtype=np.int64)
+    still_zero = np.ones(n, dtype=bool)
+    for j in range(decimals - 1, -1, -1):
+        digit = rest % 10
+        digits[:, j] = digit + 48
+        rest //= 10
+        still_zero &= digit == 0
+        trailing += still_zero
+    return digits, trailing
+
+
 def _float_field(values: npt.NDArray[np.float64], decimals: int) -> Field:
     missing = np.isnan(values)
     clean = np.where(missing, 0.0, values)
@@ -69,16 +105,7 @@ def _float_field(values: npt.NDArray[np.float64], decimals: int) -> Field:
     whole, frac = np.divmod(magnitude, scale)
     whole_digits, whole_keep = _digits(whole)
     n = values.shape[0]
-    frac_digits = np.empty((n, decimals), dtype=np.uint8)
-    rest = frac.copy()
-    trailing = np.zeros(n, dtype=np.int64)
-    still_zero = np.ones(n, dtype=bool)
-    for j in range(decimals - 1, -1, -1):
-        digit = rest % 10
-        frac_digits[:, j] = digit + 48
-        rest //= 10
-        still_zero &= digit == 0
-        trailing += still_zero
+    frac_digits, trailing = _fraction_digits(frac, decimals)
     frac_keep = np.arange(decimals) < (decimals - trailing)[:, None]
     sign = np.full((n, 1), ord("-"), dtype=np.uint8)
     point = np.full((n, 1), ord("."), dtype=np.uint8)
@@ -118,9 +145,19 @@ class _Column:
         elif pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.BooleanDtype):
             self._labels(["False", "True"], series.to_numpy(dtype=np.int64))
         elif pd.api.types.is_integer_dtype(dtype):
-            self.kind = "int"
-            self.missing = series.isna().to_numpy()
-            self.values = series.to_numpy(dtype=np.int64, na_value=0)
+            missing = series.isna().to_numpy()
+            values = series.to_numpy(dtype=np.int64, na_value=0)
+            present = values[~missing]
+            low = int(present.min()) if present.size else 0
+            high = int(present.max()) if present.size else 0
+            if high - low < _SMALL_RANGE:
+                # Few distinct values (sessions, items, codes): look their text up.
+                labels = [str(v) for v in range(low, high + 1)]
+                self._labels(labels, np.where(missing, -1, values - low))
+            else:
+                self.kind = "int"
+                self.missing = missing
+                self.values = values
         elif pd.api.types.is_float_dtype(dtype):
             values = series.to_numpy(dtype=np.float64)
             finite = values[np.isfinite(values)]

@@ -75,3 +75,33 @@ def test_empty_frame_writes_the_header(tmp_path: Path) -> None:
     path = tmp_path / "e.csv"
     write_frame_csv(frame, path)
     assert path.read_text(encoding="utf-8") == "a,b\n"
+
+
+@pytest.mark.parametrize(
+    ("decimals", "expected"),
+    [(2, ["x", "1.25", "-0.5", "0", "100"]), (6, ["x", "1.254999", "-0.5", "0.001", "100"])],
+)
+def test_other_precisions(tmp_path: Path, decimals: int, expected: list[str]) -> None:
+    frame = pd.DataFrame({"x": [1.254999, -0.5, 0.001, 100.0]})
+    path = tmp_path / "p.csv"
+    write_frame_csv(frame, path, decimals=decimals)
+    assert path.read_text(encoding="utf-8").splitlines() == expected
+
+
+def test_wide_integer_ranges_and_missing_values(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "wide": [0, 10**12, -(10**9), 7],
+            "narrow": pd.array([3, None, 5, 4], dtype="Int64"),
+            "gone": pd.array([None, None, None, None], dtype="Int64"),
+        }
+    )
+    path = tmp_path / "w.csv"
+    write_frame_csv(frame, path)
+    assert path.read_text(encoding="utf-8").splitlines() == [
+        "wide,narrow,gone",
+        "0,3,",
+        "1000000000000,,",
+        "-1000000000,5,",
+        "7,4,",
+    ]
