@@ -360,6 +360,8 @@ def test_the_admin_page_lists_users_teams_instruments_and_content_packs(
         p["instrument"] == "phq9" and p["origin"] == "shipped" for p in page["content_packs"]
     )
     assert [n["href"] for n in page["nav"]] == ["/caseload", "/team", "/clinic", "/admin"]
+    html = client.get("/admin")
+    assert html.status_code == 200 and 'action="/admin/users"' in html.text
     _login(client, clinic.users["supervisor"])
     assert client.get("/admin").status_code == 403
 
@@ -420,6 +422,9 @@ def test_an_admin_adds_a_team_and_a_user_who_can_then_log_in(
     assert body["error"]["form"] == "user" and "taken" in body["error"]["message"]
     assert body["entered"]["username"] == "new.therapist@test"
     assert "password" not in body["entered"]
+    shown = client.post("/admin/users", data=user)
+    assert shown.status_code == 409
+    assert 'value="new.therapist@test"' in shown.text and "Nothing was saved" in shown.text
     short = client.post(
         "/admin/users?format=json", data={**user, "username": "x@test", "password": "short"}
     )
@@ -481,3 +486,31 @@ def test_an_admin_uploads_a_content_pack_that_is_checked_first(
     )
     assert not_json.status_code == 422
     assert "not valid JSON" in not_json.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("role", "paths"),
+    [
+        ("therapist", ["/caseload", "/clients/{C-101}", "/clients/{C-102}"]),
+        ("supervisor", ["/caseload", "/clients/{C-103}", "/team", "/clinic"]),
+        ("admin", ["/caseload", "/team", "/clinic", "/admin"]),
+    ],
+)
+def test_every_page_renders_as_html_with_the_disclaimer_and_nothing_external(
+    site: tuple[TestClient, PagesClinic], role: str, paths: list[str]
+) -> None:
+    client, clinic = site
+    _login(client, clinic.users[role])
+    for template in paths:
+        path = template
+        for code, client_id in clinic.clients.items():
+            path = path.replace("{" + code + "}", str(client_id))
+        response = client.get(path)
+        assert response.status_code == 200, path
+        html = response.text
+        assert html.startswith("<!doctype html>") and '<html lang="en">' in html
+        assert html.count("<h1>") + html.count("<h1 ") == 1, path
+        assert '<main id="main"' in html and 'aria-label="Main"' in html
+        assert DISCLAIMER in html
+        assert response.headers["content-security-policy"].startswith("default-src 'self'")
+        _no_external_resources(html)
