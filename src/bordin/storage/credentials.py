@@ -12,7 +12,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 __all__ = ["hash_password", "hash_token", "new_token", "password_needs_rehash", "verify_password"]
 
 # argon2-cffi's defaults are the RFC 9106 "low memory" profile of argon2id.
-_HASHER = PasswordHasher()
+_PRODUCTION_HASHER = PasswordHasher()
+_HASHER = _PRODUCTION_HASHER
 
 
 @functools.cache

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
+import bordin.storage.credentials as credentials
 from bordin.storage.credentials import (
     hash_password,
     hash_token,
@@ -13,7 +16,11 @@ from bordin.storage.credentials import (
 )
 
 
-def test_password_hash_is_argon2id_with_production_parameters() -> None:
+def test_password_hash_is_argon2id_with_production_parameters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The web tests swap in test-sized parameters for the whole session; use the real ones.
+    monkeypatch.setattr(credentials, "_HASHER", credentials._PRODUCTION_HASHER)
     digest = hash_password("a long enough password")
     assert digest.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert verify_password(digest, "a long enough password")

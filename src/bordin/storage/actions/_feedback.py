@@ -7,6 +7,7 @@ this module only moves rows between the database and their frames.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
@@ -155,21 +156,27 @@ def scores_frame(db: Session, client_ids: Iterable[int]) -> pd.DataFrame:
     ).all()
     if not rows:
         return pd.DataFrame(columns=list(ID_COLUMNS))
-    long = pd.DataFrame(
-        rows, columns=["client_id", "therapist_id", "session", "date", "column", "value"]
-    )
-    long["date"] = long["date"].map(lambda d: d.isoformat() if d else None)
-    wide = long.pivot_table(
-        index=["client_id", "therapist_id", "session"],
-        columns="column",
-        values="value",
-        aggfunc="first",
-    ).reset_index()
-    wide.columns.name = None
-    dates = long.drop_duplicates(["client_id", "session"])[["client_id", "session", "date"]]
-    wide = wide.merge(dates, on=["client_id", "session"], how="left")
-    ordered = [*ID_COLUMNS, *sorted(c for c in wide.columns if c not in ID_COLUMNS)]
-    return wide[ordered].sort_values(["client_id", "session"]).reset_index(drop=True)
+    # One pass over the rows (cheaper than a pandas pivot for one client's few sessions,
+    # and linear for a whole clinic's export).
+    sessions: dict[tuple[str, int], dict[str, Any]] = {}
+    columns: set[str] = set()
+    for client, therapist, number, day, column, value in rows:
+        record = sessions.get((client, number))
+        if record is None:
+            record = sessions[(client, number)] = {
+                "client_id": client,
+                "therapist_id": therapist,
+                "session": number,
+                "date": day.isoformat() if day else None,
+            }
+        record[column] = value
+        columns.add(column)
+    ordered = [*ID_COLUMNS, *sorted(columns)]
+    records = [sessions[key] for key in sorted(sessions)]
+    wide = pd.DataFrame.from_records(records, columns=ordered)
+    score_columns = ordered[len(ID_COLUMNS) :]
+    wide[score_columns] = wide[score_columns].astype(float)
+    return wide
 
 
 def _feedback_instruments(columns: Iterable[str]) -> tuple[str | None, tuple[str, ...]]:
@@ -263,9 +270,13 @@ def _merged_alerts(
 
 
 def _frame_records(frame: Any) -> list[dict[str, Any]]:
+    """JSON-ready records of a result table (NaN as null, dates as ISO text)."""
     if frame is None or not isinstance(frame, pd.DataFrame) or frame.empty:
         return []
-    return [jsonable(r) for r in frame.to_dict(orient="records")]
+    records: list[dict[str, Any]] = json.loads(
+        frame.to_json(orient="records", date_format="iso", default_handler=str)
+    )
+    return records
 
 
 def _store_signals(db: Session, codes: Mapping[str, int], result: Any) -> None:
