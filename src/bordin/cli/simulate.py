@@ -118,7 +118,7 @@ def simulate(
     if as_json:
         payload = {"out": str(out), "seed": seed, "files": list(paths)}
         payload["summary"] = clinic.summary_dict()
-        typer.echo(json.dumps(payload, indent=2))
+        typer.echo(json.dumps(payload, indent=2, allow_nan=False))
         return
     from rich.console import Console
     from rich.table import Table

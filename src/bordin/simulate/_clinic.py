@@ -106,8 +106,23 @@ class SimulatedClinic:
         return "\n".join(f"{label}: {value}" for label, value in self.summary_rows())
 
 
-def _share(mask: pd.Series) -> float:
-    return float(mask.mean()) if len(mask) else float("nan")
+def _share(mask: pd.Series) -> float | None:
+    """The share of true values, or None (JSON null) when there is nothing to count."""
+    return float(mask.mean()) if len(mask) else None
+
+
+def _pct(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}%}"
+
+
+def _num(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _mean(values: pd.Series) -> float | None:
+    """The mean of the non-missing values, or None when there are none."""
+    values = values.dropna()
+    return float(values.mean()) if len(values) else None
 
 
 def _summary_dict(clinic: SimulatedClinic) -> dict[str, Any]:
@@ -127,19 +142,19 @@ def _summary_dict(clinic: SimulatedClinic) -> dict[str, Any]:
         "mean_sessions_planned": float(clients["planned_sessions"].mean()),
         "ruptures": len(ruptures),
         "sessions_at_risk": at_risk,
-        "rupture_rate": len(ruptures) / at_risk if at_risk else float("nan"),
+        "rupture_rate": len(ruptures) / at_risk if at_risk else None,
         "rupture_rate_setting": clinic.config.rupture_rate,
         "clients_with_rupture": _share(clients["client_id"].isin(ruptures["client_id"])),
         "withdrawal_share": _share(ruptures["marker"] == "withdrawal"),
         "bond_share": _share(ruptures["component"] == "bond"),
-        "mean_depth": float(ruptures["depth"].mean()) if len(ruptures) else float("nan"),
+        "mean_depth": _mean(ruptures["depth"]),
         "ruptures_observed": len(observed),
         "repaired_share": _share(observed["repaired"]),
         "dropout_rate": _share(clients["dropped_out"]),
         "dropouts": int(clients["dropped_out"].sum()),
-        "alliance_first_session": float(first[alliance].mean()),
-        "phq9_first_session": float(first["phq9_total"].mean()),
-        "phq9_last_session": float(last["phq9_total"].mean()),
+        "alliance_first_session": _mean(first[alliance]),
+        "phq9_first_session": _mean(first["phq9_total"]),
+        "phq9_last_session": _mean(last["phq9_total"]),
     }
     if clinic.config.feedback_trial:
         merged = observed.merge(clients[["client_id", "arm"]], on="client_id")
@@ -165,33 +180,33 @@ def _summary_rows(stats: dict[str, Any]) -> list[tuple[str, str]]:
         ("item responses", f"{stats['item_responses']:,}"),
         (
             "ruptures",
-            f"{stats['ruptures']:,}: {stats['rupture_rate']:.3f} per session at risk "
+            f"{stats['ruptures']:,}: {_num(stats['rupture_rate'], 3)} per session at risk "
             f"(setting {stats['rupture_rate_setting']:g}); "
-            f"{stats['clients_with_rupture']:.0%} of clients",
+            f"{_pct(stats['clients_with_rupture'], 0)} of clients",
         ),
         (
             "rupture types",
-            f"{stats['withdrawal_share']:.0%} withdrawal, {stats['bond_share']:.0%} bond, "
-            f"mean depth {stats['mean_depth']:.2f}",
+            f"{_pct(stats['withdrawal_share'], 0)} withdrawal, "
+            f"{_pct(stats['bond_share'], 0)} bond, mean depth {_num(stats['mean_depth'], 2)}",
         ),
         (
             "repaired",
-            f"{stats['repaired_share']:.1%} of {stats['ruptures_observed']:,} ruptures "
+            f"{_pct(stats['repaired_share'], 1)} of {stats['ruptures_observed']:,} ruptures "
             "whose repair window was observed",
         ),
-        ("dropout", f"{stats['dropout_rate']:.1%} of clients ({stats['dropouts']:,})"),
+        ("dropout", f"{_pct(stats['dropout_rate'], 1)} of clients ({stats['dropouts']:,})"),
         (
             "PHQ-9",
-            f"mean {stats['phq9_first_session']:.1f} at session 1, "
-            f"{stats['phq9_last_session']:.1f} at the last session",
+            f"mean {_num(stats['phq9_first_session'], 1)} at session 1, "
+            f"{_num(stats['phq9_last_session'], 1)} at the last session",
         ),
-        ("alliance at session 1", f"mean {stats['alliance_first_session']:.2f}"),
+        ("alliance at session 1", f"mean {_num(stats['alliance_first_session'], 2)}"),
     ]
     for arm, part in stats.get("arms", {}).items():
         rows.append(
             (
                 f"arm {arm}",
-                f"{part['clients']:,} clients; {part['repaired_share']:.1%} of "
+                f"{part['clients']:,} clients; {_pct(part['repaired_share'], 1)} of "
                 f"{part['ruptures_observed']:,} ruptures repaired",
             )
         )

@@ -338,3 +338,14 @@ def test_docstring_examples_run() -> None:
     result = doctest.testmod(_clinic)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_summary_of_a_clinic_without_ruptures_is_valid_json() -> None:
+    import json
+
+    config = SimulationConfig(n_clients=2, sessions_min=1, sessions_max=1, feedback_trial=True)
+    clinic = simulate_clinic(config, seed=1)
+    stats = clinic.summary_dict()
+    assert stats["ruptures"] == 0 and stats["rupture_rate"] is None
+    json.dumps(stats, allow_nan=False)
+    assert "n/a" in clinic.summary()
