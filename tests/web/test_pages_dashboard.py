@@ -514,3 +514,27 @@ def test_every_page_renders_as_html_with_the_disclaimer_and_nothing_external(
         assert DISCLAIMER in html
         assert response.headers["content-security-policy"].startswith("default-src 'self'")
         _no_external_resources(html)
+
+
+def test_the_therapist_chooses_the_questionnaires_of_the_next_form(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    client, clinic = site
+    _login(client, clinic.users["therapist"])
+    c102 = clinic.clients["C-102"]
+    choices = {c["id"]: c for c in _json(client, f"/clients/{c102}")["form_choices"]}
+    assert {"sac", "phq9", "gad7"} <= set(choices)
+    assert all(c["id"] not in ("wai_sr", "srs", "ors") for c in choices.values())  # no wording
+    assert choices["phq9"]["checked"] is True and choices["sac"]["checked"] is False
+    response = client.post(
+        f"/clients/{c102}/form-link?format=json",
+        data={"csrf_token": _csrf(client), "instrument": ["sac", "gad7"]},
+    )
+    assert response.status_code == 201
+    assert response.json()["form"]["instruments"] == ["sac", "gad7"]
+    refused = client.post(
+        f"/clients/{c102}/form-link?format=json",
+        data={"csrf_token": _csrf(client), "instrument": ["nope"]},
+    )
+    assert refused.status_code == 422
+    assert "unknown instrument" in refused.json()["message"]

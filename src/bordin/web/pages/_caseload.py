@@ -26,7 +26,7 @@ from bordin.web.pages._page import (
 from bordin.web.pages._reads import list_form_status, list_open_alerts
 from bordin.web.pages._render import render_page
 
-__all__ = ["DEFAULT_INSTRUMENTS", "caseload_context", "qr_svg", "router"]
+__all__ = ["DEFAULT_INSTRUMENTS", "caseload_context", "form_choices", "qr_svg", "router"]
 
 router = APIRouter()
 
@@ -136,6 +136,33 @@ def _next_session(db: Session, user: User, client_id: int) -> TherapySession:
     return create_session(db, actor=user, client_id=client_id)
 
 
+def form_choices(db: Session, clinic_id: int, client_id: int) -> list[dict[str, Any]]:
+    """Questionnaires a client can be sent (client-rated, with wording in English).
+
+    The ones the client's last form asked are pre-selected.
+    """
+    from bordin.instruments import list_instruments
+    from bordin.storage.queries import get_wording
+
+    previous = set(_previous_instruments(db, client_id))
+    choices = []
+    for definition in list_instruments():
+        if definition.respondent != "client":
+            continue
+        wording = get_wording(db, clinic_id, definition.id, "en")
+        if wording.get("origin") == "none":
+            continue
+        choices.append(
+            {
+                "id": definition.id,
+                "label": f"{definition.short_name}: {definition.name}",
+                "checked": definition.id in previous,
+                "validated": definition.validated,
+            }
+        )
+    return choices
+
+
 def _previous_instruments(db: Session, client_id: int) -> list[str]:
     latest = db.scalar(
         select(FormRequest)
@@ -163,7 +190,8 @@ async def create_form_link(request: Request, client_id: int) -> Response:
             check_form_csrf(request, form)
             client = get_client(db, actor=user, client_id=client_id)
             session = _next_session(db, user, client.id)
-            instruments = _previous_instruments(db, client.id)
+            chosen = [str(v) for v in form.getlist("instrument") if isinstance(v, str)]
+            instruments = chosen or _previous_instruments(db, client.id)
             created, token = create_form_request(
                 db,
                 actor=user,
@@ -207,5 +235,9 @@ def _problem(request: Request, user: User, exc: BordinError) -> Response:
     if isinstance(exc, NotFound):
         return error_page(request, user, status_code=404, heading="Not found", message=str(exc))
     return error_page(
-        request, user, status_code=409, heading="Could not create the link", message=str(exc)
+        request,
+        user,
+        status_code=422 if isinstance(exc, InputError) else 409,
+        heading="Could not create the link",
+        message=str(exc),
     )
