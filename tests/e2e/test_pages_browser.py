@@ -246,3 +246,27 @@ def test_the_form_works_without_javascript(browser: Any, live_server: LiveServer
         assert "Thank you" in page.locator("h1").inner_text()
     finally:
         context.close()
+
+
+def test_keyboard_only_login_and_opening_a_client(desktop: Any, live_server: LiveServer) -> None:
+    page = desktop
+    page.goto("/login")
+    page.keyboard.press("Tab")  # skip link
+    page.keyboard.press("Tab")  # username
+    page.keyboard.type(live_server.clinic.users["therapist"])
+    page.keyboard.press("Tab")  # password
+    page.keyboard.type("correct horse battery")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/caseload")
+    # tab through the page until the first client link has focus, then open it
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.textContent.trim()") == "C-101":
+            break
+    else:
+        pytest.fail("the client link was never reached with the keyboard")
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"  # focus is visible
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/clients/*")
+    assert page.get_by_role("heading", level=1).inner_text() == "Client C-101"
