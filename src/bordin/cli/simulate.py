@@ -64,16 +64,18 @@ def _read_settings(pairs: list[str]) -> dict[str, str]:
 
 def simulate(
     out: Path = typer.Option(..., "--out", help="Folder to write the CSV and JSON files to."),
-    clients: int | None = typer.Option(None, "--clients", min=1, help="Number of clients [200]."),
+    clients: int | None = typer.Option(
+        None, "--clients", min=1, help="Number of clients (default 200)."
+    ),
     seed: int = typer.Option(0, "--seed", min=0, help="Random seed (same seed, same files)."),
     sessions: str | None = typer.Option(
-        None, "--sessions", help="Planned sessions per client: a number, or MIN-MAX [6-20]."
+        None, "--sessions", help="Planned sessions per client: a number, or MIN-MAX (default 6-20)."
     ),
     clients_per_therapist: int | None = typer.Option(
-        None, "--clients-per-therapist", min=1, help="Caseload per therapist [20]."
+        None, "--clients-per-therapist", min=1, help="Caseload per therapist (default 20)."
     ),
     alliance_instrument: _AllianceInstrument | None = typer.Option(
-        None, "--alliance-instrument", help="Alliance instrument the clients fill in [sac]."
+        None, "--alliance-instrument", help="Alliance instrument the clients fill in (default sac)."
     ),
     feedback_trial: bool = typer.Option(
         False, "--feedback-trial", help="Randomise clients to feedback or no feedback."
