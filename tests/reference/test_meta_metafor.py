@@ -109,7 +109,10 @@ def _check(file: str, key: str) -> None:
             _close(theirs, ours, want[theirs], rtol)
         assert reg.k == want["k"]
         return
-    analysis = analyse_correlations(data["r"], data["n"], measure=measure, method=method, test=test)
+    level = 0.90 if key.endswith("_level90") else 0.95
+    analysis = analyse_correlations(
+        data["r"], data["n"], measure=measure, method=method, test=test, level=level
+    )
     got = analysis.model_json()
     assert got["k"] == want["k"]
     rtol = CLOSED_FORM_RTOL if method in CLOSED_FORM else ITERATIVE_RTOL

@@ -6,7 +6,8 @@
 # a "provenance" block (R, metafor, metadat and jsonlite versions, the calls) and one entry per
 # model, keyed <MEASURE>_<METHOD>_<TEST>, with the same keys as the shared reference
 # (ref_meta.R) plus the diagnostics for every method and test, and
-# <MEASURE>_<METHOD>_<TEST>_mods_<moderator> for meta-regressions.
+# <MEASURE>_<METHOD>_<TEST>_mods_<moderator> for meta-regressions, and
+# <MEASURE>_REML_<TEST>_level90 for 90% intervals.
 # Every fit uses tight convergence control; trimfill() ignores it by design (metafor uses
 # its defaults for the inner fits), which Bordin mirrors.
 suppressMessages({library(metafor); library(metadat); library(jsonlite)})
@@ -83,6 +84,15 @@ for (nm in names(sets)) {
         }
         out[[paste(measure, method, test, sep = "_")]] <- o
       }
+    }
+    # A 90% level: intervals, prediction interval and Q-profile limits all follow `level`.
+    for (test in c("z", "knha")) {
+      res <- rma(yi, vi, data = es, method = "REML", test = test, level = 90, control = ctrl)
+      o <- fitout(res)
+      ci <- confint(res, control = list(tol = 1e-12))
+      o$tau2_ci_lb <- ci$random["tau^2", "ci.lb"]; o$tau2_ci_ub <- ci$random["tau^2", "ci.ub"]
+      o$I2_ci_lb <- ci$random["I^2(%)", "ci.lb"]; o$I2_ci_ub <- ci$random["I^2(%)", "ci.ub"]
+      out[[paste(measure, "REML", test, "level90", sep = "_")]] <- o
     }
     for (mod in s$mods) {
       for (method in c("REML", "DL", "ML")) {
