@@ -31,17 +31,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-output" / "screenshots"
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-
-pytestmark = pytest.mark.e2e
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).resolve().parent
     for item in items:
-        if Path(str(item.fspath)).resolve().is_relative_to(here):
+        if item.path.resolve().is_relative_to(here):
             item.add_marker(pytest.mark.e2e)
             if not CHROMIUM.exists():
                 item.add_marker(
@@ -117,17 +112,35 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+def _watch_requests(context: Any, base_url: str) -> list[str]:
+    """Record every request the pages make that does not go to the app itself."""
+    outside: list[str] = []
+
+    def seen(request: Any) -> None:
+        url = str(request.url)
+        if not (url.startswith(base_url + "/") or url.startswith(("data:", "about:"))):
+            outside.append(url)
+
+    context.on("request", seen)
+    return outside
+
+
 @pytest.fixture
 def desktop(browser: Any, live_server: LiveServer) -> Iterator[Any]:
-    """A desktop-sized page (its own cookies) on the live server."""
+    """A desktop-sized page (its own cookies) on the live server.
+
+    After the test, no request may have left the app (no CDN, fonts or analytics).
+    """
     context = browser.new_context(
         base_url=live_server.base_url, viewport={"width": 1280, "height": 900}
     )
+    outside = _watch_requests(context, live_server.base_url)
     page = context.new_page()
     try:
         yield page
     finally:
         context.close()
+    assert outside == [], f"requests outside the app: {outside}"
 
 
 @pytest.fixture
@@ -140,8 +153,10 @@ def phone(browser: Any, live_server: LiveServer) -> Iterator[Any]:
         is_mobile=True,
         has_touch=True,
     )
+    outside = _watch_requests(context, live_server.base_url)
     page = context.new_page()
     try:
         yield page
     finally:
         context.close()
+    assert outside == [], f"requests outside the app: {outside}"
