@@ -163,6 +163,16 @@ def form_choices(db: Session, clinic_id: int, client_id: int) -> list[dict[str, 
     return choices
 
 
+def _short_name(instrument: str) -> str:
+    from bordin.errors import InstrumentError
+    from bordin.instruments import get_instrument
+
+    try:
+        return get_instrument(instrument).short_name
+    except InstrumentError:
+        return instrument
+
+
 def _previous_instruments(db: Session, client_id: int) -> list[str]:
     latest = db.scalar(
         select(FormRequest)
@@ -213,6 +223,7 @@ async def create_form_link(request: Request, client_id: int) -> Response:
                         "id": created.id,
                         "session": session.number,
                         "instruments": instruments,
+                        "instrument_names": [_short_name(i) for i in instruments],
                         "url": url,
                         "expires_at": created.expires_at,
                     },
