@@ -357,3 +357,51 @@ def test_users_teams_and_audit_trail(world: World) -> None:
     # Clinic B's admin sees none of clinic A's trail.
     other = world.login("ab").get(f"{API}/audit-events", params={"client_id": world.clients["ta1"]})
     assert other.json() == []
+
+
+def test_licensed_wording_for_a_definitions_only_instrument(world: World) -> None:
+    """WAI-SR ships without wording: clinic A uploads its licensed wording, clinic B has none."""
+    admin = world.login("aa")
+    pack = {
+        "version": "1.0",
+        "title": "Working Alliance Inventory (licensed copy)",
+        "instructions": "Licensed instructions.",
+        "items": [
+            {"number": n, "text": f"Licensed item {n}", "responses": "five"} for n in range(1, 13)
+        ],
+        "response_sets": {"five": [{"value": v, "label": f"label {v}"} for v in range(1, 6)]},
+        "notice": "Licensed to Clinic A.",
+        "source": "licence agreement",
+    }
+    assert admin.put(f"{API}/content-packs/wai_sr/en", json=pack).status_code == 200
+
+    therapist = world.login("ta1")
+    session_id = world.sessions["ta1-2"]
+    link = therapist.post(
+        f"{API}/sessions/{session_id}/form-requests", json={"instruments": ["wai_sr", "ors"]}
+    ).json()
+    phone = world.anonymous()
+    form = phone.get(f"{API}/forms/{link['token']}").json()
+    wai = form["instruments"][0]
+    assert (
+        wai["title"].endswith("(licensed copy)") and wai["items"][11]["text"] == "Licensed item 12"
+    )
+    ors = form["instruments"][1]
+    assert ors["items"][0]["step"] == 0.1  # a visual analogue line, answered in tenths
+
+    answers = {
+        "wai_sr": {str(n): 4 for n in range(1, 13)},
+        "ors": {"1": 7.3, "2": 6, "3": 5.5, "4": 8},
+    }
+    assert phone.post(f"{API}/forms/{link['token']}", json={"answers": answers}).status_code == 201
+    latest = therapist.get(f"{API}/clients/{world.clients['ta1']}/scores").json()[-1]["scores"]
+    assert latest["wai_sr_total"] == 4.0
+    assert abs(latest["ors_total"] - 26.8) < 1e-9
+
+    # Clinic B has not loaded the wording: its form names the items by number only.
+    other = world.login("tb1")
+    link_b = other.post(
+        f"{API}/sessions/{world.sessions['tb1-2']}/form-requests", json={"instruments": ["wai_sr"]}
+    ).json()
+    form_b = world.anonymous().get(f"{API}/forms/{link_b['token']}").json()
+    assert form_b["instruments"][0]["items"][0]["text"] == "Item 1"
