@@ -69,11 +69,19 @@ def get_wording(db: Session, clinic_id: int, instrument: str, language: str) -> 
         "title": definition.name,
         "instructions": "Your clinic has not loaded the wording of this questionnaire.",
         "items": [
-            {"number": item.number, "text": f"Item {item.number}", "responses": "codes"}
+            {
+                "number": item.number,
+                "text": f"Item {item.number}",
+                "responses": f"item{item.number}",
+            }
             for item in definition.items
         ],
         "response_sets": {
-            "codes": [{"value": code, "label": f"{code:g}"} for code in definition.items[0].codes]
+            f"item{item.number}": [
+                {"value": code, "label": f"{code:g}"}
+                for code in (item.codes if item.step >= 1 else (item.min_value, item.max_value))
+            ]
+            for item in definition.items
         },
         "notice": definition.licence,
         "source": "no wording loaded",
