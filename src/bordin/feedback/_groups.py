@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import lfilter
 
 __all__ = [
     "Groups",
@@ -34,7 +33,13 @@ class Groups:
     ``code`` numbers clients 0..n-1 in row order, ``position`` counts rows within a client
     from 0, ``start`` is the first row of each client and ``first`` marks those rows;
     ``row_start`` is each row's client's first row and ``remaining`` the number of rows of
-    the same client after it.
+    the same client after it; ``pm_*`` describe the position-major layout of
+    :meth:`running`.
+
+    Within-client running sums are computed position by position, so each client's sums are
+    added in the same order as a loop over that client alone would: they never depend, even
+    in the last bit, on other clients' data. That is what makes "a session added later never
+    changes an earlier signal" hold exactly, not just up to rounding.
     """
 
     code: IntArray
@@ -44,6 +49,30 @@ class Groups:
     first: BoolArray
     row_start: IntArray
     remaining: IntArray
+    pm_order: IntArray
+    pm_start: IntArray
+    pm_count: IntArray
+
+    def running(self, values: FloatArray, decay: float = 1.0) -> FloatArray:
+        """Inclusive running sum within each client, :math:`S_t = d\\,S_{t-1} + x_t`.
+
+        Works in a position-major layout (all clients' first rows, then all second rows...,
+        clients ordered by decreasing size) in which the clients present at position *p* are
+        a prefix of those at *p - 1*, so each step is one contiguous vector addition.
+        """
+        if values.ndim == 2:  # row by row: fancy indexing along the last axis is slow
+            return np.vstack([self.running(row, decay) for row in values])
+        y = values[self.pm_order]
+        for p in range(1, self.pm_start.shape[0]):
+            start, k = int(self.pm_start[p]), int(self.pm_count[p])
+            prev = int(self.pm_start[p - 1])
+            if decay == 1.0:
+                y[start : start + k] += y[prev : prev + k]
+            else:
+                y[start : start + k] += decay * y[prev : prev + k]
+        out = np.empty_like(y)
+        out[self.pm_order] = y
+        return out
 
     @property
     def n_rows(self) -> int:
@@ -66,6 +95,15 @@ def make_groups(client_code: IntArray) -> Groups:
     row_start = np.repeat(start, size)
     position = np.arange(n, dtype=np.int64) - row_start
     remaining = np.repeat(size, size) - position - 1
+    # position-major layout, clients by decreasing size (ties in client order)
+    rank_of_client = np.empty(size.shape[0], dtype=np.int64)
+    rank_of_client[np.argsort(-size, kind="stable")] = np.arange(size.shape[0])
+    pm_count = np.bincount(position).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+    pm_start = np.concatenate(([0], np.cumsum(pm_count)[:-1])).astype(np.int64)
+    # The clients present at position p are the pm_count[p] largest, so a row's place in
+    # its position block is its client's rank: no sort needed.
+    pm_order = np.empty(n, dtype=np.int64)
+    pm_order[pm_start[position] + rank_of_client[code]] = np.arange(n, dtype=np.int64)
     return Groups(
         code=code,
         position=position,
@@ -74,6 +112,9 @@ def make_groups(client_code: IntArray) -> Groups:
         first=first,
         row_start=row_start,
         remaining=remaining,
+        pm_order=pm_order,
+        pm_start=pm_start,
+        pm_count=pm_count,
     )
 
 
@@ -96,35 +137,33 @@ def shift(values: FloatArray, groups: Groups, lag: int = 1) -> FloatArray:
 
 
 def cumulative_sum(values: NDArray[np.float64] | IntArray, groups: Groups) -> FloatArray:
-    """Inclusive cumulative sum within each client."""
-    total = np.cumsum(values, dtype=np.float64)
-    shifted = np.empty(total.shape[0] + 1)
-    shifted[0] = 0.0
-    shifted[1:] = total
-    result: FloatArray = total - shifted[groups.row_start]
-    return result
+    """Inclusive cumulative sum within each client (exact per client; see :class:`Groups`)."""
+    return groups.running(np.asarray(values, dtype=np.float64))
 
 
 def expanding_moments_previous(
     values: FloatArray, groups: Groups
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Count, mean and SD (ddof=1) of the client's non-missing values before each row."""
+    """Count, mean and SD (ddof=1) of the client's non-missing values before each row.
+
+    Sums are taken around each client's first value (a client-local centre, for accuracy
+    without any dependence on other clients).
+    """
     ok = ~np.isnan(values)
     complete = bool(ok.all())
-    centre = (
-        float(np.mean(values)) if complete else (float(np.nanmean(values)) if ok.any() else 0.0)
-    )
+    centre = values[groups.row_start]
+    if not complete:
+        centre = np.where(np.isnan(centre), 0.0, centre)
     v = values - centre
     if complete:
         n = groups.position.astype(np.float64)
     else:
         v[~ok] = 0.0
         n = cumulative_sum(ok.astype(np.float64), groups) - ok
-    s1 = cumulative_sum(v, groups)
-    s1 -= v
-    v *= v
-    s2 = cumulative_sum(v, groups)
-    s2 -= v
+    both = np.vstack([v, v * v])
+    sums = groups.running(both)
+    sums -= both
+    s1, s2 = sums[0], sums[1]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / n
         var = (s2 - s1 * mean) / (n - 1)
@@ -138,26 +177,15 @@ def expanding_moments_previous(
 def ewm_previous(values: FloatArray, groups: Groups, halflife: float) -> FloatArray:
     """Exponentially weighted mean of the client's values before each row (NaN skipped).
 
-    Computed with one linear filter over the whole column; the part carried over from the
-    previous client is removed exactly, so clients never mix.
+    The recursion :math:`S_t = \\delta S_{t-1} + x_t` (and the same for the weights) runs
+    position by position over all clients at once, so each client's sums are exact.
     """
     decay = 0.5 ** (1.0 / halflife)
     ok = ~np.isnan(values)
-    complete = bool(ok.all())
-    x = values if complete else np.where(ok, values, 0.0)
-    # Inclusive sums S_t = decay * S_{t-1} + x_t over the whole column.
-    s_all = lfilter([1.0], [1.0, -decay], x)
-    top = int(groups.position.max()) + 2 if groups.position.size else 2
-    factor = (decay ** np.arange(top, dtype=np.float64))[groups.position + 1]
-    s = s_all - factor * np.concatenate(([0.0], s_all))[groups.row_start]
-    if complete:  # the weights are known in closed form: sum of decay^i, i = 0..position
-        ww = (1.0 - factor) / (1.0 - decay)
-    else:
-        w_all = lfilter([1.0], [1.0, -decay], ok.astype(np.float64))
-        ww = w_all - factor * np.concatenate(([0.0], w_all))[groups.row_start]
+    s, w = groups.running(np.vstack([np.where(ok, values, 0.0), ok.astype(np.float64)]), decay)
     # Exclude the current row: the level before this session.
     s_prev = shift(s, groups, 1)
-    w_prev = shift(ww, groups, 1)
+    w_prev = shift(w, groups, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         out: FloatArray = s_prev / w_prev
     out[~(w_prev > 1e-12)] = np.nan

@@ -43,7 +43,7 @@ REFERENCES: Final[dict[str, str]] = {
     "gumz2012": (
         "Gumz, A., Kästner, D., Geyer, M., Wutzler, U., Villmann, T., & Brähler, E. (2012). "
         "Course of the therapeutic alliance and ruptures in psychodynamic psychotherapy. "
-        "Frontiers in Psychology, 3, 128. doi:10.3389/fpsyg.2012.00128"
+        "Frontiers in Psychology, 3."
     ),
     "strauss2006": (
         "Strauss, J. L., Hayes, A. M., Johnson, S. L., et al. (2006). Early alliance, "

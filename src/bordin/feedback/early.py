@@ -59,11 +59,9 @@ def assess_early_alliance(prepared: Prepared, config: FeedbackConfig) -> EarlySi
     inside = (t <= k) & ~np.isnan(x)
     xv = np.where(inside, x, 0.0)
     tv = np.where(inside, t, 0.0)
-    cnt = cumulative_sum(inside.astype(np.float64), groups)
-    sx = cumulative_sum(xv, groups)
-    st = cumulative_sum(tv, groups)
-    stt = cumulative_sum(tv * tv, groups)
-    stx = cumulative_sum(tv * xv, groups)
+    cnt, sx, st, stt, stx = groups.running(
+        np.vstack([inside.astype(np.float64), xv, tv, tv * tv, tv * xv])
+    )
     # The judging row: first row with session >= k (then carried forward).
     reached = t >= k
     first_reached = reached & ~(np.concatenate(([False], reached[:-1])) & ~groups.first)

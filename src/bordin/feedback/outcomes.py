@@ -68,7 +68,7 @@ def assess_outcome(prepared: Prepared, instrument: str, config: FeedbackConfig) 
     first_ok = ok & (cumulative_sum(ok.astype(np.float64), groups) == 1)
     idx = np.where(first_ok, np.arange(n), -1)
     idx = np.maximum.accumulate(idx)
-    has_intake = cumulative_sum(first_ok.astype(np.float64), groups) > 0
+    has_intake = idx >= groups.row_start  # the last first score so far is this client's
     intake = np.where(has_intake, y[np.maximum(idx, 0)], np.nan)
     assessable = ok & has_intake & ~first_ok
     # Reliable change and recovery from the scoring foundation (Jacobson & Truax, 1991).

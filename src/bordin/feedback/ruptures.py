@@ -9,7 +9,7 @@ References
 ----------
 Gumz, A., Kästner, D., Geyer, M., Wutzler, U., Villmann, T., & Brähler, E. (2012). Course of
 the therapeutic alliance and ruptures in psychodynamic psychotherapy.
-doi:10.3389/fpsyg.2012.00128 (clinic vs own within-client SD).
+Frontiers in Psychology, 3 (clinic vs own within-client SD).
 Strauss, J. L., et al. (2006). Early alliance, alliance ruptures, and symptom change in a
 nonrandomized trial of cognitive therapy for avoidant and obsessive-compulsive personality
 disorders. doi:10.1037/0022-006X.74.2.337 (k = 1).

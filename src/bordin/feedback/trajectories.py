@@ -28,7 +28,7 @@ statistical generation of expected recovery curves for integration into an early
 system. doi:10.1002/cpp.286
 Lambert, M. J., Whipple, J. L., Bishop, M. J., et al. (2002). Comparison of empirically
 derived and rationally derived methods for identifying patients at risk for treatment
-failure. doi:10.1002/cpp.324
+failure. Clinical Psychology & Psychotherapy, 9(3).
 Howard, K. I., Kopta, S. M., Krause, M. S., & Orlinsky, D. E. (1986). The dose-effect
 relationship in psychotherapy. doi:10.1037/0003-066X.41.2.159
 """

@@ -105,3 +105,12 @@ def test_alerts_frame_and_summary(result: FeedbackResult) -> None:
 def test_public_api_is_listed() -> None:
     assert feedback.__all__ == sorted(feedback.__all__)
     assert "compute_feedback" in feedback.__all__ and "detect_ruptures" in feedback.__all__
+
+
+def test_docs_carry_the_shipped_schema() -> None:
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[3] / "docs" / "feedback.md"
+    text = docs.read_text(encoding="utf-8")
+    block = text.split("```json\n", 1)[1].split("\n```", 1)[0]
+    assert json.loads(block) == _schema()
