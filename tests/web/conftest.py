@@ -10,6 +10,7 @@ and are skipped with a visible reason without it.
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -18,6 +19,10 @@ from pathlib import Path
 import pytest
 
 from web.service_world import POSTGRES_URL, World, build_world
+
+# Tests not parametrised over BACKENDS run on SQLite; BORDIN_TEST_BACKEND=postgres runs
+# them all on PostgreSQL instead.
+DEFAULT_BACKEND = os.environ.get("BORDIN_TEST_BACKEND", "sqlite")
 
 
 def _pg_admin():  # type: ignore[no-untyped-def]
@@ -106,7 +111,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     """A fresh, migrated, empty database (SQLite by default; parametrise with BACKENDS)."""
     from bordin.storage import upgrade_database
 
-    backend = getattr(request, "param", "sqlite")
+    backend = getattr(request, "param", DEFAULT_BACKEND)
     if backend == "postgres":
         name = f"bordin_test_{secrets.token_hex(6)}"
         url = _pg_create(name)
@@ -124,7 +129,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
 @pytest.fixture
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
     """A private copy of the two-clinic world (SQLite by default; parametrise with BACKENDS)."""
-    backend = getattr(request, "param", "sqlite")
+    backend = getattr(request, "param", DEFAULT_BACKEND)
     if backend == "postgres":
         template_name, template = request.getfixturevalue("postgres_template")
         name = f"bordin_test_{secrets.token_hex(6)}"
