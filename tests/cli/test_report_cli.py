@@ -100,3 +100,44 @@ def test_nothing_to_write_is_an_error(scores_csv: Path, capsys: pytest.CaptureFi
         main(["report", str(scores_csv), "--alliance", "sac_total", "--outcome", "phq9_total"])
     assert exit_info.value.code == 2
     assert "-o REPORT.html, --pdf REPORT.pdf or --json" in capsys.readouterr().err
+
+
+def test_dropout_column(
+    scores_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = pd.read_csv(scores_csv)
+    last = frame.groupby("client_id")["session"].transform("max")
+    frame["ended_early"] = (last < 8).map({True: "yes", False: "no"})
+    path = tmp_path / "with_dropout.csv"
+    frame.to_csv(path, index=False)
+    main(
+        [
+            "report",
+            str(path),
+            "--alliance",
+            "sac_total",
+            "--outcome",
+            "phq9_total",
+            "--dropout",
+            "ended_early",
+            "--json",
+        ]
+    )
+    numbers = json.loads(capsys.readouterr().out)["numbers"]
+    expected = int((frame.groupby("client_id")["session"].max() < 8).sum())
+    assert numbers["outcomes.dropout.count"] == expected
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "report",
+                str(path),
+                "--alliance",
+                "sac_total",
+                "--outcome",
+                "phq9_total",
+                "--dropout",
+                "nope",
+                "--json",
+            ]
+        )
+    assert exit_info.value.code == 2 and "'nope'" in capsys.readouterr().err

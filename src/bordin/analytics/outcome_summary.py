@@ -212,7 +212,15 @@ def _dropout(
             raise InputError("dropout column not found", column=dropout)
         flag = scores[dropout]
         if not (pd.api.types.is_bool_dtype(flag) or pd.api.types.is_numeric_dtype(flag)):
-            raise InputError("dropout column must be true/false or 0/1", column=dropout)
+            words = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+            text = flag.dropna().astype(str).str.strip().str.lower()
+            unknown = text[~text.isin(list(words))]
+            if len(unknown):
+                raise InputError(
+                    f"dropout values must be true/false, yes/no or 1/0, got {unknown.iloc[0]!r}",
+                    column=dropout,
+                )
+            flag = flag.astype(str).str.strip().str.lower().map(words)
         per_client = flag.fillna(False).astype(bool).groupby(scores["client_id"].astype(str)).any()
         marked = per_client.reindex(clients["client_id"]).fillna(False).to_numpy(bool)
         return marked, f"marked in column {dropout!r}"

@@ -23,6 +23,11 @@ def register(app: typer.Typer) -> None:
         adherence: str | None = typer.Option(
             None, "--adherence", help="Per-session adherence column (moderation section)."
         ),
+        dropout: str | None = typer.Option(
+            None,
+            "--dropout",
+            help="Column marking clients who dropped out (else: fewer than 4 sessions).",
+        ),
         output: Path | None = typer.Option(
             None, "-o", "--output", help="Write the HTML report here."
         ),
@@ -72,6 +77,8 @@ def register(app: typer.Typer) -> None:
             total = len(REPORT_STEPS) + 1 + (output is not None) + (pdf is not None)
             task = bar.add_task("reading scores", total=total)
             frame = read_scores(scores, columns)
+            if dropout is not None and dropout not in frame.columns:
+                raise InputError("dropout column not found", file=str(scores), column=dropout)
 
             def step(name: str) -> None:
                 bar.update(task, advance=1, description=name)
@@ -81,6 +88,7 @@ def register(app: typer.Typer) -> None:
                 alliance=alliance,
                 outcome=outcome,
                 adherence=adherence,
+                dropout=dropout,
                 early_sessions=early_sessions,
                 level=level,
                 source=scores.name,

@@ -253,6 +253,7 @@ def build_report(
     alliance: str,
     outcome: str,
     adherence: str | None = None,
+    dropout: str | None = None,
     early_sessions: int = 3,
     level: float = 0.95,
     source: str = "scores",
@@ -269,6 +270,9 @@ def build_report(
         Alliance and outcome score columns (``sac_total``, ``phq9_total``).
     adherence:
         Optional per-session adherence column for the moderation section.
+    dropout:
+        Optional column marking dropout (true on any row of a client who dropped out);
+        without it, dropout is fewer than 4 attended sessions.
     early_sessions:
         Sessions 1 to this number make the early alliance.
     level:
@@ -303,7 +307,9 @@ def build_report(
     statuses: list[SectionStatus] = []
 
     step = _Step("outcomes", "Outcomes", progress, REPORT_STEPS[0])
-    summary = step.run(lambda: summarise_outcomes(scores, outcome=outcome, level=level))
+    summary = step.run(
+        lambda: summarise_outcomes(scores, outcome=outcome, dropout=dropout, level=level)
+    )
     statuses.append(step.status(summary is not None))
 
     step = _Step("early_alliance", "Early alliance", progress, REPORT_STEPS[1])

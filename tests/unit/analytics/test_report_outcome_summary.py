@@ -113,3 +113,14 @@ def test_duplicate_sessions_are_named() -> None:
     )
     with pytest.raises(InputError, match="client a has session 1 twice"):
         summarise_outcomes(scores, outcome="phq9_total")
+
+
+def test_dropout_column_as_words() -> None:
+    scores = _scores(9, n=30)
+    ids = sorted(scores["client_id"].unique())[:4]
+    scores["left"] = np.where(scores["client_id"].isin(ids), "Yes", "no")
+    res = summarise_outcomes(scores, outcome="phq9_total", dropout="left")
+    assert res.rate("dropout").count == 4
+    scores["left"] = "maybe"
+    with pytest.raises(InputError, match="'maybe'"):
+        summarise_outcomes(scores, outcome="phq9_total", dropout="left")
