@@ -405,3 +405,14 @@ def test_licensed_wording_for_a_definitions_only_instrument(world: World) -> Non
     ).json()
     form_b = world.anonymous().get(f"{API}/forms/{link_b['token']}").json()
     assert form_b["instruments"][0]["items"][0]["text"] == "Item 1"
+
+
+def test_request_validation_errors_share_the_error_shape(world: World) -> None:
+    client = world.anonymous()
+    missing = client.post(f"{API}/forms/some-token", json={"nope": 1})
+    assert missing.status_code == 422
+    assert missing.json()["error"]["column"] == "answers"
+    login = client.post(f"{API}/auth/login", json={"username": "ta1@test", "password": 12})
+    body = login.json()["error"]
+    assert login.status_code == 422 and body["column"] == "password"
+    assert "12" not in str(body)  # the submitted value (a password) is never echoed

@@ -19,6 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -98,11 +100,35 @@ def _respond(exc: BaseException) -> JSONResponse:
     return JSONResponse(error_body(exc), status_code=status_for(exc), headers=headers)
 
 
+def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
+    """FastAPI's request validation errors in the same shape as the domain errors."""
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    message = str(first.get("msg", "invalid request"))
+    error: dict[str, Any] = {
+        "code": "invalid",
+        "message": f"{where}: {message}" if where else message,
+        "detail": message,
+        "errors": jsonable_encoder(errors, exclude={"ctx", "url", "input"}),
+    }
+    if where:
+        error["column"] = where
+    return {"error": error}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the mapping on ``app``."""
 
     async def _domain(_request: Request, exc: Exception) -> JSONResponse:
         return _respond(exc)
+
+    async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
+        if not isinstance(exc, RequestValidationError):  # registered for that type only
+            return _respond(exc)
+        return JSONResponse(_validation_body(exc), status_code=422)
+
+    app.add_exception_handler(RequestValidationError, _invalid)
 
     app.add_exception_handler(BordinError, _domain)
     app.add_exception_handler(IntegrityError, _domain)
