@@ -29,6 +29,8 @@ def test_health_and_openapi(world: World) -> None:
     spec = client.get(f"{API}/openapi.json").json()
     assert spec["openapi"].startswith("3.")
     assert f"{API}/forms/{{token}}" in spec["paths"]
+    # No Swagger page: it would load its scripts from a CDN.
+    assert client.get(f"{API}/docs").status_code == 404
 
 
 def test_login_sets_secure_cookie_flags_and_logout_ends_session(world: World) -> None:

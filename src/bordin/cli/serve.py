@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
             shown = "(from BORDIN_DEMO_PASSWORD)" if settings.demo_password else made.password
             typer.echo(f"  password   {shown}")
             typer.echo(f"  form link  {made.form_link}")
-            typer.echo("  API        " + settings.base_url + "/api/v1/docs\n")
+            typer.echo("  API        " + settings.base_url + "/api/v1/openapi.json\n")
         else:
             settings = get_settings(**overrides)
             if upgrade:
