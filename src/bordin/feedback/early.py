@@ -56,20 +56,32 @@ def assess_early_alliance(prepared: Prepared, config: FeedbackConfig) -> EarlySi
     x = prepared.alliance["total"]
     t = prepared.session
     k = config.early_session
-    inside = (t <= k) & ~np.isnan(x)
-    xv = np.where(inside, x, 0.0)
-    tv = np.where(inside, t, 0.0)
-    cnt, sx, st, stt, stx = groups.running(
-        np.vstack([inside.astype(np.float64), xv, tv, tv * tv, tv * xv])
-    )
     # The judging row: first row with session >= k (then carried forward).
     reached = t >= k
     first_reached = reached & ~(np.concatenate(([False], reached[:-1])) & ~groups.first)
     judge_rows = np.flatnonzero(first_reached)
+    # Sessions are numbered >= position + 1, so a judging row is at position <= k - 1 and its
+    # sums run over the client's rows at positions 0..position (only this client's values).
+    cnt = np.zeros(judge_rows.shape[0])
+    sx, st, stt, stx = (np.zeros(judge_rows.shape[0]) for _ in range(4))
+    position = groups.position[judge_rows]
+    for j in range(k):
+        has = position >= j
+        back = np.where(has, judge_rows - j, judge_rows)
+        ok = has & (t[back] <= k) & ~np.isnan(x[back])
+        xv = np.where(ok, x[back], 0.0)
+        tv = np.where(ok, t[back], 0.0)
+        cnt += ok
+        sx += xv
+        st += tv
+        stt += tv * tv
+        stx += tv * xv
+    mean = np.full(n, np.nan)
+    slope = np.full(n, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(cnt > 0, sx / cnt, np.nan)
+        mean[judge_rows] = np.where(cnt > 0, sx / cnt, np.nan)
         den = cnt * stt - st * st
-        slope = np.where((cnt >= 2) & (den > 0), (cnt * stx - st * sx) / den, np.nan)
+        slope[judge_rows] = np.where((cnt >= 2) & (den > 0), (cnt * stx - st * sx) / den, np.nan)
     facts = prepared.alliance_facts
     if facts.cutoff is not None:
         reference_value = float(facts.cutoff)
