@@ -270,3 +270,36 @@ def test_keyboard_only_login_and_opening_a_client(desktop: Any, live_server: Liv
     page.keyboard.press("Enter")
     page.wait_for_url("**/clients/*")
     assert page.get_by_role("heading", level=1).inner_text() == "Client C-101"
+
+
+def test_enter_in_the_form_moves_forward_not_back(browser: Any, live_server: LiveServer) -> None:
+    # a fresh two-step link for C-102 (the therapist's own client)
+    context = browser.new_context(base_url=live_server.base_url)
+    try:
+        page = context.new_page()
+        log_in(page, live_server.clinic.users["therapist"])
+        page.goto(f"/clients/{live_server.clinic.clients['C-102']}")
+        page.get_by_text("Questionnaires for the next form").click()
+        page.locator("#choice-sac").check()
+        page.locator("#choice-phq9").check()
+        page.get_by_role("button", name="Create the next form link").click()
+        link = page.locator("#form-url").inner_text().strip()
+        assert httpx.get(link).status_code == 200
+        page.goto(link)
+        for fieldset in page.locator("fieldset.item").all():
+            if fieldset.is_visible():
+                fieldset.locator("input[type='radio']").first.check()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert "Questionnaire 2 of 2" in page.locator(".progress").inner_text()
+        page.locator("fieldset.item input[type='radio']").first.check()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")  # incomplete: the same step again, not the previous one
+        assert "Questionnaire 2 of 2" in page.locator(".progress").inner_text()
+        assert page.locator(".error-summary").is_visible()
+        buttons = page.locator(".form-nav button").all()
+        boxes = [b.bounding_box() for b in buttons]
+        assert [b.inner_text() for b in buttons] == ["Send my answers", "Back"]
+        assert boxes[1] is not None and boxes[0] is not None and boxes[1]["x"] < boxes[0]["x"]
+    finally:
+        context.close()
