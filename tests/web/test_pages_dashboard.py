@@ -390,6 +390,12 @@ def test_the_clinic_report_runs_on_the_clinics_own_data(
     assert sections["early_alliance"]["available"] is False
     assert "at least 10" in sections["early_alliance"]["reason"]
     assert isinstance(report["warnings"], list)
+    html = client.get("/clinic/report")
+    assert html.status_code == 200
+    assert "Bordin supports clinical judgement; it does not diagnose." in html.text
+    policy = html.headers["content-security-policy"]
+    assert "script-src 'none'" in policy  # the report's inline styles, and no scripts
+    _no_external_resources(html.text)
 
 
 def test_an_admin_adds_a_team_and_a_user_who_can_then_log_in(
