@@ -36,6 +36,8 @@ def test_summary(scores_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("Feedback for 60 client(s)")
     assert "Expected curves for phq9" in out
     assert "bundled norms" in out  # 60 clients is too few to fit the clinic's own curves
+    code, out, _ = _run(["feedback", str(scores_csv), "--max-alerts", "1"], capsys)
+    assert code == 0 and "more (use --json)" in out
 
 
 def test_json_matches_schema(scores_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:

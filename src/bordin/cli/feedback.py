@@ -25,6 +25,9 @@ def register(app: typer.Typer) -> None:
         sessions: bool = typer.Option(
             False, "--sessions", help="With --json, include the per-session signals."
         ),
+        max_alerts: int = typer.Option(
+            25, "--max-alerts", min=0, help="Alerts listed in the summary (0: all)."
+        ),
     ) -> None:
         """Ruptures and repairs, early alliance, outcome status, not-on-track and alerts."""
         import json
@@ -51,4 +54,4 @@ def register(app: typer.Typer) -> None:
                 json.dumps(result.to_json_dict(include_sessions=sessions), ensure_ascii=False)
             )
         else:
-            typer.echo(result.summary())
+            typer.echo(result.summary(max_alerts=max_alerts or None))

@@ -112,8 +112,8 @@ class FeedbackResult:
             "sessions": _records(self.sessions) if include_sessions else None,
         }
 
-    def summary(self) -> str:
-        """A short plain-text overview for the terminal."""
+    def summary(self, *, max_alerts: int | None = 25) -> str:
+        """A short plain-text overview for the terminal (at most ``max_alerts`` alerts)."""
         n_clients = len(self.clients)
         lines = [
             f"Feedback for {n_clients} client(s), {len(self.sessions)} session(s); "
@@ -132,11 +132,14 @@ class FeedbackResult:
             lines.append(f"Expected curves for {outcome}: {source}.")
         lines.extend(self.notes)
         if self.alerts:
+            shown = self.alerts if max_alerts is None else self.alerts[:max_alerts]
             lines.append(f"{len(self.alerts)} alert(s), highest priority first:")
-            for a in self.alerts:
+            for a in shown:
                 lines.append(
                     f"  [{a.severity}] client {a.client_id}, session {a.session}: {a.title}"
                 )
+            if len(shown) < len(self.alerts):
+                lines.append(f"  ... and {len(self.alerts) - len(shown)} more (use --json).")
         else:
             lines.append("No alerts.")
         return "\n".join(lines)
