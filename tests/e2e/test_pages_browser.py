@@ -51,6 +51,8 @@ def test_client_fills_in_the_form_on_a_phone(phone: Any, live_server: LiveServer
     # large touch targets: every answer is at least 44 px high and fits the screen
     for box in [o.bounding_box() for o in page.locator("label.option").all()[:6]]:
         assert box is not None and box["height"] >= 44 and box["width"] <= 390
+    # nothing wider than the phone: no sideways scrolling
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     # the item on resolution is hidden until tension is reported (JavaScript enhancement)
     assert page.locator("#item-sac-8").is_hidden()
     screenshot(page, "client-form-phone-step1")
@@ -223,6 +225,7 @@ def test_a_link_that_cannot_be_used_says_why(
     assert response is not None and response.status == status
     assert phone.get_by_role("heading", level=1).inner_text() == heading
     assert phone.locator("form").count() == 0
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
     screenshot(phone, f"link-{which}")
     assert_accessible(phone)
 
