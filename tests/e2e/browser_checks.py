@@ -27,16 +27,21 @@ def log_in(page: Any, username: str) -> None:
     page.wait_for_url("**/caseload")
 
 
-def screenshot(page: Any, name: str, *, docs: bool = False) -> Path:
-    """Save a full-page screenshot under test-output/screenshots (and docs/ when asked)."""
+def screenshot(
+    page: Any, name: str, *, docs: bool = False, docs_size: tuple[int, int] = (1280, 1000)
+) -> Path:
+    """Save a full-page screenshot under test-output/screenshots (and docs/ when asked).
+
+    The docs copy is what a user sees first: the top of the page in a ``docs_size``
+    window.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     if docs:
-        # the README shows what a clinician sees first: the top of the page, 1280 x 1000
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         size = page.viewport_size
-        page.set_viewport_size({"width": 1280, "height": 1000})
+        page.set_viewport_size({"width": docs_size[0], "height": docs_size[1]})
         page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=str(DOCS_SCREENSHOTS / f"{name}.png"), full_page=False)
         if size is not None:

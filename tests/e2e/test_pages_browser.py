@@ -55,7 +55,7 @@ def test_client_fills_in_the_form_on_a_phone(phone: Any, live_server: LiveServer
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     # the item on resolution is hidden until tension is reported (JavaScript enhancement)
     assert page.locator("#item-sac-8").is_hidden()
-    screenshot(page, "client-form-phone-step1")
+    screenshot(page, "client-form-phone", docs=True, docs_size=(390, 844))
     assert_accessible(page)
 
     for item, value in SAC_CHOICES.items():
