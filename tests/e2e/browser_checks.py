@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -33,12 +34,13 @@ def screenshot(
     """Save a full-page screenshot under test-output/screenshots (and docs/ when asked).
 
     The docs copy is what a user sees first: the top of the page in a ``docs_size``
-    window.
+    window. It is refreshed only with ``BORDIN_UPDATE_DOCS_SCREENSHOTS=1``, so that an
+    ordinary test run leaves the working tree clean.
     """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
-    if docs:
+    if docs and os.environ.get("BORDIN_UPDATE_DOCS_SCREENSHOTS") == "1":
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         size = page.viewport_size
         page.set_viewport_size({"width": docs_size[0], "height": docs_size[1]})
