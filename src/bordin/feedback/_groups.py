@@ -52,16 +52,34 @@ class Groups:
     pm_order: IntArray
     pm_start: IntArray
     pm_count: IntArray
+    pad_index: IntArray | None = None
 
     def running(self, values: FloatArray, decay: float = 1.0) -> FloatArray:
         """Inclusive running sum within each client, :math:`S_t = d\\,S_{t-1} + x_t`.
 
-        Works in a position-major layout (all clients' first rows, then all second rows...,
-        clients ordered by decreasing size) in which the clients present at position *p* are
-        a prefix of those at *p - 1*, so each step is one contiguous vector addition.
+        Works in a position-major layout (all clients' first rows, then all second rows...),
+        so each step is one vector addition over the clients. When the clients' sizes are
+        similar the layout is padded (position *p* of client *c* at ``p * n_clients + c``):
+        rows map to it in nearly sequential order, which is much faster to gather and scatter
+        than the dense layout (clients ordered by decreasing size, the clients present at
+        position *p* a prefix of those at *p - 1*) used otherwise. Either way each client's
+        sums are added in its own session order.
         """
         if values.ndim == 2:  # row by row: fancy indexing along the last axis is slow
             return np.vstack([self.running(row, decay) for row in values])
+        if self.pad_index is not None:
+            n_clients = self.start.shape[0]
+            width = self.pm_start.shape[0]
+            padded = np.zeros(width * n_clients)
+            padded[self.pad_index] = values
+            grid = padded.reshape(width, n_clients)
+            for p in range(1, width):
+                if decay == 1.0:
+                    grid[p] += grid[p - 1]
+                else:
+                    grid[p] += decay * grid[p - 1]
+            result: FloatArray = padded[self.pad_index]
+            return result
         y = values[self.pm_order]
         for p in range(1, self.pm_start.shape[0]):
             start, k = int(self.pm_start[p]), int(self.pm_count[p])
@@ -73,6 +91,20 @@ class Groups:
         out = np.empty_like(y)
         out[self.pm_order] = y
         return out
+
+    def count(self, values: NDArray[np.bool_] | IntArray) -> FloatArray:
+        """Inclusive running count within each client of a boolean or integer column.
+
+        Integer sums are exact in any order, so one cumulative sum over the whole frame,
+        less its value before each client's first row, gives every client's own count.
+        """
+        total = np.cumsum(values, dtype=np.int64)
+        before = np.empty(self.start.shape[0], dtype=np.int64)
+        if before.shape[0]:
+            before[0] = 0
+            before[1:] = total[self.start[1:] - 1]
+        result: FloatArray = (total - before[self.code]).astype(np.float64)
+        return result
 
     @property
     def n_rows(self) -> int:
@@ -104,6 +136,10 @@ def make_groups(client_code: IntArray) -> Groups:
     # its position block is its client's rank: no sort needed.
     pm_order = np.empty(n, dtype=np.int64)
     pm_order[pm_start[position] + rank_of_client[code]] = np.arange(n, dtype=np.int64)
+    # padded position-major layout, unless padding would more than quadruple the size
+    n_clients = start.shape[0]
+    width = pm_count.shape[0]
+    pad_index = position * n_clients + code if width * n_clients <= 4 * n + 64 else None
     return Groups(
         code=code,
         position=position,
@@ -115,6 +151,7 @@ def make_groups(client_code: IntArray) -> Groups:
         pm_order=pm_order,
         pm_start=pm_start,
         pm_count=pm_count,
+        pad_index=pad_index,
     )
 
 
@@ -159,7 +196,7 @@ def expanding_moments_previous(
         n = groups.position.astype(np.float64)
     else:
         v[~ok] = 0.0
-        n = cumulative_sum(ok.astype(np.float64), groups) - ok
+        n = groups.count(ok) - ok
     both = np.vstack([v, v * v])
     sums = groups.running(both)
     sums -= both

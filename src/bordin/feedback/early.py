@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bordin.feedback._groups import BoolArray, FloatArray, cumulative_sum
+from bordin.feedback._groups import BoolArray, FloatArray
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
 
@@ -97,9 +97,7 @@ def assess_early_alliance(prepared: Prepared, config: FeedbackConfig) -> EarlySi
         )
         source = f"clinic {config.early_percentile:g}th percentile at session {k}"
     # carry the judging row's values forward within the client
-    marker = np.zeros(n)
-    marker[judge_rows] = 1.0
-    judged_yet = cumulative_sum(marker, groups) > 0
+    judged_yet = groups.count(first_reached) > 0
     idx = np.where(first_reached, np.arange(n), -1)
     idx = np.maximum.accumulate(idx)
     idx = np.where(judged_yet, idx, 0)

@@ -24,7 +24,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from bordin.feedback._groups import BoolArray, FloatArray, cumulative_sum
+from bordin.feedback._groups import BoolArray, FloatArray
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
 from bordin.scoring import ChangeCategory, is_case, reliable_change
@@ -65,7 +65,7 @@ def assess_outcome(prepared: Prepared, instrument: str, config: FeedbackConfig) 
     ok = ~np.isnan(y)
     n = groups.n_rows
     # Intake: the client's first non-missing score, carried forward.
-    first_ok = ok & (cumulative_sum(ok.astype(np.float64), groups) == 1)
+    first_ok = ok & (groups.count(ok) == 1)
     idx = np.where(first_ok, np.arange(n), -1)
     idx = np.maximum.accumulate(idx)
     has_intake = idx >= groups.row_start  # the last first score so far is this client's

@@ -23,7 +23,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from bordin.feedback._groups import FloatArray, IntArray, cumulative_sum
+from bordin.feedback._groups import FloatArray, IntArray
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.ruptures import COMPONENTS, DETECTORS, MARKERS, Detection
@@ -87,14 +87,12 @@ def classify_repairs(
         return events, None
     groups = prepared.groups
     n = groups.n_rows
-    rep_ind = np.zeros(n)
-    np.add.at(rep_ind, repair_row[repair_row >= 0], 1.0)
-    unr_ind = np.zeros(n)
-    np.add.at(unr_ind, decided_row[(repair_row < 0) & (decided_row >= 0)], 1.0)
+    rep_ind = np.bincount(repair_row[repair_row >= 0], minlength=n)
+    unr_ind = np.bincount(decided_row[(repair_row < 0) & (decided_row >= 0)], minlength=n)
     per_session = RuptureCounts(
-        onsets=cumulative_sum(detection.onset.astype(np.float64), groups),
-        repaired=cumulative_sum(rep_ind, groups),
-        unrepaired=cumulative_sum(unr_ind, groups),
+        onsets=groups.count(detection.onset),
+        repaired=groups.count(rep_ind),
+        unrepaired=groups.count(unr_ind),
     )
     return events, per_session
 

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bordin.feedback._groups import FloatArray, cumulative_sum
+from bordin.feedback._groups import FloatArray
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.outcomes import OutcomeSignals
@@ -208,7 +208,7 @@ def assess_trajectory(
     }
     # Clients contributing by session t: those whose first follow-up is numbered <= t.
     use = parts["use"] > 0
-    first_use = use & (cumulative_sum(use.astype(np.float64), prepared.groups) == 1)
+    first_use = use & (prepared.groups.count(use) == 1)
     clients_by_t = np.cumsum(np.bincount(sess[first_use], minlength=top))
     c, d, i11, i12, i22, sigma, df = _solve(
         cum["s11"], cum["s12"], cum["s22"], cum["r1"], cum["r2"], cum["rr"], cum["use"]
