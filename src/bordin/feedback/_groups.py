@@ -197,10 +197,11 @@ def expanding_moments_previous(
     else:
         v[~ok] = 0.0
         n = groups.count(ok) - ok
-    both = np.vstack([v, v * v])
-    sums = groups.running(both)
-    sums -= both
-    s1, s2 = sums[0], sums[1]
+    s1 = groups.running(v)
+    s1 -= v
+    v2 = v * v
+    s2 = groups.running(v2)
+    s2 -= v2
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / n
         var = (s2 - s1 * mean) / (n - 1)
@@ -219,10 +220,22 @@ def ewm_previous(values: FloatArray, groups: Groups, halflife: float) -> FloatAr
     """
     decay = 0.5 ** (1.0 / halflife)
     ok = ~np.isnan(values)
-    s, w = groups.running(np.vstack([np.where(ok, values, 0.0), ok.astype(np.float64)]), decay)
+    if ok.all():
+        s = groups.running(values, decay)
+        # Every client's weights are the same function of the position: 1, 1 + d, ...
+        width = int(groups.position.max()) + 1 if values.shape[0] else 0
+        by_position = np.empty(width + 1)
+        by_position[0] = np.nan  # before the first row
+        total = 0.0
+        for p in range(width):
+            total = 1.0 + decay * total if p else 1.0
+            by_position[p + 1] = total
+        w_prev = by_position[groups.position]
+    else:
+        s = groups.running(np.where(ok, values, 0.0), decay)
+        w_prev = shift(groups.running(ok.astype(np.float64), decay), groups, 1)
     # Exclude the current row: the level before this session.
     s_prev = shift(s, groups, 1)
-    w_prev = shift(w, groups, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         out: FloatArray = s_prev / w_prev
     out[~(w_prev > 1e-12)] = np.nan

@@ -43,7 +43,7 @@ def detect_uninformative(prepared: Prepared, config: FeedbackConfig) -> CeilingS
     groups = prepared.groups
     x = prepared.alliance["total"]
     top = prepared.alliance_facts.maximum
-    at_max = np.nan_to_num(x, nan=-np.inf) >= top - 1e-9
+    at_max = x >= top - 1e-9  # False for NaN
     prev = shift(x, groups, 1)
     same = np.abs(x - prev) < 1e-9
     max_run = run_length(at_max, groups)

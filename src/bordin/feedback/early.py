@@ -103,8 +103,8 @@ def assess_early_alliance(prepared: Prepared, config: FeedbackConfig) -> EarlySi
     idx = np.where(judged_yet, idx, 0)
     early_mean = np.where(judged_yet, mean[idx], np.nan)
     early_slope = np.where(judged_yet, slope[idx], np.nan)
-    low = judged_yet & (np.nan_to_num(early_mean, nan=np.inf) < reference_value)
-    falling = judged_yet & (np.nan_to_num(early_slope, nan=np.inf) <= config.early_slope_threshold)
+    low = judged_yet & (early_mean < reference_value)  # False for NaN
+    falling = judged_yet & (early_slope <= config.early_slope_threshold)
     return EarlySignals(
         early_mean=early_mean,
         early_slope=early_slope,

@@ -18,7 +18,7 @@ from bordin.feedback.outcomes import assess_outcome
 from bordin.feedback.repairs import (
     RuptureCounts,
     classify_repairs,
-    classify_repairs_batch,
+    classify_repairs_counted,
     client_rupture_code,
 )
 from bordin.feedback.result import FeedbackResult
@@ -172,14 +172,10 @@ def compute_feedback(
             reliable_change=rc,
             inputs=inputs,
         )
-    main = detections[("bordin", "total")]
-    bordin_events, main_counts = classify_repairs(main, prepared, config, counts=True)
-    others = [d for key, d in detections.items() if key != ("bordin", "total")]
-    ruptures = pd.concat(
-        [bordin_events, classify_repairs_batch(others, prepared, config)], ignore_index=True
+    main = detections[("bordin", "total")]  # first: its events lead the table
+    ruptures, bordin_events, main_counts = classify_repairs_counted(
+        list(detections.values()), prepared, config
     )
-    if main_counts is None:  # always computed with counts=True
-        raise RuntimeError("internal error: no counts for the Bordin detector")
 
     # ---- other signals
     ceiling = detect_uninformative(prepared, config)

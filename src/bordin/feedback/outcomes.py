@@ -88,7 +88,7 @@ def assess_outcome(prepared: Prepared, instrument: str, config: FeedbackConfig) 
     if facts.defines_response:
         with np.errstate(invalid="ignore", divide="ignore"):
             reduction = np.where(intake > 0, (intake - y) / intake, np.nan)
-        response = assessable & (np.nan_to_num(reduction, nan=-np.inf) >= config.response_fraction)
+        response = assessable & (reduction >= config.response_fraction)  # False for NaN
     else:
         response = np.zeros(n, dtype=bool)
     if facts.remission_below is not None:

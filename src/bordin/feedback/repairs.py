@@ -35,6 +35,7 @@ __all__ = [
     "RuptureCounts",
     "classify_repairs",
     "classify_repairs_batch",
+    "classify_repairs_counted",
     "client_rupture_code",
 ]
 
@@ -82,41 +83,66 @@ def classify_repairs(
     per-session counts of ruptures begun, repaired and declared unrepaired up to each session
     (None with ``counts=False``).
     """
-    events, repair_row, decided_row = _classify([detection], prepared, config)
+    events, repair_row, decided_row, _ = _classify([detection], prepared, config)
     if not counts:
         return events, None
-    groups = prepared.groups
-    n = groups.n_rows
-    rep_ind = np.bincount(repair_row[repair_row >= 0], minlength=n)
-    unr_ind = np.bincount(decided_row[(repair_row < 0) & (decided_row >= 0)], minlength=n)
-    per_session = RuptureCounts(
-        onsets=groups.count(detection.onset),
-        repaired=groups.count(rep_ind),
-        unrepaired=groups.count(unr_ind),
-    )
-    return events, per_session
+    return events, _counts(detection, repair_row, decided_row, prepared)
 
 
 def classify_repairs_batch(
     detections: list[Detection], prepared: Prepared, config: FeedbackConfig
 ) -> pd.DataFrame:
     """:func:`classify_repairs` for several detections at once: one table, in input order."""
-    events, _, _ = _classify(detections, prepared, config)
+    events, _, _, _ = _classify(detections, prepared, config)
     return events
+
+
+def classify_repairs_counted(
+    detections: list[Detection], prepared: Prepared, config: FeedbackConfig
+) -> tuple[pd.DataFrame, pd.DataFrame, RuptureCounts]:
+    """All detections' events in one table (input order), as :func:`classify_repairs_batch`;
+    and the first detection's events and per-session counts, as :func:`classify_repairs`."""
+    events, repair_row, decided_row, n_first = _classify(detections, prepared, config)
+    counts = _counts(detections[0], repair_row[:n_first], decided_row[:n_first], prepared)
+    return events, events.iloc[:n_first], counts
+
+
+def _counts(
+    detection: Detection, repair_row: IntArray, decided_row: IntArray, prepared: Prepared
+) -> RuptureCounts:
+    groups = prepared.groups
+    n = groups.n_rows
+    rep_ind = np.bincount(repair_row[repair_row >= 0], minlength=n)
+    unr_ind = np.bincount(decided_row[(repair_row < 0) & (decided_row >= 0)], minlength=n)
+    return RuptureCounts(
+        onsets=groups.count(detection.onset),
+        repaired=groups.count(rep_ind),
+        unrepaired=groups.count(unr_ind),
+    )
+
+
+def _int_array(values: FloatArray, present: np.ndarray) -> pd.arrays.IntegerArray:
+    """Whole numbers as a nullable ``Int64`` array, missing where not ``present``."""
+    data = np.where(present, values, 0.0).astype(np.int64)
+    return pd.arrays.IntegerArray(data, ~present)
 
 
 def _classify(
     detections: list[Detection], prepared: Prepared, config: FeedbackConfig
-) -> tuple[pd.DataFrame, IntArray, IntArray]:
-    """Events of all detections with the rows where each was repaired / declared unrepaired."""
+) -> tuple[pd.DataFrame, IntArray, IntArray, int]:
+    """Events of all detections with the rows where each was repaired / declared unrepaired,
+    and the number of events of the first detection."""
     groups = prepared.groups
+    n = groups.n_rows
     session = prepared.session
     scales = sorted({d.scale for d in detections}, key=COMPONENTS.index)
-    stacked = np.vstack([prepared.alliance[s] for s in scales])
+    # the scales one after another: the value of scale s at row r is at s * n + r
+    flat = np.concatenate([prepared.alliance[s] for s in scales]) if scales else np.zeros(0)
     parts = [np.flatnonzero(d.onset) for d in detections]
     rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     which = np.repeat(np.arange(len(detections)), [p.shape[0] for p in parts])
     scale_of = np.array([scales.index(d.scale) for d in detections], dtype=np.int64)[which]
+    at = scale_of * n + rows
 
     def gather(name: str) -> FloatArray:
         if not detections:
@@ -132,8 +158,8 @@ def _classify(
 
     onset_session = session[rows]
     pre = gather("pre_level")
-    remaining = groups.remaining  # rows after each row, same client
-    left = remaining[rows]
+    pre_tolerance = pre - 1e-9
+    left = groups.remaining[rows]  # rows after each row, same client
     window = config.repair_window
     repair_row = np.full(rows.shape[0], -1, dtype=np.int64)
     decided_row = np.full(rows.shape[0], -1, dtype=np.int64)
@@ -141,7 +167,8 @@ def _classify(
         has = left >= j
         later = np.where(has, rows + j, 0)
         gap = session[later] - onset_session
-        back = has & (gap <= window) & (stacked[scale_of, later] >= pre - 1e-9) & (repair_row < 0)
+        value = flat[np.where(has, at + j, 0)]
+        back = has & (gap <= window) & (value >= pre_tolerance) & (repair_row < 0)
         repair_row[back] = later[back]
         # Unrepaired: the first later session at or past onset + window, unless repaired by it.
         reached = has & (gap >= window) & (decided_row < 0)
@@ -175,20 +202,19 @@ def _classify(
             ),
             "marker": pd.Categorical.from_codes(gather_codes("marker"), categories=list(MARKERS)),
             "pre_level": pre,
-            "value": stacked[scale_of, rows],
+            "value": flat[at],
             "depth": gather("depth"),
             "evidence": gather("evidence"),
             "status": pd.Categorical.from_codes(status_code, categories=list(STATUSES)),
             "status_session": session[status_row].astype(np.int64),
-            "repair_session": pd.array(np.where(repaired, repair_session, np.nan), dtype="Int64"),
-            "time_to_repair": pd.array(
-                np.where(repaired, repair_session - onset_session, np.nan), dtype="Int64"
-            ),
+            "repair_session": _int_array(repair_session, repaired),
+            "time_to_repair": _int_array(repair_session - onset_session, repaired),
             "length": length.astype(np.int64),
         },
         columns=list(RUPTURE_COLUMNS),
     )
-    return events, repair_row, decided_row
+    n_first = int(parts[0].shape[0]) if parts else 0
+    return events, repair_row, decided_row, n_first
 
 
 def client_rupture_code(counts: RuptureCounts, prepared: Prepared) -> pd.Categorical:

@@ -49,7 +49,7 @@ def assess_risk(prepared: Prepared) -> RiskSignals:
     columns = tuple(sorted(prepared.risk))
     for position, name in enumerate(columns):
         column = prepared.risk[name]
-        endorsed = np.nan_to_num(column, nan=-np.inf) >= prepared.risk_from[name]
+        endorsed = column >= prepared.risk_from[name]  # False for NaN
         new = endorsed & ~flag
         value = np.where(new, column, value)
         code[new] = position

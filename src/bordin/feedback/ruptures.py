@@ -322,16 +322,16 @@ def run_detector(
     if detector in ("sd_k1", "sd_k2"):
         k = config.sd_k_sensitive if detector == "sd_k1" else config.sd_k_strict
         evidence = z
-        flag = np.nan_to_num(z, nan=-np.inf) >= k
+        flag = z >= k  # False for NaN
     elif detector == "reliable_change":
         if reliable_change is None or not np.isfinite(reliable_change):
             raise InputError(f"no reliable-change threshold for {prepared.alliance_id}_{scale}")
         evidence = drop
-        flag = np.nan_to_num(drop, nan=-np.inf) >= reliable_change - 1e-12
+        flag = drop >= reliable_change - 1e-12
     elif detector == "items":
         items = inputs.item_max()
         evidence = items
-        flag = np.nan_to_num(items, nan=-np.inf) >= config.item_threshold
+        flag = items >= config.item_threshold
     else:
         boost = np.where(np.isnan(sub_z), 0.0, 0.5 * np.clip(sub_z - np.nan_to_num(z), 0, None))
         item_sum = inputs.item_sum()
@@ -339,9 +339,7 @@ def run_detector(
         evidence = z + boost + config.bordin_item_weight * np.nan_to_num(item_sum, nan=0.0)
         threshold = np.where(asked, config.bordin_threshold, config.bordin_threshold_no_items)
         # "fell": by more than floating-point noise in the running level
-        flag = (np.nan_to_num(evidence, nan=-np.inf) >= threshold) & (
-            np.nan_to_num(drop, nan=0.0) > 1e-9
-        )
+        flag = (evidence >= threshold) & (drop > 1e-9)  # False for NaN
     if scale != "total":
         component = np.full(n, COMPONENTS.index(scale), dtype=np.int8)
     flag = np.asarray(flag, dtype=bool)
