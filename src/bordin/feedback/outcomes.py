@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 
 from bordin.feedback._groups import BoolArray, FloatArray
+from bordin.feedback._instruments import InstrumentFacts
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
-from bordin.scoring import ChangeCategory, is_case, reliable_change
+from bordin.scoring import reliable_change_threshold
 
 __all__ = ["OUTCOME_STATUSES", "OutcomeSignals", "assess_outcome"]
 
@@ -57,6 +58,13 @@ class OutcomeSignals:
     status: pd.Categorical
 
 
+def _is_case(values: FloatArray, facts: InstrumentFacts) -> BoolArray:
+    """:func:`bordin.scoring.is_case` on the instrument's total (False for NaN)."""
+    compare = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
+    case: BoolArray = compare[str(facts.case_if)](values, facts.cutoff)
+    return case
+
+
 def assess_outcome(prepared: Prepared, instrument: str, config: FeedbackConfig) -> OutcomeSignals:
     """Outcome status at each session of ``instrument`` (an id such as ``"phq9"``)."""
     groups = prepared.groups
@@ -71,20 +79,26 @@ def assess_outcome(prepared: Prepared, instrument: str, config: FeedbackConfig) 
     has_intake = idx >= groups.row_start  # the last first score so far is this client's
     intake = np.where(has_intake, y[np.maximum(idx, 0)], np.nan)
     assessable = ok & has_intake & ~first_ok
-    # Reliable change and recovery from the scoring foundation (Jacobson & Truax, 1991).
+    change = y - intake
+    case_now = _is_case(y, facts) if facts.cutoff is not None else np.zeros(n, dtype=bool)
+    # Reliable change and recovery by the rule of the scoring foundation,
+    # :func:`bordin.scoring.reliable_change` (Jacobson & Truax, 1991), on the assessable rows
+    # (intake and score present) without its per-row category objects.
     if facts.reliable_change is not None:
-        rc = reliable_change(intake, y, instrument=instrument)
-        improved = assessable & (rc.category == ChangeCategory.RELIABLE_IMPROVEMENT)
-        deteriorated = assessable & (rc.category == ChangeCategory.RELIABLE_DETERIORATION)
-        recovered = assessable & rc.recovered
+        threshold = reliable_change_threshold(instrument).value
+        tolerance = 1e-9 * max(1.0, threshold)
+        reliable = assessable & (np.abs(change) >= threshold - tolerance)
+        improvement = change if facts.higher_is_better else -change
+        improved = reliable & (improvement > 0)
+        deteriorated = reliable & (improvement < 0)
+        if facts.cutoff is not None:
+            recovered = improved & _is_case(intake, facts) & ~case_now
+        else:
+            recovered = np.zeros(n, dtype=bool)
     else:
         improved = np.zeros(n, dtype=bool)
         deteriorated = np.zeros(n, dtype=bool)
         recovered = np.zeros(n, dtype=bool)
-    if facts.cutoff is not None:
-        case_now = is_case(y, instrument=instrument).case
-    else:
-        case_now = np.zeros(n, dtype=bool)
     if facts.defines_response:
         with np.errstate(invalid="ignore", divide="ignore"):
             reduction = np.where(intake > 0, (intake - y) / intake, np.nan)
@@ -105,7 +119,7 @@ def assess_outcome(prepared: Prepared, instrument: str, config: FeedbackConfig) 
         instrument=instrument,
         score=y,
         intake=intake,
-        change=y - intake,
+        change=change,
         improved=improved,
         deteriorated=deteriorated,
         recovered=recovered,
