@@ -61,7 +61,8 @@ class OutcomeSignals:
 def _is_case(values: FloatArray, facts: InstrumentFacts) -> BoolArray:
     """:func:`bordin.scoring.is_case` on the instrument's total (False for NaN)."""
     compare = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
-    case: BoolArray = compare[str(facts.case_if)](values, facts.cutoff)
+    cutoff = float(facts.cutoff) if facts.cutoff is not None else np.nan
+    case: BoolArray = compare[str(facts.case_if)](values, cutoff)
     return case
 
 

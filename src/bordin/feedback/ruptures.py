@@ -169,13 +169,43 @@ class RuptureInputs:
         result: FloatArray = self._get(("blended", scale), make)
         return result
 
+    def drop(self, scale: str, *, blended: bool = False) -> FloatArray:
+        """Drop from the previous session (or from Bordin's baseline) to this one."""
+
+        def make() -> FloatArray:
+            pre = self.blended(scale) if blended else self.previous(scale)
+            out: FloatArray = pre - self.prepared.alliance[scale]
+            return out
+
+        result: FloatArray = self._get(("drop_blended" if blended else "drop", scale), make)
+        return result
+
+    def z(self, scale: str, *, blended: bool = False) -> FloatArray:
+        """:meth:`drop` in units of the scale's SD."""
+
+        def make() -> FloatArray:
+            drop = self.drop(scale, blended=blended)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out: FloatArray = drop / self.scale_sd(scale)
+            return out
+
+        result: FloatArray = self._get(("z_blended" if blended else "z", scale), make)
+        return result
+
+    def component_of(self, scale: str) -> np.ndarray:
+        """The component column of a subscale's detections: that subscale on every row."""
+        n = self.prepared.groups.n_rows
+        result: np.ndarray = self._get(
+            ("component", scale), lambda: np.full(n, COMPONENTS.index(scale), dtype=np.int8)
+        )
+        return result
+
     def components(self) -> tuple[np.ndarray, FloatArray]:
         """The subscale that dropped most from the previous session, in its SD units."""
 
         def make() -> tuple[np.ndarray, FloatArray]:
             subs: list[str] = [s for s in ("bond", "goal", "task") if s in self.prepared.alliance]
-            base: dict[str, FloatArray] = {s: self.previous(s) for s in subs}
-            return _components(self.prepared, base, {s: self.scale_sd(s) for s in subs})
+            return _components(self.prepared, {s: self.z(s) for s in subs})
 
         result: tuple[np.ndarray, FloatArray] = self._get(("components", ""), make)
         return result
@@ -198,8 +228,10 @@ class RuptureInputs:
 
 
 def _onsets(flag: BoolArray, prepared: Prepared) -> BoolArray:
-    before = shift(flag.astype(np.float64), prepared.groups, 1)
-    onset: BoolArray = flag & ~(before == 1.0)
+    """First flagged session of each run of flagged sessions of a client."""
+    onset: BoolArray = flag.copy()
+    if flag.shape[0] > 1:
+        onset[1:] &= ~flag[:-1] | prepared.groups.first[1:]
     return onset
 
 
@@ -246,17 +278,15 @@ def _item_sum(prepared: Prepared) -> FloatArray:
     return total
 
 
-def _components(
-    prepared: Prepared, baselines: dict[str, FloatArray], scales: dict[str, FloatArray]
-) -> tuple[np.ndarray, FloatArray]:
-    """Which subscale dropped most, in its own SD units; and that largest drop."""
+def _components(prepared: Prepared, drops: dict[str, FloatArray]) -> tuple[np.ndarray, FloatArray]:
+    """Which subscale dropped most, in its own SD units (``drops``); and that largest drop."""
     n = prepared.groups.n_rows
     subs = [s for s in ("bond", "goal", "task") if s in prepared.alliance]
     index = np.full(n, COMPONENTS.index("total"), dtype=np.int8)
     best = np.full(n, -np.inf)
     with np.errstate(invalid="ignore", divide="ignore"):
         for name in subs:
-            z = (baselines[name] - prepared.alliance[name]) / scales[name]
+            z = drops[name]
             better = z > best  # False for NaN, so a missing subscale never wins
             best = np.where(better, z, best)
             index[better] = COMPONENTS.index(name)
@@ -309,13 +339,11 @@ def run_detector(
     if scale not in prepared.alliance:
         raise InputError("alliance scale is missing", column=f"{prepared.alliance_id}_{scale}")
     inputs = inputs if inputs is not None else RuptureInputs(prepared, config)
-    n = prepared.groups.n_rows
     x = prepared.alliance[scale]
-    prev = inputs.previous(scale)
-    pre_level = inputs.blended(scale) if detector == "bordin" else prev
-    drop = pre_level - x
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = drop / inputs.scale_sd(scale)
+    bordin = detector == "bordin"
+    pre_level = inputs.blended(scale) if bordin else inputs.previous(scale)
+    drop = inputs.drop(scale, blended=bordin)
+    z = inputs.z(scale, blended=bordin)
     component, sub_z = inputs.components()
     marker = inputs.markers()
     evidence: FloatArray
@@ -341,7 +369,7 @@ def run_detector(
         # "fell": by more than floating-point noise in the running level
         flag = (evidence >= threshold) & (drop > 1e-9)  # False for NaN
     if scale != "total":
-        component = np.full(n, COMPONENTS.index(scale), dtype=np.int8)
+        component = inputs.component_of(scale)
     flag = np.asarray(flag, dtype=bool)
     return Detection(
         detector=detector,
