@@ -54,7 +54,7 @@ class Prepared:
         return self.frame["client_id"]
 
 
-def _numeric(frame: pd.DataFrame, column: str, order: IntArray) -> FloatArray:
+def _numeric(frame: pd.DataFrame, column: str, order: IntArray | None) -> FloatArray:
     """A column as floats in sorted order; a non-number names its row (header = row 1)."""
     raw = frame[column]
     if is_float_dtype(raw.dtype) or is_integer_dtype(raw.dtype):
@@ -66,6 +66,8 @@ def _numeric(frame: pd.DataFrame, column: str, order: IntArray) -> FloatArray:
             row = int(np.flatnonzero(bad)[0])
             raise InputError(f"not a number: {raw.iloc[row]!r}", row=row + 2, column=column)
         values = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+    if order is None:  # already sorted: a copy, so the result never shares the caller's data
+        return values.copy()
     result: FloatArray = values[order]
     return result
 
@@ -115,8 +117,7 @@ def prepare_scores(
     if client_raw.isna().any():
         row = int(np.flatnonzero(client_raw.isna().to_numpy())[0])
         raise InputError("client_id is empty", row=row + 2, column="client_id")
-    identity = np.arange(len(scores), dtype=np.int64)
-    session = _numeric(scores, "session", identity)
+    session = _numeric(scores, "session", None)
     bad = np.isnan(session) | (session < 1) | (session != np.floor(session))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -128,7 +129,7 @@ def prepare_scores(
     keep = [c for c in ("client_id", "therapist_id", "session") if c in scores.columns]
     sorted_codes = _codes_if_sorted(client_raw, session)
     if sorted_codes is not None:  # already sorted by client and session: no reordering
-        order = identity
+        order = None
         codes_sorted = sorted_codes
         frame = scores[keep].reset_index(drop=True)
     else:
@@ -139,7 +140,7 @@ def prepare_scores(
         order = np.lexsort((session, client_codes)).astype(np.int64)
         codes_sorted = client_codes[order]
         frame = scores[keep].iloc[order].reset_index(drop=True)
-    sess = session[order].astype(np.int64)
+    sess = (session if order is None else session[order]).astype(np.int64)
     frame["session"] = sess
     dup = np.zeros(len(frame), dtype=bool)
     if len(frame) > 1:
@@ -149,7 +150,7 @@ def prepare_scores(
         client = frame["client_id"].iloc[row]
         raise InputError(
             f"client {client!r} has session {sess[row]} twice",
-            row=int(order[row]) + 2,
+            row=(row if order is None else int(order[row])) + 2,
             column="session",
         )
     codes = np.zeros(len(frame), dtype=np.int64)

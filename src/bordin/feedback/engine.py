@@ -16,6 +16,7 @@ from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.early import assess_early_alliance
 from bordin.feedback.outcomes import assess_outcome
 from bordin.feedback.repairs import (
+    STATUSES,
     RuptureCounts,
     classify_repairs,
     classify_repairs_counted,
@@ -246,12 +247,16 @@ def compute_feedback(
     data["risk"] = risk.flag
     data["risk_item"] = risk.item
     data["risk_value"] = risk.value
-    sessions = pd.DataFrame(data)
+    # The columns are fresh arrays owned by this frame alone: no copy, no consolidation.
+    sessions = pd.DataFrame(data, copy=False)
 
     # ---- clients and alerts
     last = groups.last_row()
     latest = sessions.iloc[last].reset_index(drop=True)
-    clients = _client_table(prepared, latest, main_counts, outcomes, bordin_events, config)
+    event_client = groups.code[np.flatnonzero(main.onset)]  # client of each Bordin event
+    clients = _client_table(
+        prepared, latest, main_counts, outcomes, bordin_events, event_client, config
+    )
     early_source = early.reference_source
 
     def make_alerts() -> tuple[Alert, ...]:
@@ -284,6 +289,7 @@ def _client_table(
     counts: RuptureCounts,
     outcomes: tuple[str, ...],
     events: pd.DataFrame,
+    event_client: np.ndarray,
     config: FeedbackConfig,
 ) -> pd.DataFrame:
     """One row per client; ``priority``, ``n_alerts`` and ``top_alert`` follow the alert
@@ -334,12 +340,12 @@ def _client_table(
         worse = (latest[f"{oid}_status"] == "reliably_deteriorated").to_numpy()
         add("reliable_deterioration", 70 * ones, worse.astype(np.int64))
     if len(events):
-        position = pd.Index(latest["client_id"]).get_indexer(events["client_id"])
-        status = events["status"].to_numpy(dtype=object)
+        position = event_client  # row of the event's client in ``latest``
+        status = events["status"].cat.codes.to_numpy()
         recent = session[position] - events["status_session"].to_numpy() < RUPTURE_LOOKBACK
         for kind, mask in (
-            ("rupture_open", status == "open"),
-            ("rupture_unrepaired", (status == "unrepaired") & recent),
+            ("rupture_open", status == STATUSES.index("open")),
+            ("rupture_unrepaired", (status == STATUSES.index("unrepaired")) & recent),
         ):
             per_client = np.bincount(position[mask], minlength=n).astype(np.int64)
             add(kind, ALERT_KINDS[kind][1] * ones, per_client)
