@@ -7,6 +7,7 @@ where each client's rows start; none loops over clients.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -106,6 +107,12 @@ class Groups:
         result: FloatArray = (total - before[self.code]).astype(np.float64)
         return result
 
+    @cached_property
+    def position_float(self) -> FloatArray:
+        """``position`` as floats (the count of earlier rows of the client); do not modify."""
+        result: FloatArray = self.position.astype(np.float64)
+        return result
+
     @property
     def n_rows(self) -> int:
         return int(self.code.shape[0])
@@ -193,7 +200,7 @@ def expanding_moments_previous(
         centre = np.where(np.isnan(centre), 0.0, centre)
     v = values - centre
     if complete:
-        n = groups.position.astype(np.float64)
+        n = groups.position_float
     else:
         v[~ok] = 0.0
         n = groups.count(ok) - ok

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,12 @@ class Prepared:
     outcome_facts: dict[str, InstrumentFacts]
     risk: dict[str, FloatArray]
     risk_from: dict[str, float]
+
+    @cached_property
+    def session_int(self) -> IntArray:
+        """``session`` as integers; do not modify."""
+        result: IntArray = self.session.astype(np.int64)
+        return result
 
     @property
     def client_id(self) -> pd.Series:

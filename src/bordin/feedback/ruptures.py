@@ -102,11 +102,14 @@ def clinic_within_sd(
         n_prev, mean_prev = moments
     ok = ~np.isnan(values)
     contrib = ok & (n_prev >= 1)
-    dss = np.where(contrib, (values - mean_prev) ** 2 * n_prev / (n_prev + 1.0), 0.0)
-    sess = prepared.session.astype(np.int64)
+    dss = (values - mean_prev) ** 2
+    dss *= n_prev
+    dss /= n_prev + 1.0
+    dss[~contrib] = 0.0
+    sess = prepared.session_int
     top = int(sess.max()) + 1 if sess.size else 1
     ss = np.cumsum(np.bincount(sess, weights=dss, minlength=top))
-    df = np.cumsum(np.bincount(sess, weights=contrib.astype(np.float64), minlength=top))
+    df = np.cumsum(np.bincount(sess[contrib], minlength=top)).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         sd_by_session = np.where(df >= max(min_df, 1), np.sqrt(ss / np.maximum(df, 1)), np.nan)
     out: FloatArray = sd_by_session[sess]
