@@ -163,19 +163,25 @@ def _classify(
     window = config.repair_window
     repair_row = np.full(rows.shape[0], -1, dtype=np.int64)
     decided_row = np.full(rows.shape[0], -1, dtype=np.int64)
+    # The j-th later session of each event still undecided (neither repaired nor past the
+    # window); an event leaves once settled: a repair needs a session within the window, and
+    # the unrepaired decision (the first later session at or past onset + window) comes once.
+    active = np.flatnonzero(left >= 1)
     for j in range(1, window + 1):
-        has = left >= j
-        later = np.where(has, rows + j, 0)
-        gap = session[later] - onset_session
-        value = flat[np.where(has, at + j, 0)]
-        back = has & (gap <= window) & (value >= pre_tolerance) & (repair_row < 0)
-        repair_row[back] = later[back]
-        # Unrepaired: the first later session at or past onset + window, unless repaired by it.
-        reached = has & (gap >= window) & (decided_row < 0)
-        decided_row[reached] = later[reached]
+        if not active.shape[0]:
+            break
+        later = rows[active] + j
+        gap = session[later] - onset_session[active]
+        back = (gap <= window) & (flat[at[active] + j] >= pre_tolerance[active])
+        repair_row[active[back]] = later[back]
+        reached = gap >= window
+        decided_row[active[reached]] = later[reached]
+        active = active[~back & ~reached & (left[active] > j)]
     repaired = repair_row >= 0
     unrepaired = ~repaired & (decided_row >= 0)
-    status_code = np.where(repaired, 1, np.where(unrepaired, 2, 0)).astype(np.int8)
+    status_code = np.zeros(rows.shape[0], dtype=np.int8)
+    status_code[repaired] = 1
+    status_code[unrepaired] = 2
     status_row = np.where(repaired, repair_row, np.where(unrepaired, decided_row, rows))
     repair_session = np.where(repaired, session[np.maximum(repair_row, 0)], np.nan)
     length = np.where(
@@ -212,6 +218,7 @@ def _classify(
             "length": length.astype(np.int64),
         },
         columns=list(RUPTURE_COLUMNS),
+        copy=False,  # fresh arrays: no copies, no consolidation
     )
     n_first = int(parts[0].shape[0]) if parts else 0
     return events, repair_row, decided_row, n_first

@@ -262,22 +262,25 @@ def _markers(prepared: Prepared, config: FeedbackConfig) -> np.ndarray:
 
 def _item_evidence(prepared: Prepared, config: FeedbackConfig) -> FloatArray:
     """Strongest self-reported rupture item this session (0-4), NaN when not asked."""
-    parts = [_item(prepared, n) for n in ("tension", "misunderstood", "withdrawal")]
-    stacked = np.vstack(parts)
-    with np.errstate(invalid="ignore"):
-        best = np.where(
-            np.isnan(stacked).all(axis=0),
-            np.nan,
-            np.nanmax(np.where(np.isnan(stacked), -np.inf, stacked), axis=0),
-        )
+    tension, misunderstood, withdrawal = (
+        _item(prepared, n) for n in ("tension", "misunderstood", "withdrawal")
+    )
+    # fmax skips NaN: the largest item asked, NaN when none was
+    best: FloatArray = np.fmax(np.fmax(tension, misunderstood), withdrawal)
     return best
 
 
 def _item_sum(prepared: Prepared) -> FloatArray:
     """Sum of the self-reported rupture items this session (0-12), NaN when none was asked."""
-    stacked = np.vstack([_item(prepared, n) for n in ("tension", "misunderstood", "withdrawal")])
-    none = np.isnan(stacked).all(axis=0)
-    total: FloatArray = np.where(none, np.nan, np.nansum(np.where(none, 0.0, stacked), axis=0))
+    n = prepared.groups.n_rows
+    total: FloatArray = np.zeros(n)  # from +0.0, then each item in turn, as np.nansum adds
+    none = np.ones(n, dtype=bool)
+    for name in ("tension", "misunderstood", "withdrawal"):
+        item = _item(prepared, name)
+        missing = np.isnan(item)
+        total += np.where(missing, 0.0, item)
+        none &= missing
+    total[none] = np.nan
     return total
 
 
