@@ -113,6 +113,28 @@ class Groups:
         result: FloatArray = self.position.astype(np.float64)
         return result
 
+    @cached_property
+    def position_float_minus_one(self) -> FloatArray:
+        """``position_float - 1``; do not modify."""
+        result: FloatArray = self.position_float - 1
+        return result
+
+    @cached_property
+    def position_float_plus_one(self) -> FloatArray:
+        """``position_float + 1.0``; do not modify."""
+        result: FloatArray = self.position_float + 1.0
+        return result
+
+    @cached_property
+    def _below(self) -> dict[int, BoolArray]:
+        return {}
+
+    def position_below(self, k: int) -> BoolArray:
+        """Rows with fewer than ``k`` earlier rows of the same client; do not modify."""
+        if k not in self._below:
+            self._below[k] = self.position < k
+        return self._below[k]
+
     @property
     def n_rows(self) -> int:
         return int(self.code.shape[0])
@@ -211,9 +233,14 @@ def expanding_moments_previous(
     s2 -= v2
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / n
-        var = (s2 - s1 * mean) / (n - 1)
-    mean[n < 1] = np.nan
-    var[n < 2] = np.nan
+        var = s2 - s1 * mean
+        var /= groups.position_float_minus_one if complete else n - 1
+    if complete:  # n is the position
+        mean[groups.first] = np.nan
+        var[groups.position_below(2)] = np.nan
+    else:
+        mean[n < 1] = np.nan
+        var[n < 2] = np.nan
     np.clip(var, 0.0, None, out=var)
     mean += centre
     return n, mean, np.sqrt(var)

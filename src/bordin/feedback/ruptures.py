@@ -100,16 +100,22 @@ def clinic_within_sd(
         n_prev, mean_prev, _ = expanding_moments_previous(values, prepared.groups)
     else:
         n_prev, mean_prev = moments
-    ok = ~np.isnan(values)
-    contrib = ok & (n_prev >= 1)
-    dss = (values - mean_prev) ** 2
-    dss *= n_prev
-    dss /= n_prev + 1.0
-    dss[~contrib] = 0.0
+    groups = prepared.groups
     sess = prepared.session_int
     top = int(sess.max()) + 1 if sess.size else 1
+    dss = (values - mean_prev) ** 2
+    dss *= n_prev
+    if n_prev is groups.position_float and not np.isnan(values).any():
+        # no missing values: every row after the client's first counts
+        dss /= groups.position_float_plus_one
+        dss[groups.first] = 0.0
+        df = prepared.followups_by_session(top)
+    else:
+        contrib = ~np.isnan(values) & (n_prev >= 1)
+        dss /= n_prev + 1.0
+        dss[~contrib] = 0.0
+        df = np.cumsum(np.bincount(sess[contrib], minlength=top)).astype(np.float64)
     ss = np.cumsum(np.bincount(sess, weights=dss, minlength=top))
-    df = np.cumsum(np.bincount(sess[contrib], minlength=top)).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         sd_by_session = np.where(df >= max(min_df, 1), np.sqrt(ss / np.maximum(df, 1)), np.nan)
     out: FloatArray = sd_by_session[sess]
@@ -119,7 +125,10 @@ def clinic_within_sd(
 def _scale_sd(values: FloatArray, prepared: Prepared, config: FeedbackConfig) -> FloatArray:
     """max(client's own within-client SD so far, clinic within-client SD) (Gumz et al., 2012)."""
     n_prev, mean_prev, own = expanding_moments_previous(values, prepared.groups)
-    own = np.where(n_prev >= config.sd_min_sessions, own, np.nan)
+    if n_prev is prepared.groups.position_float:  # no missing values: n_prev is the position
+        own[prepared.groups.position_below(config.sd_min_sessions)] = np.nan
+    else:
+        own = np.where(n_prev >= config.sd_min_sessions, own, np.nan)
     clinic = clinic_within_sd(
         values, prepared, min_df=config.clinic_sd_min_df, moments=(n_prev, mean_prev)
     )
