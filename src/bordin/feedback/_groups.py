@@ -50,7 +50,6 @@ class Groups:
     first: BoolArray
     row_start: IntArray
     remaining: IntArray
-    pm_order: IntArray
     pm_start: IntArray
     pm_count: IntArray
     pad_index: IntArray | None = None
@@ -108,6 +107,19 @@ class Groups:
         return result
 
     @cached_property
+    def pm_order(self) -> IntArray:
+        """Rows in the dense position-major layout: clients by decreasing size (ties in client
+        order), so the clients present at position *p* are a prefix of those at *p - 1*."""
+        n = self.code.shape[0]
+        rank_of_client = np.empty(self.size.shape[0], dtype=np.int64)
+        rank_of_client[np.argsort(-self.size, kind="stable")] = np.arange(self.size.shape[0])
+        # The clients present at position p are the pm_count[p] largest, so a row's place in
+        # its position block is its client's rank: no sort needed.
+        order = np.empty(n, dtype=np.int64)
+        order[self.pm_start[self.position] + rank_of_client[self.code]] = np.arange(n)
+        return order
+
+    @cached_property
     def position_float(self) -> FloatArray:
         """``position`` as floats (the count of earlier rows of the client); do not modify."""
         result: FloatArray = self.position.astype(np.float64)
@@ -156,15 +168,9 @@ def make_groups(client_code: IntArray) -> Groups:
     row_start = np.repeat(start, size)
     position = np.arange(n, dtype=np.int64) - row_start
     remaining = np.repeat(size, size) - position - 1
-    # position-major layout, clients by decreasing size (ties in client order)
-    rank_of_client = np.empty(size.shape[0], dtype=np.int64)
-    rank_of_client[np.argsort(-size, kind="stable")] = np.arange(size.shape[0])
+    # position-major layout (the row order ``pm_order`` is made when first needed)
     pm_count = np.bincount(position).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
     pm_start = np.concatenate(([0], np.cumsum(pm_count)[:-1])).astype(np.int64)
-    # The clients present at position p are the pm_count[p] largest, so a row's place in
-    # its position block is its client's rank: no sort needed.
-    pm_order = np.empty(n, dtype=np.int64)
-    pm_order[pm_start[position] + rank_of_client[code]] = np.arange(n, dtype=np.int64)
     # padded position-major layout, unless padding would more than quadruple the size
     n_clients = start.shape[0]
     width = pm_count.shape[0]
@@ -177,7 +183,6 @@ def make_groups(client_code: IntArray) -> Groups:
         first=first,
         row_start=row_start,
         remaining=remaining,
-        pm_order=pm_order,
         pm_start=pm_start,
         pm_count=pm_count,
         pad_index=pad_index,
