@@ -183,13 +183,14 @@ def _classify(
     status_code[repaired] = 1
     status_code[unrepaired] = 2
     status_row = np.where(repaired, repair_row, np.where(unrepaired, decided_row, rows))
-    repair_session = np.where(repaired, session[np.maximum(repair_row, 0)], np.nan)
+    status_session = session[status_row]  # the repair session of a repaired event
+    # repaired: to the repair; unrepaired: through the deciding session; open: so far
     length = np.where(
         repaired,
-        repair_session - onset_session,
+        status_session - onset_session,
         np.where(
             unrepaired,
-            session[status_row] - onset_session + 1,
+            status_session - onset_session + 1,
             session[rows + left] - onset_session + 1,
         ),
     )
@@ -212,9 +213,9 @@ def _classify(
             "depth": gather("depth"),
             "evidence": gather("evidence"),
             "status": pd.Categorical.from_codes(status_code, categories=list(STATUSES)),
-            "status_session": session[status_row].astype(np.int64),
-            "repair_session": _int_array(repair_session, repaired),
-            "time_to_repair": _int_array(repair_session - onset_session, repaired),
+            "status_session": status_session.astype(np.int64),
+            "repair_session": _int_array(status_session, repaired),
+            "time_to_repair": _int_array(length, repaired),
             "length": length.astype(np.int64),
         },
         columns=list(RUPTURE_COLUMNS),
