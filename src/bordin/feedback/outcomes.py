@@ -74,11 +74,16 @@ def assess_outcome(prepared: Prepared, instrument: str, config: FeedbackConfig) 
     ok = ~np.isnan(y)
     n = groups.n_rows
     # Intake: the client's first non-missing score, carried forward.
-    first_ok = ok & (groups.count(ok) == 1)
-    idx = np.where(first_ok, np.arange(n), -1)
-    idx = np.maximum.accumulate(idx)
-    has_intake = idx >= groups.row_start  # the last first score so far is this client's
-    intake = np.where(has_intake, y[np.maximum(idx, 0)], np.nan)
+    if ok.all():  # the first row
+        first_ok = groups.first
+        has_intake = np.ones(n, dtype=bool)
+        intake = y[groups.row_start]
+    else:
+        first_ok = ok & (groups.count(ok) == 1)
+        idx = np.where(first_ok, np.arange(n), -1)
+        idx = np.maximum.accumulate(idx)
+        has_intake = idx >= groups.row_start  # the last first score so far is this client's
+        intake = np.where(has_intake, y[np.maximum(idx, 0)], np.nan)
     assessable = ok & has_intake & ~first_ok
     change = y - intake
     case_now = _is_case(y, facts) if facts.cutoff is not None else np.zeros(n, dtype=bool)

@@ -200,14 +200,17 @@ def assess_trajectory(
     facts = prepared.outcome_facts[outcome.instrument]
     session = prepared.session
     parts = _stats(outcome, facts.higher_is_better, session)
-    sess = session.astype(np.int64)
+    sess = prepared.session_int
     top = int(sess.max()) + 1 if sess.size else 1
+    use = parts["use"] > 0
     cum: dict[str, FloatArray] = {
         k: np.cumsum(np.bincount(sess, weights=v, minlength=top)).astype(np.float64)
         for k, v in parts.items()
+        if k != "use"
     }
+    # sums of ones: the same whole numbers counted as integers
+    cum["use"] = np.cumsum(np.bincount(sess[use], minlength=top)).astype(np.float64)
     # Clients contributing by session t: those whose first follow-up is numbered <= t.
-    use = parts["use"] > 0
     first_use = use & (prepared.groups.count(use) == 1)
     clients_by_t = np.cumsum(np.bincount(sess[first_use], minlength=top))
     c, d, i11, i12, i22, sigma, df = _solve(
