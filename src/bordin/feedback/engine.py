@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from bordin.feedback.risk import assess_risk
 from bordin.feedback.ruptures import (
     COMPONENTS,
     MARKERS,
+    Detection,
     Detector,
     RuptureInputs,
     run_detector,
@@ -102,6 +104,40 @@ def _codes_where(codes: np.ndarray, mask: np.ndarray, labels: tuple[str, ...]) -
     return pd.Categorical.from_codes(np.where(mask, codes, -1), categories=list(labels))
 
 
+def _ruptures_side(
+    prepared: Prepared, config: FeedbackConfig, notes: list[str]
+) -> tuple[pd.DataFrame, Detection, RuptureCounts, pd.DataFrame, dict[tuple[str, str], Detection]]:
+    """Every reported detector x scale run and one repair classification of their events."""
+    detections: dict[tuple[str, str], Detection] = {}
+    rc = _alliance_rc(prepared, config)
+    inputs = RuptureInputs(prepared, config)
+    for detector, scale in _REPORTED:
+        if scale not in prepared.alliance:
+            continue
+        if detector == "reliable_change" and rc is None:
+            notes.append(
+                f"The reliable-change rupture criterion was skipped: {prepared.alliance_id} "
+                "has no reliable-change threshold (set FeedbackConfig.alliance_reliable_change "
+                "to use it)."
+            )
+            continue
+        if detector == "items" and not prepared.items:
+            continue
+        detections[(detector, scale)] = run_detector(
+            prepared,
+            detector=detector,
+            config=config,
+            scale=scale,
+            reliable_change=rc,
+            inputs=inputs,
+        )
+    main = detections[("bordin", "total")]  # first: its events lead the table
+    ruptures, bordin_events, main_counts = classify_repairs_counted(
+        list(detections.values()), prepared, config
+    )
+    return ruptures, main, main_counts, bordin_events, detections
+
+
 def compute_feedback(
     scores: pd.DataFrame,
     *,
@@ -139,6 +175,13 @@ def compute_feedback(
     from sessions numbered up to *t*); repair status is the only value later sessions
     change, and it records the session at which it changed. The result does not depend on
     the row order of ``scores``.
+
+    The outcome side (ceiling, early alliance, risk, outcome status and curves) runs in one
+    worker thread while the calling thread runs the rupture detectors and the repair
+    classification; numpy releases the GIL in its array loops, so the two overlap on a
+    second core. The two sides only read the prepared arrays (values cached on first use are
+    computed before the worker starts) and each computes exactly what it would alone, in the
+    same order, so the result is bit-identical to a sequential run.
     """
     config = config or FeedbackConfig()
     outcomes = tuple(outcomes)
@@ -149,39 +192,29 @@ def compute_feedback(
     frame = prepared.frame
     groups = prepared.groups
 
-    # ---- ruptures and repairs
-    detections = {}
-    rc = _alliance_rc(prepared, config)
-    inputs = RuptureInputs(prepared, config)
-    for detector, scale in _REPORTED:
-        if scale not in prepared.alliance:
-            continue
-        if detector == "reliable_change" and rc is None:
-            notes.append(
-                f"The reliable-change rupture criterion was skipped: {prepared.alliance_id} "
-                "has no reliable-change threshold (set FeedbackConfig.alliance_reliable_change "
-                "to use it)."
-            )
-            continue
-        if detector == "items" and not prepared.items:
-            continue
-        detections[(detector, scale)] = run_detector(
-            prepared,
-            detector=detector,
-            config=config,
-            scale=scale,
-            reliable_change=rc,
-            inputs=inputs,
-        )
-    main = detections[("bordin", "total")]  # first: its events lead the table
-    ruptures, bordin_events, main_counts = classify_repairs_counted(
-        list(detections.values()), prepared, config
-    )
+    # ---- outcome side (ceiling, early alliance, risk, outcome status and curves): it reads
+    # ``prepared`` only, so it runs in a worker thread while this thread finds ruptures and
+    # repairs (numpy releases the GIL in its array loops).
+    def outcome_side() -> tuple[Any, Any, Any, list[tuple[Any, Any]]]:
+        ceiling = detect_uninformative(prepared, config)
+        early = assess_early_alliance(prepared, config)
+        risk = assess_risk(prepared)
+        assessed = []
+        for oid in outcomes:
+            out = assess_outcome(prepared, oid, config)
+            assessed.append((out, assess_trajectory(prepared, out, config, norms.get(oid))))
+        return ceiling, early, risk, assessed
 
-    # ---- other signals
-    ceiling = detect_uninformative(prepared, config)
-    early = assess_early_alliance(prepared, config)
-    risk = assess_risk(prepared)
+    # Values computed on first use and cached on ``prepared`` are made here, before the
+    # worker starts, so neither thread computes them while the other reads them.
+    _ = (prepared.session_int, groups.position_float)
+    _ = (groups.position_float_minus_one, groups.position_float_plus_one)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        other = pool.submit(outcome_side)
+        ruptures, main, main_counts, bordin_events, detections = _ruptures_side(
+            prepared, config, notes
+        )
+        ceiling, early, risk, assessed = other.result()
     if not prepared.risk:
         notes.append(
             "No risk-item columns (such as phq9_item9 or core10_item6) in the scores: risk "
@@ -214,11 +247,9 @@ def compute_feedback(
     data["early_alliance_falling"] = early.falling
     data["weak_early_alliance"] = early.weak
     curve_sources: dict[str, str] = {}
-    for oid in outcomes:
-        out = assess_outcome(prepared, oid, config)
+    for oid, (out, traj) in zip(outcomes, assessed, strict=True):
         facts = prepared.outcome_facts[oid]
         norm = norms.get(oid)
-        traj = assess_trajectory(prepared, out, config, norm)
         data[f"{oid}_score"] = out.score
         data[f"{oid}_intake"] = out.intake
         data[f"{oid}_change"] = out.change
