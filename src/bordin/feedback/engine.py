@@ -105,12 +105,11 @@ def _codes_where(codes: np.ndarray, mask: np.ndarray, labels: tuple[str, ...]) -
 
 
 def _ruptures_side(
-    prepared: Prepared, config: FeedbackConfig, notes: list[str]
+    prepared: Prepared, config: FeedbackConfig, notes: list[str], inputs: RuptureInputs
 ) -> tuple[pd.DataFrame, Detection, RuptureCounts, pd.DataFrame, dict[tuple[str, str], Detection]]:
     """Every reported detector x scale run and one repair classification of their events."""
     detections: dict[tuple[str, str], Detection] = {}
     rc = _alliance_rc(prepared, config)
-    inputs = RuptureInputs(prepared, config)
     for detector, scale in _REPORTED:
         if scale not in prepared.alliance:
             continue
@@ -179,7 +178,9 @@ def compute_feedback(
     The outcome side (ceiling, early alliance, risk, outcome status and curves) runs in one
     worker thread while the calling thread runs the rupture detectors and the repair
     classification; numpy releases the GIL in its array loops, so the two overlap on a
-    second core. The two sides only read the prepared arrays (values cached on first use are
+    second core; before that the worker also makes two alliance subscales' drops in SD
+    units, which the detectors then read from the shared :class:`RuptureInputs`. The two
+    sides only read the prepared arrays (values cached on first use are
     computed before the worker starts) and each computes exactly what it would alone, in the
     same order, so the result is bit-identical to a sequential run.
     """
@@ -209,10 +210,21 @@ def compute_feedback(
     # worker starts, so neither thread computes them while the other reads them.
     _ = (prepared.session_int, groups.position_float)
     _ = (groups.position_float_minus_one, groups.position_float_plus_one)
+    inputs = RuptureInputs(prepared, config)
+    subscales = [s for s in ("bond", "goal", "task") if s in prepared.alliance]
     with ThreadPoolExecutor(max_workers=1) as pool:
+        # The worker first makes two subscales' drops in SD units (memoised in ``inputs``
+        # under their own keys) while this thread makes the total's and the first
+        # subscale's; this thread waits for them before any detector reads them.
+        warm = pool.submit(lambda: [inputs.z(s) for s in subscales[1:]])
         other = pool.submit(outcome_side)
+        inputs.z("total", blended=True)
+        inputs.z("total")
+        for s in subscales[:1]:
+            inputs.z(s)
+        warm.result()
         ruptures, main, main_counts, bordin_events, detections = _ruptures_side(
-            prepared, config, notes
+            prepared, config, notes, inputs
         )
         ceiling, early, risk, assessed = other.result()
     if not prepared.risk:
