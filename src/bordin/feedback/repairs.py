@@ -17,6 +17,7 @@ doi:10.1037/a0022140
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
@@ -127,6 +128,9 @@ def _int_array(values: FloatArray, present: np.ndarray) -> pd.arrays.IntegerArra
     return pd.arrays.IntegerArray(data, ~present)
 
 
+_SPLIT_EVENTS = 100_000  # fewer followed events are settled in this thread alone
+
+
 def _classify(
     detections: list[Detection], prepared: Prepared, config: FeedbackConfig
 ) -> tuple[pd.DataFrame, IntArray, IntArray, int]:
@@ -166,17 +170,30 @@ def _classify(
     # The j-th later session of each event still undecided (neither repaired nor past the
     # window); an event leaves once settled: a repair needs a session within the window, and
     # the unrepaired decision (the first later session at or past onset + window) comes once.
-    active = np.flatnonzero(left >= 1)
-    for j in range(1, window + 1):
-        if not active.shape[0]:
-            break
-        later = rows[active] + j
-        gap = session[later] - onset_session[active]
-        back = (gap <= window) & (flat[at[active] + j] >= pre_tolerance[active])
-        repair_row[active[back]] = later[back]
-        reached = gap >= window
-        decided_row[active[reached]] = later[reached]
-        active = active[~back & ~reached & (left[active] > j)]
+    # Each event is followed on its own, so the events are split in two halves settled
+    # concurrently (numpy releases the GIL), each half writing only its own events' rows.
+
+    def settle(active: IntArray) -> None:
+        for j in range(1, window + 1):
+            if not active.shape[0]:
+                break
+            later = rows[active] + j
+            gap = session[later] - onset_session[active]
+            back = (gap <= window) & (flat[at[active] + j] >= pre_tolerance[active])
+            repair_row[active[back]] = later[back]
+            reached = gap >= window
+            decided_row[active[reached]] = later[reached]
+            active = active[~back & ~reached & (left[active] > j)]
+
+    followed = np.flatnonzero(left >= 1)
+    if followed.shape[0] < _SPLIT_EVENTS:
+        settle(followed)
+    else:
+        half = followed.shape[0] // 2
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            second = pool.submit(settle, followed[half:])
+            settle(followed[:half])
+            second.result()
     repaired = repair_row >= 0
     unrepaired = ~repaired & (decided_row >= 0)
     status_code = np.zeros(rows.shape[0], dtype=np.int8)
