@@ -217,6 +217,25 @@ class TermEstimate:
     p_value: float
     df: float
 
+    def to_row(
+        self, *, n: int, level: float, group: str, method: str, term: str | None = None
+    ) -> dict[str, object]:
+        """One row of a tidy results table (the column vocabulary of ``bordin.columns``)."""
+        return {
+            "term": self.term if term is None else term,
+            "estimate": self.estimate,
+            "se": self.se,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "statistic": self.statistic,
+            "p_value": self.p_value,
+            "df": self.df,
+            "n": n,
+            "level": level,
+            "group": group,
+            "method": method,
+        }
+
 
 def make_term(term: str, estimate: float, se: float, df: float, level: float) -> TermEstimate:
     """Build a :class:`TermEstimate` with a t (or, for infinite ``df``, normal) interval."""

@@ -101,9 +101,11 @@ class EarlyAllianceResult:
         """OLS and mixed-model coefficients, variance components and the partial correlation."""
         rows: list[dict[str, object]] = []
         for t in self.ols:
-            rows.append(_row(t, self.n, self.level, "ols", self.ols_method))
+            rows.append(t.to_row(n=self.n, level=self.level, group="ols", method=self.ols_method))
         for t in self.mixed:
-            rows.append(_row(t, self.n, self.level, "mixed", self.mixed_method))
+            rows.append(
+                t.to_row(n=self.n, level=self.level, group="mixed", method=self.mixed_method)
+            )
         if self.mixed:
             for name, value in (
                 ("therapist_variance", self.therapist_variance),
@@ -162,23 +164,6 @@ def _term(terms: tuple[TermEstimate, ...], name: str) -> TermEstimate:
         if t.term == name:
             return t
     raise KeyError(name)
-
-
-def _row(t: TermEstimate, n: int, level: float, group: str, method: str) -> dict[str, object]:
-    return {
-        "term": t.term,
-        "estimate": t.estimate,
-        "se": t.se,
-        "ci_low": t.ci_low,
-        "ci_high": t.ci_high,
-        "statistic": t.statistic,
-        "p_value": t.p_value,
-        "df": t.df,
-        "n": n,
-        "level": level,
-        "group": group,
-        "method": method,
-    }
 
 
 def _line(t: TermEstimate, level: float) -> str:

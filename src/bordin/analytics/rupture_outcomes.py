@@ -166,17 +166,22 @@ class RuptureOutcomeResult:
                 )
             for t in d.coefficients:
                 rows.append(
-                    _term_row(t, f"{t.term} ({tag})", d.n, self.level, f"model {tag}", self.method)
+                    t.to_row(
+                        term=f"{t.term} ({tag})",
+                        n=d.n,
+                        level=self.level,
+                        group=f"model {tag}",
+                        method=self.method,
+                    )
                 )
             for g in d.adjusted_means:
                 rows.append(
-                    _term_row(
-                        g.change,
-                        f"change {g.group} ({tag})",
-                        g.n,
-                        self.level,
-                        f"adjusted mean {tag}",
-                        "predicted change at mean intake",
+                    g.change.to_row(
+                        term=f"change {g.group} ({tag})",
+                        n=g.n,
+                        level=self.level,
+                        group=f"adjusted mean {tag}",
+                        method="predicted change at mean intake",
                     )
                 )
             rows.append(
@@ -216,25 +221,6 @@ class RuptureOutcomeResult:
                 f"{self.published.label}: r = {self.published.estimate:.2f}"
             )
         return "\n".join(lines)
-
-
-def _term_row(
-    t: TermEstimate, term: str, n: int, level: float, group: str, method: str
-) -> dict[str, object]:
-    return {
-        "term": term,
-        "estimate": t.estimate,
-        "se": t.se,
-        "ci_low": t.ci_low,
-        "ci_high": t.ci_high,
-        "statistic": t.statistic,
-        "p_value": t.p_value,
-        "df": t.df,
-        "n": n,
-        "level": level,
-        "group": group,
-        "method": method,
-    }
 
 
 def _proportion(term: str, count: int, n: int, level: float, who: str) -> Proportion:
