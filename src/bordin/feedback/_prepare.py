@@ -56,17 +56,6 @@ class Prepared:
         result: IntArray = self.session.astype(np.int64)
         return result
 
-    @cached_property
-    def _followups(self) -> dict[int, FloatArray]:
-        return {}
-
-    def followups_by_session(self, top: int) -> FloatArray:
-        """Rows after a client's first, cumulated by session number 0..top-1; do not modify."""
-        if top not in self._followups:
-            later = self.session_int[~self.groups.first]
-            self._followups[top] = np.cumsum(np.bincount(later, minlength=top)).astype(np.float64)
-        return self._followups[top]
-
     @property
     def client_id(self) -> pd.Series:
         return self.frame["client_id"]

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from bordin.feedback._groups import BoolArray, FloatArray, run_length, shift
+from bordin.feedback import _kernels
+from bordin.feedback._groups import BoolArray, FloatArray
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
 
@@ -40,15 +39,10 @@ def detect_uninformative(prepared: Prepared, config: FeedbackConfig) -> CeilingS
     unchanging when the total equals the previous session's. The flag at session *t* uses
     sessions up to *t* only.
     """
-    groups = prepared.groups
-    x = prepared.alliance["total"]
-    top = prepared.alliance_facts.maximum
-    at_max = x >= top - 1e-9  # False for NaN
-    prev = shift(x, groups, 1)
-    same = np.abs(x - prev) < 1e-9
-    max_run = run_length(at_max, groups)
-    # A run of k identical ratings is k-1 consecutive "same as before" sessions plus one.
-    same_run = run_length(same, groups)
-    const_run = np.where(~np.isnan(x), same_run + 1.0, 0.0)
-    flag = (max_run >= config.ceiling_sessions) | (const_run >= config.ceiling_sessions)
+    max_run, const_run, flag = _kernels.ceiling_runs(
+        prepared.alliance["total"],
+        prepared.groups.first,
+        float(prepared.alliance_facts.maximum),
+        config.ceiling_sessions,
+    )
     return CeilingSignals(at_maximum_run=max_run, constant_run=const_run, uninformative=flag)

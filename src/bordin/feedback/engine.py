@@ -177,12 +177,11 @@ def compute_feedback(
 
     The outcome side (ceiling, early alliance, risk, outcome status and curves) runs in one
     worker thread while the calling thread runs the rupture detectors and the repair
-    classification; numpy releases the GIL in its array loops, so the two overlap on a
-    second core; before that the worker also makes two alliance subscales' drops in SD
-    units, which the detectors then read from the shared :class:`RuptureInputs`. The two
-    sides only read the prepared arrays (values cached on first use are
-    computed before the worker starts) and each computes exactly what it would alone, in the
-    same order, so the result is bit-identical to a sequential run.
+    classification; both are compiled kernels that release the GIL
+    (:mod:`bordin.feedback._kernels`), so the two overlap on a second core. The two sides
+    only read the prepared arrays (values cached on first use are computed before the worker
+    starts) and each computes exactly what it would alone, so the result is bit-identical to
+    a sequential run.
     """
     config = config or FeedbackConfig()
     outcomes = tuple(outcomes)
@@ -195,7 +194,7 @@ def compute_feedback(
 
     # ---- outcome side (ceiling, early alliance, risk, outcome status and curves): it reads
     # ``prepared`` only, so it runs in a worker thread while this thread finds ruptures and
-    # repairs (numpy releases the GIL in its array loops).
+    # repairs (the kernels release the GIL).
     def outcome_side() -> tuple[Any, Any, Any, list[tuple[Any, Any]]]:
         ceiling = detect_uninformative(prepared, config)
         early = assess_early_alliance(prepared, config)
@@ -208,21 +207,10 @@ def compute_feedback(
 
     # Values computed on first use and cached on ``prepared`` are made here, before the
     # worker starts, so neither thread computes them while the other reads them.
-    _ = (prepared.session_int, groups.position_float)
-    _ = (groups.position_float_minus_one, groups.position_float_plus_one)
+    _ = prepared.session_int
     inputs = RuptureInputs(prepared, config)
-    subscales = [s for s in ("bond", "goal", "task") if s in prepared.alliance]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # The worker first makes two subscales' drops in SD units (memoised in ``inputs``
-        # under their own keys) while this thread makes the total's and the first
-        # subscale's; this thread waits for them before any detector reads them.
-        warm = pool.submit(lambda: [inputs.z(s) for s in subscales[1:]])
         other = pool.submit(outcome_side)
-        inputs.z("total", blended=True)
-        inputs.z("total")
-        for s in subscales[:1]:
-            inputs.z(s)
-        warm.result()
         ruptures, main, main_counts, bordin_events, detections = _ruptures_side(
             prepared, config, notes, inputs
         )

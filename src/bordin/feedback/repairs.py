@@ -17,13 +17,13 @@ doi:10.1037/a0022140
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
+from bordin.feedback import _kernels
 from bordin.feedback._groups import FloatArray, IntArray
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
@@ -111,24 +111,10 @@ def classify_repairs_counted(
 def _counts(
     detection: Detection, repair_row: IntArray, decided_row: IntArray, prepared: Prepared
 ) -> RuptureCounts:
-    groups = prepared.groups
-    n = groups.n_rows
-    rep_ind = np.bincount(repair_row[repair_row >= 0], minlength=n)
-    unr_ind = np.bincount(decided_row[(repair_row < 0) & (decided_row >= 0)], minlength=n)
-    return RuptureCounts(
-        onsets=groups.count(detection.onset),
-        repaired=groups.count(rep_ind),
-        unrepaired=groups.count(unr_ind),
+    onsets, repaired, unrepaired = _kernels.running_counts(
+        detection.onset, prepared.groups.first, repair_row, decided_row
     )
-
-
-def _int_array(values: FloatArray, present: np.ndarray) -> pd.arrays.IntegerArray:
-    """Whole numbers as a nullable ``Int64`` array, missing where not ``present``."""
-    data = np.where(present, values, 0.0).astype(np.int64)
-    return pd.arrays.IntegerArray(data, ~present)
-
-
-_SPLIT_EVENTS = 100_000  # fewer followed events are settled in this thread alone
+    return RuptureCounts(onsets=onsets, repaired=repaired, unrepaired=unrepaired)
 
 
 def _classify(
@@ -137,109 +123,64 @@ def _classify(
     """Events of all detections with the rows where each was repaired / declared unrepaired,
     and the number of events of the first detection."""
     groups = prepared.groups
-    n = groups.n_rows
-    session = prepared.session
-    scales = sorted({d.scale for d in detections}, key=COMPONENTS.index)
-    # the scales one after another: the value of scale s at row r is at s * n + r
-    flat = np.concatenate([prepared.alliance[s] for s in scales]) if scales else np.zeros(0)
-    parts = [np.flatnonzero(d.onset) for d in detections]
-    rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-    which = np.repeat(np.arange(len(detections)), [p.shape[0] for p in parts])
-    scale_of = np.array([scales.index(d.scale) for d in detections], dtype=np.int64)[which]
-    at = scale_of * n + rows
-
-    def gather(name: str) -> FloatArray:
-        if not detections:
-            return np.zeros(0)
-        return np.concatenate([getattr(d, name)[p] for d, p in zip(detections, parts, strict=True)])
-
-    def gather_codes(name: str) -> np.ndarray:
-        if not detections:
-            return np.zeros(0, dtype=np.int8)
-        return np.concatenate(
-            [getattr(d, name)[p] for d, p in zip(detections, parts, strict=True)]
-        ).astype(np.int8)
-
-    onset_session = session[rows]
-    pre = gather("pre_level")
-    pre_tolerance = pre - 1e-9
-    left = groups.remaining[rows]  # rows after each row, same client
-    window = config.repair_window
-    repair_row = np.full(rows.shape[0], -1, dtype=np.int64)
-    decided_row = np.full(rows.shape[0], -1, dtype=np.int64)
-    # The j-th later session of each event still undecided (neither repaired nor past the
-    # window); an event leaves once settled: a repair needs a session within the window, and
-    # the unrepaired decision (the first later session at or past onset + window) comes once.
-    # Each event is followed on its own, so the events are split in two halves settled
-    # concurrently (numpy releases the GIL), each half writing only its own events' rows.
-
-    def settle(active: IntArray) -> None:
-        for j in range(1, window + 1):
-            if not active.shape[0]:
-                break
-            later = rows[active] + j
-            gap = session[later] - onset_session[active]
-            back = (gap <= window) & (flat[at[active] + j] >= pre_tolerance[active])
-            repair_row[active[back]] = later[back]
-            reached = gap >= window
-            decided_row[active[reached]] = later[reached]
-            active = active[~back & ~reached & (left[active] > j)]
-
-    followed = np.flatnonzero(left >= 1)
-    if followed.shape[0] < _SPLIT_EVENTS:
-        settle(followed)
-    else:
-        half = followed.shape[0] // 2
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            second = pool.submit(settle, followed[half:])
-            settle(followed[:half])
-            second.result()
-    repaired = repair_row >= 0
-    unrepaired = ~repaired & (decided_row >= 0)
-    status_code = np.zeros(rows.shape[0], dtype=np.int8)
-    status_code[repaired] = 1
-    status_code[unrepaired] = 2
-    status_row = np.where(repaired, repair_row, np.where(unrepaired, decided_row, rows))
-    status_session = session[status_row]  # the repair session of a repaired event
-    # repaired: to the repair; unrepaired: through the deciding session; open: so far
-    length = np.where(
-        repaired,
-        status_session - onset_session,
-        np.where(
-            unrepaired,
-            status_session - onset_session + 1,
-            session[rows + left] - onset_session + 1,
-        ),
-    )
-    detector_codes = np.array([DETECTORS.index(d.detector) for d in detections], dtype=np.int8)
-    scale_codes = np.array([COMPONENTS.index(d.scale) for d in detections], dtype=np.int8)
+    sizes = [int(np.count_nonzero(d.onset)) for d in detections]
+    ends = np.cumsum([0, *sizes])
+    total = int(ends[-1])
+    rows = np.empty((3, total), dtype=np.int64)  # onset, repair and decision rows
+    ints = np.empty((5, total), dtype=np.int64)
+    floats = np.empty((4, total))
+    codes = np.empty((3, total), dtype=np.int8)
+    missing = np.empty(total, dtype=bool)
+    for d, a, b in zip(detections, ends[:-1], ends[1:], strict=True):
+        _kernels.rupture_events(
+            d.onset,
+            groups.remaining,
+            prepared.session_int,
+            d.values,
+            d.pre_level,
+            d.depth,
+            d.evidence,
+            d.component,
+            d.marker,
+            config.repair_window,
+            rows[:, a:b],
+            ints[:, a:b],
+            floats[:, a:b],
+            codes[:, a:b],
+            missing[a:b],
+        )
+    detector_codes = [DETECTORS.index(d.detector) for d in detections]
+    scale_codes = [COMPONENTS.index(d.scale) for d in detections]
+    onset_session, status_session, length, repair_session, time_to_repair = ints
+    component, marker, status = codes
     events = pd.DataFrame(
         {
-            "client_id": prepared.client_id.iloc[rows].reset_index(drop=True),
+            "client_id": prepared.client_id.array.take(rows[0]),
             "detector": pd.Categorical.from_codes(
-                detector_codes[which], categories=list(DETECTORS)
+                np.repeat(np.array(detector_codes, dtype=np.int8), sizes),
+                categories=list(DETECTORS),
             ),
-            "scale": pd.Categorical.from_codes(scale_codes[which], categories=list(COMPONENTS)),
-            "onset": onset_session.astype(np.int64),
-            "component": pd.Categorical.from_codes(
-                gather_codes("component"), categories=list(COMPONENTS)
+            "scale": pd.Categorical.from_codes(
+                np.repeat(np.array(scale_codes, dtype=np.int8), sizes),
+                categories=list(COMPONENTS),
             ),
-            "marker": pd.Categorical.from_codes(gather_codes("marker"), categories=list(MARKERS)),
-            "pre_level": pre,
-            "value": flat[at],
-            "depth": gather("depth"),
-            "evidence": gather("evidence"),
-            "status": pd.Categorical.from_codes(status_code, categories=list(STATUSES)),
-            "status_session": status_session.astype(np.int64),
-            "repair_session": _int_array(status_session, repaired),
-            "time_to_repair": _int_array(length, repaired),
-            "length": length.astype(np.int64),
+            "onset": onset_session,
+            "component": pd.Categorical.from_codes(component, categories=list(COMPONENTS)),
+            "marker": pd.Categorical.from_codes(marker, categories=list(MARKERS)),
+            "pre_level": floats[0],
+            "value": floats[1],
+            "depth": floats[2],
+            "evidence": floats[3],
+            "status": pd.Categorical.from_codes(status, categories=list(STATUSES)),
+            "status_session": status_session,
+            "repair_session": pd.arrays.IntegerArray(repair_session, missing),
+            "time_to_repair": pd.arrays.IntegerArray(time_to_repair, missing.copy()),
+            "length": length,
         },
         columns=list(RUPTURE_COLUMNS),
         copy=False,  # fresh arrays: no copies, no consolidation
     )
-    n_first = int(parts[0].shape[0]) if parts else 0
-    return events, repair_row, decided_row, n_first
+    return events, rows[1], rows[2], sizes[0] if sizes else 0
 
 
 def client_rupture_code(counts: RuptureCounts, prepared: Prepared) -> pd.Categorical:

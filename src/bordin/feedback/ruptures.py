@@ -28,13 +28,8 @@ from typing import Any, Final, Literal, get_args
 import numpy as np
 
 from bordin.errors import InputError
-from bordin.feedback._groups import (
-    BoolArray,
-    FloatArray,
-    ewm_previous,
-    expanding_moments_previous,
-    shift,
-)
+from bordin.feedback import _kernels
+from bordin.feedback._groups import BoolArray, FloatArray
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
 
@@ -45,8 +40,9 @@ __all__ = [
     "Detection",
     "Detector",
     "RuptureInputs",
-    "clinic_within_sd",
+    "ScaleStats",
     "run_detector",
+    "scale_stats",
 ]
 
 Detector = Literal["bordin", "sd_k1", "sd_k2", "reliable_change", "items"]
@@ -78,62 +74,51 @@ class Detection:
     values: FloatArray
 
 
-def clinic_within_sd(
-    values: FloatArray,
-    prepared: Prepared,
-    *,
-    min_df: int,
-    moments: tuple[FloatArray, FloatArray] | None = None,
-) -> FloatArray:
-    """The clinic's pooled within-client SD, using only sessions up to each row's session.
+@dataclass(frozen=True)
+class ScaleStats:
+    """One alliance scale's running quantities (aligned with ``Prepared.frame``).
 
-    Each client's sum of squared deviations from their own mean grows session by session
-    (Welford's update); pooling these over clients for all sessions numbered up to *t* gives
-    the clinic's within-client SD at session *t* (Gumz et al., 2012 use the clinic's
-    within-client SD as the floor of the rupture scale). Computing it cumulatively by
-    session number keeps the rule free of look-ahead: a session added later never changes a
-    signal at an earlier session number. NaN until the clinic has ``min_df`` pooled
-    within-client degrees of freedom. ``moments`` are the count and mean of each client's
-    earlier values when already computed.
+    ``previous`` is the previous session's value; ``own_sd`` the client's own within-client
+    SD of the earlier sessions (NaN until ``sd_min_sessions`` of them); ``clinic_sd`` the
+    clinic's pooled within-client SD at each session number, using only sessions numbered up
+    to it (NaN until the clinic has ``clinic_sd_min_df`` pooled degrees of freedom); and
+    ``baseline`` Bordin's blended baseline (None unless asked for).
     """
-    if moments is None:
-        n_prev, mean_prev, _ = expanding_moments_previous(values, prepared.groups)
-    else:
-        n_prev, mean_prev = moments
+
+    previous: FloatArray
+    own_sd: FloatArray
+    clinic_sd: FloatArray
+    baseline: FloatArray | None
+
+
+def scale_stats(
+    values: FloatArray, prepared: Prepared, config: FeedbackConfig, *, baseline: bool
+) -> ScaleStats:
+    """The SD scale of the rupture criteria and Bordin's baseline for one alliance scale.
+
+    The scale is max(client's own within-client SD so far, clinic within-client SD) (Gumz et
+    al., 2012). Each client's sum of squared deviations from their own mean grows session by
+    session (Welford's update); pooling these over clients for all sessions numbered up to
+    *t* gives the clinic's within-client SD at session *t*. Computing it cumulatively by
+    session number keeps the rule free of look-ahead: a session added later never changes a
+    signal at an earlier session number.
+    """
     groups = prepared.groups
     sess = prepared.session_int
     top = int(sess.max()) + 1 if sess.size else 1
-    dss = (values - mean_prev) ** 2
-    dss *= n_prev
-    if n_prev is groups.position_float and not np.isnan(values).any():
-        # no missing values: every row after the client's first counts
-        dss /= groups.position_float_plus_one
-        dss[groups.first] = 0.0
-        df = prepared.followups_by_session(top)
-    else:
-        contrib = ~np.isnan(values) & (n_prev >= 1)
-        dss /= n_prev + 1.0
-        dss[~contrib] = 0.0
-        df = np.cumsum(np.bincount(sess[contrib], minlength=top)).astype(np.float64)
-    ss = np.cumsum(np.bincount(sess, weights=dss, minlength=top))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sd_by_session = np.where(df >= max(min_df, 1), np.sqrt(ss / np.maximum(df, 1)), np.nan)
-    out: FloatArray = sd_by_session[sess]
-    return out
-
-
-def _scale_sd(values: FloatArray, prepared: Prepared, config: FeedbackConfig) -> FloatArray:
-    """max(client's own within-client SD so far, clinic within-client SD) (Gumz et al., 2012)."""
-    n_prev, mean_prev, own = expanding_moments_previous(values, prepared.groups)
-    if n_prev is prepared.groups.position_float:  # no missing values: n_prev is the position
-        own[prepared.groups.position_below(config.sd_min_sessions)] = np.nan
-    else:
-        own = np.where(n_prev >= config.sd_min_sessions, own, np.nan)
-    clinic = clinic_within_sd(
-        values, prepared, min_df=config.clinic_sd_min_df, moments=(n_prev, mean_prev)
+    decay = 0.5 ** (1.0 / config.bordin_halflife) if baseline else 0.0
+    previous, own, base, ss_by, df_by = _kernels.scale_pass(
+        values, groups.first, sess, top, config.sd_min_sessions, decay, config.bordin_blend
     )
-    scale: FloatArray = np.fmax(own, clinic)
-    return scale
+    ss = np.cumsum(ss_by)
+    df = np.cumsum(df_by)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        clinic = np.where(
+            df >= max(config.clinic_sd_min_df, 1), np.sqrt(ss / np.maximum(df, 1)), np.nan
+        )
+    return ScaleStats(
+        previous=previous, own_sd=own, clinic_sd=clinic, baseline=base if baseline else None
+    )
 
 
 class RuptureInputs:
@@ -153,56 +138,49 @@ class RuptureInputs:
             self._memo[key] = make()
         return self._memo[key]
 
-    def previous(self, scale: str) -> FloatArray:
-        v = self.prepared.alliance[scale]
-        result: FloatArray = self._get(
-            ("previous", scale), lambda: shift(v, self.prepared.groups, 1)
-        )
-        return result
+    def stats(self, scale: str, *, baseline: bool = False) -> ScaleStats:
+        """:func:`scale_stats` of a scale (with Bordin's baseline when asked for)."""
+        got: ScaleStats | None = self._memo.get(("stats", scale))
+        if got is None or (baseline and got.baseline is None):
+            v = self.prepared.alliance[scale]
+            got = scale_stats(v, self.prepared, self.config, baseline=baseline)
+            self._memo[("stats", scale)] = got
+        return got
 
-    def scale_sd(self, scale: str) -> FloatArray:
-        v = self.prepared.alliance[scale]
-        result: FloatArray = self._get(
-            ("sd", scale), lambda: _scale_sd(v, self.prepared, self.config)
-        )
-        return result
+    def previous(self, scale: str) -> FloatArray:
+        return self.stats(scale).previous
 
     def blended(self, scale: str) -> FloatArray:
         """Bordin's baseline: previous session blended with the running level."""
+        base = self.stats(scale, baseline=True).baseline
+        assert base is not None
+        return base
 
-        def make() -> FloatArray:
-            v = self.prepared.alliance[scale]
-            p = self.previous(scale)
-            run = ewm_previous(v, self.prepared.groups, self.config.bordin_halflife)
-            w = self.config.bordin_blend
-            out: FloatArray = np.where(np.isnan(run), p, w * p + (1.0 - w) * run)
-            return out
+    def _drop_z(self, scale: str, blended: bool) -> tuple[FloatArray, FloatArray]:
+        def make() -> tuple[FloatArray, FloatArray]:
+            stats = self.stats(scale, baseline=blended)
+            pre = self.blended(scale) if blended else stats.previous
+            drop, z = _kernels.scale_z(
+                self.prepared.alliance[scale],
+                pre,
+                stats.own_sd,
+                stats.clinic_sd,
+                self.prepared.session_int,
+            )
+            return drop, z
 
-        result: FloatArray = self._get(("blended", scale), make)
+        result: tuple[FloatArray, FloatArray] = self._get(
+            ("drop_z_blended" if blended else "drop_z", scale), make
+        )
         return result
 
     def drop(self, scale: str, *, blended: bool = False) -> FloatArray:
         """Drop from the previous session (or from Bordin's baseline) to this one."""
-
-        def make() -> FloatArray:
-            pre = self.blended(scale) if blended else self.previous(scale)
-            out: FloatArray = pre - self.prepared.alliance[scale]
-            return out
-
-        result: FloatArray = self._get(("drop_blended" if blended else "drop", scale), make)
-        return result
+        return self._drop_z(scale, blended)[0]
 
     def z(self, scale: str, *, blended: bool = False) -> FloatArray:
         """:meth:`drop` in units of the scale's SD."""
-
-        def make() -> FloatArray:
-            drop = self.drop(scale, blended=blended)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out: FloatArray = drop / self.scale_sd(scale)
-            return out
-
-        result: FloatArray = self._get(("z_blended" if blended else "z", scale), make)
-        return result
+        return self._drop_z(scale, blended)[1]
 
     def component_of(self, scale: str) -> np.ndarray:
         """The component column of a subscale's detections: that subscale on every row."""
@@ -212,30 +190,31 @@ class RuptureInputs:
         )
         return result
 
-    def components(self) -> tuple[np.ndarray, FloatArray]:
-        """The subscale that dropped most from the previous session, in its SD units."""
+    def features(self) -> tuple[np.ndarray, FloatArray, np.ndarray, FloatArray, FloatArray]:
+        """Per row: the subscale that dropped most from the previous session and that drop
+        in its SD units; the rupture marker; the strongest rupture item; the items' sum.
 
-        def make() -> tuple[np.ndarray, FloatArray]:
-            subs: list[str] = [s for s in ("bond", "goal", "task") if s in self.prepared.alliance]
-            return _components(self.prepared, {s: self.z(s) for s in subs})
+        The marker follows Safran & Muran (2000): withdrawal when the client moves away
+        (wanting to hold back), confrontation when the client moves against the therapist
+        (tension or disagreement, feeling misunderstood or criticised), unknown when neither
+        reaches ``item_threshold`` or the items were not asked. The item sum (0-12) is NaN
+        when no item was asked.
+        """
 
-        result: tuple[np.ndarray, FloatArray] = self._get(("components", ""), make)
-        return result
+        def make() -> tuple[np.ndarray, FloatArray, np.ndarray, FloatArray, FloatArray]:
+            none = np.zeros(0)
+            alliance, items = self.prepared.alliance, self.prepared.items
+            zs = [self.z(s) if s in alliance else none for s in ("bond", "goal", "task")]
+            its = [items.get(i, none) for i in ("tension", "misunderstood", "withdrawal")]
+            result: tuple[np.ndarray, FloatArray, np.ndarray, FloatArray, FloatArray]
+            result = _kernels.row_features(
+                *zs, *its, self.config.item_threshold, self.prepared.groups.n_rows
+            )
+            return result
 
-    def markers(self) -> np.ndarray:
-        result: np.ndarray = self._get(
-            ("markers", ""), lambda: _markers(self.prepared, self.config)
+        result: tuple[np.ndarray, FloatArray, np.ndarray, FloatArray, FloatArray] = self._get(
+            ("features", ""), make
         )
-        return result
-
-    def item_max(self) -> FloatArray:
-        result: FloatArray = self._get(
-            ("item_max", ""), lambda: _item_evidence(self.prepared, self.config)
-        )
-        return result
-
-    def item_sum(self) -> FloatArray:
-        result: FloatArray = self._get(("item_sum", ""), lambda: _item_sum(self.prepared))
         return result
 
 
@@ -245,68 +224,6 @@ def _onsets(flag: BoolArray, prepared: Prepared) -> BoolArray:
     if flag.shape[0] > 1:
         onset[1:] &= ~flag[:-1] | prepared.groups.first[1:]
     return onset
-
-
-def _item(prepared: Prepared, name: str) -> FloatArray:
-    got = prepared.items.get(name)
-    return got if got is not None else np.full(prepared.groups.n_rows, np.nan)
-
-
-def _markers(prepared: Prepared, config: FeedbackConfig) -> np.ndarray:
-    """Withdrawal vs confrontation marker from the rupture items (Safran & Muran, 2000).
-
-    Withdrawal: the client moves away (wanting to hold back). Confrontation: the client moves
-    against the therapist (tension or disagreement, feeling misunderstood or criticised).
-    Unknown when neither reaches ``item_threshold`` or the items were not asked.
-    """
-    withdraw = np.nan_to_num(_item(prepared, "withdrawal"), nan=-1.0)
-    confront = np.fmax(_item(prepared, "tension"), _item(prepared, "misunderstood"))
-    confront = np.nan_to_num(confront, nan=-1.0)
-    thr = config.item_threshold
-    marker = np.full(prepared.groups.n_rows, 2, dtype=np.int8)
-    marker[(confront >= thr) & (confront > withdraw)] = 1
-    marker[(withdraw >= thr) & (withdraw >= confront)] = 0
-    return marker
-
-
-def _item_evidence(prepared: Prepared, config: FeedbackConfig) -> FloatArray:
-    """Strongest self-reported rupture item this session (0-4), NaN when not asked."""
-    tension, misunderstood, withdrawal = (
-        _item(prepared, n) for n in ("tension", "misunderstood", "withdrawal")
-    )
-    # fmax skips NaN: the largest item asked, NaN when none was
-    best: FloatArray = np.fmax(np.fmax(tension, misunderstood), withdrawal)
-    return best
-
-
-def _item_sum(prepared: Prepared) -> FloatArray:
-    """Sum of the self-reported rupture items this session (0-12), NaN when none was asked."""
-    n = prepared.groups.n_rows
-    total: FloatArray = np.zeros(n)  # from +0.0, then each item in turn, as np.nansum adds
-    none = np.ones(n, dtype=bool)
-    for name in ("tension", "misunderstood", "withdrawal"):
-        item = _item(prepared, name)
-        missing = np.isnan(item)
-        total += np.where(missing, 0.0, item)
-        none &= missing
-    total[none] = np.nan
-    return total
-
-
-def _components(prepared: Prepared, drops: dict[str, FloatArray]) -> tuple[np.ndarray, FloatArray]:
-    """Which subscale dropped most, in its own SD units (``drops``); and that largest drop."""
-    n = prepared.groups.n_rows
-    subs = [s for s in ("bond", "goal", "task") if s in prepared.alliance]
-    index = np.full(n, COMPONENTS.index("total"), dtype=np.int8)
-    best = np.full(n, -np.inf)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for name in subs:
-            z = drops[name]
-            better = z > best  # False for NaN, so a missing subscale never wins
-            best = np.where(better, z, best)
-            index[better] = COMPONENTS.index(name)
-    best[np.isinf(best)] = np.nan
-    return index, best
 
 
 def run_detector(
@@ -359,8 +276,7 @@ def run_detector(
     pre_level = inputs.blended(scale) if bordin else inputs.previous(scale)
     drop = inputs.drop(scale, blended=bordin)
     z = inputs.z(scale, blended=bordin)
-    component, sub_z = inputs.components()
-    marker = inputs.markers()
+    component, sub_z, marker, item_max, item_sum = inputs.features()
     evidence: FloatArray
     if detector in ("sd_k1", "sd_k2"):
         k = config.sd_k_sensitive if detector == "sd_k1" else config.sd_k_strict
@@ -372,17 +288,19 @@ def run_detector(
         evidence = drop
         flag = drop >= reliable_change - 1e-12
     elif detector == "items":
-        items = inputs.item_max()
-        evidence = items
-        flag = items >= config.item_threshold
+        evidence = item_max
+        flag = item_max >= config.item_threshold
     else:
-        boost = np.where(np.isnan(sub_z), 0.0, 0.5 * np.clip(sub_z - np.nan_to_num(z), 0, None))
-        item_sum = inputs.item_sum()
-        asked = ~np.isnan(item_sum)
-        evidence = z + boost + config.bordin_item_weight * np.nan_to_num(item_sum, nan=0.0)
-        threshold = np.where(asked, config.bordin_threshold, config.bordin_threshold_no_items)
         # "fell": by more than floating-point noise in the running level
-        flag = (evidence >= threshold) & (drop > 1e-9)  # False for NaN
+        evidence, flag = _kernels.bordin_evidence(
+            z,
+            drop,
+            sub_z,
+            item_sum,
+            config.bordin_item_weight,
+            config.bordin_threshold,
+            config.bordin_threshold_no_items,
+        )
     if scale != "total":
         component = inputs.component_of(scale)
     flag = np.asarray(flag, dtype=bool)

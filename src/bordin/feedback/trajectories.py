@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bordin.feedback import _kernels
 from bordin.feedback._groups import FloatArray
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
@@ -125,27 +126,23 @@ class TrajectorySignals:
     source: pd.Categorical
 
 
-def _stats(
-    outcome: OutcomeSignals, facts_higher_better: bool, session: FloatArray
-) -> dict[str, FloatArray]:
-    sign = -1.0 if facts_higher_better else 1.0
-    y1 = sign * outcome.intake
-    delta = sign * outcome.change
-    log_t = np.log(session)
-    use = (session >= 2) & ~np.isnan(delta) & ~np.isnan(y1)
-    log_t = np.where(use, log_t, 0.0)
-    y1 = np.where(use, y1, 0.0)
-    safe = np.where(use, log_t, 1.0)
-    delta = np.where(use, delta, 0.0)
-    return {
-        "use": use.astype(np.float64),
-        "s11": log_t,
-        "s12": y1 * log_t,
-        "s22": y1 * y1 * log_t,
-        "r1": delta,
-        "r2": y1 * delta,
-        "rr": np.where(use, delta * delta / safe, 0.0),
-    }
+def _log_sessions(top: int) -> FloatArray:
+    """log(session) for session numbers 0..top-1 (0 for sessions 0 and 1)."""
+    result: FloatArray = np.log(np.arange(top, dtype=np.float64).clip(1))
+    return result
+
+
+def _sums(outcome: OutcomeSignals, prepared: Prepared) -> tuple[np.ndarray, float]:
+    """Per session number: the model's least-squares sums (rows s11, s12, s22, r1, r2, rr,
+    n and the clients whose first follow-up it is); and the severity sign."""
+    facts = prepared.outcome_facts[outcome.instrument]
+    sign = -1.0 if facts.higher_is_better else 1.0
+    sess = prepared.session_int
+    top = int(sess.max()) + 1 if sess.size else 1
+    sums: np.ndarray = _kernels.trajectory_sums(
+        outcome.intake, outcome.change, prepared.groups.first, sess, _log_sessions(top), sign, top
+    )
+    return sums, sign
 
 
 def _solve(
@@ -172,13 +169,10 @@ def _solve(
 
 def fit_curve_norm(outcome: OutcomeSignals, prepared: Prepared, *, source: str) -> CurveNorm:
     """Fit the expected-recovery model on all of a clinic's sessions (used to make norms)."""
-    facts = prepared.outcome_facts[outcome.instrument]
-    parts = _stats(outcome, facts.higher_is_better, prepared.session)
-    sums = {k: np.array([v.sum()]) for k, v in parts.items()}
-    c, d, i11, i12, i22, sigma, df = _solve(
-        sums["s11"], sums["s12"], sums["s22"], sums["r1"], sums["r2"], sums["rr"], sums["use"]
-    )
-    n_clients = int(np.unique(prepared.groups.code[parts["use"] > 0]).size)
+    by_session, _ = _sums(outcome, prepared)
+    total = by_session.sum(axis=1, keepdims=True)
+    c, d, i11, i12, i22, sigma, df = _solve(*total[:7])
+    n_clients = int(total[7, 0])
     return CurveNorm(
         instrument=outcome.instrument,
         coef=(float(c[0]), float(d[0])),
@@ -197,25 +191,10 @@ def assess_trajectory(
     norm: CurveNorm | None,
 ) -> TrajectorySignals:
     """Expected change, upper prediction limit and colour at every session of one outcome."""
-    facts = prepared.outcome_facts[outcome.instrument]
-    session = prepared.session
-    parts = _stats(outcome, facts.higher_is_better, session)
-    sess = prepared.session_int
-    top = int(sess.max()) + 1 if sess.size else 1
-    use = parts["use"] > 0
-    cum: dict[str, FloatArray] = {
-        k: np.cumsum(np.bincount(sess, weights=v, minlength=top)).astype(np.float64)
-        for k, v in parts.items()
-        if k != "use"
-    }
-    # sums of ones: the same whole numbers counted as integers
-    cum["use"] = np.cumsum(np.bincount(sess[use], minlength=top)).astype(np.float64)
-    # Clients contributing by session t: those whose first follow-up is numbered <= t.
-    first_use = use & (prepared.groups.count(use) == 1)
-    clients_by_t = np.cumsum(np.bincount(sess[first_use], minlength=top))
-    c, d, i11, i12, i22, sigma, df = _solve(
-        cum["s11"], cum["s12"], cum["s22"], cum["r1"], cum["r2"], cum["rr"], cum["use"]
-    )
+    by_session, sign = _sums(outcome, prepared)
+    cum = np.cumsum(by_session, axis=1)
+    clients_by_t = cum[7]
+    c, d, i11, i12, i22, sigma, df = _solve(*cum[:7])
     # Everything below is per session number (a few dozen values), then gathered per row.
     clinic_ok = (clients_by_t >= config.min_clinic_clients) & (df > 0) & np.isfinite(sigma)
     if norm is not None:
@@ -235,34 +214,23 @@ def assess_trajectory(
     with np.errstate(invalid="ignore", divide="ignore"):
         q = stats.t.ppf(config.not_on_track_level, np.maximum(np.nan_to_num(dfs, nan=1.0), 1))
         spread = q * sig
-    sign = -1.0 if facts.higher_is_better else 1.0
-    y1 = sign * outcome.intake
-    log_t = np.log(np.arange(top, dtype=np.float64).clip(1))[sess]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        expected = (coef_c[sess] + coef_d[sess] * y1) * log_t
-        # leverage of the new point in the transformed (weighted) design
-        lev = log_t * (j11[sess] + 2 * y1 * j12[sess] + y1 * y1 * j22[sess])
-        upper = expected + spread[sess] * np.sqrt(log_t * (1.0 + lev))
-    source = source_by_t[sess]
-    change = sign * outcome.change
-    valid = (session >= 2) & ~np.isnan(change) & ~np.isnan(upper)
-    off = valid & (change > upper)
-    worse = valid & (change > expected)
-    code = np.full(session.shape[0], -1, dtype=np.int8)
-    code[valid] = COLOURS.index("green")
-    code[worse] = COLOURS.index("yellow")
-    code[valid & ~outcome.caseness] = COLOURS.index("white")
-    code[off] = COLOURS.index("red")
-    colour = pd.Categorical.from_codes(code, categories=list(COLOURS))
-    source = pd.Categorical.from_codes(
-        np.where(valid, source, -1).astype(np.int8), categories=list(CURVE_SOURCES)
+    model = np.vstack([coef_c, coef_d, j11, j12, j22, spread, source_by_t]).astype(np.float64)
+    sess = prepared.session_int
+    expected, upper, change, off, code, source = _kernels.trajectory_rows(
+        outcome.intake,
+        outcome.change,
+        outcome.caseness,
+        sess,
+        _log_sessions(model.shape[1]),
+        sign,
+        model,
     )
     return TrajectorySignals(
         instrument=outcome.instrument,
-        expected=np.where(valid, sign * expected, np.nan),
-        upper=np.where(valid, sign * upper, np.nan),
-        change=np.where(valid, outcome.change, np.nan),
+        expected=expected,
+        upper=upper,
+        change=change,
         off_track=off,
-        colour=colour,
-        source=source,
+        colour=pd.Categorical.from_codes(code, categories=list(COLOURS)),
+        source=pd.Categorical.from_codes(source, categories=list(CURVE_SOURCES)),
     )
