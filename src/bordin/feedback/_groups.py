@@ -42,12 +42,9 @@ class Groups:
         return self.start + self.size - 1
 
 
-def make_groups(client_code: IntArray) -> Groups:
-    """Describe the groups of a client code that is constant within runs (sorted frame)."""
-    n = client_code.shape[0]
-    first = np.ones(n, dtype=bool)
-    if n:
-        first[1:] = client_code[1:] != client_code[:-1]
+def make_groups(first: BoolArray) -> Groups:
+    """Describe the clients of a sorted frame from the mark on each client's first row."""
+    n = first.shape[0]
     start = np.flatnonzero(first).astype(np.int64)
     size = np.diff(np.append(start, n)).astype(np.int64)
     code = np.cumsum(first).astype(np.int64) - 1

@@ -326,34 +326,37 @@ def running_counts(
     first: np.ndarray,
     repair_row: np.ndarray,
     decided_row: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row, the client's ruptures begun, repaired and declared unrepaired so far."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row, the client's ruptures begun, repaired, declared unrepaired and still open
+    so far."""
     n = onset.shape[0]
-    repaired_at = np.zeros(n)
-    unrepaired_at = np.zeros(n)
+    change = np.zeros((2, n), dtype=np.int64)  # repairs and decisions at each row
     for e in range(repair_row.shape[0]):
         if repair_row[e] >= 0:
-            repaired_at[repair_row[e]] += 1.0
+            change[0, repair_row[e]] += 1
         elif decided_row[e] >= 0:
-            unrepaired_at[decided_row[e]] += 1.0
-    onsets = np.empty(n)
-    repaired = np.empty(n)
-    unrepaired = np.empty(n)
-    a = 0.0
-    b = 0.0
-    c = 0.0
+            change[1, decided_row[e]] += 1
+    onsets = np.empty(n, dtype=np.int64)
+    repaired = np.empty(n, dtype=np.int64)
+    unrepaired = np.empty(n, dtype=np.int64)
+    still_open = np.empty(n, dtype=np.int64)
+    a = 0
+    b = 0
+    c = 0
     for r in range(n):
         if first[r]:
-            a = 0.0
-            b = 0.0
-            c = 0.0
-        a += 1.0 if onset[r] else 0.0
-        b += repaired_at[r]
-        c += unrepaired_at[r]
+            a = 0
+            b = 0
+            c = 0
+        if onset[r]:
+            a += 1
+        b += change[0, r]
+        c += change[1, r]
         onsets[r] = a
         repaired[r] = b
         unrepaired[r] = c
-    return onsets, repaired, unrepaired
+        still_open[r] = a - b - c
+    return onsets, repaired, unrepaired, still_open
 
 
 @numba.njit(**_JIT)

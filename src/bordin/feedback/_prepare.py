@@ -11,7 +11,7 @@ import pandas as pd
 from pandas.api.types import is_float_dtype, is_integer_dtype
 
 from bordin.errors import InputError
-from bordin.feedback._groups import FloatArray, Groups, IntArray, make_groups
+from bordin.feedback._groups import BoolArray, FloatArray, Groups, IntArray, make_groups
 from bordin.feedback._instruments import InstrumentFacts, instrument_facts
 from bordin.instruments import list_instruments
 
@@ -73,27 +73,34 @@ def _numeric(frame: pd.DataFrame, column: str, order: IntArray | None) -> FloatA
             row = int(np.flatnonzero(bad)[0])
             raise InputError(f"not a number: {raw.iloc[row]!r}", row=row + 2, column=column)
         values = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
-    if order is None:  # already sorted: a copy, so the result never shares the caller's data
-        return values.copy()
-    result: FloatArray = values[order]
+    result: FloatArray = values if order is None else values[order]
+    # Read-only: the rules never write to the input; where the rows were already sorted this
+    # is a view of the caller's data, and the engine copies what it puts in its output.
+    result.flags.writeable = False
     return result
 
 
-def _codes_if_sorted(client: pd.Series, session: FloatArray) -> IntArray | None:
-    """Client codes 0..k-1 when rows are already sorted by client then session, else None."""
-    try:
-        if not client.is_monotonic_increasing:
-            return None
-    except TypeError:
-        return None
+def _first_rows_if_sorted(client: pd.Series, session: FloatArray) -> BoolArray | None:
+    """Each client's first row when the rows are already sorted by client, then session, and
+    no client_id is missing; else None.
+
+    A missing value differs from its neighbours, so it starts a run of equal values: the
+    runs' first values hold every missing value, and the column is sorted when they
+    increase.
+    """
     values = client.to_numpy()
-    change = np.ones(values.shape[0], dtype=bool)
-    if values.shape[0] > 1:
-        change[1:] = values[1:] != values[:-1]
-        if np.any(~change[1:] & (session[1:] <= session[:-1])):
+    first = np.ones(values.shape[0], dtype=bool)
+    try:
+        if values.shape[0] > 1:
+            first[1:] = values[1:] != values[:-1]
+        heads = values[first]
+        if pd.isna(heads).any() or not pd.Index(heads).is_monotonic_increasing:
             return None
-    codes: IntArray = np.cumsum(change).astype(np.int64) - 1
-    return codes
+    except TypeError:  # pd.NA in a comparison, or numbers mixed with text
+        return None
+    if np.any(~first[1:] & (session[1:] <= session[:-1])):
+        return None
+    return first
 
 
 def prepare_scores(
@@ -121,11 +128,12 @@ def prepare_scores(
         if f"{oid}_total" not in scores.columns:
             raise InputError("outcome column is missing", column=f"{oid}_total")
     client_raw = scores["client_id"]
-    if client_raw.isna().any():
-        row = int(np.flatnonzero(client_raw.isna().to_numpy())[0])
-        raise InputError("client_id is empty", row=row + 2, column="client_id")
     session = _numeric(scores, "session", None)
     bad = np.isnan(session) | (session < 1) | (session != np.floor(session))
+    first = _first_rows_if_sorted(client_raw, session)
+    if first is None and client_raw.isna().any():
+        row = int(np.flatnonzero(client_raw.isna().to_numpy())[0])
+        raise InputError("client_id is empty", row=row + 2, column="client_id")
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise InputError(
@@ -134,10 +142,8 @@ def prepare_scores(
             column="session",
         )
     keep = [c for c in ("client_id", "therapist_id", "session") if c in scores.columns]
-    sorted_codes = _codes_if_sorted(client_raw, session)
-    if sorted_codes is not None:  # already sorted by client and session: no reordering
+    if first is not None:  # already sorted by client and session: no reordering
         order = None
-        codes_sorted = sorted_codes
         frame = scores[keep].reset_index(drop=True)
     else:
         try:
@@ -146,12 +152,14 @@ def prepare_scores(
             raise InputError("client_id mixes numbers and text", column="client_id") from None
         order = np.lexsort((session, client_codes)).astype(np.int64)
         codes_sorted = client_codes[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = codes_sorted[1:] != codes_sorted[:-1]
         frame = scores[keep].iloc[order].reset_index(drop=True)
     sess = (session if order is None else session[order]).astype(np.int64)
     frame["session"] = sess
     dup = np.zeros(len(frame), dtype=bool)
     if len(frame) > 1:
-        dup[1:] = (codes_sorted[1:] == codes_sorted[:-1]) & (sess[1:] == sess[:-1])
+        dup[1:] = ~first[1:] & (sess[1:] == sess[:-1])
     if dup.any():
         row = int(np.flatnonzero(dup)[0])
         client = frame["client_id"].iloc[row]
@@ -160,10 +168,7 @@ def prepare_scores(
             row=(row if order is None else int(order[row])) + 2,
             column="session",
         )
-    codes = np.zeros(len(frame), dtype=np.int64)
-    if len(frame) > 1:
-        codes[1:] = np.cumsum(codes_sorted[1:] != codes_sorted[:-1])
-    groups = make_groups(codes)
+    groups = make_groups(first)
 
     scales = {
         s: _numeric(scores, f"{alliance_id}_{s}", order)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -105,7 +105,11 @@ def _codes_where(codes: np.ndarray, mask: np.ndarray, labels: tuple[str, ...]) -
 
 
 def _ruptures_side(
-    prepared: Prepared, config: FeedbackConfig, notes: list[str], inputs: RuptureInputs
+    prepared: Prepared,
+    config: FeedbackConfig,
+    notes: list[str],
+    inputs: RuptureInputs,
+    pool: Executor,
 ) -> tuple[pd.DataFrame, Detection, RuptureCounts, pd.DataFrame, dict[tuple[str, str], Detection]]:
     """Every reported detector x scale run and one repair classification of their events."""
     detections: dict[tuple[str, str], Detection] = {}
@@ -132,7 +136,7 @@ def _ruptures_side(
         )
     main = detections[("bordin", "total")]  # first: its events lead the table
     ruptures, bordin_events, main_counts = classify_repairs_counted(
-        list(detections.values()), prepared, config
+        list(detections.values()), prepared, config, pool
     )
     return ruptures, main, main_counts, bordin_events, detections
 
@@ -175,13 +179,13 @@ def compute_feedback(
     change, and it records the session at which it changed. The result does not depend on
     the row order of ``scores``.
 
-    The outcome side (ceiling, early alliance, risk, outcome status and curves) runs in one
-    worker thread while the calling thread runs the rupture detectors and the repair
-    classification; both are compiled kernels that release the GIL
-    (:mod:`bordin.feedback._kernels`), so the two overlap on a second core. The two sides
-    only read the prepared arrays (values cached on first use are computed before the worker
-    starts) and each computes exactly what it would alone, so the result is bit-identical to
-    a sequential run.
+    The work runs on two cores: the outcome side (ceiling, early alliance, risk, outcome
+    status and curves), two alliance subscales' SD units and about half of the rupture
+    events are computed in a pool of two threads while the calling thread does the rest.
+    The kernels release the GIL (:mod:`bordin.feedback._kernels`). Every task only reads
+    the prepared arrays (values cached on first use are computed before the pool starts)
+    and writes its own results, and each computes exactly what it would alone, so the
+    result is bit-identical to a sequential run.
     """
     config = config or FeedbackConfig()
     outcomes = tuple(outcomes)
@@ -209,10 +213,21 @@ def compute_feedback(
     # worker starts, so neither thread computes them while the other reads them.
     _ = prepared.session_int
     inputs = RuptureInputs(prepared, config)
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    subscales = [s for s in ("bond", "goal", "task") if s in prepared.alliance]
+    with ThreadPoolExecutor(max_workers=2) as pool:
         other = pool.submit(outcome_side)
+        # two subscales' drops in SD units (memoised in ``inputs`` under their own keys)
+        # are made in the pool while this thread makes the total's and the first
+        # subscale's; the detectors read them only after they are done
+        warm = [pool.submit(inputs.z, s) for s in subscales[1:]]
+        inputs.z("total", blended=True)
+        inputs.z("total")
+        for s in subscales[:1]:
+            inputs.z(s)
+        for done in warm:
+            done.result()
         ruptures, main, main_counts, bordin_events, detections = _ruptures_side(
-            prepared, config, notes, inputs
+            prepared, config, notes, inputs, pool
         )
         ceiling, early, risk, assessed = other.result()
     if not prepared.risk:
@@ -225,7 +240,8 @@ def compute_feedback(
     if "therapist_id" in frame.columns:
         data["therapist_id"] = frame["therapist_id"]
     data["session"] = frame["session"].to_numpy()
-    data["alliance"] = prepared.alliance["total"]
+    # prepared columns may be views of the caller's frame: the output gets its own copies
+    data["alliance"] = prepared.alliance["total"].copy()
     data["alliance_baseline"] = main.pre_level
     data["alliance_evidence"] = main.evidence
     for (detector, scale), det in detections.items():
@@ -234,9 +250,9 @@ def compute_feedback(
     data["rupture_onset"] = main.onset
     data["rupture_component"] = _codes_where(main.component, main.onset, COMPONENTS)
     data["rupture_marker"] = _codes_where(main.marker, main.onset, MARKERS)
-    data["ruptures_open"] = main_counts.open.astype(np.int64)
-    data["ruptures_repaired"] = main_counts.repaired.astype(np.int64)
-    data["ruptures_unrepaired"] = main_counts.unrepaired.astype(np.int64)
+    data["ruptures_open"] = main_counts.open
+    data["ruptures_repaired"] = main_counts.repaired
+    data["ruptures_unrepaired"] = main_counts.unrepaired
     data["alliance_at_maximum_run"] = ceiling.at_maximum_run.astype(np.int64)
     data["alliance_constant_run"] = ceiling.constant_run.astype(np.int64)
     data["uninformative"] = ceiling.uninformative
@@ -250,7 +266,7 @@ def compute_feedback(
     for oid, (out, traj) in zip(outcomes, assessed, strict=True):
         facts = prepared.outcome_facts[oid]
         norm = norms.get(oid)
-        data[f"{oid}_score"] = out.score
+        data[f"{oid}_score"] = out.score.copy()
         data[f"{oid}_intake"] = out.intake
         data[f"{oid}_change"] = out.change
         data[f"{oid}_rc"] = np.full(
@@ -335,10 +351,10 @@ def _client_table(
     table["last_session"] = latest["session"].to_numpy()
     table["n_sessions"] = groups.size
     table["rupture_code"] = client_rupture_code(counts, prepared)
-    table["ruptures"] = counts.onsets[last].astype(np.int64)
-    table["ruptures_repaired"] = counts.repaired[last].astype(np.int64)
-    table["ruptures_unrepaired"] = counts.unrepaired[last].astype(np.int64)
-    table["ruptures_open"] = counts.open[last].astype(np.int64)
+    table["ruptures"] = counts.onsets[last]
+    table["ruptures_repaired"] = counts.repaired[last]
+    table["ruptures_unrepaired"] = counts.unrepaired[last]
+    table["ruptures_open"] = counts.open[last]
     table["weak_early_alliance"] = latest["weak_early_alliance"].to_numpy()
     table["uninformative"] = latest["uninformative"].to_numpy()
     for oid in outcomes:

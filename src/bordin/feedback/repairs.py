@@ -17,6 +17,7 @@ doi:10.1037/a0022140
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Final
 
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bordin.feedback import _kernels
-from bordin.feedback._groups import FloatArray, IntArray
+from bordin.feedback._groups import IntArray
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.ruptures import COMPONENTS, DETECTORS, MARKERS, Detection
@@ -63,16 +64,13 @@ STATUSES: Final = ("open", "repaired", "unrepaired")
 
 @dataclass(frozen=True)
 class RuptureCounts:
-    """Per-row counts, as known at that session: ruptures begun, repaired, unrepaired, open."""
+    """Per-row counts, as known at that session: ruptures begun, repaired, declared
+    unrepaired, and still open."""
 
-    onsets: FloatArray
-    repaired: FloatArray
-    unrepaired: FloatArray
-
-    @property
-    def open(self) -> FloatArray:
-        result: FloatArray = self.onsets - self.repaired - self.unrepaired
-        return result
+    onsets: IntArray
+    repaired: IntArray
+    unrepaired: IntArray
+    open: IntArray
 
 
 def classify_repairs(
@@ -99,11 +97,19 @@ def classify_repairs_batch(
 
 
 def classify_repairs_counted(
-    detections: list[Detection], prepared: Prepared, config: FeedbackConfig
+    detections: list[Detection],
+    prepared: Prepared,
+    config: FeedbackConfig,
+    pool: Executor | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, RuptureCounts]:
     """All detections' events in one table (input order), as :func:`classify_repairs_batch`;
-    and the first detection's events and per-session counts, as :func:`classify_repairs`."""
-    events, repair_row, decided_row, n_first = _classify(detections, prepared, config)
+    and the first detection's events and per-session counts, as :func:`classify_repairs`.
+
+    With a ``pool``, the later detections' events (about half of all events) are found in
+    one of its threads while this thread finds the others; each writes only its own
+    detections' part of the table, so the result is the same.
+    """
+    events, repair_row, decided_row, n_first = _classify(detections, prepared, config, pool)
     counts = _counts(detections[0], repair_row[:n_first], decided_row[:n_first], prepared)
     return events, events.iloc[:n_first], counts
 
@@ -111,14 +117,20 @@ def classify_repairs_counted(
 def _counts(
     detection: Detection, repair_row: IntArray, decided_row: IntArray, prepared: Prepared
 ) -> RuptureCounts:
-    onsets, repaired, unrepaired = _kernels.running_counts(
+    onsets, repaired, unrepaired, still_open = _kernels.running_counts(
         detection.onset, prepared.groups.first, repair_row, decided_row
     )
-    return RuptureCounts(onsets=onsets, repaired=repaired, unrepaired=unrepaired)
+    return RuptureCounts(onsets=onsets, repaired=repaired, unrepaired=unrepaired, open=still_open)
+
+
+_SPLIT_EVENTS = 100_000  # fewer events are all found in the calling thread
 
 
 def _classify(
-    detections: list[Detection], prepared: Prepared, config: FeedbackConfig
+    detections: list[Detection],
+    prepared: Prepared,
+    config: FeedbackConfig,
+    pool: Executor | None = None,
 ) -> tuple[pd.DataFrame, IntArray, IntArray, int]:
     """Events of all detections with the rows where each was repaired / declared unrepaired,
     and the number of events of the first detection."""
@@ -131,24 +143,35 @@ def _classify(
     floats = np.empty((4, total))
     codes = np.empty((3, total), dtype=np.int8)
     missing = np.empty(total, dtype=bool)
-    for d, a, b in zip(detections, ends[:-1], ends[1:], strict=True):
-        _kernels.rupture_events(
-            d.onset,
-            groups.remaining,
-            prepared.session_int,
-            d.values,
-            d.pre_level,
-            d.depth,
-            d.evidence,
-            d.component,
-            d.marker,
-            config.repair_window,
-            rows[:, a:b],
-            ints[:, a:b],
-            floats[:, a:b],
-            codes[:, a:b],
-            missing[a:b],
-        )
+    jobs = list(zip(detections, ends[:-1], ends[1:], strict=True))
+
+    def find(part: list[tuple[Detection, int, int]]) -> None:
+        for d, a, b in part:
+            _kernels.rupture_events(
+                d.onset,
+                groups.remaining,
+                prepared.session_int,
+                d.values,
+                d.pre_level,
+                d.depth,
+                d.evidence,
+                d.component,
+                d.marker,
+                config.repair_window,
+                rows[:, a:b],
+                ints[:, a:b],
+                floats[:, a:b],
+                codes[:, a:b],
+                missing[a:b],
+            )
+
+    if pool is None or total < _SPLIT_EVENTS:
+        find(jobs)
+    else:
+        split = int(np.searchsorted(ends[1:], total / 2))
+        later = pool.submit(find, jobs[split:])
+        find(jobs[:split])
+        later.result()
     detector_codes = [DETECTORS.index(d.detector) for d in detections]
     scale_codes = [COMPONENTS.index(d.scale) for d in detections]
     onset_session, status_session, length, repair_session, time_to_repair = ints
