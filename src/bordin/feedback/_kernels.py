@@ -24,6 +24,7 @@ second core, and are cached on disk after the first compilation (``cache=True``)
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numba
@@ -48,7 +49,6 @@ _NAN = np.nan
 _BIG = float(np.finfo(np.float64).max)
 
 
-@numba.njit(**_JIT)
 def scale_pass(
     values: np.ndarray,
     first: np.ndarray,
@@ -69,11 +69,25 @@ def scale_pass(
     Sums are taken around the client's first value (a client-local centre, for accuracy).
     """
     n = values.shape[0]
-    prev = np.empty(n)
-    own = np.empty(n)
-    baseline = np.empty(n if decay > 0.0 else 0)
-    ss_by = np.zeros(top)
-    df_by = np.zeros(top)
+    out = (np.empty(n), np.empty(n), np.empty(n if decay > 0.0 else 0), np.zeros((2, top)))
+    _scale_pass(values, first, session, sd_min_sessions, decay, blend, *out)
+    return out[0], out[1], out[2], out[3][0], out[3][1]
+
+
+@numba.njit(**_JIT)
+def _scale_pass(
+    values: np.ndarray,
+    first: np.ndarray,
+    session: np.ndarray,
+    sd_min_sessions: int,
+    decay: float,
+    blend: float,
+    prev: np.ndarray,
+    own: np.ndarray,
+    baseline: np.ndarray,
+    by_session: np.ndarray,
+) -> None:
+    n = values.shape[0]
     centre = 0.0
     count = 0.0
     s1 = 0.0
@@ -104,8 +118,8 @@ def scale_pass(
         ok = not math.isnan(v)
         if ok and count >= 1.0:
             d = v - (s1 / count + centre)
-            ss_by[session[r]] += d * d * count / (count + 1.0)
-            df_by[session[r]] += 1.0
+            by_session[0, session[r]] += d * d * count / (count + 1.0)
+            by_session[1, session[r]] += 1.0
         if ok:
             dv = v - centre
             count += 1.0
@@ -114,10 +128,8 @@ def scale_pass(
         if decay > 0.0:
             ew_s = (v if ok else 0.0) + decay * ew_s
             ew_w = (1.0 if ok else 0.0) + decay * ew_w
-    return prev, own, baseline, ss_by, df_by
 
 
-@numba.njit(**_JIT)
 def scale_z(
     values: np.ndarray,
     baseline: np.ndarray,
@@ -127,21 +139,53 @@ def scale_z(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Drop from ``baseline`` to this session and that drop in units of
     max(own SD, clinic SD at this session number) (NaN where both are missing)."""
-    n = values.shape[0]
-    drop = np.empty(n)
-    z = np.empty(n)
-    for r in range(n):
+    drop, z = np.empty(values.shape[0]), np.empty(values.shape[0])
+    _scale_z(values, baseline, own, clinic_by_session, session, drop, z)
+    return drop, z
+
+
+@numba.njit(**_JIT)
+def _scale_z(
+    values: np.ndarray,
+    baseline: np.ndarray,
+    own: np.ndarray,
+    clinic_by_session: np.ndarray,
+    session: np.ndarray,
+    drop: np.ndarray,
+    z: np.ndarray,
+) -> None:
+    for r in range(values.shape[0]):
         d = baseline[r] - values[r]
         a = own[r]
         b = clinic_by_session[session[r]]
         sd = b if math.isnan(a) else (a if math.isnan(b) else max(a, b))
         drop[r] = d
         z[r] = d / sd
-    return drop, z
+
+
+def row_features(
+    z_subscales: Sequence[np.ndarray], items: Sequence[np.ndarray], item_threshold: float, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: the subscale that dropped most (0 bond, 1 goal, 2 task, 3 none) and that
+    drop in its SD units; the marker (0 withdrawal, 1 confrontation, 2 unknown); the
+    strongest rupture item and the sum of the items (NaN when none was asked).
+
+    ``z_subscales`` are the bond, goal and task drops in SD units and ``items`` the tension,
+    feeling misunderstood and withdrawal items; an array of length 0 is a subscale or item
+    the instrument does not have.
+    """
+    codes = np.empty((2, n), dtype=np.int8)
+    floats = np.empty((3, n))
+    z_bond, z_goal, z_task = z_subscales
+    tension, misunderstood, withdrawal = items
+    _row_features(
+        z_bond, z_goal, z_task, tension, misunderstood, withdrawal, item_threshold, codes, floats
+    )
+    return codes[0], floats[0], codes[1], floats[1], floats[2]
 
 
 @numba.njit(**_JIT)
-def row_features(
+def _row_features(
     z_bond: np.ndarray,
     z_goal: np.ndarray,
     z_task: np.ndarray,
@@ -149,20 +193,10 @@ def row_features(
     misunderstood: np.ndarray,
     withdrawal: np.ndarray,
     item_threshold: float,
-    n: int,
-) -> tuple[np.ndarray, ...]:
-    """Per row: the subscale that dropped most (0 bond, 1 goal, 2 task, 3 none) and that
-    drop in its SD units; the marker (0 withdrawal, 1 confrontation, 2 unknown); the
-    strongest rupture item and the sum of the items (NaN when none was asked).
-
-    An input of length 0 is a subscale or item the instrument does not have.
-    """
-    component = np.empty(n, dtype=np.int8)
-    best_z = np.empty(n)
-    marker = np.empty(n, dtype=np.int8)
-    item_max = np.empty(n)
-    item_sum = np.empty(n)
-    for r in range(n):
+    codes: np.ndarray,
+    floats: np.ndarray,
+) -> None:
+    for r in range(codes.shape[1]):
         index = 3
         best = -np.inf
         if z_bond.shape[0] and z_bond[r] > best:
@@ -174,15 +208,15 @@ def row_features(
         if z_task.shape[0] and z_task[r] > best:
             best = z_task[r]
             index = 2
-        component[r] = index
-        best_z[r] = _NAN if math.isinf(best) else best
+        codes[0, r] = index
+        floats[0, r] = _NAN if math.isinf(best) else best
         t = tension[r] if tension.shape[0] else _NAN
         m = misunderstood[r] if misunderstood.shape[0] else _NAN
         w = withdrawal[r] if withdrawal.shape[0] else _NAN
         # fmax: the larger value that is present, NaN when neither is
         confront = m if math.isnan(t) else (t if math.isnan(m) else max(t, m))
         strongest = w if math.isnan(confront) else (confront if math.isnan(w) else max(confront, w))
-        item_max[r] = strongest
+        floats[1, r] = strongest
         c = -1.0 if math.isnan(confront) else confront
         wd = -1.0 if math.isnan(w) else w
         mark = 2
@@ -190,9 +224,9 @@ def row_features(
             mark = 1
         if wd >= item_threshold and wd >= c:
             mark = 0
-        marker[r] = mark
+        codes[1, r] = mark
         if math.isnan(t) and math.isnan(m) and math.isnan(w):
-            item_sum[r] = _NAN
+            floats[2, r] = _NAN
         else:
             total = 0.0
             if not math.isnan(t):
@@ -201,11 +235,9 @@ def row_features(
                 total += m
             if not math.isnan(w):
                 total += w
-            item_sum[r] = total
-    return component, best_z, marker, item_max, item_sum
+            floats[2, r] = total
 
 
-@numba.njit(**_JIT)
 def bordin_evidence(
     z: np.ndarray,
     drop: np.ndarray,
@@ -217,10 +249,26 @@ def bordin_evidence(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bordin's evidence :math:`z + \\tfrac12\\max(0, z^{sub} - z) + \\lambda I` and its
     flag (evidence at or above the threshold and the alliance fell by more than noise)."""
-    n = z.shape[0]
-    evidence = np.empty(n)
-    flag = np.empty(n, dtype=np.bool_)
-    for r in range(n):
+    evidence, flag = np.empty(z.shape[0]), np.empty(z.shape[0], dtype=bool)
+    _bordin_evidence(
+        z, drop, sub_z, item_sum, item_weight, threshold, threshold_no_items, evidence, flag
+    )
+    return evidence, flag
+
+
+@numba.njit(**_JIT)
+def _bordin_evidence(
+    z: np.ndarray,
+    drop: np.ndarray,
+    sub_z: np.ndarray,
+    item_sum: np.ndarray,
+    item_weight: float,
+    threshold: float,
+    threshold_no_items: float,
+    evidence: np.ndarray,
+    flag: np.ndarray,
+) -> None:
+    for r in range(z.shape[0]):
         zr = z[r]
         # numpy.nan_to_num: NaN to 0, infinities to the largest finite values
         z0 = 0.0 if math.isnan(zr) else (_BIG if zr == np.inf else (-_BIG if zr == -np.inf else zr))
@@ -231,7 +279,6 @@ def bordin_evidence(
         e = zr + boost + item_weight * (items if asked else 0.0)
         evidence[r] = e
         flag[r] = e >= (threshold if asked else threshold_no_items) and drop[r] > 1e-9
-    return evidence, flag
 
 
 @numba.njit(**_JIT)
@@ -320,7 +367,6 @@ def rupture_events(
         e += 1
 
 
-@numba.njit(**_JIT)
 def running_counts(
     onset: np.ndarray,
     first: np.ndarray,
@@ -330,77 +376,106 @@ def running_counts(
     """Per row, the client's ruptures begun, repaired, declared unrepaired and still open
     so far."""
     n = onset.shape[0]
-    change = np.zeros((2, n), dtype=np.int64)  # repairs and decisions at each row
-    for e in range(repair_row.shape[0]):
-        if repair_row[e] >= 0:
-            change[0, repair_row[e]] += 1
-        elif decided_row[e] >= 0:
-            change[1, decided_row[e]] += 1
-    onsets = np.empty(n, dtype=np.int64)
-    repaired = np.empty(n, dtype=np.int64)
-    unrepaired = np.empty(n, dtype=np.int64)
-    still_open = np.empty(n, dtype=np.int64)
-    a = 0
-    b = 0
-    c = 0
-    for r in range(n):
-        if first[r]:
-            a = 0
-            b = 0
-            c = 0
-        if onset[r]:
-            a += 1
-        b += change[0, r]
-        c += change[1, r]
-        onsets[r] = a
-        repaired[r] = b
-        unrepaired[r] = c
-        still_open[r] = a - b - c
-    return onsets, repaired, unrepaired, still_open
+    out = np.empty((4, n), dtype=np.int64)
+    settled = np.zeros((2, n), dtype=np.int32)  # repairs and decisions at each row
+    _running_counts(onset, first, repair_row, decided_row, settled, out)
+    return out[0], out[1], out[2], out[3]
 
 
 @numba.njit(**_JIT)
+def _running_counts(
+    onset: np.ndarray,
+    first: np.ndarray,
+    repair_row: np.ndarray,
+    decided_row: np.ndarray,
+    settled: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    for e in range(repair_row.shape[0]):
+        if repair_row[e] >= 0:
+            settled[0, repair_row[e]] += 1
+        elif decided_row[e] >= 0:
+            settled[1, decided_row[e]] += 1
+    begun = 0
+    repaired = 0
+    unrepaired = 0
+    for r in range(onset.shape[0]):
+        if first[r]:
+            begun = 0
+            repaired = 0
+            unrepaired = 0
+        if onset[r]:
+            begun += 1
+        repaired += settled[0, r]
+        unrepaired += settled[1, r]
+        out[0, r] = begun
+        out[1, r] = repaired
+        out[2, r] = unrepaired
+        out[3, r] = begun - repaired - unrepaired
+
+
 def ceiling_runs(
     values: np.ndarray, first: np.ndarray, maximum: float, sessions: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Runs of sessions at the scale maximum and of identical ratings ending at each row,
     and whether either run is ``sessions`` long or longer."""
-    n = values.shape[0]
-    max_run = np.empty(n)
-    const_run = np.empty(n)
-    flag = np.empty(n, dtype=np.bool_)
-    at_max = 0.0
-    same = 0.0
-    for r in range(n):
-        v = values[r]
-        if first[r]:
-            at_max = 0.0
-            same = 0.0
-        at_max = at_max + 1.0 if v >= maximum - 1e-9 else 0.0
-        if not first[r] and abs(v - values[r - 1]) < 1e-9:
-            same += 1.0
-        else:
-            same = 0.0
-        # a run of k identical ratings is k - 1 "same as before" sessions plus one
-        c = 0.0 if math.isnan(v) else same + 1.0
-        max_run[r] = at_max
-        const_run[r] = c
-        flag[r] = at_max >= sessions or c >= sessions
-    return max_run, const_run, flag
+    runs = np.empty((2, values.shape[0]), dtype=np.int64)
+    flag = np.empty(values.shape[0], dtype=bool)
+    _ceiling_runs(values, first, maximum, sessions, runs, flag)
+    return runs[0], runs[1], flag
 
 
 @numba.njit(**_JIT)
+def _ceiling_runs(
+    values: np.ndarray,
+    first: np.ndarray,
+    maximum: float,
+    sessions: int,
+    runs: np.ndarray,
+    flag: np.ndarray,
+) -> None:
+    n = values.shape[0]
+    at_max = 0
+    same = 0
+    for r in range(n):
+        v = values[r]
+        if first[r]:
+            at_max = 0
+            same = 0
+        at_max = at_max + 1 if v >= maximum - 1e-9 else 0
+        if not first[r] and abs(v - values[r - 1]) < 1e-9:
+            same += 1
+        else:
+            same = 0
+        # a run of k identical ratings is k - 1 "same as before" sessions plus one
+        c = 0 if math.isnan(v) else same + 1
+        runs[0, r] = at_max
+        runs[1, r] = c
+        flag[r] = at_max >= sessions or c >= sessions
+
+
 def early_means(
     values: np.ndarray, first: np.ndarray, session: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Mean and least-squares slope of the alliance over sessions 1..k, judged at the
     client's first row numbered k or later and carried forward (NaN before it); whether the
     client has been judged by each row, and the judging rows."""
+    floats = np.empty((2, values.shape[0]))
+    flags = np.empty((2, values.shape[0]), dtype=bool)
+    _early_means(values, first, session, k, floats, flags)
+    return floats[0], floats[1], flags[0], flags[1]
+
+
+@numba.njit(**_JIT)
+def _early_means(
+    values: np.ndarray,
+    first: np.ndarray,
+    session: np.ndarray,
+    k: int,
+    floats: np.ndarray,
+    flags: np.ndarray,
+) -> None:
     n = values.shape[0]
-    mean = np.empty(n)
-    slope = np.empty(n)
-    judged = np.empty(n, dtype=np.bool_)
-    judge = np.zeros(n, dtype=np.bool_)
     start = 0
     done = False
     m = _NAN
@@ -411,9 +486,9 @@ def early_means(
             done = False
             m = _NAN
             b = _NAN
-        if not done and session[r] >= k:
+        flags[1, r] = not done and session[r] >= k
+        if flags[1, r]:
             done = True
-            judge[r] = True
             cnt = 0.0
             sx = 0.0
             st = 0.0
@@ -431,13 +506,11 @@ def early_means(
             m = sx / cnt if cnt > 0 else _NAN
             den = cnt * stt - st * st
             b = (cnt * stx - st * sx) / den if cnt >= 2 and den > 0 else _NAN
-        mean[r] = m
-        slope[r] = b
-        judged[r] = done
-    return mean, slope, judged, judge
+        floats[0, r] = m
+        floats[1, r] = b
+        flags[0, r] = done
 
 
-@numba.njit(**_JIT)
 def outcome_rows(
     y: np.ndarray,
     first: np.ndarray,
@@ -458,15 +531,43 @@ def outcome_rows(
     2 ``<=``, 3 ``<``); a NaN cutoff makes no score a case.
     """
     n = y.shape[0]
-    intake = np.empty(n)
-    change = np.empty(n)
-    improved = np.zeros(n, dtype=np.bool_)
-    deteriorated = np.zeros(n, dtype=np.bool_)
-    recovered = np.zeros(n, dtype=np.bool_)
-    response = np.zeros(n, dtype=np.bool_)
-    remission = np.zeros(n, dtype=np.bool_)
-    caseness = np.empty(n, dtype=np.bool_)
+    floats = np.empty((2, n))
+    flags = np.zeros((6, n), dtype=bool)
     status = np.empty(n, dtype=np.int8)
+    _outcome_rows(
+        y,
+        first,
+        threshold,
+        higher_is_better,
+        cutoff,
+        case_op,
+        response_fraction,
+        defines_response,
+        remission_below,
+        floats,
+        flags,
+        status,
+    )
+    return (floats[0], floats[1], *flags, status)
+
+
+@numba.njit(**_JIT)
+def _outcome_rows(
+    y: np.ndarray,
+    first: np.ndarray,
+    threshold: float,
+    higher_is_better: bool,
+    cutoff: float,
+    case_op: int,
+    response_fraction: float,
+    defines_response: bool,
+    remission_below: float,
+    floats: np.ndarray,
+    flags: np.ndarray,
+    status: np.ndarray,
+) -> None:
+    # flags: improved, deteriorated, recovered, response, remission, caseness
+    n = y.shape[0]
     tolerance = 1e-9 * max(1.0, threshold)
     base = _NAN
     for r in range(n):
@@ -478,41 +579,30 @@ def outcome_rows(
         if ok and math.isnan(base):
             base = v
             is_intake = True
-        intake[r] = base
+        floats[0, r] = base
         c = v - base
-        change[r] = c
+        floats[1, r] = c
         case_now = _is_case(v, cutoff, case_op)
-        caseness[r] = case_now
+        flags[5, r] = case_now
         code = 4  # not assessed
         if ok and not math.isnan(base) and not is_intake:
             code = 2  # no reliable change
             if not math.isnan(threshold) and abs(c) >= threshold - tolerance:
                 gain = c if higher_is_better else -c
                 if gain > 0:
-                    improved[r] = True
+                    flags[0, r] = True
                     code = 1
                     if _is_case(base, cutoff, case_op) and not case_now:
-                        recovered[r] = True
+                        flags[2, r] = True
                         code = 0
                 elif gain < 0:
-                    deteriorated[r] = True
+                    flags[1, r] = True
                     code = 3
             if defines_response and base > 0 and (base - v) / base >= response_fraction:
-                response[r] = True
+                flags[3, r] = True
             if v < remission_below:
-                remission[r] = True
+                flags[4, r] = True
         status[r] = code
-    return (
-        intake,
-        change,
-        improved,
-        deteriorated,
-        recovered,
-        response,
-        remission,
-        caseness,
-        status,
-    )
 
 
 @numba.njit(**_JIT)
@@ -564,7 +654,6 @@ def trajectory_sums(
     return sums
 
 
-@numba.njit(**_JIT)
 def trajectory_rows(
     intake: np.ndarray,
     change: np.ndarray,
@@ -579,13 +668,29 @@ def trajectory_rows(
     the inverse cross-product's 11, 12 and 22 entries, the limit's spread t x sigma, and the
     source code), all on the severity scale and returned on the instrument's own."""
     n = intake.shape[0]
-    expected = np.empty(n)
-    upper = np.empty(n)
-    shown = np.empty(n)
-    off = np.zeros(n, dtype=np.bool_)
-    colour = np.full(n, -1, dtype=np.int8)
-    source = np.full(n, -1, dtype=np.int8)
-    for r in range(n):
+    floats = np.empty((3, n))  # expected, upper, change where shown
+    off = np.zeros(n, dtype=bool)
+    codes = np.full((2, n), -1, dtype=np.int8)  # colour, source
+    _trajectory_rows(
+        intake, change, caseness, session, log_session, sign, by_session, floats, off, codes
+    )
+    return floats[0], floats[1], floats[2], off, codes[0], codes[1]
+
+
+@numba.njit(**_JIT)
+def _trajectory_rows(
+    intake: np.ndarray,
+    change: np.ndarray,
+    caseness: np.ndarray,
+    session: np.ndarray,
+    log_session: np.ndarray,
+    sign: float,
+    by_session: np.ndarray,
+    floats: np.ndarray,
+    off: np.ndarray,
+    codes: np.ndarray,
+) -> None:
+    for r in range(intake.shape[0]):
         t = session[r]
         y1 = sign * intake[r]
         lt = log_session[t]
@@ -594,21 +699,20 @@ def trajectory_rows(
         u = e + by_session[5, t] * math.sqrt(lt * (1.0 + lev))
         c = sign * change[r]
         if t < 2 or math.isnan(c) or math.isnan(u):
-            expected[r] = _NAN
-            upper[r] = _NAN
-            shown[r] = _NAN
+            floats[0, r] = _NAN
+            floats[1, r] = _NAN
+            floats[2, r] = _NAN
             continue
-        expected[r] = sign * e
-        upper[r] = sign * u
-        shown[r] = change[r]
-        source[r] = np.int8(by_session[6, t])
+        floats[0, r] = sign * e
+        floats[1, r] = sign * u
+        floats[2, r] = change[r]
+        codes[1, r] = np.int8(by_session[6, t])
         if c > u:
             off[r] = True
-            colour[r] = 0
+            codes[0, r] = 0
         elif not caseness[r]:
-            colour[r] = 3
+            codes[0, r] = 3
         elif c > e:
-            colour[r] = 1
+            codes[0, r] = 1
         else:
-            colour[r] = 2
-    return expected, upper, shown, off, colour, source
+            codes[0, r] = 2

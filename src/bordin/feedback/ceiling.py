@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bordin.feedback import _kernels
-from bordin.feedback._groups import BoolArray, FloatArray
+from bordin.feedback._groups import BoolArray, IntArray
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
 
@@ -27,8 +27,8 @@ __all__ = ["CeilingSignals", "detect_uninformative"]
 class CeilingSignals:
     """Per-row: run of sessions at the maximum, run of identical ratings, and the flag."""
 
-    at_maximum_run: FloatArray
-    constant_run: FloatArray
+    at_maximum_run: IntArray
+    constant_run: IntArray
     uninformative: BoolArray
 
 

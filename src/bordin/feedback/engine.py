@@ -253,8 +253,8 @@ def compute_feedback(
     data["ruptures_open"] = main_counts.open
     data["ruptures_repaired"] = main_counts.repaired
     data["ruptures_unrepaired"] = main_counts.unrepaired
-    data["alliance_at_maximum_run"] = ceiling.at_maximum_run.astype(np.int64)
-    data["alliance_constant_run"] = ceiling.constant_run.astype(np.int64)
+    data["alliance_at_maximum_run"] = ceiling.at_maximum_run
+    data["alliance_constant_run"] = ceiling.constant_run
     data["uninformative"] = ceiling.uninformative
     data["early_alliance_mean"] = early.early_mean
     data["early_alliance_slope"] = early.early_slope

@@ -208,7 +208,7 @@ class RuptureInputs:
             its = [items.get(i, none) for i in ("tension", "misunderstood", "withdrawal")]
             result: tuple[np.ndarray, FloatArray, np.ndarray, FloatArray, FloatArray]
             result = _kernels.row_features(
-                *zs, *its, self.config.item_threshold, self.prepared.groups.n_rows
+                zs, its, self.config.item_threshold, self.prepared.groups.n_rows
             )
             return result
 
