@@ -299,7 +299,7 @@ def compute_feedback(
 
     # ---- clients and alerts
     last = groups.last_row()
-    latest = sessions.iloc[last].reset_index(drop=True)
+    latest = pd.DataFrame({k: _take(v, last) for k, v in data.items()}, copy=False)
     event_client = groups.code[np.flatnonzero(main.onset)]  # client of each Bordin event
     clients = _client_table(
         prepared, latest, main_counts, outcomes, bordin_events, event_client, config
@@ -328,6 +328,15 @@ def compute_feedback(
         notes=tuple(dict.fromkeys(notes)),
         alert_builder=make_alerts,
     )
+
+
+def _take(values: Any, rows: np.ndarray) -> Any:
+    """The given rows of a column of the sessions table (array, categorical or series)."""
+    if isinstance(values, pd.Categorical):
+        return pd.Categorical.from_codes(values.codes[rows], dtype=values.dtype)
+    if isinstance(values, pd.Series):
+        return values.array.take(rows)
+    return values[rows]
 
 
 def _client_table(
@@ -370,12 +379,15 @@ def _client_table(
     # alert counts and priorities per client, kind by kind (same rules as build_alerts)
     session = latest["session"].to_numpy()
     kinds = list(ALERT_KINDS)
-    priority = np.zeros((len(kinds), n), dtype=np.int64)
+    top = np.zeros(n, dtype=np.int64)
+    top_kind = np.full(n, -1, dtype=np.int8)
     count = np.zeros(n, dtype=np.int64)
 
     def add(kind: str, prio: np.ndarray, k: np.ndarray) -> None:
-        row = kinds.index(kind)
-        priority[row] = np.maximum(priority[row], np.where(k > 0, prio, 0))
+        # no two kinds share a priority, so the highest is the top alert's whatever the order
+        higher = (k > 0) & (prio > top)
+        top[higher] = prio[higher]
+        top_kind[higher] = kinds.index(kind)
         np.add(count, k, out=count)
 
     ones = np.ones(n, dtype=np.int64)
@@ -401,9 +413,7 @@ def _client_table(
     )
     add("weak_early_alliance", 45 * ones, weak.astype(np.int64))
     add("uninformative_ratings", 20 * ones, latest["uninformative"].to_numpy(dtype=bool))
-    top = priority.max(axis=0)
-    top_kind = np.where(top > 0, np.argmax(priority, axis=0), -1)
     table["n_alerts"] = count
     table["priority"] = top
-    table["top_alert"] = pd.Categorical.from_codes(top_kind.astype(np.int8), categories=kinds)
+    table["top_alert"] = pd.Categorical.from_codes(top_kind, categories=kinds)
     return pd.DataFrame(table)
