@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from bordin.feedback import _kernels
+
 __all__ = ["Groups", "make_groups"]
 
 FloatArray = NDArray[np.float64]
@@ -47,7 +49,5 @@ def make_groups(first: BoolArray) -> Groups:
     n = first.shape[0]
     start = np.flatnonzero(first).astype(np.int64)
     size = np.diff(np.append(start, n)).astype(np.int64)
-    code = np.cumsum(first).astype(np.int64) - 1
-    # rows after each row in its client: the client's last row minus this row
-    remaining = np.repeat(start + size - 1, size) - np.arange(n, dtype=np.int64)
+    code, remaining = _kernels.group_layout(first)
     return Groups(code=code, start=start, size=size, first=first, remaining=remaining)

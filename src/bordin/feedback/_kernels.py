@@ -34,6 +34,7 @@ __all__ = [
     "bordin_evidence",
     "ceiling_runs",
     "early_means",
+    "group_layout",
     "outcome_rows",
     "row_features",
     "rupture_events",
@@ -47,6 +48,27 @@ __all__ = [
 _JIT: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
 _NAN = np.nan
 _BIG = float(np.finfo(np.float64).max)
+
+
+def group_layout(first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's client number (0, 1, ... in row order) and the number of rows of its
+    client after it, from the mark on each client's first row."""
+    out = np.empty((2, first.shape[0]), dtype=np.int64)
+    _group_layout(first, out)
+    return out[0], out[1]
+
+
+@numba.njit(**_JIT)
+def _group_layout(first: np.ndarray, out: np.ndarray) -> None:
+    code = -1
+    for r in range(first.shape[0]):
+        if first[r]:
+            code += 1
+        out[0, r] = code
+    after = 0
+    for r in range(first.shape[0] - 1, -1, -1):
+        out[1, r] = after
+        after = 0 if first[r] else after + 1
 
 
 def scale_pass(

@@ -299,7 +299,15 @@ def compute_feedback(
 
     # ---- clients and alerts
     last = groups.last_row()
-    latest = pd.DataFrame({k: _take(v, last) for k, v in data.items()}, copy=False)
+
+    def latest_rows(columns: Sequence[str]) -> pd.DataFrame:
+        """The sessions table at each client's latest session (the given columns)."""
+        return pd.DataFrame({k: _take(data[k], last) for k in columns}, copy=False)
+
+    # the client table needs a few columns; the alerts, built when first asked for, all
+    needed = ["client_id", "therapist_id", "session", "weak_early_alliance", "uninformative"]
+    needed += [f"{oid}_{what}" for oid in outcomes for what in ("status", "colour")]
+    latest = latest_rows([c for c in (*needed, "risk") if c in data])
     event_client = groups.code[np.flatnonzero(main.onset)]  # client of each Bordin event
     clients = _client_table(
         prepared, latest, main_counts, outcomes, bordin_events, event_client, config
@@ -308,7 +316,7 @@ def compute_feedback(
 
     def make_alerts() -> tuple[Alert, ...]:
         return build_alerts(
-            latest,
+            latest_rows(list(data)),
             bordin_events,
             alliance=prepared.alliance_id,
             outcomes=outcomes,
