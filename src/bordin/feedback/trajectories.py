@@ -42,7 +42,7 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from bordin.feedback import _kernels
 from bordin.feedback._groups import FloatArray
@@ -212,7 +212,8 @@ def assess_trajectory(
         coef_d, j11, j12, j22, sig, dfs = d, i11, i12, i22, sigma, df
         source_by_t = np.where(clinic_ok, 0, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        q = stats.t.ppf(config.not_on_track_level, np.maximum(np.nan_to_num(dfs, nan=1.0), 1))
+        # the t quantile (what scipy.stats.t.ppf computes, without importing scipy.stats)
+        q = special.stdtrit(np.maximum(np.nan_to_num(dfs, nan=1.0), 1), config.not_on_track_level)
         spread = q * sig
     model = np.vstack([coef_c, coef_d, j11, j12, j22, spread, source_by_t]).astype(np.float64)
     sess = prepared.session_int
