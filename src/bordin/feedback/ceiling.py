@@ -8,7 +8,7 @@ to treat perfect scores as a prompt for a conversation rather than as reassuranc
 References
 ----------
 Tryon, G. S., Blackwell, S. C., & Hammel, E. F. (2008). The magnitude of client and therapist
-working alliance ratings. doi:10.1037/a0013753
+working alliance ratings. Psychotherapy: Theory, Research, Practice, Training, 45(4), 546-551.
 """
 
 from __future__ import annotations

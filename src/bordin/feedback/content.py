@@ -81,7 +81,7 @@ REFERENCES: Final[dict[str, str]] = {
     "tryon2008": (
         "Tryon, G. S., Blackwell, S. C., & Hammel, E. F. (2008). The magnitude of client and "
         "therapist working alliance ratings. Psychotherapy: Theory, Research, Practice, "
-        "Training, 45(4), 546-551. doi:10.1037/a0013753"
+        "Training, 45(4), 546-551."
     ),
     "fluckiger2018": (
         "Flückiger, C., Del Re, A. C., Wampold, B. E., & Horvath, A. O. (2018). The alliance "
