@@ -6,6 +6,7 @@ it needs to Python lists once, and formats the explanations in one pass.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ def _values(series: pd.Series, idx: np.ndarray) -> list[Any]:
     return [None if (v is None or v is pd.NA or v != v) else v for v in values.tolist()]
 
 
+@lru_cache(maxsize=1 << 16)  # scores and thresholds repeat across a clinic's alerts
 def _fmt(value: float | None) -> str:
     if value is None or value != value:
         return "n/a"
