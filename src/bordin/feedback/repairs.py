@@ -36,7 +36,6 @@ __all__ = [
     "STATUSES",
     "RuptureCounts",
     "classify_repairs",
-    "classify_repairs_batch",
     "classify_repairs_counted",
     "client_rupture_code",
 ]
@@ -88,22 +87,15 @@ def classify_repairs(
     return events, _counts(detection, repair_row, decided_row, prepared)
 
 
-def classify_repairs_batch(
-    detections: list[Detection], prepared: Prepared, config: FeedbackConfig
-) -> pd.DataFrame:
-    """:func:`classify_repairs` for several detections at once: one table, in input order."""
-    events, _, _, _ = _classify(detections, prepared, config)
-    return events
-
-
 def classify_repairs_counted(
     detections: list[Detection],
     prepared: Prepared,
     config: FeedbackConfig,
     pool: Executor | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, RuptureCounts]:
-    """All detections' events in one table (input order), as :func:`classify_repairs_batch`;
-    and the first detection's events and per-session counts, as :func:`classify_repairs`.
+    """All detections' events in one table, in input order (each as
+    :func:`classify_repairs` finds them); and the first detection's events and per-session
+    counts.
 
     With a ``pool``, the later detections' events (about half of all events) are found in
     one of its threads while this thread finds the others; each writes only its own
