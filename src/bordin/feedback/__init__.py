@@ -8,6 +8,7 @@ cites its source in its module and in ``docs/feedback.md``.
 from bordin.feedback.alerts import ALERT_KINDS, Alert, alerts_to_frame
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.engine import compute_feedback, detect_ruptures
+from bordin.feedback.norms import ClinicNorms, FittedOn, fit_clinic_norms
 from bordin.feedback.repairs import CLIENT_CODES, RUPTURE_COLUMNS
 from bordin.feedback.result import FeedbackResult
 from bordin.feedback.ruptures import DETECTORS
@@ -18,14 +19,17 @@ __all__ = [
     "Alert",
     "CLIENT_CODES",
     "COLOURS",
+    "ClinicNorms",
     "CurveNorm",
     "DETECTORS",
     "FeedbackConfig",
     "FeedbackResult",
+    "FittedOn",
     "RUPTURE_COLUMNS",
     "alerts_to_frame",
     "compute_feedback",
     "detect_ruptures",
+    "fit_clinic_norms",
     "fit_curve_norm",
     "load_norms",
 ]

@@ -17,6 +17,7 @@ psychotherapy: A meta-analytic synthesis. doi:10.1037/pst0000172
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from bordin.feedback._groups import BoolArray, FloatArray
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
 
-__all__ = ["EarlySignals", "assess_early_alliance"]
+__all__ = ["INSTRUMENT_CUTOFF", "EarlySignals", "assess_early_alliance", "early_reference"]
 
 
 @dataclass(frozen=True)
@@ -46,32 +47,58 @@ class EarlySignals:
     weak: BoolArray
 
 
-def assess_early_alliance(prepared: Prepared, config: FeedbackConfig) -> EarlySignals:
-    """Judge early alliance at the first session numbered ``early_session`` or later.
+INSTRUMENT_CUTOFF: Final = "instrument concern cutoff"
 
-    Only sessions up to that one enter the mean and slope, and the clinic percentile uses
-    only clients' means over the same sessions, so no later session changes the signal.
-    """
-    t = prepared.session
-    k = config.early_session
+
+_Early = tuple[FloatArray, FloatArray, BoolArray, BoolArray]
+
+
+def _early(prepared: Prepared, config: FeedbackConfig) -> _Early:
+    """The early mean and slope per row, whether judged yet, and the judging rows."""
     # Sessions are numbered >= position + 1, so the judging row (the first numbered k or
     # later) is at position <= k - 1 and its sums run over that client's rows up to it.
-    early_mean, early_slope, judged_yet, judge = _kernels.early_means(
-        prepared.alliance["total"], prepared.groups.first, prepared.session_int, k
+    result: _Early = _kernels.early_means(
+        prepared.alliance["total"],
+        prepared.groups.first,
+        prepared.session_int,
+        config.early_session,
     )
+    return result
+
+
+def early_reference(prepared: Prepared, config: FeedbackConfig) -> tuple[float, str]:
+    """The value early alliance is judged against, and where it comes from.
+
+    The instrument's concern cutoff where it has one; otherwise the clinic's
+    ``early_percentile`` of the early means of the clients judged exactly at session
+    ``early_session`` (a client judged later, because sessions were missed, is left out).
+    This is a clinic-wide quantity: it is part of the clinic norms
+    (:class:`bordin.feedback.ClinicNorms`).
+    """
     facts = prepared.alliance_facts
     if facts.cutoff is not None:
-        reference_value = float(facts.cutoff)
-        source = "instrument concern cutoff"
-    else:
-        # Only clients judged exactly at session k: a client judged later (sessions were
-        # missed) would otherwise change other clients' signals at an earlier session.
-        judged = early_mean[judge & (t == k)]
-        judged = judged[~np.isnan(judged)]
-        reference_value = (
-            float(np.percentile(judged, config.early_percentile)) if judged.size else np.nan
-        )
-        source = f"clinic {config.early_percentile:g}th percentile at session {k}"
+        return float(facts.cutoff), INSTRUMENT_CUTOFF
+    k = config.early_session
+    early_mean, _, _, judge = _early(prepared, config)
+    means = early_mean[judge & (prepared.session == k)]
+    means = means[~np.isnan(means)]
+    value = float(np.percentile(means, config.early_percentile)) if means.size else np.nan
+    return value, (
+        f"clinic {config.early_percentile:g}th percentile at session {k} ({means.size} clients)"
+    )
+
+
+def assess_early_alliance(
+    prepared: Prepared, config: FeedbackConfig, reference: tuple[float, str]
+) -> EarlySignals:
+    """Judge early alliance at the first session numbered ``early_session`` or later
+    against ``reference`` (value and source; see :func:`early_reference`).
+
+    Only sessions up to that one enter the mean and slope, so no later session of the
+    client changes the signal.
+    """
+    early_mean, early_slope, judged_yet, _ = _early(prepared, config)
+    reference_value, source = reference
     low = judged_yet & (early_mean < reference_value)  # False for NaN
     falling = judged_yet & (early_slope <= config.early_slope_threshold)
     return EarlySignals(

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from bordin.errors import InputError
 from bordin.feedback._alert_rules import RUPTURE_LOOKBACK, build_alerts
+from bordin.feedback._groups import FloatArray
 from bordin.feedback._prepare import Prepared, prepare_scores
 from bordin.feedback.alerts import ALERT_KINDS, Alert
-from bordin.feedback.ceiling import detect_uninformative
+from bordin.feedback.ceiling import CeilingSignals, detect_uninformative
 from bordin.feedback.config import FeedbackConfig
-from bordin.feedback.early import assess_early_alliance
-from bordin.feedback.outcomes import assess_outcome
+from bordin.feedback.early import EarlySignals, assess_early_alliance
+from bordin.feedback.norms import ClinicNorms, fit_norms, scores_date_range
+from bordin.feedback.outcomes import OutcomeSignals, assess_outcome
 from bordin.feedback.repairs import (
     STATUSES,
     RuptureCounts,
@@ -24,7 +28,7 @@ from bordin.feedback.repairs import (
     client_rupture_code,
 )
 from bordin.feedback.result import FeedbackResult
-from bordin.feedback.risk import assess_risk
+from bordin.feedback.risk import RiskSignals, assess_risk
 from bordin.feedback.ruptures import (
     COMPONENTS,
     MARKERS,
@@ -33,7 +37,12 @@ from bordin.feedback.ruptures import (
     RuptureInputs,
     run_detector,
 )
-from bordin.feedback.trajectories import COLOURS, CurveNorm, assess_trajectory, load_norms
+from bordin.feedback.trajectories import (
+    COLOURS,
+    CurveNorm,
+    TrajectorySignals,
+    assess_trajectory,
+)
 
 __all__ = ["compute_feedback", "detect_ruptures"]
 
@@ -104,14 +113,27 @@ def _codes_where(codes: np.ndarray, mask: np.ndarray, labels: tuple[str, ...]) -
     return pd.Categorical.from_codes(np.where(mask, codes, -1), categories=list(labels))
 
 
-def _ruptures_side(
+def _rupture_side(
     prepared: Prepared,
     config: FeedbackConfig,
-    notes: list[str],
     inputs: RuptureInputs,
     pool: Executor,
-) -> tuple[pd.DataFrame, Detection, RuptureCounts, pd.DataFrame, dict[tuple[str, str], Detection]]:
-    """Every reported detector x scale run and one repair classification of their events."""
+) -> _Ruptures:
+    """Every reported detector x scale run and one repair classification of their events.
+
+    Two subscales' drops in SD units (memoised in ``inputs`` under their own keys) are made
+    in the pool while this thread makes the total's and the first subscale's; the detectors
+    read them only after they are done.
+    """
+    subscales = [s for s in ("bond", "goal", "task") if s in prepared.alliance]
+    warm = [pool.submit(inputs.z, s) for s in subscales[1:]]
+    inputs.z("total", blended=True)
+    inputs.z("total")
+    for s in subscales[:1]:
+        inputs.z(s)
+    for done in warm:
+        done.result()
+    notes: list[str] = []
     detections: dict[tuple[str, str], Detection] = {}
     rc = _alliance_rc(prepared, config)
     for detector, scale in _REPORTED:
@@ -138,7 +160,65 @@ def _ruptures_side(
     ruptures, bordin_events, main_counts = classify_repairs_counted(
         list(detections.values()), prepared, config, pool
     )
-    return ruptures, main, main_counts, bordin_events, detections
+    return _Ruptures(ruptures, main, main_counts, bordin_events, detections, notes)
+
+
+@dataclass(frozen=True)
+class _Ruptures:
+    """What the rupture side of the pipeline hands on."""
+
+    table: pd.DataFrame
+    main: Detection
+    counts: RuptureCounts
+    bordin_events: pd.DataFrame
+    detections: dict[tuple[str, str], Detection]
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class _Outcomes:
+    """What the outcome side of the pipeline hands on."""
+
+    ceiling: CeilingSignals
+    early: EarlySignals
+    risk: RiskSignals
+    assessed: list[tuple[OutcomeSignals, TrajectorySignals]]
+
+
+def _outcome_side(prepared: Prepared, config: FeedbackConfig, norms: ClinicNorms) -> _Outcomes:
+    """Ceiling, early alliance (against the norms' reference), risk, and for each outcome
+    its status and its place on the norms' expected-recovery curve."""
+    top = int(prepared.session_int.max()) + 1 if prepared.groups.n_rows else 1
+    assessed = []
+    for oid in prepared.outcomes:
+        out = assess_outcome(prepared, oid, config)
+        traj = assess_trajectory(
+            prepared, out, config, norms.curve_sums(oid, top), norms.fallback.get(oid)
+        )
+        assessed.append((out, traj))
+    return _Outcomes(
+        ceiling=detect_uninformative(prepared, config),
+        early=assess_early_alliance(
+            prepared, config, (norms.early_reference, norms.early_reference_source)
+        ),
+        risk=assess_risk(prepared),
+        assessed=assessed,
+    )
+
+
+def _checked_norms(norms: ClinicNorms, prepared: Prepared, config: FeedbackConfig) -> None:
+    if norms.alliance != prepared.alliance_id:
+        raise InputError(
+            f"the clinic norms were fitted for alliance {norms.alliance!r}, not "
+            f"{prepared.alliance_id!r}"
+        )
+    missing = [oid for oid in prepared.outcomes if oid not in norms.outcomes]
+    if missing:
+        raise InputError(
+            f"the clinic norms have no expected-recovery data for {', '.join(missing)} "
+            f"(fitted for: {', '.join(norms.outcomes) or 'no outcome'}); refit them"
+        )
+    norms.check_config(config)
 
 
 def compute_feedback(
@@ -147,7 +227,7 @@ def compute_feedback(
     alliance: str = "sac",
     outcomes: Sequence[str] = ("phq9",),
     config: FeedbackConfig | None = None,
-    norms: Mapping[str, CurveNorm] | None = None,
+    norms: ClinicNorms | None = None,
 ) -> FeedbackResult:
     """Every feedback signal for a whole clinic: ruptures and repairs, ceiling, early
     alliance, outcome status, not-on-track, risk, and alerts with suggestions.
@@ -157,85 +237,121 @@ def compute_feedback(
     scores
         Wide session scores, one row per client and session, any row order.
     alliance
-        Alliance instrument id (``sac``, ``wai_sr``).
+        Alliance instrument id (``sac``, ``wai_sr``) or its total column.
     outcomes
-        Outcome instrument ids (``phq9``, ``gad7``, ``core10``); the first one drives the
-        client's not-on-track colour.
+        Outcome instrument ids (``phq9``, ``gad7``, ``core10``) or their total columns; the
+        first one drives the client's not-on-track colour.
     config
         Thresholds; :class:`FeedbackConfig` defaults follow the cited sources.
     norms
-        Expected-recovery norms by outcome id, used when the clinic has too few clients to
-        fit its own; defaults to the bundled norms.
+        The clinic norms (:class:`bordin.feedback.ClinicNorms`): the clinic's within-client
+        SDs, expected-recovery curves and early-alliance reference. Without them they are
+        fitted on ``scores`` (:func:`bordin.feedback.fit_clinic_norms`). With them, each
+        client's signals depend on that client's sessions alone.
 
     Returns
     -------
     FeedbackResult
+        With the norms used in ``norms``.
+
+    Raises
+    ------
+    InputError
+        Bad scores (named by row and column), or norms fitted for another alliance
+        instrument, without one of the outcomes, or with other early-alliance settings.
 
     Notes
     -----
-    The signal at session *t* uses only sessions up to *t* (clinic-level references such as
-    the within-client SD, the early-alliance percentile and the expected curves are built
-    from sessions numbered up to *t*); repair status is the only value later sessions
-    change, and it records the session at which it changed. The result does not depend on
-    the row order of ``scores``.
+    The engine is a pipeline: prepare the frame; fit or take the clinic norms; run the
+    rupture side (every detector and scale, then repairs) and the outcome side (ceiling,
+    early alliance, risk, outcome status and curves); assemble the sessions table, the
+    client table and (on first access) the alerts.
 
-    The work runs on two cores: the outcome side (ceiling, early alliance, risk, outcome
-    status and curves), two alliance subscales' SD units and about half of the rupture
-    events are computed in a pool of two threads while the calling thread does the rest.
-    The kernels release the GIL (:mod:`bordin.feedback._kernels`). Every task only reads
-    the prepared arrays (values cached on first use are computed before the pool starts)
-    and writes its own results, and each computes exactly what it would alone, so the
-    result is bit-identical to a sequential run.
+    The signal at session *t* uses only sessions up to *t* (the clinic references fitted
+    here accumulate the clinic's sessions numbered up to *t*); repair status is the only
+    value later sessions change, and it records the session at which it changed. The
+    result does not depend on the row order of ``scores``.
+
+    The two sides run on two cores: the outcome side, two alliance subscales' SD units and
+    about half of the rupture events are computed in a pool of two threads while the
+    calling thread does the rest. The kernels release the GIL. Every task only reads the
+    prepared arrays (values cached on first use are computed before the pool starts) and
+    writes its own results, so the result is bit-identical to a sequential run.
     """
     config = config or FeedbackConfig()
-    outcomes = tuple(outcomes)
-    prepared = prepare_scores(scores, alliance=alliance, outcomes=outcomes)
+    prepared = prepare_scores(scores, alliance=alliance, outcomes=tuple(outcomes))
     if norms is None:
-        norms = load_norms()
-    notes: list[str] = []
-    frame = prepared.frame
-    groups = prepared.groups
+        norms = fit_norms(prepared, config, dates=scores_date_range(scores))
+    else:
+        _checked_norms(norms, prepared, config)
+    given = norms
 
-    # ---- outcome side (ceiling, early alliance, risk, outcome status and curves): it reads
-    # ``prepared`` only, so it runs in a worker thread while this thread finds ruptures and
-    # repairs (the kernels release the GIL).
-    def outcome_side() -> tuple[Any, Any, Any, list[tuple[Any, Any]]]:
-        ceiling = detect_uninformative(prepared, config)
-        early = assess_early_alliance(prepared, config)
-        risk = assess_risk(prepared)
-        assessed = []
-        for oid in outcomes:
-            out = assess_outcome(prepared, oid, config)
-            assessed.append((out, assess_trajectory(prepared, out, config, norms.get(oid))))
-        return ceiling, early, risk, assessed
+    def clinic_sd(scale: str, top: int) -> FloatArray:
+        return given.clinic_sd(scale, top, min_df=config.clinic_sd_min_df)
 
     # Values computed on first use and cached on ``prepared`` are made here, before the
     # worker starts, so neither thread computes them while the other reads them.
     _ = prepared.session_int
-    inputs = RuptureInputs(prepared, config)
-    subscales = [s for s in ("bond", "goal", "task") if s in prepared.alliance]
+    inputs = RuptureInputs(prepared, config, clinic_sd=clinic_sd)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        other = pool.submit(outcome_side)
-        # two subscales' drops in SD units (memoised in ``inputs`` under their own keys)
-        # are made in the pool while this thread makes the total's and the first
-        # subscale's; the detectors read them only after they are done
-        warm = [pool.submit(inputs.z, s) for s in subscales[1:]]
-        inputs.z("total", blended=True)
-        inputs.z("total")
-        for s in subscales[:1]:
-            inputs.z(s)
-        for done in warm:
-            done.result()
-        ruptures, main, main_counts, bordin_events, detections = _ruptures_side(
-            prepared, config, notes, inputs, pool
-        )
-        ceiling, early, risk, assessed = other.result()
+        outcome_side = pool.submit(_outcome_side, prepared, config, norms)
+        ruptures = _rupture_side(prepared, config, inputs, pool)
+        outcome = outcome_side.result()
+    notes = list(ruptures.notes)
     if not prepared.risk:
         notes.append(
             "No risk-item columns (such as phq9_item9 or core10_item6) in the scores: risk "
             "alerts are not possible."
         )
+    data = _session_columns(prepared, ruptures, outcome)
+    curve_sources = {
+        oid: _curve_source(traj, norms.fallback.get(oid))
+        for oid, (_, traj) in zip(prepared.outcomes, outcome.assessed, strict=True)
+    }
+    sessions = pd.DataFrame(data, copy=False)  # fresh arrays owned by this frame alone
+    last = prepared.groups.last_row()
 
+    def latest_rows(columns: Sequence[str]) -> pd.DataFrame:
+        """The sessions table at each client's latest session (the given columns)."""
+        return pd.DataFrame({k: _take(data[k], last) for k in columns}, copy=False)
+
+    outcome_ids = tuple(prepared.outcomes)
+    # the client table needs a few columns; the alerts, built when first asked for, all
+    needed = ["client_id", "therapist_id", "session", "weak_early_alliance", "uninformative"]
+    needed += [f"{oid}_{what}" for oid in outcome_ids for what in ("status", "colour")]
+    latest = latest_rows([c for c in (*needed, "risk") if c in data])
+    clients = _client_table(prepared, latest, ruptures, outcome_ids, config)
+    early_source = outcome.early.reference_source
+
+    def make_alerts() -> tuple[Alert, ...]:
+        return build_alerts(
+            latest_rows(list(data)),
+            ruptures.bordin_events,
+            alliance=prepared.alliance_id,
+            outcomes=outcome_ids,
+            early_reference_source=early_source,
+            early_session=config.early_session,
+            repair_window=config.repair_window,
+        )
+
+    return FeedbackResult(
+        sessions=sessions,
+        ruptures=ruptures.table,
+        clients=clients,
+        config=config,
+        alliance=prepared.alliance_id,
+        outcomes=outcome_ids,
+        curve_sources=curve_sources,
+        notes=tuple(dict.fromkeys(notes)),
+        norms=norms,
+        alert_builder=make_alerts,
+    )
+
+
+def _session_columns(prepared: Prepared, ruptures: _Ruptures, outcome: _Outcomes) -> dict[str, Any]:
+    """The columns of the sessions table, one row per client and session."""
+    frame, main, counts = prepared.frame, ruptures.main, ruptures.counts
+    ceiling, early, risk = outcome.ceiling, outcome.early, outcome.risk
     data: dict[str, Any] = {"client_id": frame["client_id"]}
     if "therapist_id" in frame.columns:
         data["therapist_id"] = frame["therapist_id"]
@@ -244,15 +360,15 @@ def compute_feedback(
     data["alliance"] = prepared.alliance["total"].copy()
     data["alliance_baseline"] = main.pre_level
     data["alliance_evidence"] = main.evidence
-    for (detector, scale), det in detections.items():
+    for (detector, scale), det in ruptures.detections.items():
         if scale == "total":
             data[f"rupture_{detector}"] = det.flag
     data["rupture_onset"] = main.onset
     data["rupture_component"] = _codes_where(main.component, main.onset, COMPONENTS)
     data["rupture_marker"] = _codes_where(main.marker, main.onset, MARKERS)
-    data["ruptures_open"] = main_counts.open
-    data["ruptures_repaired"] = main_counts.repaired
-    data["ruptures_unrepaired"] = main_counts.unrepaired
+    data["ruptures_open"] = counts.open
+    data["ruptures_repaired"] = counts.repaired
+    data["ruptures_unrepaired"] = counts.unrepaired
     data["alliance_at_maximum_run"] = ceiling.at_maximum_run
     data["alliance_constant_run"] = ceiling.constant_run
     data["uninformative"] = ceiling.uninformative
@@ -262,16 +378,13 @@ def compute_feedback(
     data["early_alliance_low"] = early.low
     data["early_alliance_falling"] = early.falling
     data["weak_early_alliance"] = early.weak
-    curve_sources: dict[str, str] = {}
-    for oid, (out, traj) in zip(outcomes, assessed, strict=True):
-        facts = prepared.outcome_facts[oid]
-        norm = norms.get(oid)
+    n = prepared.groups.n_rows
+    for oid, (out, traj) in zip(prepared.outcomes, outcome.assessed, strict=True):
+        rc = prepared.outcome_facts[oid].reliable_change
         data[f"{oid}_score"] = out.score.copy()
         data[f"{oid}_intake"] = out.intake
         data[f"{oid}_change"] = out.change
-        data[f"{oid}_rc"] = np.full(
-            groups.n_rows, np.nan if facts.reliable_change is None else facts.reliable_change
-        )
+        data[f"{oid}_rc"] = np.full(n, np.nan if rc is None else rc)
         data[f"{oid}_status"] = out.status
         data[f"{oid}_response"] = out.response
         data[f"{oid}_remission"] = out.remission
@@ -279,63 +392,26 @@ def compute_feedback(
         data[f"{oid}_limit"] = traj.upper
         data[f"{oid}_colour"] = traj.colour
         data[f"{oid}_curve_source"] = traj.source
-        used = np.bincount(traj.source.codes[traj.source.codes >= 0], minlength=3)
-        n_clinic, n_norms, n_none = (int(u) for u in used[:3])
-        parts = []
-        if n_clinic:
-            parts.append(f"fitted on this clinic's data for {n_clinic} session(s)")
-        if n_norms and norm is not None:
-            parts.append(
-                f"bundled norms for {n_norms} session(s) (too few clients here; {norm.source})"
-            )
-        if n_none:
-            parts.append(f"not available for {n_none} session(s): too few clients")
-        curve_sources[oid] = "; ".join(parts) if parts else "no follow-up sessions yet"
     data["risk"] = risk.flag
     data["risk_item"] = risk.item
     data["risk_value"] = risk.value
-    # The columns are fresh arrays owned by this frame alone: no copy, no consolidation.
-    sessions = pd.DataFrame(data, copy=False)
+    return data
 
-    # ---- clients and alerts
-    last = groups.last_row()
 
-    def latest_rows(columns: Sequence[str]) -> pd.DataFrame:
-        """The sessions table at each client's latest session (the given columns)."""
-        return pd.DataFrame({k: _take(data[k], last) for k in columns}, copy=False)
-
-    # the client table needs a few columns; the alerts, built when first asked for, all
-    needed = ["client_id", "therapist_id", "session", "weak_early_alliance", "uninformative"]
-    needed += [f"{oid}_{what}" for oid in outcomes for what in ("status", "colour")]
-    latest = latest_rows([c for c in (*needed, "risk") if c in data])
-    event_client = groups.code[np.flatnonzero(main.onset)]  # client of each Bordin event
-    clients = _client_table(
-        prepared, latest, main_counts, outcomes, bordin_events, event_client, config
-    )
-    early_source = early.reference_source
-
-    def make_alerts() -> tuple[Alert, ...]:
-        return build_alerts(
-            latest_rows(list(data)),
-            bordin_events,
-            alliance=prepared.alliance_id,
-            outcomes=outcomes,
-            early_reference_source=early_source,
-            early_session=config.early_session,
-            repair_window=config.repair_window,
+def _curve_source(traj: TrajectorySignals, norm: CurveNorm | None) -> str:
+    """Where one outcome's expected curves came from, in words, with session counts."""
+    used = np.bincount(traj.source.codes[traj.source.codes >= 0], minlength=3)
+    n_clinic, n_norms, n_none = (int(u) for u in used[:3])
+    parts = []
+    if n_clinic:
+        parts.append(f"fitted on this clinic's data for {n_clinic} session(s)")
+    if n_norms and norm is not None:
+        parts.append(
+            f"bundled norms for {n_norms} session(s) (too few clients here; {norm.source})"
         )
-
-    return FeedbackResult(
-        sessions=sessions,
-        ruptures=ruptures,
-        clients=clients,
-        config=config,
-        alliance=prepared.alliance_id,
-        outcomes=outcomes,
-        curve_sources=curve_sources,
-        notes=tuple(dict.fromkeys(notes)),
-        alert_builder=make_alerts,
-    )
+    if n_none:
+        parts.append(f"not available for {n_none} session(s): too few clients")
+    return "; ".join(parts) if parts else "no follow-up sessions yet"
 
 
 def _take(values: Any, rows: np.ndarray) -> Any:
@@ -350,16 +426,16 @@ def _take(values: Any, rows: np.ndarray) -> Any:
 def _client_table(
     prepared: Prepared,
     latest: pd.DataFrame,
-    counts: RuptureCounts,
+    ruptures: _Ruptures,
     outcomes: tuple[str, ...],
-    events: pd.DataFrame,
-    event_client: np.ndarray,
     config: FeedbackConfig,
 ) -> pd.DataFrame:
     """One row per client; ``priority``, ``n_alerts`` and ``top_alert`` follow the alert
     rules of :func:`bordin.feedback._alert_rules.build_alerts` (computed here column-wise)."""
     groups = prepared.groups
     last = groups.last_row()
+    counts, events = ruptures.counts, ruptures.bordin_events
+    event_client = groups.code[np.flatnonzero(ruptures.main.onset)]  # client of each event
     n = len(latest)
     table: dict[str, Any] = {"client_id": latest["client_id"]}
     if "therapist_id" in latest.columns:

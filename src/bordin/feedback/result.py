@@ -13,10 +13,11 @@ import pandas as pd
 
 from bordin.feedback.alerts import Alert, alerts_to_frame
 from bordin.feedback.config import FeedbackConfig
+from bordin.feedback.norms import ClinicNorms
 
 __all__ = ["SCHEMA_VERSION", "FeedbackResult"]
 
-SCHEMA_VERSION: Final = "1.0"
+SCHEMA_VERSION: Final = "1.1"
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -70,6 +71,9 @@ class FeedbackResult:
         bundled norms) and how many clients they rest on.
     notes
         Plain-language notes about what could not be computed and why.
+    norms
+        The clinic norms the signals were computed against (given, or fitted on the
+        scores); ``norms.version`` identifies them.
     alert_builder
         Builds the alerts (internal; use ``alerts``).
     """
@@ -82,6 +86,7 @@ class FeedbackResult:
     outcomes: tuple[str, ...]
     curve_sources: dict[str, str]
     notes: tuple[str, ...]
+    norms: ClinicNorms
     alert_builder: Callable[[], tuple[Alert, ...]] = field(repr=False)
 
     @cached_property
@@ -105,6 +110,13 @@ class FeedbackResult:
             "outcomes": list(self.outcomes),
             "config": self.config.as_dict(),
             "curve_sources": dict(self.curve_sources),
+            "norms": {
+                "version": self.norms.version,
+                "source": self.norms.source(self.config),
+                "fitted_on": self.norms.fitted_on.to_dict(),
+                "fitted_at": self.norms.fitted_at,
+                "quantities": self.norms.describe(self.config),
+            },
             "notes": list(self.notes),
             "clients": _records(self.clients),
             "alerts": [a.to_dict() for a in self.alerts],

@@ -81,18 +81,26 @@ class ScaleStats:
     ``previous`` is the previous session's value; ``own_sd`` the client's own within-client
     SD of the earlier sessions (NaN until ``sd_min_sessions`` of them); ``clinic_sd`` the
     clinic's pooled within-client SD at each session number, using only sessions numbered up
-    to it (NaN until the clinic has ``clinic_sd_min_df`` pooled degrees of freedom); and
+    to it (NaN until the clinic has ``clinic_sd_min_df`` pooled degrees of freedom), taken
+    from the clinic norms; ``clinic_sums`` this frame's own pooled sums by session number
+    (2 x T: sum of squares, degrees of freedom), what the norms are fitted from; and
     ``baseline`` Bordin's blended baseline (None unless asked for).
     """
 
     previous: FloatArray
     own_sd: FloatArray
     clinic_sd: FloatArray
+    clinic_sums: FloatArray
     baseline: FloatArray | None
 
 
 def scale_stats(
-    values: FloatArray, prepared: Prepared, config: FeedbackConfig, *, baseline: bool
+    values: FloatArray,
+    prepared: Prepared,
+    config: FeedbackConfig,
+    *,
+    baseline: bool,
+    clinic_sd: Callable[[int], FloatArray] | None = None,
 ) -> ScaleStats:
     """The SD scale of the rupture criteria and Bordin's baseline for one alliance scale.
 
@@ -102,6 +110,10 @@ def scale_stats(
     *t* gives the clinic's within-client SD at session *t*. Computing it cumulatively by
     session number keeps the rule free of look-ahead: a session added later never changes a
     signal at an earlier session number.
+
+    ``clinic_sd`` gives the clinic's SD for session numbers 0..T-1 (from the clinic norms,
+    :meth:`bordin.feedback.ClinicNorms.clinic_sd`); without it the frame's own pooled sums
+    are used.
     """
     groups = prepared.groups
     sess = prepared.session_int
@@ -110,14 +122,22 @@ def scale_stats(
     previous, own, base, ss_by, df_by = _kernels.scale_pass(
         values, groups.first, sess, top, config.sd_min_sessions, decay, config.bordin_blend
     )
-    ss = np.cumsum(ss_by)
-    df = np.cumsum(df_by)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        clinic = np.where(
-            df >= max(config.clinic_sd_min_df, 1), np.sqrt(ss / np.maximum(df, 1)), np.nan
-        )
+    sums = np.vstack([ss_by, df_by])
+    if clinic_sd is not None:
+        clinic = clinic_sd(top)
+    else:
+        ss = np.cumsum(ss_by)
+        df = np.cumsum(df_by)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            clinic = np.where(
+                df >= max(config.clinic_sd_min_df, 1), np.sqrt(ss / np.maximum(df, 1)), np.nan
+            )
     return ScaleStats(
-        previous=previous, own_sd=own, clinic_sd=clinic, baseline=base if baseline else None
+        previous=previous,
+        own_sd=own,
+        clinic_sd=clinic,
+        clinic_sums=sums,
+        baseline=base if baseline else None,
     )
 
 
@@ -126,11 +146,20 @@ class RuptureInputs:
 
     Several detectors run on the same frame (``compute_feedback`` runs eleven); they share
     the previous values, SD scales, running baselines, rupture types and item evidence.
+    ``clinic_sd(scale, T)`` gives the clinic's within-client SD for session numbers
+    0..T-1 from the clinic norms; without it each scale's is pooled from this frame.
     """
 
-    def __init__(self, prepared: Prepared, config: FeedbackConfig) -> None:
+    def __init__(
+        self,
+        prepared: Prepared,
+        config: FeedbackConfig,
+        *,
+        clinic_sd: Callable[[str, int], FloatArray] | None = None,
+    ) -> None:
         self.prepared = prepared
         self.config = config
+        self.clinic_sd = clinic_sd
         self._memo: dict[tuple[str, str], Any] = {}
 
     def _get(self, key: tuple[str, str], make: Callable[[], Any]) -> Any:
@@ -143,7 +172,14 @@ class RuptureInputs:
         got: ScaleStats | None = self._memo.get(("stats", scale))
         if got is None or (baseline and got.baseline is None):
             v = self.prepared.alliance[scale]
-            got = scale_stats(v, self.prepared, self.config, baseline=baseline)
+            given = self.clinic_sd
+            got = scale_stats(
+                v,
+                self.prepared,
+                self.config,
+                baseline=baseline,
+                clinic_sd=None if given is None else (lambda top: given(scale, top)),
+            )
             self._memo[("stats", scale)] = got
         return got
 

@@ -56,6 +56,7 @@ __all__ = [
     "CurveNorm",
     "TrajectorySignals",
     "assess_trajectory",
+    "curve_sums",
     "fit_curve_norm",
     "load_norms",
 ]
@@ -132,17 +133,31 @@ def _log_sessions(top: int) -> FloatArray:
     return result
 
 
-def _sums(outcome: OutcomeSignals, prepared: Prepared) -> tuple[np.ndarray, float]:
-    """Per session number: the model's least-squares sums (rows s11, s12, s22, r1, r2, rr,
-    n and the clients whose first follow-up it is); and the severity sign."""
-    facts = prepared.outcome_facts[outcome.instrument]
-    sign = -1.0 if facts.higher_is_better else 1.0
+def _sign(outcome: OutcomeSignals, prepared: Prepared) -> float:
+    """+1 when higher scores are worse (severity orientation), -1 when higher is better."""
+    return -1.0 if prepared.outcome_facts[outcome.instrument].higher_is_better else 1.0
+
+
+def curve_sums(outcome: OutcomeSignals, prepared: Prepared) -> FloatArray:
+    """Per session number (columns 0..T-1): the model's weighted least-squares sums (rows
+    s11, s12, s22, r1, r2, rr, n) and the clients whose first follow-up it is (row 7).
+
+    These are what the clinic norms keep for each outcome
+    (:class:`bordin.feedback.ClinicNorms`); accumulated over session numbers up to *t* they
+    give the curve at session *t*.
+    """
     sess = prepared.session_int
     top = int(sess.max()) + 1 if sess.size else 1
-    sums: np.ndarray = _kernels.trajectory_sums(
-        outcome.intake, outcome.change, prepared.groups.first, sess, _log_sessions(top), sign, top
+    sums: FloatArray = _kernels.trajectory_sums(
+        outcome.intake,
+        outcome.change,
+        prepared.groups.first,
+        sess,
+        _log_sessions(top),
+        _sign(outcome, prepared),
+        top,
     )
-    return sums, sign
+    return sums
 
 
 def _solve(
@@ -169,8 +184,7 @@ def _solve(
 
 def fit_curve_norm(outcome: OutcomeSignals, prepared: Prepared, *, source: str) -> CurveNorm:
     """Fit the expected-recovery model on all of a clinic's sessions (used to make norms)."""
-    by_session, _ = _sums(outcome, prepared)
-    total = by_session.sum(axis=1, keepdims=True)
+    total = curve_sums(outcome, prepared).sum(axis=1, keepdims=True)
     c, d, i11, i12, i22, sigma, df = _solve(*total[:7])
     n_clients = int(total[7, 0])
     return CurveNorm(
@@ -188,10 +202,16 @@ def assess_trajectory(
     prepared: Prepared,
     outcome: OutcomeSignals,
     config: FeedbackConfig,
+    by_session: FloatArray,
     norm: CurveNorm | None,
 ) -> TrajectorySignals:
-    """Expected change, upper prediction limit and colour at every session of one outcome."""
-    by_session, sign = _sums(outcome, prepared)
+    """Expected change, upper prediction limit and colour at every session of one outcome.
+
+    ``by_session`` are the clinic's model sums by session number (:func:`curve_sums`, from
+    the clinic norms), at least as many columns as the frame's highest session number + 1;
+    ``norm`` the bundled model used where the clinic has too few clients.
+    """
+    sign = _sign(outcome, prepared)
     cum = np.cumsum(by_session, axis=1)
     clients_by_t = cum[7]
     c, d, i11, i12, i22, sigma, df = _solve(*cum[:7])
