@@ -3,10 +3,40 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-__all__ = ["register"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bordin.feedback import ClinicNorms
+
+__all__ = ["read_norms", "read_scores", "register"]
+
+
+def read_scores(path: Path) -> pd.DataFrame:
+    """A wide session-scores CSV; a missing or unreadable file is an InputError naming it."""
+    import pandas as pd
+
+    from bordin.errors import InputError
+
+    if not path.is_file():
+        raise InputError("file not found", file=str(path))
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read CSV: {exc}", file=str(path)) from exc
+
+
+def read_norms(path: Path) -> ClinicNorms:
+    """Clinic norms written by ``bordin norms fit`` (or exported by the service)."""
+    from bordin.errors import InputError
+    from bordin.feedback import ClinicNorms
+
+    if not path.is_file():
+        raise InputError("file not found", file=str(path))
+    return ClinicNorms.from_json(path.read_text(encoding="utf-8"), where=str(path))
 
 
 def register(app: typer.Typer) -> None:
@@ -28,23 +58,25 @@ def register(app: typer.Typer) -> None:
         max_alerts: int = typer.Option(
             25, "--max-alerts", min=0, help="Alerts listed in the summary (0: all)."
         ),
+        norms_file: Path | None = typer.Option(
+            None,
+            "--norms",
+            help="Clinic norms (JSON from `bordin norms fit` or the service's export) to "
+            "judge against instead of fitting them on SCORES.",
+        ),
     ) -> None:
         """Ruptures and repairs, early alliance, outcome status, not-on-track and alerts."""
         import json
 
-        import pandas as pd
-
         from bordin.errors import InputError
         from bordin.feedback import compute_feedback
 
-        if not scores.is_file():
-            raise InputError("file not found", file=str(scores))
+        norms = read_norms(norms_file) if norms_file is not None else None
+        frame = read_scores(scores)
         try:
-            frame = pd.read_csv(scores)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read CSV: {exc}", file=str(scores)) from exc
-        try:
-            result = compute_feedback(frame, alliance=alliance, outcomes=tuple(outcome))
+            result = compute_feedback(
+                frame, alliance=alliance, outcomes=tuple(outcome), norms=norms
+            )
         except InputError as exc:
             raise InputError(
                 exc.detail, file=str(scores), row=exc.row, column=exc.column, item=exc.item

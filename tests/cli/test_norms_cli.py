@@ -1,0 +1,86 @@
+"""``bordin norms fit/show`` and ``bordin feedback --norms``: one path for clinic norms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bordin.cli.main import main
+from bordin.feedback import ClinicNorms, compute_feedback, fit_clinic_norms
+from bordin.simulate import SimulationConfig, simulate_clinic
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+        raise SystemExit(0)
+    out = capsys.readouterr()
+    code = info.value.code
+    return (0 if code is None else int(code)), out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def clinic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    scores = simulate_clinic(SimulationConfig(n_clients=40), seed=5).scores
+    path = tmp_path_factory.mktemp("norms") / "scores.csv"
+    scores.to_csv(path, index=False)
+    return path, pd.read_csv(path)
+
+
+def test_fit_writes_the_norms_the_library_fits(
+    clinic: tuple[Path, pd.DataFrame], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, frame = clinic
+    out = tmp_path / "norms.json"
+    code, text, err = _run(["norms", "fit", str(path), "--outcome", "phq9", "-o", str(out)], capsys)
+    assert code == 0, err
+    written = ClinicNorms.from_json(out.read_text(encoding="utf-8"))
+    assert written.version == fit_clinic_norms(frame, outcomes=("phq9",)).version
+    assert f"Clinic norms {written.version} (mixed)" in text
+    assert "Fitted on 40 client(s)" in text
+    assert "bundled norms" in text  # 40 clients are too few for the clinic's own curves
+    code, shown, _ = _run(["norms", "show", str(out), "--json"], capsys)
+    assert code == 0
+    summary = json.loads(shown)
+    assert summary["version"] == written.version
+    assert summary["fitted_on"]["n_clients"] == 40
+    assert summary["quantities"]["curve_phq9"]["origin"] == "bundled"
+
+
+def test_feedback_with_norms_from_a_smaller_clinic(
+    clinic: tuple[Path, pd.DataFrame], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bordin feedback --norms` judges against the given norms: the same JSON as the
+    library with those norms, and not the same as norms fitted on the file itself."""
+    path, frame = clinic
+    first = frame[frame["client_id"].isin(sorted(frame["client_id"].unique())[:15])]
+    small = tmp_path / "first15.csv"
+    first.to_csv(small, index=False)
+    norms_file = tmp_path / "norms.json"
+    assert _run(["norms", "fit", str(small), "-o", str(norms_file)], capsys)[0] == 0
+    code, out, err = _run(["feedback", str(path), "--json", "--norms", str(norms_file)], capsys)
+    assert code == 0, err
+    got = json.loads(out)
+    norms = ClinicNorms.from_json(norms_file.read_text(encoding="utf-8"))
+    expected = compute_feedback(frame, norms=norms).to_json_dict(include_sessions=False)
+    assert got == json.loads(json.dumps(expected))
+    assert got["norms"]["version"] == norms.version
+    code, out, _ = _run(["feedback", str(path), "--json"], capsys)
+    assert json.loads(out)["norms"]["version"] != norms.version
+
+
+def test_a_bad_norms_file_is_named(
+    clinic: tuple[Path, pd.DataFrame], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _ = clinic
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": 1}', encoding="utf-8")
+    code, _, err = _run(["feedback", str(path), "--norms", str(bad)], capsys)
+    assert code == 2
+    assert "bad.json" in err and "malformed clinic norms" in err
+    assert "Traceback" not in err
+    code, _, err = _run(["norms", "show", str(tmp_path / "missing.json")], capsys)
+    assert code == 2 and "missing.json" in err and "file not found" in err
