@@ -1,8 +1,12 @@
-"""Recompute one client's scores, signals and alerts inside the caller's transaction.
+"""Recompute clients' scores, signals and alerts inside the caller's transaction, against
+their clinic's stored norms snapshot; fit and refresh those snapshots.
 
-Called by every action that changes a client's responses. Scoring and feedback are the
-core's (:func:`bordin.scoring.score_responses`, :func:`bordin.feedback.compute_feedback`);
-this module only moves rows between the database and their frames.
+Called by every action that changes a client's responses. Scoring, feedback and norms are
+the core's (:func:`bordin.scoring.score_responses`, :func:`bordin.feedback.compute_feedback`,
+:func:`bordin.feedback.fit_clinic_norms`); this module only moves rows between the database
+and their frames. With a fixed snapshot a client's signals depend on that client alone, so
+a submission recomputes one client and the result equals ``compute_feedback`` on the
+clinic's export with the same snapshot (docs/feedback.md, "Clinic norms").
 """
 
 from __future__ import annotations
@@ -11,30 +15,45 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from bordin.storage.audit import record_event
 from bordin.storage.models import (
     Alert,
     Client,
+    Clinic,
+    FeedbackShown,
     ItemResponse,
+    NormsSnapshot,
     Score,
     Signal,
     TherapySession,
     User,
+    utcnow,
 )
 
 __all__ = [
+    "clinic_scored_sessions",
+    "clinic_scores_frame",
+    "current_snapshot",
+    "fit_norms_snapshot",
     "jsonable",
     "recompute_client_feedback",
     "recompute_feedback",
+    "refresh_norms",
     "rescore_sessions",
     "scores_frame",
+    "snapshot_norms",
     "store_scores",
 ]
+
+if TYPE_CHECKING:
+    from bordin.feedback import ClinicNorms
 
 ID_COLUMNS = ("client_id", "therapist_id", "session", "date")
 ALLIANCE_PREFERENCE = ("sac", "wai_sr")
@@ -179,20 +198,190 @@ def scores_frame(db: Session, client_ids: Iterable[int]) -> pd.DataFrame:
     return wide
 
 
-def _feedback_instruments(columns: Iterable[str]) -> tuple[str | None, tuple[str, ...]]:
+def _feedback_instruments(columns: Iterable[str]) -> tuple[str, tuple[str, ...]]:
+    """The clinic's alliance instrument (by preference; ``sac`` when it has none yet) and
+    its outcome instruments, from the score columns it has."""
     present = set(columns)
-    alliance = next((a for a in ALLIANCE_PREFERENCE if f"{a}_total" in present), None)
+    alliance = next((a for a in ALLIANCE_PREFERENCE if f"{a}_total" in present), "sac")
     outcomes = tuple(o for o in OUTCOME_INSTRUMENTS if f"{o}_total" in present)
     return alliance, outcomes
 
 
+def _with_columns(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """The frame with every given score column (missing ones empty), in a fixed order.
+
+    A client's frame is laid out with the clinic's columns, so that the engine sees the
+    same columns for one client as for the clinic's export."""
+    wanted = [c for c in sorted(set(columns)) if c not in ID_COLUMNS]
+    extra = sorted(c for c in frame.columns if c not in ID_COLUMNS and c not in wanted)
+    out = frame.reindex(columns=[*ID_COLUMNS, *wanted, *extra])
+    out[wanted] = out[wanted].astype(float)
+    return out
+
+
+def clinic_scores_frame(db: Session, clinic_id: int) -> pd.DataFrame:
+    """The wide session-scores frame of every client of a clinic."""
+    ids = db.scalars(select(Client.id).where(Client.clinic_id == clinic_id)).all()
+    return scores_frame(db, ids)
+
+
+def clinic_scored_sessions(db: Session, clinic_id: int) -> int:
+    """How many of a clinic's sessions have scores."""
+    count = db.scalar(
+        select(func.count(func.distinct(Score.session_id)))
+        .join(Client, Client.id == Score.client_id)
+        .where(Client.clinic_id == clinic_id)
+    )
+    return int(count or 0)
+
+
+def current_snapshot(db: Session, clinic_id: int) -> NormsSnapshot | None:
+    """The clinic's current norms snapshot (the newest), if it has one."""
+    return db.scalars(
+        select(NormsSnapshot)
+        .where(NormsSnapshot.clinic_id == clinic_id)
+        .order_by(NormsSnapshot.id.desc())
+        .limit(1)
+    ).first()
+
+
+@lru_cache(maxsize=32)
+def _parsed_norms(snapshot_id: int, version: str, text: str) -> ClinicNorms:
+    # Snapshots never change, so their parsed form is kept per (id, version): a submission
+    # does not parse the JSON again. The version is a content hash, checked on parsing.
+    from bordin.feedback import ClinicNorms
+
+    return ClinicNorms.from_json(text, where=f"norms snapshot {snapshot_id}")
+
+
+def snapshot_norms(snapshot: NormsSnapshot) -> ClinicNorms:
+    """The :class:`~bordin.feedback.ClinicNorms` of a stored snapshot."""
+    text = json.dumps(snapshot.data, sort_keys=True)
+    return _parsed_norms(snapshot.id, snapshot.version, text)
+
+
+def _lock_clinic(db: Session, clinic_id: int, *, exclusive: bool) -> None:
+    """Serialise norms refreshes with per-client recomputes of the same clinic.
+
+    PostgreSQL: a recompute takes the clinic row FOR SHARE, a refresh FOR UPDATE, so a
+    client is never recomputed against a snapshot that a refresh is replacing. SQLite runs
+    one write transaction at a time (BEGIN IMMEDIATE), which gives the same order.
+    """
+    query = select(Clinic.id).where(Clinic.id == clinic_id)
+    query = query.with_for_update() if exclusive else query.with_for_update(read=True)
+    db.execute(query)
+
+
+def fit_norms_snapshot(
+    db: Session, clinic_id: int, *, reason: str, actor: User | None = None
+) -> NormsSnapshot:
+    """Fit the clinic's norms on all its scores and store them as the current snapshot
+    (audited). Does not recompute anyone: see :func:`refresh_norms`."""
+    from bordin.feedback import fit_clinic_norms
+
+    frame = clinic_scores_frame(db, clinic_id)
+    columns = sorted(c for c in frame.columns if c not in ID_COLUMNS)
+    alliance, outcomes = _feedback_instruments(columns)
+    required = [f"{alliance}_total", *(f"{o}_total" for o in outcomes)]
+    frame = _with_columns(frame, [*columns, *required])
+    fitted_at = utcnow()
+    norms = fit_clinic_norms(
+        frame,
+        alliance=alliance,
+        outcomes=outcomes,
+        fitted_at=fitted_at.isoformat(timespec="seconds"),
+    )
+    snapshot = NormsSnapshot(
+        clinic_id=clinic_id,
+        version=norms.version,
+        reason=reason,
+        source=norms.source(),
+        sessions_at_fit=norms.fitted_on.n_sessions,
+        columns=columns,
+        data=norms.to_dict(),
+        created_at=fitted_at,
+        created_by=actor.id if actor is not None else None,
+    )
+    db.add(snapshot)
+    db.flush()
+    record_event(
+        db,
+        actor=actor,
+        action="norms.fit",
+        object_type="norms_snapshot",
+        object_id=snapshot.id,
+        clinic_id=clinic_id,
+        detail={
+            "reason": reason,
+            "version": norms.version,
+            "source": snapshot.source,
+            **norms.fitted_on.to_dict(),
+        },
+    )
+    return snapshot
+
+
+def refresh_norms(
+    db: Session, clinic_id: int, *, reason: str, actor: User | None = None
+) -> NormsSnapshot:
+    """Fit a new norms snapshot for the clinic and recompute every client against it.
+
+    Clinic-wide work: run by ``bordin db refresh-norms``, the admin's refresh, the
+    scheduled refresh and imports, never by a submission (except the first session that
+    brings an instrument the current snapshot does not know). The history of what was
+    shown before stays as it was.
+    """
+    _lock_clinic(db, clinic_id, exclusive=True)
+    snapshot = fit_norms_snapshot(db, clinic_id, reason=reason, actor=actor)
+    ids = db.scalars(select(Client.id).where(Client.clinic_id == clinic_id)).all()
+    _recompute_with(db, ids, snapshot, record_history=False)
+    return snapshot
+
+
 def recompute_client_feedback(db: Session, client_id: int) -> None:
-    """Recompute one client's signals and alerts from their stored scores."""
-    recompute_feedback(db, [client_id])
+    """Recompute one client's signals and alerts against the clinic's current norms and
+    record what they show at the client's latest session (after a submission)."""
+    recompute_feedback(db, [client_id], record_history=True)
 
 
-def recompute_feedback(db: Session, client_ids: Iterable[int]) -> None:
-    """Recompute the signals and alerts of the given clients in one vectorised call.
+def recompute_feedback(
+    db: Session, client_ids: Iterable[int], *, record_history: bool = False
+) -> None:
+    """Recompute the signals and alerts of the given clients against their clinic's current
+    norms snapshot, in one vectorised call per clinic.
+
+    A clinic without a snapshot gets its first one here; a session that brings a score
+    column the snapshot does not know (a new instrument for this clinic) refits the
+    snapshot and recomputes the clinic (:func:`refresh_norms`), so that its feedback starts
+    at once. Otherwise nothing clinic-wide is computed.
+    """
+    ids = sorted(set(client_ids))
+    if not ids:
+        return
+    by_clinic: dict[int, list[int]] = {}
+    for cid, clinic in db.execute(select(Client.id, Client.clinic_id).where(Client.id.in_(ids))):
+        by_clinic.setdefault(int(clinic), []).append(int(cid))
+    for clinic_id, members in sorted(by_clinic.items()):
+        _lock_clinic(db, clinic_id, exclusive=False)
+        snapshot = current_snapshot(db, clinic_id)
+        if snapshot is None:
+            snapshot = refresh_norms(db, clinic_id, reason="first")
+        else:
+            frame_columns = _score_columns(db, members)
+            if not frame_columns <= set(snapshot.columns):
+                snapshot = refresh_norms(db, clinic_id, reason="new instrument")
+        _recompute_with(db, members, snapshot, record_history=record_history)
+
+
+def _score_columns(db: Session, client_ids: Iterable[int]) -> set[str]:
+    rows = db.scalars(select(Score.column).where(Score.client_id.in_(list(client_ids))).distinct())
+    return set(rows)
+
+
+def _recompute_with(
+    db: Session, ids: Iterable[int], snapshot: NormsSnapshot, *, record_history: bool
+) -> None:
+    """Recompute the given clients (of the snapshot's clinic) against the snapshot.
 
     Alerts are matched on (client, kind, session): an alert found again keeps its
     acknowledgement and note; one no longer raised is marked inactive (kept for the audit
@@ -200,36 +389,88 @@ def recompute_feedback(db: Session, client_ids: Iterable[int]) -> None:
     """
     from bordin.feedback import compute_feedback
 
-    ids = sorted(set(client_ids))
+    ids = sorted(set(ids))
     if not ids:
         return
+    norms = snapshot_norms(snapshot)
     codes = {
         str(code): cid
         for cid, code in db.execute(select(Client.id, Client.code).where(Client.id.in_(ids)))
     }
-    frame = scores_frame(db, ids)
-    alliance, outcomes = _feedback_instruments(frame.columns)
+    required = [f"{norms.alliance}_total", *(f"{o}_total" for o in norms.outcomes)]
+    frame = _with_columns(scores_frame(db, ids), [*snapshot.columns, *required])
     db.execute(delete(Signal).where(Signal.client_id.in_(ids)))
     existing = {
         (a.client_id, a.kind, a.session): a
         for a in db.scalars(select(Alert).where(Alert.client_id.in_(ids)))
     }
     seen: set[tuple[int, str, int]] = set()
-    if len(frame) and (alliance is not None or outcomes):
-        result = compute_feedback(frame, alliance=alliance or "sac", outcomes=outcomes)
-        _store_signals(db, codes, result)
-        for key, values in _merged_alerts(result.alerts, codes).items():
+    merged: dict[tuple[int, str, int], dict[str, Any]] = {}
+    signals: list[dict[str, Any]] = []
+    if len(frame):
+        result = compute_feedback(
+            frame, alliance=norms.alliance, outcomes=norms.outcomes, norms=norms
+        )
+        signals = _signal_rows(codes, result, snapshot.id)
+        if signals:
+            db.execute(insert(Signal), signals)
+        merged = _merged_alerts(result.alerts, codes)
+        for key, values in merged.items():
             seen.add(key)
             stored = existing.get(key)
             if stored is None:
-                db.add(Alert(client_id=key[0], kind=key[1], session=key[2], **values))
+                db.add(
+                    Alert(
+                        client_id=key[0],
+                        kind=key[1],
+                        session=key[2],
+                        norms_id=snapshot.id,
+                        **values,
+                    )
+                )
             else:
+                stored.norms_id = snapshot.id
                 for name, value in values.items():
                     setattr(stored, name, value)
     for key, stored in existing.items():
         if key not in seen:
             stored.active = False
+    if record_history:
+        _record_shown(db, ids, signals, merged, snapshot.id)
     db.flush()
+
+
+def _record_shown(
+    db: Session,
+    ids: list[int],
+    signals: list[dict[str, Any]],
+    alerts: Mapping[tuple[int, str, int], dict[str, Any]],
+    norms_id: int,
+) -> None:
+    """One history row per client: its latest session's signals and the alerts shown."""
+    latest: dict[int, dict[str, Any]] = {}
+    for row in signals:
+        if row["kind"] == "session" and row["session"] is not None:
+            found = latest.get(row["client_id"])
+            if found is None or row["session"] > found["session"]:
+                latest[row["client_id"]] = row
+    shown: dict[int, list[dict[str, Any]]] = {cid: [] for cid in ids}
+    for (cid, kind, session), values in sorted(alerts.items(), key=lambda kv: kv[0]):
+        shown[cid].append({"kind": kind, "session": session, **values})
+    rows = [
+        {
+            "client_id": cid,
+            "session": int(latest[cid]["session"]),
+            "norms_id": norms_id,
+            "recorded_at": utcnow(),
+            "signals": latest[cid]["data"],
+            "alerts": shown[cid],
+        }
+        for cid in ids
+        if cid in latest
+    ]
+    if rows:
+        db.execute(insert(FeedbackShown), rows)
 
 
 def _merged_alerts(
@@ -279,7 +520,7 @@ def _frame_records(frame: Any) -> list[dict[str, Any]]:
     return records
 
 
-def _store_signals(db: Session, codes: Mapping[str, int], result: Any) -> None:
+def _signal_rows(codes: Mapping[str, int], result: Any, norms_id: int) -> list[dict[str, Any]]:
     rows = []
     for kind, attribute in (
         ("rupture", "ruptures"),
@@ -297,7 +538,7 @@ def _store_signals(db: Session, codes: Mapping[str, int], result: Any) -> None:
                     "kind": kind,
                     "session": int(session) if isinstance(session, int | float) else None,
                     "data": record,
+                    "norms_id": norms_id,
                 }
             )
-    if rows:
-        db.execute(insert(Signal), rows)
+    return rows

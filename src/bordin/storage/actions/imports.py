@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bordin.errors import Conflict, InputError, NotFound
 from bordin.storage.access import require_role
-from bordin.storage.actions._feedback import recompute_feedback, store_scores
+from bordin.storage.actions._feedback import refresh_norms, store_scores
 from bordin.storage.audit import record_event
 from bordin.storage.models import (
     Client,
@@ -39,8 +39,8 @@ def import_responses(
     Each ``client_id`` becomes a client (its code), assigned to the user that
     ``therapists`` maps its ``therapist_id`` to, with one episode opened at the first
     session's date. Responses are scored with :func:`bordin.scoring.score_responses` (which
-    validates them, naming row, column or item) and the feedback of all imported clients is
-    computed in one vectorised call. Everything is in the caller's transaction, with one
+    validates them, naming row, column or item); the clinic's norms are then refitted and
+    every client's feedback computed against them in one vectorised call. Everything is in the caller's transaction, with one
     audit event per imported client. Only an admin of the clinic, or the system, imports.
 
     Returns
@@ -174,5 +174,6 @@ def import_responses(
             clinic_id=clinic_id,
             detail={"code": code, "sessions": int((sessions["client_id"] == code).sum())},
         )
-    recompute_feedback(db, client_ids.values())
+    # The clinic's data changed wholesale: new norms, and everyone recomputed against them.
+    refresh_norms(db, clinic_id, reason="import", actor=actor)
     return client_ids

@@ -4,7 +4,7 @@ from bordin.storage.models._base import Base, UTCDateTime, utcnow
 from bordin.storage.models.audit import AuditEvent
 from bordin.storage.models.care import Client, Episode, TherapySession
 from bordin.storage.models.content import ContentPack
-from bordin.storage.models.feedback import Alert, Score, Signal
+from bordin.storage.models.feedback import Alert, FeedbackShown, NormsSnapshot, Score, Signal
 from bordin.storage.models.forms import FormRequest, ItemResponse
 from bordin.storage.models.organisation import ROLES, Clinic, LoginSession, Role, Team, User
 
@@ -16,9 +16,11 @@ __all__ = [
     "Clinic",
     "ContentPack",
     "Episode",
+    "FeedbackShown",
     "FormRequest",
     "ItemResponse",
     "LoginSession",
+    "NormsSnapshot",
     "ROLES",
     "Role",
     "Score",
