@@ -47,6 +47,21 @@ class Settings(BaseSettings):
     token_rate_limit: int = Field(
         60, ge=1, description="Form-token requests per client address per minute (per process)."
     )
+    norms_refresh_sessions: int = Field(
+        200,
+        ge=0,
+        description="Refit a clinic's norms after this many newly scored sessions (0: never "
+        "for this reason).",
+    )
+    norms_refresh_hours: float = Field(
+        24.0, gt=0, description="Refit norms older than this when new sessions were scored."
+    )
+    norms_check_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How often the service checks whether norms are due (0: no scheduled "
+        "refresh; use `bordin db refresh-norms`).",
+    )
     demo_password: str | None = Field(
         None, description="Password of the demo users (random and printed when unset)."
     )

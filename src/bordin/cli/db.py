@@ -1,4 +1,4 @@
-"""``bordin db``: migrations and the first admin account."""
+"""``bordin db``: migrations, the first admin account, and clinic norms refreshes."""
 
 from __future__ import annotations
 
@@ -75,6 +75,49 @@ def register(app: typer.Typer) -> None:
                     role="admin",
                 )
                 typer.echo(f"clinic {created.id} ({created.name}); admin {user.username}")
+        finally:
+            engine.dispose()
+
+    @group.command("refresh-norms")
+    def refresh_norms_command(
+        clinic: list[str] = typer.Option(
+            [], "--clinic", help="Clinic name or id; repeat for several (default: every clinic)."
+        ),
+        db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+    ) -> None:
+        """Refit clinic norms now and recompute every client against them (the history of
+        what was shown before stays as it was)."""
+        from sqlalchemy import select
+
+        from bordin.errors import NotFound
+        from bordin.storage import actions, make_engine, make_session_factory, transaction
+        from bordin.storage.actions._feedback import snapshot_norms
+        from bordin.storage.models import Clinic
+
+        engine = make_engine(_url(db))
+        try:
+            factory = make_session_factory(engine)
+            with factory() as session:
+                known = {str(c.id): c for c in session.scalars(select(Clinic).order_by(Clinic.id))}
+                by_name = {c.name: c for c in known.values()}
+                chosen = []
+                for name in clinic or list(known):
+                    found = known.get(name) or by_name.get(name)
+                    if found is None:
+                        raise NotFound(f"no clinic {name!r}")
+                    chosen.append(found.id)
+            for clinic_id in chosen:
+                with transaction(factory) as session:
+                    snapshot = actions.refresh_clinic_norms(
+                        session, actor=None, clinic_id=clinic_id
+                    )
+                    norms = snapshot_norms(snapshot)
+                    on = norms.fitted_on
+                    typer.echo(
+                        f"clinic {clinic_id}: norms snapshot {snapshot.id} "
+                        f"(version {snapshot.version}, {snapshot.source}) fitted on "
+                        f"{on.n_clients} client(s), {on.n_sessions} session(s)"
+                    )
         finally:
             engine.dispose()
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from bordin import __version__
 from bordin.settings import Settings, get_settings
@@ -16,7 +21,9 @@ from bordin.web.deps import AppState
 from bordin.web.errors import install_error_handlers
 from bordin.web.security import RateLimiter
 
-__all__ = ["API_PREFIX", "create_app"]
+__all__ = ["API_PREFIX", "create_app", "refresh_due_norms_now"]
+
+_log = logging.getLogger("bordin.norms")
 
 API_PREFIX = "/api/v1"
 
@@ -53,8 +60,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+        refresher = None
+        if settings.norms_check_seconds > 0:
+            refresher = asyncio.create_task(_refresh_norms_periodically(state))
+        try:
+            yield
+        finally:
+            if refresher is not None:
+                refresher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresher
+            engine.dispose()
 
     app = FastAPI(
         title="Bordin",
@@ -99,3 +115,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         register_pages(app)
     return app
+
+
+def refresh_due_norms_now(state: AppState) -> int:
+    """One scheduled check: refresh every clinic whose norms are due; how many were."""
+    from bordin.storage import actions, transaction
+
+    settings = state.settings
+    with transaction(state.sessions) as db:
+        done = actions.refresh_due_norms(
+            db,
+            every_sessions=settings.norms_refresh_sessions,
+            max_age=timedelta(hours=settings.norms_refresh_hours),
+        )
+    for snapshot in done:
+        _log.info(
+            "norms refreshed: clinic %s, snapshot %s (%s)",
+            snapshot.clinic_id,
+            snapshot.id,
+            snapshot.reason,
+        )
+    return len(done)
+
+
+async def _refresh_norms_periodically(state: AppState) -> None:
+    """The scheduled norms refresh, off the event loop, every ``norms_check_seconds``.
+
+    With several worker processes each runs the check; a clinic being refreshed by one is
+    skipped by the others (row lock, SKIP LOCKED). A failed check is logged and retried at
+    the next interval: it never stops the service.
+    """
+    while True:
+        await asyncio.sleep(state.settings.norms_check_seconds)
+        try:
+            await run_in_threadpool(refresh_due_norms_now, state)
+        except Exception:
+            _log.exception("scheduled norms refresh failed; retrying at the next check")

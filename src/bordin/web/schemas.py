@@ -18,12 +18,14 @@ __all__ = [
     "EpisodeCloseIn",
     "EpisodeIn",
     "EpisodeOut",
+    "FeedbackShownOut",
     "FormContentOut",
     "FormRequestIn",
     "FormRequestOut",
     "InstrumentOut",
     "LoginIn",
     "LoginOut",
+    "NormsSnapshotOut",
     "ReceiptOut",
     "ScoreRowOut",
     "SessionIn",
@@ -175,12 +177,43 @@ class ScoreRowOut(BaseModel):
 
 
 class SignalOut(_Out):
-    """A feedback signal (``kind``: rupture, session or summary)."""
+    """A feedback signal (``kind``: rupture, session or summary) and the norms snapshot
+    it was computed against."""
 
     id: int
     kind: str
     session: int | None
     data: dict[str, Any]
+    norms_id: int | None
+
+
+class FeedbackShownOut(_Out):
+    """What feedback showed for a client when a session came in, as it was shown then."""
+
+    session: int
+    norms_id: int
+    recorded_at: datetime
+    signals: dict[str, Any]
+    alerts: list[Any]
+
+
+class NormsSnapshotOut(_Out):
+    """A clinic norms snapshot: when and why it was fitted, on what, and from where each
+    quantity comes; ``document`` (on request) is the norms JSON for
+    ``bordin feedback --norms``."""
+
+    id: int
+    version: str
+    reason: str
+    source: str
+    created_at: datetime
+    sessions_at_fit: int
+    fitted_on: dict[str, Any]
+    alliance: str
+    outcomes: list[str]
+    quantities: dict[str, dict[str, str]]
+    current: bool
+    document: dict[str, Any] | None = None
 
 
 class AlertOut(_Out):
@@ -200,6 +233,7 @@ class AlertOut(_Out):
     active: bool
     created_at: datetime
     acknowledged_at: datetime | None
+    norms_id: int | None
     acknowledged_by: int | None
     note: str | None
 

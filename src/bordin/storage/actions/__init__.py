@@ -13,6 +13,12 @@ from bordin.storage.actions.forms import (
     validate_answers,
 )
 from bordin.storage.actions.imports import import_responses
+from bordin.storage.actions.norms import (
+    NormsDue,
+    norms_due,
+    refresh_clinic_norms,
+    refresh_due_norms,
+)
 from bordin.storage.actions.organisation import (
     create_clinic,
     create_team,
@@ -22,6 +28,7 @@ from bordin.storage.actions.organisation import (
 
 __all__ = [
     "DEFAULT_LINK_LIFETIME",
+    "NormsDue",
     "acknowledge_alert",
     "authenticate_session",
     "close_episode",
@@ -35,8 +42,11 @@ __all__ = [
     "import_responses",
     "log_in",
     "log_out",
+    "norms_due",
     "open_episode",
     "record_submission",
+    "refresh_clinic_norms",
+    "refresh_due_norms",
     "set_password",
     "upload_content_pack",
     "validate_answers",

@@ -40,8 +40,9 @@ def import_responses(
     ``therapists`` maps its ``therapist_id`` to, with one episode opened at the first
     session's date. Responses are scored with :func:`bordin.scoring.score_responses` (which
     validates them, naming row, column or item); the clinic's norms are then refitted and
-    every client's feedback computed against them in one vectorised call. Everything is in the caller's transaction, with one
-    audit event per imported client. Only an admin of the clinic, or the system, imports.
+    every client's feedback computed against them in one vectorised call. Everything is in
+    the caller's transaction, with one audit event per imported client. Only an admin of
+    the clinic, or the system, imports.
 
     Returns
     -------

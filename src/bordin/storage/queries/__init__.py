@@ -25,6 +25,11 @@ from bordin.storage.queries.forms import (
     get_wording,
     list_form_requests,
 )
+from bordin.storage.queries.norms import (
+    get_norms_snapshot,
+    list_feedback_history,
+    list_norms_snapshots,
+)
 from bordin.storage.queries.organisation import list_audit_events, list_teams, list_users
 
 __all__ = [
@@ -35,6 +40,7 @@ __all__ = [
     "export_session_scores",
     "get_client",
     "get_form_content",
+    "get_norms_snapshot",
     "get_scores_frame",
     "get_session",
     "get_wording",
@@ -43,7 +49,9 @@ __all__ = [
     "list_caseload",
     "list_clients",
     "list_episodes",
+    "list_feedback_history",
     "list_form_requests",
+    "list_norms_snapshots",
     "list_sessions",
     "list_signals",
     "list_teams",

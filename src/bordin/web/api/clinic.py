@@ -11,9 +11,9 @@ from sqlalchemy import select
 from bordin.errors import NotFound
 from bordin.storage import actions, queries
 from bordin.storage.access import require_role
-from bordin.storage.models import ContentPack
-from bordin.web.deps import CurrentUser, Db, require_csrf
-from bordin.web.schemas import ContentPackOut, InstrumentOut
+from bordin.storage.models import ContentPack, NormsSnapshot
+from bordin.web.deps import CurrentUser, Db, RecordId, require_csrf
+from bordin.web.schemas import ContentPackOut, InstrumentOut, NormsSnapshotOut
 
 __all__ = ["router"]
 
@@ -141,3 +141,55 @@ def upload_content_pack(
         origin="clinic",
         uploaded_at=pack.uploaded_at,
     )
+
+
+def norms_out(
+    snapshot: NormsSnapshot, *, current: bool, document: bool = False
+) -> NormsSnapshotOut:
+    """A stored snapshot as the API shows it (the description is the core's)."""
+    from bordin.storage.actions._feedback import snapshot_norms
+
+    norms = snapshot_norms(snapshot)
+    return NormsSnapshotOut(
+        id=snapshot.id,
+        version=snapshot.version,
+        reason=snapshot.reason,
+        source=snapshot.source,
+        created_at=snapshot.created_at,
+        sessions_at_fit=snapshot.sessions_at_fit,
+        fitted_on=norms.fitted_on.to_dict(),
+        alliance=norms.alliance,
+        outcomes=list(norms.outcomes),
+        quantities=norms.describe(),
+        current=current,
+        document=dict(snapshot.data) if document else None,
+    )
+
+
+@router.get("/clinic/norms")
+def list_norms(db: Db, user: CurrentUser) -> list[NormsSnapshotOut]:
+    """The clinic's norms snapshots, current first (admin, supervisor)."""
+    found = queries.list_norms_snapshots(db, actor=user)
+    return [norms_out(s, current=i == 0) for i, s in enumerate(found)]
+
+
+@router.get("/clinic/norms/current")
+def get_current_norms(db: Db, user: CurrentUser) -> NormsSnapshotOut:
+    """The current snapshot with its norms document (for ``bordin feedback --norms``)."""
+    snapshot = queries.get_norms_snapshot(db, actor=user, snapshot_id=None)
+    return norms_out(snapshot, current=True, document=True)
+
+
+@router.get("/clinic/norms/{snapshot_id}")
+def get_norms(snapshot_id: RecordId, db: Db, user: CurrentUser) -> NormsSnapshotOut:
+    """One snapshot with its norms document."""
+    snapshot = queries.get_norms_snapshot(db, actor=user, snapshot_id=snapshot_id)
+    current = queries.get_norms_snapshot(db, actor=user, snapshot_id=None)
+    return norms_out(snapshot, current=snapshot.id == current.id, document=True)
+
+
+@router.post("/clinic/norms/refresh", status_code=201, dependencies=[Depends(require_csrf)])
+def refresh_norms(db: Db, user: CurrentUser) -> NormsSnapshotOut:
+    """Refit the clinic's norms now and recompute every client against them (admin)."""
+    snapshot = actions.refresh_clinic_norms(db, actor=user, clinic_id=user.clinic_id)
+    return norms_out(snapshot, current=True)

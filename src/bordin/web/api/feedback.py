@@ -11,6 +11,7 @@ from bordin.web.schemas import (
     AcknowledgeIn,
     AlertOut,
     CaseloadEntryOut,
+    FeedbackShownOut,
     ScoreRowOut,
     SignalOut,
 )
@@ -45,6 +46,16 @@ def list_signals(client_id: RecordId, db: Db, user: CurrentUser) -> list[SignalO
     return [
         SignalOut.model_validate(s)
         for s in queries.list_signals(db, actor=user, client_id=client_id)
+    ]
+
+
+@router.get("/clients/{client_id}/feedback-history")
+def list_feedback_history(client_id: RecordId, db: Db, user: CurrentUser) -> list[FeedbackShownOut]:
+    """What feedback showed for the client when each session came in, as shown then
+    (later norms snapshots and sessions do not rewrite it)."""
+    return [
+        FeedbackShownOut.model_validate(h)
+        for h in queries.list_feedback_history(db, actor=user, client_id=client_id)
     ]
 
 
