@@ -280,20 +280,20 @@ def compute_feedback(
     """
     config = config or FeedbackConfig()
     prepared = prepare_scores(scores, alliance=alliance, outcomes=tuple(outcomes))
-    if norms is None:
-        norms = fit_norms(prepared, config, dates=scores_date_range(scores))
-    else:
+    if norms is not None:
         _checked_norms(norms, prepared, config)
-    given = norms
-
-    def clinic_sd(scale: str, top: int) -> FloatArray:
-        return given.clinic_sd(scale, top, min_df=config.clinic_sd_min_df)
-
     # Values computed on first use and cached on ``prepared`` are made here, before the
     # worker starts, so neither thread computes them while the other reads them.
     _ = prepared.session_int
-    inputs = RuptureInputs(prepared, config, clinic_sd=clinic_sd)
     with ThreadPoolExecutor(max_workers=2) as pool:
+        if norms is None:
+            norms = fit_norms(prepared, config, dates=scores_date_range(scores), pool=pool)
+        given = norms
+
+        def clinic_sd(scale: str, top: int) -> FloatArray:
+            return given.clinic_sd(scale, top, min_df=config.clinic_sd_min_df)
+
+        inputs = RuptureInputs(prepared, config, clinic_sd=clinic_sd)
         outcome_side = pool.submit(_outcome_side, prepared, config, norms)
         ruptures = _rupture_side(prepared, config, inputs, pool)
         outcome = outcome_side.result()

@@ -39,6 +39,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Final
@@ -365,17 +366,26 @@ def fit_norms(
     dates: tuple[str | None, str | None] = (None, None),
     fallback: Mapping[str, CurveNorm] | None = None,
     fitted_at: str | None = None,
+    pool: Executor | None = None,
 ) -> ClinicNorms:
-    """Fit the clinic norms on a prepared frame (the engine's "fit norms" step)."""
+    """Fit the clinic norms on a prepared frame (the engine's "fit norms" step).
+
+    With ``pool`` the outcome curves are summed in a worker thread while this thread sums
+    the alliance scales (the kernels release the GIL); the result is the same.
+    """
     fallback = load_norms() if fallback is None else fallback
     outcomes = tuple(prepared.outcomes)
-    within = {}
-    for scale, values in prepared.alliance.items():
-        stats = scale_stats(values, prepared, config, baseline=False)
-        within[scale] = _readonly(stats.clinic_sums)
-    curves = {
-        oid: _readonly(curve_sums(assess_outcome(prepared, oid, config), prepared))
-        for oid in outcomes
+
+    def curves() -> dict[str, FloatArray]:
+        return {
+            oid: _readonly(curve_sums(assess_outcome(prepared, oid, config), prepared))
+            for oid in outcomes
+        }
+
+    pending = pool.submit(curves) if pool is not None else None
+    within = {
+        scale: _readonly(scale_stats(values, prepared, config, baseline=False).clinic_sums)
+        for scale, values in prepared.alliance.items()
     }
     reference, source = early_reference(prepared, config)
     sess = prepared.session_int
@@ -383,7 +393,7 @@ def fit_norms(
         alliance=prepared.alliance_id,
         outcomes=outcomes,
         within_sd=within,
-        curves=curves,
+        curves=pending.result() if pending is not None else curves(),
         fallback={k: v for k, v in fallback.items() if k in outcomes},
         early_reference=reference,
         early_reference_source=source,
