@@ -1,6 +1,6 @@
 """The row layout of a frame sorted by client and session.
 
-The rules themselves run in the compiled kernels of :mod:`bordin.feedback._kernels`, which
+The rules themselves run in compiled kernels, each beside its rule, which
 walk the rows in this order and reset their state at each client's first row.
 """
 
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from bordin.feedback import _kernels
+from bordin.feedback._jit import JIT
 
 __all__ = ["Groups", "make_groups"]
 
@@ -49,5 +50,29 @@ def make_groups(first: BoolArray) -> Groups:
     n = first.shape[0]
     start = np.flatnonzero(first).astype(np.int64)
     size = np.diff(np.append(start, n)).astype(np.int64)
-    code, remaining = _kernels.group_layout(first)
+    code, remaining = group_layout(first)
     return Groups(code=code, start=start, size=size, first=first, remaining=remaining)
+
+
+# ---- compiled kernels (numba; shared options in bordin.feedback._jit) ----
+
+
+def group_layout(first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's client number (0, 1, ... in row order) and the number of rows of its
+    client after it, from the mark on each client's first row."""
+    out = np.empty((2, first.shape[0]), dtype=np.int64)
+    _group_layout(first, out)
+    return out[0], out[1]
+
+
+@numba.njit(**JIT)
+def _group_layout(first: np.ndarray, out: np.ndarray) -> None:
+    code = -1
+    for r in range(first.shape[0]):
+        if first[r]:
+            code += 1
+        out[0, r] = code
+    after = 0
+    for r in range(first.shape[0] - 1, -1, -1):
+        out[1, r] = after
+        after = 0 if first[r] else after + 1

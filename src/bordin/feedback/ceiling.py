@@ -13,10 +13,14 @@ working alliance ratings. Psychotherapy: Theory, Research, Practice, Training, 4
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from bordin.feedback import _kernels
+import numba
+import numpy as np
+
 from bordin.feedback._groups import BoolArray, IntArray
+from bordin.feedback._jit import JIT
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
 
@@ -39,10 +43,53 @@ def detect_uninformative(prepared: Prepared, config: FeedbackConfig) -> CeilingS
     unchanging when the total equals the previous session's. The flag at session *t* uses
     sessions up to *t* only.
     """
-    max_run, const_run, flag = _kernels.ceiling_runs(
+    max_run, const_run, flag = ceiling_runs(
         prepared.alliance["total"],
         prepared.groups.first,
         float(prepared.alliance_facts.maximum),
         config.ceiling_sessions,
     )
     return CeilingSignals(at_maximum_run=max_run, constant_run=const_run, uninformative=flag)
+
+
+# ---- compiled kernels (numba; shared options in bordin.feedback._jit) ----
+
+
+def ceiling_runs(
+    values: np.ndarray, first: np.ndarray, maximum: float, sessions: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of sessions at the scale maximum and of identical ratings ending at each row,
+    and whether either run is ``sessions`` long or longer."""
+    runs = np.empty((2, values.shape[0]), dtype=np.int64)
+    flag = np.empty(values.shape[0], dtype=bool)
+    _ceiling_runs(values, first, maximum, sessions, runs, flag)
+    return runs[0], runs[1], flag
+
+
+@numba.njit(**JIT)
+def _ceiling_runs(
+    values: np.ndarray,
+    first: np.ndarray,
+    maximum: float,
+    sessions: int,
+    runs: np.ndarray,
+    flag: np.ndarray,
+) -> None:
+    n = values.shape[0]
+    at_max = 0
+    same = 0
+    for r in range(n):
+        v = values[r]
+        if first[r]:
+            at_max = 0
+            same = 0
+        at_max = at_max + 1 if v >= maximum - 1e-9 else 0
+        if not first[r] and abs(v - values[r - 1]) < 1e-9:
+            same += 1
+        else:
+            same = 0
+        # a run of k identical ratings is k - 1 "same as before" sessions plus one
+        c = 0 if math.isnan(v) else same + 1
+        runs[0, r] = at_max
+        runs[1, r] = c
+        flag[r] = at_max >= sessions or c >= sessions

@@ -16,13 +16,15 @@ psychotherapy: A meta-analytic synthesis. doi:10.1037/pst0000172
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Final
 
+import numba
 import numpy as np
 
-from bordin.feedback import _kernels
 from bordin.feedback._groups import BoolArray, FloatArray
+from bordin.feedback._jit import JIT, NAN
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
 
@@ -57,7 +59,7 @@ def _early(prepared: Prepared, config: FeedbackConfig) -> _Early:
     """The early mean and slope per row, whether judged yet, and the judging rows."""
     # Sessions are numbered >= position + 1, so the judging row (the first numbered k or
     # later) is at position <= k - 1 and its sums run over that client's rows up to it.
-    result: _Early = _kernels.early_means(
+    result: _Early = early_means(
         prepared.alliance["total"],
         prepared.groups.first,
         prepared.session_int,
@@ -110,3 +112,63 @@ def assess_early_alliance(
         falling=falling,
         weak=low | falling,
     )
+
+
+# ---- compiled kernels (numba; shared options in bordin.feedback._jit) ----
+
+
+def early_means(
+    values: np.ndarray, first: np.ndarray, session: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and least-squares slope of the alliance over sessions 1..k, judged at the
+    client's first row numbered k or later and carried forward (NaN before it); whether the
+    client has been judged by each row, and the judging rows."""
+    floats = np.empty((2, values.shape[0]))
+    flags = np.empty((2, values.shape[0]), dtype=bool)
+    _early_means(values, first, session, k, floats, flags)
+    return floats[0], floats[1], flags[0], flags[1]
+
+
+@numba.njit(**JIT)
+def _early_means(
+    values: np.ndarray,
+    first: np.ndarray,
+    session: np.ndarray,
+    k: int,
+    floats: np.ndarray,
+    flags: np.ndarray,
+) -> None:
+    n = values.shape[0]
+    start = 0
+    done = False
+    m = NAN
+    b = NAN
+    for r in range(n):
+        if first[r]:
+            start = r
+            done = False
+            m = NAN
+            b = NAN
+        flags[1, r] = not done and session[r] >= k
+        if flags[1, r]:
+            done = True
+            cnt = 0.0
+            sx = 0.0
+            st = 0.0
+            stt = 0.0
+            stx = 0.0
+            for q in range(r, start - 1, -1):  # from the judging row backwards
+                x = values[q]
+                t = session[q]
+                if t <= k and not math.isnan(x):
+                    cnt += 1.0
+                    sx += x
+                    st += t
+                    stt += t * t
+                    stx += t * x
+            m = sx / cnt if cnt > 0 else NAN
+            den = cnt * stt - st * st
+            b = (cnt * stx - st * sx) / den if cnt >= 2 and den > 0 else NAN
+        floats[0, r] = m
+        floats[1, r] = b
+        flags[0, r] = done

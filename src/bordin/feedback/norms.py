@@ -50,10 +50,10 @@ import pandas as pd
 from bordin.errors import InputError
 from bordin.feedback._groups import FloatArray
 from bordin.feedback._prepare import Prepared, instrument_id, prepare_scores
+from bordin.feedback._scales import scale_stats
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.early import INSTRUMENT_CUTOFF, early_reference
 from bordin.feedback.outcomes import assess_outcome
-from bordin.feedback.ruptures import scale_stats
 from bordin.feedback.trajectories import CurveNorm, curve_sums, load_norms
 
 __all__ = [

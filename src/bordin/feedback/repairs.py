@@ -21,11 +21,12 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Final
 
+import numba
 import numpy as np
 import pandas as pd
 
-from bordin.feedback import _kernels
 from bordin.feedback._groups import IntArray
+from bordin.feedback._jit import JIT
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.ruptures import COMPONENTS, DETECTORS, MARKERS, Detection
@@ -109,7 +110,7 @@ def classify_repairs_counted(
 def _counts(
     detection: Detection, repair_row: IntArray, decided_row: IntArray, prepared: Prepared
 ) -> RuptureCounts:
-    onsets, repaired, unrepaired, still_open = _kernels.running_counts(
+    onsets, repaired, unrepaired, still_open = running_counts(
         detection.onset, prepared.groups.first, repair_row, decided_row
     )
     return RuptureCounts(onsets=onsets, repaired=repaired, unrepaired=unrepaired, open=still_open)
@@ -139,7 +140,7 @@ def _classify(
 
     def find(part: list[tuple[Detection, int, int]]) -> None:
         for d, a, b in part:
-            _kernels.rupture_events(
+            rupture_events(
                 d.onset,
                 groups.remaining,
                 prepared.session_int,
@@ -210,3 +211,139 @@ def client_rupture_code(counts: RuptureCounts, prepared: Prepared) -> pd.Categor
     opened = counts.open[last] > 0
     code = np.where(unrep, 3, np.where(rep, 2, np.where(opened, 1, 0))).astype(np.int8)
     return pd.Categorical.from_codes(code, categories=list(CLIENT_CODES))
+
+
+# ---- compiled kernels (numba; shared options in bordin.feedback._jit) ----
+
+
+@numba.njit(**JIT)
+def rupture_events(
+    onset: np.ndarray,
+    remaining: np.ndarray,
+    session: np.ndarray,
+    values: np.ndarray,
+    pre_level: np.ndarray,
+    depth: np.ndarray,
+    evidence: np.ndarray,
+    component: np.ndarray,
+    marker: np.ndarray,
+    window: int,
+    out_row: np.ndarray,
+    out_int: np.ndarray,
+    out_float: np.ndarray,
+    out_code: np.ndarray,
+    out_missing: np.ndarray,
+) -> None:
+    """Rupture events (the rows of ``onset``, in row order) and their repair, written into
+    the ``out_*`` arrays (one entry per event; the ``out_*`` arrays with two dimensions
+    hold one field per row, in the order listed below).
+
+    An event is repaired at the first later session within ``window`` sessions after onset
+    where the alliance is back at least at the pre-rupture level, unrepaired at the first
+    later session at or past onset + window without that, and open until then.
+
+    ``out_row``: rows 0-2 the onset row, the repair row and the row at which the event was
+    declared unrepaired (-1 where that has not happened). ``out_int``: the onset session,
+    the session at which the status was last set (repair, decision, or the client's latest
+    session while open), the length in sessions (to the repair; through the deciding
+    session; so far while open), the repair session and the time to repair (0 where not
+    repaired, see ``out_missing``). ``out_float``: pre-rupture level, the value, depth and
+    evidence. ``out_code``: component, marker and status (0 open, 1 repaired,
+    2 unrepaired).
+    """
+    e = 0
+    for r in range(onset.shape[0]):
+        if not onset[r]:
+            continue
+        repair = -1
+        decided = -1
+        target = pre_level[r] - 1e-9
+        for j in range(1, window + 1):
+            if remaining[r] < j:
+                break
+            later = r + j
+            gap = session[later] - session[r]
+            back = gap <= window and values[later] >= target
+            if back:
+                repair = later
+            if gap >= window:
+                decided = later
+            if back or gap >= window:
+                break
+        start = session[r]
+        if repair >= 0:
+            status = 1
+            at = session[repair]
+            length = at - start
+        elif decided >= 0:
+            status = 2
+            at = session[decided]
+            length = at - start + 1
+        else:
+            status = 0
+            at = start
+            length = session[r + remaining[r]] - start + 1
+        out_row[0, e] = r
+        out_row[1, e] = repair
+        out_row[2, e] = decided
+        out_int[0, e] = start
+        out_int[1, e] = at
+        out_int[2, e] = length
+        out_int[3, e] = at if status == 1 else 0
+        out_int[4, e] = length if status == 1 else 0
+        out_missing[e] = status != 1
+        out_float[0, e] = pre_level[r]
+        out_float[1, e] = values[r]
+        out_float[2, e] = depth[r]
+        out_float[3, e] = evidence[r]
+        out_code[0, e] = component[r]
+        out_code[1, e] = marker[r]
+        out_code[2, e] = status
+        e += 1
+
+
+def running_counts(
+    onset: np.ndarray,
+    first: np.ndarray,
+    repair_row: np.ndarray,
+    decided_row: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row, the client's ruptures begun, repaired, declared unrepaired and still open
+    so far."""
+    n = onset.shape[0]
+    out = np.empty((4, n), dtype=np.int64)
+    settled = np.zeros((2, n), dtype=np.int32)  # repairs and decisions at each row
+    _running_counts(onset, first, repair_row, decided_row, settled, out)
+    return out[0], out[1], out[2], out[3]
+
+
+@numba.njit(**JIT)
+def _running_counts(
+    onset: np.ndarray,
+    first: np.ndarray,
+    repair_row: np.ndarray,
+    decided_row: np.ndarray,
+    settled: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    for e in range(repair_row.shape[0]):
+        if repair_row[e] >= 0:
+            settled[0, repair_row[e]] += 1
+        elif decided_row[e] >= 0:
+            settled[1, decided_row[e]] += 1
+    begun = 0
+    repaired = 0
+    unrepaired = 0
+    for r in range(onset.shape[0]):
+        if first[r]:
+            begun = 0
+            repaired = 0
+            unrepaired = 0
+        if onset[r]:
+            begun += 1
+        repaired += settled[0, r]
+        unrepaired += settled[1, r]
+        out[0, r] = begun
+        out[1, r] = repaired
+        out[2, r] = unrepaired
+        out[3, r] = begun - repaired - unrepaired

@@ -21,16 +21,19 @@ Safran, J. D., & Muran, J. C. (2000). Negotiating the therapeutic alliance. Guil
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
+import numba
 import numpy as np
 
 from bordin.errors import InputError
-from bordin.feedback import _kernels
 from bordin.feedback._groups import BoolArray, FloatArray
+from bordin.feedback._jit import BIG, JIT, NAN
 from bordin.feedback._prepare import Prepared
+from bordin.feedback._scales import ScaleStats, scale_stats, scale_z
 from bordin.feedback.config import FeedbackConfig
 
 __all__ = [
@@ -40,9 +43,7 @@ __all__ = [
     "Detection",
     "Detector",
     "RuptureInputs",
-    "ScaleStats",
     "run_detector",
-    "scale_stats",
 ]
 
 Detector = Literal["bordin", "sd_k1", "sd_k2", "reliable_change", "items"]
@@ -72,73 +73,6 @@ class Detection:
     component: np.ndarray
     marker: np.ndarray
     values: FloatArray
-
-
-@dataclass(frozen=True)
-class ScaleStats:
-    """One alliance scale's running quantities (aligned with ``Prepared.frame``).
-
-    ``previous`` is the previous session's value; ``own_sd`` the client's own within-client
-    SD of the earlier sessions (NaN until ``sd_min_sessions`` of them); ``clinic_sd`` the
-    clinic's pooled within-client SD at each session number, using only sessions numbered up
-    to it (NaN until the clinic has ``clinic_sd_min_df`` pooled degrees of freedom), taken
-    from the clinic norms; ``clinic_sums`` this frame's own pooled sums by session number
-    (2 x T: sum of squares, degrees of freedom), what the norms are fitted from; and
-    ``baseline`` Bordin's blended baseline (None unless asked for).
-    """
-
-    previous: FloatArray
-    own_sd: FloatArray
-    clinic_sd: FloatArray
-    clinic_sums: FloatArray
-    baseline: FloatArray | None
-
-
-def scale_stats(
-    values: FloatArray,
-    prepared: Prepared,
-    config: FeedbackConfig,
-    *,
-    baseline: bool,
-    clinic_sd: Callable[[int], FloatArray] | None = None,
-) -> ScaleStats:
-    """The SD scale of the rupture criteria and Bordin's baseline for one alliance scale.
-
-    The scale is max(client's own within-client SD so far, clinic within-client SD) (Gumz et
-    al., 2012). Each client's sum of squared deviations from their own mean grows session by
-    session (Welford's update); pooling these over clients for all sessions numbered up to
-    *t* gives the clinic's within-client SD at session *t*. Computing it cumulatively by
-    session number keeps the rule free of look-ahead: a session added later never changes a
-    signal at an earlier session number.
-
-    ``clinic_sd`` gives the clinic's SD for session numbers 0..T-1 (from the clinic norms,
-    :meth:`bordin.feedback.ClinicNorms.clinic_sd`); without it the frame's own pooled sums
-    are used.
-    """
-    groups = prepared.groups
-    sess = prepared.session_int
-    top = int(sess.max()) + 1 if sess.size else 1
-    decay = 0.5 ** (1.0 / config.bordin_halflife) if baseline else 0.0
-    previous, own, base, ss_by, df_by = _kernels.scale_pass(
-        values, groups.first, sess, top, config.sd_min_sessions, decay, config.bordin_blend
-    )
-    sums = np.vstack([ss_by, df_by])
-    if clinic_sd is not None:
-        clinic = clinic_sd(top)
-    else:
-        ss = np.cumsum(ss_by)
-        df = np.cumsum(df_by)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            clinic = np.where(
-                df >= max(config.clinic_sd_min_df, 1), np.sqrt(ss / np.maximum(df, 1)), np.nan
-            )
-    return ScaleStats(
-        previous=previous,
-        own_sd=own,
-        clinic_sd=clinic,
-        clinic_sums=sums,
-        baseline=base if baseline else None,
-    )
 
 
 class RuptureInputs:
@@ -196,7 +130,7 @@ class RuptureInputs:
         def make() -> tuple[FloatArray, FloatArray]:
             stats = self.stats(scale, baseline=blended)
             pre = self.blended(scale) if blended else stats.previous
-            drop, z = _kernels.scale_z(
+            drop, z = scale_z(
                 self.prepared.alliance[scale],
                 pre,
                 stats.own_sd,
@@ -243,9 +177,7 @@ class RuptureInputs:
             zs = [self.z(s) if s in alliance else none for s in ("bond", "goal", "task")]
             its = [items.get(i, none) for i in ("tension", "misunderstood", "withdrawal")]
             result: tuple[np.ndarray, FloatArray, np.ndarray, FloatArray, FloatArray]
-            result = _kernels.row_features(
-                zs, its, self.config.item_threshold, self.prepared.groups.n_rows
-            )
+            result = row_features(zs, its, self.config.item_threshold, self.prepared.groups.n_rows)
             return result
 
         result: tuple[np.ndarray, FloatArray, np.ndarray, FloatArray, FloatArray] = self._get(
@@ -328,7 +260,7 @@ def run_detector(
         flag = item_max >= config.item_threshold
     else:
         # "fell": by more than floating-point noise in the running level
-        evidence, flag = _kernels.bordin_evidence(
+        evidence, flag = bordin_evidence(
             z,
             drop,
             sub_z,
@@ -352,3 +284,124 @@ def run_detector(
         marker=marker,
         values=x,
     )
+
+
+# ---- compiled kernels (numba; shared options in bordin.feedback._jit) ----
+
+
+def row_features(
+    z_subscales: Sequence[np.ndarray], items: Sequence[np.ndarray], item_threshold: float, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: the subscale that dropped most (0 bond, 1 goal, 2 task, 3 none) and that
+    drop in its SD units; the marker (0 withdrawal, 1 confrontation, 2 unknown); the
+    strongest rupture item and the sum of the items (NaN when none was asked).
+
+    ``z_subscales`` are the bond, goal and task drops in SD units and ``items`` the tension,
+    feeling misunderstood and withdrawal items; an array of length 0 is a subscale or item
+    the instrument does not have.
+    """
+    codes = np.empty((2, n), dtype=np.int8)
+    floats = np.empty((3, n))
+    z_bond, z_goal, z_task = z_subscales
+    tension, misunderstood, withdrawal = items
+    _row_features(
+        z_bond, z_goal, z_task, tension, misunderstood, withdrawal, item_threshold, codes, floats
+    )
+    return codes[0], floats[0], codes[1], floats[1], floats[2]
+
+
+@numba.njit(**JIT)
+def _row_features(
+    z_bond: np.ndarray,
+    z_goal: np.ndarray,
+    z_task: np.ndarray,
+    tension: np.ndarray,
+    misunderstood: np.ndarray,
+    withdrawal: np.ndarray,
+    item_threshold: float,
+    codes: np.ndarray,
+    floats: np.ndarray,
+) -> None:
+    for r in range(codes.shape[1]):
+        index = 3
+        best = -np.inf
+        if z_bond.shape[0] and z_bond[r] > best:
+            best = z_bond[r]
+            index = 0
+        if z_goal.shape[0] and z_goal[r] > best:
+            best = z_goal[r]
+            index = 1
+        if z_task.shape[0] and z_task[r] > best:
+            best = z_task[r]
+            index = 2
+        codes[0, r] = index
+        floats[0, r] = NAN if math.isinf(best) else best
+        t = tension[r] if tension.shape[0] else NAN
+        m = misunderstood[r] if misunderstood.shape[0] else NAN
+        w = withdrawal[r] if withdrawal.shape[0] else NAN
+        # fmax: the larger value that is present, NaN when neither is
+        confront = m if math.isnan(t) else (t if math.isnan(m) else max(t, m))
+        strongest = w if math.isnan(confront) else (confront if math.isnan(w) else max(confront, w))
+        floats[1, r] = strongest
+        c = -1.0 if math.isnan(confront) else confront
+        wd = -1.0 if math.isnan(w) else w
+        mark = 2
+        if c >= item_threshold and c > wd:
+            mark = 1
+        if wd >= item_threshold and wd >= c:
+            mark = 0
+        codes[1, r] = mark
+        if math.isnan(t) and math.isnan(m) and math.isnan(w):
+            floats[2, r] = NAN
+        else:
+            total = 0.0
+            if not math.isnan(t):
+                total += t
+            if not math.isnan(m):
+                total += m
+            if not math.isnan(w):
+                total += w
+            floats[2, r] = total
+
+
+def bordin_evidence(
+    z: np.ndarray,
+    drop: np.ndarray,
+    sub_z: np.ndarray,
+    item_sum: np.ndarray,
+    item_weight: float,
+    threshold: float,
+    threshold_no_items: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bordin's evidence :math:`z + \\tfrac12\\max(0, z^{sub} - z) + \\lambda I` and its
+    flag (evidence at or above the threshold and the alliance fell by more than noise)."""
+    evidence, flag = np.empty(z.shape[0]), np.empty(z.shape[0], dtype=bool)
+    _bordin_evidence(
+        z, drop, sub_z, item_sum, item_weight, threshold, threshold_no_items, evidence, flag
+    )
+    return evidence, flag
+
+
+@numba.njit(**JIT)
+def _bordin_evidence(
+    z: np.ndarray,
+    drop: np.ndarray,
+    sub_z: np.ndarray,
+    item_sum: np.ndarray,
+    item_weight: float,
+    threshold: float,
+    threshold_no_items: float,
+    evidence: np.ndarray,
+    flag: np.ndarray,
+) -> None:
+    for r in range(z.shape[0]):
+        zr = z[r]
+        # numpy.nan_to_num: NaN to 0, infinities to the largest finite values
+        z0 = 0.0 if math.isnan(zr) else (BIG if zr == np.inf else (-BIG if zr == -np.inf else zr))
+        s = sub_z[r]
+        boost = 0.0 if math.isnan(s) else 0.5 * max(s - z0, 0.0)
+        items = item_sum[r]
+        asked = not math.isnan(items)
+        e = zr + boost + item_weight * (items if asked else 0.0)
+        evidence[r] = e
+        flag[r] = e >= (threshold if asked else threshold_no_items) and drop[r] > 1e-9

@@ -36,16 +36,18 @@ relationship in psychotherapy. doi:10.1037/0003-066X.41.2.159
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
 
+import numba
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from bordin.feedback import _kernels
 from bordin.feedback._groups import FloatArray
+from bordin.feedback._jit import JIT, NAN
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.outcomes import OutcomeSignals
@@ -148,7 +150,7 @@ def curve_sums(outcome: OutcomeSignals, prepared: Prepared) -> FloatArray:
     """
     sess = prepared.session_int
     top = int(sess.max()) + 1 if sess.size else 1
-    sums: FloatArray = _kernels.trajectory_sums(
+    sums: FloatArray = trajectory_sums(
         outcome.intake,
         outcome.change,
         prepared.groups.first,
@@ -237,7 +239,7 @@ def assess_trajectory(
         spread = q * sig
     model = np.vstack([coef_c, coef_d, j11, j12, j22, spread, source_by_t]).astype(np.float64)
     sess = prepared.session_int
-    expected, upper, change, off, code, source = _kernels.trajectory_rows(
+    expected, upper, change, off, code, source = trajectory_rows(
         outcome.intake,
         outcome.change,
         outcome.caseness,
@@ -255,3 +257,108 @@ def assess_trajectory(
         colour=pd.Categorical.from_codes(code, categories=list(COLOURS)),
         source=pd.Categorical.from_codes(source, categories=list(CURVE_SOURCES)),
     )
+
+
+# ---- compiled kernels (numba; shared options in bordin.feedback._jit) ----
+
+
+@numba.njit(**JIT)
+def trajectory_sums(
+    intake: np.ndarray,
+    change: np.ndarray,
+    first: np.ndarray,
+    session: np.ndarray,
+    log_session: np.ndarray,
+    sign: float,
+    top: int,
+) -> np.ndarray:
+    """Per session number, the weighted least-squares sums of the expected-recovery model
+    over follow-up sessions with a score and an intake, the number of such sessions, and
+    the clients whose first such session it is (rows of the result, in that order:
+    s11, s12, s22, r1, r2, rr, n, clients)."""
+    sums = np.zeros((8, top))
+    seen = False
+    for r in range(intake.shape[0]):
+        if first[r]:
+            seen = False
+        t = session[r]
+        y1 = sign * intake[r]
+        delta = sign * change[r]
+        if t < 2 or math.isnan(delta) or math.isnan(y1):
+            continue
+        lt = log_session[t]
+        sums[0, t] += lt
+        sums[1, t] += y1 * lt
+        sums[2, t] += y1 * y1 * lt
+        sums[3, t] += delta
+        sums[4, t] += y1 * delta
+        sums[5, t] += delta * delta / lt
+        sums[6, t] += 1.0
+        if not seen:
+            sums[7, t] += 1.0
+            seen = True
+    return sums
+
+
+def trajectory_rows(
+    intake: np.ndarray,
+    change: np.ndarray,
+    caseness: np.ndarray,
+    session: np.ndarray,
+    log_session: np.ndarray,
+    sign: float,
+    by_session: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Expected change, upper prediction limit and colour code (0 red, 1 yellow, 2 green,
+    3 white, -1 none) per row, from the per-session model in ``by_session`` (rows: c, d,
+    the inverse cross-product's 11, 12 and 22 entries, the limit's spread t x sigma, and the
+    source code), all on the severity scale and returned on the instrument's own."""
+    n = intake.shape[0]
+    floats = np.empty((3, n))  # expected, upper, change where shown
+    off = np.zeros(n, dtype=bool)
+    codes = np.full((2, n), -1, dtype=np.int8)  # colour, source
+    _trajectory_rows(
+        intake, change, caseness, session, log_session, sign, by_session, floats, off, codes
+    )
+    return floats[0], floats[1], floats[2], off, codes[0], codes[1]
+
+
+@numba.njit(**JIT)
+def _trajectory_rows(
+    intake: np.ndarray,
+    change: np.ndarray,
+    caseness: np.ndarray,
+    session: np.ndarray,
+    log_session: np.ndarray,
+    sign: float,
+    by_session: np.ndarray,
+    floats: np.ndarray,
+    off: np.ndarray,
+    codes: np.ndarray,
+) -> None:
+    for r in range(intake.shape[0]):
+        t = session[r]
+        y1 = sign * intake[r]
+        lt = log_session[t]
+        e = (by_session[0, t] + by_session[1, t] * y1) * lt
+        lev = lt * (by_session[2, t] + 2 * y1 * by_session[3, t] + y1 * y1 * by_session[4, t])
+        u = e + by_session[5, t] * math.sqrt(lt * (1.0 + lev))
+        c = sign * change[r]
+        if t < 2 or math.isnan(c) or math.isnan(u):
+            floats[0, r] = NAN
+            floats[1, r] = NAN
+            floats[2, r] = NAN
+            continue
+        floats[0, r] = sign * e
+        floats[1, r] = sign * u
+        floats[2, r] = change[r]
+        codes[1, r] = np.int8(by_session[6, t])
+        if c > u:
+            off[r] = True
+            codes[0, r] = 0
+        elif not caseness[r]:
+            codes[0, r] = 3
+        elif c > e:
+            codes[0, r] = 1
+        else:
+            codes[0, r] = 2

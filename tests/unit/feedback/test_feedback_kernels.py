@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from bordin.feedback import _kernels
+from bordin.feedback import _groups, _scales, ceiling, early, repairs
 
 
 def _clinic(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -39,7 +39,7 @@ def test_scale_pass_matches_definitions(seed: int) -> None:
     first, session, values = _clinic(seed)
     top = int(session.max()) + 1
     decay, blend, min_sessions = 0.5 ** (1 / 2.0), 0.25, 3
-    prev, own, baseline, ss_by, df_by = _kernels.scale_pass(
+    prev, own, baseline, ss_by, df_by = _scales.scale_pass(
         values, first, session, top, min_sessions, decay, blend
     )
     ss_expected = np.zeros(top)
@@ -80,7 +80,7 @@ def test_scale_z_uses_the_larger_sd(seed: int) -> None:
     baseline = values + rng.normal(0, 0.5, values.shape[0])
     own = np.where(rng.random(values.shape[0]) < 0.3, np.nan, rng.uniform(0.1, 1, values.shape[0]))
     clinic = np.where(rng.random(int(session.max()) + 1) < 0.2, np.nan, 0.5)
-    drop, z = _kernels.scale_z(values, baseline, own, clinic, session)
+    drop, z = _scales.scale_z(values, baseline, own, clinic, session)
     sd = np.fmax(own, clinic[session])
     assert np.array_equal(drop, baseline - values, equal_nan=True)
     with np.errstate(invalid="ignore"):
@@ -104,7 +104,7 @@ def test_rupture_events_and_counts_follow_the_v_shape_rule(seed: int, window: in
     rows, ints = np.empty((3, k), dtype=np.int64), np.empty((5, k), dtype=np.int64)
     floats, codes = np.empty((4, k)), np.empty((3, k), dtype=np.int8)
     missing = np.empty(k, dtype=bool)
-    _kernels.rupture_events(
+    repairs.rupture_events(
         onset, remaining, session, values, pre, depth, evidence, component, marker, window,
         rows, ints, floats, codes, missing,
     )  # fmt: skip
@@ -140,9 +140,7 @@ def test_rupture_events_and_counts_follow_the_v_shape_rule(seed: int, window: in
             repaired_at[repair] += 1
         elif decided >= 0:
             decided_at[decided] += 1
-    begun, repaired, unrepaired, still_open = _kernels.running_counts(
-        onset, first, rows[1], rows[2]
-    )
+    begun, repaired, unrepaired, still_open = repairs.running_counts(onset, first, rows[1], rows[2])
     for client in _clients(first):
         rs = list(client)
         assert begun[rs].tolist() == np.cumsum(onset[rs]).tolist()
@@ -155,7 +153,7 @@ def test_rupture_events_and_counts_follow_the_v_shape_rule(seed: int, window: in
 def test_ceiling_runs(seed: int) -> None:
     first, _, values = _clinic(seed)
     values = np.where(np.random.default_rng(seed).random(values.shape[0]) < 0.4, 5.0, values)
-    at_max, constant, flag = _kernels.ceiling_runs(values, first, 5.0, 3)
+    at_max, constant, flag = ceiling.ceiling_runs(values, first, 5.0, 3)
     for client in _clients(first):
         run_max = run_same = 0
         for r in client:
@@ -170,7 +168,7 @@ def test_ceiling_runs(seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_early_means_judge_at_the_first_session_reaching_k(seed: int) -> None:
     first, session, values = _clinic(seed)
-    mean, slope, judged, judge = _kernels.early_means(values, first, session, 3)
+    mean, slope, judged, judge = early.early_means(values, first, session, 3)
     for client in _clients(first):
         reached = [r for r in client if session[r] >= 3]
         at = reached[0] if reached else None
@@ -192,6 +190,6 @@ def test_early_means_judge_at_the_first_session_reaching_k(seed: int) -> None:
 
 def test_group_layout() -> None:
     first = np.array([True, False, False, True, True, False])
-    code, remaining = _kernels.group_layout(first)
+    code, remaining = _groups.group_layout(first)
     assert code.tolist() == [0, 0, 0, 1, 2, 2]
     assert remaining.tolist() == [2, 1, 0, 0, 1, 0]
