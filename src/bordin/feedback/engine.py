@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -111,6 +111,29 @@ def _alliance_rc(prepared: Prepared, config: FeedbackConfig) -> float | None:
 
 def _codes_where(codes: np.ndarray, mask: np.ndarray, labels: tuple[str, ...]) -> pd.Categorical:
     return pd.Categorical.from_codes(np.where(mask, codes, -1), categories=list(labels))
+
+
+#: Below this many rows the engine runs on the calling thread alone: starting the worker
+#: thread costs more than it saves (a client's recompute in the service is a few rows).
+THREADED_FROM_ROWS: Final = 20_000
+
+
+class _InlineExecutor(Executor):
+    """Runs each task at once on the calling thread (the pool for small frames)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # the future carries it, as a pool's would
+            future.set_exception(exc)
+        return future
+
+
+def _executor(n_rows: int) -> Executor:
+    """Two threads for a large frame, the calling thread alone for a small one; every task
+    computes the same either way, so the result is bit-identical."""
+    return ThreadPoolExecutor(max_workers=2) if n_rows >= THREADED_FROM_ROWS else _InlineExecutor()
 
 
 def _rupture_side(
@@ -285,7 +308,7 @@ def compute_feedback(
     # Values computed on first use and cached on ``prepared`` are made here, before the
     # worker starts, so neither thread computes them while the other reads them.
     _ = prepared.session_int
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with _executor(prepared.groups.n_rows) as pool:
         if norms is None:
             norms = fit_norms(prepared, config, dates=scores_date_range(scores), pool=pool)
         given = norms

@@ -128,3 +128,20 @@ def test_without_a_cutoff_the_early_reference_is_the_clinic_percentile() -> None
     assert "25th percentile at session 3 (12 clients)" in described["early_reference"]["text"]
     early = frame[frame["session"] <= 3].groupby("client_id")["wai_sr_total"].mean()
     assert norms.early_reference == pytest.approx(np.percentile(early, 25), rel=1e-12)
+
+
+def test_two_threads_and_one_give_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large frames run on two threads, small ones on the calling thread: bit-identical."""
+    from bordin.feedback import engine
+    from bordin.simulate import SimulationConfig, simulate_clinic
+
+    scores = simulate_clinic(SimulationConfig(n_clients=2500), seed=4).scores
+    assert len(scores) >= engine.THREADED_FROM_ROWS
+    threaded = compute_feedback(scores, outcomes=("phq9", "gad7"))
+    monkeypatch.setattr(engine, "THREADED_FROM_ROWS", 10**9)
+    inline = compute_feedback(scores, outcomes=("phq9", "gad7"))
+    pd.testing.assert_frame_equal(threaded.sessions, inline.sessions)
+    pd.testing.assert_frame_equal(threaded.ruptures, inline.ruptures)
+    pd.testing.assert_frame_equal(threaded.clients, inline.clients)
+    assert threaded.alerts == inline.alerts
+    assert threaded.norms.to_dict() == inline.norms.to_dict()
