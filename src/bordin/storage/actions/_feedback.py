@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from bordin.storage.audit import record_event
 from bordin.storage.models import (
@@ -239,25 +239,32 @@ def current_snapshot(db: Session, clinic_id: int) -> NormsSnapshot | None:
     """The clinic's current norms snapshot (the newest), if it has one."""
     return db.scalars(
         select(NormsSnapshot)
+        .options(defer(NormsSnapshot.data))  # loaded only when first needed
         .where(NormsSnapshot.clinic_id == clinic_id)
         .order_by(NormsSnapshot.id.desc())
         .limit(1)
     ).first()
 
 
-@lru_cache(maxsize=32)
-def _parsed_norms(snapshot_id: int, version: str, text: str) -> ClinicNorms:
-    # Snapshots never change, so their parsed form is kept per (id, version): a submission
-    # does not parse the JSON again. The version is a content hash, checked on parsing.
-    from bordin.feedback import ClinicNorms
-
-    return ClinicNorms.from_json(text, where=f"norms snapshot {snapshot_id}")
+# Snapshots never change, so their parsed form is kept per (id, version), a few at a time:
+# a submission neither loads the snapshot's JSON column nor parses it again. The version is
+# a content hash, checked when the JSON is parsed.
+_PARSED: OrderedDict[tuple[int, str], ClinicNorms] = OrderedDict()
+_PARSED_MAX = 32
 
 
 def snapshot_norms(snapshot: NormsSnapshot) -> ClinicNorms:
     """The :class:`~bordin.feedback.ClinicNorms` of a stored snapshot."""
-    text = json.dumps(snapshot.data, sort_keys=True)
-    return _parsed_norms(snapshot.id, snapshot.version, text)
+    from bordin.feedback import ClinicNorms
+
+    key = (snapshot.id, snapshot.version)
+    found = _PARSED.get(key)
+    if found is None:
+        found = ClinicNorms.from_dict(snapshot.data, where=f"norms snapshot {snapshot.id}")
+        _PARSED[key] = found
+        while len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return found
 
 
 def _lock_clinic(db: Session, clinic_id: int, *, exclusive: bool) -> None:
