@@ -235,8 +235,16 @@ def test_the_client_page_has_summary_charts_alerts_and_items(
     rupture = next(a for a in alerts if a["kind"] == "rupture_open")
     assert rupture["explanation"] and rupture["suggestions"] and rupture["references"]
     assert [s["session"] for s in page["item_detail"]] == [4, 3, 2, 1]
+    # what feedback showed at each session, newest first, and the norms behind the signals
+    history = page["feedback_history"]
+    assert [h["session"] for h in history] == sorted((h["session"] for h in history), reverse=True)
+    assert history and history[0]["session"] == 4
+    assert page["norms"]["id"] == history[0]["norms_id"]
+    assert page["norms"]["source"] in ("clinic", "mixed", "bundled")
 
     html = client.get(path).text
+    assert "What feedback showed at each session" in html
+    assert f"snapshot {page['norms']['id']}" in html
     assert html.count('role="img"') == 2
     assert 'class="chart chart-alliance"' in html and 'class="chart chart-symptoms"' in html
     assert "<details>" in html  # item-level detail on demand

@@ -258,6 +258,7 @@ def client_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
         get_scores_frame,
         get_wording,
         list_alerts,
+        list_feedback_history,
         list_sessions,
         list_signals,
     )
@@ -268,6 +269,7 @@ def client_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
     signals = list_signals(db, actor=user, client_id=client.id)
     alerts = list_alerts(db, actor=user, client_id=client.id)
     items = list_client_items(db, actor=user, client_id=client.id)
+    history = list_feedback_history(db, actor=user, client_id=client.id)
     form = list_form_status(db, actor=user).get(client.id)
     names = {
         u.id: u.display_name or u.username
@@ -349,6 +351,45 @@ def client_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
             "alliance": alliance,
             "symptoms": symptoms,
             "item_detail": item_detail,
+            "norms": _norms_note(db, client.clinic_id, signals),
+            "feedback_history": [
+                {
+                    "session": h.session,
+                    "recorded_at": h.recorded_at,
+                    "norms_id": h.norms_id,
+                    "alerts": [
+                        {
+                            "kind": a.get("kind"),
+                            "severity": a.get("severity"),
+                            "title": a.get("title"),
+                        }
+                        for a in h.alerts
+                    ],
+                }
+                for h in reversed(history)
+            ],
         }
     )
     return context
+
+
+def _norms_note(db: Session, clinic_id: int, signals: list[Any]) -> dict[str, Any] | None:
+    """Which clinic norms snapshot the client's current signals were computed against."""
+    from bordin.storage.actions._feedback import snapshot_norms
+    from bordin.storage.models import NormsSnapshot
+
+    ids = {s.norms_id for s in signals if s.norms_id is not None}
+    if not ids:
+        return None
+    snapshot = db.get(NormsSnapshot, max(ids))
+    if snapshot is None or snapshot.clinic_id != clinic_id:
+        return None
+    norms = snapshot_norms(snapshot)
+    return {
+        "id": snapshot.id,
+        "version": snapshot.version,
+        "source": snapshot.source,
+        "fitted_at": snapshot.created_at,
+        "clients": norms.fitted_on.n_clients,
+        "sessions": norms.fitted_on.n_sessions,
+    }
