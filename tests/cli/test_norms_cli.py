@@ -8,18 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bordin.cli.main import main
 from bordin.feedback import ClinicNorms, compute_feedback, fit_clinic_norms
 from bordin.simulate import SimulationConfig, simulate_clinic
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-        raise SystemExit(0)
-    out = capsys.readouterr()
-    code = info.value.code
-    return (0 if code is None else int(code)), out.out, out.err
+from support.cli import run_cli as _run
 
 
 @pytest.fixture(scope="module")
