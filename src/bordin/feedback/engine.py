@@ -208,13 +208,24 @@ class _Outcomes:
     assessed: list[tuple[OutcomeSignals, TrajectorySignals]]
 
 
-def _outcome_side(prepared: Prepared, config: FeedbackConfig, norms: ClinicNorms) -> _Outcomes:
+def _assess_outcomes(prepared: Prepared, config: FeedbackConfig) -> dict[str, OutcomeSignals]:
+    return {oid: assess_outcome(prepared, oid, config) for oid in prepared.outcomes}
+
+
+def _outcome_side(
+    prepared: Prepared,
+    config: FeedbackConfig,
+    norms: ClinicNorms,
+    outcomes: dict[str, OutcomeSignals] | None,
+) -> _Outcomes:
     """Ceiling, early alliance (against the norms' reference), risk, and for each outcome
-    its status and its place on the norms' expected-recovery curve."""
+    its status (``outcomes`` when already assessed) and its place on the norms'
+    expected-recovery curve."""
     top = int(prepared.session_int.max()) + 1 if prepared.groups.n_rows else 1
+    outcomes = outcomes if outcomes is not None else _assess_outcomes(prepared, config)
     assessed = []
     for oid in prepared.outcomes:
-        out = assess_outcome(prepared, oid, config)
+        out = outcomes[oid]
         traj = assess_trajectory(
             prepared, out, config, norms.curve_sums(oid, top), norms.fallback.get(oid)
         )
@@ -310,14 +321,32 @@ def compute_feedback(
     _ = prepared.session_int
     with _executor(prepared.groups.n_rows) as pool:
         if norms is None:
-            norms = fit_norms(prepared, config, dates=scores_date_range(scores), pool=pool)
-        given = norms
+            # Fit the norms from the frame's own pooled sums: the rules' scale statistics
+            # (whose clinic SD is then exactly the fitted norms') and the outcome signals
+            # are computed once, for the norms and for the rules.
+            inputs = RuptureInputs(prepared, config)
+            pending = pool.submit(_assess_outcomes, prepared, config)
+            sums = {
+                scale: inputs.stats(scale, baseline=scale == "total").clinic_sums
+                for scale in prepared.alliance
+            }
+            assessed = pending.result()
+            norms = fit_norms(
+                prepared,
+                config,
+                dates=scores_date_range(scores),
+                scale_sums=sums,
+                outcome_signals=assessed,
+            )
+        else:
+            given = norms
 
-        def clinic_sd(scale: str, top: int) -> FloatArray:
-            return given.clinic_sd(scale, top, min_df=config.clinic_sd_min_df)
+            def clinic_sd(scale: str, top: int) -> FloatArray:
+                return given.clinic_sd(scale, top, min_df=config.clinic_sd_min_df)
 
-        inputs = RuptureInputs(prepared, config, clinic_sd=clinic_sd)
-        outcome_side = pool.submit(_outcome_side, prepared, config, norms)
+            inputs = RuptureInputs(prepared, config, clinic_sd=clinic_sd)
+            assessed = None
+        outcome_side = pool.submit(_outcome_side, prepared, config, norms, assessed)
         ruptures = _rupture_side(prepared, config, inputs, pool)
         outcome = outcome_side.result()
     notes = list(ruptures.notes)

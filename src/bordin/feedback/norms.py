@@ -53,7 +53,7 @@ from bordin.feedback._prepare import Prepared, instrument_id, prepare_scores
 from bordin.feedback._scales import scale_stats
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.early import INSTRUMENT_CUTOFF, early_reference
-from bordin.feedback.outcomes import assess_outcome
+from bordin.feedback.outcomes import OutcomeSignals, assess_outcome
 from bordin.feedback.trajectories import CurveNorm, curve_sums, load_norms
 
 __all__ = [
@@ -367,24 +367,40 @@ def fit_norms(
     fallback: Mapping[str, CurveNorm] | None = None,
     fitted_at: str | None = None,
     pool: Executor | None = None,
+    scale_sums: Mapping[str, FloatArray] | None = None,
+    outcome_signals: Mapping[str, OutcomeSignals] | None = None,
 ) -> ClinicNorms:
     """Fit the clinic norms on a prepared frame (the engine's "fit norms" step).
 
-    With ``pool`` the outcome curves are summed in a worker thread while this thread sums
-    the alliance scales (the kernels release the GIL); the result is the same.
+    ``scale_sums`` (each alliance scale's :attr:`~bordin.feedback._scales.ScaleStats.clinic_sums`)
+    and ``outcome_signals`` (each outcome's :func:`~bordin.feedback.outcomes.assess_outcome`)
+    may be given when the caller has computed them already; otherwise they are computed
+    here, the outcome side in ``pool``'s worker thread when one is given (the kernels
+    release the GIL). The result is the same either way.
     """
     fallback = load_norms() if fallback is None else fallback
     outcomes = tuple(prepared.outcomes)
 
     def curves() -> dict[str, FloatArray]:
         return {
-            oid: _readonly(curve_sums(assess_outcome(prepared, oid, config), prepared))
+            oid: _readonly(
+                curve_sums(
+                    outcome_signals[oid]
+                    if outcome_signals is not None
+                    else assess_outcome(prepared, oid, config),
+                    prepared,
+                )
+            )
             for oid in outcomes
         }
 
     pending = pool.submit(curves) if pool is not None else None
     within = {
-        scale: _readonly(scale_stats(values, prepared, config, baseline=False).clinic_sums)
+        scale: _readonly(
+            scale_sums[scale]
+            if scale_sums is not None
+            else scale_stats(values, prepared, config, baseline=False).clinic_sums
+        )
         for scale, values in prepared.alliance.items()
     }
     reference, source = early_reference(prepared, config)
