@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bordin.errors import BordinError, Conflict, InputError, NotFound, PermissionDenied
+from bordin.feedback.wording import colour_legend
 from bordin.storage.models import FormRequest, ItemResponse, TherapySession, User
 from bordin.web.deps import app_state
 from bordin.web.pages._deps import open_transaction, page_user
@@ -87,6 +88,12 @@ def caseload_context(db: Session, user: User) -> dict[str, Any]:
                 "need_attention": sum(1 for c in clients if c["badges"]),
             },
             "show_therapist": user.role != "therapist",
+            # the not-on-track colours in the alert titles, in words, next to them
+            "colour_legend": (
+                list(colour_legend())
+                if any(b["kind"] == "not_on_track" for c in clients for b in c["badges"])
+                else []
+            ),
             "ordering": "Clients with the most urgent open alert come first (risk, then not "
             "on track, unrepaired rupture, reliable deterioration, open rupture, weak early "
             "alliance); then by client code.",

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bordin.feedback.wording import colour_legend
 from bordin.storage.models import Alert, Signal, User
 from bordin.web.pages._labels import SEVERITY_LABELS, badge_for, severity_class
 from bordin.web.pages._page import base_context
@@ -349,6 +350,7 @@ def client_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
             "alliance": alliance,
             "symptoms": symptoms,
             "item_detail": item_detail,
+            "colour_legend": list(colour_legend()),
         }
     )
     return context
