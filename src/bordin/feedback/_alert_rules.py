@@ -10,6 +10,7 @@ what the scale can show, colours explained, and risk items quoted where their wo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -218,6 +219,7 @@ def _not_on_track(out: _Collector, rows: _Latest, oid: str, *, level: float) -> 
     name, dec = instrument_label(oid), scale_decimals(oid)
     worse_is_higher = get_instrument(oid).direction == "higher_is_worse"
     pct = f"{100 * level:g}"
+    meaning = {c: colour_meaning(c, level=level).capitalize() for c in ("red", "yellow")}
     for k, i in enumerate(idx.tolist()):
         red = colour[i] == "red"
         intake, score = cols["intake"][k], cols["score"][k]
@@ -231,7 +233,7 @@ def _not_on_track(out: _Collector, rows: _Latest, oid: str, *, level: float) -> 
             f"{format_score(intake, dec)} are expected to be at about "
             f"{format_score(expected, dec)} by session {s}, and {pct}% of them at "
             f"{format_score(bound, dec)} or {side}. "
-            f"{colour_meaning(colour[i], level=level).capitalize()}. "
+            f"{meaning[colour[i]]}. "
             f"{_CURVE_TEXT.get(cols['curve_source'][k], '')}"
         )
         out.add(
@@ -263,8 +265,8 @@ def _on_track_bound(limit: float | None, decimals: int, worse_is_higher: bool) -
         return None, "less" if worse_is_higher else "more"
     factor = 10.0**decimals
     if worse_is_higher:
-        return np.floor(limit * factor + 1e-9) / factor, "less"
-    return np.ceil(limit * factor - 1e-9) / factor, "more"
+        return math.floor(limit * factor + 1e-9) / factor, "less"
+    return math.ceil(limit * factor - 1e-9) / factor, "more"
 
 
 def _reliable_deterioration(out: _Collector, rows: _Latest, oid: str) -> None:

@@ -63,6 +63,7 @@ def scale_decimals(instrument: str, scale: str = "total") -> int:
     return 0 if spec.method == "sum" and whole else 1
 
 
+@lru_cache(maxsize=1 << 16)  # scores repeat across a clinic's alerts
 def format_score(value: float | None, decimals: int) -> str:
     """A score rounded half away from zero to ``decimals``; ``n/a`` when missing."""
     if value is None or value != value:
@@ -148,6 +149,7 @@ def _code(value: float | None) -> str:
     return f"{value:g}"
 
 
+@lru_cache(maxsize=1024)
 def risk_item_wording(column: str, value: float | None) -> RiskItemWording:
     """Name a risk-item column (``phq9_item9``) and the client's answer in clinic words.
 
