@@ -47,8 +47,10 @@ def caseload_context(db: Session, user: User) -> dict[str, Any]:
         for u in db.scalars(select(User).where(User.clinic_id == user.clinic_id))
     }
     clients = []
+    shown_kinds: list[list[str]] = []
     for entry in entries:
         kinds = list(dict.fromkeys(a.kind for a in alerts.get(entry.client_id, [])))
+        shown_kinds.append(kinds)
         form = forms.get(entry.client_id)
         clients.append(
             {
@@ -91,7 +93,7 @@ def caseload_context(db: Session, user: User) -> dict[str, Any]:
             # the not-on-track colours in the alert titles, in words, next to them
             "colour_legend": (
                 list(colour_legend())
-                if any(b["kind"] == "not_on_track" for c in clients for b in c["badges"])
+                if any("not_on_track" in kinds for kinds in shown_kinds)
                 else []
             ),
             "ordering": "Clients with the most urgent open alert come first (risk, then not "
