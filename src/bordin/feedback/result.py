@@ -13,7 +13,6 @@ import pandas as pd
 
 from bordin.feedback.alerts import Alert, alerts_to_frame
 from bordin.feedback.config import FeedbackConfig
-from bordin.feedback.wording import colour_legend, instrument_label
 
 __all__ = ["SCHEMA_VERSION", "FeedbackResult"]
 
@@ -115,6 +114,8 @@ class FeedbackResult:
 
     def summary(self, *, max_alerts: int | None = 25) -> str:
         """A short plain-text overview for the terminal (at most ``max_alerts`` alerts)."""
+        from bordin.feedback.wording import colour_legend, instrument_label
+
         n_clients = len(self.clients)
         lines = [
             f"Feedback for {n_clients} client(s), {len(self.sessions)} session(s); "

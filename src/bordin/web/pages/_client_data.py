@@ -346,11 +346,11 @@ def client_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
             "form_choices": form_choices(db, client.clinic_id, client.id),
             "summary": _summary(client_info, alliance, symptoms, open_alerts),
             "alerts": open_alerts,
+            "colour_legend": list(colour_legend()),
             "acknowledged_alerts": done_alerts,
             "alliance": alliance,
             "symptoms": symptoms,
             "item_detail": item_detail,
-            "colour_legend": list(colour_legend()),
         }
     )
     return context
