@@ -318,7 +318,7 @@ def test_the_team_page_lists_therapists_alphabetically_without_ranking(
     assert [r["therapist"] for r in rows] == ["Alex Morgan", "Jordan Lee"]
     alex, jordan = rows
     assert alex["clients"] == 2 and jordan["clients"] == 1
-    assert [c["code"] for c in alex["open_ruptures"]] == ["C-101"]
+    assert [c["code"] for c in alex["rupture_alerts"]] == ["C-101"]
     assert [(c["code"], c["state"]) for c in jordan["forms_outstanding"]] == [("C-103", "waiting")]
     assert page["totals"]["clients"] == 3
     assert "ranking" in page["note"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -204,28 +207,32 @@ def _proportion(
 
 
 def _dropout(
-    scores: pd.DataFrame, clients: pd.DataFrame, dropout: str | None, min_sessions: int
-) -> tuple[np.ndarray, str]:
+    scores: pd.DataFrame,
+    clients: pd.DataFrame,
+    *,
+    dropout: str | None,
+    as_of: dt.date | None,
+    dropout_weeks: int,
+    ended: Collection[Any],
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Dropout by the clinic-figures definition: the flag, who is counted, and the rule."""
+    from bordin.analytics.clinic_figures import classify_clients
+
+    check_columns(scores, [])
+    states = classify_clients(
+        scores, as_of=as_of, dropout_weeks=dropout_weeks, ended=ended, dropout=dropout
+    ).set_index("client_id")["state"]
+    state = states.reindex(clients["client_id"].astype(str)).astype(str).to_numpy()
+    drop = state == "dropout"
+    known = np.ones(len(state), bool) if dropout is not None else state != "unknown"
+    rule = (
+        f"no session for {dropout_weeks} weeks before "
+        f"{as_of.isoformat() if as_of else 'the latest session date'} and treatment "
+        "not ended as planned; clients still in treatment are never counted"
+    )
     if dropout is not None:
-        check_columns(scores, [])
-        if dropout not in scores.columns:
-            raise InputError("dropout column not found", column=dropout)
-        flag = scores[dropout]
-        if not (pd.api.types.is_bool_dtype(flag) or pd.api.types.is_numeric_dtype(flag)):
-            words = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
-            text = flag.dropna().astype(str).str.strip().str.lower()
-            unknown = text[~text.isin(list(words))]
-            if len(unknown):
-                raise InputError(
-                    f"dropout values must be true/false, yes/no or 1/0, got {unknown.iloc[0]!r}",
-                    column=dropout,
-                )
-            flag = flag.astype(str).str.strip().str.lower().map(words)
-        per_client = flag.fillna(False).astype(bool).groupby(scores["client_id"].astype(str)).any()
-        marked = per_client.reindex(clients["client_id"]).fillna(False).to_numpy(bool)
-        return marked, f"marked in column {dropout!r}"
-    short = clients["n_sessions"].to_numpy() < min_sessions
-    return short, f"fewer than {min_sessions} attended sessions"
+        rule = f"marked in column {dropout!r}, or {rule}"
+    return drop, known, rule
 
 
 def summarise_outcomes(
@@ -233,7 +240,9 @@ def summarise_outcomes(
     *,
     outcome: str,
     dropout: str | None = None,
-    min_sessions: int = 4,
+    as_of: dt.date | None = None,
+    dropout_weeks: int = 8,
+    ended: Collection[Any] = (),
     level: float = 0.95,
 ) -> OutcomeSummaryResult:
     """Reliable improvement, deterioration and recovery rates, and dropout, of a clinic.
@@ -244,12 +253,14 @@ def summarise_outcomes(
         Wide session scores (``client_id, therapist_id, session`` and the outcome column).
     outcome:
         Score column of a registered instrument scale (``phq9_total``, ``gad7_total``).
-    dropout:
-        Optional column marking a client's dropout (true on any of the client's rows). Without
-        it, a client counts as a dropout when they attended fewer than ``min_sessions``
-        sessions (a common proxy, Swift & Greenberg, 2012, review the definitions).
-    min_sessions:
-        Session threshold of the proxy definition.
+    dropout, as_of, dropout_weeks, ended:
+        Dropout as the clinic figures define it
+        (:func:`bordin.analytics.clinic_figures.classify_clients`): marked in the optional
+        ``dropout`` column, or no session for ``dropout_weeks`` weeks before ``as_of``
+        (default: the latest ``date`` in the scores) without an ending as planned (clients in
+        ``ended``). A client still in treatment is never a dropout, and without dates or a
+        ``dropout`` column no client can be classified (the rate is then n/a). Definitions of
+        dropout vary (Swift & Greenberg, 2012).
     level:
         Confidence level.
 
@@ -344,8 +355,12 @@ def summarise_outcomes(
         )
         cutoff_value = float(spec.cutoff.value)
         cutoff_source = spec.cutoff.source
-    drop, rule = _dropout(scores, clients, dropout, min_sessions)
-    rates.append(_proportion("dropout", drop, np.ones(len(clients), bool), level, "all clients"))
+    drop, known, rule = _dropout(
+        scores, clients, dropout=dropout, as_of=as_of, dropout_weeks=dropout_weeks, ended=ended
+    )
+    rates.append(
+        _proportion("dropout", drop, known, level, "clients whose treatment state is known")
+    )
     change = clients["change"].to_numpy(np.float64)[valid]
     if len(change) >= 2:
         mean_change = make_term(

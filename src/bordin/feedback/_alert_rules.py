@@ -1,30 +1,61 @@
 """Turn the per-session signals at each client's latest session into alerts.
 
-Column-wise: each rule selects its clients with a vectorised mask, converts the few columns
-it needs to Python lists once, and formats the explanations in one pass.
+:func:`build_alerts` is a pipeline with one step per alert kind (risk, not on track,
+reliable deterioration, ruptures, weak early alliance, uninformative ratings). Each step
+selects its clients with a vectorised mask, converts the few columns it needs to Python
+lists once, and words the explanations in one pass, in clinic terms
+(:mod:`bordin.feedback.wording`): instrument names from the registry, numbers rounded to
+what the scale can show, colours explained, and risk items quoted where their wording ships.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from bordin.errors import InstrumentError
 from bordin.feedback.alerts import ALERT_KINDS, Alert
 from bordin.feedback.content import references_for, suggestions_for
+from bordin.feedback.wording import (
+    colour_meaning,
+    format_date,
+    format_score,
+    instrument_label,
+    risk_item_wording,
+    scale_decimals,
+)
+from bordin.instruments import get_instrument
 
 __all__ = ["RUPTURE_LOOKBACK", "build_alerts"]
 
 RUPTURE_LOOKBACK = 6  # sessions: an unrepaired rupture stays on the dashboard this long
 _KIND_RANK = {kind: i for i, kind in enumerate(ALERT_KINDS)}
-_RISK_LABEL = {"phq9_item9": "PHQ-9 item 9", "core10_item6": "CORE-10 item 6 (risk)"}
 _MARKER_TEXT = {
     "withdrawal": " The client's answers point to withdrawal (holding back).",
     "confrontation": " The client's answers point to confrontation (tension or feeling "
     "misunderstood).",
 }
+_CURVE_TEXT = {
+    "clinic": "The expected course is fitted on this clinic's clients.",
+    "norms": "The expected course comes from bundled norms (this clinic has too few clients "
+    "to fit its own).",
+}
+_EVENT_COLUMNS = (
+    "onset",
+    "pre_level",
+    "value",
+    "depth",
+    "evidence",
+    "component",
+    "marker",
+    "status",
+    "status_session",
+)
 
 
 def _values(series: pd.Series, idx: np.ndarray) -> list[Any]:
@@ -35,32 +66,54 @@ def _values(series: pd.Series, idx: np.ndarray) -> list[Any]:
     return [None if (v is None or v is pd.NA or v != v) else v for v in values.tolist()]
 
 
-@lru_cache(maxsize=1 << 16)  # scores and thresholds repeat across a clinic's alerts
-def _fmt(value: float | None) -> str:
-    if value is None or value != value:
-        return "n/a"
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+@dataclass(frozen=True)
+class _Latest:
+    """The sessions table at each client's latest session, with what every step needs."""
+
+    frame: pd.DataFrame
+    client_ids: list[Any]
+    sessions: np.ndarray
+    dates: list[str | None]
+
+    @classmethod
+    def of(cls, latest: pd.DataFrame, dates: Sequence[Any] | None) -> _Latest:
+        n = len(latest)
+        if dates is not None and len(dates) != n:
+            raise ValueError(f"dates has {len(dates)} values for {n} clients")
+        return cls(
+            frame=latest,
+            client_ids=_values(latest["client_id"], np.arange(n)),
+            sessions=latest["session"].to_numpy(),
+            dates=[None] * n if dates is None else [format_date(d) for d in dates],
+        )
+
+    def column(self, name: str, idx: np.ndarray) -> list[Any]:
+        return _values(self.frame[name], idx)
+
+    def when(self, i: int) -> str:
+        """``on 2026-03-02 (session 7)``, or ``at session 7`` when the date is unknown."""
+        session = int(self.sessions[i])
+        day = self.dates[i]
+        return f"on {day} (session {session})" if day else f"at session {session}"
 
 
 class _Collector:
     """Alerts with their sort keys (priority, client order, kind, tie-break)."""
 
-    def __init__(self) -> None:
+    def __init__(self, latest: _Latest) -> None:
+        self.latest = latest
         self.alerts: list[Alert] = []
         self.keys: list[tuple[int, int, int, int]] = []
 
     def add(
         self,
         kind: str,
+        row: int,
         *,
-        order: int,
-        client_id: Any,
-        session: int,
         title: str,
         explanation: str,
         evidence: dict[str, Any],
-        suggestions: tuple[str, ...],
-        references: tuple[str, ...],
+        suggestions: tuple[str, ...] | None = None,
         severity: str | None = None,
         priority: int | None = None,
         tiebreak: int = 0,
@@ -69,19 +122,19 @@ class _Collector:
         prio = default_priority if priority is None else priority
         self.alerts.append(
             Alert(
-                client_id=client_id,
-                session=int(session),
+                client_id=self.latest.client_ids[row],
+                session=int(self.latest.sessions[row]),
                 kind=kind,
                 severity=severity or default_severity,
                 priority=prio,
                 title=title,
                 explanation=explanation,
                 evidence=evidence,
-                suggestions=suggestions,
-                references=references,
+                suggestions=suggestions_for(kind) if suggestions is None else suggestions,
+                references=references_for(kind),
             )
         )
-        self.keys.append((-prio, order, _KIND_RANK[kind], tiebreak))
+        self.keys.append((-prio, row, _KIND_RANK[kind], tiebreak))
 
     def sorted(self) -> tuple[Alert, ...]:
         order = sorted(range(len(self.alerts)), key=self.keys.__getitem__)
@@ -97,255 +150,280 @@ def build_alerts(
     early_reference_source: str,
     early_session: int,
     repair_window: int,
+    dates: Sequence[Any] | None = None,
+    not_on_track_level: float = 0.90,
 ) -> tuple[Alert, ...]:
     """Alerts for each client's latest session, highest priority first, then client order.
 
     ``latest`` holds one row per client in client order (the sessions frame at each client's
     last session); ``events`` are the Bordin-detector rupture events on the alliance total.
+    ``dates`` (optional) is the date of each client's latest session, in the same order, so
+    that a risk alert says when the form was answered; ``not_on_track_level`` is the level
+    of the prediction limit the colours refer to (``FeedbackConfig.not_on_track_level``).
     """
-    out = _Collector()
-    client_ids = _values(latest["client_id"], np.arange(len(latest)))
-    sessions = latest["session"].to_numpy()
+    rows = _Latest.of(latest, dates)
+    out = _Collector(rows)
+    _risk(out, rows)
+    for oid in outcomes:
+        _not_on_track(out, rows, oid, level=not_on_track_level)
+        _reliable_deterioration(out, rows, oid)
+    _ruptures(out, rows, events, alliance=alliance, repair_window=repair_window)
+    _weak_early_alliance(
+        out, rows, alliance=alliance, early_session=early_session, source=early_reference_source
+    )
+    _uninformative(out, rows, alliance=alliance)
+    return out.sorted()
 
-    # ---- risk
-    idx = np.flatnonzero(latest["risk"].to_numpy(dtype=bool))
-    refs = references_for("risk")
-    sugg = suggestions_for("risk")
+
+def _risk(out: _Collector, rows: _Latest) -> None:
+    """A risk item endorsed at the latest session: the item's wording and the answer."""
+    idx = np.flatnonzero(rows.frame["risk"].to_numpy(dtype=bool))
     for i, item, value in zip(
-        idx.tolist(),
-        _values(latest["risk_item"], idx),
-        _values(latest["risk_value"], idx),
-        strict=True,
+        idx.tolist(), rows.column("risk_item", idx), rows.column("risk_value", idx), strict=True
     ):
-        s = int(sessions[i])
+        said = risk_item_wording(item, value)
+        quoted = f' ("{said.text}")' if said.text else ""
+        answer = f'"{said.answer}"' if said.text else f"{said.answer}"
         out.add(
             "risk",
-            order=i,
-            client_id=client_ids[i],
-            session=s,
-            title="Risk item endorsed",
+            i,
+            title=f"Risk item endorsed: {said.item}",
             explanation=(
-                f"At session {s} the client answered {_fmt(value)} (above 0) on "
-                f"{_RISK_LABEL.get(item, item)}. Review risk with the client per your "
-                "clinic's protocol."
+                f"{rows.when(i).capitalize()} the client answered {answer} to {said.item}"
+                f"{quoted}. An answer of {said.threshold} raises this alert. Review risk with "
+                "the client per your clinic's protocol."
             ),
-            evidence={"item": item, "value": value},
-            suggestions=sugg,
-            references=refs,
+            evidence={
+                "item": item,
+                "value": value,
+                "answer": said.answer,
+                "item_text": said.text,
+                "date": rows.dates[i],
+            },
         )
 
-    # ---- outcomes: not on track, reliable deterioration
-    for oid in outcomes:
-        colour = latest[f"{oid}_colour"].to_numpy(dtype=object)
-        idx = np.flatnonzero((colour == "red") | (colour == "yellow"))
-        cols = {
-            name: _values(latest[f"{oid}_{name}"], idx)
-            for name in ("intake", "score", "expected", "limit", "curve_source")
-        }
-        refs, sugg = references_for("not_on_track"), suggestions_for("not_on_track")
-        for k, i in enumerate(idx.tolist()):
-            red = colour[i] == "red"
-            intake, score = cols["intake"][k], cols["score"][k]
-            expected = intake + cols["expected"][k]
-            limit = intake + cols["limit"][k]
-            s = int(sessions[i])
-            text = (
-                f"{oid} went from {_fmt(intake)} at intake to {_fmt(score)} at session {s}. "
-                f"Clients starting there are expected to be at about {_fmt(expected)}"
-            )
-            if red:
-                text += (
-                    f"; this is beyond the {_fmt(limit)} limit within which most clients who "
-                    "do well fall."
-                )
-            else:
-                text += "."
-            text += f" Expected curves: {cols['curve_source'][k]}."
-            out.add(
-                "not_on_track",
-                order=i,
-                client_id=client_ids[i],
-                session=s,
-                severity="high" if red else "moderate",
-                priority=80 if red else 50,
-                title=(
-                    f"Not on track on {oid} (red)"
-                    if red
-                    else f"Less progress than expected on {oid} (yellow)"
-                ),
-                explanation=text,
-                evidence={
-                    "instrument": oid,
-                    "colour": colour[i],
-                    "intake": intake,
-                    "score": score,
-                    "expected": expected,
-                    "limit": limit,
-                    "curve_source": cols["curve_source"][k],
-                },
-                suggestions=sugg,
-                references=refs,
-            )
-        status = latest[f"{oid}_status"].to_numpy(dtype=object)
-        idx = np.flatnonzero(status == "reliably_deteriorated")
-        cols = {
-            name: _values(latest[f"{oid}_{name}"], idx)
-            for name in ("intake", "score", "change", "rc")
-        }
-        refs = references_for("reliable_deterioration")
-        sugg = suggestions_for("reliable_deterioration")
-        for k, i in enumerate(idx.tolist()):
-            s = int(sessions[i])
-            out.add(
-                "reliable_deterioration",
-                order=i,
-                client_id=client_ids[i],
-                session=s,
-                title=f"Reliable deterioration on {oid}",
-                explanation=(
-                    f"{oid} went from {_fmt(cols['intake'][k])} at intake to "
-                    f"{_fmt(cols['score'][k])} at session {s}, a change of "
-                    f"{_fmt(cols['change'][k])}, at least the reliable-change threshold of "
-                    f"{_fmt(cols['rc'][k])} (Jacobson & Truax, 1991)."
-                ),
-                evidence={
-                    "instrument": oid,
-                    "intake": cols["intake"][k],
-                    "score": cols["score"][k],
-                    "change": cols["change"][k],
-                    "reliable_change": cols["rc"][k],
-                },
-                suggestions=sugg,
-                references=refs,
-            )
 
-    # ---- ruptures (Bordin detector, alliance total)
-    if len(events):
-        position = pd.Index(latest["client_id"]).get_indexer(events["client_id"])
-        last = sessions[position]
-        status = events["status"].to_numpy(dtype=object)
-        status_session = events["status_session"].to_numpy()
-        keep = (status == "open") | (
-            (status == "unrepaired") & (last - status_session < RUPTURE_LOOKBACK)
+def _outcome_cols(
+    rows: _Latest, oid: str, idx: np.ndarray, names: Sequence[str]
+) -> dict[str, list[Any]]:
+    return {name: rows.column(f"{oid}_{name}", idx) for name in names}
+
+
+def _not_on_track(out: _Collector, rows: _Latest, oid: str, *, level: float) -> None:
+    """Red or yellow against the expected recovery curve (Finch et al., 2001)."""
+    colour = rows.frame[f"{oid}_colour"].to_numpy(dtype=object)
+    idx = np.flatnonzero((colour == "red") | (colour == "yellow"))
+    if not len(idx):
+        return
+    cols = _outcome_cols(rows, oid, idx, ("intake", "score", "expected", "limit", "curve_source"))
+    name, dec = instrument_label(oid), scale_decimals(oid)
+    worse_is_higher = get_instrument(oid).direction == "higher_is_worse"
+    pct = f"{100 * level:g}"
+    meaning = {c: colour_meaning(c, level=level).capitalize() for c in ("red", "yellow")}
+    for k, i in enumerate(idx.tolist()):
+        red = colour[i] == "red"
+        intake, score = cols["intake"][k], cols["score"][k]
+        expected = intake + cols["expected"][k]
+        limit = intake + cols["limit"][k]
+        bound, side = _on_track_bound(limit, dec, worse_is_higher)
+        s = int(rows.sessions[i])
+        text = (
+            f"{name} went from {format_score(intake, dec)} at intake to "
+            f"{format_score(score, dec)} at session {s}. Clients who started at "
+            f"{format_score(intake, dec)} are expected to be at about "
+            f"{format_score(expected, dec)} by session {s}, and {pct}% of them at "
+            f"{format_score(bound, dec)} or {side}. "
+            f"{meaning[colour[i]]}. "
+            f"{_CURVE_TEXT.get(cols['curve_source'][k], '')}"
         )
-        idx = np.flatnonzero(keep)
-        ev = {
-            name: _values(events[name], idx)
-            for name in (
-                "onset",
-                "pre_level",
-                "value",
-                "depth",
-                "evidence",
-                "component",
-                "marker",
-                "status",
-                "status_session",
-            )
-        }
-        for k, j in enumerate(idx.tolist()):
-            i = int(position[j])
-            onset, component, marker = ev["onset"][k], ev["component"][k], ev["marker"][k]
-            pre = ev["pre_level"][k]
-            if ev["status"][k] == "open":
-                kind = "rupture_open"
-                title = f"Possible rupture ({component}) at session {onset}, not yet repaired"
-                tail = (
-                    f" It counts as repaired if alliance returns to {_fmt(pre)} or above by "
-                    f"session {onset + repair_window}."
-                )
-            else:
-                kind = "rupture_unrepaired"
-                title = f"Unrepaired rupture ({component}) from session {onset}"
-                tail = (
-                    f" Alliance had not returned to {_fmt(pre)} by session "
-                    f"{ev['status_session'][k]}."
-                )
-            out.add(
-                kind,
-                order=i,
-                client_id=client_ids[i],
-                session=int(sessions[i]),
-                tiebreak=int(onset),
-                title=title,
-                explanation=(
-                    f"Alliance ({alliance} total) fell from about {_fmt(pre)} to "
-                    f"{_fmt(ev['value'][k])} at session {onset} (a drop of "
-                    f"{_fmt(ev['depth'][k])}); the {component} component dropped most."
-                    f"{_MARKER_TEXT.get(marker, '')}{tail}"
-                ),
-                evidence={
-                    "onset": onset,
-                    "pre_level": pre,
-                    "value": ev["value"][k],
-                    "depth": ev["depth"][k],
-                    "evidence_score": ev["evidence"][k],
-                    "component": component,
-                    "marker": marker,
-                    "status": ev["status"][k],
-                    "status_session": ev["status_session"][k],
-                },
-                suggestions=suggestions_for(kind, component, marker),
-                references=references_for(kind),
-            )
+        out.add(
+            "not_on_track",
+            i,
+            severity="high" if red else "moderate",
+            priority=80 if red else 50,
+            title=(
+                f"Not on track on {name} (red)"
+                if red
+                else f"Less progress than expected on {name} (yellow)"
+            ),
+            explanation=text,
+            evidence={
+                "instrument": oid,
+                "colour": colour[i],
+                "intake": intake,
+                "score": score,
+                "expected": expected,
+                "limit": limit,
+                "curve_source": cols["curve_source"][k],
+            },
+        )
 
-    # ---- weak early alliance (shown until session 2 x early_session)
-    weak = latest["weak_early_alliance"].to_numpy(dtype=bool) & (sessions <= 2 * early_session)
+
+def _on_track_bound(limit: float | None, decimals: int, worse_is_higher: bool) -> tuple[Any, str]:
+    """The last score the scale can show that is still within the limit, and its side."""
+    if limit is None:
+        return None, "less" if worse_is_higher else "more"
+    factor = 10.0**decimals
+    if worse_is_higher:
+        return math.floor(limit * factor + 1e-9) / factor, "less"
+    return math.ceil(limit * factor - 1e-9) / factor, "more"
+
+
+def _reliable_deterioration(out: _Collector, rows: _Latest, oid: str) -> None:
+    """A change from intake at least the reliable-change threshold, for the worse."""
+    status = rows.frame[f"{oid}_status"].to_numpy(dtype=object)
+    idx = np.flatnonzero(status == "reliably_deteriorated")
+    if not len(idx):
+        return
+    cols = _outcome_cols(rows, oid, idx, ("intake", "score", "change", "rc"))
+    name, dec = instrument_label(oid), scale_decimals(oid)
+    for k, i in enumerate(idx.tolist()):
+        out.add(
+            "reliable_deterioration",
+            i,
+            title=f"Reliable deterioration on {name}",
+            explanation=(
+                f"{name} went from {format_score(cols['intake'][k], dec)} at intake to "
+                f"{format_score(cols['score'][k], dec)} at session {int(rows.sessions[i])}, "
+                f"a change of {format_score(cols['change'][k], dec)} points, at least the "
+                f"reliable-change threshold of {format_score(cols['rc'][k], dec)} points "
+                "(Jacobson & Truax, 1991)."
+            ),
+            evidence={
+                "instrument": oid,
+                "intake": cols["intake"][k],
+                "score": cols["score"][k],
+                "change": cols["change"][k],
+                "reliable_change": cols["rc"][k],
+            },
+        )
+
+
+def _alliance_name(alliance: str) -> str:
+    try:
+        return f"{get_instrument(alliance).name} total"
+    except InstrumentError:  # an alliance measure outside the registry: its id
+        return f"{alliance} total"
+
+
+def _ruptures(
+    out: _Collector, rows: _Latest, events: pd.DataFrame, *, alliance: str, repair_window: int
+) -> None:
+    """Open ruptures, and unrepaired ones for RUPTURE_LOOKBACK sessions (Bordin detector)."""
+    if not len(events):
+        return
+    position = pd.Index(rows.frame["client_id"]).get_indexer(events["client_id"])
+    last = rows.sessions[position]
+    status = events["status"].to_numpy(dtype=object)
+    status_session = events["status_session"].to_numpy()
+    keep = (status == "open") | (
+        (status == "unrepaired") & (last - status_session < RUPTURE_LOOKBACK)
+    )
+    idx = np.flatnonzero(keep)
+    ev = {name: _values(events[name], idx) for name in _EVENT_COLUMNS}
+    scale, dec = _alliance_name(alliance), scale_decimals(alliance)
+
+    def fmt(value: float | None) -> str:
+        return format_score(value, dec)
+
+    for k, j in enumerate(idx.tolist()):
+        i = int(position[j])
+        onset, component, marker = ev["onset"][k], ev["component"][k], ev["marker"][k]
+        pre = ev["pre_level"][k]
+        if ev["status"][k] == "open":
+            kind = "rupture_open"
+            title = f"Possible rupture ({component}) at session {onset}, not yet repaired"
+            tail = (
+                f" It counts as repaired if alliance returns to {fmt(pre)} or above by "
+                f"session {onset + repair_window}."
+            )
+        else:
+            kind = "rupture_unrepaired"
+            title = f"Unrepaired rupture ({component}) from session {onset}"
+            tail = f" Alliance had not returned to {fmt(pre)} by session {ev['status_session'][k]}."
+        out.add(
+            kind,
+            i,
+            tiebreak=int(onset),
+            title=title,
+            explanation=(
+                f"Alliance ({scale}) fell from about {fmt(pre)} to {fmt(ev['value'][k])} at "
+                f"session {onset} (a drop of {fmt(ev['depth'][k])}); the {component} "
+                f"component dropped most.{_MARKER_TEXT.get(marker, '')}{tail}"
+            ),
+            evidence={
+                "onset": onset,
+                "pre_level": pre,
+                "value": ev["value"][k],
+                "depth": ev["depth"][k],
+                "evidence_score": ev["evidence"][k],
+                "component": component,
+                "marker": marker,
+                "status": ev["status"][k],
+                "status_session": ev["status_session"][k],
+            },
+            suggestions=suggestions_for(kind, component, marker),
+        )
+
+
+def _weak_early_alliance(
+    out: _Collector, rows: _Latest, *, alliance: str, early_session: int, source: str
+) -> None:
+    """Low or falling alliance over the first sessions (shown until 2 x early_session)."""
+    weak = rows.frame["weak_early_alliance"].to_numpy(dtype=bool) & (
+        rows.sessions <= 2 * early_session
+    )
     idx = np.flatnonzero(weak)
+    if not len(idx):
+        return
     cols = {
-        name: _values(latest[f"early_alliance_{name}"], idx)
+        name: rows.column(f"early_alliance_{name}", idx)
         for name in ("low", "falling", "mean", "slope", "reference")
     }
-    refs, sugg = references_for("weak_early_alliance"), suggestions_for("weak_early_alliance")
+    scale, dec = _alliance_name(alliance), scale_decimals(alliance)
     for k, i in enumerate(idx.tolist()):
         reasons = []
         if cols["low"][k]:
             reasons.append(
-                f"mean alliance over sessions 1-{early_session} was {_fmt(cols['mean'][k])}, "
-                f"below {_fmt(cols['reference'][k])} ({early_reference_source})"
+                f"mean alliance ({scale}) over sessions 1-{early_session} was "
+                f"{format_score(cols['mean'][k], dec)}, below "
+                f"{format_score(cols['reference'][k], dec)} ({source})"
             )
         if cols["falling"][k]:
             slope = cols["slope"][k]
             reasons.append(
-                f"alliance fell by {_fmt(None if slope is None else -slope)} points per "
-                f"session over sessions 1-{early_session}"
+                f"alliance fell by {format_score(None if slope is None else -slope, dec + 1)} "
+                f"points per session over sessions 1-{early_session}"
             )
         out.add(
             "weak_early_alliance",
-            order=i,
-            client_id=client_ids[i],
-            session=int(sessions[i]),
+            i,
             title="Weak early alliance",
             explanation="Early alliance predicts outcome; here the " + " and ".join(reasons) + ".",
             evidence={
                 "early_mean": cols["mean"][k],
                 "early_slope": cols["slope"][k],
                 "reference": cols["reference"][k],
-                "reference_source": early_reference_source,
+                "reference_source": source,
             },
-            suggestions=sugg,
-            references=refs,
         )
 
-    # ---- uninformative ratings
-    idx = np.flatnonzero(latest["uninformative"].to_numpy(dtype=bool))
-    at_max = _values(latest["alliance_at_maximum_run"], idx)
-    constant = _values(latest["alliance_constant_run"], idx)
-    refs, sugg = references_for("uninformative_ratings"), suggestions_for("uninformative_ratings")
+
+def _uninformative(out: _Collector, rows: _Latest, *, alliance: str) -> None:
+    """Alliance ratings at the scale maximum or unchanged: a rupture could not show."""
+    idx = np.flatnonzero(rows.frame["uninformative"].to_numpy(dtype=bool))
+    at_max = rows.column("alliance_at_maximum_run", idx)
+    constant = rows.column("alliance_constant_run", idx)
+    scale = _alliance_name(alliance)
     for k, i in enumerate(idx.tolist()):
         out.add(
             "uninformative_ratings",
-            order=i,
-            client_id=client_ids[i],
-            session=int(sessions[i]),
+            i,
             title="Alliance ratings cannot show ruptures",
             explanation=(
-                f"The alliance total has been at the scale maximum for {at_max[k]} "
+                f"The alliance ({scale}) has been at the scale maximum for {at_max[k]} "
                 f"session(s) and unchanged for {constant[k]} session(s) in a row, so a "
                 "rupture would not show in the ratings."
             ),
             evidence={"at_maximum_run": at_max[k], "constant_run": constant[k]},
-            suggestions=sugg,
-            references=refs,
         )
-    return out.sorted()

@@ -30,7 +30,8 @@ def instrument_id(name: str) -> str:
 class Prepared:
     """A validated scores frame, sorted by client and session, with its row layout.
 
-    ``frame`` holds the identifying columns (client, therapist, session; sorted, index
+    ``frame`` holds the identifying columns (client, therapist, session, and the session
+    date when given; sorted, index
     0..n-1); ``alliance`` maps each
     available scale (total, bond, goal, task) to its float column and ``items`` each available
     rupture item; ``outcomes`` maps outcome ids to their total column; ``risk`` holds the
@@ -141,7 +142,7 @@ def prepare_scores(
             row=row + 2,
             column="session",
         )
-    keep = [c for c in ("client_id", "therapist_id", "session") if c in scores.columns]
+    keep = [c for c in ("client_id", "therapist_id", "session", "date") if c in scores.columns]
     if first is not None:  # already sorted by client and session: no reordering
         order = None
         frame = scores[keep].reset_index(drop=True)

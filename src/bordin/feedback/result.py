@@ -126,10 +126,13 @@ class FeedbackResult:
 
     def summary(self, *, max_alerts: int | None = 25) -> str:
         """A short plain-text overview for the terminal (at most ``max_alerts`` alerts)."""
+        from bordin.feedback.wording import colour_legend, instrument_label
+
         n_clients = len(self.clients)
         lines = [
             f"Feedback for {n_clients} client(s), {len(self.sessions)} session(s); "
-            f"alliance: {self.alliance}; outcomes: {', '.join(self.outcomes) or 'none'}.",
+            f"alliance: {instrument_label(self.alliance)}; outcomes: "
+            f"{', '.join(instrument_label(o) for o in self.outcomes) or 'none'}.",
         ]
         if n_clients:
             codes = self.clients["rupture_code"].value_counts()
@@ -141,7 +144,7 @@ class FeedbackResult:
                 )
             )
         for outcome, source in self.curve_sources.items():
-            lines.append(f"Expected curves for {outcome}: {source}.")
+            lines.append(f"Expected curves for {instrument_label(outcome)}: {source}.")
         lines.extend(self.notes)
         if self.alerts:
             shown = self.alerts if max_alerts is None else self.alerts[:max_alerts]
@@ -152,6 +155,10 @@ class FeedbackResult:
                 )
             if len(shown) < len(self.alerts):
                 lines.append(f"  ... and {len(self.alerts) - len(shown)} more (use --json).")
+            if any(a.kind == "not_on_track" for a in shown):
+                lines.append("Colours (progress against the expected course):")
+                level = self.config.not_on_track_level
+                lines.extend(f"  {row['meaning']}" for row in colour_legend(level=level))
         else:
             lines.append("No alerts.")
         return "\n".join(lines)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -26,6 +26,7 @@ from bordin.errors import BordinError, BordinWarning, InputError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from bordin.analytics.clinic_figures import ClinicFiguresResult
     from bordin.analytics.early_alliance import EarlyAllianceResult
     from bordin.analytics.moderation import ModerationResult
     from bordin.analytics.multilevel import LaggedModelResult
@@ -131,6 +132,8 @@ class ClinicReport:
     moderation: ModerationResult | None
     ruptures: RuptureOutcomeResult | None
     therapists: TherapistAllianceResult | None
+    figures: ClinicFiguresResult | None
+    figures_reason: str
     clients: pd.DataFrame = field(repr=False)
     sections: tuple[SectionStatus, ...]
     created: str
@@ -172,6 +175,8 @@ class ClinicReport:
                 for s in self.sections
             ],
             "numbers": {k: (v if math.isfinite(v) else None) for k, v in self.numbers().items()},
+            "figures": self.figures.to_dict() if self.figures is not None else None,
+            "figures_reason": self.figures_reason,
         }
 
 
@@ -254,6 +259,8 @@ def build_report(
     outcome: str,
     adherence: str | None = None,
     dropout: str | None = None,
+    as_of: dt.date | None = None,
+    ended: Collection[Any] = (),
     early_sessions: int = 3,
     level: float = 0.95,
     source: str = "scores",
@@ -270,9 +277,12 @@ def build_report(
         Alliance and outcome score columns (``sac_total``, ``phq9_total``).
     adherence:
         Optional per-session adherence column for the moderation section.
-    dropout:
-        Optional column marking dropout (true on any row of a client who dropped out);
-        without it, dropout is fewer than 4 attended sessions.
+    dropout, as_of, ended:
+        Dropout as the clinic figures define it
+        (:mod:`bordin.analytics.clinic_figures`): marked in the optional ``dropout`` column
+        (true on any row of a client who dropped out), or no session for 8 weeks before
+        ``as_of`` (default: the latest session date) without an ending as planned (clients
+        in ``ended``); a client still in treatment is never a dropout.
     early_sessions:
         Sessions 1 to this number make the early alliance.
     level:
@@ -308,7 +318,12 @@ def build_report(
 
     step = _Step("outcomes", "Outcomes", progress, REPORT_STEPS[0])
     summary = step.run(
-        lambda: summarise_outcomes(scores, outcome=outcome, dropout=dropout, level=level)
+        lambda: summarise_outcomes(
+            scores, outcome=outcome, dropout=dropout, as_of=as_of, ended=ended, level=level
+        )
+    )
+    figures, figures_reason = _clinic_figures(
+        scores, alliance=alliance, dropout=dropout, as_of=as_of, ended=ended
     )
     statuses.append(step.status(summary is not None))
 
@@ -394,11 +409,35 @@ def build_report(
         moderation=moderation,
         ruptures=ruptures,
         therapists=therapists,
+        figures=figures,
+        figures_reason=figures_reason,
         clients=clients,
         sections=tuple(statuses),
         created=dt.date.today().isoformat(),
         version=__version__,
     )
+
+
+def _clinic_figures(
+    scores: pd.DataFrame,
+    *,
+    alliance: str,
+    dropout: str | None,
+    as_of: dt.date | None,
+    ended: Collection[Any],
+) -> tuple[ClinicFiguresResult | None, str]:
+    """The clinic figures the pages show too, or None and why they cannot be computed."""
+    from bordin.analytics.clinic_figures import summarise_clinic
+    from bordin.feedback import compute_feedback
+
+    if not alliance.endswith("_total"):
+        return None, f"ruptures are counted on an alliance total, not on {alliance!r}"
+    try:
+        feedback = compute_feedback(scores, alliance=alliance, outcomes=())
+        figures = summarise_clinic(scores, feedback, as_of=as_of, ended=ended, dropout=dropout)
+    except BordinError as exc:
+        return None, str(exc)
+    return figures, ""
 
 
 def _numbers(report: ClinicReport) -> dict[str, float]:

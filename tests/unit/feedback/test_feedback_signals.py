@@ -148,7 +148,8 @@ def test_phq9_item9_raises_the_top_priority_alert() -> None:
     assert first.severity == "critical" and first.priority == 100
     assert "per your clinic's protocol" in first.explanation
     assert "PHQ-9 item 9" in first.explanation
-    assert first.evidence == {"item": "phq9_item9", "value": 1}
+    assert first.evidence["item"] == "phq9_item9" and first.evidence["value"] == 1
+    assert first.evidence["answer"] == "Several days"
     clients = result.clients.set_index("client_id")
     assert clients.loc["b", "risk"] and clients.loc["b", "priority"] == 100
     assert clients.loc["b", "top_alert"] == "risk"

@@ -11,6 +11,8 @@ from bordin.storage.queries.exports import (
     RESPONSE_COLUMNS,
     export_item_responses,
     export_session_scores,
+    get_clinic_scores,
+    list_ended_clients,
 )
 from bordin.storage.queries.feedback import (
     CaseloadEntry,
@@ -39,6 +41,7 @@ __all__ = [
     "export_item_responses",
     "export_session_scores",
     "get_client",
+    "get_clinic_scores",
     "get_form_content",
     "get_norms_snapshot",
     "get_scores_frame",
@@ -48,6 +51,7 @@ __all__ = [
     "list_audit_events",
     "list_caseload",
     "list_clients",
+    "list_ended_clients",
     "list_episodes",
     "list_feedback_history",
     "list_form_requests",

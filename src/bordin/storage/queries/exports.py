@@ -9,9 +9,15 @@ from sqlalchemy.orm import Session
 from bordin.storage.access import client_scope, require_role
 from bordin.storage.actions._feedback import scores_frame
 from bordin.storage.audit import record_event
-from bordin.storage.models import Client, ItemResponse, TherapySession, User
+from bordin.storage.models import Client, Episode, ItemResponse, TherapySession, User
 
-__all__ = ["RESPONSE_COLUMNS", "export_item_responses", "export_session_scores"]
+__all__ = [
+    "RESPONSE_COLUMNS",
+    "export_item_responses",
+    "export_session_scores",
+    "get_clinic_scores",
+    "list_ended_clients",
+]
 
 RESPONSE_COLUMNS = ("client_id", "therapist_id", "session", "date", "instrument", "item", "value")
 
@@ -71,3 +77,34 @@ def export_session_scores(db: Session, *, actor: User) -> pd.DataFrame:
         detail={"clients": len(ids), "rows": len(frame)},
     )
     return frame
+
+
+def get_clinic_scores(db: Session, *, actor: User) -> pd.DataFrame:
+    """The wide session-scores frame of every client in the actor's scope, for the pages'
+    clinic figures (read, not exported: the audit row says so)."""
+    ids = _clients_in_scope(db, actor)
+    record_event(
+        db,
+        actor=actor,
+        action="scores.read",
+        object_type="clinic",
+        object_id=actor.clinic_id,
+        detail={"clients": len(ids)},
+    )
+    return scores_frame(db, ids)
+
+
+def list_ended_clients(db: Session, *, actor: User) -> list[str]:
+    """Codes of the clients in scope whose treatment ended: every episode is closed."""
+    ids = _clients_in_scope(db, actor)
+    if not ids:
+        return []
+    rows = db.execute(
+        select(Client.code, Episode.closed_on)
+        .join(Episode, Episode.client_id == Client.id)
+        .where(Client.id.in_(ids))
+    ).all()
+    open_or_closed: dict[str, bool] = {}
+    for code, closed_on in rows:
+        open_or_closed[code] = open_or_closed.get(code, True) and closed_on is not None
+    return sorted(code for code, closed in open_or_closed.items() if closed)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bordin.errors import BordinError, Conflict, InputError, NotFound, PermissionDenied
+from bordin.feedback.wording import colour_legend
 from bordin.storage.models import FormRequest, ItemResponse, TherapySession, User
 from bordin.web.deps import app_state
 from bordin.web.pages._deps import open_transaction, page_user
@@ -46,8 +47,10 @@ def caseload_context(db: Session, user: User) -> dict[str, Any]:
         for u in db.scalars(select(User).where(User.clinic_id == user.clinic_id))
     }
     clients = []
+    shown_kinds: list[list[str]] = []
     for entry in entries:
         kinds = list(dict.fromkeys(a.kind for a in alerts.get(entry.client_id, [])))
+        shown_kinds.append(kinds)
         form = forms.get(entry.client_id)
         clients.append(
             {
@@ -87,6 +90,12 @@ def caseload_context(db: Session, user: User) -> dict[str, Any]:
                 "need_attention": sum(1 for c in clients if c["badges"]),
             },
             "show_therapist": user.role != "therapist",
+            # the not-on-track colours in the alert titles, in words, next to them
+            "colour_legend": (
+                list(colour_legend())
+                if any("not_on_track" in kinds for kinds in shown_kinds)
+                else []
+            ),
             "ordering": "Clients with the most urgent open alert come first (risk, then not "
             "on track, unrepaired rupture, reliable deterioration, open rupture, weak early "
             "alliance); then by client code.",

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bordin.feedback.wording import colour_legend
 from bordin.storage.models import Alert, Signal, User
 from bordin.web.pages._labels import SEVERITY_LABELS, badge_for, severity_class
 from bordin.web.pages._page import base_context
@@ -347,6 +348,7 @@ def client_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
             "form_choices": form_choices(db, client.clinic_id, client.id),
             "summary": _summary(client_info, alliance, symptoms, open_alerts),
             "alerts": open_alerts,
+            "colour_legend": list(colour_legend()),
             "acknowledged_alerts": done_alerts,
             "alliance": alliance,
             "symptoms": symptoms,

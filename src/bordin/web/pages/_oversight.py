@@ -14,6 +14,12 @@ from sqlalchemy.orm import Session
 from bordin.storage.access import client_scope
 from bordin.storage.models import Client, TherapySession, User
 from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._figures import (
+    ALLIANCE_COLUMNS,
+    OUTCOME_COLUMNS,
+    clinic_figures,
+    report_inputs,
+)
 from bordin.web.pages._labels import badge_for
 from bordin.web.pages._page import base_context, error_page, html_extras, login_redirect
 from bordin.web.pages._reads import list_form_status, list_open_alerts
@@ -39,7 +45,8 @@ def _clients_in_scope(db: Session, user: User) -> list[tuple[int, str, int]]:
 
 
 def team_context(db: Session, user: User) -> dict[str, Any]:
-    """Per therapist: open ruptures, clients not on track, forms outstanding (alphabetical)."""
+    """Per therapist: the clinic figures, rupture alerts, clients not on track, forms
+    outstanding (alphabetical)."""
     from bordin.storage.audit import record_event
 
     clients = _clients_in_scope(db, user)
@@ -57,6 +64,7 @@ def team_context(db: Session, user: User) -> dict[str, Any]:
         ).all()
         therapist_ids = sorted(set(therapist_ids) | set(admin_ids))
     people = {u.id: u for u in db.scalars(select(User).where(User.id.in_(therapist_ids)))}
+    figures = clinic_figures(db, user)
 
     rows: list[dict[str, Any]] = []
     for therapist_id in therapist_ids:
@@ -89,7 +97,12 @@ def team_context(db: Session, user: User) -> dict[str, Any]:
                 "therapist": person.display_name or person.username,
                 "therapist_code": person.code,
                 "clients": len(mine),
-                "open_ruptures": having(RUPTURE_KINDS),
+                "figures": (
+                    figures.for_clients(code for _, code in mine).to_dict()
+                    if figures is not None
+                    else None
+                ),
+                "rupture_alerts": having(RUPTURE_KINDS),
                 "not_on_track": having(("not_on_track",)),
                 "risk": having(("risk",)),
                 "forms_outstanding": outstanding,
@@ -108,13 +121,17 @@ def team_context(db: Session, user: User) -> dict[str, Any]:
     context.update(
         {
             "therapists": rows,
+            "figures": figures.to_dict() if figures is not None else None,
             "totals": {
                 "clients": len(clients),
-                "open_ruptures": sum(len(r["open_ruptures"]) for r in rows),
+                "rupture_alerts": sum(len(r["rupture_alerts"]) for r in rows),
                 "not_on_track": sum(len(r["not_on_track"]) for r in rows),
                 "forms_outstanding": sum(len(r["forms_outstanding"]) for r in rows),
             },
             "ordering": "alphabetical",
+            "rupture_alerts_definition": "Clients whose latest session has an open rupture "
+            "alert or an unrepaired rupture from the last 6 sessions (what needs attention "
+            "now; the rupture figures count every rupture on record).",
             "note": "Therapists are listed alphabetically. These counts describe caseloads so "
             "that support goes where it is needed; they are not a measure or ranking of "
             "therapists.",
@@ -139,6 +156,7 @@ def clinic_context(db: Session, user: User) -> dict[str, Any]:
     alerts = list_open_alerts(db, actor=user)
     kinds = Counter(a.kind for found in alerts.values() for a in found)
     forms = Counter(status.state for status in list_form_status(db, actor=user).values())
+    figures = clinic_figures(db, user)
     context = base_context(user, title="Clinic", current="/clinic")
     context.update(
         {
@@ -148,6 +166,7 @@ def clinic_context(db: Session, user: User) -> dict[str, Any]:
                 "sessions": int(sessions or 0),
                 "latest_forms": dict(sorted(forms.items())),
             },
+            "figures": figures.to_dict() if figures is not None else None,
             "open_alerts": [
                 {**badge_for(kind), "count": count} for kind, count in sorted(kinds.items())
             ],
@@ -167,10 +186,6 @@ def clinic_context(db: Session, user: User) -> dict[str, Any]:
         }
     )
     return context
-
-
-ALLIANCE_COLUMNS = ("sac_total", "wai_sr_total")
-OUTCOME_COLUMNS = ("phq9_total", "gad7_total", "core10_total", "k10_total", "ors_total")
 
 
 def _clinic_report(db: Session, user: User) -> tuple[Any, list[str]]:
@@ -196,6 +211,7 @@ def _clinic_report(db: Session, user: User) -> tuple[Any, list[str]]:
             alliance=alliance,
             outcome=outcome,
             source=user.clinic.name if user.clinic else "clinic",
+            **report_inputs(db, user),
         )
     return report, sorted({str(w.message) for w in caught})
 
