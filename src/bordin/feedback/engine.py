@@ -374,6 +374,7 @@ def compute_feedback(
     latest = latest_rows([c for c in (*needed, "risk") if c in data])
     clients = _client_table(prepared, latest, ruptures, outcome_ids, config)
     early_source = outcome.early.reference_source
+    frame_dates = prepared.frame["date"] if "date" in prepared.frame.columns else None
 
     def make_alerts() -> tuple[Alert, ...]:
         return build_alerts(
@@ -384,6 +385,8 @@ def compute_feedback(
             early_reference_source=early_source,
             early_session=config.early_session,
             repair_window=config.repair_window,
+            dates=_take(frame_dates, last) if frame_dates is not None else None,
+            not_on_track_level=config.not_on_track_level,
         )
 
     return FeedbackResult(

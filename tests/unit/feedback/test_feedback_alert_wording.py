@@ -165,3 +165,15 @@ def test_colour_legend_covers_every_colour_in_words() -> None:
     legend = {row["colour"]: row["meaning"] for row in colour_legend()}
     assert set(legend) == {"red", "yellow", "green", "white"}
     assert "90%" in legend["red"] and legend["red"].startswith("red: not on track")
+
+
+def test_compute_feedback_dates_the_risk_alert_from_the_scores() -> None:
+    """The engine passes each client's latest session date to the alert rules."""
+    frame = _clinic([18, 19, 20]).assign(date="2026-01-05", phq9_item9=0.0)
+    target = frame["client_id"] == "target"
+    frame.loc[target, "date"] = ["2026-02-02", "2026-02-09", "2026-02-16"]
+    frame.loc[target & (frame["session"] == 3), "phq9_item9"] = 2.0
+    result = compute_feedback(frame, outcomes=("phq9",))
+    (risk,) = [a for a in result.alerts if a.kind == "risk"]
+    assert risk.client_id == "target"
+    assert risk.explanation.startswith("On 2026-02-16 (session 3) the client answered")
