@@ -108,12 +108,16 @@ def _values(block: dict[str, Any]) -> dict[str, int]:
 
 
 def _independent_counts(client: TestClient) -> dict[str, int]:
-    """Ruptures from compute_feedback on the clinic's export; dropouts by the definition."""
-    from bordin.feedback import compute_feedback
+    """Ruptures from compute_feedback on the clinic's export with the clinic's current norms
+    snapshot (what its client pages show); dropouts by the definition."""
+    from bordin.feedback import ClinicNorms, compute_feedback
 
     export = client.get("/api/v1/exports/session-scores.csv")
     scores = pd.read_csv(io.StringIO(export.text), dtype={"client_id": str})
-    events = compute_feedback(scores, alliance="sac", outcomes=()).ruptures
+    current = client.get("/api/v1/clinic/norms/current")
+    assert current.status_code == 200, current.text
+    norms = ClinicNorms.from_dict(current.json()["document"])
+    events = compute_feedback(scores, alliance="sac", outcomes=(), norms=norms).ruptures
     events = events[(events["detector"] == "bordin") & (events["scale"] == "total")]
     last = pd.to_datetime(scores["date"]).groupby(scores["client_id"]).max()
     recent = last >= pd.Timestamp(date.today() - timedelta(weeks=8))

@@ -41,5 +41,20 @@ def clinic_figures(db: Session, user: User) -> Any:
     alliance = next((c for c in ALLIANCE_COLUMNS if c in frame.columns), None)
     if alliance is None or frame.empty:
         return None
-    feedback = compute_feedback(frame, alliance=alliance, outcomes=())
+    feedback = compute_feedback(
+        frame, alliance=alliance, outcomes=(), norms=_current_norms(db, user, alliance)
+    )
     return summarise_clinic(frame, feedback, **report_inputs(db, user))
+
+
+def _current_norms(db: Session, user: User, alliance: str) -> Any:
+    """The clinic's current norms snapshot, the one its client pages were computed against
+    (None before the first, or if it was fitted for another alliance instrument: then the
+    norms are fitted on the frame)."""
+    from bordin.storage.actions._feedback import current_snapshot, snapshot_norms
+
+    snapshot = current_snapshot(db, user.clinic_id)
+    if snapshot is None:
+        return None
+    norms = snapshot_norms(snapshot)
+    return norms if f"{norms.alliance}_total" == alliance else None
