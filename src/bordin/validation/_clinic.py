@@ -201,16 +201,19 @@ def decay_shapes(
     return shapes, recovery
 
 
+def _codes(prefix: str, index: np.ndarray, width: int) -> list[str]:
+    """Text codes (``C00001``) for 0-based indices."""
+    return [f"{prefix}{i + 1:0{width}d}" for i in index.tolist()]
+
+
 def scores_frame(columns: Mapping[str, Matrix], observed: Matrix, session: Matrix) -> pd.DataFrame:
     """The wide session-scores frame (DESIGN.md): one row per client and observed session,
     sorted by client and session; client and therapist ids are text codes."""
     rows, cols = np.nonzero(observed)
     frame = pd.DataFrame(
         {
-            "client_id": np.char.add("C", np.char.zfill((rows + 1).astype(str), 5)),
-            "therapist_id": np.char.add(
-                "T", np.char.zfill((rows // CLIENTS_PER_THERAPIST + 1).astype(str), 3)
-            ),
+            "client_id": _codes("C", rows, 5),
+            "therapist_id": _codes("T", rows // CLIENTS_PER_THERAPIST, 3),
             "session": session[rows, cols].astype(np.int64),
         }
     )
@@ -232,7 +235,7 @@ def truth_frame(
     settled_at = onset_session + np.where(ruptures.repaired, recovery, REPAIR_WINDOW)
     return pd.DataFrame(
         {
-            "client_id": np.char.add("C", np.char.zfill((ruptures.client + 1).astype(str), 5)),
+            "client_id": _codes("C", ruptures.client, 5),
             "onset_session": onset_session,
             "depth_points": ruptures.depth_points,
             "depth_sd": ruptures.depth_sd,

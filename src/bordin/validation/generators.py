@@ -359,6 +359,25 @@ def trait_blocks(
 # ---- (d) strong ceiling, integer items
 
 
+def _ceiling_scale(
+    score: Callable[[float], np.ndarray], free: np.ndarray, ruptures: Ruptures
+) -> float:
+    """The factor on the latent rupture effects that makes the mean drop they cause in the
+    score at onset (rounded, clipped) equal to the asked mean depth (bisection on 1-8)."""
+    if ruptures.n == 0:
+        return 1.0
+    at = (ruptures.client, ruptures.column)
+    target = float(ruptures.depth_points.mean())
+    low, high = 1.0, 8.0
+    for _ in range(30):
+        mid = (low + high) / 2
+        if float((free - score(mid))[at].mean()) < target:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
+
+
 def ceiling_items(
     n_clients: int,
     *,
@@ -385,7 +404,10 @@ def ceiling_items(
     1-5; the score is the mean of ``n_items`` items (12: the WAI-SR total, with bond, goal
     and task as the means of its 4-item subscales; 4: a 4-item mean on the same metric).
     Most clients answer most items at the top. Ruptures are V-shaped as in (a) and lower
-    every item's latent value.
+    every item's latent value; because the ceiling and the rounding swallow part of a latent
+    drop, the latent effects are scaled up so that the drops they cause *in the score* at
+    onset have the asked mean depth, and the truth records each rupture's drop in the score
+    (what the session scored minus what it would have scored without ruptures).
     """
     check_common(n_clients, prevalence, depth)
     if n_items not in (4, 12):
@@ -416,7 +438,12 @@ def ceiling_items(
         repair_probability=repair_probability,
     )
     shapes, recovery = decay_shapes(rng, ruptures, shape[1], unrepaired_decay)
-    answers = items(rupture_effects(ruptures, shapes, shape))
+    effect = rupture_effects(ruptures, shapes, shape)
+    scale = _ceiling_scale(lambda c: items(c * effect).mean(axis=0), free, ruptures)
+    answers = items(scale * effect)
+    # Depth as seen on the score: the drop at onset from what the session would have scored.
+    seen = (free - answers.mean(axis=0))[ruptures.client, ruptures.column]
+    ruptures = replace(ruptures, depth_points=seen, depth_sd=seen / within)
     columns = {f"{INSTRUMENT}_total": answers.mean(axis=0)}
     if n_items == 12:
         definition = get_instrument(INSTRUMENT)
