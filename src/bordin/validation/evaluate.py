@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 
 from bordin.feedback import DETECTORS, FeedbackConfig, detect_ruptures, fit_clinic_norms
 from bordin.feedback.validation import score_ruptures
 from bordin.instruments import get_instrument
 from bordin.validation.generators import FAMILY, FamilySetting, GeneratedClinic
-from bordin.validation.oracle import tune_blend_rule, tune_previous_rule
+from bordin.validation.oracle import oracle_events, tune_blend_rule, tune_previous_rule
 
 __all__ = ["TABLE_COLUMNS", "FamilyResult", "evaluate_clinic", "evaluate_family"]
 
@@ -109,8 +110,9 @@ class FamilyResult:
         One row per setting, seed and oracle rule: its tuned threshold, weight and scores.
     by_setting
         One row per setting: ``bordin_f1``, ``sd_k1_f1``, ``sd_k2_f1``, ``oracle_f1``,
-        ``gap_to_oracle`` (of ``bordin``), ``beats_sd_k1``, ``beats_sd_k2`` and
-        ``description``.
+        ``gap_to_oracle`` (of ``bordin``), ``oracle_f1_held_out`` (the best oracle rule of
+        one seed applied to another seed's clinic: the oracle without its in-sample
+        optimism), ``beats_sd_k1``, ``beats_sd_k2`` and ``description``.
     n_clients, seeds
         Size of each generated clinic and the seeds (one clinic per setting and seed).
     """
@@ -150,6 +152,24 @@ class FamilyResult:
         return "\n".join(lines)
 
 
+def _held_out_f1(clinics: Sequence[GeneratedClinic], bests: Sequence[pd.Series]) -> float:
+    """Mean F1 of each clinic's best oracle rule applied to the next clinic of the same
+    setting (another seed): the oracle without its in-sample optimism (NaN for one seed)."""
+    if len(clinics) < 2:
+        return float("nan")
+    scores = []
+    for i, clinic in enumerate(clinics):
+        rule = bests[(i + 1) % len(clinics)]
+        events = oracle_events(
+            clinic.scores,
+            column=f"{clinic.alliance}_total",
+            threshold=float(rule["threshold"]),
+            weight=float(rule["weight"]),
+        )
+        scores.append(score_ruptures(events, clinic.truth).f1)
+    return float(np.mean(scores))
+
+
 def evaluate_family(
     n_clients: int,
     *,
@@ -172,7 +192,9 @@ def evaluate_family(
     """
     detector_rows, oracle_rows = [], []
     descriptions = {}
+    held_out: dict[str, float] = {}
     for setting in settings:
+        clinics, bests = [], []
         for seed in seeds:
             clinic = setting.generate(n_clients, seed=seed)
             descriptions[setting.name] = clinic.description
@@ -180,6 +202,9 @@ def evaluate_family(
             best = float(oracles["f1"].max())
             detector_rows.append(detectors.assign(setting=setting.name, seed=seed, oracle_f1=best))
             oracle_rows.append(oracles.assign(setting=setting.name, seed=seed))
+            clinics.append(clinic)
+            bests.append(oracles.loc[oracles["f1"].idxmax()])
+        held_out[setting.name] = _held_out_f1(clinics, bests)
     per_seed = pd.concat(detector_rows, ignore_index=True)
     per_seed["gap_to_oracle"] = per_seed["oracle_f1"] - per_seed["f1"]
     numeric = [c for c in TABLE_COLUMNS if c not in ("setting", "detector")]
@@ -197,6 +222,7 @@ def evaluate_family(
             **{f"{d}_f1": f1.loc[names, d].to_numpy() for d in _COMPARED},
             "oracle_f1": oracle.loc[names].to_numpy(),
             "gap_to_oracle": gap.loc[names, "bordin"].to_numpy(),
+            "oracle_f1_held_out": [held_out[n] for n in names],
         }
     )
     for d in _COMPARED:

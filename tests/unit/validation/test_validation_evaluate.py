@@ -40,6 +40,14 @@ def test_by_setting_and_worst_case(result: FamilyResult) -> None:
     assert set(result.oracles["rule"]) == {"previous", "blend"}
     assert len(result.oracles) == 3 * 2 * 2
     assert result.seeds == (5, 6) and result.n_clients == 150
+    held_out = by["oracle_f1_held_out"]
+    assert held_out.between(0, 1).all()
+    assert (held_out <= by["oracle_f1"] + 0.05).all()
+
+
+def test_held_out_oracle_needs_two_seeds() -> None:
+    single = evaluate_family(100, seeds=(9,), settings=FAMILY[:1])
+    assert single.by_setting["oracle_f1_held_out"].isna().all()
 
 
 def test_oracle_is_the_better_rule_on_each_clinic() -> None:
