@@ -141,8 +141,8 @@ The settings above come from the project's own simulator, the data Bordin's defa
 fixed on. A clinic's data come from neither. `bordin.validation` holds six generators of
 session-by-session alliance with known ruptures whose code shares nothing with
 `bordin.simulate` (a test checks that the package never imports it); each writes WAI-SR
-item-mean scores (1-5) in the usual wide format and a truth table (onset, depth, repaired,
-censored):
+item-mean scores (1-5; one setting the session alliance check with its rupture items) in
+the usual wide format and a truth table (onset, depth, repaired, censored):
 
 {generators}
 
@@ -155,9 +155,10 @@ the latent drops are scaled so that the drop seen *in the score* at onset has th
 depth (rounding swallows some ruptures entirely, as a ceiling does in practice).
 
 The detectors run at their defaults (`FeedbackConfig()`) with the clinic's references fitted
-on the generated clinic itself, which is how a clinic uses them. The reliable-change and
-rupture-item detectors do not apply: the WAI-SR has no reliable-change threshold and no
-rupture items.
+on the generated clinic itself, which is how a clinic uses them. The reliable-change
+detector does not apply (neither the WAI-SR nor the session alliance check defines a
+reliable-change threshold); the rupture-item detector runs on the one setting that has the
+session alliance check's rupture items.
 
 **The oracle.** For each generated clinic, two simple rules are tuned on that clinic's own
 truth to maximise detection F1: the previous-session drop rule (flag when the score fell by
@@ -171,7 +172,10 @@ depth, autocorrelation) should come close. The *gap to the oracle* (oracle F1 mi
 detector's F1) is what a detector loses by not knowing the data: unlike a comparison with the
 published criteria, which are weak baselines, it says how much better the detector could be.
 The issue's target is that on every setting the default detector beats both SD criteria and
-is within 0.03 of the oracle (`tests/unit/validation/test_family_floors.py`).
+is within 0.03 of the oracle (`tests/unit/validation/test_family_floors.py`). The oracle
+rules read the alliance score alone: on the setting with rupture items they do not see the
+items the detectors use, so a negative gap there says the items help, not that the detector
+is as good as a tuned rule that also read them.
 """
 
 
@@ -179,7 +183,9 @@ GENERATORS = {
     "ar1_trait": "an AR(1) alliance state around each client's trait level; bond, goal and "
     "task subscales (total = their mean); V-shaped ruptures of varied depth (uniform within "
     "+-50% of the mean), mostly on one subscale; repaired ones climb back in 1-3 sessions, "
-    "unrepaired ones decay slowly",
+    "unrepaired ones decay slowly; optionally the session alliance check with its rupture "
+    "items (0-4), raised by a rupture on the items of its marker (confrontation or "
+    "withdrawal)",
     "random_walk": "a random walk (unit root) plus measurement noise; step ruptures, fully "
     "restored 1-3 sessions later when repaired, partly (0-60%) otherwise, the rest staying "
     "for the rest of treatment",

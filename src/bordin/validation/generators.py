@@ -75,9 +75,10 @@ TRUTH_COLUMNS: Final = (
 )
 
 
-def _scale_range() -> tuple[float, float]:
-    definition = get_instrument(INSTRUMENT)
-    items = [definition.item(n) for n in definition.scale("total").items]
+def _scale_range(instrument: str = INSTRUMENT, scale: str = "total") -> tuple[float, float]:
+    """Lowest and highest item response of a scale (its score range: scales are means)."""
+    definition = get_instrument(instrument)
+    items = [definition.item(n) for n in definition.scale(scale).items]
     return float(min(i.min_value for i in items)), float(max(i.max_value for i in items))
 
 
@@ -132,11 +133,12 @@ def _finish(
     recovery: np.ndarray,
     within_sd: float,
     description: str,
+    alliance: str = INSTRUMENT,
 ) -> GeneratedClinic:
     return GeneratedClinic(
         scores=scores_frame(columns, observed, session),
         truth=truth_frame(ruptures, observed, session, recovery),
-        alliance=INSTRUMENT,
+        alliance=alliance,
         within_sd=within_sd,
         description=description,
     )
@@ -165,6 +167,9 @@ def ar1_trait(
     main_share: float = 0.6,
     repair_probability: float = 0.6,
     unrepaired_decay: float = 0.85,
+    rupture_items: bool = False,
+    item_signal: float = 3.0,
+    item_noise: float = 0.8,
     min_sessions: int = 8,
     max_sessions: int = 24,
 ) -> GeneratedClinic:
@@ -176,9 +181,18 @@ def ar1_trait(
     subscale drawn at random (the rest split over the others, the total dropping by the
     depth). A repaired rupture climbs back linearly in 1-3 sessions (a V); an unrepaired one
     decays by ``unrepaired_decay`` per session.
+
+    With ``rupture_items`` the scores are the session alliance check's (``sac_total``,
+    ``sac_bond``, ``sac_goal``, ``sac_task``) with its rupture items (``sac_tension``,
+    ``sac_misunderstood``, ``sac_withdrawal``, 0-4): each item is a latent -1 + Gaussian
+    noise (``item_noise``), plus ``item_signal`` times the rupture's current path on the
+    items of its marker (confrontation: tension and feeling misunderstood; withdrawal; half
+    each), rounded and clipped to 0-4. Most sessions without a rupture report 0; a few report
+    1 or more by chance.
     """
     check_common(n_clients, prevalence, depth)
-    low, high = _scale_range()
+    instrument = "sac" if rupture_items else INSTRUMENT
+    low, high = _scale_range(instrument)
     rng = np.random.default_rng(seed)
     lengths, observed = layout(rng, n_clients, min_sessions, max_sessions)
     shape = observed.shape
@@ -213,16 +227,51 @@ def ar1_trait(
         subs_effect[k] = rupture_effects(scaled, shapes, shape)
     subs = observe(subs_effect)
     columns = {
-        f"{INSTRUMENT}_total": subs.mean(axis=0),
-        f"{INSTRUMENT}_bond": subs[0],
-        f"{INSTRUMENT}_goal": subs[1],
-        f"{INSTRUMENT}_task": subs[2],
+        f"{instrument}_total": subs.mean(axis=0),
+        f"{instrument}_bond": subs[0],
+        f"{instrument}_goal": subs[1],
+        f"{instrument}_task": subs[2],
     }
+    if rupture_items:
+        columns.update(_rupture_items(rng, ruptures, shapes, shape, item_signal, item_noise))
     text = (
-        f"AR(1) state (phi {phi}) around a trait, subscales; V-shaped ruptures, depth "
+        f"AR(1) state (phi {phi}) around a trait, subscales"
+        f"{', rupture items' if rupture_items else ''}; V-shaped ruptures, depth "
         f"{depth} SD +-{spread:.0%}, prevalence {prevalence:.0%}"
     )
-    return _finish(columns, observed, _sessions(observed), ruptures, recovery, within, text)
+    return _finish(
+        columns, observed, _sessions(observed), ruptures, recovery, within, text, instrument
+    )
+
+
+def _rupture_items(
+    rng: np.random.Generator,
+    ruptures: Ruptures,
+    shapes: np.ndarray,
+    shape: tuple[int, int],
+    signal: float,
+    noise: float,
+) -> dict[str, np.ndarray]:
+    """The session alliance check's rupture items (0-4) for ruptures with these paths."""
+    confrontation = rng.random(ruptures.n) < 0.5
+    paths = {
+        marker: -rupture_effects(
+            replace(ruptures, depth_points=(confrontation == (marker == "confrontation")) * 1.0),
+            shapes,
+            shape,
+        )
+        for marker in ("confrontation", "withdrawal")
+    }
+    items = {}
+    for name, marker in (
+        ("tension", "confrontation"),
+        ("misunderstood", "confrontation"),
+        ("withdrawal", "withdrawal"),
+    ):
+        low, high = _scale_range("sac", name)
+        latent = -1.0 + rng.normal(0.0, noise, size=shape) + signal * paths[marker]
+        items[f"sac_{name}"] = np.clip(np.rint(latent), low, high) + 0.0  # no -0.0
+    return items
 
 
 # ---- (b) random walk with step ruptures, partly repaired
@@ -615,11 +664,16 @@ class FamilySetting:
         )
 
 
-#: The validation family: rupture prevalence 2-15% of sessions, depth 1.5-4 within-client
-#: SDs on average (single ruptures from 1 SD), six generating processes.
+#: The validation family: rupture prevalence 2-15% of sessions, mean depth 1.25-4
+#: within-client SDs (single ruptures from 1 SD), six generating processes; one setting
+#: has the session alliance check's rupture items.
 FAMILY: Final[tuple[FamilySetting, ...]] = (
     FamilySetting("AR(1) trait, V ruptures", ar1_trait, 0.08, 2.5),
     FamilySetting("AR(1) trait, rare deep", ar1_trait, 0.02, 3.5, {"phi": 0.7}),
+    FamilySetting("AR(1) trait, shallow", ar1_trait, 0.05, 1.25, {"spread": 0.2}),
+    FamilySetting(
+        "AR(1) trait, rupture items (SAC)", ar1_trait, 0.08, 2.0, {"rupture_items": True}
+    ),
     FamilySetting("random walk, steps", random_walk, 0.06, 2.5),
     FamilySetting("random walk, frequent shallow", random_walk, 0.15, 1.5),
     FamilySetting("trait + white noise, blocks", trait_blocks, 0.10, 2.0),

@@ -36,33 +36,43 @@ TRUTH_COLUMNS = ["client_id", "onset_session", "depth_points", "depth_sd", "repa
 N = 300
 
 
-def _pooled_sd(scores: pd.DataFrame) -> float:
-    x = scores["wai_sr_total"]
-    centred = x - scores.groupby("client_id")["wai_sr_total"].transform("mean")
+def _pooled_sd(scores: pd.DataFrame, column: str = "wai_sr_total") -> float:
+    x = scores[column]
+    centred = x - scores.groupby("client_id")[column].transform("mean")
     df = (scores.groupby("client_id").size() - 1).clip(lower=0).sum()
     return float(np.sqrt((centred**2).sum() / df))
 
 
 def _onset_drops(clinic: GeneratedClinic) -> pd.Series:
     scores, truth = clinic.scores, clinic.truth
-    previous = scores.groupby("client_id")["wai_sr_total"].shift(1)
+    total = f"{clinic.alliance}_total"
+    previous = scores.groupby("client_id")[total].shift(1)
     keys = pd.MultiIndex.from_frame(scores[["client_id", "session"]])
     onsets = pd.MultiIndex.from_frame(
         truth[["client_id", "onset_session"]].rename(columns={"onset_session": "session"})
     )
     at = keys.isin(onsets)
-    return (previous - scores["wai_sr_total"])[at]
+    return (previous - scores[total])[at]
 
 
 @pytest.mark.parametrize("name", sorted(SETTINGS))
 def test_setting_meets_the_scores_and_truth_contract(name: str) -> None:
     clinic = SETTINGS[name].generate(N, seed=11)
     scores, truth = clinic.scores, clinic.truth
-    alliance = [c for c in scores.columns if c.startswith("wai_sr_")]
+    prefix = f"{clinic.alliance}_"
+    alliance = [prefix + s for s in ("total", "bond", "goal", "task") if prefix + s in scores]
+    items = [prefix + s for s in ("tension", "misunderstood", "withdrawal")]
     assert list(scores.columns[:3]) == ["client_id", "therapist_id", "session"]
-    assert "wai_sr_total" in alliance
-    assert set(alliance) <= {"wai_sr_total", "wai_sr_bond", "wai_sr_goal", "wai_sr_task"}
-    assert clinic.alliance == "wai_sr"
+    assert prefix + "total" in alliance
+    assert clinic.alliance in ("wai_sr", "sac")
+    if clinic.alliance == "sac":
+        assert set(scores.columns[3:]) == set(alliance) | set(items)
+        for column in items:
+            values = scores[column]
+            assert values.between(0, 4).all() and (values == np.rint(values)).all()
+            assert not np.signbit(values).any()
+    else:
+        assert set(scores.columns[3:]) == set(alliance)
     assert scores["client_id"].map(type).eq(str).all()
     assert scores["therapist_id"].map(type).eq(str).all()
     assert scores["client_id"].nunique() == N
@@ -134,7 +144,7 @@ def test_family_spans_the_asked_prevalence_and_depth() -> None:
     assert len({s.generator for s in FAMILY}) == 6
     assert min(s.prevalence for s in FAMILY) == pytest.approx(0.02)
     assert max(s.prevalence for s in FAMILY) == pytest.approx(0.15)
-    assert min(s.depth for s in FAMILY) <= 1.5 and max(s.depth for s in FAMILY) >= 4.0
+    assert min(s.depth for s in FAMILY) <= 1.25 and max(s.depth for s in FAMILY) >= 4.0
     assert len({s.name for s in FAMILY}) == len(FAMILY)
     shallowest = min(FAMILY, key=lambda s: s.depth).generate(N, seed=1)
     assert shallowest.truth["depth_sd"].min() >= 1.0
@@ -155,11 +165,28 @@ def test_ar1_is_stationary_around_the_trait() -> None:
     assert spread[16].var() == pytest.approx(spread[6].var(), rel=0.25)
 
 
-def test_ar1_subscales_average_to_the_total_and_ruptures_favour_one() -> None:
+def test_ar1_subscales_average_to_the_total() -> None:
     clinic = ar1_trait(N, seed=4, prevalence=0.1, depth=3.0)
     s = clinic.scores
     mean = s[["wai_sr_bond", "wai_sr_goal", "wai_sr_task"]].mean(axis=1)
     np.testing.assert_allclose(mean, s["wai_sr_total"], atol=1e-12)
+
+
+def test_rupture_items_rise_at_ruptures_and_rarely_elsewhere() -> None:
+    clinic = ar1_trait(600, seed=4, prevalence=0.08, depth=2.0, rupture_items=True)
+    s = clinic.scores
+    assert clinic.alliance == "sac" and "wai_sr_total" not in s.columns
+    strongest = s[["sac_tension", "sac_misunderstood", "sac_withdrawal"]].max(axis=1)
+    keys = pd.MultiIndex.from_frame(s[["client_id", "session"]])
+    onsets = pd.MultiIndex.from_frame(
+        clinic.truth[["client_id", "onset_session"]].rename(columns={"onset_session": "session"})
+    )
+    at = keys.isin(onsets)
+    assert (strongest[at] >= 2).mean() > 0.7
+    assert (strongest[~at] >= 2).mean() < 0.15
+    # The alliance itself is the same process as without items.
+    plain = ar1_trait(600, seed=4, prevalence=0.08, depth=2.0)
+    np.testing.assert_array_equal(s["sac_total"], plain.scores["wai_sr_total"])
 
 
 def test_ceiling_items_are_integer_means_near_the_top() -> None:
