@@ -194,7 +194,7 @@ def ar1_trait(
     instrument = "sac" if rupture_items else INSTRUMENT
     low, high = _scale_range(instrument)
     rng = np.random.default_rng(seed)
-    lengths, observed = layout(rng, n_clients, min_sessions, max_sessions)
+    _, observed = layout(rng, n_clients, min_sessions, max_sessions)
     shape = observed.shape
     level = (
         rng.normal(trait_mean, trait_sd, size=n_clients)[:, None]
@@ -304,7 +304,7 @@ def random_walk(
     check_common(n_clients, prevalence, depth)
     low, high = _scale_range()
     rng = np.random.default_rng(seed)
-    lengths, observed = layout(rng, n_clients, min_sessions, max_sessions)
+    _, observed = layout(rng, n_clients, min_sessions, max_sessions)
     shape = observed.shape
     steps = rng.normal(0.0, step_sd, size=shape)
     steps[:, 0] = 0.0
@@ -367,7 +367,7 @@ def trait_blocks(
     check_common(n_clients, prevalence, depth)
     low, high = _scale_range()
     rng = np.random.default_rng(seed)
-    lengths, observed = layout(rng, n_clients, min_sessions, max_sessions)
+    _, observed = layout(rng, n_clients, min_sessions, max_sessions)
     shape = observed.shape
     level = rng.normal(trait_mean, trait_sd, size=n_clients)[:, None] + rng.normal(
         0.0, noise_sd, size=shape
@@ -463,7 +463,7 @@ def ceiling_items(
         raise InputError(f"n_items must be 4 or 12, got {n_items}")
     low, high = _scale_range()
     rng = np.random.default_rng(seed)
-    lengths, observed = layout(rng, n_clients, min_sessions, max_sessions)
+    _, observed = layout(rng, n_clients, min_sessions, max_sessions)
     shape = observed.shape
     level = rng.normal(trait_mean, trait_sd, size=n_clients)[:, None] + _ar1(
         rng, shape, phi, state_sd
@@ -539,7 +539,7 @@ def sparse_ar1(
         raise InputError(f"attendance must be in (0, 1], got {attendance}")
     low, high = _scale_range()
     rng = np.random.default_rng(seed)
-    lengths, scheduled = layout(rng, n_clients, min_sessions, max_sessions)
+    _, scheduled = layout(rng, n_clients, min_sessions, max_sessions)
     shape = scheduled.shape
     rated = rng.random(shape) < attendance
     rated[:, 0] = True
@@ -605,7 +605,7 @@ def heavy_tailed(
         raise InputError(f"df must be above 2 (finite variance), got {df}")
     low, high = _scale_range()
     rng = np.random.default_rng(seed)
-    lengths, observed = layout(rng, n_clients, min_sessions, max_sessions)
+    _, observed = layout(rng, n_clients, min_sessions, max_sessions)
     shape = observed.shape
     shocks = state_scale * rng.standard_t(df, size=shape)
     state = np.empty(shape)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pandas as pd
 import pytest
 
+from bordin.feedback import ClinicNorms
 from bordin.validation import (
     FAMILY,
     TABLE_COLUMNS,
@@ -56,3 +60,23 @@ def test_oracle_is_the_better_rule_on_each_clinic() -> None:
     assert list(detectors["detector"]) == ["bordin", "sd_k1", "sd_k2"]
     assert list(oracles["rule"]) == ["previous", "blend"]
     assert oracles.loc[1, "f1"] >= oracles.loc[0, "f1"]
+
+
+def test_norms_fitted_on_the_clinic_are_passed_when_the_detector_takes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bordin.validation.evaluate as evaluate
+
+    seen: list[ClinicNorms] = []
+    original = evaluate.detect_ruptures
+
+    def with_norms(scores: pd.DataFrame, *, norms: ClinicNorms, **kwargs: Any) -> pd.DataFrame:
+        seen.append(norms)
+        return original(scores, **kwargs)
+
+    clinic = FAMILY[0].generate(80, seed=2)
+    monkeypatch.setattr(evaluate, "detect_ruptures", with_norms)
+    detectors, _ = evaluate_clinic(clinic)
+    assert len(seen) == len(detectors) == 3
+    assert all(n.fitted_on.n_clients == 80 and n.alliance == "wai_sr" for n in seen)
+    assert seen[0].fitted_on.n_sessions == len(clinic.scores)
