@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "bordin"
-CORE = ("instruments", "scoring", "feedback", "analytics", "simulate")
+CORE = ("instruments", "scoring", "feedback", "analytics", "simulate", "validation")
 ADAPTERS = ("storage", "web", "cli", "reports")
 FORBIDDEN_IN_CORE = ("fastapi", "sqlalchemy", "alembic", "starlette", "uvicorn", "typer", "jinja2")
 

@@ -1,0 +1,240 @@
+"""Every rupture detector and the oracles on every setting of the validation family.
+
+Each detector of :func:`bordin.feedback.detect_ruptures` runs at its defaults
+(:class:`bordin.feedback.FeedbackConfig`) on each generated clinic, with the clinic norms
+fitted on that clinic (how a clinic uses it), and is scored against the generator's truth
+(:func:`bordin.feedback.validation.score_ruptures`: an onset within +-1 session of a true
+onset of the same client). Beside it, the oracles of :mod:`bordin.validation.oracle`: the
+previous-session and blend rules tuned on the same clinic's truth. ``gap_to_oracle`` is
+the best oracle's F1 minus the detector's.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from bordin.feedback import DETECTORS, FeedbackConfig, detect_ruptures, fit_clinic_norms
+from bordin.feedback.validation import score_ruptures
+from bordin.instruments import get_instrument
+from bordin.validation.generators import FAMILY, FamilySetting, GeneratedClinic
+from bordin.validation.oracle import oracle_events, tune_blend_rule, tune_previous_rule
+
+__all__ = ["TABLE_COLUMNS", "FamilyResult", "evaluate_clinic", "evaluate_family"]
+
+TABLE_COLUMNS: Final = (
+    "setting",
+    "detector",
+    "n_true",
+    "n_detected",
+    "precision",
+    "recall",
+    "f1",
+    "oracle_f1",
+    "gap_to_oracle",
+)
+_COMPARED: Final = ("sd_k1", "sd_k2")
+
+
+def _applicable(clinic: GeneratedClinic, config: FeedbackConfig) -> list[str]:
+    """The detectors that can run on this clinic: ``items`` needs rupture items and
+    ``reliable_change`` a reliable-change threshold for the alliance total."""
+    alliance = clinic.alliance
+    has_items = any(
+        f"{alliance}_{item}" in clinic.scores.columns
+        for item in ("tension", "misunderstood", "withdrawal")
+    )
+    spec = get_instrument(alliance).scale("total").reliable_change
+    has_rc = config.alliance_reliable_change is not None or spec is not None
+    return [
+        d for d in DETECTORS if (d != "items" or has_items) and (d != "reliable_change" or has_rc)
+    ]
+
+
+def _norms_argument(clinic: GeneratedClinic, config: FeedbackConfig) -> dict[str, Any]:
+    """The clinic norms fitted on the clinic itself, passed when the detector takes them
+    (without them it pools the clinic's references from the frame it is given)."""
+    if "norms" not in inspect.signature(detect_ruptures).parameters:
+        return {}
+    norms = fit_clinic_norms(clinic.scores, alliance=clinic.alliance, outcomes=(), config=config)
+    return {"norms": norms}
+
+
+def evaluate_clinic(
+    clinic: GeneratedClinic, *, config: FeedbackConfig | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score every applicable detector and both oracles on one generated clinic.
+
+    Returns
+    -------
+    detectors
+        One row per detector: ``detector`` and the fields of
+        :class:`bordin.feedback.validation.RuptureScores`.
+    oracles
+        One row per oracle rule: the fields of :class:`bordin.validation.oracle.OracleResult`.
+    """
+    config = config or FeedbackConfig()
+    extra = _norms_argument(clinic, config)
+    rows = []
+    for detector in _applicable(clinic, config):
+        events = detect_ruptures(
+            clinic.scores,
+            alliance=clinic.alliance,
+            detector=detector,  # type: ignore[arg-type]
+            config=config,
+            **extra,
+        )
+        rows.append({"detector": detector, **score_ruptures(events, clinic.truth).as_dict()})
+    column = f"{clinic.alliance}_total"
+    oracles = [
+        tune_previous_rule(clinic.scores, clinic.truth, column=column).as_dict(),
+        tune_blend_rule(clinic.scores, clinic.truth, column=column).as_dict(),
+    ]
+    return pd.DataFrame(rows), pd.DataFrame(oracles)
+
+
+@dataclass(frozen=True)
+class FamilyResult:
+    """Detectors and oracles on the validation family.
+
+    Attributes
+    ----------
+    table
+        One row per setting and detector, means over seeds: :data:`TABLE_COLUMNS`.
+    oracles
+        One row per setting, seed and oracle rule: its tuned threshold, weight and scores.
+    by_setting
+        One row per setting: ``bordin_f1``, ``sd_k1_f1``, ``sd_k2_f1``, ``oracle_f1``,
+        ``gap_to_oracle`` (of ``bordin``), ``oracle_f1_held_out`` (the best oracle rule of
+        one seed applied to another seed's clinic: the oracle without its in-sample
+        optimism), ``beats_sd_k1``, ``beats_sd_k2`` and ``description``.
+    n_clients, seeds
+        Size of each generated clinic and the seeds (one clinic per setting and seed).
+    """
+
+    table: pd.DataFrame
+    oracles: pd.DataFrame
+    by_setting: pd.DataFrame
+    n_clients: int
+    seeds: tuple[int, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy table (:attr:`table`)."""
+        return self.table.copy()
+
+    @property
+    def worst_case(self) -> pd.Series:
+        """The setting where ``bordin`` is furthest from the oracle."""
+        return self.by_setting.loc[self.by_setting["gap_to_oracle"].idxmax()]
+
+    def summary(self) -> str:
+        """Per setting, Bordin's F1 beside the SD criteria and the oracle; the worst case."""
+        lines = [
+            f"{'setting':40s} {'bordin':>7s} {'sd_k1':>7s} {'sd_k2':>7s} {'oracle':>7s} {'gap':>7s}"
+        ]
+        for r in self.by_setting.itertuples(index=False):
+            lines.append(
+                f"{r.setting:40s} {r.bordin_f1:7.3f} {r.sd_k1_f1:7.3f} {r.sd_k2_f1:7.3f} "
+                f"{r.oracle_f1:7.3f} {r.gap_to_oracle:7.3f}"
+            )
+        worst = self.worst_case
+        lines.append(
+            f"worst case: {worst['setting']} (gap to oracle {worst['gap_to_oracle']:.3f}); "
+            f"bordin beats both SD criteria in "
+            f"{int((self.by_setting['beats_sd_k1'] & self.by_setting['beats_sd_k2']).sum())} "
+            f"of {len(self.by_setting)} settings"
+        )
+        return "\n".join(lines)
+
+
+def _held_out_f1(clinics: Sequence[GeneratedClinic], bests: Sequence[pd.Series]) -> float:
+    """Mean F1 of each clinic's best oracle rule applied to the next clinic of the same
+    setting (another seed): the oracle without its in-sample optimism (NaN for one seed)."""
+    if len(clinics) < 2:
+        return float("nan")
+    scores = []
+    for i, clinic in enumerate(clinics):
+        rule = bests[(i + 1) % len(clinics)]
+        events = oracle_events(
+            clinic.scores,
+            column=f"{clinic.alliance}_total",
+            threshold=float(rule["threshold"]),
+            weight=float(rule["weight"]),
+        )
+        scores.append(score_ruptures(events, clinic.truth).f1)
+    return float(np.mean(scores))
+
+
+def evaluate_family(
+    n_clients: int,
+    *,
+    seeds: Sequence[int],
+    settings: Sequence[FamilySetting] = FAMILY,
+    config: FeedbackConfig | None = None,
+) -> FamilyResult:
+    """Run every detector and the oracles on every setting of the family.
+
+    Parameters
+    ----------
+    n_clients
+        Clients per generated clinic.
+    seeds
+        One clinic per setting and seed; figures are means over seeds.
+    settings
+        The settings (default: :data:`bordin.validation.generators.FAMILY`).
+    config
+        Detector configuration; the default is how the detectors ship.
+    """
+    detector_rows, oracle_rows = [], []
+    descriptions = {}
+    held_out: dict[str, float] = {}
+    for setting in settings:
+        clinics, bests = [], []
+        for seed in seeds:
+            clinic = setting.generate(n_clients, seed=seed)
+            descriptions[setting.name] = clinic.description
+            detectors, oracles = evaluate_clinic(clinic, config=config)
+            best = float(oracles["f1"].max())
+            detector_rows.append(detectors.assign(setting=setting.name, seed=seed, oracle_f1=best))
+            oracle_rows.append(oracles.assign(setting=setting.name, seed=seed))
+            clinics.append(clinic)
+            bests.append(oracles.loc[oracles["f1"].idxmax()])
+        held_out[setting.name] = _held_out_f1(clinics, bests)
+    per_seed = pd.concat(detector_rows, ignore_index=True)
+    per_seed["gap_to_oracle"] = per_seed["oracle_f1"] - per_seed["f1"]
+    numeric = [c for c in TABLE_COLUMNS if c not in ("setting", "detector")]
+    table = (per_seed.groupby(["setting", "detector"], sort=False)[numeric].mean().reset_index())[
+        list(TABLE_COLUMNS)
+    ]
+    f1 = table.pivot(index="setting", columns="detector", values="f1")
+    gap = table.pivot(index="setting", columns="detector", values="gap_to_oracle")
+    oracle = table.groupby("setting", sort=False)["oracle_f1"].first()
+    names = [s.name for s in settings]
+    by_setting = pd.DataFrame(
+        {
+            "setting": names,
+            "bordin_f1": f1.loc[names, "bordin"].to_numpy(),
+            **{f"{d}_f1": f1.loc[names, d].to_numpy() for d in _COMPARED},
+            "oracle_f1": oracle.loc[names].to_numpy(),
+            "gap_to_oracle": gap.loc[names, "bordin"].to_numpy(),
+            "oracle_f1_held_out": [held_out[n] for n in names],
+        }
+    )
+    for d in _COMPARED:
+        by_setting[f"beats_{d}"] = by_setting["bordin_f1"] > by_setting[f"{d}_f1"]
+    by_setting["description"] = [descriptions[n] for n in names]
+    return FamilyResult(
+        table=table,
+        oracles=pd.concat(oracle_rows, ignore_index=True)[
+            ["setting", "seed", "rule", "threshold", "weight", "n_true", "n_detected"]
+            + ["precision", "recall", "f1"]
+        ],
+        by_setting=by_setting,
+        n_clients=n_clients,
+        seeds=tuple(int(s) for s in seeds),
+    )

@@ -1,0 +1,82 @@
+"""The family evaluation table: its columns, the detectors it runs and its summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bordin.feedback import ClinicNorms
+from bordin.validation import (
+    FAMILY,
+    TABLE_COLUMNS,
+    FamilyResult,
+    evaluate_clinic,
+    evaluate_family,
+)
+
+
+@pytest.fixture(scope="module")
+def result() -> FamilyResult:
+    return evaluate_family(150, seeds=(5, 6), settings=FAMILY[:3])
+
+
+def test_table_has_the_columns_and_one_row_per_setting_and_detector(result: FamilyResult) -> None:
+    table = result.to_frame()
+    assert tuple(table.columns) == TABLE_COLUMNS
+    assert len(table) == 3 * 3
+    assert set(table["detector"]) == {"bordin", "sd_k1", "sd_k2"}
+    np.testing.assert_allclose(table["gap_to_oracle"], table["oracle_f1"] - table["f1"])
+    assert table[["precision", "recall", "f1", "oracle_f1"]].stack().between(0, 1).all()
+    assert (table["n_true"] > 0).all()
+
+
+def test_by_setting_and_worst_case(result: FamilyResult) -> None:
+    by = result.by_setting
+    assert list(by["setting"]) == [s.name for s in FAMILY[:3]]
+    for d in ("sd_k1", "sd_k2"):
+        assert (by[f"beats_{d}"] == (by["bordin_f1"] > by[f"{d}_f1"])).all()
+    worst = result.worst_case
+    assert worst["gap_to_oracle"] == by["gap_to_oracle"].max()
+    assert worst["setting"] in result.summary()
+    assert set(result.oracles["rule"]) == {"previous", "blend"}
+    assert len(result.oracles) == 3 * 2 * 2
+    assert result.seeds == (5, 6) and result.n_clients == 150
+    held_out = by["oracle_f1_held_out"]
+    assert held_out.between(0, 1).all()
+    assert (held_out <= by["oracle_f1"] + 0.05).all()
+
+
+def test_held_out_oracle_needs_two_seeds() -> None:
+    single = evaluate_family(100, seeds=(9,), settings=FAMILY[:1])
+    assert single.by_setting["oracle_f1_held_out"].isna().all()
+
+
+def test_oracle_is_the_better_rule_on_each_clinic() -> None:
+    clinic = FAMILY[0].generate(150, seed=3)
+    detectors, oracles = evaluate_clinic(clinic)
+    assert list(detectors["detector"]) == ["bordin", "sd_k1", "sd_k2"]
+    assert list(oracles["rule"]) == ["previous", "blend"]
+    assert oracles.loc[1, "f1"] >= oracles.loc[0, "f1"]
+
+
+def test_norms_fitted_on_the_clinic_are_passed_when_the_detector_takes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bordin.validation.evaluate as evaluate
+
+    seen: list[ClinicNorms] = []
+    original = evaluate.detect_ruptures
+
+    def with_norms(scores: pd.DataFrame, *, norms: ClinicNorms, **kwargs: Any) -> pd.DataFrame:
+        seen.append(norms)
+        return original(scores, **kwargs)
+
+    clinic = FAMILY[0].generate(80, seed=2)
+    monkeypatch.setattr(evaluate, "detect_ruptures", with_norms)
+    detectors, _ = evaluate_clinic(clinic)
+    assert len(seen) == len(detectors) == 3
+    assert all(n.fitted_on.n_clients == 80 and n.alliance == "wai_sr" for n in seen)
+    assert seen[0].fitted_on.n_sessions == len(clinic.scores)
