@@ -153,6 +153,18 @@ def test_therapist_sees_the_alert_reads_the_chart_and_acknowledges(
     assert page.locator("tr[data-client='C-101'] [data-kind='risk']").count() == 0
 
 
+def _decode_qr(png: bytes) -> list[str]:
+    """The texts of the QR codes in a PNG screenshot, decoded by zxing-cpp."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("L")
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    return [code.text for code in found]
+
+
 def test_therapist_creates_the_next_form_link_with_a_qr_code(
     desktop: Any, live_server: LiveServer
 ) -> None:
@@ -163,6 +175,8 @@ def test_therapist_creates_the_next_form_link_with_a_qr_code(
     link = page.locator("#form-url").inner_text().strip()
     assert link.startswith(f"{live_server.base_url}/f/")
     assert page.locator(".qr svg[role='img']").count() == 1
+    # a phone's camera sees the rendered page: the whole code must be drawn and decode
+    assert _decode_qr(page.locator(".qr").screenshot()) == [link]
     screenshot(page, "form-link-qr")
     assert_accessible(page)
     # the new link opens the form
