@@ -17,9 +17,13 @@ def register(app: typer.Typer) -> None:
         scores: Path = typer.Argument(
             ..., help="Wide session-scores CSV (client_id, session, <instrument>_<scale>...)."
         ),
-        alliance: str = typer.Option("sac", "--alliance", help="Alliance instrument id."),
+        alliance: str = typer.Option(
+            "sac", "--alliance", help="Alliance instrument (sac) or its total column (sac_total)."
+        ),
         outcome: list[str] = typer.Option(
-            ["phq9"], "--outcome", help="Outcome instrument id; repeat for several."
+            ["phq9"],
+            "--outcome",
+            help="Outcome instrument (phq9) or its total column (phq9_total); repeatable.",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON (docs/feedback.md)."),
         sessions: bool = typer.Option(
@@ -32,19 +36,18 @@ def register(app: typer.Typer) -> None:
         """Ruptures and repairs, early alliance, outcome status, not-on-track and alerts."""
         import json
 
-        import pandas as pd
-
+        from bordin.cli._scales import read_scores_with_scales, scale_instrument
         from bordin.errors import InputError
         from bordin.feedback import compute_feedback
 
-        if not scores.is_file():
-            raise InputError("file not found", file=str(scores))
+        named = [("--alliance", alliance), *(("--outcome", o) for o in outcome)]
+        frame, columns = read_scores_with_scales(scores, named)
+        alliance_id, *outcome_ids = (
+            scale_instrument(column, name=name, option=option, file=scores)
+            for (option, name), column in zip(named, columns, strict=True)
+        )
         try:
-            frame = pd.read_csv(scores)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read CSV: {exc}", file=str(scores)) from exc
-        try:
-            result = compute_feedback(frame, alliance=alliance, outcomes=tuple(outcome))
+            result = compute_feedback(frame, alliance=alliance_id, outcomes=tuple(outcome_ids))
         except InputError as exc:
             raise InputError(
                 exc.detail, file=str(scores), row=exc.row, column=exc.column, item=exc.item
