@@ -163,6 +163,8 @@ def test_every_client_error_is_an_html_page(
     assert response.status_code == status
     _is_html_page(response)
     assert response.headers["x-robots-tag"] == "noindex, nofollow"
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    assert response.headers["x-frame-options"] == "DENY"
 
 
 def test_rejected_answers_are_an_html_page_that_keeps_them(

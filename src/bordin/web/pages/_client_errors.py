@@ -24,6 +24,18 @@ CLIENT_PREFIX = "/f/"
 
 _log = logging.getLogger(__name__)
 
+# headers of the replaced response that the HTML page keeps
+_KEPT_HEADERS = frozenset(
+    {
+        "content-security-policy",
+        "referrer-policy",
+        "retry-after",
+        "strict-transport-security",
+        "x-content-type-options",
+        "x-frame-options",
+    }
+)
+
 # status -> (state, heading, message, what to do)
 _PAGES: dict[int, tuple[str, str, str, str]] = {
     404: (
@@ -119,5 +131,9 @@ def install_client_error_pages(app: FastAPI) -> None:
             return client_error_page(request, 500)
         kind = response.headers.get("content-type", "")
         if response.status_code >= 400 and not kind.startswith("text/html"):
-            return client_error_page(request, response.status_code)
+            page = client_error_page(request, response.status_code)
+            for name, value in response.headers.items():  # the app's security headers
+                if name.lower() in _KEPT_HEADERS:
+                    page.headers.setdefault(name, value)
+            return page
         return response
