@@ -18,7 +18,7 @@ from bordin.errors import InputError
 from bordin.instruments import resolve_scale, score_column
 from bordin.interop import read_scores_csv
 
-__all__ = ["read_scores_with_scales", "scale_instrument"]
+__all__ = ["read_scores_for_instruments", "read_scores_with_scales", "scale_instrument"]
 
 
 def read_scores_with_scales(
@@ -72,3 +72,25 @@ def scale_instrument(column: str, *, name: str, option: str, file: Path) -> str:
             file=str(file),
         )
     return known.instrument
+
+
+def read_scores_for_instruments(
+    path: Path, alliance: str, outcomes: Sequence[str]
+) -> tuple[pd.DataFrame, str, list[str]]:
+    """Read a scores file for a command that works on whole instruments (``feedback``).
+
+    ``alliance`` and each of ``outcomes`` may be an instrument id or its primary column;
+    returns the frame, the alliance instrument and the outcome instruments.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_scores_with_scales` and :func:`scale_instrument`.
+    """
+    named = [("--alliance", alliance), *(("--outcome", o) for o in outcomes)]
+    frame, columns = read_scores_with_scales(path, named)
+    alliance_id, *outcome_ids = (
+        scale_instrument(column, name=name, option=option, file=path)
+        for (option, name), column in zip(named, columns, strict=True)
+    )
+    return frame, alliance_id, outcome_ids

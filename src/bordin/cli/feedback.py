@@ -36,16 +36,11 @@ def register(app: typer.Typer) -> None:
         """Ruptures and repairs, early alliance, outcome status, not-on-track and alerts."""
         import json
 
-        from bordin.cli._scales import read_scores_with_scales, scale_instrument
+        from bordin.cli._scales import read_scores_for_instruments
         from bordin.errors import InputError
         from bordin.feedback import compute_feedback
 
-        named = [("--alliance", alliance), *(("--outcome", o) for o in outcome)]
-        frame, columns = read_scores_with_scales(scores, named)
-        alliance_id, *outcome_ids = (
-            scale_instrument(column, name=name, option=option, file=scores)
-            for (option, name), column in zip(named, columns, strict=True)
-        )
+        frame, alliance_id, outcome_ids = read_scores_for_instruments(scores, alliance, outcome)
         try:
             result = compute_feedback(frame, alliance=alliance_id, outcomes=tuple(outcome_ids))
         except InputError as exc:
