@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make demo HOST=0.0.0.0` opens the demo to the local network (to try the form on a phone).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: setup demo test lint typecheck unit bench clean
 
@@ -15,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/bordin demo
+	$(BIN)/bordin demo --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

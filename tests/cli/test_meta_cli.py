@@ -162,7 +162,7 @@ def test_from_scores_pools_per_therapist(
     code, _, err = _run(["meta", "--from-scores", str(path), "--alliance", "x"], capsys)
     assert code == 2 and "--outcome" in err
     code, _, err = _run([*argv[:4], "haq_total", *argv[5:]], capsys)
-    assert code == 2 and "missing column(s) haq_total" in err
+    assert code == 2 and "'haq_total' (given with --alliance) is neither a column nor" in err
 
 
 def test_warnings_are_one_line_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

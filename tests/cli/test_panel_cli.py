@@ -114,7 +114,11 @@ def test_boundary_fit_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--alliance", "wai", "--outcome", "phq9_total"], "column 'wai': column not found"),
+        (
+            ["--alliance", "wai", "--outcome", "phq9_total"],
+            "'wai' (given with --alliance) is neither a column nor an instrument; "
+            "the columns are client_id,",
+        ),
         (
             ["--alliance", "wai_sr_total", "--outcome", "phq9_total", "--covariate", "age"],
             "column 'age'",

@@ -153,6 +153,18 @@ def test_therapist_sees_the_alert_reads_the_chart_and_acknowledges(
     assert page.locator("tr[data-client='C-101'] [data-kind='risk']").count() == 0
 
 
+def _decode_qr(png: bytes) -> list[str]:
+    """The texts of the QR codes in a PNG screenshot, decoded by zxing-cpp."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("L")
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    return [code.text for code in found]
+
+
 def test_therapist_creates_the_next_form_link_with_a_qr_code(
     desktop: Any, live_server: LiveServer
 ) -> None:
@@ -163,6 +175,8 @@ def test_therapist_creates_the_next_form_link_with_a_qr_code(
     link = page.locator("#form-url").inner_text().strip()
     assert link.startswith(f"{live_server.base_url}/f/")
     assert page.locator(".qr svg[role='img']").count() == 1
+    # a phone's camera sees the rendered page: the whole code must be drawn and decode
+    assert _decode_qr(page.locator(".qr").screenshot()) == [link]
     screenshot(page, "form-link-qr")
     assert_accessible(page)
     # the new link opens the form
@@ -306,3 +320,53 @@ def test_enter_in_the_form_moves_forward_not_back(browser: Any, live_server: Liv
         assert boxes[1] is not None and boxes[0] is not None and boxes[1]["x"] < boxes[0]["x"]
     finally:
         context.close()
+
+
+def _new_sac_link_for_c102(page: Any, live_server: LiveServer) -> str:
+    """The therapist makes C-102's next link, asking the alliance check only."""
+    page.goto(f"/clients/{live_server.clinic.clients['C-102']}")
+    page.get_by_text("Questionnaires for the next form").click()
+    for choice in page.locator("input[name='instrument']").all():
+        choice.uncheck()
+    page.locator("#choice-sac").check()
+    page.get_by_role("button", name="Create the next form link").click()
+    return str(page.locator("#form-url").inner_text().strip())
+
+
+def test_a_link_replaced_while_the_client_fills_it_in_keeps_their_answers(
+    browser: Any, phone: Any, live_server: LiveServer
+) -> None:
+    therapist = browser.new_context(base_url=live_server.base_url)
+    try:
+        desk = therapist.new_page()
+        log_in(desk, live_server.clinic.users["therapist"])
+        older = _new_sac_link_for_c102(desk, live_server)
+        # the client opens the link on the phone and answers every question
+        phone.goto(older)
+        for fieldset in phone.locator("fieldset.item").all():
+            if fieldset.is_visible():
+                fieldset.locator("input[type='radio']").nth(1).check()
+        # meanwhile the therapist makes a newer link for the same session
+        newer = _new_sac_link_for_c102(desk, live_server)
+        assert newer != older
+    finally:
+        therapist.close()
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Send my answers").click()
+    assert phone.get_by_role("heading", level=1).inner_text() == (
+        "This link was replaced by a newer one"
+    )
+    assert "were not sent" in phone.locator("main").inner_text()
+    unsent = phone.locator(".unsent-answers")
+    assert unsent.get_by_role("heading", level=2).inner_text() == "Your answers (not sent)"
+    assert unsent.locator("dt").count() >= 9  # every answered question, with its wording
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+    screenshot(phone, "link-replaced-answers-kept")
+    assert_accessible(phone)
+    # the older link now says so on opening; the newer one opens the form
+    response = phone.goto(older)
+    assert response is not None and response.status == 410
+    assert phone.locator("form").count() == 0
+    response = phone.goto(newer)
+    assert response is not None and response.status == 200
+    assert "Questionnaire 1 of 1" in phone.locator(".progress").inner_text()

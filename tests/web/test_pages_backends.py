@@ -51,3 +51,25 @@ def test_the_pages_work_on_each_backend(empty_database: str) -> None:
         team = client.get("/team?format=json").json()
         assert [t["therapist"] for t in team["therapists"]] == ["Alex Morgan", "Jordan Lee"]
         assert client.get("/clinic?format=json").json()["counts"]["clients"] == 3
+
+
+@pytest.mark.parametrize("empty_database", BACKENDS, indirect=True)
+def test_a_newer_link_replaces_the_older_one_on_each_backend(empty_database: str) -> None:
+    from bordin.settings import Settings
+    from bordin.web.app import create_app
+
+    clinic = build_pages_clinic(empty_database)
+    app = create_app(Settings(database_url=empty_database, demo=True))
+    with TestClient(app) as client:
+        client.post("/login", data={"username": clinic.users["therapist"], "password": PASSWORD})
+        made = client.post(
+            f"/clients/{clinic.clients['C-101']}/form-link?format=json",
+            data={"csrf_token": client.cookies.get("bordin_csrf"), "instrument": ["sac"]},
+        )
+        assert made.status_code == 201
+        newer = made.json()["form"]["url"].rsplit("/", 1)[1]
+        old = client.get(f"/f/{clinic.open_token}?format=json")
+        assert old.status_code == 410 and old.json()["state"] == "replaced"
+        assert client.get(f"/f/{newer}?format=json").json()["state"] == "open"
+        expired = client.get(f"/f/{clinic.expired_token}?format=json")  # ran out first
+        assert expired.status_code == 410 and expired.json()["state"] == "expired"

@@ -179,6 +179,10 @@ def test_creating_the_next_form_link_shows_it_once_with_a_qr_code(
     assert client.get(f"/f/{token}?format=json").json()["state"] == "open"
     html = client.post(f"/clients/{c102}/form-link", data={"csrf_token": _csrf(client)})
     assert re.search(r'<svg role="img" aria-label="QR code of the form link"', html.text)
+    # scalable: a viewBox and no fixed size, so the stylesheet shows the whole code
+    svg_tag = re.search(r"<svg [^>]*>", html.text)
+    assert svg_tag is not None and "viewBox=" in svg_tag.group(0)
+    assert " width=" not in svg_tag.group(0) and " height=" not in svg_tag.group(0)
     _no_external_resources(html.text)
     caseload = _json(client, "/caseload")
     assert next(c for c in caseload["clients"] if c["code"] == "C-102")["form"]["state"] == (

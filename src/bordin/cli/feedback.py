@@ -8,25 +8,9 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from bordin.feedback import ClinicNorms
 
-__all__ = ["read_norms", "read_scores", "register"]
-
-
-def read_scores(path: Path) -> pd.DataFrame:
-    """A wide session-scores CSV; a missing or unreadable file is an InputError naming it."""
-    import pandas as pd
-
-    from bordin.errors import InputError
-
-    if not path.is_file():
-        raise InputError("file not found", file=str(path))
-    try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read CSV: {exc}", file=str(path)) from exc
+__all__ = ["read_norms", "register"]
 
 
 def read_norms(path: Path) -> ClinicNorms:
@@ -47,9 +31,13 @@ def register(app: typer.Typer) -> None:
         scores: Path = typer.Argument(
             ..., help="Wide session-scores CSV (client_id, session, <instrument>_<scale>...)."
         ),
-        alliance: str = typer.Option("sac", "--alliance", help="Alliance instrument id."),
+        alliance: str = typer.Option(
+            "sac", "--alliance", help="Alliance instrument (sac) or its total column (sac_total)."
+        ),
         outcome: list[str] = typer.Option(
-            ["phq9"], "--outcome", help="Outcome instrument id; repeat for several."
+            ["phq9"],
+            "--outcome",
+            help="Outcome instrument (phq9) or its total column (phq9_total); repeatable.",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON (docs/feedback.md)."),
         sessions: bool = typer.Option(
@@ -68,14 +56,15 @@ def register(app: typer.Typer) -> None:
         """Ruptures and repairs, early alliance, outcome status, not-on-track and alerts."""
         import json
 
+        from bordin.cli._scales import read_scores_for_instruments
         from bordin.errors import InputError
         from bordin.feedback import compute_feedback
 
         norms = read_norms(norms_file) if norms_file is not None else None
-        frame = read_scores(scores)
+        frame, alliance_id, outcome_ids = read_scores_for_instruments(scores, alliance, outcome)
         try:
             result = compute_feedback(
-                frame, alliance=alliance, outcomes=tuple(outcome), norms=norms
+                frame, alliance=alliance_id, outcomes=tuple(outcome_ids), norms=norms
             )
         except InputError as exc:
             raise InputError(

@@ -56,8 +56,42 @@ def create_cli() -> typer.Typer:
     return app
 
 
+def _usage_error_types() -> tuple[type[BaseException], ...]:
+    """The ``ClickException`` classes the application can raise for bad usage.
+
+    Typer raises the exceptions of the click it runs on: the standalone ``click`` package
+    in older releases, its own bundled copy in newer ones. ``typer.BadParameter`` is a
+    public name in both and derives from that click's ``ClickException``, so the class is
+    found from it rather than from an import of ``click`` that may be a different copy.
+    """
+    found = [c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"]
+    try:
+        import click
+    except ImportError:  # newer typer does not depend on the standalone click
+        pass
+    else:
+        found.append(click.ClickException)
+    return tuple(dict.fromkeys(found))
+
+
+def _show_usage_error(exc: BaseException) -> int:
+    """Print a usage error as the command's usage line and one ``error:`` line."""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        typer.echo(ctx.get_usage(), err=True)
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    typer.echo(f"error: {' '.join(str(message).split())}", err=True)
+    return int(getattr(exc, "exit_code", 2))
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the command line; domain errors become a one-line message and exit code 2."""
+    """Run the command line.
+
+    Domain errors become one ``error:`` line and exit code 2; usage errors (a missing
+    argument or option, an unknown option or command) become the command's usage line, one
+    ``error:`` line and exit code 2, never a traceback.
+    """
     app = create_cli()
     try:
         code = app(args=argv, standalone_mode=False)
@@ -69,12 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(1)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except _usage_error_types() as exc:
+        sys.exit(_show_usage_error(exc))
     if isinstance(code, int) and code:
         sys.exit(code)

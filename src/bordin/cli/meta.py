@@ -145,10 +145,14 @@ def register(app: typer.Typer) -> None:
             help="Session scores CSV: pool per-group alliance-outcome correlations.",
         ),
         alliance: str | None = typer.Option(
-            None, "--alliance", help="Alliance column (with --from-scores)."
+            None,
+            "--alliance",
+            help="Alliance column or instrument, e.g. sac_total or sac (with --from-scores).",
         ),
         outcome: str | None = typer.Option(
-            None, "--outcome", help="Outcome column (with --from-scores)."
+            None,
+            "--outcome",
+            help="Outcome column or instrument, e.g. phq9_total or phq9 (with --from-scores).",
         ),
         by: str = typer.Option(
             "therapist_id", "--by", help="Grouping column (with --from-scores)."
@@ -167,6 +171,7 @@ def register(app: typer.Typer) -> None:
         Flückiger et al. (2018), r = .278 [.256, .299].
         """
         from bordin.analytics.meta_analysis import analyse_correlations, correlations_by_group
+        from bordin.cli._scales import read_scores_with_scales
 
         if measure not in ("ZCOR", "COR"):
             raise InputError(f"--measure must be ZCOR or COR, not {measure!r}")
@@ -182,7 +187,9 @@ def register(app: typer.Typer) -> None:
                     raise InputError("give either FILE or --from-scores, not both")
                 if alliance is None or outcome is None:
                     raise InputError("--from-scores needs --alliance and --outcome")
-                frame = _read_csv(from_scores)
+                frame, (alliance, outcome) = read_scores_with_scales(
+                    from_scores, [("--alliance", alliance), ("--outcome", outcome)]
+                )
                 groups = correlations_by_group(
                     frame,
                     alliance=alliance,

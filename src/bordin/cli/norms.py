@@ -26,24 +26,28 @@ def register(app: typer.Typer) -> None:
     def fit(
         scores: Path = typer.Argument(..., help="Wide session-scores CSV of the clinic."),
         out: Path = typer.Option(..., "--out", "-o", help="Where to write the norms (JSON)."),
-        alliance: str = typer.Option("sac", "--alliance", help="Alliance instrument id."),
+        alliance: str = typer.Option(
+            "sac", "--alliance", help="Alliance instrument (sac) or its total column (sac_total)."
+        ),
         outcome: list[str] = typer.Option(
-            ["phq9"], "--outcome", help="Outcome instrument id; repeat for several."
+            ["phq9"],
+            "--outcome",
+            help="Outcome instrument (phq9) or its total column (phq9_total); repeatable.",
         ),
     ) -> None:
         """Fit clinic norms on a clinic's scores, for `bordin feedback --norms`."""
         from datetime import UTC, datetime
 
-        from bordin.cli.feedback import read_scores
+        from bordin.cli._scales import read_scores_for_instruments
         from bordin.errors import InputError
         from bordin.feedback import FeedbackConfig, fit_clinic_norms
 
-        frame = read_scores(scores)
+        frame, alliance_id, outcome_ids = read_scores_for_instruments(scores, alliance, outcome)
         try:
             norms = fit_clinic_norms(
                 frame,
-                alliance=alliance,
-                outcomes=tuple(outcome),
+                alliance=alliance_id,
+                outcomes=tuple(outcome_ids),
                 fitted_at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
         except InputError as exc:

@@ -17,8 +17,12 @@ def register(app: typer.Typer) -> None:
         scores: Path = typer.Argument(
             ..., help="Wide session-scores CSV (client_id, session, <instrument>_<scale>...)."
         ),
-        alliance: str = typer.Option(..., "--alliance", help="Alliance column, e.g. wai_sr_total."),
-        outcome: str = typer.Option(..., "--outcome", help="Outcome column, e.g. phq9_total."),
+        alliance: str = typer.Option(
+            ..., "--alliance", help="Alliance column (wai_sr_total) or instrument (wai_sr)."
+        ),
+        outcome: str = typer.Option(
+            ..., "--outcome", help="Outcome column (phq9_total) or instrument (phq9)."
+        ),
         ml: bool = typer.Option(False, "--ml", help="Maximum likelihood instead of REML."),
         no_random_slope: bool = typer.Option(
             False, "--no-random-slope", help="Same within-client alliance slope for everyone."
@@ -44,24 +48,17 @@ def register(app: typer.Typer) -> None:
         import json
         import warnings
 
-        import pandas as pd
-
         from bordin.analytics.multilevel import fit_lagged_model
-        from bordin.errors import BordinWarning, InputError
+        from bordin.cli._scales import read_scores_with_scales
+        from bordin.errors import BordinWarning
 
-        if not scores.is_file():
-            raise InputError("file not found", file=str(scores))
-        wanted = {client_column, session_column, alliance, outcome, *covariate}
+        required = [client_column, session_column, *covariate]
         if therapist:
-            wanted.add(therapist_column)
-        try:
-            header = pd.read_csv(scores, nrows=0).columns
-            missing = [c for c in sorted(wanted) if c not in header]
-            if missing:
-                raise InputError("column not found", file=str(scores), column=missing[0])
-            frame = pd.read_csv(scores, usecols=sorted(wanted), low_memory=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read CSV: {exc}", file=str(scores)) from exc
+            required.append(therapist_column)
+        frame, (alliance, outcome) = read_scores_with_scales(
+            scores, [("--alliance", alliance), ("--outcome", outcome)], required=required
+        )
+        frame = frame[sorted({*required, alliance, outcome})]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", BordinWarning)
             result = fit_lagged_model(

@@ -18,8 +18,12 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
         scores: Path = typer.Argument(..., help="Wide session scores CSV (from bordin score)."),
-        alliance: str = typer.Option(..., "--alliance", help="Alliance column, e.g. sac_total."),
-        outcome: str = typer.Option(..., "--outcome", help="Outcome column, e.g. phq9_total."),
+        alliance: str = typer.Option(
+            ..., "--alliance", help="Alliance column (sac_total) or instrument (sac)."
+        ),
+        outcome: str = typer.Option(
+            ..., "--outcome", help="Outcome column (phq9_total) or instrument (phq9)."
+        ),
         adherence: str | None = typer.Option(
             None, "--adherence", help="Per-session adherence column (moderation section)."
         ),
@@ -51,10 +55,10 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+        from bordin.cli._scales import read_scores_with_scales
         from bordin.reports.report import (
             REPORT_STEPS,
             build_report,
-            read_scores,
             render_html,
             render_pdf,
         )
@@ -63,7 +67,6 @@ def register(app: typer.Typer) -> None:
             raise InputError("nothing to write: give -o REPORT.html, --pdf REPORT.pdf or --json")
         if not 0.0 < level < 1.0:
             raise InputError(f"--level must be between 0 and 1, got {level}")
-        columns = (alliance, outcome) + ((adherence,) if adherence else ())
         console = Console(stderr=True)
         with Progress(
             TextColumn("[bold]bordin report[/bold] {task.description:<20}"),
@@ -76,7 +79,14 @@ def register(app: typer.Typer) -> None:
         ) as bar:
             total = len(REPORT_STEPS) + 1 + (output is not None) + (pdf is not None)
             task = bar.add_task("reading scores", total=total)
-            frame = read_scores(scores, columns)
+            frame, resolved = read_scores_with_scales(
+                scores,
+                [("--alliance", alliance), ("--outcome", outcome)]
+                + ([("--adherence", adherence)] if adherence else []),
+                required=("client_id", "therapist_id", "session"),
+            )
+            alliance, outcome = resolved[0], resolved[1]
+            adherence = resolved[2] if adherence else None
             if dropout is not None and dropout not in frame.columns:
                 raise InputError("dropout column not found", file=str(scores), column=dropout)
 

@@ -15,10 +15,18 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo")
     def demo_command(
-        host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+        host: str = typer.Option(
+            "127.0.0.1",
+            help="Address to listen on; 0.0.0.0 opens the demo to the local network (phones).",
+        ),
         port: int = typer.Option(8000, help="Port to listen on."),
     ) -> None:
-        """Start a fresh demo clinic (the same as ``bordin serve --demo``)."""
+        """Start a fresh demo clinic (the same as ``bordin serve --demo``).
+
+        With ``--host 0.0.0.0`` the printed links carry this machine's LAN address, so a
+        phone on the same network can open them; anyone on that network can then reach
+        the demo.
+        """
         serve(demo=True, host=host, port=port, db=None, upgrade=True)
 
     @app.command("serve")
@@ -26,7 +34,10 @@ def register(app: typer.Typer) -> None:
         demo: bool = typer.Option(
             False, "--demo", help="Start a fresh demo clinic (SQLite, simulated clients)."
         ),
-        host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+        host: str = typer.Option(
+            "127.0.0.1",
+            help="Address to listen on; 0.0.0.0 opens the service to the local network.",
+        ),
         port: int = typer.Option(8000, help="Port to listen on."),
         db: str | None = typer.Option(
             None, "--db", help="Database URL (default: BORDIN_DATABASE_URL or bordin.sqlite)."
@@ -43,9 +54,11 @@ def register(app: typer.Typer) -> None:
 
         import uvicorn
 
+        from bordin.cli._network import check_port_free, link_host
         from bordin.settings import get_settings
 
-        base_url = f"http://{host}:{port}"
+        check_port_free(host, port)
+        base_url = f"http://{link_host(host)}:{port}"
         overrides: dict[str, object] = {"base_url": os.environ.get("BORDIN_BASE_URL", base_url)}
         if db:
             overrides["database_url"] = db

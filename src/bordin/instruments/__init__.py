@@ -15,6 +15,7 @@ from bordin.instruments.registry import (
     load_content_pack,
     load_definition,
 )
+from bordin.instruments.scales import ScoreColumn, resolve_scale, score_column, score_columns
 from bordin.instruments.schema import (
     AskCondition,
     ContentItem,
@@ -39,6 +40,7 @@ __all__ = [
     "ReliableChangeSpec",
     "ResponseOption",
     "ScaleDefinition",
+    "ScoreColumn",
     "check_content_pack",
     "get_content_pack",
     "get_instrument",
@@ -46,4 +48,7 @@ __all__ = [
     "list_instruments",
     "load_content_pack",
     "load_definition",
+    "resolve_scale",
+    "score_column",
+    "score_columns",
 ]

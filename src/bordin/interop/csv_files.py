@@ -1,4 +1,8 @@
-"""CSV files: the long item-response file in, the wide session-scores file out.
+"""CSV files: the long item-response file in, the wide session-scores file in and out.
+
+Every command that reads a session-scores file reads it with :func:`read_scores_csv`, so
+every one of them checks the same things: numbers where numbers belong, and instrument
+scores within what the instrument can produce.
 
 Row numbers in error messages count the header as row 1, so the first data row is row 2
 (the line number a spreadsheet or text editor shows, for files without quoted line breaks).
@@ -11,13 +15,15 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bordin.errors import InputError
 
-__all__ = ["read_responses_csv", "write_scores_csv"]
+__all__ = ["read_responses_csv", "read_scores_csv", "write_scores_csv"]
 
 TEXT_COLUMNS = ("client_id", "therapist_id", "date", "instrument")
+SCORE_TEXT_COLUMNS = ("client_id", "therapist_id", "date")
 
 
 def read_responses_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -65,6 +71,110 @@ def read_responses_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     if blank.any():
         frame = frame.loc[~blank.to_numpy()]
     return frame
+
+
+def read_scores_csv(
+    path: str | os.PathLike[str],
+    *,
+    numeric: tuple[str, ...] | list[str] = (),
+    required: tuple[str, ...] | list[str] = ("client_id", "session"),
+) -> pd.DataFrame:
+    """Read a wide session-scores CSV file (one row per client and session).
+
+    Identifiers and the date are text (``client_id`` keeps leading zeros). ``session``,
+    the ``numeric`` columns and every column an instrument defines (``phq9_total``,
+    ``sac_bond``, ``phq9_item9``, ...; see :func:`bordin.instruments.score_columns`) must
+    hold numbers or be empty, and an instrument's column must lie within the range the
+    instrument can produce (its items' codes: a sum from the sum of the lowest to the
+    sum of the highest, a mean or an item within the codes).
+
+    Parameters
+    ----------
+    path
+        The CSV file.
+    numeric
+        Other columns that must be numbers (an adherence column, say); each must exist.
+    required
+        Columns that must exist.
+
+    Raises
+    ------
+    InputError
+        The file is missing, empty or not CSV; a required or numeric column is missing;
+        a cell is not a number; or a score is outside its instrument's range. Naming the
+        file, the row (the header is row 1) and the column.
+    """
+    from bordin.instruments import score_column
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", file=str(path))
+    try:
+        frame = pd.read_csv(
+            path,
+            dtype={column: str for column in SCORE_TEXT_COLUMNS},
+            low_memory=False,
+            skip_blank_lines=False,
+            encoding="utf-8-sig",
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError("the file is empty (no header row)", file=str(path)) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        detail = " ".join(str(exc).split())
+        raise InputError(f"not a readable CSV file: {detail}", file=str(path)) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    blank = frame.isna().all(axis=1)
+    if blank.any():  # the index keeps each record's place in the file (row = index + 2)
+        frame = frame.loc[~blank.to_numpy()]
+    for column in (*required, *numeric):
+        if column not in frame.columns:
+            raise InputError(
+                f"column not found; the columns are {', '.join(frame.columns)}",
+                file=str(path),
+                column=column,
+            )
+    checked = ["session", *numeric]
+    checked += [c for c in frame.columns if score_column(c) is not None]
+    for column in dict.fromkeys(c for c in checked if c in frame.columns):
+        frame[column] = _numbers(frame[column], path, column)
+        known = score_column(column)
+        if known is None:
+            continue
+        values = frame[column].to_numpy(dtype=float)
+        tolerance = 1e-9 * max(1.0, abs(known.maximum))
+        outside = ~np.isnan(values) & (
+            ~np.isfinite(values)
+            | (values < known.minimum - tolerance)
+            | (values > known.maximum + tolerance)
+        )
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0])
+            what = f"item {known.item}" if known.item is not None else f"{known.scale} scale"
+            raise InputError(
+                f"{values[i]:g} is outside the {known.instrument} {what}'s range "
+                f"{known.minimum:g}-{known.maximum:g}",
+                file=str(path),
+                row=int(frame.index[i]) + 2,
+                column=column,
+            )
+    return frame.reset_index(drop=True)
+
+
+def _numbers(values: pd.Series, path: Path, column: str) -> pd.Series:
+    """``values`` as floats; a cell that is not a number is an InputError naming its row."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() & values.notna() & (values.astype(str).str.strip() != "")
+    if bool(bad.any()):
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{values.iloc[i]!r} is not a number",
+            file=str(path),
+            row=int(values.index[i]) + 2,
+            column=column,
+        )
+    return numbers
 
 
 def write_scores_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:

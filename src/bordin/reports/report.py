@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bordin import __version__
-from bordin.errors import BordinError, BordinWarning, InputError
+from bordin.errors import BordinError, BordinWarning
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -183,38 +183,19 @@ class ClinicReport:
 def read_scores(path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
     """Read a wide scores CSV; identifiers as text, the named columns as numbers.
 
+    The reader every command uses (:func:`bordin.interop.read_scores_csv`), so instrument
+    scores are range-checked here too.
+
     Raises
     ------
     InputError
-        The file is missing or unreadable, a required column is missing, or a cell of a
-        named column is not a number (naming file, row and column).
+        The file is missing or unreadable, a required column is missing, a cell of a
+        named column is not a number, or an instrument score is outside its range (naming
+        file, row and column).
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("no such file", file=str(p))
-    try:
-        frame = pd.read_csv(p, dtype={"client_id": str, "therapist_id": str}, low_memory=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read as CSV ({exc})", file=str(p)) from None
-    for col in ("client_id", "therapist_id", "session", *columns):
-        if col not in frame.columns:
-            raise InputError(
-                f"column not found; columns are {', '.join(map(str, frame.columns))}",
-                file=str(p),
-                column=col,
-            )
-    for col in ("session", *columns):
-        if pd.api.types.is_numeric_dtype(frame[col]):
-            continue
-        values = pd.to_numeric(frame[col], errors="coerce")
-        bad = values.isna() & frame[col].notna()
-        if bool(bad.any()):
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(
-                f"{frame[col].iloc[i]!r} is not a number", file=str(p), row=i + 2, column=col
-            )
-        frame[col] = values
-    return frame
+    from bordin.interop import read_scores_csv
+
+    return read_scores_csv(path, numeric=columns, required=("client_id", "therapist_id", "session"))
 
 
 class _Step:

@@ -10,7 +10,7 @@ from typing import Any
 
 from bordin.errors import Conflict, NotFound, PermissionDenied
 
-__all__ = ["AlreadySubmitted", "AuthenticationFailed", "LinkExpired"]
+__all__ = ["AlreadySubmitted", "AuthenticationFailed", "LinkExpired", "LinkReplaced"]
 
 
 class AuthenticationFailed(PermissionDenied):
@@ -19,6 +19,10 @@ class AuthenticationFailed(PermissionDenied):
 
 class LinkExpired(NotFound):
     """A client's form link exists but is past its expiry time."""
+
+
+class LinkReplaced(LinkExpired):
+    """A client's form link was cancelled because a newer link was made for its session."""
 
 
 class AlreadySubmitted(Conflict):

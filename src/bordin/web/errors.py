@@ -1,11 +1,14 @@
 """Domain errors to HTTP responses, in one place (routes never raise HTTPException for them).
 
+These are the API's JSON bodies. The client's form pages (``/f/...``) show the same
+statuses as HTML pages (``bordin.web.pages._client_errors``), never this JSON.
+
 | error | status |
 |---|---|
 | InputError | 422, body names the item / column |
 | AuthenticationFailed | 401 |
 | PermissionDenied | 403 |
-| LinkExpired | 410 |
+| LinkExpired | 410 (code ``expired``; ``replaced`` for a link a newer one cancelled) |
 | NotFound | 404 (also for records outside the caller's scope) |
 | AlreadySubmitted | 409 with the first receipt |
 | Conflict, a unique-constraint race | 409 |
@@ -33,7 +36,12 @@ from bordin.errors import (
     NotFound,
     PermissionDenied,
 )
-from bordin.storage.exceptions import AlreadySubmitted, AuthenticationFailed, LinkExpired
+from bordin.storage.exceptions import (
+    AlreadySubmitted,
+    AuthenticationFailed,
+    LinkExpired,
+    LinkReplaced,
+)
 from bordin.web.security import RateLimited
 
 __all__ = ["error_body", "install_error_handlers", "status_for"]
@@ -83,6 +91,8 @@ def error_body(exc: BaseException) -> dict[str, Any]:
             if value is not None:
                 error[field] = value
         error["detail"] = exc.detail
+    if isinstance(exc, LinkReplaced):
+        error["code"] = "replaced"
     if isinstance(exc, AlreadySubmitted):
         error["code"] = "already_submitted"
         error["receipt"] = exc.receipt

@@ -1,7 +1,9 @@
 """Form requests (one-time client links) and submissions of item responses.
 
 A form link carries a token of 256 random bits; only its SHA-256 is stored. The link
-expires (7 days by default) and accepts one submission: a repeated submission raises
+expires (7 days by default), is cancelled when a newer link is made for the same session
+(so a client never fills in a form that can no longer be sent), and accepts one
+submission: a repeated submission raises
 :class:`~bordin.storage.exceptions.AlreadySubmitted` with the first receipt and stores
 nothing. A submission is validated completely before anything is written, and written in
 the caller's single transaction together with its audit row and the client's recomputed
@@ -24,7 +26,7 @@ from bordin.storage.access import require_client
 from bordin.storage.actions._feedback import recompute_client_feedback, rescore_sessions
 from bordin.storage.audit import record_event
 from bordin.storage.credentials import hash_token, new_token
-from bordin.storage.exceptions import AlreadySubmitted, LinkExpired
+from bordin.storage.exceptions import AlreadySubmitted, LinkExpired, LinkReplaced
 from bordin.storage.models import (
     Client,
     FormRequest,
@@ -66,6 +68,9 @@ def create_form_request(
     """Create a form request for a session and return it with its one-time token.
 
     The token is returned once, here, to be put in the link; it cannot be recovered later.
+    Older unanswered links for the same session are cancelled in the same transaction
+    (each with a ``form_request.cancel`` audit row naming the new request): a client who
+    opens one is told it was replaced rather than shown a form that cannot be sent.
 
     Raises
     ------
@@ -119,7 +124,35 @@ def create_form_request(
         client_id=client.id,
         detail={"session": session.number, "instruments": wanted},
     )
+    _cancel_older_links(db, actor=actor, newer=request, session_number=session.number)
     return request, token
+
+
+def _cancel_older_links(
+    db: Session, *, actor: User, newer: FormRequest, session_number: int
+) -> None:
+    """Cancel the unanswered, still open links of ``newer``'s session (audited)."""
+    now = newer.created_at
+    older = db.scalars(
+        select(FormRequest).where(
+            FormRequest.session_id == newer.session_id,
+            FormRequest.id < newer.id,
+            FormRequest.submitted_at.is_(None),
+            FormRequest.expires_at > now,
+        )
+    ).all()
+    for request in older:
+        request.expires_at = now
+        record_event(
+            db,
+            actor=actor,
+            action="form_request.cancel",
+            object_type="form_request",
+            object_id=request.id,
+            client_id=request.client_id,
+            detail={"session": session_number, "replaced_by": newer.id},
+        )
+    db.flush()
 
 
 def find_form_request(db: Session, token: str, *, for_update: bool = False) -> FormRequest:
@@ -129,6 +162,9 @@ def find_form_request(db: Session, token: str, *, for_update: bool = False) -> F
     ------
     NotFound
         No form request has this token.
+    LinkReplaced
+        The link was never used and a newer link was made for the same session while it
+        was live (which cancelled it).
     LinkExpired
         The link is past its expiry time and was never used.
     """
@@ -138,8 +174,24 @@ def find_form_request(db: Session, token: str, *, for_update: bool = False) -> F
     request = db.scalar(statement)
     if request is None:
         raise NotFound("this form link is not valid")
-    if request.submitted_at is None and request.expires_at <= utcnow():
-        raise LinkExpired("this form link has expired; ask your therapist for a new one")
+    if request.submitted_at is None:
+        newer = db.scalar(
+            select(FormRequest.id)
+            .where(
+                FormRequest.session_id == request.session_id,
+                FormRequest.id > request.id,
+                # made while this link was live (a link that had run out is "expired")
+                FormRequest.created_at <= request.expires_at,
+            )
+            .limit(1)
+        )
+        if newer is not None:
+            raise LinkReplaced(
+                "this form link was replaced by a newer one; use the newest link you "
+                "received or ask your therapist"
+            )
+        if request.expires_at <= utcnow():
+            raise LinkExpired("this form link has expired; ask your therapist for a new one")
     return request
 
 

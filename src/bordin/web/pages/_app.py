@@ -18,12 +18,14 @@ def register_pages(app: FastAPI) -> None:
 
     Pages: the client's form (``/f/{token}``), login and logout, the caseload, a client,
     the team, the clinic and the admin page. Each answers ``?format=json`` with its
-    context (the JSON twin).
+    context (the JSON twin). Errors on the client's pages are always HTML
+    (:mod:`bordin.web.pages._client_errors`).
     """
     from bordin.web.pages import (
         _admin,
         _auth_pages,
         _caseload,
+        _client_errors,
         _client_form,
         _client_page,
         _oversight,
@@ -33,3 +35,4 @@ def register_pages(app: FastAPI) -> None:
     app.mount(ASSETS_PATH, StaticFiles(directory=str(static)), name="page-assets")
     for module in (_auth_pages, _client_form, _caseload, _client_page, _oversight, _admin):
         app.include_router(module.router)
+    _client_errors.install_client_error_pages(app)

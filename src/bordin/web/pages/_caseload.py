@@ -116,14 +116,29 @@ def caseload(request: Request) -> Response:
 
 
 def qr_svg(url: str) -> Markup:
-    """An inline SVG QR code of ``url`` (made on the server with segno; nothing external)."""
+    """An inline SVG QR code of ``url`` (made on the server with segno; nothing external).
+
+    The SVG has a ``viewBox`` and no fixed width or height (segno's ``omitsize``), so the
+    page's stylesheet scales the whole code to its box; with a fixed size and no viewBox
+    only one corner was drawn and the code could not be scanned. The quiet zone is the
+    four modules the QR standard asks for.
+    """
     import io
 
     import segno
 
     code = segno.make(url, error="m")
     buffer = io.BytesIO()
-    code.save(buffer, kind="svg", xmldecl=False, svgns=True, scale=8, border=4, svgclass="qr-code")
+    code.save(
+        buffer,
+        kind="svg",
+        xmldecl=False,
+        svgns=True,
+        scale=8,
+        border=4,
+        omitsize=True,
+        svgclass="qr-code",
+    )
     svg = buffer.getvalue().decode("utf-8")
     labelled = svg.replace("<svg ", '<svg role="img" aria-label="QR code of the form link" ', 1)
     return Markup(labelled)

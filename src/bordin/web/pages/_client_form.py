@@ -5,7 +5,12 @@ carrying earlier answers as hidden fields, so the form works without JavaScript 
 is stored before the last step. The last step stores every answer in one transaction
 (``record_submission``) and redirects to a thank-you page that shows no scores.
 
-An unknown, expired or already used link gets a page that says so plainly, with what to do.
+An unknown, expired, replaced or already used link gets a page that says so plainly, with
+what to do. When that happens while the client is sending answers (the link was replaced by
+a newer one, or answered on another device, after the form was opened), the page lists the
+answers they chose, so nothing they typed disappears without a word. Every client-facing
+error is an HTML page (:mod:`bordin.web.pages._client_errors` covers what the routes here
+do not); JSON only for ``?format=json``.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bordin.errors import InputError, NotFound
-from bordin.storage.exceptions import AlreadySubmitted, LinkExpired
+from bordin.storage.exceptions import AlreadySubmitted, LinkExpired, LinkReplaced
 from bordin.web.deps import app_state
 from bordin.web.pages._deps import open_transaction
 from bordin.web.pages._form import (
@@ -27,6 +33,7 @@ from bordin.web.pages._form import (
     parse_answers,
     step_errors,
     submission_payload,
+    unsent_answers,
 )
 from bordin.web.pages._render import render_page
 from bordin.web.security import RateLimited, client_address
@@ -47,6 +54,7 @@ def _message(
     details: list[str],
     status_code: int,
     tone: str = "",
+    unsent: list[dict[str, Any]] | None = None,
 ) -> Response:
     context = {
         "title": heading,
@@ -58,25 +66,66 @@ def _message(
         "message": message,
         "details": details,
         "tone": tone,
+        "unsent": unsent or [],
     }
     return render_page(
         request, "form_message.html", context, status_code=status_code, headers=_ROBOTS
     )
 
 
-def _link_problem(request: Request, exc: Exception) -> Response:
+_UNSENT_NOTE = (
+    "The answers you chose on this page were not sent. They are listed below so that "
+    "nothing is lost: you can give them again on the newer form, or show this page to "
+    "your therapist."
+)
+
+
+def _link_problem(
+    request: Request, exc: Exception, *, unsent: list[dict[str, Any]] | None = None
+) -> Response:
+    """The page for a link that cannot be used; ``unsent``: answers posted with it."""
+    keep = [_UNSENT_NOTE] if unsent else []
     if isinstance(exc, AlreadySubmitted):
+        submitted = str(exc.receipt.get("submitted_at", ""))[:10]
+        when = f" on {submitted}" if submitted else ""
         return _message(
             request,
             state="used",
             heading="This form has already been sent",
-            message="Your answers were received. Each link can be used once.",
+            message=f"Answers for this form were received{when}. Each link can be used once.",
             details=[
+                *(
+                    [
+                        "The answers below were not sent again. If they differ from what "
+                        "you sent before, show them to your therapist at your next session."
+                    ]
+                    if unsent
+                    else []
+                ),
                 "There is nothing more to do. If you think something went wrong, "
-                "tell your therapist at your next session."
+                "tell your therapist at your next session.",
             ],
             status_code=409,
             tone="ok",
+            unsent=unsent,
+        )
+    if isinstance(exc, LinkReplaced):
+        return _message(
+            request,
+            state="replaced",
+            heading="This link was replaced by a newer one",
+            message=(
+                "Your therapist made a newer link for this session, so this one no longer "
+                "works. Nothing is wrong."
+            ),
+            details=[
+                "Please open the newest link you received (in your messages or from the QR "
+                "code your therapist showed you). If you cannot find it, ask your therapist.",
+                *keep,
+            ],
+            status_code=410,
+            tone="warning",
+            unsent=unsent,
         )
     if isinstance(exc, LinkExpired):
         return _message(
@@ -84,9 +133,10 @@ def _link_problem(request: Request, exc: Exception) -> Response:
             state="expired",
             heading="This link has expired",
             message="For your privacy, form links only work for a few days.",
-            details=["Please ask your therapist for a new link."],
+            details=["Please ask your therapist for a new link.", *keep],
             status_code=410,
             tone="warning",
+            unsent=unsent,
         )
     return _message(
         request,
@@ -95,9 +145,11 @@ def _link_problem(request: Request, exc: Exception) -> Response:
         message="We could not find a form for this link.",
         details=[
             "Check that you copied the whole link, or ask your therapist for a new one.",
+            *keep,
         ],
         status_code=404,
         tone="warning",
+        unsent=unsent,
     )
 
 
@@ -184,7 +236,7 @@ async def post_form(request: Request, token: str) -> Response:
         with open_transaction(request) as db:
             instruments, meta = _load(db, token)
     except (NotFound, AlreadySubmitted) as exc:
-        return _link_problem(request, exc)
+        return _link_problem(request, exc, unsent=unsent_answers(fields))
     try:
         step = min(max(int(fields.get("step", "0")), 0), len(instruments) - 1)
     except ValueError:
@@ -209,16 +261,27 @@ async def post_form(request: Request, token: str) -> Response:
         with open_transaction(request) as db:
             record_submission(db, token=token, answers=submission_payload(instruments, answers))
     except (NotFound, AlreadySubmitted) as exc:
-        return _link_problem(request, exc)
+        return _link_problem(request, exc, unsent=unsent_answers(fields))
+    except IntegrityError:
+        # answered at the same moment on another device: the other answers were stored
+        return _link_problem(
+            request,
+            AlreadySubmitted("this form was already submitted", receipt={}),
+            unsent=unsent_answers(fields),
+        )
     except InputError as exc:
         return _message(
             request,
             state="rejected",
             heading="Your answers could not be sent",
             message=str(exc),
-            details=["Please go back and check your answers, or ask your therapist for help."],
+            details=[
+                "Please go back and check your answers, or ask your therapist for help.",
+                _UNSENT_NOTE,
+            ],
             status_code=422,
             tone="danger",
+            unsent=unsent_answers(fields),
         )
     return RedirectResponse(f"/f/{token}/thanks", status_code=303)
 

@@ -27,6 +27,7 @@ __all__ = [
     "parse_answers",
     "step_errors",
     "submission_payload",
+    "unsent_answers",
 ]
 
 #: ``{instrument id: {item number: response code}}``.
@@ -278,3 +279,56 @@ def build_step_context(
         ],
         "hidden": hidden_answers(answers, except_instrument=instrument.id),
     }
+
+
+def unsent_answers(fields: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The answers a client typed on a link that can no longer be sent, for them to see.
+
+    Read from the posted ``<instrument>.<item>`` fields (visible and hidden) alone, so it
+    works when the link's form can no longer be loaded; wording and answer labels come from
+    the instrument's shipped content pack where there is one (else "Question N" and the
+    code). Unknown instruments, unknown items and codes an item cannot take are left out.
+    """
+    from bordin.errors import InstrumentError
+    from bordin.instruments import get_content_pack, get_instrument
+
+    wanted: dict[str, dict[int, float]] = {}
+    for name, raw in fields.items():
+        instrument, _, item_number = str(name).partition(".")
+        if not item_number.isdigit():
+            continue
+        try:
+            value = float(str(raw).strip().replace(",", "."))
+        except ValueError:
+            continue
+        if math.isfinite(value):
+            wanted.setdefault(instrument, {})[int(item_number)] = value
+    shown = []
+    for instrument, given in wanted.items():
+        try:
+            definition = get_instrument(instrument)
+        except InstrumentError:
+            continue
+        pack = get_content_pack(instrument, "en")
+        answers = []
+        for number, value in sorted(given.items()):
+            if not 1 <= number <= definition.n_items:
+                continue
+            item = definition.item(number)
+            if not any(abs(value - code) < 1e-9 for code in item.codes):
+                continue
+            text, label = f"Question {number}", f"{value:g}"
+            if pack is not None:
+                try:
+                    text = pack.item_text(number)
+                    label = next(
+                        (o.label for o in pack.labels(number) if abs(o.value - value) < 1e-9),
+                        label,
+                    )
+                except KeyError:
+                    pass
+            answers.append({"number": number, "text": text, "answer": label})
+        if answers:
+            title = pack.title if pack is not None else definition.name
+            shown.append({"instrument": instrument, "title": title, "answers": answers})
+    return shown

@@ -1,0 +1,139 @@
+"""Client-facing pages never answer with raw JSON: every error under ``/f/`` is an HTML page.
+
+The form's routes render their own messages for the expected cases (unknown, expired,
+replaced or used links, rate limits, rejected answers). This middleware is the net under
+them: any other error on a ``/f/...`` path (an unknown sub-path, a wrong method, a database
+busy, a bug) that would reach the client as the API's JSON error body or as a bare
+traceback page becomes a short HTML page in plain words. A request that asks for the JSON
+twin (``?format=json``) gets JSON as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from bordin.web.pages._render import render_page, wants_json
+
+__all__ = ["CLIENT_PREFIX", "client_error_page", "install_client_error_pages"]
+
+#: Paths under this prefix are seen by clients (no login): the one-time form links.
+CLIENT_PREFIX = "/f/"
+
+_log = logging.getLogger(__name__)
+
+# headers of the replaced response that the HTML page keeps
+_KEPT_HEADERS = frozenset(
+    {
+        "content-security-policy",
+        "referrer-policy",
+        "retry-after",
+        "strict-transport-security",
+        "x-content-type-options",
+        "x-frame-options",
+    }
+)
+
+# status -> (state, heading, message, what to do)
+_PAGES: dict[int, tuple[str, str, str, str]] = {
+    404: (
+        "invalid",
+        "This link does not work",
+        "We could not find a form for this link.",
+        "Check that you copied the whole link, or ask your therapist for a new one.",
+    ),
+    405: (
+        "invalid",
+        "This link does not work",
+        "This page cannot be opened this way.",
+        "Open the link your therapist gave you again.",
+    ),
+    409: (
+        "used",
+        "This form has already been sent",
+        "Answers for this form were received. Each link can be used once.",
+        "There is nothing more to do. If you think something went wrong, tell your "
+        "therapist at your next session.",
+    ),
+    410: (
+        "expired",
+        "This link no longer works",
+        "This link has expired or was replaced by a newer one.",
+        "Please use the newest link you received, or ask your therapist for a new one.",
+    ),
+    422: (
+        "rejected",
+        "Your answers could not be sent",
+        "Something in the form could not be read.",
+        "Please open the link again, or ask your therapist for help.",
+    ),
+    429: (
+        "rate_limited",
+        "Please wait a moment",
+        "There were too many requests from this device.",
+        "Try again in a minute.",
+    ),
+    503: (
+        "unavailable",
+        "Please try again in a moment",
+        "The service is busy right now. Nothing you sent was lost or stored twice.",
+        "Wait a moment and send again, or open the link again.",
+    ),
+}
+
+_SERVER_ERROR = (
+    "error",
+    "Something went wrong on our side",
+    "We could not show this page. It is not your fault.",
+    "Please try again later. If it keeps happening, tell your therapist.",
+)
+
+
+def client_error_page(request: Request, status_code: int) -> Response:
+    """The HTML page a client sees for an error with ``status_code``."""
+    state, heading, message, todo = _PAGES.get(status_code, _SERVER_ERROR)
+    context = {
+        "title": heading,
+        "lang": "en",
+        "user": None,
+        "nav": [],
+        "state": state,
+        "heading": heading,
+        "message": message,
+        "details": [todo],
+        "tone": "danger" if status_code >= 500 else "warning",
+        "unsent": [],
+    }
+    headers = {"X-Robots-Tag": "noindex, nofollow"}
+    retry = {429: "60", 503: "5"}.get(status_code)
+    if retry:
+        headers["Retry-After"] = retry
+    return render_page(
+        request, "form_message.html", context, status_code=status_code, headers=headers
+    )
+
+
+def install_client_error_pages(app: FastAPI) -> None:
+    """Turn JSON and unhandled errors on client-facing paths into HTML pages."""
+
+    @app.middleware("http")
+    async def _client_errors(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if not request.url.path.startswith(CLIENT_PREFIX) or wants_json(request):
+            return await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:
+            _log.exception("error on a client form page")
+            return client_error_page(request, 500)
+        kind = response.headers.get("content-type", "")
+        if response.status_code >= 400 and not kind.startswith("text/html"):
+            page = client_error_page(request, response.status_code)
+            for name, value in response.headers.items():  # the app's security headers
+                if name.lower() in _KEPT_HEADERS:
+                    page.headers.setdefault(name, value)
+            return page
+        return response
