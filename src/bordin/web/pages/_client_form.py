@@ -6,6 +6,11 @@ is stored before the last step. The last step stores every answer in one transac
 (``record_submission``) and redirects to a thank-you page that shows no scores.
 
 An unknown, expired or already used link gets a page that says so plainly, with what to do.
+
+Every text the client sees is translated (:mod:`bordin.web.i18n`): the form's pages in the
+language its link was made for, the pages of links that cannot be read in the browser's
+language. Questionnaire wording comes from content packs only; where a pack is missing in
+the form's language, the English wording is shown with a note that says so.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy.orm import Session
 from bordin.errors import InputError, NotFound
 from bordin.storage.exceptions import AlreadySubmitted, LinkExpired
 from bordin.web.deps import app_state
+from bordin.web.i18n import LANGUAGES, N_, negotiate_language, page_language, translations
 from bordin.web.pages._deps import open_transaction
 from bordin.web.pages._form import (
     FormInstrument,
@@ -38,6 +44,10 @@ router = APIRouter()
 _ROBOTS = {"X-Robots-Tag": "noindex, nofollow"}
 
 
+def _browser_language(request: Request) -> str:
+    return negotiate_language(request.headers.get("accept-language"))
+
+
 def _message(
     request: Request,
     *,
@@ -47,16 +57,21 @@ def _message(
     details: list[str],
     status_code: int,
     tone: str = "",
+    language: str | None = None,
 ) -> Response:
+    """A message page, its texts translated into ``language`` (else the browser's)."""
+    lang = page_language(language) if language else _browser_language(request)
+    _ = translations(lang).gettext
+    heading, message = _(heading), _(message)
     context = {
         "title": heading,
-        "lang": "en",
+        "lang": lang,
         "user": None,
         "nav": [],
         "state": state,
         "heading": heading,
         "message": message,
-        "details": details,
+        "details": [_(line) for line in details],
         "tone": tone,
     }
     return render_page(
@@ -69,11 +84,13 @@ def _link_problem(request: Request, exc: Exception) -> Response:
         return _message(
             request,
             state="used",
-            heading="This form has already been sent",
-            message="Your answers were received. Each link can be used once.",
+            heading=N_("This form has already been sent"),
+            message=N_("Your answers were received. Each link can be used once."),
             details=[
-                "There is nothing more to do. If you think something went wrong, "
-                "tell your therapist at your next session."
+                N_(
+                    "There is nothing more to do. If you think something went wrong, "
+                    "tell your therapist at your next session."
+                )
             ],
             status_code=409,
             tone="ok",
@@ -82,19 +99,19 @@ def _link_problem(request: Request, exc: Exception) -> Response:
         return _message(
             request,
             state="expired",
-            heading="This link has expired",
-            message="For your privacy, form links only work for a few days.",
-            details=["Please ask your therapist for a new link."],
+            heading=N_("This link has expired"),
+            message=N_("For your privacy, form links only work for a few days."),
+            details=[N_("Please ask your therapist for a new link.")],
             status_code=410,
             tone="warning",
         )
     return _message(
         request,
         state="invalid",
-        heading="This link does not work",
-        message="We could not find a form for this link.",
+        heading=N_("This link does not work"),
+        message=N_("We could not find a form for this link."),
         details=[
-            "Check that you copied the whole link, or ask your therapist for a new one.",
+            N_("Check that you copied the whole link, or ask your therapist for a new one."),
         ],
         status_code=404,
         tone="warning",
@@ -109,6 +126,39 @@ def _load(db: Session, token: str) -> tuple[list[FormInstrument], dict[str, Any]
     return form_instruments(content.instruments), meta
 
 
+def _translated(instruments: list[FormInstrument], language: str) -> list[FormInstrument]:
+    """Instruments without any loaded wording get their placeholder texts translated."""
+    from dataclasses import replace
+
+    _ = translations(language).gettext
+    result = []
+    for instrument in instruments:
+        if instrument.origin == "none":
+            instrument = replace(
+                instrument,
+                instructions=_(N_("Your clinic has not loaded the wording of this questionnaire.")),
+                items=tuple(
+                    replace(item, text=_("Question %(number)s") % {"number": item.number})
+                    for item in instrument.items
+                ),
+                language=language,
+            )
+        result.append(instrument)
+    return result
+
+
+def _wording_note(instrument: FormInstrument, language: str) -> str | None:
+    """The note shown when a questionnaire is not available in the form's language."""
+    if instrument.language == language or language == "en":
+        return None
+    return translations(language).gettext(
+        N_(
+            "This questionnaire is not available in %(language)s at your clinic, "
+            "so it is shown in English."
+        )
+    ) % {"language": LANGUAGES[language]}
+
+
 def _step_page(
     request: Request,
     token: str,
@@ -118,14 +168,25 @@ def _step_page(
     answers: dict[str, dict[int, float]],
     errors: dict[int, str] | None = None,
 ) -> Response:
-    context = build_step_context(instruments, step, answers, errors=errors)
-    title = f"{context['instrument']['title']} ({step + 1} of {len(instruments)})"
+    lang = page_language(meta["language"])
+    _ = translations(lang).gettext
+    instruments = _translated(instruments, lang)
+    shown_errors = {number: _(message) for number, message in (errors or {}).items()}
+    context = build_step_context(instruments, step, answers, errors=shown_errors)
+    title = _("%(title)s (%(number)s of %(total)s)") % {
+        "title": context["instrument"]["title"],
+        "number": step + 1,
+        "total": len(instruments),
+    }
     if errors:
-        title = "Error: " + title
+        title = _("Error: %(title)s") % {"title": title}
+    content_lang = instruments[step].language
     context.update(
         {
             "title": title,
-            "lang": meta["language"],
+            "lang": lang,
+            "content_lang": content_lang,
+            "wording_note": _wording_note(instruments[step], lang),
             "user": None,
             "nav": [],
             "state": "open",
@@ -149,9 +210,14 @@ def _rate_limited(request: Request) -> Response | None:
         return _message(
             request,
             state="rate_limited",
-            heading="Please wait a moment",
-            message="There were too many requests from this device.",
-            details=[f"Try again in {exc.retry_after} seconds."],
+            heading=N_("Please wait a moment"),
+            message=N_("There were too many requests from this device."),
+            details=[
+                translations(_browser_language(request)).gettext(
+                    N_("Try again in %(seconds)s seconds.")
+                )
+                % {"seconds": exc.retry_after}
+            ],
             status_code=429,
             tone="warning",
         )
@@ -210,15 +276,16 @@ async def post_form(request: Request, token: str) -> Response:
             record_submission(db, token=token, answers=submission_payload(instruments, answers))
     except (NotFound, AlreadySubmitted) as exc:
         return _link_problem(request, exc)
-    except InputError as exc:
+    except InputError:
         return _message(
             request,
             state="rejected",
-            heading="Your answers could not be sent",
-            message=str(exc),
-            details=["Please go back and check your answers, or ask your therapist for help."],
+            heading=N_("Your answers could not be sent"),
+            message=N_("Some of your answers were not accepted."),
+            details=[N_("Please go back and check your answers, or ask your therapist for help.")],
             status_code=422,
             tone="danger",
+            language=meta["language"],
         )
     return RedirectResponse(f"/f/{token}/thanks", status_code=303)
 
@@ -240,9 +307,10 @@ def thanks(request: Request, token: str) -> Response:
     if not submitted:
         return RedirectResponse(f"/f/{token}", status_code=303)
     safety = any(get_instrument(i).risk_items for i in instrument_ids)
+    lang = page_language(language)
     context: dict[str, Any] = {
-        "title": "Thank you",
-        "lang": language,
+        "title": translations(lang).gettext(N_("Thank you")),
+        "lang": lang,
         "user": None,
         "nav": [],
         "state": "submitted",
