@@ -36,7 +36,9 @@ def register(app: typer.Typer) -> None:
             None, "-o", "--output", help="Write the HTML report here."
         ),
         pdf: Path | None = typer.Option(
-            None, "--pdf", help="Also write the report as a PDF (A4, numbers and figures)."
+            None,
+            "--pdf",
+            help="Also write the report as a tagged A4 PDF (the HTML report laid out for print).",
         ),
         as_json: bool = typer.Option(
             False, "--json", help="Print every number of the report as JSON on stdout."
@@ -60,7 +62,6 @@ def register(app: typer.Typer) -> None:
             REPORT_STEPS,
             build_report,
             render_html,
-            render_pdf,
         )
 
         if output is None and pdf is None and not as_json:
@@ -104,8 +105,8 @@ def register(app: typer.Typer) -> None:
                 source=scores.name,
                 progress=step,
             )
+            html = render_html(result, progress=step) if output or pdf else ""
             if output is not None:
-                html = render_html(result, progress=step)
                 bar.update(task, advance=1, description="writing")
                 try:
                     output.write_text(html, encoding="utf-8")
@@ -114,8 +115,11 @@ def register(app: typer.Typer) -> None:
                         f"cannot write the report ({exc.strerror})", file=str(output)
                     ) from None
             if pdf is not None:
+                from bordin.reports.pdf import html_to_pdf
+
+                bar.update(task, advance=1, description="writing the PDF")
                 try:
-                    render_pdf(result, pdf, progress=step)
+                    html_to_pdf(html, pdf, title=f"Clinic report: {result.source}")
                 except OSError as exc:
                     raise InputError(
                         f"cannot write the PDF ({exc.strerror})", file=str(pdf)

@@ -17,7 +17,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from bordin import __version__
@@ -546,102 +545,16 @@ def _figures(report: ClinicReport) -> dict[str, Figure]:
     return figures
 
 
-_A4 = (8.27, 11.69)
-_LINE = 7.5 * 1.25 / 72 / _A4[1]  # height of a 7.5-point monospace line, as a page fraction
-
-
-def _wrap(blocks: list[str]) -> list[str]:
-    import textwrap
-
-    lines: list[str] = []
-    for block in blocks:
-        for line in block.splitlines() or [""]:
-            lines += textwrap.wrap(line, width=105, subsequent_indent="    ") or [""]
-        lines.append("")
-    return lines
-
-
-def _pages(title: str, blocks: list[str], figure: Figure | None = None) -> list[Figure]:
-    """A4 pages: the title, the figure (as a 150-dpi image) under it, then the text."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    lines = _wrap(blocks)
-    pages: list[Figure] = []
-    while True:
-        page = Figure(figsize=_A4)
-        page.text(0.07, 0.95, title, fontsize=15, fontweight="bold", va="top")
-        top = 0.92
-        if figure is not None and not pages:
-            figure.set_dpi(150)
-            canvas = FigureCanvasAgg(figure)
-            canvas.draw()
-            image = np.asarray(canvas.buffer_rgba())
-            width = 0.86
-            height = min(width * _A4[0] * image.shape[0] / image.shape[1] / _A4[1], 0.55)
-            ax = page.add_axes((0.07, top - height, width, height))
-            ax.imshow(image, interpolation="none")
-            ax.set_axis_off()
-            top -= height + 0.02
-        fits = max(int((top - 0.04) / _LINE), 1)
-        page.text(0.07, top, "\n".join(lines[:fits]), fontsize=7.5, family="monospace", va="top")
-        pages.append(page)
-        lines = lines[fits:]
-        if not lines:
-            return pages
-        title = f"{title} (continued)" if not title.endswith("(continued)") else title
-
-
 def render_pdf(report: ClinicReport, path: str | Path, *, progress: Progress | None = None) -> None:
-    """The report as a PDF: a cover page, then per section its numbers and its figure.
+    """The report as a tagged A4 PDF: the HTML report itself, laid out for print.
 
-    The same analyses and figures as the HTML, laid out for print (A4), with a summary
-    of every section's numbers (the results' ``summary()``) in place of the prose.
+    The same prose, tables, figures, captions and references as :func:`render_html`,
+    rendered by WeasyPrint with the print stylesheet (:mod:`bordin.reports.pdf`).
     """
-    from matplotlib.backends.backend_pdf import PdfPages
+    from bordin.reports.pdf import html_to_pdf
 
-    if progress is not None:
-        progress(REPORT_STEPS[6])
-    figures = _figures(report)
-    cover = [
-        f"Data: {report.source}; {report.n_clients} clients, {report.n_therapists} therapists, "
-        f"{report.n_sessions} sessions; alliance {report.alliance}, outcome {report.outcome}"
-        + (f", adherence {report.adherence}" if report.adherence else "")
-        + f". Made {report.created} with Bordin {report.version}.",
-        "Bordin supports clinical judgement; it does not diagnose. Each number comes with its "
-        f"{100 * report.level:g}% interval and its method. Therapist-level figures are shown "
-        "with their uncertainty, ordered by identifier: they are not a ranking.",
-        "Sections:\n"
-        + "\n".join(
-            f"  {s.title}: " + ("included" if s.available else f"missing ({s.reason})")
-            for s in report.sections
-        ),
-        "Methods and references: see the HTML report (bordin report -o) or docs/report.md.",
-    ]
-    summaries: dict[str, str] = {}
-    for key in ("outcomes", "early_alliance", "moderation", "ruptures", "therapists"):
-        attr = "outcome_summary" if key == "outcomes" else key
-        result = getattr(report, attr)
-        if result is not None:
-            summaries[key] = result.summary()
-    if report.lagged:
-        summaries["lagged"] = "\n\n".join(
-            f"{label}:\n{fit.summary()}"
-            for label, fit in zip(
-                ("Without session trend", "With session trend"), report.lagged, strict=False
-            )
-        )
-    metadata = {"Title": f"Clinic report: {report.source}", "Creator": f"Bordin {report.version}"}
-    with PdfPages(path, metadata=metadata) as pdf:
-        for page in _pages("The clinic's own evidence", cover):
-            pdf.savefig(page)
-        for s in report.sections:
-            if not s.available:
-                continue
-            notes = [f"Note: {n}" for n in s.notes]
-            blocks = [summaries.get(s.key, ""), *notes]
-            for page in _pages(s.title, blocks, figures.get(s.key)):
-                pdf.savefig(page)
+    html = render_html(report, progress=progress)
+    html_to_pdf(html, path, title=f"Clinic report: {report.source}")
 
 
 def _format(value: float, kind: str) -> str:
@@ -663,6 +576,8 @@ def _format(value: float, kind: str) -> str:
 def _render_template(report: ClinicReport, figures: dict[str, str]) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
     from markupsafe import Markup, escape
+
+    from bordin.reports.pdf import print_stylesheet
 
     numbers = report.numbers()
 
@@ -701,4 +616,5 @@ def _render_template(report: ClinicReport, figures: dict[str, str]) -> str:
         fmt=_format,
         escape=escape,
         level_pct=f"{100 * report.level:g}%",
+        print_css=Markup(print_stylesheet()),
     )

@@ -148,6 +148,9 @@ def get_form_content(db: Session, *, token: str) -> FormContent:
                 "instructions": wording.get("instructions", ""),
                 "notice": wording.get("notice", ""),
                 "items": items,
+                # the language the wording is in (English when the pack was missing)
+                "language": wording.get("language", request.language),
+                "origin": wording.get("origin", "shipped"),
             }
         )
     record_event(

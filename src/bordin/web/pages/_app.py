@@ -16,10 +16,10 @@ ASSETS_PATH = "/assets"
 def register_pages(app: FastAPI) -> None:
     """Add the server-rendered pages and their assets to ``app``.
 
-    Pages: the client's form (``/f/{token}``), login and logout, the caseload, a client,
-    the team, the clinic and the admin page. Each answers ``?format=json`` with its
-    context (the JSON twin). Errors on the client's pages are always HTML
-    (:mod:`bordin.web.pages._client_errors`).
+    Pages: the client's form (``/f/{token}``), login and logout, the caseload, a client
+    and their progress report, the team, the clinic and the admin page. Each answers
+    ``?format=json`` with its context (the JSON twin). Errors on the client's pages are
+    always HTML (:mod:`bordin.web.pages._client_errors`).
     """
     from bordin.web.pages import (
         _admin,
@@ -28,11 +28,20 @@ def register_pages(app: FastAPI) -> None:
         _client_errors,
         _client_form,
         _client_page,
+        _client_progress,
         _oversight,
     )
 
     static = resources.files("bordin.web.pages").joinpath("static")
     app.mount(ASSETS_PATH, StaticFiles(directory=str(static)), name="page-assets")
-    for module in (_auth_pages, _client_form, _caseload, _client_page, _oversight, _admin):
+    for module in (
+        _auth_pages,
+        _client_form,
+        _caseload,
+        _client_progress,
+        _client_page,
+        _oversight,
+        _admin,
+    ):
         app.include_router(module.router)
     _client_errors.install_client_error_pages(app)

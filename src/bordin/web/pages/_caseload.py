@@ -15,6 +15,7 @@ from bordin.errors import BordinError, Conflict, InputError, NotFound, Permissio
 from bordin.feedback.wording import colour_legend
 from bordin.storage.models import FormRequest, ItemResponse, TherapySession, User
 from bordin.web.deps import app_state
+from bordin.web.i18n import LANGUAGES, page_language
 from bordin.web.pages._deps import open_transaction, page_user
 from bordin.web.pages._labels import FORM_STATES, badge_for
 from bordin.web.pages._page import (
@@ -27,7 +28,14 @@ from bordin.web.pages._page import (
 from bordin.web.pages._reads import list_form_status, list_open_alerts
 from bordin.web.pages._render import render_page
 
-__all__ = ["DEFAULT_INSTRUMENTS", "caseload_context", "form_choices", "qr_svg", "router"]
+__all__ = [
+    "DEFAULT_INSTRUMENTS",
+    "caseload_context",
+    "form_choices",
+    "form_languages",
+    "qr_svg",
+    "router",
+]
 
 router = APIRouter()
 
@@ -207,6 +215,42 @@ def _previous_instruments(db: Session, client_id: int) -> list[str]:
     return list(latest.instruments) if latest is not None else list(DEFAULT_INSTRUMENTS)
 
 
+def _previous_language(db: Session, client_id: int) -> str:
+    latest = db.scalar(
+        select(FormRequest.language)
+        .where(FormRequest.client_id == client_id)
+        .order_by(FormRequest.id.desc())
+        .limit(1)
+    )
+    return page_language(latest)
+
+
+def form_languages(db: Session, client_id: int) -> list[dict[str, Any]]:
+    """Languages the client's form can be in; the client's previous link's is pre-selected.
+
+    The client's preferred language is kept on their form links (``FormRequest.language``):
+    the therapist picks it for a link, and the next link starts from it.
+    """
+    previous = _previous_language(db, client_id)
+    return [
+        {"code": code, "name": name, "selected": code == previous}
+        for code, name in sorted(LANGUAGES.items(), key=lambda entry: entry[1])
+    ]
+
+
+def _chosen_language(form: Any, db: Session, client_id: int) -> str:
+    raw = form.get("language")
+    if raw is None or raw == "":
+        return _previous_language(db, client_id)
+    code = str(raw).strip().lower()
+    if code not in LANGUAGES:
+        raise InputError(
+            f"the form cannot be shown in {code!r}; choose one of {', '.join(sorted(LANGUAGES))}",
+            column="language",
+        )
+    return code
+
+
 @router.post("/clients/{client_id}/form-link", include_in_schema=False)
 async def create_form_link(request: Request, client_id: int) -> Response:
     """Create the client's next one-time form link and show it with a QR code."""
@@ -231,7 +275,7 @@ async def create_form_link(request: Request, client_id: int) -> Response:
                 actor=user,
                 session_id=session.id,
                 instruments=instruments,
-                language="en",
+                language=_chosen_language(form, db, client.id),
                 lifetime=timedelta(days=state.settings.token_days),
             )
             url = form_link(state.settings.base_url, token)
@@ -248,6 +292,7 @@ async def create_form_link(request: Request, client_id: int) -> Response:
                         "session": session.number,
                         "instruments": instruments,
                         "instrument_names": [_short_name(i) for i in instruments],
+                        "language": created.language,
                         "url": url,
                         "expires_at": created.expires_at,
                     },

@@ -339,13 +339,14 @@ def client_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
         for session, by_instrument in sorted(detail.items(), reverse=True)
     ]
 
-    from bordin.web.pages._caseload import form_choices
+    from bordin.web.pages._caseload import form_choices, form_languages
 
     context = base_context(user, title=f"Client {client.code}", current="")
     context.update(
         {
             "client": client_info,
             "form_choices": form_choices(db, client.clinic_id, client.id),
+            "form_languages": form_languages(db, client.id),
             "summary": _summary(client_info, alliance, symptoms, open_alerts),
             "alerts": open_alerts,
             "colour_legend": list(colour_legend()),

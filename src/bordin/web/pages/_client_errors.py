@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
+from bordin.web.i18n import N_, negotiate_language, translations
 from bordin.web.pages._render import render_page, wants_json
 
 __all__ = ["CLIENT_PREFIX", "client_error_page", "install_client_error_pages"]
@@ -36,67 +37,72 @@ _KEPT_HEADERS = frozenset(
     }
 )
 
-# status -> (state, heading, message, what to do)
+# status -> (state, heading, message, what to do); the texts are translated when shown
 _PAGES: dict[int, tuple[str, str, str, str]] = {
     404: (
         "invalid",
-        "This link does not work",
-        "We could not find a form for this link.",
-        "Check that you copied the whole link, or ask your therapist for a new one.",
+        N_("This link does not work"),
+        N_("We could not find a form for this link."),
+        N_("Check that you copied the whole link, or ask your therapist for a new one."),
     ),
     405: (
         "invalid",
-        "This link does not work",
-        "This page cannot be opened this way.",
-        "Open the link your therapist gave you again.",
+        N_("This link does not work"),
+        N_("This page cannot be opened this way."),
+        N_("Open the link your therapist gave you again."),
     ),
     409: (
         "used",
-        "This form has already been sent",
-        "Answers for this form were received. Each link can be used once.",
-        "There is nothing more to do. If you think something went wrong, tell your "
-        "therapist at your next session.",
+        N_("This form has already been sent"),
+        N_("Your answers were received. Each link can be used once."),
+        N_(
+            "There is nothing more to do. If you think something went wrong, "
+            "tell your therapist at your next session."
+        ),
     ),
     410: (
         "expired",
-        "This link no longer works",
-        "This link has expired or was replaced by a newer one.",
-        "Please use the newest link you received, or ask your therapist for a new one.",
+        N_("This link no longer works"),
+        N_("This link has expired or was replaced by a newer one."),
+        N_("Please use the newest link you received, or ask your therapist for a new one."),
     ),
     422: (
         "rejected",
-        "Your answers could not be sent",
-        "Something in the form could not be read.",
-        "Please open the link again, or ask your therapist for help.",
+        N_("Your answers could not be sent"),
+        N_("Something in the form could not be read."),
+        N_("Please open the link again, or ask your therapist for help."),
     ),
     429: (
         "rate_limited",
-        "Please wait a moment",
-        "There were too many requests from this device.",
-        "Try again in a minute.",
+        N_("Please wait a moment"),
+        N_("There were too many requests from this device."),
+        N_("Try again in a minute."),
     ),
     503: (
         "unavailable",
-        "Please try again in a moment",
-        "The service is busy right now. Nothing you sent was lost or stored twice.",
-        "Wait a moment and send again, or open the link again.",
+        N_("Please try again in a moment"),
+        N_("The service is busy right now. Nothing you sent was lost or stored twice."),
+        N_("Wait a moment and send again, or open the link again."),
     ),
 }
 
 _SERVER_ERROR = (
     "error",
-    "Something went wrong on our side",
-    "We could not show this page. It is not your fault.",
-    "Please try again later. If it keeps happening, tell your therapist.",
+    N_("Something went wrong on our side"),
+    N_("We could not show this page. It is not your fault."),
+    N_("Please try again later. If it keeps happening, tell your therapist."),
 )
 
 
 def client_error_page(request: Request, status_code: int) -> Response:
     """The HTML page a client sees for an error with ``status_code``."""
     state, heading, message, todo = _PAGES.get(status_code, _SERVER_ERROR)
+    lang = negotiate_language(request.headers.get("accept-language"))
+    _ = translations(lang).gettext
+    heading, message, todo = _(heading), _(message), _(todo)
     context = {
         "title": heading,
-        "lang": "en",
+        "lang": lang,
         "user": None,
         "nav": [],
         "state": state,

@@ -11,6 +11,11 @@ a newer one, or answered on another device, after the form was opened), the page
 answers they chose, so nothing they typed disappears without a word. Every client-facing
 error is an HTML page (:mod:`bordin.web.pages._client_errors` covers what the routes here
 do not); JSON only for ``?format=json``.
+
+Every text the client sees is translated (:mod:`bordin.web.i18n`): the form's pages in the
+language its link was made for, the pages of links that cannot be read in the browser's
+language. Questionnaire wording comes from content packs only; where a pack is missing in
+the form's language, the English wording is shown with a note that says so.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from sqlalchemy.orm import Session
 from bordin.errors import InputError, NotFound
 from bordin.storage.exceptions import AlreadySubmitted, LinkExpired, LinkReplaced
 from bordin.web.deps import app_state
+from bordin.web.i18n import LANGUAGES, N_, negotiate_language, page_language, translations
 from bordin.web.pages._deps import open_transaction
 from bordin.web.pages._form import (
     FormInstrument,
@@ -45,6 +51,10 @@ router = APIRouter()
 _ROBOTS = {"X-Robots-Tag": "noindex, nofollow"}
 
 
+def _browser_language(request: Request) -> str:
+    return negotiate_language(request.headers.get("accept-language"))
+
+
 def _message(
     request: Request,
     *,
@@ -55,16 +65,23 @@ def _message(
     status_code: int,
     tone: str = "",
     unsent: list[dict[str, Any]] | None = None,
+    language: str | None = None,
+    values: dict[str, str] | None = None,
 ) -> Response:
+    """A message page, its texts translated into ``language`` (else the browser's);
+    ``values`` fill the placeholders of the translated ``message``."""
+    lang = page_language(language) if language else _browser_language(request)
+    _ = translations(lang).gettext
+    heading, message = _(heading), (_(message) % values if values else _(message))
     context = {
         "title": heading,
-        "lang": "en",
+        "lang": lang,
         "user": None,
         "nav": [],
         "state": state,
         "heading": heading,
         "message": message,
-        "details": details,
+        "details": [_(line) for line in details],
         "tone": tone,
         "unsent": unsent or [],
     }
@@ -73,83 +90,98 @@ def _message(
     )
 
 
-_UNSENT_NOTE = (
+_UNSENT_NOTE = N_(
     "The answers you chose on this page were not sent. They are listed below so that "
     "nothing is lost: you can give them again on the newer form, or show this page to "
     "your therapist."
 )
+_SENT_BEFORE_NOTE = N_(
+    "The answers below were not sent again. If they differ from what you sent before, "
+    "show them to your therapist at your next session."
+)
 
 
 def _link_problem(
-    request: Request, exc: Exception, *, unsent: list[dict[str, Any]] | None = None
+    request: Request,
+    exc: Exception,
+    *,
+    unsent: list[dict[str, Any]] | None = None,
+    language: str | None = None,
 ) -> Response:
-    """The page for a link that cannot be used; ``unsent``: answers posted with it."""
+    """The page for a link that cannot be used; ``unsent``: answers posted with it;
+    ``language``: the form's (else the browser's)."""
     keep = [_UNSENT_NOTE] if unsent else []
     if isinstance(exc, AlreadySubmitted):
         submitted = str(exc.receipt.get("submitted_at", ""))[:10]
-        when = f" on {submitted}" if submitted else ""
         return _message(
             request,
             state="used",
-            heading="This form has already been sent",
-            message=f"Answers for this form were received{when}. Each link can be used once.",
+            heading=N_("This form has already been sent"),
+            message=(
+                N_("Your answers were received on %(date)s. Each link can be used once.")
+                if submitted
+                else N_("Your answers were received. Each link can be used once.")
+            ),
+            values={"date": submitted} if submitted else None,
             details=[
-                *(
-                    [
-                        "The answers below were not sent again. If they differ from what "
-                        "you sent before, show them to your therapist at your next session."
-                    ]
-                    if unsent
-                    else []
+                *([_SENT_BEFORE_NOTE] if unsent else []),
+                N_(
+                    "There is nothing more to do. If you think something went wrong, "
+                    "tell your therapist at your next session."
                 ),
-                "There is nothing more to do. If you think something went wrong, "
-                "tell your therapist at your next session.",
             ],
             status_code=409,
             tone="ok",
             unsent=unsent,
+            language=language,
         )
     if isinstance(exc, LinkReplaced):
         return _message(
             request,
             state="replaced",
-            heading="This link was replaced by a newer one",
-            message=(
+            heading=N_("This link was replaced by a newer one"),
+            message=N_(
                 "Your therapist made a newer link for this session, so this one no longer "
                 "works. Nothing is wrong."
             ),
             details=[
-                "Please open the newest link you received (in your messages or from the QR "
-                "code your therapist showed you). If you cannot find it, ask your therapist.",
+                N_(
+                    "Please open the newest link you received (in your messages or from the "
+                    "QR code your therapist showed you). If you cannot find it, ask your "
+                    "therapist."
+                ),
                 *keep,
             ],
             status_code=410,
             tone="warning",
             unsent=unsent,
+            language=language,
         )
     if isinstance(exc, LinkExpired):
         return _message(
             request,
             state="expired",
-            heading="This link has expired",
-            message="For your privacy, form links only work for a few days.",
-            details=["Please ask your therapist for a new link.", *keep],
+            heading=N_("This link has expired"),
+            message=N_("For your privacy, form links only work for a few days."),
+            details=[N_("Please ask your therapist for a new link."), *keep],
             status_code=410,
             tone="warning",
             unsent=unsent,
+            language=language,
         )
     return _message(
         request,
         state="invalid",
-        heading="This link does not work",
-        message="We could not find a form for this link.",
+        heading=N_("This link does not work"),
+        message=N_("We could not find a form for this link."),
         details=[
-            "Check that you copied the whole link, or ask your therapist for a new one.",
+            N_("Check that you copied the whole link, or ask your therapist for a new one."),
             *keep,
         ],
         status_code=404,
         tone="warning",
         unsent=unsent,
+        language=language,
     )
 
 
@@ -161,6 +193,39 @@ def _load(db: Session, token: str) -> tuple[list[FormInstrument], dict[str, Any]
     return form_instruments(content.instruments), meta
 
 
+def _translated(instruments: list[FormInstrument], language: str) -> list[FormInstrument]:
+    """Instruments without any loaded wording get their placeholder texts translated."""
+    from dataclasses import replace
+
+    _ = translations(language).gettext
+    result = []
+    for instrument in instruments:
+        if instrument.origin == "none":
+            instrument = replace(
+                instrument,
+                instructions=_(N_("Your clinic has not loaded the wording of this questionnaire.")),
+                items=tuple(
+                    replace(item, text=_("Question %(number)s") % {"number": item.number})
+                    for item in instrument.items
+                ),
+                language=language,
+            )
+        result.append(instrument)
+    return result
+
+
+def _wording_note(instrument: FormInstrument, language: str) -> str | None:
+    """The note shown when a questionnaire is not available in the form's language."""
+    if instrument.language == language or language == "en":
+        return None
+    return translations(language).gettext(
+        N_(
+            "This questionnaire is not available in %(language)s at your clinic, "
+            "so it is shown in English."
+        )
+    ) % {"language": LANGUAGES[language]}
+
+
 def _step_page(
     request: Request,
     token: str,
@@ -170,14 +235,25 @@ def _step_page(
     answers: dict[str, dict[int, float]],
     errors: dict[int, str] | None = None,
 ) -> Response:
-    context = build_step_context(instruments, step, answers, errors=errors)
-    title = f"{context['instrument']['title']} ({step + 1} of {len(instruments)})"
+    lang = page_language(meta["language"])
+    _ = translations(lang).gettext
+    instruments = _translated(instruments, lang)
+    shown_errors = {number: _(message) for number, message in (errors or {}).items()}
+    context = build_step_context(instruments, step, answers, errors=shown_errors)
+    title = _("%(title)s (%(number)s of %(total)s)") % {
+        "title": context["instrument"]["title"],
+        "number": step + 1,
+        "total": len(instruments),
+    }
     if errors:
-        title = "Error: " + title
+        title = _("Error: %(title)s") % {"title": title}
+    content_lang = instruments[step].language
     context.update(
         {
             "title": title,
-            "lang": meta["language"],
+            "lang": lang,
+            "content_lang": content_lang,
+            "wording_note": _wording_note(instruments[step], lang),
             "user": None,
             "nav": [],
             "state": "open",
@@ -201,9 +277,14 @@ def _rate_limited(request: Request) -> Response | None:
         return _message(
             request,
             state="rate_limited",
-            heading="Please wait a moment",
-            message="There were too many requests from this device.",
-            details=[f"Try again in {exc.retry_after} seconds."],
+            heading=N_("Please wait a moment"),
+            message=N_("There were too many requests from this device."),
+            details=[
+                translations(_browser_language(request)).gettext(
+                    N_("Try again in %(seconds)s seconds.")
+                )
+                % {"seconds": exc.retry_after}
+            ],
             status_code=429,
             tone="warning",
         )
@@ -261,27 +342,29 @@ async def post_form(request: Request, token: str) -> Response:
         with open_transaction(request) as db:
             record_submission(db, token=token, answers=submission_payload(instruments, answers))
     except (NotFound, AlreadySubmitted) as exc:
-        return _link_problem(request, exc, unsent=unsent_answers(fields))
+        return _link_problem(request, exc, unsent=unsent_answers(fields), language=meta["language"])
     except IntegrityError:
         # answered at the same moment on another device: the other answers were stored
         return _link_problem(
             request,
             AlreadySubmitted("this form was already submitted", receipt={}),
             unsent=unsent_answers(fields),
+            language=meta["language"],
         )
-    except InputError as exc:
+    except InputError:
         return _message(
             request,
             state="rejected",
-            heading="Your answers could not be sent",
-            message=str(exc),
+            heading=N_("Your answers could not be sent"),
+            message=N_("Some of your answers were not accepted."),
             details=[
-                "Please go back and check your answers, or ask your therapist for help.",
+                N_("Please go back and check your answers, or ask your therapist for help."),
                 _UNSENT_NOTE,
             ],
             status_code=422,
             tone="danger",
             unsent=unsent_answers(fields),
+            language=meta["language"],
         )
     return RedirectResponse(f"/f/{token}/thanks", status_code=303)
 
@@ -303,9 +386,10 @@ def thanks(request: Request, token: str) -> Response:
     if not submitted:
         return RedirectResponse(f"/f/{token}", status_code=303)
     safety = any(get_instrument(i).risk_items for i in instrument_ids)
+    lang = page_language(language)
     context: dict[str, Any] = {
-        "title": "Thank you",
-        "lang": language,
+        "title": translations(lang).gettext(N_("Thank you")),
+        "lang": lang,
         "user": None,
         "nav": [],
         "state": "submitted",

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bordin.web.i18n import N_
+
 __all__ = [
     "Answers",
     "FormInstrument",
@@ -67,6 +69,8 @@ class FormInstrument:
     notice: str
     items: tuple[FormItem, ...]
     validated: bool = True
+    language: str = "en"
+    origin: str = "shipped"
 
 
 def form_instruments(content: Sequence[Mapping[str, Any]]) -> list[FormInstrument]:
@@ -113,6 +117,8 @@ def form_instruments(content: Sequence[Mapping[str, Any]]) -> list[FormInstrumen
                 notice=str(entry.get("notice") or ""),
                 items=tuple(items),
                 validated=validated,
+                language=str(entry.get("language") or "en"),
+                origin=str(entry.get("origin") or "shipped"),
             )
         )
     return result
@@ -160,7 +166,7 @@ def step_errors(instrument: FormInstrument, answers: Answers) -> dict[int, str]:
     errors: dict[int, str] = {}
     for item in instrument.items:
         if item.required and _applies(item, given) and item.number not in given:
-            errors[item.number] = "Choose an answer to this question."
+            errors[item.number] = N_("Choose an answer to this question.")
     return errors
 
 
@@ -265,6 +271,8 @@ def build_step_context(
             "instructions": instrument.instructions,
             "notice": instrument.notice,
             "validated": instrument.validated,
+            "language": instrument.language,
+            "origin": instrument.origin,
         },
         "step": step,
         "step_number": step + 1,

@@ -5,6 +5,10 @@ template, or returned as JSON when the request asks for it with ``?format=json``
 datasette habit: tests check data, not markup). HTML-only extras (inline SVG charts, QR
 codes) are passed separately and never appear in the JSON twin.
 
+Pages a client sees are translated: templates mark their text with ``_()`` and the
+environment of the page's language (``lang`` in its context) carries that language's
+message catalog (:mod:`bordin.web.i18n`).
+
 Responses carry a strict Content-Security-Policy: everything comes from this server (no
 CDN, fonts or analytics), which the browser enforces.
 """
@@ -21,6 +25,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from bordin.web.i18n import N_, page_language, translations
+
 __all__ = [
     "CONTENT_SECURITY_POLICY",
     "DISCLAIMER",
@@ -30,7 +36,7 @@ __all__ = [
 ]
 
 #: Shown on every page (and in every JSON twin).
-DISCLAIMER = "Bordin supports clinical judgement; it does not diagnose."
+DISCLAIMER = N_("Bordin supports clinical judgement; it does not diagnose.")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -72,14 +78,19 @@ def _number(value: object, digits: int = 1) -> str:
 
 
 @functools.cache
-def page_environment() -> Environment:
-    """The Jinja2 environment of the pages (templates inside this package, autoescaped)."""
+def page_environment(language: str = "en") -> Environment:
+    """The Jinja2 environment of the pages in ``language`` (templates inside this package,
+    autoescaped, with the language's message catalog installed for ``_()``)."""
     env = Environment(
         loader=PackageLoader("bordin.web.pages", "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(  # type: ignore[attr-defined]
+        translations(page_language(language)), newstyle=True
     )
     env.filters["date"] = _date
     env.filters["number"] = _number
@@ -117,9 +128,10 @@ def render_page(
     headers : mapping, optional
         Extra response headers.
     """
-    data = {"disclaimer": DISCLAIMER, **context}
+    language = page_language(str(context.get("lang") or "en"))
+    data = {"disclaimer": translations(language).gettext(DISCLAIMER), **context}
     all_headers = {**_HEADERS, **(headers or {})}
     if wants_json(request):
         return JSONResponse(jsonable_encoder(data), status_code=status_code, headers=all_headers)
-    body = page_environment().get_template(template).render(**data, **(html or {}))
+    body = page_environment(language).get_template(template).render(**data, **(html or {}))
     return HTMLResponse(body, status_code=status_code, headers=all_headers)
