@@ -12,9 +12,9 @@ from bordin import __version__
 from bordin.settings import Settings, get_settings
 from bordin.storage import make_engine, make_session_factory
 from bordin.storage.engine import pool_capacity
+from bordin.storage.rate_limits import RateLimit
 from bordin.web.deps import AppState
 from bordin.web.errors import install_error_handlers
-from bordin.web.security import RateLimiter
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the web application for ``settings`` (read from the environment when omitted).
 
     The database must be migrated (``bordin db upgrade``); ``bordin serve`` does it. The
-    app holds its engine, session factory and rate limiters in ``app.state.bordin``
+    app holds its engine, session factory and rate limits in ``app.state.bordin``
     (:class:`~bordin.web.deps.AppState`); nothing is global.
     """
     settings = settings or get_settings()
@@ -46,8 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
-        login_limiter=RateLimiter(settings.login_rate_limit),
-        token_limiter=RateLimiter(settings.token_rate_limit),
+        login_limit=RateLimit("login", settings.login_rate_limit),
+        token_limit=RateLimit("token", settings.token_rate_limit),
         db_slots=pool_capacity(engine),
     )
 

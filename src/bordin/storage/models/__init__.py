@@ -6,6 +6,7 @@ from bordin.storage.models.care import Client, Episode, TherapySession
 from bordin.storage.models.content import ContentPack
 from bordin.storage.models.feedback import Alert, Score, Signal
 from bordin.storage.models.forms import FormRequest, ItemResponse
+from bordin.storage.models.limits import RateLimitCount
 from bordin.storage.models.organisation import ROLES, Clinic, LoginSession, Role, Team, User
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "ItemResponse",
     "LoginSession",
     "ROLES",
+    "RateLimitCount",
     "Role",
     "Score",
     "Signal",
