@@ -6,6 +6,7 @@ import importlib.util
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI, Request, Response
 
 from bordin import __version__
@@ -13,6 +14,7 @@ from bordin.settings import Settings, get_settings
 from bordin.storage import make_engine, make_session_factory
 from bordin.storage.engine import pool_capacity
 from bordin.storage.rate_limits import RateLimit
+from bordin.web._warmup import warm_up_engines
 from bordin.web.deps import AppState
 from bordin.web.errors import install_error_handlers
 
@@ -36,8 +38,10 @@ _SECURITY_HEADERS = {
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the web application for ``settings`` (read from the environment when omitted).
 
-    The database must be migrated (``bordin db upgrade``); ``bordin serve`` does it. The
-    app holds its engine, session factory and rate limits in ``app.state.bordin``
+    The database must be migrated (``bordin db upgrade``); ``bordin serve`` does it. At
+    start-up (the lifespan, before the first request) the scoring and feedback engines are
+    warmed so that the first submission does not compile kernels. The app holds its
+    engine, session factory and rate limits in ``app.state.bordin``
     (:class:`~bordin.web.deps.AppState`); nothing is global.
     """
     settings = settings or get_settings()
@@ -53,6 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Compile the kernels before the first request, off the event loop.
+        await anyio.to_thread.run_sync(warm_up_engines)
+        state.warmed_up = True
         yield
         engine.dispose()
 
