@@ -114,15 +114,28 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     db = state.sessions()
     try:
         yield db
-        await run_in_threadpool(db.commit)
+        # commit and close in one worker-thread call (each call is a thread hand-off)
+        await run_in_threadpool(_commit_and_close, db)
     except BaseException:
         with anyio.CancelScope(shield=True):
-            await run_in_threadpool(db.rollback)
+            await run_in_threadpool(_rollback_and_close, db)
         raise
     finally:
-        with anyio.CancelScope(shield=True):
-            await run_in_threadpool(db.close)
         slot.release()
+
+
+def _commit_and_close(db: Session) -> None:
+    try:
+        db.commit()
+    finally:
+        db.close()
+
+
+def _rollback_and_close(db: Session) -> None:
+    try:
+        db.rollback()
+    finally:
+        db.close()
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
