@@ -71,6 +71,7 @@ def test_unusable_form_links_are_limited(world: World) -> None:
         assert list(counts) == [3]
 
 
+@pytest.mark.slow
 def test_a_waiting_room_behind_one_address_submits_200_forms(world: World) -> None:
     """200 genuine submissions from one address, at the default limit: none refused."""
     world.app.state.bordin.token_limit = RateLimit("token", _default("token_rate_limit"))
