@@ -42,10 +42,17 @@ class Settings(BaseSettings):
     session_hours: float = Field(12.0, gt=0, description="Lifetime of a login session.")
     token_days: float = Field(7.0, gt=0, description="Lifetime of a client form link.")
     login_rate_limit: int = Field(
-        10, ge=1, description="Login attempts per client address per minute (per process)."
+        10,
+        ge=1,
+        description="Failed logins per client address per minute (shared by all workers).",
     )
     token_rate_limit: int = Field(
-        60, ge=1, description="Form-token requests per client address per minute (per process)."
+        60,
+        ge=1,
+        description=(
+            "Requests with an unknown, expired or used form link per client address per "
+            "minute (shared by all workers)."
+        ),
     )
     norms_refresh_sessions: int = Field(
         200,

@@ -199,15 +199,18 @@ def test_the_thank_you_page_of_an_unsent_form_goes_back_to_the_form(
     assert response.headers["location"] == f"/f/{clinic.open_token}"
 
 
-def test_form_requests_are_rate_limited(tmp_path: Path) -> None:
+def test_unusable_form_links_are_rate_limited(tmp_path: Path) -> None:
     from bordin.settings import Settings
     from bordin.web.app import create_app
 
     clinic = copy_pages_clinic(tmp_path)
     app = create_app(Settings(database_url=clinic.url, demo=True, token_rate_limit=2))
     with TestClient(app) as client:
-        assert client.get(f"/f/{clinic.open_token}").status_code == 200
-        assert client.get(f"/f/{clinic.open_token}").status_code == 200
+        # Genuine use is not counted: the open link works any number of times.
+        for _ in range(4):
+            assert client.get(f"/f/{clinic.open_token}").status_code == 200
+        assert client.get("/f/guess-1").status_code == 404
+        assert client.post("/f/guess-2", data={"go": "next"}).status_code == 404
         limited = client.get(f"/f/{clinic.open_token}?format=json")
         assert limited.status_code == 429
         assert limited.json()["state"] == "rate_limited"

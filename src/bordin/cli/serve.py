@@ -7,7 +7,20 @@ import os
 
 import typer
 
-__all__ = ["register"]
+from bordin.settings import Settings
+
+__all__ = ["register", "settings_environment"]
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The ``BORDIN_*`` environment that rebuilds ``settings`` in a worker process."""
+    environment: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        environment[f"BORDIN_{name.upper()}"] = text
+    return environment
 
 
 def register(app: typer.Typer) -> None:
@@ -27,7 +40,7 @@ def register(app: typer.Typer) -> None:
         phone on the same network can open them; anyone on that network can then reach
         the demo.
         """
-        serve(demo=True, host=host, port=port, db=None, upgrade=True)
+        serve(demo=True, host=host, port=port, db=None, upgrade=True, workers=1)
 
     @app.command("serve")
     def serve(
@@ -43,11 +56,19 @@ def register(app: typer.Typer) -> None:
             None, "--db", help="Database URL (default: BORDIN_DATABASE_URL or bordin.sqlite)."
         ),
         upgrade: bool = typer.Option(True, help="Migrate the database before serving."),
+        workers: int = typer.Option(
+            1,
+            min=1,
+            help="Worker processes (uvicorn). They share sessions and rate limits through "
+            "the database; PostgreSQL is the backend for more than one.",
+        ),
     ) -> None:
         """Serve the web app and JSON API (OpenAPI at /api/v1/openapi.json).
 
-        One process. For several workers on PostgreSQL, run uvicorn directly with the
-        settings in the environment: ``uvicorn --factory bordin.web:create_app --workers 4``.
+        With ``--workers N`` uvicorn starts N processes; each builds the app from the
+        settings (passed to them in the ``BORDIN_`` environment) and warms its kernels
+        before taking requests. Login sessions and rate limits live in the database, so
+        every worker sees the same.
         """
         import secrets
         import tempfile
@@ -91,6 +112,19 @@ def register(app: typer.Typer) -> None:
                 from bordin.storage import upgrade_database
 
                 upgrade_database(settings.database_url)
-        from bordin.web import create_app
+        if workers == 1:
+            from bordin.web import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+            return
+        # Each worker process reads its settings from the environment: hand them over,
+        # the demo's generated secret included (CSRF tokens must verify in every worker).
+        os.environ.update(settings_environment(settings))
+        uvicorn.run(
+            "bordin.web:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )

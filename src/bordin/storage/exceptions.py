@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bordin.errors import Conflict, NotFound, PermissionDenied
+from bordin.errors import BordinError, Conflict, NotFound, PermissionDenied
 
-__all__ = ["AlreadySubmitted", "AuthenticationFailed", "LinkExpired", "LinkReplaced"]
+__all__ = ["AlreadySubmitted", "AuthenticationFailed", "LinkExpired", "LinkReplaced", "RateLimited"]
 
 
 class AuthenticationFailed(PermissionDenied):
@@ -31,3 +31,11 @@ class AlreadySubmitted(Conflict):
     def __init__(self, message: str, *, receipt: dict[str, Any]) -> None:
         super().__init__(message)
         self.receipt = receipt
+
+
+class RateLimited(BordinError):
+    """Too many counted events from one address; ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -6,20 +6,24 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI, Request, Response
+import anyio
+from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bordin import __version__
 from bordin.settings import Settings, get_settings
 from bordin.storage import make_engine, make_session_factory
 from bordin.storage.engine import pool_capacity
+from bordin.storage.rate_limits import RateLimit
+from bordin.web._warmup import warm_up_engines
 from bordin.web.deps import AppState
 from bordin.web.errors import install_error_handlers
-from bordin.web.security import RateLimiter
 
 __all__ = ["API_PREFIX", "create_app", "refresh_due_norms_now"]
 
@@ -40,11 +44,42 @@ _SECURITY_HEADERS = {
 }
 
 
+class SecurityHeaders:
+    """Add the security headers to every HTTP response (unless a route set its own).
+
+    A plain ASGI middleware: it only edits the response's start message, so it costs
+    next to nothing per request (Starlette's ``BaseHTTPMiddleware`` runs the rest of the
+    app in a separate task and costed several per cent of a form submission).
+    """
+
+    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+        self.app = app
+        self.headers = dict(_SECURITY_HEADERS)
+        if https:
+            self.headers["Strict-Transport-Security"] = "max-age=31536000"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.headers.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the web application for ``settings`` (read from the environment when omitted).
 
-    The database must be migrated (``bordin db upgrade``); ``bordin serve`` does it. The
-    app holds its engine, session factory and rate limiters in ``app.state.bordin``
+    The database must be migrated (``bordin db upgrade``); ``bordin serve`` does it. At
+    start-up (the lifespan, before the first request) the scoring and feedback engines are
+    warmed so that the first submission does not compile kernels. The app holds its
+    engine, session factory and rate limits in ``app.state.bordin``
     (:class:`~bordin.web.deps.AppState`); nothing is global.
     """
     settings = settings or get_settings()
@@ -53,13 +88,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
-        login_limiter=RateLimiter(settings.login_rate_limit),
-        token_limiter=RateLimiter(settings.token_rate_limit),
+        login_limit=RateLimit("login", settings.login_rate_limit),
+        token_limit=RateLimit("token", settings.token_rate_limit),
         db_slots=pool_capacity(engine),
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Compile the kernels before the first request, off the event loop.
+        await anyio.to_thread.run_sync(warm_up_engines)
+        state.warmed_up = True
         refresher = None
         if settings.norms_check_seconds > 0:
             refresher = asyncio.create_task(_refresh_norms_periodically(state))
@@ -90,16 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.bordin = state
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def _security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in _SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if settings.https:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        return response
+    app.add_middleware(SecurityHeaders, https=settings.https)
 
     @app.get(f"{API_PREFIX}/health", tags=["health"])
     def health() -> dict[str, str]:

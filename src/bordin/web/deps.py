@@ -1,5 +1,10 @@
 """Request dependencies: the database session, the logged-in user, CSRF and rate limits.
 
+Rate limits count failures only (failed logins; form links that are unknown, expired or
+used): a route checks the limit in its transaction (``limit_login``, ``limit_token``) and
+wraps its work in :func:`counted_failures`, which counts a failure in the database and
+commits the count even though the request's own work is rolled back.
+
 The pages (``bordin.web.pages``) use the same dependencies as the JSON API:
 ``Depends(get_db)``, ``Depends(current_user)``, ``Depends(require_csrf)``.
 """
@@ -7,7 +12,8 @@ The pages (``bordin.web.pages``) use the same dependencies as the JSON API:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -18,15 +24,16 @@ from sqlalchemy.exc import TimeoutError as DatabaseBusy
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from bordin.errors import NotFound
 from bordin.settings import Settings
 from bordin.storage.actions import authenticate_session
-from bordin.storage.exceptions import AuthenticationFailed
+from bordin.storage.exceptions import AlreadySubmitted, AuthenticationFailed
 from bordin.storage.models import User
+from bordin.storage.rate_limits import RateLimit
 from bordin.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
     SESSION_COOKIE,
-    RateLimiter,
     client_address,
     csrf_token_for,
     verify_csrf_token,
@@ -38,7 +45,9 @@ __all__ = [
     "Db",
     "MAX_ID",
     "RecordId",
+    "TOKEN_FAILURES",
     "app_state",
+    "counted_failures",
     "csrf_token",
     "current_user",
     "get_db",
@@ -54,7 +63,10 @@ DB_WAIT_SECONDS = 120.0
 
 @dataclass
 class AppState:
-    """What one app instance holds: settings, engine, session factory and rate limiters.
+    """What one app instance holds: settings, engine, session factory and rate limits.
+
+    The rate limits keep their counts in the database (shared by every worker process);
+    ``warmed_up`` is set once the compiled kernels are ready (the app's lifespan).
 
     ``db_slots`` is how many requests may use the database at once (the engine's pool
     capacity). Requests beyond it wait in the event loop, holding no worker thread, so a
@@ -65,9 +77,10 @@ class AppState:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    login_limiter: RateLimiter
-    token_limiter: RateLimiter
+    login_limit: RateLimit
+    token_limit: RateLimit
     db_slots: int = 1
+    warmed_up: bool = False
     _semaphores: dict[int, asyncio.Semaphore] = field(default_factory=dict)
 
     def db_slot(self) -> asyncio.Semaphore:
@@ -101,15 +114,28 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     db = state.sessions()
     try:
         yield db
-        await run_in_threadpool(db.commit)
+        # commit and close in one worker-thread call (each call is a thread hand-off)
+        await run_in_threadpool(_commit_and_close, db)
     except BaseException:
         with anyio.CancelScope(shield=True):
-            await run_in_threadpool(db.rollback)
+            await run_in_threadpool(_rollback_and_close, db)
         raise
     finally:
-        with anyio.CancelScope(shield=True):
-            await run_in_threadpool(db.close)
         slot.release()
+
+
+def _commit_and_close(db: Session) -> None:
+    try:
+        db.commit()
+    finally:
+        db.close()
+
+
+def _rollback_and_close(db: Session) -> None:
+    try:
+        db.rollback()
+    finally:
+        db.close()
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
@@ -185,11 +211,33 @@ def csrf_token(request: Request) -> str:
     return csrf_token_for(app_state(request).settings, session_token)
 
 
-def limit_login(request: Request) -> None:
-    """Count a login attempt against the caller's address (429 past the limit)."""
-    app_state(request).login_limiter.hit(client_address(request))
+# What counts against the form-link limit: a link that is unknown (or expired) or used.
+TOKEN_FAILURES: tuple[type[Exception], ...] = (NotFound, AlreadySubmitted)
 
 
-def limit_token(request: Request) -> None:
-    """Count a form-link request against the caller's address (429 past the limit)."""
-    app_state(request).token_limiter.hit(client_address(request))
+def limit_login(request: Request, db: Db) -> None:
+    """Refuse a login attempt from an address with too many failed logins (429)."""
+    app_state(request).login_limit.check(db, client_address(request))
+
+
+def limit_token(request: Request, db: Db) -> None:
+    """Refuse a form-link request from an address with too many unusable links (429)."""
+    app_state(request).token_limit.check(db, client_address(request))
+
+
+@contextmanager
+def counted_failures(
+    request: Request, db: Session, limit: RateLimit, failures: tuple[type[Exception], ...]
+) -> Iterator[None]:
+    """Count a failure of the block against the caller's address, then re-raise it.
+
+    The block's own writes are rolled back; the count is committed, so it holds even
+    though the request fails.
+    """
+    try:
+        yield
+    except failures:
+        db.rollback()
+        limit.count(db, client_address(request))
+        db.commit()
+        raise

@@ -6,6 +6,7 @@ from bordin.storage.models.care import Client, Episode, TherapySession
 from bordin.storage.models.content import ContentPack
 from bordin.storage.models.feedback import Alert, FeedbackShown, NormsSnapshot, Score, Signal
 from bordin.storage.models.forms import FormRequest, ItemResponse
+from bordin.storage.models.limits import RateLimitCount
 from bordin.storage.models.organisation import ROLES, Clinic, LoginSession, Role, Team, User
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "LoginSession",
     "NormsSnapshot",
     "ROLES",
+    "RateLimitCount",
     "Role",
     "Score",
     "Signal",

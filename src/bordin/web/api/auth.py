@@ -10,7 +10,12 @@ from bordin.storage.actions import log_in, log_out
 from bordin.storage.exceptions import AuthenticationFailed
 from bordin.web.deps import CurrentUser, Db, app_state, limit_login, require_csrf
 from bordin.web.schemas import LoginIn, LoginOut, UserOut
-from bordin.web.security import SESSION_COOKIE, clear_session_cookies, set_session_cookies
+from bordin.web.security import (
+    SESSION_COOKIE,
+    clear_session_cookies,
+    client_address,
+    set_session_cookies,
+)
 
 __all__ = ["login_user", "logout_user", "router"]
 
@@ -23,14 +28,16 @@ def login_user(
     """Check credentials, open a session and set its cookies on ``response``.
 
     Usable from an HTML form POST handler as well as from the JSON route. A failed
-    attempt's audit row is committed before the error propagates.
+    attempt's audit row and its count against the login rate limit are committed before
+    the error propagates.
 
     Raises
     ------
     AuthenticationFailed
         Wrong username or password (answered 401).
     """
-    settings = app_state(request).settings
+    state = app_state(request)
+    settings = state.settings
     try:
         user, token = log_in(
             db,
@@ -39,6 +46,7 @@ def login_user(
             lifetime=timedelta(hours=settings.session_hours),
         )
     except AuthenticationFailed:
+        state.login_limit.count(db, client_address(request))
         db.commit()
         raise
     csrf = set_session_cookies(response, settings, token)
@@ -56,7 +64,8 @@ def logout_user(request: Request, response: Response, db: Db, user: CurrentUser)
 def login(body: LoginIn, request: Request, response: Response, db: Db) -> LoginOut:
     """Log in; sets the HttpOnly session cookie and returns the CSRF token for writes.
 
-    Rate-limited per client address (``BORDIN_LOGIN_RATE_LIMIT`` per minute, per process).
+    Refused (429) for an address with ``BORDIN_LOGIN_RATE_LIMIT`` failed logins in the
+    current minute, counted in the database across every worker process.
     """
     return login_user(request, response, db, body.username, body.password)
 

@@ -9,7 +9,16 @@ from fastapi import APIRouter, Depends, Request
 
 from bordin.storage import actions, queries
 from bordin.storage.models import FormRequest
-from bordin.web.deps import CurrentUser, Db, RecordId, app_state, limit_token, require_csrf
+from bordin.web.deps import (
+    TOKEN_FAILURES,
+    CurrentUser,
+    Db,
+    RecordId,
+    app_state,
+    counted_failures,
+    limit_token,
+    require_csrf,
+)
 from bordin.web.schemas import (
     FormContentOut,
     FormRequestIn,
@@ -27,7 +36,7 @@ _ALREADY: dict[int | str, dict[str, Any]] = {
     410: {"description": "The link has expired."},
     404: {"description": "No form has this link."},
     422: {"description": "An answer is invalid: the body names the item; nothing stored."},
-    429: {"description": "Too many requests from this address."},
+    429: {"description": "Too many unusable links (unknown, expired, used) from this address."},
 }
 
 
@@ -77,9 +86,10 @@ def list_form_requests(client_id: RecordId, db: Db, user: CurrentUser) -> list[F
 
 
 @router.get("/forms/{token}", responses=_ALREADY, dependencies=[Depends(limit_token)])
-def get_form(token: str, db: Db) -> FormContentOut:
+def get_form(token: str, request: Request, db: Db) -> FormContentOut:
     """The client's form: instruments, wording from the content pack, response options."""
-    content = queries.get_form_content(db, token=token)
+    with counted_failures(request, db, app_state(request).token_limit, TOKEN_FAILURES):
+        content = queries.get_form_content(db, token=token)
     return FormContentOut(
         form_id=content.form_id,
         session=content.session,
@@ -92,8 +102,9 @@ def get_form(token: str, db: Db) -> FormContentOut:
 @router.post(
     "/forms/{token}", status_code=201, responses=_ALREADY, dependencies=[Depends(limit_token)]
 )
-def submit_form(token: str, body: SubmissionIn, db: Db) -> ReceiptOut:
+def submit_form(token: str, body: SubmissionIn, request: Request, db: Db) -> ReceiptOut:
     """Submit the answers once; all or nothing. A repeat answers 409 with the first receipt."""
     answers: dict[str, Any] = body.answers
-    receipt = actions.record_submission(db, token=token, answers=answers)
+    with counted_failures(request, db, app_state(request).token_limit, TOKEN_FAILURES):
+        receipt = actions.record_submission(db, token=token, answers=answers)
     return ReceiptOut.model_validate(receipt)

@@ -6,11 +6,13 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from bordin.errors import PermissionDenied
+from bordin.storage import transaction
 from bordin.storage.actions import log_in, log_out
 from bordin.storage.exceptions import AuthenticationFailed
-from bordin.web.deps import app_state
+from bordin.web.deps import AppState, app_state
 from bordin.web.pages._deps import open_transaction, page_user
 from bordin.web.pages._render import render_page
 from bordin.web.security import (
@@ -68,26 +70,17 @@ def login_form(request: Request, next: str | None = None) -> Response:
     return _login_page(request, next_path=safe_next(next), error=None, username="", status_code=200)
 
 
-@router.post("/login", include_in_schema=False)
-async def login_submit(request: Request) -> Response:
-    """Check the username and password; set the session cookie and go on."""
-    form = await request.form()
-    username = str(form.get("username") or "")
-    password = str(form.get("password") or "")
-    next_path = safe_next(str(form.get("next") or ""))
-    state = app_state(request)
-    try:
-        state.login_limiter.hit(client_address(request))
-    except RateLimited as exc:
-        return _login_page(
-            request,
-            next_path=next_path,
-            error=f"Too many attempts. Try again in {exc.retry_after} seconds.",
-            username=username,
-            status_code=429,
-        )
-    token: str | None = None
-    with open_transaction(request) as db:
+def _log_in(state: AppState, address: str, username: str, password: str) -> str | None:
+    """The new session's token, or ``None`` for a failed login (audited, and counted
+    against the address's login limit).
+
+    Raises
+    ------
+    RateLimited
+        The address has too many failed logins in the current window.
+    """
+    with transaction(state.sessions) as db:
+        state.login_limit.check(db, address)
         try:
             _user, token = log_in(
                 db,
@@ -96,7 +89,30 @@ async def login_submit(request: Request) -> Response:
                 lifetime=timedelta(hours=state.settings.session_hours),
             )
         except AuthenticationFailed:
-            token = None  # the failed attempt is audited and committed
+            state.login_limit.count(db, address)
+            return None  # the failed attempt's audit row commits with the count
+    return token
+
+
+@router.post("/login", include_in_schema=False)
+async def login_submit(request: Request) -> Response:
+    """Check the username and password; set the session cookie and go on."""
+    form = await request.form()
+    username = str(form.get("username") or "")
+    password = str(form.get("password") or "")
+    next_path = safe_next(str(form.get("next") or ""))
+    state = app_state(request)
+    address = client_address(request)
+    try:
+        token = await run_in_threadpool(_log_in, state, address, username, password)
+    except RateLimited as exc:
+        return _login_page(
+            request,
+            next_path=next_path,
+            error=f"Too many failed attempts. Try again in {exc.retry_after} seconds.",
+            username=username,
+            status_code=429,
+        )
     if token is None:
         return _login_page(
             request,
@@ -124,9 +140,13 @@ async def logout(request: Request) -> Response:
         state.settings, token, submitted if isinstance(submitted, str) else None
     ):
         raise PermissionDenied("missing or wrong CSRF token")
+    await run_in_threadpool(_log_out, request, token)
+    clear_session_cookies(response, state.settings)
+    return response
+
+
+def _log_out(request: Request, token: str) -> None:
     with open_transaction(request) as db:
         user = page_user(request, db)
         if user is not None:
             log_out(db, actor=user, token=token)
-    clear_session_cookies(response, state.settings)
-    return response

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from bordin.errors import InputError, NotFound
 from bordin.storage.exceptions import AlreadySubmitted, LinkExpired, LinkReplaced
@@ -270,54 +271,74 @@ def _step_page(
     )
 
 
-def _rate_limited(request: Request) -> Response | None:
+def _limited_page(request: Request, exc: RateLimited) -> Response:
+    """The page for an address that has had too many unusable links this minute."""
+    return _message(
+        request,
+        state="rate_limited",
+        heading=N_("Please wait a moment"),
+        message=N_("There were too many requests from this device."),
+        details=[
+            translations(_browser_language(request)).gettext(
+                N_("Try again in %(seconds)s seconds.")
+            )
+            % {"seconds": exc.retry_after}
+        ],
+        status_code=429,
+        tone="warning",
+    )
+
+
+def _count_failure(request: Request) -> None:
+    """Count an unusable link (unknown, expired, used) against the caller's address."""
+    with open_transaction(request) as db:
+        app_state(request).token_limit.count(db, client_address(request))
+
+
+def _checked_load(
+    request: Request, token: str, fields: dict[str, str] | None = None
+) -> tuple[list[FormInstrument], dict[str, Any]] | Response:
+    """The form behind ``token`` after the rate-limit check, or the page to answer with
+    (listing the answers in ``fields``, when they were being sent, as not sent)."""
     try:
-        app_state(request).token_limiter.hit(client_address(request))
+        with open_transaction(request) as db:
+            app_state(request).token_limit.check(db, client_address(request))
+            return _load(db, token)
     except RateLimited as exc:
-        return _message(
-            request,
-            state="rate_limited",
-            heading=N_("Please wait a moment"),
-            message=N_("There were too many requests from this device."),
-            details=[
-                translations(_browser_language(request)).gettext(
-                    N_("Try again in %(seconds)s seconds.")
-                )
-                % {"seconds": exc.retry_after}
-            ],
-            status_code=429,
-            tone="warning",
+        return _limited_page(request, exc)
+    except (NotFound, AlreadySubmitted) as exc:
+        _count_failure(request)
+        return _link_problem(
+            request, exc, unsent=unsent_answers(fields) if fields is not None else None
         )
-    return None
+
+
+def _record(request: Request, token: str, answers: dict[str, Any]) -> None:
+    from bordin.storage.actions.forms import record_submission
+
+    with open_transaction(request) as db:
+        record_submission(db, token=token, answers=answers)
 
 
 @router.get("/f/{token}", include_in_schema=False)
 def show_form(request: Request, token: str) -> Response:
     """The first step of the form (or a message for a link that cannot be used)."""
-    limited = _rate_limited(request)
-    if limited is not None:
-        return limited
-    try:
-        with open_transaction(request) as db:
-            instruments, meta = _load(db, token)
-    except (NotFound, AlreadySubmitted) as exc:
-        return _link_problem(request, exc)
+    loaded = _checked_load(request, token)
+    if isinstance(loaded, Response):
+        return loaded
+    instruments, meta = loaded
     return _step_page(request, token, instruments, meta, 0, {})
 
 
 @router.post("/f/{token}", include_in_schema=False)
 async def post_form(request: Request, token: str) -> Response:
     """Move one step (``go=next|back``) or send every answer (``go=submit``)."""
-    limited = _rate_limited(request)
-    if limited is not None:
-        return limited
     form = await request.form()
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    try:
-        with open_transaction(request) as db:
-            instruments, meta = _load(db, token)
-    except (NotFound, AlreadySubmitted) as exc:
-        return _link_problem(request, exc, unsent=unsent_answers(fields))
+    loaded = await run_in_threadpool(_checked_load, request, token, fields)
+    if isinstance(loaded, Response):
+        return loaded
+    instruments, meta = loaded
     try:
         step = min(max(int(fields.get("step", "0")), 0), len(instruments) - 1)
     except ValueError:
@@ -336,12 +357,10 @@ async def post_form(request: Request, token: str) -> Response:
         missing = step_errors(instrument, answers)
         if missing:
             return _step_page(request, token, instruments, meta, index, answers, missing)
-    from bordin.storage.actions.forms import record_submission
-
     try:
-        with open_transaction(request) as db:
-            record_submission(db, token=token, answers=submission_payload(instruments, answers))
+        await run_in_threadpool(_record, request, token, submission_payload(instruments, answers))
     except (NotFound, AlreadySubmitted) as exc:
+        await run_in_threadpool(_count_failure, request)
         return _link_problem(request, exc, unsent=unsent_answers(fields), language=meta["language"])
     except IntegrityError:
         # answered at the same moment on another device: the other answers were stored

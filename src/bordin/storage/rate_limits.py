@@ -1,0 +1,116 @@
+"""Rate limits kept in the database, so that every worker process counts the same events.
+
+What is counted is what an attacker produces and a genuine client does not: failed logins
+(``login``) and requests with a form link that cannot be used (``token``: unknown, expired
+or already used). Successful use is never counted, so a waiting room behind one address
+(a clinic's NAT, a kiosk) can send any number of genuine forms.
+
+Counts are kept per scope, address and fixed window (``window`` seconds, aligned on the
+Unix epoch) in the ``rate_limit_counts`` table. Counting is one atomic upsert
+(``INSERT ... ON CONFLICT DO UPDATE SET count = count + 1``) on SQLite and PostgreSQL, so
+concurrent failures in several processes are never lost. Once an address has ``limit``
+counted events in the current window, every request of that scope from it is refused
+until the window ends (``Retry-After``). Requests already past the check when the limit
+is reached still finish, so under concurrency an address can exceed the limit by the
+number of its requests in flight. Rows of windows that have ended are deleted as new
+events are counted.
+
+No audit row is written for a count: a failed login is audited by
+:func:`~bordin.storage.actions.log_in`, and a counter is no client's data.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bordin.storage.exceptions import RateLimited
+from bordin.storage.models import RateLimitCount
+
+__all__ = ["RateLimit", "Scope"]
+
+Scope = Literal["login", "token"]
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``limit`` counted events per address in each window of ``window`` seconds.
+
+    ``clock`` gives the time in Unix seconds (tests pass their own).
+    """
+
+    scope: Scope
+    limit: int
+    window: int = 60
+    clock: Callable[[], float] = field(default=time.time, compare=False)
+
+    def _window_start(self, now: float) -> int:
+        return int(now // self.window) * self.window
+
+    def check(self, db: Session, address: str) -> None:
+        """Refuse ``address`` when it has reached the limit in the current window.
+
+        Reads only; run it in the request's transaction before doing the work.
+
+        Raises
+        ------
+        RateLimited
+            The limit is reached; ``retry_after`` is the seconds left in the window.
+        """
+        now = self.clock()
+        start = self._window_start(now)
+        count = db.scalar(
+            select(RateLimitCount.count).where(
+                RateLimitCount.scope == self.scope,
+                RateLimitCount.address == address,
+                RateLimitCount.window_start == start,
+            )
+        )
+        if count is not None and count >= self.limit:
+            retry = max(1, math.ceil(start + self.window - now))
+            raise RateLimited("too many requests; try again shortly", retry_after=retry)
+
+    def count(self, db: Session, address: str) -> None:
+        """Count one event for ``address`` in the current window (an atomic upsert), and
+        delete this scope's rows of windows that have ended.
+
+        The caller commits: after a failed request, roll back its work, count, commit.
+        """
+        start = self._window_start(self.clock())
+        values = {"scope": self.scope, "address": address, "window_start": start, "count": 1}
+        keys = ["scope", "address", "window_start"]
+        bump = {"count": RateLimitCount.count + 1}
+        if db.get_bind().dialect.name == "postgresql":
+            db.execute(
+                pg_insert(RateLimitCount)
+                .values(values)
+                .on_conflict_do_update(index_elements=keys, set_=bump)
+            )
+        else:
+            db.execute(
+                sqlite_insert(RateLimitCount)
+                .values(values)
+                .on_conflict_do_update(index_elements=keys, set_=bump)
+            )
+        # Rows another transaction is deleting are skipped (PostgreSQL; SQLite has one
+        # writer), so concurrent clean-ups never wait on each other.
+        ended = (
+            select(RateLimitCount.scope, RateLimitCount.address, RateLimitCount.window_start)
+            .where(RateLimitCount.scope == self.scope, RateLimitCount.window_start < start)
+            .with_for_update(skip_locked=True)
+        )
+        db.execute(
+            delete(RateLimitCount).where(
+                tuple_(
+                    RateLimitCount.scope, RateLimitCount.address, RateLimitCount.window_start
+                ).in_(ended)
+            )
+        )

@@ -1,0 +1,35 @@
+"""Warming the scoring and feedback engines before the service takes requests.
+
+The feedback engine's kernels are compiled by numba on first use (from its on-disk cache
+after the first run, which still takes a moment per process), and scoring and feedback
+import pandas and numba lazily. Without a warm-up the first submission after start-up
+pays for all of it. The app's lifespan runs :func:`warm_up_engines` once per process
+before uvicorn accepts connections.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+__all__ = ["warm_up_engines"]
+
+
+@functools.cache
+def warm_up_engines() -> float:
+    """Score and compute feedback for a tiny simulated clinic; return the seconds taken.
+
+    Runs once per process (the compiled kernels are per process); later calls return the
+    first call's time at once.
+    """
+    started = time.perf_counter()
+    from bordin.feedback import compute_feedback
+    from bordin.scoring import score_responses
+    from bordin.simulate import SimulationConfig, simulate_clinic
+
+    clinic = simulate_clinic(SimulationConfig(n_clients=6), seed=1)
+    result = compute_feedback(
+        score_responses(clinic.responses), alliance="sac", outcomes=("phq9", "gad7")
+    )
+    _ = result.alerts  # alerts are built lazily
+    return time.perf_counter() - started
