@@ -12,6 +12,7 @@ from bordin.storage.actions.forms import (
     record_submission,
     validate_answers,
 )
+from bordin.storage.actions.history import HistoryImport, import_history
 from bordin.storage.actions.imports import import_responses
 from bordin.storage.actions.norms import (
     NormsDue,
@@ -28,6 +29,7 @@ from bordin.storage.actions.organisation import (
 
 __all__ = [
     "DEFAULT_LINK_LIFETIME",
+    "HistoryImport",
     "NormsDue",
     "acknowledge_alert",
     "authenticate_session",
@@ -39,6 +41,7 @@ __all__ = [
     "create_team",
     "create_user",
     "find_form_request",
+    "import_history",
     "import_responses",
     "log_in",
     "log_out",
