@@ -26,14 +26,17 @@ from bordin.storage.actions.organisation import (
     create_user,
     set_password,
 )
+from bordin.storage.actions.uploads import UPLOAD_LIFETIME, confirm_import, stage_import
 
 __all__ = [
     "DEFAULT_LINK_LIFETIME",
     "HistoryImport",
     "NormsDue",
+    "UPLOAD_LIFETIME",
     "acknowledge_alert",
     "authenticate_session",
     "close_episode",
+    "confirm_import",
     "create_client",
     "create_clinic",
     "create_form_request",
@@ -51,6 +54,7 @@ __all__ = [
     "refresh_clinic_norms",
     "refresh_due_norms",
     "set_password",
+    "stage_import",
     "upload_content_pack",
     "validate_answers",
 ]

@@ -32,6 +32,8 @@ class Episode(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     opened_on: Mapped[date] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
+    #: why it closed: planned end, dropout or referral (None while open)
+    close_reason: Mapped[str | None] = mapped_column(String(16))
 
 
 class TherapySession(Base):

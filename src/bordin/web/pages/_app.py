@@ -26,10 +26,19 @@ def register_pages(app: FastAPI) -> None:
         _caseload,
         _client_form,
         _client_page,
+        _import_page,
         _oversight,
     )
 
     static = resources.files("bordin.web.pages").joinpath("static")
     app.mount(ASSETS_PATH, StaticFiles(directory=str(static)), name="page-assets")
-    for module in (_auth_pages, _client_form, _caseload, _client_page, _oversight, _admin):
+    for module in (
+        _auth_pages,
+        _client_form,
+        _caseload,
+        _client_page,
+        _oversight,
+        _admin,
+        _import_page,
+    ):
         app.include_router(module.router)
