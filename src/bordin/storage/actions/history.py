@@ -15,11 +15,11 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from bordin.errors import InputError, NotFound
@@ -253,12 +253,9 @@ def import_history(
         wide["session"] = wide["session"].astype(np.int64)
         wide["client_id"] = wide["client_id"].astype(str)
         given = frame[["client_id", "session", "instrument"]].drop_duplicates()
+        present = sorted(frame["instrument"].unique(), key=len, reverse=True)
         instrument_of = {
-            c: next(
-                i
-                for i in sorted(set(frame["instrument"]), key=len, reverse=True)
-                if c.startswith(i + "_")
-            )
+            c: next(i for i in present if c.startswith(i + "_"))
             for c in wide.columns
             if c not in _ID_COLUMNS
         }
@@ -280,6 +277,7 @@ def import_history(
         therapist_id=("therapist_id", "first"), opened=("date", "min")
     )
 
+    given_instruments = sorted(given["instrument"].unique(), key=len, reverse=True)
     # What is stored already.
     therapist_ids: dict[str, int] = {}
     for code, uid, role, username in db.execute(
@@ -334,7 +332,7 @@ def import_history(
             select(Score.session_id, Score.column).where(Score.client_id.in_(chunk)).distinct()
         ):
             owner = instrument_of.get(column) or next(
-                (i for i in set(given["instrument"]) if column.startswith(i + "_")), None
+                (i for i in given_instruments if column.startswith(i + "_")), None
             )
             if owner is not None:
                 stored.add((sid, owner))
@@ -479,7 +477,7 @@ def import_history(
             )
         kept = frame.loc[keep]
         db.execute(
-            insert(ItemResponse),
+            insert(cast(Table, ItemResponse.__table__)),  # Core: no ORM bookkeeping
             [
                 {
                     "client_id": session_of[(c, int(n))][0],
