@@ -1,6 +1,15 @@
 """Writes: each takes the acting user (or token) as a keyword, audits in the same
 transaction and recomputes the client's feedback there when responses change."""
 
+from bordin.storage.actions.accounts import (
+    RESET_LINK_LIFETIME,
+    change_own_password,
+    create_password_reset,
+    find_password_reset,
+    reset_password,
+    set_user_active,
+    update_user,
+)
 from bordin.storage.actions.alerts import acknowledge_alert
 from bordin.storage.actions.auth import authenticate_session, log_in, log_out
 from bordin.storage.actions.care import close_episode, create_client, create_session, open_episode
@@ -32,18 +41,22 @@ __all__ = [
     "DEFAULT_LINK_LIFETIME",
     "HistoryImport",
     "NormsDue",
+    "RESET_LINK_LIFETIME",
     "UPLOAD_LIFETIME",
     "acknowledge_alert",
     "authenticate_session",
+    "change_own_password",
     "close_episode",
     "confirm_import",
     "create_client",
     "create_clinic",
     "create_form_request",
+    "create_password_reset",
     "create_session",
     "create_team",
     "create_user",
     "find_form_request",
+    "find_password_reset",
     "import_history",
     "import_responses",
     "log_in",
@@ -53,8 +66,11 @@ __all__ = [
     "record_submission",
     "refresh_clinic_norms",
     "refresh_due_norms",
+    "reset_password",
     "set_password",
+    "set_user_active",
     "stage_import",
+    "update_user",
     "upload_content_pack",
     "validate_answers",
 ]

@@ -66,6 +66,7 @@ def admin_context(db: Session, user: User) -> dict[str, Any]:
         {
             "users": [
                 {
+                    "id": u.id,
                     "username": u.username,
                     "display_name": u.display_name,
                     "role": u.role,

@@ -21,6 +21,7 @@ def register_pages(app: FastAPI) -> None:
     context (the JSON twin).
     """
     from bordin.web.pages import (
+        _accounts_pages,
         _admin,
         _auth_pages,
         _caseload,
@@ -40,5 +41,6 @@ def register_pages(app: FastAPI) -> None:
         _oversight,
         _admin,
         _import_page,
+        _accounts_pages,
     ):
         app.include_router(module.router)

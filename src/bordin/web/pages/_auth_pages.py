@@ -82,7 +82,11 @@ async def login_submit(request: Request) -> Response:
         return _login_page(
             request,
             next_path=next_path,
-            error=f"Too many attempts. Try again in {exc.retry_after} seconds.",
+            error=(
+                "Logging in is paused after too many attempts from here, so this password "
+                f"was not checked. Try again in {exc.retry_after} seconds: a correct "
+                "password works then."
+            ),
             username=username,
             status_code=429,
         )
