@@ -12,7 +12,18 @@ from bordin.storage.actions.accounts import (
 )
 from bordin.storage.actions.alerts import acknowledge_alert
 from bordin.storage.actions.auth import authenticate_session, log_in, log_out
-from bordin.storage.actions.care import close_episode, create_client, create_session, open_episode
+from bordin.storage.actions.care import (
+    CLOSE_REASONS,
+    close_episode,
+    create_client,
+    create_session,
+    open_episode,
+)
+from bordin.storage.actions.care_changes import (
+    change_session_date,
+    record_paper_form,
+    transfer_client,
+)
 from bordin.storage.actions.content import upload_content_pack
 from bordin.storage.actions.forms import (
     DEFAULT_LINK_LIFETIME,
@@ -38,6 +49,7 @@ from bordin.storage.actions.organisation import (
 from bordin.storage.actions.uploads import UPLOAD_LIFETIME, confirm_import, stage_import
 
 __all__ = [
+    "CLOSE_REASONS",
     "DEFAULT_LINK_LIFETIME",
     "HistoryImport",
     "NormsDue",
@@ -46,6 +58,7 @@ __all__ = [
     "acknowledge_alert",
     "authenticate_session",
     "change_own_password",
+    "change_session_date",
     "close_episode",
     "confirm_import",
     "create_client",
@@ -63,6 +76,7 @@ __all__ = [
     "log_out",
     "norms_due",
     "open_episode",
+    "record_paper_form",
     "record_submission",
     "refresh_clinic_norms",
     "refresh_due_norms",
@@ -70,6 +84,7 @@ __all__ = [
     "set_password",
     "set_user_active",
     "stage_import",
+    "transfer_client",
     "update_user",
     "upload_content_pack",
     "validate_answers",

@@ -12,7 +12,7 @@ from bordin.storage.access import require_client, require_therapist_in_scope
 from bordin.storage.audit import record_event
 from bordin.storage.models import Client, Episode, TherapySession, User
 
-__all__ = ["close_episode", "create_client", "create_session", "open_episode"]
+__all__ = ["CLOSE_REASONS", "close_episode", "create_client", "create_session", "open_episode"]
 
 _CODE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
@@ -105,20 +105,33 @@ def open_episode(
     return episode
 
 
+#: why an episode of care ended
+CLOSE_REASONS = ("planned", "dropout", "referral")
+
+
 def close_episode(
-    db: Session, *, actor: User, episode_id: int, closed_on: date | None = None
+    db: Session,
+    *,
+    actor: User,
+    episode_id: int,
+    closed_on: date | None = None,
+    reason: str | None = None,
 ) -> Episode:
-    """Close an episode of care (discharge)."""
+    """Close an episode of care (discharge), with its reason: a planned end, a dropout or a
+    referral (:data:`CLOSE_REASONS`; None when not given, as through the older API)."""
     episode = db.get(Episode, episode_id)
     if episode is None:
         raise NotFound(f"episode {episode_id} not found")
     require_client(db, actor, episode.client_id)
     if episode.closed_on is not None:
         raise Conflict(f"episode {episode_id} is already closed")
+    if reason is not None and reason not in CLOSE_REASONS:
+        raise InputError(f"the reason is one of {', '.join(CLOSE_REASONS)}", column="reason")
     closed = closed_on or date.today()
     if closed < episode.opened_on:
         raise InputError("an episode cannot close before it opened", column="closed_on")
     episode.closed_on = closed
+    episode.close_reason = reason
     record_event(
         db,
         actor=actor,
@@ -126,6 +139,7 @@ def close_episode(
         object_type="episode",
         object_id=episode.id,
         client_id=episode.client_id,
+        detail={"reason": reason},
     )
     return episode
 

@@ -16,8 +16,10 @@ ASSETS_PATH = "/assets"
 def register_pages(app: FastAPI) -> None:
     """Add the server-rendered pages and their assets to ``app``.
 
-    Pages: the client's form (``/f/{token}``), login and logout, the caseload, a client,
-    the team, the clinic and the admin page. Each answers ``?format=json`` with its
+    Pages: the client's form (``/f/{token}``), login and logout, the caseload, a client
+    and their care (episodes, sessions, paper forms, transfer), adding a client, the team,
+    the clinic, the admin page with its users and the history import, one's account and
+    password reset links. Each answers ``?format=json`` with its
     context (the JSON twin).
     """
     from bordin.web.pages import (
@@ -27,6 +29,7 @@ def register_pages(app: FastAPI) -> None:
         _caseload,
         _client_form,
         _client_page,
+        _clients_pages,
         _import_page,
         _oversight,
     )
@@ -36,6 +39,7 @@ def register_pages(app: FastAPI) -> None:
     for module in (
         _auth_pages,
         _client_form,
+        _clients_pages,  # before _client_page: /clients/new is not a client id
         _caseload,
         _client_page,
         _oversight,
