@@ -183,3 +183,32 @@ def test_another_therapists_client_is_not_found(site: tuple[Any, PagesClinic]) -
     assert therapist.get(f"/clients/{other}/care").status_code == 404
     response = _post(therapist, f"/clients/{other}/care/session", session_date="2026-01-01")
     assert response.status_code == 404
+
+
+def test_the_caseload_searches_and_filters(site: tuple[Any, PagesClinic]) -> None:
+    app, clinic = site
+    supervisor = _client(app, clinic.users["admin"])
+    everyone = supervisor.get("/caseload?format=json").json()
+    codes = {c["code"] for c in everyone["clients"]}
+    assert {"C-101", "C-102", "C-103"} <= codes and everyone["filters"]["active"] is False
+    found = supervisor.get("/caseload?format=json&q=c-10").json()
+    assert {c["code"] for c in found["clients"]} == {"C-101", "C-102", "C-103"}
+    assert supervisor.get("/caseload?format=json&q=102").json()["filters"]["shown"] == 1
+    with_risk = supervisor.get("/caseload?format=json&alert=risk").json()["clients"]
+    assert all(any(b["kind"] == "risk" for b in c["badges"]) for c in with_risk)
+    code = everyone["clients"][0]["therapist_code"]
+    mine = supervisor.get(f"/caseload?format=json&therapist={code}").json()["clients"]
+    assert mine and all(c["therapist_code"] == code for c in mine)
+    care = supervisor.get(f"/clients/{clinic.clients['C-102']}/care?format=json").json()
+    _post(
+        supervisor,
+        f"/clients/{clinic.clients['C-102']}/care/close",
+        episode_id=str(care["open_episode"]),
+        reason="planned",
+    )
+    closed = supervisor.get("/caseload?format=json&status=closed").json()["clients"]
+    assert [c["code"] for c in closed] == ["C-102"]
+    still = supervisor.get("/caseload?format=json&status=open").json()["clients"]
+    assert "C-102" not in {c["code"] for c in still}
+    html = supervisor.get("/caseload?q=zzz").text
+    assert "No client matches." in html and 'data-label="Needs attention"' not in html

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bordin.errors import BordinError, Conflict, InputError, NotFound, PermissionDenied
 from bordin.storage.models import FormRequest, ItemResponse, TherapySession, User
 from bordin.web.deps import app_state
+from bordin.web.pages._caseload_filters import filter_caseload
 from bordin.web.pages._deps import open_transaction, page_user
 from bordin.web.pages._labels import FORM_STATES, badge_for
 from bordin.web.pages._page import (
@@ -102,7 +103,7 @@ def caseload(request: Request) -> Response:
         user = page_user(request, db)
         if user is None:
             return login_redirect(request)
-        context = caseload_context(db, user)
+        context = filter_caseload(db, caseload_context(db, user), request.query_params)
     return render_page(request, "caseload.html", context, html=html_extras(request))
 
 
