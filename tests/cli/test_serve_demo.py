@@ -30,9 +30,9 @@ def test_db_upgrade_current_and_create_admin(tmp_path: Path) -> None:
     app = create_cli()
     upgraded = runner.invoke(app, ["db", "upgrade", "--db", url])
     assert upgraded.exit_code == 0, upgraded.output
-    assert "database at revision 0002" in upgraded.output
+    assert "database at revision 0004" in upgraded.output
     current = runner.invoke(app, ["db", "current", "--db", url])
-    assert "current: 0002; head: 0002" in current.output
+    assert "current: 0004; head: 0004" in current.output
     created = runner.invoke(
         app,
         [

@@ -182,3 +182,32 @@ def test_a_lock_out_explains_that_the_password_was_not_checked(tmp_path: Path) -
     locked = client.post("/login", data={"username": clinic.users["admin"], "password": PASSWORD})
     assert locked.status_code == 429
     assert re.search(r"this password\s+was not checked", locked.text)
+
+
+def test_the_clinic_time_zone_is_a_setting_the_pages_use(app: tuple[Any, PagesClinic]) -> None:
+    from datetime import UTC, datetime
+
+    from bordin.web.pages._render import _date
+
+    site, clinic = app
+    admin = _client(site, clinic.users["admin"])
+    assert admin.get("/admin?format=json").json()["clinic_timezone"] == "UTC"
+    bad = admin.post(
+        "/admin/clinic?format=json", data={"timezone": "Mars/Olympus", "csrf_token": _csrf(admin)}
+    )
+    assert bad.status_code == 422 and "unknown time zone" in bad.json()["error"]["message"]
+    done = admin.post(
+        "/admin/clinic",
+        data={"timezone": "Pacific/Auckland", "csrf_token": _csrf(admin)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert admin.get("/caseload?format=json").json()["timezone"] == "Pacific/Auckland"
+    late = datetime(2026, 1, 31, 20, 30, tzinfo=UTC)  # 1 February, 09:30 in Auckland
+    assert _date(late, "long", "Pacific/Auckland") == "01 Feb 2026, 09:30 NZDT"
+    assert _date(late, "short", "Pacific/Auckland") == "01 Feb 2026"
+    assert _date(late, "long", None) == "31 Jan 2026, 20:30 UTC"
+    care = admin.get(f"/clients/{clinic.clients['C-101']}/care?format=json").json()
+    from zoneinfo import ZoneInfo
+
+    assert care["today"] == datetime.now(ZoneInfo("Pacific/Auckland")).date().isoformat()

@@ -24,6 +24,7 @@ from bordin.storage.actions.care_changes import (
     record_paper_form,
     transfer_client,
 )
+from bordin.storage.actions.clinic_settings import clinic_today, set_clinic_timezone
 from bordin.storage.actions.content import upload_content_pack
 from bordin.storage.actions.forms import (
     DEFAULT_LINK_LIFETIME,
@@ -59,6 +60,7 @@ __all__ = [
     "authenticate_session",
     "change_own_password",
     "change_session_date",
+    "clinic_today",
     "close_episode",
     "confirm_import",
     "create_client",
@@ -81,6 +83,7 @@ __all__ = [
     "refresh_clinic_norms",
     "refresh_due_norms",
     "reset_password",
+    "set_clinic_timezone",
     "set_password",
     "set_user_active",
     "stage_import",

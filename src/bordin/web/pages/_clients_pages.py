@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bordin.errors import BordinError, Conflict, InputError, NotFound, PermissionDenied
+from bordin.storage.actions.clinic_settings import clinic_today
 from bordin.storage.models import User
 from bordin.web.pages._deps import open_transaction, page_user
 from bordin.web.pages._page import (
@@ -81,7 +82,7 @@ def new_client_context(db: Session, user: User) -> dict[str, Any]:
         {
             "therapists": _therapists(db, user),
             "choose_therapist": user.role != "therapist",
-            "today": date.today().isoformat(),
+            "today": clinic_today(user.clinic).isoformat(),
             "error": None,
             "entered": {},
         }
@@ -219,7 +220,7 @@ def care_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
             "paper_instruments": list(PAPER_INSTRUMENTS),
             "therapists": _therapists(db, user),
             "can_transfer": user.role in ("supervisor", "admin"),
-            "today": date.today().isoformat(),
+            "today": clinic_today(user.clinic).isoformat(),
             "done": None,
             "error": None,
         }
