@@ -65,6 +65,7 @@ def _read(source: Path | io.BytesIO, name: str) -> pd.DataFrame:
                 na_values=[""],
                 skip_blank_lines=False,
                 index_col=False,
+                low_memory=False,  # one type per column, however long the file
                 encoding="utf-8-sig",
             )
     except pd.errors.EmptyDataError:
