@@ -212,3 +212,73 @@ def test_the_caseload_searches_and_filters(site: tuple[Any, PagesClinic]) -> Non
     assert "C-102" not in {c["code"] for c in still}
     html = supervisor.get("/caseload?q=zzz").text
     assert "No client matches." in html and 'data-label="Needs attention"' not in html
+
+
+def test_a_clients_form_language_and_questionnaires(site: tuple[Any, PagesClinic]) -> None:
+    app, clinic = site
+    therapist = _client(app, clinic.users["therapist"])
+    options = therapist.get("/clients/new?format=json").json()["form_options"]
+    assert "en" in options["languages"]
+    assert {"sac", "gad7"} <= {i["id"] for i in options["instruments"]}
+    bad = therapist.post(
+        "/clients/new?format=json",
+        data={"code": "C-960", "form_language": "English!", "csrf_token": _csrf(therapist)},
+    )
+    assert bad.status_code == 422 and bad.json()["error"]["column"] == "form_language"
+    added = therapist.post(
+        "/clients/new",
+        data={
+            "code": "C-960",
+            "form_language": "en",
+            "instrument": ["sac", "gad7"],
+            "csrf_token": _csrf(therapist),
+        },
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    client_id = int(added.headers["location"].split("/")[2])
+    care = therapist.get(f"/clients/{client_id}/care?format=json").json()
+    assert care["client"]["default_instruments"] == ["sac", "gad7"]
+    link = therapist.post(
+        f"/clients/{client_id}/form-link?format=json", data={"csrf_token": _csrf(therapist)}
+    )
+    assert link.status_code == 201, link.text
+    assert link.json()["form"]["instruments"] == ["sac", "gad7"]
+    changed = therapist.post(
+        f"/clients/{client_id}/care/defaults",
+        data={"form_language": "en", "instrument": ["phq9"], "csrf_token": _csrf(therapist)},
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    care = therapist.get(f"/clients/{client_id}/care?format=json").json()
+    assert care["client"]["default_instruments"] == ["phq9"]
+    assert _audit(clinic, "client.set_form_defaults") == 1
+    clinician = therapist.post(
+        f"/clients/{client_id}/care/defaults?format=json",
+        data={"form_language": "en", "instrument": ["wai_sr_t"], "csrf_token": _csrf(therapist)},
+    )
+    assert clinician.status_code == 422
+
+
+def test_form_links_use_the_clients_language(site: tuple[Any, PagesClinic]) -> None:
+    from bordin.storage import make_engine
+    from bordin.storage.models import FormRequest
+
+    app, clinic = site
+    therapist = _client(app, clinic.users["therapist"])
+    client_id = clinic.clients["C-102"]
+    saved = _post(therapist, f"/clients/{client_id}/care/defaults", form_language="pt-BR")
+    assert saved.status_code == 303
+    link = therapist.post(
+        f"/clients/{client_id}/form-link?format=json", data={"csrf_token": _csrf(therapist)}
+    )
+    assert link.status_code == 201
+    engine = make_engine(clinic.url)
+    try:
+        with engine.connect() as conn:
+            language = conn.scalar(
+                select(FormRequest.language).where(FormRequest.id == link.json()["form"]["id"])
+            )
+    finally:
+        engine.dispose()
+    assert language == "pt-BR"

@@ -22,6 +22,7 @@ from bordin.storage.actions.care import (
 from bordin.storage.actions.care_changes import (
     change_session_date,
     record_paper_form,
+    set_form_defaults,
     transfer_client,
 )
 from bordin.storage.actions.clinic_settings import clinic_today, set_clinic_timezone
@@ -84,6 +85,7 @@ __all__ = [
     "refresh_due_norms",
     "reset_password",
     "set_clinic_timezone",
+    "set_form_defaults",
     "set_password",
     "set_user_active",
     "stage_import",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import func, select
@@ -12,7 +14,14 @@ from bordin.storage.access import require_client, require_therapist_in_scope
 from bordin.storage.audit import record_event
 from bordin.storage.models import Client, Episode, TherapySession, User
 
-__all__ = ["CLOSE_REASONS", "close_episode", "create_client", "create_session", "open_episode"]
+__all__ = [
+    "CLOSE_REASONS",
+    "check_form_defaults",
+    "close_episode",
+    "create_client",
+    "create_session",
+    "open_episode",
+]
 
 _CODE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
@@ -34,11 +43,14 @@ def create_client(
     code: str,
     therapist_id: int | None = None,
     opened_on: date | None = None,
+    form_language: str = "en",
+    default_instruments: Sequence[str] | None = None,
 ) -> Client:
     """Register a client by pseudonymous code and open their first episode of care.
 
     A therapist registers clients for themself; a supervisor or admin names a therapist in
-    their scope.
+    their scope. ``form_language`` and ``default_instruments`` are what the client's form
+    links use until a form was sent (see :func:`check_form_defaults`).
 
     Raises
     ------
@@ -52,7 +64,14 @@ def create_client(
     )
     if taken is not None:
         raise Conflict(f"the client code {code!r} is already used in this clinic")
-    client = Client(clinic_id=actor.clinic_id, therapist_id=therapist.id, code=code)
+    language, instruments = check_form_defaults(form_language, default_instruments)
+    client = Client(
+        clinic_id=actor.clinic_id,
+        therapist_id=therapist.id,
+        code=code,
+        form_language=language,
+        default_instruments=instruments,
+    )
     db.add(client)
     db.flush()
     episode = Episode(client_id=client.id, opened_on=opened_on or date.today())
@@ -68,6 +87,44 @@ def create_client(
         detail={"therapist_id": therapist.id, "episode_id": episode.id},
     )
     return client
+
+
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def check_form_defaults(
+    form_language: str, default_instruments: Sequence[str] | None
+) -> tuple[str, list[str] | None]:
+    """A client's form language (a code such as ``en`` or ``pt-BR``) and default
+    questionnaires (client-rated instruments), checked.
+
+    Raises
+    ------
+    InputError
+        A malformed language code (column ``form_language``), or an unknown or
+        clinician-rated instrument (column ``default_instruments``).
+    """
+    from bordin.errors import InstrumentError
+    from bordin.instruments import get_instrument
+
+    language = form_language.strip()
+    if not _LANGUAGE.match(language):
+        raise InputError("a language code is like en, de or pt-BR", column="form_language")
+    if not default_instruments:
+        return language, None
+    chosen = list(dict.fromkeys(str(i) for i in default_instruments))
+    for instrument in chosen:
+        try:
+            definition = get_instrument(instrument)
+        except InstrumentError:
+            raise InputError(
+                f"unknown instrument {instrument!r}", column="default_instruments"
+            ) from None
+        if definition.respondent != "client":
+            raise InputError(
+                f"{instrument} is not filled in by the client", column="default_instruments"
+            )
+    return language, chosen
 
 
 def _open_episode_of(db: Session, client_id: int) -> Episode | None:

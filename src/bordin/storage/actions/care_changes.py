@@ -3,7 +3,7 @@ corrected date, and a form filled on paper, typed in by staff."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from bordin.errors import Conflict, NotFound
 from bordin.storage.access import require_client, require_role, require_therapist_in_scope
 from bordin.storage.actions._feedback import recompute_client_feedback, rescore_sessions
+from bordin.storage.actions.care import check_form_defaults
 from bordin.storage.actions.forms import validate_answers
 from bordin.storage.audit import record_event
 from bordin.storage.models import Client, ItemResponse, TherapySession, User
 
-__all__ = ["change_session_date", "record_paper_form", "transfer_client"]
+__all__ = ["change_session_date", "record_paper_form", "set_form_defaults", "transfer_client"]
 
 
 def transfer_client(db: Session, *, actor: User, client_id: int, therapist_id: int) -> Client:
@@ -128,3 +129,30 @@ def record_paper_form(
     rescore_sessions(db, session.client_id, [session.id])
     recompute_client_feedback(db, session.client_id)
     return len(rows)
+
+
+def set_form_defaults(
+    db: Session,
+    *,
+    actor: User,
+    client_id: int,
+    form_language: str,
+    default_instruments: Sequence[str] | None,
+) -> Client:
+    """Change the language of a client's form links and the questionnaires of their first
+    form (later links ask what the last one asked, unless chosen otherwise)."""
+    client = require_client(db, actor, client_id)
+    language, instruments = check_form_defaults(form_language, default_instruments)
+    before = {"form_language": client.form_language, "instruments": client.default_instruments}
+    client.form_language = language
+    client.default_instruments = instruments
+    record_event(
+        db,
+        actor=actor,
+        action="client.set_form_defaults",
+        object_type="client",
+        object_id=client.id,
+        client_id=client.id,
+        detail={"before": before, "after": {"form_language": language, "instruments": instruments}},
+    )
+    return client

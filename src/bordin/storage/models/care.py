@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bordin.storage.models._base import Base, UTCDateTime, utcnow
@@ -20,6 +20,10 @@ class Client(Base):
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
     therapist_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     code: Mapped[str] = mapped_column(String(64))
+    #: language of the client's form links (a content pack's language code)
+    form_language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
+    #: questionnaires of the client's first form link (None: the clinic's default)
+    default_instruments: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

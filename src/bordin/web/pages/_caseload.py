@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bordin.errors import BordinError, Conflict, InputError, NotFound, PermissionDenied
-from bordin.storage.models import FormRequest, ItemResponse, TherapySession, User
+from bordin.storage.models import Client, FormRequest, ItemResponse, TherapySession, User
 from bordin.web.deps import app_state
 from bordin.web.pages._caseload_filters import filter_caseload
 from bordin.web.pages._deps import open_transaction, page_user
@@ -181,7 +181,10 @@ def _previous_instruments(db: Session, client_id: int) -> list[str]:
         .order_by(FormRequest.id.desc())
         .limit(1)
     )
-    return list(latest.instruments) if latest is not None else list(DEFAULT_INSTRUMENTS)
+    if latest is not None:
+        return list(latest.instruments)
+    client = db.get(Client, client_id)  # the client's own defaults, set when added
+    return list(client.default_instruments or DEFAULT_INSTRUMENTS) if client else []
 
 
 @router.post("/clients/{client_id}/form-link", include_in_schema=False)
@@ -208,7 +211,7 @@ async def create_form_link(request: Request, client_id: int) -> Response:
                 actor=user,
                 session_id=session.id,
                 instruments=instruments,
-                language="en",
+                language=client.form_language,
                 lifetime=timedelta(days=state.settings.token_days),
             )
             url = form_link(state.settings.base_url, token)

@@ -41,6 +41,7 @@ DONE = {
     "date": "Session date corrected.",
     "paper": "Paper form entered; feedback recomputed.",
     "transfer": "Client transferred.",
+    "defaults": "Form language and questionnaires saved.",
 }
 #: instruments a paper form can be typed in for (those with shipped or uploaded wording)
 PAPER_INSTRUMENTS = ("sac", "phq9", "gad7", "k10", "core10")
@@ -75,6 +76,36 @@ def _therapists(db: Session, user: User) -> list[dict[str, Any]]:
     ]
 
 
+def _form_options(db: Session, user: User) -> dict[str, Any]:
+    """Languages with wording (shipped or uploaded by the clinic) and the client-rated
+    questionnaires a client's forms can default to."""
+    from bordin.instruments import list_content_packs, list_instruments
+    from bordin.storage.models import ContentPack
+
+    packs = {(p.instrument, p.language) for p in list_content_packs()}
+    packs |= {
+        (instrument, language)
+        for instrument, language in db.execute(
+            select(ContentPack.instrument, ContentPack.language).where(
+                ContentPack.clinic_id == user.clinic_id
+            )
+        )
+    }
+    instruments = [
+        {"id": d.id, "label": f"{d.short_name}: {d.name}"}
+        for d in list_instruments()
+        if d.respondent == "client" and any(i == d.id for i, _ in packs)
+    ]
+    return {
+        "languages": sorted({lang for _, lang in packs} | {"en"}),
+        "instruments": instruments,
+    }
+
+
+def _chosen(form: Any) -> list[str]:
+    return [str(v) for v in form.getlist("instrument") if isinstance(v, str)]
+
+
 def new_client_context(db: Session, user: User) -> dict[str, Any]:
     """The add-a-client form: the therapists to choose from (for supervisors and admins)."""
     context = base_context(user, title="Add a client", current="/caseload")
@@ -83,8 +114,10 @@ def new_client_context(db: Session, user: User) -> dict[str, Any]:
             "therapists": _therapists(db, user),
             "choose_therapist": user.role != "therapist",
             "today": clinic_today(user.clinic).isoformat(),
+            "form_options": _form_options(db, user),
             "error": None,
             "entered": {},
+            "entered_instruments": [],
         }
     )
     return context
@@ -130,6 +163,8 @@ async def add_client(request: Request) -> Response:
                     code=str(form.get("code") or ""),
                     therapist_id=int(therapist) if therapist.isdigit() else None,
                     opened_on=_day(form.get("opened_on"), "opened_on"),
+                    form_language=str(form.get("form_language") or "en"),
+                    default_instruments=_chosen(form),
                 )
             client_id = client.id
         except PermissionDenied as exc:
@@ -148,6 +183,7 @@ async def add_client(request: Request) -> Response:
         {
             "error": {"message": str(failed), "column": getattr(failed, "column", None)},
             "entered": entered,
+            "entered_instruments": _chosen(form),
         }
     )
     return render_page(
@@ -192,7 +228,10 @@ def care_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
                 "therapist": (therapist.display_name or therapist.username) if therapist else "",
                 "therapist_id": client.therapist_id,
                 "therapist_active": bool(therapist and therapist.active),
+                "form_language": client.form_language,
+                "default_instruments": list(client.default_instruments or []),
             },
+            "form_options": _form_options(db, user),
             "episodes": [
                 {
                     "id": e.id,
@@ -309,6 +348,14 @@ def _apply(db: Session, user: User, client_id: int, what: str, form: Any) -> Non
         }
         actions.record_paper_form(
             db, actor=user, session_id=session, instrument=instrument, answers=answers
+        )
+    elif what == "defaults":
+        actions.set_form_defaults(
+            db,
+            actor=user,
+            client_id=client_id,
+            form_language=str(form.get("form_language") or ""),
+            default_instruments=_chosen(form),
         )
     elif what == "transfer":
         therapist = str(form.get("therapist_id") or "")

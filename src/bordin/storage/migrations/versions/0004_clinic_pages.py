@@ -1,5 +1,5 @@
 """clinic pages: import uploads, password reset links, episode close reason, clinic time
-zone, staff-entered responses
+zone, staff-entered responses, a client's form language and default questionnaires
 
 Revision ID: 0004
 Revises: 0002
@@ -68,6 +68,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_password_resets_user_id"), ["user_id"], unique=False)
     with op.batch_alter_table("episodes", schema=None) as batch_op:
         batch_op.add_column(sa.Column("close_reason", sa.String(length=16), nullable=True))
+    with op.batch_alter_table("clients", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("form_language", sa.String(length=16), server_default="en", nullable=False)
+        )
+        batch_op.add_column(sa.Column("default_instruments", sa.JSON(), nullable=True))
     with op.batch_alter_table("clinics", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("timezone", sa.String(length=64), server_default="UTC", nullable=False)
@@ -87,6 +92,9 @@ def downgrade() -> None:
         batch_op.drop_column("entered_by")
     with op.batch_alter_table("clinics", schema=None) as batch_op:
         batch_op.drop_column("timezone")
+    with op.batch_alter_table("clients", schema=None) as batch_op:
+        batch_op.drop_column("default_instruments")
+        batch_op.drop_column("form_language")
     with op.batch_alter_table("episodes", schema=None) as batch_op:
         batch_op.drop_column("close_reason")
     with op.batch_alter_table("password_resets", schema=None) as batch_op:
