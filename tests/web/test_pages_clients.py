@@ -282,3 +282,29 @@ def test_form_links_use_the_clients_language(site: tuple[Any, PagesClinic]) -> N
     finally:
         engine.dispose()
     assert language == "pt-BR"
+
+
+def test_a_cancelled_or_missed_session_keeps_the_numbering(site: tuple[Any, PagesClinic]) -> None:
+    app, clinic = site
+    therapist = _client(app, clinic.users["therapist"])
+    client_id = clinic.clients["C-102"]
+    path = f"/clients/{client_id}/care"
+    before = therapist.get(f"{path}?format=json").json()
+    done = _post(therapist, f"{path}/missed", missed_date="2026-03-02", kind="did_not_attend")
+    assert done.status_code == 303
+    _post(therapist, f"{path}/missed", missed_date="2026-03-09", kind="cancelled")
+    bad = therapist.post(
+        f"{path}/missed?format=json",
+        data={"missed_date": "2026-03-16", "kind": "late", "csrf_token": _csrf(therapist)},
+    )
+    assert bad.status_code == 422 and bad.json()["error"]["column"] == "kind"
+    after = therapist.get(f"{path}?format=json").json()
+    assert [(m["date"], m["kind"]) for m in after["missed"]] == [
+        ("2026-03-02", "did_not_attend"),
+        ("2026-03-09", "cancelled"),
+    ]
+    assert after["sessions"] == before["sessions"]  # attended numbering unchanged
+    _post(therapist, f"{path}/session", session_date="2026-03-23")
+    numbers = [s["number"] for s in therapist.get(f"{path}?format=json").json()["sessions"]]
+    assert numbers[-1] == len(before["sessions"]) + 1
+    assert _audit(clinic, "session.missed") == 2

@@ -20,7 +20,9 @@ from bordin.storage.actions.care import (
     open_episode,
 )
 from bordin.storage.actions.care_changes import (
+    MISSED_KINDS,
     change_session_date,
+    record_missed_session,
     record_paper_form,
     set_form_defaults,
     transfer_client,
@@ -54,6 +56,7 @@ __all__ = [
     "CLOSE_REASONS",
     "DEFAULT_LINK_LIFETIME",
     "HistoryImport",
+    "MISSED_KINDS",
     "NormsDue",
     "RESET_LINK_LIFETIME",
     "UPLOAD_LIFETIME",
@@ -79,6 +82,7 @@ __all__ = [
     "log_out",
     "norms_due",
     "open_episode",
+    "record_missed_session",
     "record_paper_form",
     "record_submission",
     "refresh_clinic_norms",

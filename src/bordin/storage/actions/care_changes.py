@@ -10,15 +10,25 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from bordin.errors import Conflict, NotFound
+from bordin.errors import Conflict, InputError, NotFound
 from bordin.storage.access import require_client, require_role, require_therapist_in_scope
 from bordin.storage.actions._feedback import recompute_client_feedback, rescore_sessions
 from bordin.storage.actions.care import check_form_defaults
 from bordin.storage.actions.forms import validate_answers
 from bordin.storage.audit import record_event
-from bordin.storage.models import Client, ItemResponse, TherapySession, User
+from bordin.storage.models import Client, Episode, ItemResponse, MissedSession, TherapySession, User
 
-__all__ = ["change_session_date", "record_paper_form", "set_form_defaults", "transfer_client"]
+__all__ = [
+    "MISSED_KINDS",
+    "change_session_date",
+    "record_missed_session",
+    "record_paper_form",
+    "set_form_defaults",
+    "transfer_client",
+]
+
+#: why a planned session did not take place
+MISSED_KINDS = ("cancelled", "did_not_attend")
 
 
 def transfer_client(db: Session, *, actor: User, client_id: int, therapist_id: int) -> Client:
@@ -156,3 +166,47 @@ def set_form_defaults(
         detail={"before": before, "after": {"form_language": language, "instruments": instruments}},
     )
     return client
+
+
+def record_missed_session(
+    db: Session, *, actor: User, client_id: int, session_date: date, kind: str
+) -> MissedSession:
+    """Record a session that did not take place (cancelled, or the client did not attend)
+    in the client's open episode; attended-session numbers are unchanged.
+
+    Raises
+    ------
+    InputError
+        An unknown kind.
+    Conflict
+        The client has no open episode.
+    """
+    client = require_client(db, actor, client_id)
+    if kind not in MISSED_KINDS:
+        raise InputError(f"the kind is one of {', '.join(MISSED_KINDS)}", column="kind")
+    episode = db.scalar(
+        select(Episode)
+        .where(Episode.client_id == client.id, Episode.closed_on.is_(None))
+        .order_by(Episode.id.desc())
+    )
+    if episode is None:
+        raise Conflict(f"client {client_id} has no open episode; open one first")
+    missed = MissedSession(
+        client_id=client.id,
+        episode_id=episode.id,
+        date=session_date,
+        kind=kind,
+        created_by=actor.id,
+    )
+    db.add(missed)
+    db.flush()
+    record_event(
+        db,
+        actor=actor,
+        action="session.missed",
+        object_type="missed_session",
+        object_id=missed.id,
+        client_id=client.id,
+        detail={"kind": kind, "date": session_date.isoformat()},
+    )
+    return missed

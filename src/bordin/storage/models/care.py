@@ -51,3 +51,21 @@ class TherapySession(Base):
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     date: Mapped[date | None] = mapped_column(Date)
+
+
+class MissedSession(Base):
+    """A session that did not take place: cancelled, or the client did not attend.
+
+    Kept apart from :class:`TherapySession`, whose numbers count attended sessions only.
+    """
+
+    __tablename__ = "missed_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"))
+    date: Mapped[date] = mapped_column(Date)
+    #: "cancelled" or "did_not_attend"
+    kind: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

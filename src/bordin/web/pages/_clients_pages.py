@@ -34,6 +34,7 @@ REASON_LABELS = {
     "dropout": "Dropout",
     "referral": "Referral elsewhere",
 }
+MISSED_LABELS = {"cancelled": "Cancelled", "did_not_attend": "Did not attend"}
 DONE = {
     "close": "Episode closed.",
     "reopen": "A new episode of care is open.",
@@ -42,6 +43,7 @@ DONE = {
     "paper": "Paper form entered; feedback recomputed.",
     "transfer": "Client transferred.",
     "defaults": "Form language and questionnaires saved.",
+    "missed": "Recorded as not attended; attended sessions keep their numbers.",
 }
 #: instruments a paper form can be typed in for (those with shipped or uploaded wording)
 PAPER_INSTRUMENTS = ("sac", "phq9", "gad7", "k10", "core10")
@@ -57,6 +59,13 @@ def _day(raw: object, column: str, *, required: bool = False) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise InputError("a date is written YYYY-MM-DD", column=column) from None
+
+
+def _required_day(raw: object, column: str) -> date:
+    day = _day(raw, column, required=True)
+    if day is None:  # _day raised already; this keeps the type exact
+        raise InputError("give a date", column=column)
+    return day
 
 
 def _therapists(db: Session, user: User) -> list[dict[str, Any]]:
@@ -216,6 +225,13 @@ def care_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
         .distinct()
     ):
         answered.setdefault(session_id, []).append((instrument, staff is not None))
+    from bordin.storage.models import MissedSession
+
+    missed = db.scalars(
+        select(MissedSession)
+        .where(MissedSession.client_id == client.id)
+        .order_by(MissedSession.date, MissedSession.id)
+    ).all()
     therapist = db.get(User, client.therapist_id)
     open_episode = next((e for e in episodes if e.closed_on is None), None)
     context = base_context(user, title=f"Care of {client.code}", current="/caseload")
@@ -255,6 +271,10 @@ def care_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
                 }
                 for s in sessions
             ],
+            "missed": [
+                {"date": m.date, "kind": m.kind, "label": MISSED_LABELS[m.kind]} for m in missed
+            ],
+            "missed_kinds": [{"value": k, "label": v} for k, v in MISSED_LABELS.items()],
             "reasons": [{"value": k, "label": v} for k, v in REASON_LABELS.items()],
             "paper_instruments": list(PAPER_INSTRUMENTS),
             "therapists": _therapists(db, user),
@@ -329,6 +349,14 @@ def _apply(db: Session, user: User, client_id: int, what: str, form: Any) -> Non
             actor=user,
             client_id=client_id,
             session_date=_day(form.get("session_date"), "session_date", required=True),
+        )
+    elif what == "missed":
+        actions.record_missed_session(
+            db,
+            actor=user,
+            client_id=client_id,
+            session_date=_required_day(form.get("missed_date"), "missed_date"),
+            kind=str(form.get("kind") or ""),
         )
     elif what == "date":
         session = _own_session(db, user, client_id, form)

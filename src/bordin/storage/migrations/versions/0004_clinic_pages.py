@@ -1,5 +1,6 @@
 """clinic pages: import uploads, password reset links, episode close reason, clinic time
-zone, staff-entered responses, a client's form language and default questionnaires
+zone, staff-entered responses, a client's form language and default questionnaires,
+missed (cancelled, did-not-attend) sessions
 
 Revision ID: 0004
 Revises: 0002
@@ -66,6 +67,30 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("password_resets", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_password_resets_user_id"), ["user_id"], unique=False)
+    op.create_table(
+        "missed_sessions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("episode_id", sa.Integer(), nullable=False),
+        sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["client_id"], ["clients.id"], name=op.f("fk_missed_sessions_client_id_clients")
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_missed_sessions_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["episode_id"], ["episodes.id"], name=op.f("fk_missed_sessions_episode_id_episodes")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_missed_sessions")),
+    )
+    with op.batch_alter_table("missed_sessions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_missed_sessions_client_id"), ["client_id"], unique=False
+        )
     with op.batch_alter_table("episodes", schema=None) as batch_op:
         batch_op.add_column(sa.Column("close_reason", sa.String(length=16), nullable=True))
     with op.batch_alter_table("clients", schema=None) as batch_op:
@@ -97,6 +122,9 @@ def downgrade() -> None:
         batch_op.drop_column("form_language")
     with op.batch_alter_table("episodes", schema=None) as batch_op:
         batch_op.drop_column("close_reason")
+    with op.batch_alter_table("missed_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_missed_sessions_client_id"))
+    op.drop_table("missed_sessions")
     with op.batch_alter_table("password_resets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_password_resets_user_id"))
     op.drop_table("password_resets")
