@@ -308,3 +308,20 @@ def test_a_cancelled_or_missed_session_keeps_the_numbering(site: tuple[Any, Page
     numbers = [s["number"] for s in therapist.get(f"{path}?format=json").json()["sessions"]]
     assert numbers[-1] == len(before["sessions"]) + 1
     assert _audit(clinic, "session.missed") == 2
+
+
+def test_a_client_code_is_corrected(site: tuple[Any, PagesClinic]) -> None:
+    app, clinic = site
+    therapist = _client(app, clinic.users["therapist"])
+    path = f"/clients/{clinic.clients['C-102']}/care"
+    taken = therapist.post(
+        f"{path}/code?format=json", data={"code": "C-101", "csrf_token": _csrf(therapist)}
+    )
+    assert taken.status_code == 409
+    bad = therapist.post(
+        f"{path}/code?format=json", data={"code": "Jo Bloggs", "csrf_token": _csrf(therapist)}
+    )
+    assert bad.status_code == 422
+    assert _post(therapist, f"{path}/code", code="C-102b").status_code == 303
+    assert therapist.get(f"{path}?format=json").json()["client"]["code"] == "C-102b"
+    assert _audit(clinic, "client.rename") == 1

@@ -24,6 +24,7 @@ from bordin.storage.actions.care_changes import (
     change_session_date,
     record_missed_session,
     record_paper_form,
+    rename_client,
     set_form_defaults,
     transfer_client,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "record_submission",
     "refresh_clinic_norms",
     "refresh_due_norms",
+    "rename_client",
     "reset_password",
     "set_clinic_timezone",
     "set_form_defaults",

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bordin.errors import Conflict, InputError, NotFound
 from bordin.storage.access import require_client, require_role, require_therapist_in_scope
 from bordin.storage.actions._feedback import recompute_client_feedback, rescore_sessions
-from bordin.storage.actions.care import check_form_defaults
+from bordin.storage.actions.care import _check_code, check_form_defaults
 from bordin.storage.actions.forms import validate_answers
 from bordin.storage.audit import record_event
 from bordin.storage.models import Client, Episode, ItemResponse, MissedSession, TherapySession, User
@@ -23,6 +23,7 @@ __all__ = [
     "change_session_date",
     "record_missed_session",
     "record_paper_form",
+    "rename_client",
     "set_form_defaults",
     "transfer_client",
 ]
@@ -210,3 +211,36 @@ def record_missed_session(
         detail={"kind": kind, "date": session_date.isoformat()},
     )
     return missed
+
+
+def rename_client(db: Session, *, actor: User, client_id: int, code: str) -> Client:
+    """Correct a client's pseudonymous code.
+
+    Raises
+    ------
+    InputError
+        Not a valid code.
+    Conflict
+        Another client of the clinic has this code.
+    """
+    client = require_client(db, actor, client_id)
+    new = _check_code(code)
+    taken = db.scalar(
+        select(Client.id).where(
+            Client.clinic_id == client.clinic_id, Client.code == new, Client.id != client.id
+        )
+    )
+    if taken is not None:
+        raise Conflict(f"the client code {new!r} is already used in this clinic")
+    before = client.code
+    client.code = new
+    record_event(
+        db,
+        actor=actor,
+        action="client.rename",
+        object_type="client",
+        object_id=client.id,
+        client_id=client.id,
+        detail={"from": before, "to": new},
+    )
+    return client

@@ -44,6 +44,7 @@ DONE = {
     "transfer": "Client transferred.",
     "defaults": "Form language and questionnaires saved.",
     "missed": "Recorded as not attended; attended sessions keep their numbers.",
+    "code": "Client code changed.",
 }
 #: instruments a paper form can be typed in for (those with shipped or uploaded wording)
 PAPER_INSTRUMENTS = ("sac", "phq9", "gad7", "k10", "core10")
@@ -350,6 +351,8 @@ def _apply(db: Session, user: User, client_id: int, what: str, form: Any) -> Non
             client_id=client_id,
             session_date=_day(form.get("session_date"), "session_date", required=True),
         )
+    elif what == "code":
+        actions.rename_client(db, actor=user, client_id=client_id, code=str(form.get("code") or ""))
     elif what == "missed":
         actions.record_missed_session(
             db,
