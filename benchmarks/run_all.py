@@ -20,6 +20,7 @@ SCRIPTS = (
     "meta.py",
     "panel.py",
     "report.py",
+    "import_history.py",
     "web_load.py",
 )
 

@@ -1,5 +1,10 @@
 """Interoperability: CSV files in the project's data contracts (DESIGN.md)."""
 
-from bordin.interop.csv_files import read_responses_csv, read_scores_csv, write_scores_csv
+from bordin.interop.csv_files import (
+    read_csv_bytes,
+    read_responses_csv,
+    read_scores_csv,
+    write_scores_csv,
+)
 
-__all__ = ["read_responses_csv", "read_scores_csv", "write_scores_csv"]
+__all__ = ["read_csv_bytes", "read_responses_csv", "read_scores_csv", "write_scores_csv"]

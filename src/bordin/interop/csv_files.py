@@ -10,6 +10,7 @@ Row numbers in error messages count the header as row 1, so the first data row i
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import warnings
@@ -20,7 +21,7 @@ import pandas as pd
 
 from bordin.errors import InputError
 
-__all__ = ["read_responses_csv", "read_scores_csv", "write_scores_csv"]
+__all__ = ["read_csv_bytes", "read_responses_csv", "read_scores_csv", "write_scores_csv"]
 
 TEXT_COLUMNS = ("client_id", "therapist_id", "date", "instrument")
 SCORE_TEXT_COLUMNS = ("client_id", "therapist_id", "date")
@@ -41,20 +42,36 @@ def read_responses_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
         The file does not exist, is empty, or is not readable as CSV.
     """
     path = Path(path)
-    name = path.name
     if not path.is_file():
         raise InputError("no such file", file=str(path))
+    return _read(path, path.name)
+
+
+def read_csv_bytes(data: bytes, *, name: str) -> pd.DataFrame:
+    """Read an uploaded CSV file (long responses or wide scores) as
+    :func:`read_responses_csv` reads a file; ``name`` is the file name for error messages.
+
+    Raises
+    ------
+    InputError
+        The upload is empty or not readable as CSV.
+    """
+    return _read(io.BytesIO(data), name)
+
+
+def _read(source: Path | io.BytesIO, name: str) -> pd.DataFrame:
     try:
         with warnings.catch_warnings():
             # A first data row longer than the header would silently lose fields.
             warnings.simplefilter("error", category=pd.errors.ParserWarning)
             frame = pd.read_csv(
-                path,
+                source,
                 dtype={column: object for column in TEXT_COLUMNS},
                 keep_default_na=False,
                 na_values=[""],
                 skip_blank_lines=False,
                 index_col=False,
+                low_memory=False,  # one type per column, however long the file
                 encoding="utf-8-sig",
             )
     except pd.errors.EmptyDataError:

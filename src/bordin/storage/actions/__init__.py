@@ -1,9 +1,34 @@
 """Writes: each takes the acting user (or token) as a keyword, audits in the same
 transaction and recomputes the client's feedback there when responses change."""
 
+from bordin.storage.actions.accounts import (
+    RESET_LINK_LIFETIME,
+    change_own_password,
+    create_password_reset,
+    find_password_reset,
+    reset_password,
+    set_user_active,
+    update_user,
+)
 from bordin.storage.actions.alerts import acknowledge_alert
 from bordin.storage.actions.auth import authenticate_session, log_in, log_out
-from bordin.storage.actions.care import close_episode, create_client, create_session, open_episode
+from bordin.storage.actions.care import (
+    CLOSE_REASONS,
+    close_episode,
+    create_client,
+    create_session,
+    open_episode,
+)
+from bordin.storage.actions.care_changes import (
+    MISSED_KINDS,
+    change_session_date,
+    record_missed_session,
+    record_paper_form,
+    rename_client,
+    set_form_defaults,
+    transfer_client,
+)
+from bordin.storage.actions.clinic_settings import clinic_today, set_clinic_timezone
 from bordin.storage.actions.content import upload_content_pack
 from bordin.storage.actions.forms import (
     DEFAULT_LINK_LIFETIME,
@@ -12,6 +37,7 @@ from bordin.storage.actions.forms import (
     record_submission,
     validate_answers,
 )
+from bordin.storage.actions.history import HistoryImport, import_history
 from bordin.storage.actions.imports import import_responses
 from bordin.storage.actions.norms import (
     NormsDue,
@@ -25,29 +51,52 @@ from bordin.storage.actions.organisation import (
     create_user,
     set_password,
 )
+from bordin.storage.actions.uploads import UPLOAD_LIFETIME, confirm_import, stage_import
 
 __all__ = [
+    "CLOSE_REASONS",
     "DEFAULT_LINK_LIFETIME",
+    "HistoryImport",
+    "MISSED_KINDS",
     "NormsDue",
+    "RESET_LINK_LIFETIME",
+    "UPLOAD_LIFETIME",
     "acknowledge_alert",
     "authenticate_session",
+    "change_own_password",
+    "change_session_date",
+    "clinic_today",
     "close_episode",
+    "confirm_import",
     "create_client",
     "create_clinic",
     "create_form_request",
+    "create_password_reset",
     "create_session",
     "create_team",
     "create_user",
     "find_form_request",
+    "find_password_reset",
+    "import_history",
     "import_responses",
     "log_in",
     "log_out",
     "norms_due",
     "open_episode",
+    "record_missed_session",
+    "record_paper_form",
     "record_submission",
     "refresh_clinic_norms",
     "refresh_due_norms",
+    "rename_client",
+    "reset_password",
+    "set_clinic_timezone",
+    "set_form_defaults",
     "set_password",
+    "set_user_active",
+    "stage_import",
+    "transfer_client",
+    "update_user",
     "upload_content_pack",
     "validate_answers",
 ]

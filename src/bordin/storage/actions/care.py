@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import func, select
@@ -12,7 +14,14 @@ from bordin.storage.access import require_client, require_therapist_in_scope
 from bordin.storage.audit import record_event
 from bordin.storage.models import Client, Episode, TherapySession, User
 
-__all__ = ["close_episode", "create_client", "create_session", "open_episode"]
+__all__ = [
+    "CLOSE_REASONS",
+    "check_form_defaults",
+    "close_episode",
+    "create_client",
+    "create_session",
+    "open_episode",
+]
 
 _CODE_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
@@ -34,11 +43,14 @@ def create_client(
     code: str,
     therapist_id: int | None = None,
     opened_on: date | None = None,
+    form_language: str = "en",
+    default_instruments: Sequence[str] | None = None,
 ) -> Client:
     """Register a client by pseudonymous code and open their first episode of care.
 
     A therapist registers clients for themself; a supervisor or admin names a therapist in
-    their scope.
+    their scope. ``form_language`` and ``default_instruments`` are what the client's form
+    links use until a form was sent (see :func:`check_form_defaults`).
 
     Raises
     ------
@@ -52,7 +64,14 @@ def create_client(
     )
     if taken is not None:
         raise Conflict(f"the client code {code!r} is already used in this clinic")
-    client = Client(clinic_id=actor.clinic_id, therapist_id=therapist.id, code=code)
+    language, instruments = check_form_defaults(form_language, default_instruments)
+    client = Client(
+        clinic_id=actor.clinic_id,
+        therapist_id=therapist.id,
+        code=code,
+        form_language=language,
+        default_instruments=instruments,
+    )
     db.add(client)
     db.flush()
     episode = Episode(client_id=client.id, opened_on=opened_on or date.today())
@@ -68,6 +87,44 @@ def create_client(
         detail={"therapist_id": therapist.id, "episode_id": episode.id},
     )
     return client
+
+
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def check_form_defaults(
+    form_language: str, default_instruments: Sequence[str] | None
+) -> tuple[str, list[str] | None]:
+    """A client's form language (a code such as ``en`` or ``pt-BR``) and default
+    questionnaires (client-rated instruments), checked.
+
+    Raises
+    ------
+    InputError
+        A malformed language code (column ``form_language``), or an unknown or
+        clinician-rated instrument (column ``default_instruments``).
+    """
+    from bordin.errors import InstrumentError
+    from bordin.instruments import get_instrument
+
+    language = form_language.strip()
+    if not _LANGUAGE.match(language):
+        raise InputError("a language code is like en, de or pt-BR", column="form_language")
+    if not default_instruments:
+        return language, None
+    chosen = list(dict.fromkeys(str(i) for i in default_instruments))
+    for instrument in chosen:
+        try:
+            definition = get_instrument(instrument)
+        except InstrumentError:
+            raise InputError(
+                f"unknown instrument {instrument!r}", column="default_instruments"
+            ) from None
+        if definition.respondent != "client":
+            raise InputError(
+                f"{instrument} is not filled in by the client", column="default_instruments"
+            )
+    return language, chosen
 
 
 def _open_episode_of(db: Session, client_id: int) -> Episode | None:
@@ -105,20 +162,33 @@ def open_episode(
     return episode
 
 
+#: why an episode of care ended
+CLOSE_REASONS = ("planned", "dropout", "referral")
+
+
 def close_episode(
-    db: Session, *, actor: User, episode_id: int, closed_on: date | None = None
+    db: Session,
+    *,
+    actor: User,
+    episode_id: int,
+    closed_on: date | None = None,
+    reason: str | None = None,
 ) -> Episode:
-    """Close an episode of care (discharge)."""
+    """Close an episode of care (discharge), with its reason: a planned end, a dropout or a
+    referral (:data:`CLOSE_REASONS`; None when not given, as through the older API)."""
     episode = db.get(Episode, episode_id)
     if episode is None:
         raise NotFound(f"episode {episode_id} not found")
     require_client(db, actor, episode.client_id)
     if episode.closed_on is not None:
         raise Conflict(f"episode {episode_id} is already closed")
+    if reason is not None and reason not in CLOSE_REASONS:
+        raise InputError(f"the reason is one of {', '.join(CLOSE_REASONS)}", column="reason")
     closed = closed_on or date.today()
     if closed < episode.opened_on:
         raise InputError("an episode cannot close before it opened", column="closed_on")
     episode.closed_on = closed
+    episode.close_reason = reason
     record_event(
         db,
         actor=actor,
@@ -126,6 +196,7 @@ def close_episode(
         object_type="episode",
         object_id=episode.id,
         client_id=episode.client_id,
+        detail={"reason": reason},
     )
     return episode
 

@@ -2,7 +2,8 @@
 
 from bordin.storage.models._base import Base, UTCDateTime, utcnow
 from bordin.storage.models.audit import AuditEvent
-from bordin.storage.models.care import Client, Episode, TherapySession
+from bordin.storage.models.care import Client, Episode, MissedSession, TherapySession
+from bordin.storage.models.clinic_pages import ImportUpload, PasswordReset
 from bordin.storage.models.content import ContentPack
 from bordin.storage.models.feedback import Alert, FeedbackShown, NormsSnapshot, Score, Signal
 from bordin.storage.models.forms import FormRequest, ItemResponse
@@ -19,9 +20,12 @@ __all__ = [
     "Episode",
     "FeedbackShown",
     "FormRequest",
+    "ImportUpload",
     "ItemResponse",
     "LoginSession",
+    "MissedSession",
     "NormsSnapshot",
+    "PasswordReset",
     "ROLES",
     "RateLimitCount",
     "Role",

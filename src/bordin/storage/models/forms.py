@@ -47,6 +47,8 @@ class ItemResponse(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
     form_request_id: Mapped[int | None] = mapped_column(ForeignKey("form_requests.id"))
+    #: the staff member who typed in a form filled on paper (None: the client's own link)
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     instrument: Mapped[str] = mapped_column(String(32))
     item: Mapped[int] = mapped_column(Integer)
     value: Mapped[float] = mapped_column(Float)

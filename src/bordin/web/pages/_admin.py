@@ -31,6 +31,7 @@ DONE_MESSAGES = {
     "team": "Team created.",
     "user": "User created. Give them their password by a separate, secure channel.",
     "pack": "Content pack saved; new form links use this wording.",
+    "clinic": "Time zone saved; dates and times are shown in it.",
 }
 MAX_PACK_BYTES = 1_000_000
 
@@ -66,6 +67,7 @@ def admin_context(db: Session, user: User) -> dict[str, Any]:
         {
             "users": [
                 {
+                    "id": u.id,
                     "username": u.username,
                     "display_name": u.display_name,
                     "role": u.role,
@@ -110,6 +112,7 @@ def admin_context(db: Session, user: User) -> dict[str, Any]:
                 "docs": "/api/v1/docs",
             },
             "roles": list(ROLES),
+            "clinic_timezone": user.clinic.timezone,
             "done": None,
             "error": None,
             "entered": {},
@@ -190,7 +193,11 @@ async def _admin_write_form(request: Request, what: str, form: Any) -> Response:
 async def _apply(db: Session, user: User, what: str, form: Any) -> None:
     from bordin.storage.actions import create_team, create_user, upload_content_pack
 
-    if what == "team":
+    if what == "clinic":
+        from bordin.storage.actions import set_clinic_timezone
+
+        set_clinic_timezone(db, actor=user, timezone=str(form.get("timezone") or ""))
+    elif what == "team":
         create_team(db, actor=user, clinic_id=user.clinic_id, name=str(form.get("name") or ""))
     elif what == "user":
         team = str(form.get("team_id") or "")
@@ -224,6 +231,12 @@ async def _apply(db: Session, user: User, what: str, form: Any) -> None:
             language=str(form.get("language") or "").strip(),
             data=data,
         )
+
+
+@router.post("/admin/clinic", include_in_schema=False)
+async def set_clinic(request: Request) -> Response:
+    """Set the clinic's time zone (an IANA name)."""
+    return await _admin_write(request, "clinic")
 
 
 @router.post("/admin/teams", include_in_schema=False)

@@ -17,11 +17,14 @@ def register_pages(app: FastAPI) -> None:
     """Add the server-rendered pages and their assets to ``app``.
 
     Pages: the client's form (``/f/{token}``), login and logout, the caseload, a client
-    and their progress report, the team, the clinic and the admin page. Each answers
-    ``?format=json`` with its context (the JSON twin). Errors on the client's pages are
-    always HTML (:mod:`bordin.web.pages._client_errors`).
+    and their care (episodes, sessions, paper forms, transfer) and progress report, adding a
+    client, the team, the clinic, the admin page with its users and the history import, one's
+    account and password reset links. Each answers ``?format=json`` with its context (the
+    JSON twin). Errors on the client's pages are always HTML
+    (:mod:`bordin.web.pages._client_errors`).
     """
     from bordin.web.pages import (
+        _accounts_pages,
         _admin,
         _auth_pages,
         _caseload,
@@ -29,6 +32,8 @@ def register_pages(app: FastAPI) -> None:
         _client_form,
         _client_page,
         _client_progress,
+        _clients_pages,
+        _import_page,
         _oversight,
     )
 
@@ -37,11 +42,14 @@ def register_pages(app: FastAPI) -> None:
     for module in (
         _auth_pages,
         _client_form,
+        _clients_pages,  # before _client_page: /clients/new is not a client id
         _caseload,
         _client_progress,
         _client_page,
         _oversight,
         _admin,
+        _import_page,
+        _accounts_pages,
     ):
         app.include_router(module.router)
     _client_errors.install_client_error_pages(app)

@@ -109,7 +109,11 @@ async def login_submit(request: Request) -> Response:
         return _login_page(
             request,
             next_path=next_path,
-            error=f"Too many failed attempts. Try again in {exc.retry_after} seconds.",
+            error=(
+                "Logging in is paused after too many failed attempts from here, so this "
+                f"password was not checked. Try again in {exc.retry_after} seconds: a "
+                "correct password works then."
+            ),
             username=username,
             status_code=429,
         )

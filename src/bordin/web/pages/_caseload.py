@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from bordin.errors import BordinError, Conflict, InputError, NotFound, PermissionDenied
 from bordin.feedback.wording import colour_legend
-from bordin.storage.models import FormRequest, ItemResponse, TherapySession, User
+from bordin.storage.models import Client, FormRequest, ItemResponse, TherapySession, User
 from bordin.web.deps import app_state
 from bordin.web.i18n import LANGUAGES, page_language
+from bordin.web.pages._caseload_filters import filter_caseload
 from bordin.web.pages._deps import open_transaction, page_user
 from bordin.web.pages._labels import FORM_STATES, badge_for
 from bordin.web.pages._page import (
@@ -119,7 +120,7 @@ def caseload(request: Request) -> Response:
         user = page_user(request, db)
         if user is None:
             return login_redirect(request)
-        context = caseload_context(db, user)
+        context = filter_caseload(db, caseload_context(db, user), request.query_params)
     return render_page(request, "caseload.html", context, html=html_extras(request))
 
 
@@ -212,36 +213,31 @@ def _previous_instruments(db: Session, client_id: int) -> list[str]:
         .order_by(FormRequest.id.desc())
         .limit(1)
     )
-    return list(latest.instruments) if latest is not None else list(DEFAULT_INSTRUMENTS)
+    if latest is not None:
+        return list(latest.instruments)
+    client = db.get(Client, client_id)  # the client's own defaults, set when added
+    return list(client.default_instruments or DEFAULT_INSTRUMENTS) if client else []
 
 
-def _previous_language(db: Session, client_id: int) -> str:
-    latest = db.scalar(
-        select(FormRequest.language)
-        .where(FormRequest.client_id == client_id)
-        .order_by(FormRequest.id.desc())
-        .limit(1)
-    )
-    return page_language(latest)
+def _preferred_language(db: Session, client_id: int) -> str:
+    """The client's preferred form language (set when the client is added or edited)."""
+    return page_language(db.scalar(select(Client.form_language).where(Client.id == client_id)))
 
 
 def form_languages(db: Session, client_id: int) -> list[dict[str, Any]]:
-    """Languages the client's form can be in; the client's previous link's is pre-selected.
-
-    The client's preferred language is kept on their form links (``FormRequest.language``):
-    the therapist picks it for a link, and the next link starts from it.
-    """
-    previous = _previous_language(db, client_id)
+    """Languages the client's form can be in; the client's preferred one is pre-selected."""
+    preferred = _preferred_language(db, client_id)
     return [
-        {"code": code, "name": name, "selected": code == previous}
+        {"code": code, "name": name, "selected": code == preferred}
         for code, name in sorted(LANGUAGES.items(), key=lambda entry: entry[1])
     ]
 
 
-def _chosen_language(form: Any, db: Session, client_id: int) -> str:
+def _chosen_language(form: Any, default: str) -> str:
+    """The language picked on the form, else the client's preferred form language."""
     raw = form.get("language")
     if raw is None or raw == "":
-        return _previous_language(db, client_id)
+        return page_language(default)
     code = str(raw).strip().lower()
     if code not in LANGUAGES:
         raise InputError(
@@ -275,7 +271,7 @@ async def create_form_link(request: Request, client_id: int) -> Response:
                 actor=user,
                 session_id=session.id,
                 instruments=instruments,
-                language=_chosen_language(form, db, client.id),
+                language=_chosen_language(form, client.form_language),
                 lifetime=timedelta(days=state.settings.token_days),
             )
             url = form_link(state.settings.base_url, token)

@@ -53,7 +53,13 @@ def base_context(user: User, *, title: str, current: str) -> dict[str, Any]:
         for path, label, roles in NAVIGATION
         if user.role in roles
     ]
-    return {"title": title, "lang": "en", "user": user_summary(user), "nav": nav}
+    return {
+        "title": title,
+        "lang": "en",
+        "user": user_summary(user),
+        "nav": nav,
+        "timezone": user.clinic.timezone,
+    }
 
 
 def html_extras(request: Request, **extra: Any) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from bordin.web.i18n import N_, page_language, translations
 
@@ -52,7 +53,7 @@ _HEADERS = {
 }
 
 
-def _date(value: object, style: str = "short") -> str:
+def _date(value: object, style: str = "short", zone: str | None = None) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, str):
@@ -61,12 +62,26 @@ def _date(value: object, style: str = "short") -> str:
         except ValueError:
             return str(value)
     if isinstance(value, datetime):
+        if zone and zone != "UTC" and value.tzinfo is not None:
+            from zoneinfo import ZoneInfo
+
+            local = value.astimezone(ZoneInfo(zone))  # the clinic's time zone setting
+            if style == "long":
+                return local.strftime("%d %b %Y, %H:%M ") + (local.tzname() or zone)
+            return local.strftime("%d %b %Y")
         if style == "long":
             return value.strftime("%d %b %Y, %H:%M UTC")
         return value.strftime("%d %b %Y")
     if isinstance(value, date):
         return value.strftime("%d %b %Y")
     return str(value)
+
+
+@pass_context
+def _date_in_zone(context: Context, value: object, style: str = "short") -> str:
+    """A date, or a time in the clinic's time zone (the page context's ``timezone``)."""
+    zone = context.get("timezone")
+    return _date(value, style, zone if isinstance(zone, str) else None)
 
 
 def _number(value: object, digits: int = 1) -> str:
@@ -92,7 +107,7 @@ def page_environment(language: str = "en") -> Environment:
     env.install_gettext_translations(  # type: ignore[attr-defined]
         translations(page_language(language)), newstyle=True
     )
-    env.filters["date"] = _date
+    env.filters["date"] = _date_in_zone
     env.filters["number"] = _number
     return env
 

@@ -1,0 +1,113 @@
+"""Import from the admin page: upload and preview a history file, then import it.
+
+The file is kept (in the database, so any app worker can finish the import) between the
+preview and the admin's confirmation, under a random token stored hashed; its content is
+deleted once imported. Uploads left unconfirmed for a day are removed when the next one is
+made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bordin.errors import Conflict, InputError, NotFound
+from bordin.storage.access import require_role
+from bordin.storage.actions.history import HistoryImport, HistoryKind, import_history
+from bordin.storage.audit import record_event
+from bordin.storage.credentials import hash_token, new_token
+from bordin.storage.models import ImportUpload, User, utcnow
+
+__all__ = ["UPLOAD_LIFETIME", "confirm_import", "stage_import"]
+
+#: how long an uploaded, previewed file waits for its confirmation
+UPLOAD_LIFETIME = timedelta(days=1)
+
+
+def _preview(db: Session, actor: User, upload: ImportUpload, *, preview: bool) -> HistoryImport:
+    from bordin.interop import read_csv_bytes
+
+    kind: HistoryKind = "scores" if upload.kind == "scores" else "responses"
+    frame = read_csv_bytes(upload.content or b"", name=upload.filename)
+    return import_history(
+        db,
+        actor=actor,
+        clinic_id=actor.clinic_id,
+        frame=frame,
+        kind=kind,
+        source=upload.filename,
+        preview=preview,
+    )
+
+
+def stage_import(
+    db: Session, *, actor: User, kind: str, filename: str, content: bytes
+) -> tuple[str, HistoryImport]:
+    """Check an uploaded history file, keep it, and say what importing it would create.
+
+    Returns
+    -------
+    tuple
+        The upload's one-time token (for :func:`confirm_import`) and the preview.
+
+    Raises
+    ------
+    InputError
+        Unknown kind, or a bad row (file, row and column named): then nothing is kept.
+    """
+    require_role(actor, "admin")
+    if kind not in ("responses", "scores"):
+        raise InputError("choose responses or scores", column="kind")
+    db.execute(delete(ImportUpload).where(ImportUpload.created_at < utcnow() - UPLOAD_LIFETIME))
+    token = new_token()
+    upload = ImportUpload(
+        clinic_id=actor.clinic_id,
+        token_hash=hash_token(token),
+        kind=kind,
+        filename=filename[:255] or "upload.csv",
+        sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
+        created_by=actor.id,
+    )
+    preview = _preview(db, actor, upload, preview=True)  # raises before anything is kept
+    db.add(upload)
+    db.flush()
+    record_event(
+        db,
+        actor=actor,
+        action="import.upload",
+        object_type="import_upload",
+        object_id=upload.id,
+        detail={"filename": upload.filename, "sha256": upload.sha256, "kind": kind},
+    )
+    return token, preview
+
+
+def confirm_import(db: Session, *, actor: User, token: str) -> tuple[str, HistoryImport]:
+    """Import a previewed upload (once); returns its file name and what was created.
+
+    Raises
+    ------
+    NotFound
+        No upload has this token in the actor's clinic, or it expired.
+    Conflict
+        It was imported already.
+    """
+    require_role(actor, "admin")
+    upload = db.scalar(
+        select(ImportUpload).where(
+            ImportUpload.token_hash == hash_token(token),
+            ImportUpload.clinic_id == actor.clinic_id,
+        )
+    )
+    if upload is None or upload.created_at < utcnow() - UPLOAD_LIFETIME:
+        raise NotFound("this upload is not known or has expired; upload the file again")
+    if upload.imported_at is not None:
+        raise Conflict(f"{upload.filename} was imported already")
+    result = _preview(db, actor, upload, preview=False)
+    upload.imported_at = utcnow()
+    upload.content = None
+    return upload.filename, result

@@ -1,0 +1,60 @@
+"""``bordin import``: preview, import, the same file again, and a bad row."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bordin.cli.main import main
+from bordin.simulate import SimulationConfig, simulate_clinic
+from bordin.storage import actions, make_engine, make_session_factory, transaction
+from bordin.storage.migrate import upgrade_database
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_import_previews_imports_and_then_adds_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
+    upgrade_database(url)
+    engine = make_engine(url)
+    with transaction(make_session_factory(engine)) as db:
+        actions.create_clinic(db, actor=None, name="North")
+    engine.dispose()
+    responses = simulate_clinic(SimulationConfig(n_clients=5), seed=2).responses
+    path = tmp_path / "history.csv"
+    responses.to_csv(path, index=False)
+    sessions = len(responses[["client_id", "session"]].drop_duplicates())
+
+    code, out, _ = _run(capsys, "import", str(path), "--clinic", "North", "--db", url, "--preview")
+    assert code == 0 and "would create 5 client(s)" in out and f"{sessions} session(s)" in out
+    code, out, _ = _run(capsys, "import", str(path), "--clinic", "North", "--db", url, "--json")
+    created = json.loads(out)
+    assert code == 0 and created["committed"] and created["sessions"] == sessions
+    code, out, _ = _run(capsys, "import", str(path), "--clinic", "1", "--db", url, "--json")
+    again = json.loads(out)
+    assert (again["clients"], again["sessions"], again["administrations"]) == (0, 0, 0)
+
+    bad = responses.astype({"item": object})
+    bad.iloc[3, bad.columns.get_loc("item")] = 99
+    bad_path = tmp_path / "bad.csv"
+    bad.assign(client_id="new-" + bad["client_id"].astype(str)).to_csv(bad_path, index=False)
+    code, _, err = _run(capsys, "import", str(bad_path), "--clinic", "North", "--db", url)
+    assert code == 2 and "bad.csv" in err and "row 5" in err
+    code, out, _ = _run(
+        capsys, "import", str(path), "--clinic", "North", "--db", url, "--json", "--preview"
+    )
+    assert json.loads(out)["clients"] == 0  # the bad file stored nothing
+    code, _, err = _run(capsys, "import", str(path), "--clinic", "South", "--db", url)
+    assert code == 2 and "no clinic 'South'" in err
