@@ -15,7 +15,7 @@ from bordin.errors import BordinError, Conflict, InputError, NotFound, Permissio
 from bordin.feedback.wording import colour_legend
 from bordin.storage.models import Client, FormRequest, ItemResponse, TherapySession, User
 from bordin.web.deps import app_state
-from bordin.web.i18n import LANGUAGES, page_language
+from bordin.web.i18n import LANGUAGES
 from bordin.web.pages._caseload_filters import filter_caseload
 from bordin.web.pages._deps import open_transaction, page_user
 from bordin.web.pages._labels import FORM_STATES, badge_for
@@ -220,8 +220,10 @@ def _previous_instruments(db: Session, client_id: int) -> list[str]:
 
 
 def _preferred_language(db: Session, client_id: int) -> str:
-    """The client's preferred form language (set when the client is added or edited)."""
-    return page_language(db.scalar(select(Client.form_language).where(Client.id == client_id)))
+    """The client's preferred form language (set when the client is added or edited, and
+    by the language picked for their latest link): the next link starts from it."""
+    preferred = db.scalar(select(Client.form_language).where(Client.id == client_id))
+    return str(preferred or "en")
 
 
 def form_languages(db: Session, client_id: int) -> list[dict[str, Any]]:
@@ -234,10 +236,10 @@ def form_languages(db: Session, client_id: int) -> list[dict[str, Any]]:
 
 
 def _chosen_language(form: Any, default: str) -> str:
-    """The language picked on the form, else the client's preferred form language."""
+    """The language picked on the form, else ``default`` (the client's preferred one)."""
     raw = form.get("language")
     if raw is None or raw == "":
-        return page_language(default)
+        return default
     code = str(raw).strip().lower()
     if code not in LANGUAGES:
         raise InputError(
@@ -251,6 +253,7 @@ def _chosen_language(form: Any, default: str) -> str:
 async def create_form_link(request: Request, client_id: int) -> Response:
     """Create the client's next one-time form link and show it with a QR code."""
     from bordin.storage.actions import create_form_request
+    from bordin.storage.actions.care_changes import set_form_defaults
     from bordin.storage.queries import get_client
     from bordin.web.api.forms import form_link
 
@@ -266,12 +269,21 @@ async def create_form_link(request: Request, client_id: int) -> Response:
             session = _next_session(db, user, client.id)
             chosen = [str(v) for v in form.getlist("instrument") if isinstance(v, str)]
             instruments = chosen or _previous_instruments(db, client.id)
+            language = _chosen_language(form, client.form_language)
+            if language != client.form_language:  # the client's preference from now on
+                set_form_defaults(
+                    db,
+                    actor=user,
+                    client_id=client.id,
+                    form_language=language,
+                    default_instruments=client.default_instruments,
+                )
             created, token = create_form_request(
                 db,
                 actor=user,
                 session_id=session.id,
                 instruments=instruments,
-                language=_chosen_language(form, client.form_language),
+                language=language,
                 lifetime=timedelta(days=state.settings.token_days),
             )
             url = form_link(state.settings.base_url, token)
