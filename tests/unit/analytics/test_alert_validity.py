@@ -323,7 +323,11 @@ def test_benchmark_runs_on_a_small_clinic(tmp_path: Path) -> None:
     assert 0 < fewer["burden"] < today["burden"] <= 1
     assert fewer["flagged_share"] <= today["flagged_share"]
     proposed, _ = bench.propose(tradeoff)
+    others = bench.other_clinics(100, 4, settings[1])
+    assert others["setting"].tolist() == ["today", "proposed"]
+    assert others["demo_share"].between(0, 1).all()
     text = bench.to_markdown(
+        others=others,
         tradeoff=tradeoff,
         details=details,
         proposed=proposed,
@@ -337,3 +341,43 @@ def test_benchmark_runs_on_a_small_clinic(tmp_path: Path) -> None:
     assert svg.startswith("<svg")
     # namespace names are not fetched; no reference that a browser would load
     assert 'href="http' not in svg and "url(http" not in svg and "@import" not in svg
+
+
+def test_benchmark_proposal_meets_both_targets_with_fewest_false_alarms() -> None:
+    bench = _benchmark()
+    base = {"level": 0.9, "yellow": False, "slope": -0.15, "lookback": 6, "early_until": 6}
+    tradeoff = pd.DataFrame(
+        [
+            {**base, "burden": 0.60, "sens_det": 0.99, "sens_det_red": 0.95, "spec_det": 0.10},
+            {
+                **base,
+                "level": 0.95,
+                "burden": 0.30,
+                "sens_det": 0.90,
+                "sens_det_red": 0.85,
+                "spec_det": 0.30,
+            },
+            {
+                **base,
+                "level": 0.8,
+                "burden": 0.32,
+                "sens_det": 0.95,
+                "sens_det_red": 0.90,
+                "spec_det": 0.20,
+            },
+            # within range but the red alert alone misses deteriorators
+            {
+                **base,
+                "level": 0.99,
+                "burden": 0.25,
+                "sens_det": 0.95,
+                "sens_det_red": 0.40,
+                "spec_det": 0.50,
+            },
+        ]
+    )
+    proposed, meets = bench.propose(tradeoff)
+    assert meets and proposed["level"] == 0.95
+    # none in range: the lowest burden that keeps both sensitivities
+    proposed, meets = bench.propose(tradeoff.assign(burden=tradeoff["burden"] + 0.5))
+    assert not meets and proposed["level"] == 0.95
