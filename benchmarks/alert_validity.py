@@ -492,8 +492,8 @@ def to_markdown(
         "clients carrying each kind in the median week; a client can carry several): "
         + ", ".join(f"{KIND_LABELS[k]} {_pct(v)}" for k, v in drivers.items())
         + ". The yellow colour (less progress than the expected curve, but within the limit) "
-        "holds for roughly the half of clients below the median expected course at any time, "
-        "so counting it as an alert alone puts the burden above the target.",
+        f"alone holds for {_pct(bf.loc['not_on_track_yellow', 'estimate'])} of active clients "
+        "in the median week, above the target by itself.",
         "",
         "## Trade-off",
         "",
@@ -506,9 +506,10 @@ def to_markdown(
         f"{', '.join(str(v) for v in LOOKBACKS)}); the last session at which weak early "
         "alliance is shown (today twice `early_session`, i.e. 6; "
         f"{', '.join(str(v) for v in EARLY_UNTIL)}). Sensitivity, specificity and PPV are of "
-        "*any alert* before the last session for reliable deterioration at the end. The chart "
-        "sweeps the not-on-track level (labels) for three display choices; the table below it "
-        "shows today's defaults and every setting that changes one of them.",
+        "*any alert* before the last session for reliable deterioration at the end. The chart's "
+        "left panel sweeps the not-on-track level (labels) for three display choices, its "
+        "right panel the red alert alone; the table below it shows today's defaults and every "
+        "setting that changes one of them.",
         "",
         '<img src="alert-validity.svg" alt="Weekly alert burden against sensitivity for '
         'deterioration as the not-on-track level varies, for three display choices">',
