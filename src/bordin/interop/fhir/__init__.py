@@ -4,7 +4,13 @@ Resources are built and checked with the R4B models of ``fhir.resources`` (R4B s
 structure for these resources). See docs/fhir.md for what is supported.
 """
 
-from bordin.interop.fhir.bundle import BundleType, export_responses, export_scores, read_bundle
+from bordin.interop.fhir.bundle import (
+    BundleType,
+    export_responses,
+    export_scores,
+    read_bundle,
+    write_resource,
+)
 from bordin.interop.fhir.observations import to_observation
 from bordin.interop.fhir.questionnaire import to_questionnaire
 from bordin.interop.fhir.responses import (
@@ -23,4 +29,5 @@ __all__ = [
     "to_observation",
     "to_questionnaire",
     "to_questionnaire_responses",
+    "write_resource",
 ]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
 import uuid
+from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -17,7 +20,13 @@ from bordin.interop.fhir.responses import responses_from_resources, to_questionn
 from bordin.scoring import score_responses
 from bordin.scoring._validate import validate_responses
 
-__all__ = ["BundleType", "export_responses", "export_scores", "read_bundle"]
+__all__ = [
+    "BundleType",
+    "export_responses",
+    "export_scores",
+    "read_bundle",
+    "write_resource",
+]
 
 BundleType = Literal["collection", "transaction"]
 _NAMESPACE = uuid.UUID("5f0c6a52-1d0e-4c41-9a1e-b07d1f1e5a3c")
@@ -163,3 +172,21 @@ def read_bundle(text: str | bytes, *, source: str | None = None) -> pd.DataFrame
     if len(frame):
         validate_responses(frame, source=source)
     return frame
+
+
+def write_resource(resource: Any, path: str | os.PathLike[str]) -> None:
+    """Write a FHIR resource model as indented JSON, atomically (whole file or untouched)."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError("the output folder does not exist", file=str(path))
+    text = resource.model_dump_json(exclude_none=True, indent=1)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.write("\n")
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
