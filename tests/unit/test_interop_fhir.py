@@ -162,3 +162,27 @@ def test_transaction_bundle_is_conditional_on_the_response_identifier() -> None:
         "url": "QuestionnaireResponse",
         "ifNoneExist": "identifier=urn:bordin:response|c1/1/phq9",
     }
+
+
+def test_single_resources_are_validated_models() -> None:
+    from fhir.resources.R4B.observation import Observation
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+    from bordin.interop.fhir import to_observation, to_questionnaire_responses
+
+    (response,) = to_questionnaire_responses(_phq9_rows([1] * 9))
+    assert isinstance(response, QuestionnaireResponse)
+    assert response.identifier.value == "c1/1/phq9"  # type: ignore[union-attr]
+    definition = get_instrument("gad7")
+    observation = to_observation(
+        definition,
+        definition.scale("total"),
+        client_id="c1",
+        therapist_id="t1",
+        session=3,
+        date=None,
+        score=7.0,
+    )
+    assert isinstance(observation, Observation)
+    assert observation.code.coding[0].code == "70274-6"  # type: ignore[index]
+    assert observation.interpretation[0].coding[0].code == "N"  # type: ignore[index]

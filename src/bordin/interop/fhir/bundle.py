@@ -15,8 +15,8 @@ from fhir.resources.R4B.bundle import Bundle
 
 from bordin.errors import InputError, InstrumentError
 from bordin.instruments import get_instrument
-from bordin.interop.fhir.observations import to_observation
-from bordin.interop.fhir.responses import responses_from_resources, to_questionnaire_responses
+from bordin.interop.fhir.observations import observation_data
+from bordin.interop.fhir.responses import response_data, responses_from_resources
 from bordin.scoring import score_responses
 from bordin.scoring._validate import validate_responses
 
@@ -80,7 +80,7 @@ def _score_observations(
                 value = row[column]
                 if value is None or not math.isfinite(float(value)):
                     continue
-                observation = to_observation(
+                observation = observation_data(
                     definition,
                     scale,
                     client_id=client,
@@ -91,7 +91,7 @@ def _score_observations(
                     derived_from=derived.get((client, session, definition.id)),
                 )
                 full = _full_url("Observation", f"{client}/{session}/{column}")
-                out.append((observation.model_dump(mode="json", exclude_none=True), full))
+                out.append((observation, full))
     return out
 
 
@@ -114,12 +114,11 @@ def export_responses(
     scores = score_responses(responses, source=source)
     entries = []
     derived: dict[tuple[str, int, str], str] = {}
-    for response in to_questionnaire_responses(responses):
-        key = str(response.identifier.value)  # type: ignore[union-attr]
+    for data in response_data(responses):
+        key = str(data["identifier"]["value"])
         full = _full_url("QuestionnaireResponse", key)
         client, session, instrument = key.rsplit("/", 2)
         derived[(client, int(session), instrument)] = full
-        data = response.model_dump(mode="json", exclude_none=True)
         entries.append(_entry(data, full, bundle_type))
     for data, full in _score_observations(scores, derived):
         entries.append(_entry(data, full, bundle_type))

@@ -25,7 +25,7 @@ from bordin.interop.fhir._common import (
     THERAPIST_EXTENSION,
 )
 
-__all__ = ["INTERPRETATION_SYSTEM", "to_observation"]
+__all__ = ["INTERPRETATION_SYSTEM", "observation_data", "to_observation"]
 
 INTERPRETATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 _CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -56,7 +56,33 @@ def to_observation(
     score: float,
     derived_from: str | None = None,
 ) -> Observation:
-    """One scale score as a validated ``Observation``.
+    """One scale score as a validated ``Observation`` (see :func:`observation_data`)."""
+    return Observation.model_validate(
+        observation_data(
+            definition,
+            scale,
+            client_id=client_id,
+            therapist_id=therapist_id,
+            session=session,
+            date=date,
+            score=score,
+            derived_from=derived_from,
+        )
+    )
+
+
+def observation_data(
+    definition: InstrumentDefinition,
+    scale: ScaleDefinition,
+    *,
+    client_id: str,
+    therapist_id: str,
+    session: int,
+    date: str | None,
+    score: float,
+    derived_from: str | None = None,
+) -> dict[str, Any]:
+    """One scale score as an ``Observation`` JSON dict (validated by the caller's Bundle).
 
     Parameters
     ----------
@@ -70,6 +96,8 @@ def to_observation(
         Reference (e.g. ``urn:uuid:...``) of the ``QuestionnaireResponse`` it was scored from.
     """
     column = definition.column(scale.name)
+    if not math.isfinite(score):
+        raise ValueError(f"{column}: a score must be finite to be exported")
     codings = [
         {
             "system": SCALE_SYSTEM,
@@ -96,8 +124,6 @@ def to_observation(
             "code": "{score}",
         },
     }
-    if not math.isfinite(score):
-        raise ValueError(f"{column}: a score must be finite to be exported")
     if date is not None:
         data["effectiveDateTime"] = date
     if derived_from is not None:
@@ -116,4 +142,4 @@ def to_observation(
                 ),
             }
         ]
-    return Observation.model_validate(data)
+    return data

@@ -39,6 +39,7 @@ from bordin.interop.fhir.questionnaire import ORDINAL_VALUE, is_choice
 
 __all__ = [
     "RESPONSE_COLUMNS",
+    "response_data",
     "response_identifier",
     "responses_from_resources",
     "to_questionnaire_responses",
@@ -100,19 +101,11 @@ def _response(
     return data
 
 
-def to_questionnaire_responses(responses: pd.DataFrame) -> list[QuestionnaireResponse]:
-    """One ``QuestionnaireResponse`` per client, session and instrument of a long frame.
+def response_data(responses: pd.DataFrame) -> list[dict[str, Any]]:
+    """The ``QuestionnaireResponse`` resources of a long frame as JSON dicts (unvalidated).
 
-    Parameters
-    ----------
-    responses
-        Long item responses (DESIGN.md's data contract), already checked with
-        ``bordin.scoring`` (see :func:`bordin.interop.fhir.bundle.export_responses`).
-
-    Returns
-    -------
-    list of QuestionnaireResponse
-        Ordered by client, session and instrument; items by number.
+    :func:`to_questionnaire_responses` validates each; a Bundle export validates them once,
+    inside the Bundle.
     """
     has_date = "date" in responses.columns
     groups: dict[tuple[str, int, str], dict[str, Any]] = {}
@@ -127,9 +120,8 @@ def to_questionnaire_responses(responses: pd.DataFrame) -> list[QuestionnaireRes
             group = {"therapist": str(row.therapist_id).strip(), "date": date, "answers": []}
             groups[key] = group
         group["answers"].append((int(row.item), float(row.value)))
-    out = []
-    for (client, session, instrument), group in sorted(groups.items()):
-        data = _response(
+    return [
+        _response(
             get_instrument(instrument),
             client,
             group["therapist"],
@@ -137,8 +129,25 @@ def to_questionnaire_responses(responses: pd.DataFrame) -> list[QuestionnaireRes
             group["date"],
             group["answers"],
         )
-        out.append(QuestionnaireResponse.model_validate(data))
-    return out
+        for (client, session, instrument), group in sorted(groups.items())
+    ]
+
+
+def to_questionnaire_responses(responses: pd.DataFrame) -> list[QuestionnaireResponse]:
+    """One ``QuestionnaireResponse`` per client, session and instrument of a long frame.
+
+    Parameters
+    ----------
+    responses
+        Long item responses (DESIGN.md's data contract), already checked with
+        ``bordin.scoring`` (see :func:`bordin.interop.fhir.bundle.export_responses`).
+
+    Returns
+    -------
+    list of QuestionnaireResponse
+        Validated models, ordered by client, session and instrument; items by number.
+    """
+    return [QuestionnaireResponse.model_validate(d) for d in response_data(responses)]
 
 
 def _by_canonical() -> dict[str, InstrumentDefinition]:
