@@ -137,9 +137,10 @@ def export_scores(scores: pd.DataFrame, *, bundle_type: BundleType = "collection
 def read_bundle(text: str | bytes, *, source: str | None = None) -> pd.DataFrame:
     """The long item responses in a Bundle's ``QuestionnaireResponse`` entries.
 
-    The Bundle is validated with the FHIR R4B models first, then every response is mapped
-    back and checked like any other input (:func:`bordin.scoring` checks); other resource
-    types (``Observation``, ``Patient``) are skipped.
+    The Bundle and its ``QuestionnaireResponse`` entries are validated with the FHIR R4B
+    models first, then every response is mapped back and checked like any other input
+    (``bordin score``'s checks); other resource types (``Observation``, ``Patient``) are
+    skipped unread.
 
     Raises
     ------
@@ -153,8 +154,21 @@ def read_bundle(text: str | bytes, *, source: str | None = None) -> pd.DataFrame
         raise InputError(f"not JSON: {exc}", file=source) from None
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         raise InputError("not a FHIR Bundle (resourceType must be 'Bundle')", file=source)
+    entries = data.get("entry")
+    if entries is not None and not isinstance(entries, list):
+        raise InputError("not a valid FHIR R4 Bundle: entry must be a list", file=source)
+    # The Bundle is validated with the responses in it; other resources are skipped unread.
+    shell = dict(data)
+    if entries is not None:
+        shell["entry"] = [
+            e
+            if not isinstance(e, dict)
+            or (e.get("resource") or {}).get("resourceType") == "QuestionnaireResponse"
+            else {k: v for k, v in e.items() if k != "resource"}
+            for e in entries
+        ]
     try:
-        Bundle.model_validate(data)
+        Bundle.model_validate(shell)
     except ValueError as exc:
         first = str(exc).splitlines()
         detail = " ".join(first[:3])
