@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from sqlalchemy import func, select
 
 from bordin.interop.fhir import export_responses
 from bordin.storage.models import AuditEvent, Client, ItemResponse, User
-from web.service_world import PHQ9_RISK, World
+from web.service_world import BACKENDS, PHQ9_RISK, World
 
 FHIR = "/fhir/R4"
 
@@ -34,6 +35,7 @@ def _bundle(world: World, client: str, session: int, values: list[int]) -> str:
     return export_responses(frame, bundle_type="transaction").model_dump_json(exclude_none=True)
 
 
+@pytest.mark.parametrize("world", BACKENDS, indirect=True)
 def test_responses_and_observations_of_a_client(world: World) -> None:
     client = world.login("ta1")
     found = client.get(f"{FHIR}/QuestionnaireResponse", params={"subject": "ta1-c1"})
@@ -81,6 +83,7 @@ def _stored(world: World) -> int:
         return int(db.scalar(select(func.count()).select_from(ItemResponse)) or 0)
 
 
+@pytest.mark.parametrize("world", BACKENDS, indirect=True)
 def test_bundle_import_is_idempotent_and_refuses_changed_answers(world: World) -> None:
     admin = world.login("aa")
     before = _stored(world)
