@@ -18,6 +18,7 @@ from bordin.storage.models import Episode
 from web.service_world import PHQ9_MILD, SAC_OK, World
 
 API = "/api/v1"
+FHIR = "/fhir/R4"
 ACTORS = ["ta1", "ta2", "ta3", "sa_north", "sa_south", "aa", "tb1", "sb", "ab", "anonymous"]
 # Who may see ta1's client (therapist ta1, the north supervisor, clinic A's admin).
 SEES_TA1 = {"ta1", "sa_north", "aa"}
@@ -63,6 +64,18 @@ CLIENT_SCOPED = [
     Call("scores", lambda c, w, x: c.get(f"{API}/clients/{w.clients['ta1']}/scores"), 200),
     Call("signals", lambda c, w, x: c.get(f"{API}/clients/{w.clients['ta1']}/signals"), 200),
     Call("alerts", lambda c, w, x: c.get(f"{API}/clients/{w.clients['ta1']}/alerts"), 200),
+    Call(
+        "FHIR QuestionnaireResponse search",
+        lambda c, w, x: c.get(f"{FHIR}/QuestionnaireResponse", params={"subject": "ta1-c1"}),
+        200,
+    ),
+    Call(
+        "FHIR Observation search",
+        lambda c, w, x: c.get(
+            f"{FHIR}/Observation", params={"subject": "ta1-c1", "code": "44261-6"}
+        ),
+        200,
+    ),
     Call(
         "acknowledge alert",
         lambda c, w, x: c.post(f"{API}/alerts/{w.alerts['ta1']}/acknowledge", json={"note": "n"}),
@@ -132,7 +145,14 @@ def test_lists_exports_and_admin_operations(world: World, actor: str) -> None:
     new_client = client.post(
         f"{API}/clients", json={"code": f"new-{actor}", "therapist_id": world.users["ta1"]}
     )
+    questionnaire = client.get(f"{FHIR}/Questionnaire/phq9")
+    metadata = client.get(f"{FHIR}/metadata")
+    fhir_import = client.post(
+        f"{FHIR}/Bundle", json={"resourceType": "Bundle", "type": "collection"}
+    )
+    assert metadata.status_code == 200  # the CapabilityStatement holds no data
     if actor == "anonymous":
+        assert questionnaire.status_code == 401 and fhir_import.status_code == 401
         for response in (
             listing,
             caseload,
@@ -165,6 +185,8 @@ def test_lists_exports_and_admin_operations(world: World, actor: str) -> None:
     for response in exports:
         assert response.status_code == (403 if ROLE[actor] == "therapist" else 200)
     assert instruments.status_code == 200 and packs.status_code == 200
+    assert questionnaire.status_code == 200
+    assert fhir_import.status_code == (200 if ROLE[actor] == "admin" else 403)
     # An admin's upload reaches validation (422 for this incomplete pack); others are refused.
     assert upload.status_code == (422 if ROLE[actor] == "admin" else 403)
     # Assigning a client to ta1: ta1 itself, ta1's supervisor and clinic A's admin may.

@@ -1,4 +1,5 @@
-"""Interoperability: CSV files in the project's data contracts (DESIGN.md)."""
+"""Interoperability: CSV files in the project's data contracts (DESIGN.md); FHIR R4 in
+:mod:`bordin.interop.fhir` (imported on its own: it loads the FHIR models)."""
 
 from bordin.interop.csv_files import (
     read_csv_bytes,

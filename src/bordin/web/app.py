@@ -139,6 +139,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(api_router(), prefix=API_PREFIX)
 
+    from bordin.web.fhir import FHIR_PREFIX
+    from bordin.web.fhir import router as fhir_router
+
+    app.include_router(fhir_router, prefix=FHIR_PREFIX)
+
     if importlib.util.find_spec("bordin.web.pages") is not None:
         from bordin.web.pages import register_pages
 
