@@ -168,3 +168,27 @@ def test_windows_end_and_their_rows_are_deleted(world: World) -> None:
         limit.count(db, "c")
         rows = db.execute(select(RateLimitCount.address, RateLimitCount.window_start)).all()
         assert rows == [("c", 1_000_020)]  # the ended window's rows are gone
+
+
+def test_failed_logins_are_also_counted_per_account(world: World) -> None:
+    """An account that had too many failed logins (from any address) is paused; another
+    account from the same address is not."""
+    from bordin.web.security import account_key
+
+    limit = RateLimit("login", 3)
+    world.app.state.bordin.login_limit = limit
+    with transaction(world.sessions_factory) as db:
+        for _ in range(3):  # three failures for ta1 seen from elsewhere
+            limit.count(db, account_key("TA1@test "))
+    client = world.anonymous()
+    right = {"username": "ta1@test", "password": PASSWORD}
+    paused = client.post(f"{API}/auth/login", json=right)
+    assert paused.status_code == 429 and int(paused.headers["Retry-After"]) >= 1
+    page = client.post("/login", data=right)
+    assert page.status_code == 429 and "password was not checked" in page.text
+    other = {"username": "ta2@test", "password": PASSWORD}
+    assert client.post(f"{API}/auth/login", json=other).status_code == 200
+    with world.sessions_factory() as db:
+        keys = set(db.scalars(select(RateLimitCount.address)))
+    assert account_key("ta1@test") in keys
+    assert not any("ta1" in key for key in keys)  # no usernames in the table

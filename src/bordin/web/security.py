@@ -29,6 +29,7 @@ __all__ = [
     "CSRF_HEADER",
     "SESSION_COOKIE",
     "RateLimited",
+    "account_key",
     "clear_session_cookies",
     "client_address",
     "csrf_token_for",
@@ -84,6 +85,13 @@ def clear_session_cookies(response: Response, settings: Settings) -> None:
     """Remove the session and CSRF cookies."""
     for name in (SESSION_COOKIE, CSRF_COOKIE):
         response.delete_cookie(name, path="/", samesite="lax", secure=settings.https)
+
+
+def account_key(username: str) -> str:
+    """The key failed logins for one account are counted under (beside the address's):
+    a digest of the normalised username, so the table holds no usernames."""
+    digest = hashlib.sha256(username.strip().lower().encode("utf-8")).hexdigest()[:40]
+    return f"account:{digest}"
 
 
 def client_address(request: Request) -> str:

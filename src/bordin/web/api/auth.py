@@ -12,6 +12,7 @@ from bordin.web.deps import CurrentUser, Db, app_state, limit_login, require_csr
 from bordin.web.schemas import LoginIn, LoginOut, UserOut
 from bordin.web.security import (
     SESSION_COOKIE,
+    account_key,
     clear_session_cookies,
     client_address,
     set_session_cookies,
@@ -38,6 +39,8 @@ def login_user(
     """
     state = app_state(request)
     settings = state.settings
+    account = account_key(username)
+    state.login_limit.check(db, account)  # the address is checked by the route's limit
     try:
         user, token = log_in(
             db,
@@ -47,6 +50,7 @@ def login_user(
         )
     except AuthenticationFailed:
         state.login_limit.count(db, client_address(request))
+        state.login_limit.count(db, account)
         db.commit()
         raise
     csrf = set_session_cookies(response, settings, token)

@@ -19,6 +19,7 @@ from bordin.web.security import (
     CSRF_FIELD,
     SESSION_COOKIE,
     RateLimited,
+    account_key,
     clear_session_cookies,
     client_address,
     set_session_cookies,
@@ -77,10 +78,12 @@ def _log_in(state: AppState, address: str, username: str, password: str) -> str 
     Raises
     ------
     RateLimited
-        The address has too many failed logins in the current window.
+        The address, or the account, has too many failed logins in the current window.
     """
+    account = account_key(username)
     with transaction(state.sessions) as db:
         state.login_limit.check(db, address)
+        state.login_limit.check(db, account)
         try:
             _user, token = log_in(
                 db,
@@ -90,6 +93,7 @@ def _log_in(state: AppState, address: str, username: str, password: str) -> str 
             )
         except AuthenticationFailed:
             state.login_limit.count(db, address)
+            state.login_limit.count(db, account)
             return None  # the failed attempt's audit row commits with the count
     return token
 
