@@ -509,6 +509,46 @@ def ceiling_items(
 # ---- (e) sparse attendance
 
 
+def _with_decaying_ruptures(
+    rng: np.random.Generator,
+    level: np.ndarray,
+    observed: np.ndarray,
+    *,
+    bounds: tuple[float, float],
+    prevalence: float,
+    depth: float,
+    spread: float,
+    repair_probability: float,
+    unrepaired_decay: float,
+    description: str,
+) -> GeneratedClinic:
+    """Add V-shaped ruptures, decaying when unrepaired, to a rupture-free alliance level on
+    the scale's ``bounds``; depth in the within-client SD of the rupture-free scores."""
+    low, high = bounds
+    shape = level.shape
+    within = pooled_within_sd(np.clip(level, low, high), observed)
+    onset = draw_onsets(rng, observed, prevalence)
+    ruptures = draw_ruptures(
+        rng,
+        onset,
+        depth=depth,
+        spread=spread,
+        within_sd=within,
+        repair_probability=repair_probability,
+    )
+    shapes, recovery = decay_shapes(rng, ruptures, shape[1], unrepaired_decay)
+    total = np.clip(level + rupture_effects(ruptures, shapes, shape), low, high)
+    return _finish(
+        {f"{INSTRUMENT}_total": total},
+        observed,
+        _sessions(observed),
+        ruptures,
+        recovery,
+        within,
+        description,
+    )
+
+
 def sparse_ar1(
     n_clients: int,
     *,
@@ -549,30 +589,20 @@ def sparse_ar1(
         + _ar1(rng, shape, phi, state_sd)
         + rng.normal(0.0, noise_sd, size=shape)
     )
-    within = pooled_within_sd(np.clip(level, low, high), observed)
-    onset = draw_onsets(rng, observed, prevalence)
-    ruptures = draw_ruptures(
+    return _with_decaying_ruptures(
         rng,
-        onset,
+        level,
+        observed,
+        bounds=(low, high),
+        prevalence=prevalence,
         depth=depth,
         spread=spread,
-        within_sd=within,
         repair_probability=repair_probability,
-    )
-    shapes, recovery = decay_shapes(rng, ruptures, shape[1], unrepaired_decay)
-    total = np.clip(level + rupture_effects(ruptures, shapes, shape), low, high)
-    text = (
-        f"AR(1) (phi {phi}) with {attendance:.0%} of sessions rated (gaps), V-shaped "
-        f"ruptures, depth {depth} SD, prevalence {prevalence:.0%}"
-    )
-    return _finish(
-        {f"{INSTRUMENT}_total": total},
-        observed,
-        _sessions(observed),
-        ruptures,
-        recovery,
-        within,
-        text,
+        unrepaired_decay=unrepaired_decay,
+        description=(
+            f"AR(1) (phi {phi}) with {attendance:.0%} of sessions rated (gaps), V-shaped "
+            f"ruptures, depth {depth} SD, prevalence {prevalence:.0%}"
+        ),
     )
 
 
@@ -617,30 +647,20 @@ def heavy_tailed(
         + state
         + noise_scale * rng.standard_t(df, size=shape)
     )
-    within = pooled_within_sd(np.clip(level, low, high), observed)
-    onset = draw_onsets(rng, observed, prevalence)
-    ruptures = draw_ruptures(
+    return _with_decaying_ruptures(
         rng,
-        onset,
+        level,
+        observed,
+        bounds=(low, high),
+        prevalence=prevalence,
         depth=depth,
         spread=spread,
-        within_sd=within,
         repair_probability=repair_probability,
-    )
-    shapes, recovery = decay_shapes(rng, ruptures, shape[1], unrepaired_decay)
-    total = np.clip(level + rupture_effects(ruptures, shapes, shape), low, high)
-    text = (
-        f"AR(1) with t({df:g}) innovations and noise, V-shaped ruptures, depth {depth} SD, "
-        f"prevalence {prevalence:.0%}"
-    )
-    return _finish(
-        {f"{INSTRUMENT}_total": total},
-        observed,
-        _sessions(observed),
-        ruptures,
-        recovery,
-        within,
-        text,
+        unrepaired_decay=unrepaired_decay,
+        description=(
+            f"AR(1) with t({df:g}) innovations and noise, V-shaped ruptures, depth {depth} "
+            f"SD, prevalence {prevalence:.0%}"
+        ),
     )
 
 

@@ -70,7 +70,7 @@ def _message(
     values: dict[str, str] | None = None,
 ) -> Response:
     """A message page, its texts translated into ``language`` (else the browser's);
-    ``values`` fill the placeholders of the translated ``message``."""
+    ``values`` are filled into the ``%(name)s`` fields of the translated ``message``."""
     lang = page_language(language) if language else _browser_language(request)
     _ = translations(lang).gettext
     heading, message = _(heading), (_(message) % values if values else _(message))
@@ -195,7 +195,7 @@ def _load(db: Session, token: str) -> tuple[list[FormInstrument], dict[str, Any]
 
 
 def _translated(instruments: list[FormInstrument], language: str) -> list[FormInstrument]:
-    """Instruments without any loaded wording get their placeholder texts translated."""
+    """Instruments without any loaded wording get their stand-in texts translated."""
     from dataclasses import replace
 
     _ = translations(language).gettext
