@@ -5,12 +5,13 @@ work on a clinic that imported its history (40 simulated clients, session allian
 and PHQ-9, so that the clinic-wide references are estimated from the clinic): new clients,
 sessions answered on their form links (the session alliance check and PHQ-9, sometimes the
 GAD-7 as well, new to the clinic, with random answers), and an administrator's norms
-refresh now and then. After every step, every client's stored signals and alerts (read
-through the API, as the pages read them) equal ``compute_feedback`` run on the clinic's
-session-scores export with the clinic's current norms snapshot (read through the API);
-every signal names that snapshot; and a submission never changes another client's signals
-unless it brought an instrument the snapshot did not know (then the clinic was refitted).
-Runs on SQLite and PostgreSQL.
+refresh now and then. After every step, the stored scores equal ``score_responses`` on the
+item-responses export, and every client's stored signals and alerts (read through the
+API, as the pages read them) equal ``compute_feedback`` run on the clinic's session-scores
+export with the clinic's current norms snapshot (read through the API); every signal names
+that snapshot; and a submission never changes another client's signals unless it brought
+an instrument the snapshot did not know (then the clinic was refitted). Runs on SQLite and
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from bordin.feedback import ClinicNorms, compute_feedback
+from bordin.scoring import score_responses
 from bordin.settings import Settings
 from bordin.simulate import SimulationConfig, simulate_clinic
 from bordin.storage import actions, transaction
@@ -229,6 +231,23 @@ class ServiceFeedback(RuleBasedStateMachine):
                     values["evidence"], sort_keys=True
                 )
                 assert got[key].norms_id == snapshot_id
+
+    @invariant()
+    def stored_scores_equal_scoring_the_items(self) -> None:
+        """The scores a submission stored equal ``score_responses`` on the item export."""
+        items = self.admin.get("/api/v1/exports/item-responses.csv")
+        scores = self.admin.get("/api/v1/exports/session-scores.csv")
+        assert items.status_code == scores.status_code == 200
+        stored = pd.read_csv(io.StringIO(scores.text))
+        expected = score_responses(pd.read_csv(io.StringIO(items.text)))
+        key = ["client_id", "session"]
+        stored = stored.sort_values(key).reset_index(drop=True)
+        expected = expected.sort_values(key).reset_index(drop=True)
+        columns = sorted(c for c in expected.columns if c not in ("therapist_id", "date"))
+        assert sorted(c for c in stored.columns if c not in ("therapist_id", "date")) == columns
+        pd.testing.assert_frame_equal(
+            stored[columns], expected[columns], check_dtype=False, rtol=0, atol=0
+        )
 
     def _stored(self) -> tuple[dict[int, list[Signal]], dict[int, list[Alert]]]:
         """Every client's stored signals (in stored order) and active alerts."""

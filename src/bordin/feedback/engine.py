@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
@@ -363,12 +363,13 @@ def compute_feedback(
     sessions = pd.DataFrame(data, copy=False)  # fresh arrays owned by this frame alone
     last = prepared.groups.last_row()
 
-    def latest_rows(columns: Sequence[str]) -> pd.DataFrame:
-        """The sessions table at each client's latest session (the given columns)."""
-        return pd.DataFrame({k: _take(data[k], last) for k in columns}, copy=False)
+    def latest_rows(columns: Sequence[str]) -> dict[str, Any]:
+        """The sessions table's columns at each client's latest session (given columns)."""
+        return {k: _take(data[k], last) for k in columns}
 
     outcome_ids = tuple(prepared.outcomes)
-    # the client table needs a few columns; the alerts, built when first asked for, all
+    # the client table needs a few columns (as arrays: a small frame's cost is pandas'
+    # per-column overhead); the alerts, built when first asked for, all
     needed = ["client_id", "therapist_id", "session", "weak_early_alliance", "uninformative"]
     needed += [f"{oid}_{what}" for oid in outcome_ids for what in ("status", "colour")]
     latest = latest_rows([c for c in (*needed, "risk") if c in data])
@@ -378,7 +379,7 @@ def compute_feedback(
 
     def make_alerts() -> tuple[Alert, ...]:
         return build_alerts(
-            latest_rows(list(data)),
+            pd.DataFrame(latest_rows(list(data)), copy=False),
             ruptures.bordin_events,
             alliance=prepared.alliance_id,
             outcomes=outcome_ids,
@@ -480,7 +481,7 @@ def _take(values: Any, rows: np.ndarray) -> Any:
 
 def _client_table(
     prepared: Prepared,
-    latest: pd.DataFrame,
+    latest: Mapping[str, Any],
     ruptures: _Ruptures,
     outcomes: tuple[str, ...],
     config: FeedbackConfig,
@@ -491,20 +492,21 @@ def _client_table(
     last = groups.last_row()
     counts, events = ruptures.counts, ruptures.bordin_events
     event_client = groups.code[np.flatnonzero(ruptures.main.onset)]  # client of each event
-    n = len(latest)
+    n = len(last)
     table: dict[str, Any] = {"client_id": latest["client_id"]}
-    if "therapist_id" in latest.columns:
+    if "therapist_id" in latest:
         table["therapist_id"] = latest["therapist_id"]
     table["first_session"] = prepared.session[groups.start].astype(np.int64)
-    table["last_session"] = latest["session"].to_numpy()
+    session = np.asarray(latest["session"])
+    table["last_session"] = session
     table["n_sessions"] = groups.size
     table["rupture_code"] = client_rupture_code(counts, prepared)
     table["ruptures"] = counts.onsets[last]
     table["ruptures_repaired"] = counts.repaired[last]
     table["ruptures_unrepaired"] = counts.unrepaired[last]
     table["ruptures_open"] = counts.open[last]
-    table["weak_early_alliance"] = latest["weak_early_alliance"].to_numpy()
-    table["uninformative"] = latest["uninformative"].to_numpy()
+    table["weak_early_alliance"] = np.asarray(latest["weak_early_alliance"])
+    table["uninformative"] = np.asarray(latest["uninformative"])
     for oid in outcomes:
         table[f"{oid}_status"] = latest[f"{oid}_status"]
         table[f"{oid}_colour"] = latest[f"{oid}_colour"]
@@ -513,10 +515,9 @@ def _client_table(
         if outcomes
         else pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=list(COLOURS))
     )
-    table["risk"] = latest["risk"].to_numpy()
+    table["risk"] = np.asarray(latest["risk"])
 
     # alert counts and priorities per client, kind by kind (same rules as build_alerts)
-    session = latest["session"].to_numpy()
     kinds = list(ALERT_KINDS)
     top = np.zeros(n, dtype=np.int64)
     top_kind = np.full(n, -1, dtype=np.int8)
@@ -530,12 +531,12 @@ def _client_table(
         np.add(count, k, out=count)
 
     ones = np.ones(n, dtype=np.int64)
-    add("risk", 100 * ones, latest["risk"].to_numpy(dtype=bool).astype(np.int64))
+    add("risk", 100 * ones, np.asarray(latest["risk"], dtype=bool).astype(np.int64))
     for oid in outcomes:
-        colour = latest[f"{oid}_colour"].cat.codes.to_numpy()
+        colour = np.asarray(latest[f"{oid}_colour"].codes)
         red, yellow = colour == COLOURS.index("red"), colour == COLOURS.index("yellow")
         add("not_on_track", np.where(red, 80, 50), (red | yellow).astype(np.int64))
-        worse = (latest[f"{oid}_status"] == "reliably_deteriorated").to_numpy()
+        worse = np.asarray(latest[f"{oid}_status"] == "reliably_deteriorated")
         add("reliable_deterioration", 70 * ones, worse.astype(np.int64))
     if len(events):
         position = event_client  # row of the event's client in ``latest``
@@ -547,11 +548,11 @@ def _client_table(
         ):
             per_client = np.bincount(position[mask], minlength=n).astype(np.int64)
             add(kind, ALERT_KINDS[kind][1] * ones, per_client)
-    weak = latest["weak_early_alliance"].to_numpy(dtype=bool) & (
+    weak = np.asarray(latest["weak_early_alliance"], dtype=bool) & (
         session <= 2 * config.early_session
     )
     add("weak_early_alliance", 45 * ones, weak.astype(np.int64))
-    add("uninformative_ratings", 20 * ones, latest["uninformative"].to_numpy(dtype=bool))
+    add("uninformative_ratings", 20 * ones, np.asarray(latest["uninformative"], dtype=bool))
     table["n_alerts"] = count
     table["priority"] = top
     table["top_alert"] = pd.Categorical.from_codes(top_kind, categories=kinds)

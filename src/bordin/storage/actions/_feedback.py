@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, defer
@@ -84,51 +85,53 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _client_labels(db: Session, client_id: int) -> tuple[str, str]:
-    row = db.execute(
-        select(Client.code, User.code)
-        .join(User, User.id == Client.therapist_id)
-        .where(Client.id == client_id)
-    ).one()
-    return str(row[0]), str(row[1])
-
-
 def rescore_sessions(db: Session, client_id: int, session_ids: Iterable[int]) -> None:
-    """Replace the stored scores of the given sessions with fresh ones from their items."""
-    from bordin.scoring import score_responses
+    """Replace the stored scores of the given sessions with fresh ones from their items.
+
+    The items were checked when they were stored (:func:`~bordin.storage.actions.forms.
+    validate_answers`, the import's :func:`~bordin.scoring.score_responses`), so each
+    instrument's answers go straight into the core's scale scoring
+    (:func:`bordin.scoring.score_item_matrix`, the function ``score_responses`` itself
+    scores with): a submission builds no data frame to score one session.
+    """
+    from bordin.instruments import get_instrument
+    from bordin.scoring import score_item_matrix
 
     ids = sorted(set(session_ids))
     if not ids:
         return
-    client_code, therapist_code = _client_labels(db, client_id)
     rows = db.execute(
         select(
-            TherapySession.id,
-            TherapySession.number,
-            TherapySession.date,
-            ItemResponse.instrument,
-            ItemResponse.item,
-            ItemResponse.value,
-        )
-        .join(ItemResponse, ItemResponse.session_id == TherapySession.id)
-        .where(TherapySession.id.in_(ids))
+            ItemResponse.session_id, ItemResponse.instrument, ItemResponse.item, ItemResponse.value
+        ).where(ItemResponse.session_id.in_(ids))
     ).all()
     db.execute(delete(Score).where(Score.session_id.in_(ids)))
-    if not rows:
-        return
-    long = pd.DataFrame(
-        {
-            "client_id": client_code,
-            "therapist_id": therapist_code,
-            "session": [r[1] for r in rows],
-            "date": [r[2].isoformat() if r[2] else None for r in rows],
-            "instrument": [r[3] for r in rows],
-            "item": [r[4] for r in rows],
-            "value": [r[5] for r in rows],
+    given: dict[str, dict[int, dict[int, float]]] = {}
+    for session_id, instrument, item, value in rows:
+        answers = given.setdefault(instrument, {}).setdefault(session_id, {})
+        answers[item] = math.nan if value is None else float(value)
+    scores = []
+    for instrument in sorted(given):
+        definition = get_instrument(instrument)
+        sessions = sorted(given[instrument])
+        matrix = np.full((len(sessions), definition.n_items), np.nan)
+        for row, session_id in enumerate(sessions):
+            for item, value in given[instrument][session_id].items():
+                matrix[row, item - 1] = value
+        columns = {
+            definition.column(name): values
+            for name, values in score_item_matrix(definition, matrix).items()
         }
-    )
-    wide = score_responses(long)
-    store_scores(db, wide, {(client_code, r[1]): (client_id, r[0]) for r in rows})
+        for number in definition.risk_items:
+            columns[definition.item_column(number)] = matrix[:, number - 1]
+        for column, values in columns.items():
+            scores += [
+                {"client_id": client_id, "session_id": sid, "column": column, "value": float(v)}
+                for sid, v in zip(sessions, values.tolist(), strict=True)
+                if not math.isnan(v)
+            ]
+    if scores:
+        db.execute(insert(Score), scores)
 
 
 def store_scores(
@@ -156,8 +159,12 @@ def store_scores(
         db.execute(insert(Score), rows)
 
 
-def scores_frame(db: Session, client_ids: Iterable[int]) -> pd.DataFrame:
-    """The wide session-scores frame (DESIGN.md) of the given clients, from stored scores."""
+ScoreRow = tuple[str, str, int, date | None, str, float]
+
+
+def _score_rows(db: Session, client_ids: Iterable[int]) -> list[ScoreRow]:
+    """Every stored score of the given clients: (client code, therapist code, session
+    number, date, column, value)."""
     ids = sorted(set(client_ids))
     rows = db.execute(
         select(
@@ -173,29 +180,45 @@ def scores_frame(db: Session, client_ids: Iterable[int]) -> pd.DataFrame:
         .join(User, User.id == Client.therapist_id)
         .where(Score.client_id.in_(ids))
     ).all()
-    if not rows:
-        return pd.DataFrame(columns=list(ID_COLUMNS))
-    # One pass over the rows (cheaper than a pandas pivot for one client's few sessions,
-    # and linear for a whole clinic's export).
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def _wide_frame(rows: Iterable[ScoreRow], columns: Iterable[str] = ()) -> pd.DataFrame:
+    """The wide session-scores frame of score rows, with the given score columns too.
+
+    Score columns are the given ones (empty where a client has none), then any other
+    column the rows hold, each group sorted, so that one client's frame has the clinic's
+    layout. One pass over the rows: cheaper than a pandas pivot for one client's few
+    sessions, and linear for a whole clinic's export.
+    """
     sessions: dict[tuple[str, int], dict[str, Any]] = {}
-    columns: set[str] = set()
+    values: dict[str, dict[tuple[str, int], float]] = {c: {} for c in columns}
     for client, therapist, number, day, column, value in rows:
-        record = sessions.get((client, number))
-        if record is None:
-            record = sessions[(client, number)] = {
+        key = (client, number)
+        if key not in sessions:
+            sessions[key] = {
                 "client_id": client,
                 "therapist_id": therapist,
                 "session": number,
                 "date": day.isoformat() if day else None,
             }
-        record[column] = value
-        columns.add(column)
-    ordered = [*ID_COLUMNS, *sorted(columns)]
-    records = [sessions[key] for key in sorted(sessions)]
-    wide = pd.DataFrame.from_records(records, columns=ordered)
-    score_columns = ordered[len(ID_COLUMNS) :]
-    wide[score_columns] = wide[score_columns].astype(float)
-    return wide
+        values.setdefault(column, {})[key] = value
+    wanted = sorted(set(columns) - set(ID_COLUMNS))
+    extra = sorted(set(values) - set(wanted) - set(ID_COLUMNS))
+    keys = sorted(sessions)
+    data: dict[str, Any] = {
+        name: np.array([sessions[k][name] for k in keys], dtype=dtype)
+        for name, dtype in zip(ID_COLUMNS, (object, object, np.int64, object), strict=True)
+    }
+    for column in (*wanted, *extra):
+        found = values[column]
+        data[column] = np.array([found.get(k, math.nan) for k in keys], dtype=np.float64)
+    return pd.DataFrame(data)
+
+
+def scores_frame(db: Session, client_ids: Iterable[int]) -> pd.DataFrame:
+    """The wide session-scores frame (DESIGN.md) of the given clients, from stored scores."""
+    return _wide_frame(_score_rows(db, client_ids))
 
 
 def _feedback_instruments(columns: Iterable[str]) -> tuple[str, tuple[str, ...]]:
@@ -205,18 +228,6 @@ def _feedback_instruments(columns: Iterable[str]) -> tuple[str, tuple[str, ...]]
     alliance = next((a for a in ALLIANCE_PREFERENCE if f"{a}_total" in present), "sac")
     outcomes = tuple(o for o in OUTCOME_INSTRUMENTS if f"{o}_total" in present)
     return alliance, outcomes
-
-
-def _with_columns(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
-    """The frame with every given score column (missing ones empty), in a fixed order.
-
-    A client's frame is laid out with the clinic's columns, so that the engine sees the
-    same columns for one client as for the clinic's export."""
-    wanted = [c for c in sorted(set(columns)) if c not in ID_COLUMNS]
-    extra = sorted(c for c in frame.columns if c not in ID_COLUMNS and c not in wanted)
-    out = frame.reindex(columns=[*ID_COLUMNS, *wanted, *extra])
-    out[wanted] = out[wanted].astype(float)
-    return out
 
 
 def clinic_scores_frame(db: Session, clinic_id: int) -> pd.DataFrame:
@@ -286,11 +297,12 @@ def fit_norms_snapshot(
     (audited). Does not recompute anyone: see :func:`refresh_norms`."""
     from bordin.feedback import fit_clinic_norms
 
-    frame = clinic_scores_frame(db, clinic_id)
-    columns = sorted(c for c in frame.columns if c not in ID_COLUMNS)
+    ids = db.scalars(select(Client.id).where(Client.clinic_id == clinic_id)).all()
+    rows = _score_rows(db, ids)
+    columns = sorted({row[4] for row in rows})
     alliance, outcomes = _feedback_instruments(columns)
     required = [f"{alliance}_total", *(f"{o}_total" for o in outcomes)]
-    frame = _with_columns(frame, [*columns, *required])
+    frame = _wide_frame(rows, [*columns, *required])
     fitted_at = utcnow()
     norms = fit_clinic_norms(
         frame,
@@ -340,8 +352,13 @@ def refresh_norms(
     """
     _lock_clinic(db, clinic_id, exclusive=True)
     snapshot = fit_norms_snapshot(db, clinic_id, reason=reason, actor=actor)
-    ids = db.scalars(select(Client.id).where(Client.clinic_id == clinic_id)).all()
-    _recompute_with(db, ids, snapshot, record_history=False)
+    codes = {
+        str(code): int(cid)
+        for cid, code in db.execute(
+            select(Client.id, Client.code).where(Client.clinic_id == clinic_id)
+        )
+    }
+    _recompute_with(db, codes, snapshot, rows=None, record_history=False)
     return snapshot
 
 
@@ -365,30 +382,37 @@ def recompute_feedback(
     ids = sorted(set(client_ids))
     if not ids:
         return
-    by_clinic: dict[int, list[int]] = {}
-    for cid, clinic in db.execute(select(Client.id, Client.clinic_id).where(Client.id.in_(ids))):
-        by_clinic.setdefault(int(clinic), []).append(int(cid))
-    for clinic_id, members in sorted(by_clinic.items()):
+    by_clinic: dict[int, dict[str, int]] = {}
+    for cid, code, clinic in db.execute(
+        select(Client.id, Client.code, Client.clinic_id).where(Client.id.in_(ids))
+    ):
+        by_clinic.setdefault(int(clinic), {})[str(code)] = int(cid)
+    for clinic_id, codes in sorted(by_clinic.items()):
         _lock_clinic(db, clinic_id, exclusive=False)
         snapshot = current_snapshot(db, clinic_id)
+        rows = _score_rows(db, codes.values()) if snapshot is not None else []
         if snapshot is None:
             snapshot = refresh_norms(db, clinic_id, reason="first")
+        elif not {row[4] for row in rows} <= set(snapshot.columns):
+            snapshot = refresh_norms(db, clinic_id, reason="new instrument")
         else:
-            frame_columns = _score_columns(db, members)
-            if not frame_columns <= set(snapshot.columns):
-                snapshot = refresh_norms(db, clinic_id, reason="new instrument")
-        _recompute_with(db, members, snapshot, record_history=record_history)
-
-
-def _score_columns(db: Session, client_ids: Iterable[int]) -> set[str]:
-    rows = db.scalars(select(Score.column).where(Score.client_id.in_(list(client_ids))).distinct())
-    return set(rows)
+            _recompute_with(db, codes, snapshot, rows=rows, record_history=record_history)
+            continue
+        # the refresh recomputed the whole clinic; record what these clients are shown
+        if record_history:
+            _recompute_with(db, codes, snapshot, rows=None, record_history=True)
 
 
 def _recompute_with(
-    db: Session, ids: Iterable[int], snapshot: NormsSnapshot, *, record_history: bool
+    db: Session,
+    codes: Mapping[str, int],
+    snapshot: NormsSnapshot,
+    *,
+    rows: Iterable[ScoreRow] | None,
+    record_history: bool,
 ) -> None:
-    """Recompute the given clients (of the snapshot's clinic) against the snapshot.
+    """Recompute the given clients (client code to id, of the snapshot's clinic) against
+    the snapshot, from their score rows (loaded here when not given).
 
     Alerts are matched on (client, kind, session): an alert found again keeps its
     acknowledgement and note; one no longer raised is marked inactive (kept for the audit
@@ -396,16 +420,14 @@ def _recompute_with(
     """
     from bordin.feedback import compute_feedback
 
-    ids = sorted(set(ids))
+    ids = sorted(set(codes.values()))
     if not ids:
         return
     norms = snapshot_norms(snapshot)
-    codes = {
-        str(code): cid
-        for cid, code in db.execute(select(Client.id, Client.code).where(Client.id.in_(ids)))
-    }
     required = [f"{norms.alliance}_total", *(f"{o}_total" for o in norms.outcomes)]
-    frame = _with_columns(scores_frame(db, ids), [*snapshot.columns, *required])
+    if rows is None:
+        rows = _score_rows(db, ids)
+    frame = _wide_frame(rows, [*snapshot.columns, *required])
     db.execute(delete(Signal).where(Signal.client_id.in_(ids)))
     existing = {
         (a.client_id, a.kind, a.session): a
