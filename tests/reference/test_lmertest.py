@@ -29,6 +29,7 @@ from scipy import stats
 from bordin.analytics.multilevel import (
     MixedDesign,
     MixedModelFit,
+    fit_lagged_model,
     fit_lmm,
     infer_fixed_effects,
     predict_random_effects,
@@ -186,3 +187,47 @@ def test_ranef_at_bordin_optimum(case: dict[str, Any]) -> None:
     # are compared on the scale of the conditional SDs.
     _, fit, _, _ = _fitted(case["name"])
     _check_ranef(case, fit, 10 * LMM_VARCOMP_RTOL)
+
+
+PANEL = [c for c in CASES if c["data"].startswith("panel/")]
+
+
+@pytest.mark.parametrize("case", PANEL, ids=[c["name"] for c in PANEL])
+def test_lagged_model_reports_lmertest_summary(case: dict[str, Any]) -> None:
+    """``fit_lagged_model`` (and so ``bordin panel`` and the report) carry lmerTest's table."""
+    options = case["options"] or {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BoundaryFitWarning)
+        res = fit_lagged_model(
+            pd.read_csv(DATA / case["data"]),
+            alliance="alliance",
+            outcome="outcome",
+            reml=case["reml"],
+            random_slope=options.get("random_slope", True),
+            session_trend=options.get("session_trend", False),
+            therapist=options.get("therapist"),
+        )
+    np.testing.assert_allclose([res.df[t] for t in case["terms"]], case["df"], rtol=LMM_FIXED_RTOL)
+    big = np.asarray(case["p_value"]) > 1e-12
+    ours = np.array([res.p_value[t] for t in case["terms"]])
+    np.testing.assert_allclose(ours[big], np.asarray(case["p_value"])[big], rtol=1e-3)
+    frame = res.to_frame()
+    fixed = frame[frame["group"] == "fixed"]
+    np.testing.assert_allclose(fixed["df"], case["df"], rtol=LMM_FIXED_RTOL)
+    low, high = res.confint("alliance_within")
+    i = case["terms"].index("alliance_within")
+    half = stats.t.ppf(0.975, case["df"][i]) * case["se"][i]
+    np.testing.assert_allclose(
+        [low, high], [case["estimate"][i] - half, case["estimate"][i] + half], rtol=1e-4
+    )
+    out = res.to_json_dict(ranef=True)
+    assert [row["term"] for row in out["coefficients"]] == case["terms"]
+    assert out["ddf_method"] == "Satterthwaite"
+    client = case["ranef"][0]
+    rows = [r for r in out["ranef"] if r["group"] == "client" and r["term"] == "(Intercept)"]
+    assert [str(r["id"]) for r in rows] == client["levels"]
+    modes = np.asarray(client["modes"], dtype=float).reshape(len(rows), -1)[:, 0]
+    scale = max(float(np.max(np.abs(modes))), case["sigma"])
+    np.testing.assert_allclose(
+        np.array([r["estimate"] for r in rows]) / scale, modes / scale, rtol=0, atol=1e-3
+    )

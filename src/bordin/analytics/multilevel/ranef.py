@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bordin.errors import InputError
+
 from ._deviance import FloatArray, _sum_by, compute_stats, solve_pls
-from .fitting import MixedDesign, MixedModelFit
+from .fitting import MixedDesign, MixedModelFit, _check_design
 
 __all__ = ["RandomEffectsResult", "predict_random_effects"]
 
@@ -134,6 +136,12 @@ def predict_random_effects(
     -------
     RandomEffectsResult
 
+    Raises
+    ------
+    InputError
+        The design is inconsistent (as :func:`bordin.analytics.multilevel.fit_lmm`) or a
+        label list does not have one label per client or therapist.
+
     Notes
     -----
     With ``M = Lambda' Z' Z Lambda + I`` split into the block-diagonal client part ``M_C``
@@ -174,6 +182,11 @@ def predict_random_effects(
     >>> re.client_modes.shape, abs(float(re.client_modes.sum())) < 1e-9  # balanced: modes sum to 0
     ((30, 1), True)
     """
+    _check_design(design)
+    if client_labels is not None and len(client_labels) != design.n_clients:
+        raise InputError(f"client_labels must have {design.n_clients} labels")
+    if therapist_labels is not None and len(therapist_labels) != design.n_therapists:
+        raise InputError(f"therapist_labels must have {design.n_therapists} labels")
     stats = compute_stats(
         design.y,
         design.x,

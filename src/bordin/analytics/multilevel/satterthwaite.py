@@ -24,10 +24,10 @@ from scipy import stats as sps
 from bordin.errors import ConvergenceWarning, InputError
 
 from . import _numderiv
-from ._deviance import FloatArray, PlsSolution, compute_stats, solve_pls
-from .fitting import MixedDesign, MixedModelFit
+from ._deviance import FloatArray, PlsSolution, SufficientStats, compute_stats, solve_pls
+from .fitting import MixedDesign, MixedModelFit, _check_design
 
-__all__ = ["SatterthwaiteResult", "infer_fixed_effects"]
+__all__ = ["SatterthwaiteResult", "infer_fixed_effects", "infer_fixed_effects_at"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 # lmerTest's threshold on the eigenvalues of the Hessian (as_lmerModLT, tol = 1e-8): smaller
@@ -177,6 +177,12 @@ def infer_fixed_effects(
     -------
     SatterthwaiteResult
 
+    Raises
+    ------
+    InputError
+        The design is inconsistent (as :func:`bordin.analytics.multilevel.fit_lmm`), or
+        ``theta`` does not match its random effects.
+
     Warns
     -----
     ConvergenceWarning
@@ -243,16 +249,44 @@ def infer_fixed_effects(
     >>> bool(res.df[1] > 140)  # a within-client predictor: df near n - clients
     True
     """
-    stats = compute_stats(
-        design.y,
-        design.x,
-        design.z,
-        design.client,
-        design.n_clients,
-        design.therapist,
-        design.n_therapists,
+    return infer_fixed_effects_at(
+        design, np.asarray(fit.theta, dtype=np.float64), fit.sigma, reml=fit.reml, level=level
     )
-    reml = fit.reml
+
+
+def infer_fixed_effects_at(
+    design: MixedDesign,
+    theta: FloatArray,
+    sigma: float,
+    *,
+    reml: bool = True,
+    level: float = 0.95,
+    stats: SufficientStats | None = None,
+) -> SatterthwaiteResult:
+    """:func:`infer_fixed_effects` at given variance parameters (lme4's ``theta``, ``sigma``).
+
+    For a model fitted elsewhere (the early-alliance random-intercept model) or at another
+    program's optimum. ``stats`` are the design's sufficient statistics when the caller has
+    them already (they are computed otherwise).
+    """
+    _check_design(design)
+    q = design.z.shape[1]
+    n_theta = q * (q + 1) // 2 + (design.therapist is not None)
+    theta = np.atleast_1d(np.asarray(theta, dtype=np.float64))
+    if theta.shape != (n_theta,) or not np.all(np.isfinite(theta)):
+        raise InputError(f"theta must hold {n_theta} finite values for this design")
+    if not (math.isfinite(sigma) and sigma > 0.0):
+        raise InputError("sigma must be a positive number")
+    if stats is None:
+        stats = compute_stats(
+            design.y,
+            design.x,
+            design.z,
+            design.client,
+            design.n_clients,
+            design.therapist,
+            design.n_therapists,
+        )
     n, p = design.x.shape
 
     @lru_cache(maxsize=256)
@@ -272,7 +306,7 @@ def infer_fixed_effects(
         cov = np.linalg.inv(sol.schur).ravel()
         return np.asarray(float(varpar[-1]) ** 2 * cov, dtype=np.float64)
 
-    varpar = np.r_[np.asarray(fit.theta, dtype=np.float64), fit.sigma]
+    varpar = np.r_[np.asarray(theta, dtype=np.float64), sigma]
     hess = _numderiv.hessian(deviance, varpar)
     values, vectors = np.linalg.eigh((hess + hess.T) / 2.0)
     negative = values < -_EIGEN_TOL
@@ -289,7 +323,7 @@ def infer_fixed_effects(
     jac = _numderiv.jacobian(covbeta, varpar).T.reshape(varpar.size, p, p)
     jac = (jac + jac.transpose(0, 2, 1)) / 2.0
     sol = solve(np.ascontiguousarray(varpar[:-1]).tobytes())
-    vcov = fit.sigma**2 * np.linalg.inv(sol.schur)
+    vcov = sigma**2 * np.linalg.inv(sol.schur)
     vcov = (vcov + vcov.T) / 2.0
     se = np.sqrt(np.diag(vcov))
     df = _satterthwaite_df(vcov, jac, vcov_varpar)
