@@ -26,6 +26,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from bordin.analytics.early_alliance import fit_early_alliance_clients
 from bordin.analytics.multilevel import (
     MixedDesign,
     MixedModelFit,
@@ -65,6 +66,22 @@ def _design(case: dict[str, Any]) -> tuple[MixedDesign, tuple[object, ...], tupl
             fixed_names=("(Intercept)", "Days"),
             z=z,
             z_names=("(Intercept)", "Days")[: z.shape[1]],
+            client=codes.astype(np.intp),
+            n_clients=len(labels),
+        )
+        return design, tuple(labels), ()
+    if case["data"].startswith("report/"):
+        frame = pd.read_csv(DATA / case["data"])
+        codes, labels = pd.factorize(frame["therapist_id"].astype(str), sort=True)
+        x = np.column_stack([np.ones(len(frame)), frame["early_alliance"], frame["intake"]]).astype(
+            float
+        )
+        design = MixedDesign(
+            y=frame["change"].to_numpy(float),
+            x=x,
+            fixed_names=("(Intercept)", "early_alliance", "intake"),
+            z=x[:, :1],
+            z_names=("(Intercept)",),
             client=codes.astype(np.intp),
             n_clients=len(labels),
         )
@@ -231,3 +248,15 @@ def test_lagged_model_reports_lmertest_summary(case: dict[str, Any]) -> None:
     np.testing.assert_allclose(
         np.array([r["estimate"] for r in rows]) / scale, modes / scale, rtol=0, atol=1e-3
     )
+
+
+def test_early_alliance_mixed_rows_use_satterthwaite() -> None:
+    """The report's early-alliance mixed model reports lmerTest's df and p-values."""
+    case = next(c for c in CASES if c["name"] == "early_alliance_reml")
+    res = fit_early_alliance_clients(pd.read_csv(DATA / case["data"]))
+    assert [t.term for t in res.mixed] == case["terms"]
+    np.testing.assert_allclose([t.df for t in res.mixed], case["df"], rtol=LMM_FIXED_RTOL)
+    np.testing.assert_allclose(
+        [t.p_value for t in res.mixed], case["p_value"], rtol=1e-3, atol=P_ATOL
+    )
+    assert "Satterthwaite" in res.mixed_method

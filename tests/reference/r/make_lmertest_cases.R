@@ -1,7 +1,8 @@
 # Satterthwaite inference (lmerTest) and conditional modes (lme4 ranef, condVar) for issue 20.
 # Usage (from the repository root):
 #   Rscript tests/reference/r/make_lmertest_cases.R tests/reference/data
-# Reads the panel reference data in <data>/panel (lag pairing exactly as ref_panel.R), writes
+# Reads the panel reference data in <data>/panel (lag pairing exactly as ref_panel.R) and the
+# report's early-alliance client table in <data>/report, writes
 # lme4's sleepstudy to <data>/lmertest/sleepstudy.csv and every case to
 # <data>/lmertest/lmertest_cases.json, each with a provenance block.
 #
@@ -77,6 +78,9 @@ sleep <- data.frame(Subject = as.character(sleepstudy$Subject), Days = sleepstud
                     Reaction = sleepstudy$Reaction)
 write.csv(sleep, file.path(out_dir, "sleepstudy.csv"), row.names = FALSE)
 sleep <- read.csv(file.path(out_dir, "sleepstudy.csv"), stringsAsFactors = FALSE)
+# The report's early-alliance model (made by make_report_references.R).
+early <- read.csv(file.path(data_dir, "report", "early_alliance_clients.csv"),
+                  stringsAsFactors = FALSE)
 
 base <- "outcome_next ~ outcome + alliance_within + alliance_between"
 slope <- "(1 + alliance_within | client_id)"
@@ -100,7 +104,10 @@ cases <- list(
   fit_case("sleep_slope_ml", "lmertest/sleepstudy.csv", sleep,
            "Reaction ~ Days + (Days | Subject)", FALSE, list(), list(Days = 1)),
   fit_case("sleep_intercept_reml", "lmertest/sleepstudy.csv", sleep,
-           "Reaction ~ Days + (1 | Subject)", TRUE, list(), list(Days = 1))
+           "Reaction ~ Days + (1 | Subject)", TRUE, list(), list(Days = 1)),
+  fit_case("early_alliance_reml", "report/early_alliance_clients.csv", early,
+           "change ~ early_alliance + intake + (1 | therapist_id)", TRUE, list(),
+           list(early_alliance = 1))
 )
 write(toJSON(cases, auto_unbox = TRUE, digits = NA, pretty = TRUE, na = "null"),
       file.path(out_dir, "lmertest_cases.json"))
