@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._deviance import compute_stats
 from .fitting import fit_lmm
 from .prepare import prepare_lagged_design
 from .ranef import RandomEffectsResult, predict_random_effects
-from .satterthwaite import SatterthwaiteResult, infer_fixed_effects
+from .satterthwaite import SatterthwaiteResult, infer_fixed_effects_at
 
 __all__ = ["LaggedModelResult", "fit_lagged_model"]
 
@@ -442,12 +443,15 @@ def fit_lagged_model(
         source=source,
     )
     fit = fit_lmm(lagged.design, reml=reml)
-    inference = infer_fixed_effects(lagged.design, fit, level=level)
+    d = lagged.design
+    stats = compute_stats(d.y, d.x, d.z, d.client, d.n_clients, d.therapist, d.n_therapists)
+    inference = infer_fixed_effects_at(d, fit.theta, fit.sigma, reml=reml, level=level, stats=stats)
     random_effects = predict_random_effects(
-        lagged.design,
+        d,
         fit,
         client_labels=lagged.client_labels,
         therapist_labels=lagged.therapist_labels,
+        stats=stats,
     )
     terms = fit.fixed_names
     se = fit.se

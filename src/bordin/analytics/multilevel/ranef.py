@@ -18,7 +18,7 @@ import pandas as pd
 
 from bordin.errors import InputError
 
-from ._deviance import FloatArray, _sum_by, compute_stats, solve_pls
+from ._deviance import FloatArray, SufficientStats, _sum_by, compute_stats, solve_pls
 from .fitting import MixedDesign, MixedModelFit, _check_design
 
 __all__ = ["RandomEffectsResult", "predict_random_effects"]
@@ -119,6 +119,7 @@ def predict_random_effects(
     *,
     client_labels: Sequence[object] | None = None,
     therapist_labels: Sequence[object] | None = None,
+    stats: SufficientStats | None = None,
 ) -> RandomEffectsResult:
     """Conditional modes and conditional variances of the random effects, as ``lme4::ranef``.
 
@@ -131,6 +132,9 @@ def predict_random_effects(
         of the PLS solution at ``theta``, equal to ``fit.beta``).
     client_labels, therapist_labels:
         Identifiers in code order (default: the codes).
+    stats:
+        The design's sufficient statistics when the caller has them already (computed
+        otherwise).
 
     Returns
     -------
@@ -187,15 +191,16 @@ def predict_random_effects(
         raise InputError(f"client_labels must have {design.n_clients} labels")
     if therapist_labels is not None and len(therapist_labels) != design.n_therapists:
         raise InputError(f"therapist_labels must have {design.n_therapists} labels")
-    stats = compute_stats(
-        design.y,
-        design.x,
-        design.z,
-        design.client,
-        design.n_clients,
-        design.therapist,
-        design.n_therapists,
-    )
+    if stats is None:
+        stats = compute_stats(
+            design.y,
+            design.x,
+            design.z,
+            design.client,
+            design.n_clients,
+            design.therapist,
+            design.n_therapists,
+        )
     q = stats.q
     theta = np.asarray(fit.theta, dtype=np.float64)
     n_ct = q * (q + 1) // 2
