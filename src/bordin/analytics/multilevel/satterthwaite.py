@@ -213,6 +213,9 @@ def infer_fixed_effects(
     ``H`` and ``dC/dvarpar`` are taken by Richardson-extrapolated central differences with
     numDeriv's steps (as lmerTest); each evaluation is one PLS solve on the sufficient
     statistics, O(clients), and solves are shared between evaluations at the same theta.
+    numDeriv's steps are relative (0.1 |x| for the Hessian) except for an element within
+    1.8e-5 of 0 (a variance at its boundary, a zero correlation), where the step is 1e-4 and
+    rounding limits the df to about 1e-6 relative, in lmerTest as here.
 
     Validation
     ----------
