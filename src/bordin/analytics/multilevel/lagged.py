@@ -23,7 +23,7 @@ from ._deviance import compute_stats
 from .fitting import fit_lmm
 from .prepare import prepare_lagged_design
 from .ranef import RandomEffectsResult, predict_random_effects
-from .satterthwaite import SatterthwaiteResult, infer_fixed_effects_at
+from .satterthwaite import SatterthwaiteResult, _format_p, infer_fixed_effects_at
 
 __all__ = ["LaggedModelResult", "fit_lagged_model"]
 
@@ -286,7 +286,7 @@ class LaggedModelResult:
             low, high = self.confint(t)
             lines.append(
                 f"  {t:<20} {self.fixed[t]:>10.4f} {self.se[t]:>10.4f} {self.df[t]:>8.1f} "
-                f"{self.statistic[t]:>8.2f} {self.p_value[t]:>9.3g} "
+                f"{self.statistic[t]:>8.2f} {_format_p(self.p_value[t]):>9} "
                 f"{f'[{low:.3f}, {high:.3f}]':>22}"
             )
         lines.append("  (t tests and intervals on Satterthwaite's degrees of freedom, as lmerTest)")

@@ -124,9 +124,14 @@ class SatterthwaiteResult:
         for i, t in enumerate(self.terms):
             lines.append(
                 f"  {t:<20} {self.estimate[i]:>10.4f} {self.se[i]:>10.4f} {self.df[i]:>9.1f} "
-                f"{self.statistic[i]:>8.2f} {self.p_value[i]:>10.3g}"
+                f"{self.statistic[i]:>8.2f} {_format_p(float(self.p_value[i])):>10}"
             )
         return "\n".join(lines)
+
+
+def _format_p(p: float) -> str:
+    """A p-value for the terminal: ``< 2e-16`` below machine precision, as R prints it."""
+    return "< 2e-16" if p < np.finfo(np.float64).eps else f"{p:.3g}"
 
 
 def _contrast(res: SatterthwaiteResult, lvec: FloatArray) -> dict[str, float]:
