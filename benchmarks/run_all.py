@@ -19,6 +19,7 @@ SCRIPTS = (
     "feedback.py",
     "meta.py",
     "panel.py",
+    "panel_satterthwaite.py",
     "report.py",
     "import_history.py",
     "web_load.py",

@@ -161,3 +161,41 @@ def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
         ["panel", str(tmp_path / "nope.csv"), "--alliance", "a", "--outcome", "b"], capsys
     )
     assert code == 2 and "file not found" in err
+
+
+LMERTEST = Path(__file__).resolve().parents[1] / "reference" / "data" / "lmertest"
+
+
+def test_json_has_lmertest_table_and_ranef(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _scores(tmp_path)
+    argv = ["panel", str(path), "--alliance", "wai_sr_total", "--outcome", "phq9_total"]
+    code, out, _ = _run([*argv, "--json", "--ranef"], capsys)
+    assert code == 0
+    got = json.loads(out)
+    cases = json.loads((LMERTEST / "lmertest_cases.json").read_text(encoding="utf-8"))
+    ref = next(c for c in cases if c["name"] == "a_reml")
+    rows = {r["term"]: r for r in got["coefficients"]}
+    assert list(rows) == ref["terms"]
+    for i, term in enumerate(ref["terms"]):
+        assert set(rows[term]) >= {"estimate", "se", "df", "statistic", "p_value"}
+        assert rows[term]["df"] == pytest.approx(ref["df"][i], rel=LMM_FIXED_RTOL)
+        assert got["df"][term] == rows[term]["df"]
+    assert got["ddf_method"] == "Satterthwaite"
+    client = [r for r in got["ranef"] if r["term"] == "alliance_within"]
+    assert [r["id"] for r in client] == ref["ranef"][0]["levels"]
+    assert {r["group"] for r in got["ranef"]} == {"client"}
+    code, out, _ = _run([*argv, "--json"], capsys)
+    assert "ranef" not in json.loads(out)
+
+
+def test_table_shows_satterthwaite_and_ranef(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _scores(tmp_path)
+    argv = ["panel", str(path), "--alliance", "wai_sr_total", "--outcome", "phq9_total"]
+    code, out, _ = _run([*argv, "--ranef"], capsys)
+    assert code == 0
+    assert "Pr(>|t|)" in out and "Satterthwaite" in out
+    assert "Conditional modes" in out and "c000000" in out

@@ -34,7 +34,8 @@ class EarlyAllianceResult:
         OLS coefficient of determination.
     mixed:
         The same fixed effects from the mixed model with a random intercept for therapist
-        (REML; Wald z intervals), or empty when it could not be fitted (see ``mixed_note``).
+        (REML; t tests and intervals on Satterthwaite's degrees of freedom, as lmerTest), or
+        empty when it could not be fitted (see ``mixed_note``).
     therapist_variance, residual_variance:
         REML variance of the therapist intercepts and residual variance (``nan`` without
         the mixed model).
@@ -95,7 +96,7 @@ class EarlyAllianceResult:
     @property
     def mixed_method(self) -> str:
         """Method label of the mixed-model rows."""
-        return "LMM, random intercept for therapist, REML, Wald z"
+        return "LMM, random intercept for therapist, REML, Satterthwaite t"
 
     def to_frame(self) -> pd.DataFrame:
         """OLS and mixed-model coefficients, variance components and the partial correlation."""
@@ -184,6 +185,30 @@ def fisher_interval(r: float, n_eff: float, level: float) -> tuple[float, float]
     return float(np.tanh(z - half)), float(np.tanh(z + half))
 
 
+def _satterthwaite_df(
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    names: list[str],
+    theta: float,
+    sigma2: float,
+) -> np.ndarray:
+    """lmerTest's Satterthwaite df of each fixed effect of the therapist random-intercept fit."""
+    from bordin.analytics.multilevel import MixedDesign, infer_fixed_effects_at
+
+    labels, codes = np.unique(groups, return_inverse=True)
+    design = MixedDesign(
+        y=y,
+        x=x,
+        fixed_names=tuple(names),
+        z=np.ones((len(y), 1)),
+        z_names=("(Intercept)",),
+        client=codes.astype(np.intp),
+        n_clients=len(labels),
+    )
+    return infer_fixed_effects_at(design, np.array([theta]), float(np.sqrt(sigma2))).df
+
+
 def fit_early_alliance_clients(
     clients: pd.DataFrame,
     *,
@@ -234,8 +259,9 @@ def fit_early_alliance_clients(
     else:
         lmm = fit_random_intercept(x, y, groups, names, reml=True)
         se = np.sqrt(np.diag(lmm.cov))
+        df = _satterthwaite_df(x, y, groups, names, lmm.theta, lmm.sigma2)
         mixed_terms = tuple(
-            make_term(name, float(lmm.coef[i]), float(se[i]), float("inf"), level)
+            make_term(name, float(lmm.coef[i]), float(se[i]), float(df[i]), level)
             for i, name in enumerate(names)
         )
         tau2, sigma2 = lmm.tau2, lmm.sigma2
@@ -317,7 +343,9 @@ def fit_early_alliance(
     "HC3")`` (sandwich 3.0.2) at 1e-9, and ``lme4::lmer(change ~ early_alliance + intake +
     (1 | therapist_id))`` (lme4 1.1.31, REML and ML) at the LMM tolerances (fixed effects
     1e-5, variance components 1e-4); script ``tests/reference/r/make_report_references.R``,
-    reference file ``tests/reference/data/report/early_alliance_lmm.json``.
+    reference file ``tests/reference/data/report/early_alliance_lmm.json``. The mixed rows'
+    Satterthwaite df and p-values: lmerTest 3.1.3, case ``early_alliance_reml`` of
+    ``tests/reference/data/lmertest/lmertest_cases.json``.
 
     References
     ----------

@@ -42,6 +42,11 @@ def register(app: typer.Typer) -> None:
         client_column: str = typer.Option("client_id", "--client-column", help="Client column."),
         session_column: str = typer.Option("session", "--session-column", help="Session column."),
         level: float = typer.Option(0.95, "--level", min=0.5, max=0.999, help="CI level."),
+        ranef: bool = typer.Option(
+            False,
+            "--ranef",
+            help="Also print each client's conditional modes (BLUPs) and conditional SDs.",
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON (docs/panel-model.md)."),
     ) -> None:
         """Lagged within/between mixed model: alliance at t and outcome at t+1, as lme4."""
@@ -80,10 +85,14 @@ def register(app: typer.Typer) -> None:
             if not issubclass(w.category, BordinWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if as_json:
-            out = result.to_json_dict()
+            out = result.to_json_dict(ranef=ranef)
             out["warnings"] = notes
             typer.echo(json.dumps(out, indent=2, allow_nan=False))
             return
         typer.echo(result.summary())
+        if ranef:
+            typer.echo("")
+            typer.echo("Conditional modes of the random effects (lme4 ranef, condVar):")
+            typer.echo(result.random_effects.to_frame().to_string(index=False))
         for note in notes:
             typer.echo(f"warning: {note}", err=True)

@@ -459,6 +459,8 @@ def _numbers(report: ClinicReport) -> dict[str, float]:
             out[f"lagged.{label}.{name}.se"] = float(fit.se[name])
             out[f"lagged.{label}.{name}.ci_low"] = lo
             out[f"lagged.{label}.{name}.ci_high"] = hi
+            out[f"lagged.{label}.{name}.df"] = fit.df[name]
+            out[f"lagged.{label}.{name}.p_value"] = fit.p_value[name]
         out[f"lagged.{label}.n_obs"] = float(fit.n_obs)
     m = report.moderation
     if m is not None:

@@ -167,7 +167,7 @@ def early_alliance_figure(res: EarlyAllianceResult, clients: pd.DataFrame) -> Fi
 
 
 def lagged_figure(models: tuple[LaggedModelResult, ...], labels: tuple[str, ...]) -> Figure:
-    """Within- and between-client alliance effects with Wald intervals, per model."""
+    """Within- and between-client alliance effects with Satterthwaite t intervals, per model."""
     fig = _figure(6.4, 2.4)
     ax = fig.add_subplot()
     terms = ("alliance_within", "alliance_between")

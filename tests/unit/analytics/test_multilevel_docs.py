@@ -7,13 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from bordin.analytics.multilevel import fit_lagged_model, fit_lmm
+from bordin.analytics.multilevel import (
+    fit_lagged_model,
+    fit_lmm,
+    infer_fixed_effects,
+    predict_random_effects,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 SECTIONS = ("Parameters", "Returns", "Raises", "Notes", "Validation", "References")
 
 
-@pytest.mark.parametrize("function", [fit_lagged_model, fit_lmm])
+@pytest.mark.parametrize(
+    "function", [fit_lagged_model, fit_lmm, infer_fixed_effects, predict_random_effects]
+)
 def test_sections_in_order_and_cited_files_exist(function: object) -> None:
     doc = function.__doc__ or ""
     positions = [doc.find(f"\n    {name}\n    ") for name in SECTIONS]

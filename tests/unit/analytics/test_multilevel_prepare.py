@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from bordin.analytics.multilevel import fit_lagged_model, prepare_lagged_design
 from bordin.columns import check_result_columns
@@ -103,7 +104,10 @@ def test_result_table_json_and_summary() -> None:
     ]
     row = fixed.set_index("term").loc["alliance_within"]
     assert row["ci_low"] < row["estimate"] < row["ci_high"]
-    assert row["p_value"] == pytest.approx(math.erfc(abs(row["statistic"]) / math.sqrt(2)))
+    # Satterthwaite t test (lmerTest), not the normal approximation.
+    assert 10 < row["df"] < res.n_obs
+    assert row["p_value"] == pytest.approx(2 * stats.t.sf(abs(row["statistic"]), row["df"]))
+    assert row["p_value"] > math.erfc(abs(row["statistic"]) / math.sqrt(2))
     assert set(table["group"]) == {"fixed", "client", "therapist", "residual"}
     out = res.to_json_dict()
     for key in (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -13,10 +14,11 @@ import pytest
 from bordin.analytics._clients import lag_pairs
 from bordin.analytics.early_alliance import fit_early_alliance
 from bordin.analytics.moderation import fit_moderation
+from bordin.analytics.multilevel import fit_lagged_model
 from bordin.analytics.outcome_summary import summarise_outcomes
 from bordin.analytics.rupture_outcomes import fit_rupture_outcomes
 from bordin.analytics.therapist_alliance import fit_therapist_alliance
-from bordin.errors import InputError
+from bordin.errors import BoundaryFitWarning, InputError
 from bordin.reports.report import ClinicReport, _format, build_report, render_html
 from bordin.simulate import SimulationConfig, simulate_clinic
 
@@ -161,6 +163,24 @@ def test_html_numbers_equal_independent_library_results(scores: pd.DataFrame, ht
     for d in rup.detectors:
         assert _shown(html, f"ruptures.k{d.k}.repair_rate.estimate") == d.repair_rate.estimate
         assert _shown(html, f"ruptures.k{d.k}.resolution_r.estimate") == d.resolution_r
+
+
+def test_mixed_model_p_values_are_satterthwaite(scores: pd.DataFrame, html: str) -> None:
+    """Where the report shows mixed-model p-values they are lmerTest's (issue 20)."""
+    with warnings.catch_warnings():
+        # The simulated clinic's slope variance is at its boundary; the report notes it.
+        warnings.simplefilter("ignore", BoundaryFitWarning)
+        lagged = fit_lagged_model(scores, alliance="sac_total", outcome="phq9_total")
+    for term in lagged.terms:
+        key = f"lagged.no_trend.{term}.p_value"
+        assert _shown(html, key) == lagged.p_value[term]
+        assert _shown(html, f"lagged.no_trend.{term}.ci_low") == lagged.confint(term)[0]
+    early = fit_early_alliance(scores, alliance="sac_total", outcome="phq9_total")
+    assert early.mixed
+    for t in early.mixed:
+        assert np.isfinite(t.df)
+        assert _shown(html, f"early.mixed.{t.term}.ci_low") == t.ci_low
+    assert "Satterthwaite" in html
 
 
 def test_therapists_listed_in_identifier_order(report: ClinicReport, html: str) -> None:

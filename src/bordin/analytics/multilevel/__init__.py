@@ -11,13 +11,20 @@ from __future__ import annotations
 from .fitting import MixedDesign, MixedModelFit, fit_lmm
 from .lagged import LaggedModelResult, fit_lagged_model
 from .prepare import LaggedDesign, prepare_lagged_design
+from .ranef import RandomEffectsResult, predict_random_effects
+from .satterthwaite import SatterthwaiteResult, infer_fixed_effects, infer_fixed_effects_at
 
 __all__ = [
     "LaggedDesign",
     "LaggedModelResult",
     "MixedDesign",
     "MixedModelFit",
+    "RandomEffectsResult",
+    "SatterthwaiteResult",
     "fit_lagged_model",
     "fit_lmm",
+    "infer_fixed_effects",
+    "infer_fixed_effects_at",
+    "predict_random_effects",
     "prepare_lagged_design",
 ]

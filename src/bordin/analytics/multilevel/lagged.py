@@ -14,14 +14,16 @@ import math
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._deviance import compute_stats
 from .fitting import fit_lmm
 from .prepare import prepare_lagged_design
+from .ranef import RandomEffectsResult, predict_random_effects
+from .satterthwaite import SatterthwaiteResult, _format_p, infer_fixed_effects_at
 
 __all__ = ["LaggedModelResult", "fit_lagged_model"]
 
@@ -85,8 +87,14 @@ class LaggedModelResult:
         The optimiser converged and passed the gradient check.
     singular:
         Boundary fit: a variance estimated as 0 or a correlation as +-1.
+    inference:
+        Satterthwaite t tests of the fixed effects (lmerTest ``summary``): ``df``,
+        ``statistic`` (t) and ``p_value`` per term, and contrasts.
+    random_effects:
+        Conditional modes of the client (and therapist) random effects with their
+        conditional variances (lme4 ``ranef(fit, condVar = TRUE)``).
     level:
-        Confidence level of the Wald intervals in ``to_frame`` and ``summary``.
+        Confidence level of the intervals in ``to_frame`` and ``summary``.
     """
 
     alliance: str
@@ -111,36 +119,52 @@ class LaggedModelResult:
     theta: tuple[float, ...]
     converged: bool
     singular: bool
+    inference: SatterthwaiteResult
+    random_effects: RandomEffectsResult
     level: float = 0.95
 
+    @property
+    def df(self) -> dict[str, float]:
+        """Satterthwaite degrees of freedom keyed by term (lmerTest ``df``)."""
+        return {t: float(v) for t, v in zip(self.terms, self.inference.df, strict=True)}
+
+    @property
+    def statistic(self) -> dict[str, float]:
+        """t statistics keyed by term (lmerTest ``t value``)."""
+        return {t: float(v) for t, v in zip(self.terms, self.inference.statistic, strict=True)}
+
+    @property
+    def p_value(self) -> dict[str, float]:
+        """Two-sided Satterthwaite p-values keyed by term (lmerTest ``Pr(>|t|)``)."""
+        return {t: float(v) for t, v in zip(self.terms, self.inference.p_value, strict=True)}
+
     def confint(self, term: str) -> tuple[float, float]:
-        """Wald confidence interval of a fixed effect at ``level`` (normal quantiles)."""
-        z = NormalDist().inv_cdf(0.5 + self.level / 2.0)
-        return (self.fixed[term] - z * self.se[term], self.fixed[term] + z * self.se[term])
+        """t interval of a fixed effect at ``level`` on its Satterthwaite df."""
+        return self.inference.confint(term)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy table: one row per fixed effect (``group`` "fixed") and variance component.
 
-        Fixed effects carry Wald ``statistic`` (estimate / se), a two-sided normal
-        ``p_value`` and the interval at ``level``; variance components (``group`` "client",
-        "therapist", "residual") carry the estimate only.
+        Fixed effects carry the t ``statistic`` (estimate / se), Satterthwaite ``df``, the
+        two-sided ``p_value`` and the t interval at ``level`` (lmerTest); variance
+        components (``group`` "client", "therapist", "residual") carry the estimate only.
         """
-        z = NormalDist().inv_cdf(0.5 + self.level / 2.0)
         rows: list[dict[str, Any]] = []
         method = "REML" if self.reml else "ML"
         for term in self.terms:
             est, se = self.fixed[term], self.se[term]
-            stat = est / se
+            low, high = self.confint(term)
             rows.append(
                 {
                     "term": term,
                     "group": "fixed",
                     "estimate": est,
                     "se": se,
-                    "ci_low": est - z * se,
-                    "ci_high": est + z * se,
-                    "statistic": stat,
-                    "p_value": math.erfc(abs(stat) / math.sqrt(2.0)),
+                    "ci_low": low,
+                    "ci_high": high,
+                    "statistic": self.statistic[term],
+                    "df": self.df[term],
+                    "p_value": self.p_value[term],
                     "level": self.level,
                     "n": self.n_obs,
                     "k": self.n_clients,
@@ -164,6 +188,7 @@ class LaggedModelResult:
                     "ci_low": np.nan,
                     "ci_high": np.nan,
                     "statistic": np.nan,
+                    "df": np.nan,
                     "p_value": np.nan,
                     "level": np.nan,
                     "n": self.n_obs,
@@ -173,12 +198,16 @@ class LaggedModelResult:
             )
         return pd.DataFrame(rows)
 
-    def to_json_dict(self) -> dict[str, Any]:
+    def to_json_dict(self, *, ranef: bool = False) -> dict[str, Any]:
         """The issue's JSON keys (lme4's names); NaN (an undefined correlation) becomes null.
 
-        Beyond lme4's keys: ``singular``, ``level``, Wald ``ci``, ``statistic`` (z) and
-        two-sided normal ``p_value`` per term, and with a therapist term ``n_therapists`` and
-        ``sd_therapist``.
+        Beyond lme4's keys: ``singular``, ``level``, and per term lmerTest's summary as
+        ``df`` (Satterthwaite), ``statistic`` (t value), ``p_value`` (Pr(>|t|)) and the t
+        interval ``ci``; ``coefficients`` is the same table as one record per term
+        (``term, estimate, se, df, statistic, p_value, ci_low, ci_high``); with a therapist
+        term ``n_therapists`` and ``sd_therapist``. With ``ranef``, ``ranef`` holds one
+        record per level and effect (``group, id, term, estimate, se``: lme4's conditional
+        mode and conditional SD).
         """
         out: dict[str, Any] = {
             "n_obs": self.n_obs,
@@ -197,14 +226,25 @@ class LaggedModelResult:
             "outcome": self.outcome,
             "level": self.level,
             "ci": {t: list(self.confint(t)) for t in self.terms},
-            "statistic": {t: float(self.fixed[t] / self.se[t]) for t in self.terms},
-            "p_value": {
-                t: math.erfc(abs(self.fixed[t] / self.se[t]) / math.sqrt(2.0)) for t in self.terms
-            },
+            "df": {t: _clean(v) for t, v in self.df.items()},
+            "statistic": self.statistic,
+            "p_value": self.p_value,
+            "ddf_method": "Satterthwaite",
+            "coefficients": [
+                {k: (_clean(v) if isinstance(v, float) else v) for k, v in row.items()}
+                for row in self.inference.to_frame()[
+                    ["term", "estimate", "se", "df", "statistic", "p_value", "ci_low", "ci_high"]
+                ].to_dict(orient="records")
+            ],
         }
         if self.n_therapists:
             out["n_therapists"] = self.n_therapists
             out["sd_therapist"] = _clean(self.sd_therapist)
+        if ranef:
+            out["ranef"] = [
+                {k: (_clean(v) if isinstance(v, float) else v) for k, v in row.items()}
+                for row in self.random_effects.to_frame().to_dict(orient="records")
+            ]
         return out
 
     def interpretation(self) -> str:
@@ -239,14 +279,17 @@ class LaggedModelResult:
             + (f" and {self.n_therapists} therapists" if self.n_therapists else "")
             + f" ({self.n_rows} session rows read)",
             "",
-            f"  {'term':<20} {'estimate':>10} {'se':>9} {'z':>8} {pct + ' CI':>22}",
+            f"  {'term':<20} {'Estimate':>10} {'Std. Error':>10} {'df':>8} {'t value':>8} "
+            f"{'Pr(>|t|)':>9} {pct + ' CI':>22}",
         ]
         for t in self.terms:
             low, high = self.confint(t)
             lines.append(
-                f"  {t:<20} {self.fixed[t]:>10.4f} {self.se[t]:>9.4f} "
-                f"{self.fixed[t] / self.se[t]:>8.2f} {f'[{low:.3f}, {high:.3f}]':>22}"
+                f"  {t:<20} {self.fixed[t]:>10.4f} {self.se[t]:>10.4f} {self.df[t]:>8.1f} "
+                f"{self.statistic[t]:>8.2f} {_format_p(self.p_value[t]):>9} "
+                f"{f'[{low:.3f}, {high:.3f}]':>22}"
             )
+        lines.append("  (t tests and intervals on Satterthwaite's degrees of freedom, as lmerTest)")
         lines += ["", "  random effects (SD)"]
         lines.append(f"  {'client intercept':<20} {self.sd_intercept:>10.4f}")
         if self.random_slope:
@@ -333,9 +376,10 @@ def fit_lagged_model(
 
     with :math:`(b_{0i}, b_{1i}) \\sim N(0, \\Sigma)` and :math:`e \\sim N(0, \\sigma^2)`.
     :math:`\\beta_2` is the within-client (lagged) effect, :math:`\\beta_3` the between-client
-    effect. Confidence intervals and p-values are Wald intervals on the normal distribution
-    (lme4 reports none; with hundreds of clients the difference from t-based intervals is
-    negligible). Controlling the lagged outcome in a model with random intercepts carries
+    effect. p-values and confidence intervals are t tests on Satterthwaite's degrees of
+    freedom, as lmerTest reports them (:func:`bordin.analytics.multilevel.infer_fixed_effects`);
+    the conditional modes of the client effects are in ``random_effects``. Controlling the
+    lagged outcome in a model with random intercepts carries
     Nickell-type bias in short series; see Falkenstrom et al. (2017) and docs/panel-model.md.
 
     Validation
@@ -350,7 +394,10 @@ def fit_lagged_model(
     ``tests/reference/data/panel/panel_cases.json`` (made by
     ``tests/reference/r/make_panel_cases.R``). Tolerances: fixed effects and SEs rtol 1e-5,
     variance components rtol 1e-4, log-likelihood atol 1e-4
-    (``tests/support/tolerances.py``).
+    (``tests/support/tolerances.py``). Satterthwaite df, t and p-values and the conditional
+    modes: lmerTest 3.1.3, ``tests/reference/data/lmertest/lmertest_cases.json`` (made by
+    ``tests/reference/r/make_lmertest_cases.R``), checked through this function in
+    ``tests/reference/test_lmertest.py``.
 
     References
     ----------
@@ -396,6 +443,16 @@ def fit_lagged_model(
         source=source,
     )
     fit = fit_lmm(lagged.design, reml=reml)
+    d = lagged.design
+    stats = compute_stats(d.y, d.x, d.z, d.client, d.n_clients, d.therapist, d.n_therapists)
+    inference = infer_fixed_effects_at(d, fit.theta, fit.sigma, reml=reml, level=level, stats=stats)
+    random_effects = predict_random_effects(
+        d,
+        fit,
+        client_labels=lagged.client_labels,
+        therapist_labels=lagged.therapist_labels,
+        stats=stats,
+    )
     terms = fit.fixed_names
     se = fit.se
     # From theta directly (lme4's VarCorr), so that a boundary correlation is exactly +-1.
@@ -431,5 +488,7 @@ def fit_lagged_model(
         theta=tuple(float(t) for t in fit.theta),
         converged=fit.converged,
         singular=fit.singular,
+        inference=inference,
+        random_effects=random_effects,
         level=level,
     )
