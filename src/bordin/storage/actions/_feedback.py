@@ -285,6 +285,8 @@ def _lock_clinic(db: Session, clinic_id: int, *, exclusive: bool) -> None:
     client is never recomputed against a snapshot that a refresh is replacing. SQLite runs
     one write transaction at a time (BEGIN IMMEDIATE), which gives the same order.
     """
+    if db.get_bind().dialect.name == "sqlite":
+        return  # the write transaction already holds the database (no row locks to take)
     query = select(Clinic.id).where(Clinic.id == clinic_id)
     query = query.with_for_update() if exclusive else query.with_for_update(read=True)
     db.execute(query)

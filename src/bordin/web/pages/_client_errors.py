@@ -14,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bordin.web.i18n import N_, negotiate_language, translations
 from bordin.web.pages._render import render_page, wants_json
@@ -121,25 +123,43 @@ def client_error_page(request: Request, status_code: int) -> Response:
     )
 
 
+async def _client_errors(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    if wants_json(request):
+        return await call_next(request)
+    try:
+        response = await call_next(request)
+    except Exception:
+        _log.exception("error on a client form page")
+        return client_error_page(request, 500)
+    kind = response.headers.get("content-type", "")
+    if response.status_code >= 400 and not kind.startswith("text/html"):
+        page = client_error_page(request, response.status_code)
+        for name, value in response.headers.items():  # the app's security headers
+            if name.lower() in _KEPT_HEADERS:
+                page.headers.setdefault(name, value)
+        return page
+    return response
+
+
+class _ClientErrorPages:
+    """Routes ``/f/...`` requests through the error-page wrapper and every other request
+    straight on: Starlette's ``BaseHTTPMiddleware`` (which the wrapper needs, to read the
+    response) costs a task and a stream per request, so the API and the staff pages skip it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.pages = BaseHTTPMiddleware(app, dispatch=_client_errors)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and str(scope["path"]).startswith(CLIENT_PREFIX):
+            await self.pages(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 def install_client_error_pages(app: FastAPI) -> None:
     """Turn JSON and unhandled errors on client-facing paths into HTML pages."""
-
-    @app.middleware("http")
-    async def _client_errors(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if not request.url.path.startswith(CLIENT_PREFIX) or wants_json(request):
-            return await call_next(request)
-        try:
-            response = await call_next(request)
-        except Exception:
-            _log.exception("error on a client form page")
-            return client_error_page(request, 500)
-        kind = response.headers.get("content-type", "")
-        if response.status_code >= 400 and not kind.startswith("text/html"):
-            page = client_error_page(request, response.status_code)
-            for name, value in response.headers.items():  # the app's security headers
-                if name.lower() in _KEPT_HEADERS:
-                    page.headers.setdefault(name, value)
-            return page
-        return response
+    app.add_middleware(_ClientErrorPages)
