@@ -12,6 +12,7 @@ import pandas as pd
 
 from bordin.errors import InputError
 from bordin.feedback._alert_rules import RUPTURE_LOOKBACK, build_alerts
+from bordin.feedback._categorical import from_codes
 from bordin.feedback._groups import FloatArray
 from bordin.feedback._prepare import Prepared, prepare_scores
 from bordin.feedback.alerts import ALERT_KINDS, Alert
@@ -110,7 +111,7 @@ def _alliance_rc(prepared: Prepared, config: FeedbackConfig) -> float | None:
 
 
 def _codes_where(codes: np.ndarray, mask: np.ndarray, labels: tuple[str, ...]) -> pd.Categorical:
-    return pd.Categorical.from_codes(np.where(mask, codes, -1), categories=list(labels))
+    return from_codes(np.where(mask, codes, -1), labels)
 
 
 #: Below this many rows the engine runs on the calling thread alone: starting the worker
@@ -513,7 +514,7 @@ def _client_table(
     table["colour"] = (
         latest[f"{outcomes[0]}_colour"]
         if outcomes
-        else pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=list(COLOURS))
+        else from_codes(np.full(n, -1, dtype=np.int8), COLOURS)
     )
     table["risk"] = np.asarray(latest["risk"])
 
@@ -555,5 +556,5 @@ def _client_table(
     add("uninformative_ratings", 20 * ones, np.asarray(latest["uninformative"], dtype=bool))
     table["n_alerts"] = count
     table["priority"] = top
-    table["top_alert"] = pd.Categorical.from_codes(top_kind, categories=kinds)
+    table["top_alert"] = from_codes(top_kind, kinds)
     return pd.DataFrame(table)

@@ -26,6 +26,7 @@ import numba
 import numpy as np
 import pandas as pd
 
+from bordin.feedback._categorical import from_codes
 from bordin.feedback._groups import BoolArray, FloatArray
 from bordin.feedback._jit import JIT, NAN
 from bordin.feedback._prepare import Prepared
@@ -94,7 +95,7 @@ def assess_outcome(prepared: Prepared, instrument: str, config: FeedbackConfig) 
         bool(facts.defines_response),
         float(facts.remission_below) if facts.remission_below is not None else np.nan,
     )
-    status = pd.Categorical.from_codes(code, categories=list(OUTCOME_STATUSES))
+    status = from_codes(code, OUTCOME_STATUSES)
     return OutcomeSignals(
         instrument=instrument,
         score=y,

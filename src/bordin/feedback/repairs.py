@@ -25,6 +25,7 @@ import numba
 import numpy as np
 import pandas as pd
 
+from bordin.feedback._categorical import from_codes
 from bordin.feedback._groups import IntArray
 from bordin.feedback._jit import JIT
 from bordin.feedback._prepare import Prepared
@@ -172,22 +173,18 @@ def _classify(
     events = pd.DataFrame(
         {
             "client_id": prepared.client_id.array.take(rows[0]),
-            "detector": pd.Categorical.from_codes(
-                np.repeat(np.array(detector_codes, dtype=np.int8), sizes),
-                categories=list(DETECTORS),
+            "detector": from_codes(
+                np.repeat(np.array(detector_codes, dtype=np.int8), sizes), DETECTORS
             ),
-            "scale": pd.Categorical.from_codes(
-                np.repeat(np.array(scale_codes, dtype=np.int8), sizes),
-                categories=list(COMPONENTS),
-            ),
+            "scale": from_codes(np.repeat(np.array(scale_codes, dtype=np.int8), sizes), COMPONENTS),
             "onset": onset_session,
-            "component": pd.Categorical.from_codes(component, categories=list(COMPONENTS)),
-            "marker": pd.Categorical.from_codes(marker, categories=list(MARKERS)),
+            "component": from_codes(component, COMPONENTS),
+            "marker": from_codes(marker, MARKERS),
             "pre_level": floats[0],
             "value": floats[1],
             "depth": floats[2],
             "evidence": floats[3],
-            "status": pd.Categorical.from_codes(status, categories=list(STATUSES)),
+            "status": from_codes(status, STATUSES),
             "status_session": status_session,
             "repair_session": pd.arrays.IntegerArray(repair_session, missing),
             "time_to_repair": pd.arrays.IntegerArray(time_to_repair, missing.copy()),
@@ -210,7 +207,7 @@ def client_rupture_code(counts: RuptureCounts, prepared: Prepared) -> pd.Categor
     rep = counts.repaired[last] > 0
     opened = counts.open[last] > 0
     code = np.where(unrep, 3, np.where(rep, 2, np.where(opened, 1, 0))).astype(np.int8)
-    return pd.Categorical.from_codes(code, categories=list(CLIENT_CODES))
+    return from_codes(code, CLIENT_CODES)
 
 
 # ---- compiled kernels (numba; shared options in bordin.feedback._jit) ----

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bordin.feedback._categorical import from_codes
 from bordin.feedback._groups import BoolArray, FloatArray
 from bordin.feedback._prepare import Prepared
 
@@ -54,5 +55,5 @@ def assess_risk(prepared: Prepared) -> RiskSignals:
         value = np.where(new, column, value)
         code[new] = position
         flag |= endorsed
-    item = pd.Categorical.from_codes(code, categories=list(columns))
+    item = from_codes(code, columns)
     return RiskSignals(value=value, item=item, flag=flag, columns=columns)

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from bordin.feedback._categorical import from_codes
 from bordin.feedback._groups import FloatArray
 from bordin.feedback._jit import JIT, NAN
 from bordin.feedback._prepare import Prepared
@@ -254,8 +255,8 @@ def assess_trajectory(
         upper=upper,
         change=change,
         off_track=off,
-        colour=pd.Categorical.from_codes(code, categories=list(COLOURS)),
-        source=pd.Categorical.from_codes(source, categories=list(CURVE_SOURCES)),
+        colour=from_codes(code, COLOURS),
+        source=from_codes(source, CURVE_SOURCES),
     )
 
 
