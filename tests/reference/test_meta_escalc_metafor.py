@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bordin.analytics.meta_analysis import compute_group_effect_sizes
-from support.tolerances import CLOSED_FORM_RTOL
+from bordin.analytics.meta_analysis import compute_group_effect_sizes, random_effects_meta
+from support.tolerances import CLOSED_FORM_RTOL, ITERATIVE_RTOL
 
 DATA = Path(__file__).parent / "data" / "meta" / "escalc"
 CASES = [
@@ -40,6 +40,22 @@ def test_matches_escalc(case: str, measure: str) -> None:
     kept_v = [v for y, v in pairs if y is not None and v is not None]
     np.testing.assert_allclose(es.yi, kept_y, rtol=CLOSED_FORM_RTOL, atol=1e-15, err_msg="yi")
     np.testing.assert_allclose(es.vi, kept_v, rtol=CLOSED_FORM_RTOL, err_msg="vi")
+    # The pooled REML model of these effect sizes, as rma(yi, vi) omits the NA rows.
+    model = random_effects_meta(es.yi, es.vi, method="REML")
+    rma = want["rma"]
+    assert model.k == rma["k"]
+    for ours, theirs in (
+        (model.estimate, "estimate"),
+        (model.se, "se"),
+        (model.tau2, "tau2"),
+        (model.ci_low, "ci.lb"),
+        (model.ci_high, "ci.ub"),
+        (model.pi_low, "pi.lb"),
+        (model.pi_high, "pi.ub"),
+    ):
+        np.testing.assert_allclose(
+            ours, rma[theirs], rtol=ITERATIVE_RTOL, atol=1e-13, err_msg=theirs
+        )
 
 
 def test_cases_cover_every_measure_and_zero_cells() -> None:

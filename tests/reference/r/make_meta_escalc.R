@@ -5,8 +5,9 @@
 # Writes OUTDIR/<case>.csv (the raw data, columns named as escalc's arguments: m1i, sd1i,
 # n1i, m2i, sd2i, n2i or ai, bi, ci, di) and OUTDIR/<case>.json: a "provenance" block and one
 # entry per measure, {"yi": [...], "vi": [...]} for every row of the CSV (null where escalc
-# gives NA: a row with a missing value). Defaults throughout: vtype = "LS", add = 1/2,
-# to = "only0", drop00 = FALSE.
+# gives NA: a row with a missing value), and "rma": the REML model of those effect sizes
+# (rma(yi, vi, method = "REML") with tight control; estimate, se, tau2, ci.lb, ci.ub, pi.lb,
+# pi.ub, k). Defaults throughout: vtype = "LS", add = 1/2, to = "only0", drop00 = FALSE.
 suppressMessages({library(metafor); library(metadat); library(jsonlite)})
 outdir <- commandArgs(TRUE)[1]
 if (is.na(outdir)) stop("usage: Rscript make_meta_escalc.R OUTDIR")
@@ -43,7 +44,11 @@ one <- function(measure, d) {
   } else {
     escalc(measure = measure, ai = ai, bi = bi, ci = ci, di = di, data = d)
   }
-  list(yi = as.numeric(es$yi), vi = as.numeric(es$vi))
+  res <- rma(yi, vi, data = es, method = "REML", control = list(threshold = 1e-12, maxiter = 10000, tol = 1e-12))
+  pr <- predict(res)
+  list(yi = as.numeric(es$yi), vi = as.numeric(es$vi),
+       rma = list(estimate = as.numeric(res$b), se = res$se, tau2 = res$tau2, ci.lb = res$ci.lb,
+                  ci.ub = res$ci.ub, pi.lb = pr$pi.lb, pi.ub = pr$pi.ub, k = res$k))
 }
 write_case <- function(nm, s, measures, call) {
   write.csv(s$d, file.path(outdir, paste0(nm, ".csv")), row.names = FALSE, na = "")

@@ -153,10 +153,16 @@ class CorrelationMetaAnalysis:
         return out
 
     def regression_json(self) -> dict[str, Any] | None:
-        """The meta-regression with metafor's key names, or None without moderators."""
+        """The meta-regression with metafor's key names, or None without moderators.
+
+        Studies left out for a missing moderator are counted in ``mods_n_dropped`` (the
+        top-level ``n_dropped`` counts rows without an effect size).
+        """
         if self.regression is None:
             return None
-        return self.regression.to_json_dict()
+        out = self.regression.to_json_dict()
+        out["mods_n_dropped"] = out.pop("n_dropped")
+        return out
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready output of ``bordin meta --json``.

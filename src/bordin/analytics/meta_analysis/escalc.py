@@ -12,6 +12,9 @@ Binary outcomes (a 2x2 table per study: events ``ai`` and non-events ``bi`` in g
 ``ci`` and ``di`` in group 2): ``RR`` (log risk ratio) and ``OR`` (log odds ratio), with
 metafor's default zero-cell handling (``add = 1/2, to = "only0", drop00 = FALSE``).
 
+``GEN`` takes effect sizes ``yi`` and sampling variances ``vi`` computed elsewhere (as
+``rma(yi, vi)`` does), with the same checks and row bookkeeping.
+
 Rows with a missing value are dropped and counted (``escalc`` gives NA there and ``rma``
 omits them); every other problem is an :class:`~bordin.errors.InputError` naming the row
 and column.
@@ -42,13 +45,14 @@ __all__ = [
     "hedges_correction",
 ]
 
-GroupMeasure = Literal["SMD", "MD", "ROM", "RR", "OR"]
+GroupMeasure = Literal["SMD", "MD", "ROM", "RR", "OR", "GEN"]
 ZeroCellRule = Literal["only0", "all", "if0all", "none"]
 FloatArray = NDArray[np.float64]
 CONTINUOUS_MEASURES: Final = ("SMD", "MD", "ROM")
 BINARY_MEASURES: Final = ("RR", "OR")
 _CONTINUOUS_ARGS: Final = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")
 _BINARY_ARGS: Final = ("ai", "bi", "ci", "di")
+_GENERIC_ARGS: Final = ("yi", "vi")
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,7 +62,7 @@ class GroupEffectSizes:
     Attributes
     ----------
     measure
-        ``SMD``, ``MD``, ``ROM``, ``RR`` or ``OR`` (metafor's names).
+        ``SMD``, ``MD``, ``ROM``, ``RR``, ``OR`` (metafor's names) or ``GEN`` (given).
     yi
         Effect size of each kept study (log scale for ``ROM``, ``RR``, ``OR``).
     vi
@@ -88,12 +92,6 @@ class GroupEffectSizes:
     def k(self) -> int:
         """Number of studies kept."""
         return int(self.yi.shape[0])
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per kept study: ``study, row, yi, vi`` (escalc's column names)."""
-        return pd.DataFrame(
-            {"study": list(self.labels), "row": list(self.rows), "yi": self.yi, "vi": self.vi}
-        )
 
 
 def hedges_correction(m: float) -> float:
@@ -216,10 +214,11 @@ def compute_group_effect_sizes(
     ----------
     data
         A table (mapping or DataFrame) with escalc's argument names as columns:
-        ``m1i, sd1i, n1i, m2i, sd2i, n2i`` for SMD, MD, ROM; ``ai, bi, ci, di`` for RR, OR.
-        Text cells are parsed; empty or ``NA`` is missing.
+        ``m1i, sd1i, n1i, m2i, sd2i, n2i`` for SMD, MD, ROM; ``ai, bi, ci, di`` for RR, OR;
+        ``yi, vi`` for GEN. Text cells are parsed; empty or ``NA`` is missing.
     measure
-        ``"SMD"``, ``"MD"``, ``"ROM"``, ``"RR"`` or ``"OR"``.
+        ``"SMD"``, ``"MD"``, ``"ROM"``, ``"RR"``, ``"OR"``, or ``"GEN"`` for given effect
+        sizes and variances.
     columns
         Optional map from escalc's argument name to the column of ``data`` holding it
         (``{"ai": "tpos"}``); the argument names are the defaults.
@@ -243,7 +242,8 @@ def compute_group_effect_sizes(
     InputError
         A missing column, a cell that is not a number, a negative SD or count, a group size
         that is not positive, SMD with n1i + n2i <= 3 or both SDs 0, ROM with means of
-        different sign, or a zero cell left uncorrected (``to="none"``). The message names
+        different sign, a zero cell left uncorrected (``to="none"``), or a GEN variance that
+        is not positive. The message names
         the row and the column.
 
     Notes
@@ -291,13 +291,16 @@ def compute_group_effect_sizes(
     >>> round(float(es.yi[0]), 4), es.n_corrected
     (-2.1041, 1)
     """
-    if measure not in CONTINUOUS_MEASURES + BINARY_MEASURES:
-        raise InputError(f"unknown measure {measure!r}; choose SMD, MD, ROM, RR or OR")
+    if measure not in (*CONTINUOUS_MEASURES, *BINARY_MEASURES, "GEN"):
+        raise InputError(f"unknown measure {measure!r}; choose SMD, MD, ROM, RR, OR or GEN")
     if to not in ("only0", "all", "if0all", "none"):
         raise InputError(f"to must be only0, all, if0all or none, not {to!r}")
     if not (math.isfinite(add) and add >= 0):
         raise InputError(f"add must be a non-negative number, not {add!r}")
-    args = _CONTINUOUS_ARGS if measure in CONTINUOUS_MEASURES else _BINARY_ARGS
+    if measure == "GEN":
+        args = _GENERIC_ARGS
+    else:
+        args = _CONTINUOUS_ARGS if measure in CONTINUOUS_MEASURES else _BINARY_ARGS
     cols = {a: (columns or {}).get(a, a) for a in args}
     table: Mapping[str, Sequence[object]]
     table = (
@@ -333,7 +336,13 @@ def compute_group_effect_sizes(
         for name, value in zip(args, vals, strict=True):
             if not math.isfinite(value):
                 raise InputError(f"{value} is not finite", file=file, row=row, column=cols[name])
-        if measure in CONTINUOUS_MEASURES:
+        if measure == "GEN":
+            y, v = vals
+            if v <= 0:
+                raise InputError(
+                    f"vi = {v:g} is not positive", file=file, row=row, column=cols["vi"]
+                )
+        elif measure in CONTINUOUS_MEASURES:
             y, v = _continuous(measure, vals, row, file, cols)
         else:
             y, v, corrected = _binary(measure, vals, row, file, cols, add, to, any_zero)

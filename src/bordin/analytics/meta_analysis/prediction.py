@@ -59,15 +59,19 @@ class MetaPredictionResult:
     level: float
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per prediction: the moderator values, then ``estimate, se, ci_low,
-        ci_high, pi_low, pi_high``."""
-        frame = pd.DataFrame([dict(m) for m in self.newmods])
+        """One row per prediction in the project's column vocabulary: ``term`` (the
+        moderator values, ``ablat=10, alloc=random``), ``estimate, se, ci_low, ci_high,
+        pi_low, pi_high, df, level``."""
+        frame = pd.DataFrame(
+            {"term": [", ".join(f"{k}={v}" for k, v in m.items()) for m in self.newmods]}
+        )
         frame["estimate"] = self.pred
         frame["se"] = self.se
         frame["ci_low"] = self.ci_low
         frame["ci_high"] = self.ci_high
         frame["pi_low"] = self.pi_low if self.pi_low is not None else np.nan
         frame["pi_high"] = self.pi_high if self.pi_high is not None else np.nan
+        frame["df"] = self.df
         frame["level"] = self.level
         return frame
 
