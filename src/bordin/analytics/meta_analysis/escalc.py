@@ -297,6 +297,7 @@ def compute_group_effect_sizes(
         raise InputError(f"to must be only0, all, if0all or none, not {to!r}")
     if not (math.isfinite(add) and add >= 0):
         raise InputError(f"add must be a non-negative number, not {add!r}")
+    args: tuple[str, ...]
     if measure == "GEN":
         args = _GENERIC_ARGS
     else:
