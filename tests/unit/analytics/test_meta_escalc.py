@@ -115,3 +115,20 @@ def test_generic_effect_sizes_need_positive_variances() -> None:
     assert es.k == 2 and es.n_dropped == 1
     with pytest.raises(InputError, match="vi = 0 is not positive"):
         compute_group_effect_sizes({"yi": [0.1], "vi": [0]}, measure="GEN")
+
+
+def test_pipeline_and_plots_name_the_measure() -> None:
+    from bordin.analytics.meta_analysis import analyse_effect_sizes
+    from bordin.reports.meta_plots import forest_figure, funnel_figure
+
+    es = compute_group_effect_sizes(COUNTS, measure="RR")
+    analysis = analyse_effect_sizes(es, with_leave_one_out=False)
+    out = analysis.to_json_dict()
+    assert out["measure"] == "RR"
+    assert out["exp_estimate"] == pytest.approx(math.exp(out["estimate"]), rel=1e-15)
+    assert any("zero cell" in note for note in analysis.notes)
+    assert "as a ratio (exp)" in analysis.summary()
+    assert forest_figure(analysis).axes[0].get_xlabel() == "log risk ratio"
+    assert funnel_figure(analysis).axes[0].get_xlabel() == "log risk ratio"
+    smd = analyse_effect_sizes(compute_group_effect_sizes(MEANS, measure="SMD"))
+    assert "exp_estimate" not in smd.to_json_dict()
