@@ -132,3 +132,23 @@ def test_pipeline_and_plots_name_the_measure() -> None:
     assert funnel_figure(analysis).axes[0].get_xlabel() == "log risk ratio"
     smd = analyse_effect_sizes(compute_group_effect_sizes(MEANS, measure="SMD"))
     assert "exp_estimate" not in smd.to_json_dict()
+
+
+def test_numeric_and_text_columns_give_the_same_effect_sizes() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({**MEANS, "sd2i": [2.2, np.nan, 2.0]})
+    text = frame.astype(str).replace("nan", "")
+    for measure in ("SMD", "MD", "ROM"):
+        a = compute_group_effect_sizes(frame, measure=measure)  # type: ignore[arg-type]
+        b = compute_group_effect_sizes(text, measure=measure)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(a.yi, b.yi)
+        assert a.dropped_rows == b.dropped_rows == (2,)
+
+
+def test_the_first_bad_row_is_named_whatever_the_problem() -> None:
+    # Row 3 (first_row=2) has a negative SD, row 2 an empty group size: row 2 is reported.
+    data: dict[str, list[object]] = {**MEANS, "sd1i": [2.0, -3.0, 2.5], "n2i": [0, 28, 24]}  # type: ignore[dict-item]
+    with pytest.raises(InputError, match="n2i = 0 is not positive") as info:
+        compute_group_effect_sizes(data, measure="SMD", first_row=2)
+    assert "row 2" in str(info.value)

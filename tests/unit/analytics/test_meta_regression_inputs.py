@@ -129,3 +129,12 @@ def test_result_table_and_json_use_the_agreed_names() -> None:
         assert key in out
     assert out["QMdf"] == [3, None]
     assert "QM(3)" in res.summary()
+
+
+def test_text_cells_parse_like_numbers_and_booleans_are_levels() -> None:
+    text = {"dose": [f" {d} " for d in MODS["dose"]], "arm": MODS["arm"]}
+    a = fit_meta_regression(Y, V, text, formula="~ dose + arm")
+    b = fit_meta_regression(Y, V, MODS, formula="~ dose + arm")
+    np.testing.assert_allclose(a.coef, b.coef, rtol=1e-12)
+    flags = fit_meta_regression(Y, V, {"flag": [i % 2 == 0 for i in range(len(Y))]})
+    assert flags.terms == ("intrcpt", "flagTRUE")  # as model.matrix(~ flag) in R

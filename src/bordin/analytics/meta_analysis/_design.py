@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from bordin.errors import InputError
@@ -132,7 +133,28 @@ def _is_missing(value: object) -> bool:
     return str(value).strip().upper() in {"", "NA", "NAN", "NULL"}
 
 
+def _parse_column(
+    values: Sequence[Any],
+) -> tuple[NDArray[np.bool_], FloatArray, NDArray[np.bool_]]:
+    """``(missing, numbers, is_number)`` per value; numeric arrays skip the per-cell parser."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iuf":
+        numbers = arr.astype(float)
+        missing = np.isnan(numbers)
+        return missing, numbers, ~missing
+    missing = np.array([_is_missing(v) for v in values], dtype=bool)
+    # Booleans are levels, not numbers (as _number has it); text parses as float() does.
+    boolean = np.array([isinstance(v, bool | np.bool_) for v in values], dtype=bool)
+    series = pd.Series(list(values), dtype=object).where(~(missing | boolean), None)
+    numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    return missing, numbers, ~missing & ~boolean & ~np.isnan(numbers)
+
+
 def _level_text(value: object) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool | np.bool_):
+        return "TRUE" if value else "FALSE"  # R's names for a logical column's levels
     number = _number(value)
     if number is not None and not isinstance(value, str):
         # As R prints a number that became a factor level: 2 -> "2", 0.5 -> "0.5".
@@ -170,32 +192,31 @@ def build_design(
         elif len(columns[name]) != size:
             raise InputError(f"moderator {name} has {len(columns[name])} values, not {size}")
     n = size or 0
+    parsed = {name: _parse_column(columns[name]) for name, _ in terms}
     keep = np.ones(n, dtype=bool)
-    for name, _ in terms:
-        keep &= np.array([not _is_missing(v) for v in columns[name]], dtype=bool)
+    for missing, _, _ in parsed.values():
+        keep &= ~missing
+    kept_at = np.flatnonzero(keep)
     specs: list[ModeratorSpec] = []
-    blocks: list[FloatArray] = [np.ones((int(keep.sum()), 1))]
+    blocks: list[FloatArray] = [np.ones((kept_at.size, 1))]
     for name, wrapped in terms:
-        values = [v for v, ok in zip(columns[name], keep, strict=True) if ok]
-        numbers = [_number(v) for v in values]
-        is_categorical = (
-            wrapped or name in categorical or name in reference or any(x is None for x in numbers)
-        )
+        _, numbers_all, numeric = parsed[name]
+        numbers = numbers_all[keep]
+        all_numbers = bool(numeric[keep].all())
+        is_categorical = wrapped or name in categorical or name in reference or not all_numbers
         if not is_categorical:
-            for i, num in enumerate(numbers):
-                if num is None or not math.isfinite(num):
-                    row = first_row + int(np.flatnonzero(keep)[i])
-                    raise InputError(
-                        f"{values[i]!r} is not finite", file=file, row=row, column=name
-                    )
-            blocks.append(np.asarray(numbers, dtype=float)[:, None])
+            bad = np.flatnonzero(~np.isfinite(numbers))
+            if bad.size:
+                i = int(kept_at[bad[0]])
+                raise InputError(
+                    f"{columns[name][i]!r} is not finite", file=file, row=first_row + i, column=name
+                )
+            blocks.append(numbers[:, None])
             specs.append(ModeratorSpec(name=name, categorical=False))
             continue
+        values = [columns[name][int(i)] for i in kept_at]
         texts = [_level_text(v) for v in values]
-        if all(x is not None for x in numbers):
-            levels = sorted(set(texts), key=float)
-        else:
-            levels = sorted(set(texts))
+        levels = sorted(set(texts), key=float) if all_numbers else sorted(set(texts))
         if name in reference:
             if reference[name] not in levels:
                 raise InputError(f"reference level {reference[name]!r} does not occur", column=name)

@@ -23,9 +23,9 @@ and column.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -101,12 +101,13 @@ def hedges_correction(m: float) -> float:
 
 
 def _columns(
-    data: Mapping[str, Sequence[object]], names: tuple[str, ...], file: str | None
+    data: Mapping[str, Sequence[object]] | pd.DataFrame, names: tuple[str, ...], file: str | None
 ) -> tuple[list[Sequence[object]], int]:
-    missing = [n for n in names if n not in data]
+    present = set(map(str, data.columns)) if isinstance(data, pd.DataFrame) else set(data)
+    missing = [n for n in names if n not in present]
     if missing:
         raise InputError(f"missing {', '.join(missing)} (needs {', '.join(names)})", file=file)
-    cols = [data[n] for n in names]
+    cols: list[Sequence[object]] = [data[n] for n in names]
     size = len(cols[0])
     for name, col in zip(names, cols, strict=True):
         if len(col) != size:
@@ -114,87 +115,140 @@ def _columns(
     return cols, size
 
 
+def _parse(
+    values: Sequence[object], *, column: str, file: str | None, first_row: int
+) -> FloatArray:
+    """Values as floats, NaN where missing; numeric arrays skip the per-cell parser."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iuf":
+        return arr.astype(float)
+    return np.array(
+        [_as_number(v, column=column, row=first_row + i, file=file) for i, v in enumerate(values)],
+        dtype=float,
+    )
+
+
+Check: TypeAlias = tuple[NDArray[np.bool_], Callable[[int], str], str]
+
+
+def _message(template: str, values: FloatArray) -> Callable[[int], str]:
+    """A message for row i: ``template`` formatted with ``values[i]``."""
+    return lambda i: template.format(values[i])
+
+
+def _raise_first(checks: list[Check], rows: NDArray[np.int_], file: str | None) -> None:
+    """Raise for the first row failing any check (the first check listed for that row)."""
+    failing = [np.flatnonzero(mask) for mask, _, _ in checks]
+    firsts = [int(f[0]) for f in failing if f.size]
+    if not firsts:
+        return
+    i = min(firsts)
+    for mask, message, column in checks:
+        if mask[i]:
+            raise InputError(message(i), file=file, row=int(rows[i]), column=column)
+
+
 def _continuous(
-    measure: str, values: list[float], row: int, file: str | None, cols: Mapping[str, str]
-) -> tuple[float, float]:
-    m1, sd1, n1, m2, sd2, n2 = values
-    for name, sd in (("sd1i", sd1), ("sd2i", sd2)):
-        if sd < 0:
-            raise InputError(f"{name} = {sd:g} is negative", file=file, row=row, column=cols[name])
-    for name, n in (("n1i", n1), ("n2i", n2)):
-        if n <= 0:
-            raise InputError(
-                f"{name} = {n:g} is not positive", file=file, row=row, column=cols[name]
+    measure: str,
+    v: Mapping[str, FloatArray],
+    rows: NDArray[np.int_],
+    file: str | None,
+    cols: Mapping[str, str],
+) -> tuple[FloatArray, FloatArray]:
+    m1, sd1, n1, m2, sd2, n2 = (v[a] for a in _CONTINUOUS_ARGS)
+    checks: list[Check] = [
+        (sd1 < 0, lambda i: f"sd1i = {sd1[i]:g} is negative", cols["sd1i"]),
+        (sd2 < 0, lambda i: f"sd2i = {sd2[i]:g} is negative", cols["sd2i"]),
+        (n1 <= 0, lambda i: f"n1i = {n1[i]:g} is not positive", cols["n1i"]),
+        (n2 <= 0, lambda i: f"n2i = {n2[i]:g} is not positive", cols["n2i"]),
+    ]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "MD":
+            _raise_first(checks, rows, file)
+            return m1 - m2, sd1**2 / n1 + sd2**2 / n2
+        if measure == "ROM":
+            checks.append(
+                (
+                    (m1 == 0) | (m2 == 0) | ((m1 > 0) != (m2 > 0)),
+                    lambda i: f"ROM needs two means of the same sign, not {m1[i]:g} and {m2[i]:g}",
+                    cols["m1i"],
+                )
             )
-    if measure == "MD":
-        return m1 - m2, sd1**2 / n1 + sd2**2 / n2
-    if measure == "ROM":
-        if m1 == 0 or m2 == 0 or (m1 > 0) != (m2 > 0):
-            raise InputError(
-                f"ROM needs two means of the same sign, not {m1:g} and {m2:g}",
-                file=file,
-                row=row,
-                column=cols["m1i"],
+            _raise_first(checks, rows, file)
+            return np.log(m1 / m2), sd1**2 / (n1 * m1**2) + sd2**2 / (n2 * m2**2)
+        df = n1 + n2 - 2
+        sdp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / df)
+        checks.append(
+            (df <= 1, lambda i: f"SMD needs n1i + n2i > 3; got {n1[i]:g} + {n2[i]:g}", cols["n1i"])
+        )
+        checks.append(
+            (
+                sdp == 0,
+                lambda i: "both standard deviations are 0 (the SMD is undefined)",
+                cols["sd1i"],
             )
-        return math.log(m1 / m2), sd1**2 / (n1 * m1**2) + sd2**2 / (n2 * m2**2)
-    df = n1 + n2 - 2
-    if df <= 1:
-        raise InputError(
-            f"SMD needs n1i + n2i > 3; got {n1:g} + {n2:g}", file=file, row=row, column=cols["n1i"]
         )
-    sdp = math.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / df)
-    if sdp == 0:
-        raise InputError(
-            "both standard deviations are 0 (the SMD is undefined)",
-            file=file,
-            row=row,
-            column=cols["sd1i"],
+        _raise_first(checks, rows, file)
+        correction = np.exp(
+            special.gammaln(df / 2) - 0.5 * np.log(df / 2) - special.gammaln((df - 1) / 2)
         )
-    g = hedges_correction(df) * (m1 - m2) / sdp
-    return g, 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
+        g = correction * (m1 - m2) / sdp
+        return g, 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
 
 
 def _binary(
     measure: str,
-    values: list[float],
-    row: int,
+    v: Mapping[str, FloatArray],
+    rows: NDArray[np.int_],
     file: str | None,
     cols: Mapping[str, str],
     add: float,
     to: ZeroCellRule,
-    any_zero: bool,
-) -> tuple[float, float, bool]:
-    for name, count in zip(_BINARY_ARGS, values, strict=True):
-        if count < 0:
-            raise InputError(
-                f"{name} = {count:g} is negative", file=file, row=row, column=cols[name]
+) -> tuple[FloatArray, FloatArray, int]:
+    a, b, c, d = (v[x] for x in _BINARY_ARGS)
+    checks: list[Check] = [
+        (cell < 0, _message(f"{name} = {{:g}} is negative", cell), cols[name])
+        for name, cell in zip(_BINARY_ARGS, (a, b, c, d), strict=True)
+    ]
+    checks.append((a + b <= 0, lambda i: "ai + bi = 0: an empty group", cols["ai"]))
+    checks.append((c + d <= 0, lambda i: "ci + di = 0: an empty group", cols["ai"]))
+    has_zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
+    if to == "all":
+        corrected = np.ones_like(has_zero)
+    elif to == "only0":
+        corrected = has_zero
+    elif to == "if0all":
+        corrected = np.full_like(has_zero, bool(np.any(has_zero)))
+    else:
+        corrected = np.zeros_like(has_zero)
+    extra = np.where(corrected, add, 0.0)
+    a, b, c, d = a + extra, b + extra, c + extra, d + extra
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "RR":
+            checks.append(
+                (
+                    (a == 0) | (c == 0),
+                    lambda i: "a zero event count gives an infinite log risk ratio (use add > 0)",
+                    cols["ai"],
+                )
             )
-    a, b, c, d = values
-    if a + b <= 0 or c + d <= 0:
-        which = "ai + bi" if a + b <= 0 else "ci + di"
-        raise InputError(f"{which} = 0: an empty group", file=file, row=row, column=cols["ai"])
-    has_zero = 0 in (a, b, c, d)
-    corrected = to == "all" or (to == "only0" and has_zero) or (to == "if0all" and any_zero)
-    if corrected:
-        a, b, c, d = a + add, b + add, c + add, d + add
-    if measure == "RR":
-        if a == 0 or c == 0:
-            raise InputError(
-                "a zero event count gives an infinite log risk ratio (use add > 0)",
-                file=file,
-                row=row,
-                column=cols["ai" if a == 0 else "ci"],
+            _raise_first(checks, rows, file)
+            n1, n2 = a + b, c + d
+            return (
+                np.log(a / n1) - np.log(c / n2),
+                1 / a - 1 / n1 + 1 / c - 1 / n2,
+                int(corrected.sum()),
             )
-        n1, n2 = a + b, c + d
-        return math.log(a / n1) - math.log(c / n2), 1 / a - 1 / n1 + 1 / c - 1 / n2, corrected
-    if 0 in (a, b, c, d):
-        raise InputError(
-            "a zero cell gives an infinite log odds ratio (use add > 0)",
-            file=file,
-            row=row,
-            column=cols[_BINARY_ARGS[(a, b, c, d).index(0)]],
-        )
-    return math.log(a * d / (b * c)), 1 / a + 1 / b + 1 / c + 1 / d, corrected
+        for name, cell in zip(_BINARY_ARGS, (a, b, c, d), strict=True):
+            checks.append(
+                (
+                    cell == 0,
+                    lambda i: "a zero cell gives an infinite log odds ratio (use add > 0)",
+                    cols[name],
+                )
+            )
+        _raise_first(checks, rows, file)
+        return np.log(a * d / (b * c)), 1 / a + 1 / b + 1 / c + 1 / d, int(corrected.sum())
 
 
 def compute_group_effect_sizes(
@@ -303,62 +357,43 @@ def compute_group_effect_sizes(
     else:
         args = _CONTINUOUS_ARGS if measure in CONTINUOUS_MEASURES else _BINARY_ARGS
     cols = {a: (columns or {}).get(a, a) for a in args}
-    table: Mapping[str, Sequence[object]]
-    table = (
-        {str(c): list(data[c]) for c in data.columns} if isinstance(data, pd.DataFrame) else data
-    )
-    raw, size = _columns(table, tuple(cols[a] for a in args), file)
+    raw, size = _columns(data, tuple(cols[a] for a in args), file)
     if labels is not None and len(labels) != size:
         raise InputError(f"{len(labels)} labels for {size} studies", file=file)
-    parsed: list[list[float]] = []
-    for i in range(size):
-        row = first_row + i
-        parsed.append(
-            [
-                _as_number(col[i], column=cols[a], row=row, file=file)
-                for a, col in zip(args, raw, strict=True)
-            ]
-        )
-    complete = [not any(math.isnan(x) for x in vals) for vals in parsed]
-    any_zero = measure in BINARY_MEASURES and any(
-        ok and 0.0 in vals for ok, vals in zip(complete, parsed, strict=True)
+    parsed = {
+        a: _parse(col, column=cols[a], file=file, first_row=first_row)
+        for a, col in zip(args, raw, strict=True)
+    }
+    all_rows = np.arange(first_row, first_row + size)
+    complete = (
+        ~np.any(np.isnan(np.vstack(list(parsed.values()))), axis=0) if size else np.ones(0, bool)
     )
-    ys: list[float] = []
-    vs: list[float] = []
-    rows: list[int] = []
-    kept: list[str] = []
-    dropped: list[int] = []
+    values = {a: x[complete] for a, x in parsed.items()}
+    rows = all_rows[complete]
+    _raise_first(
+        [(~np.isfinite(x), _message("{} is not finite", x), cols[a]) for a, x in values.items()],
+        rows,
+        file,
+    )
     n_corrected = 0
-    for i, (ok, vals) in enumerate(zip(complete, parsed, strict=True)):
-        row = first_row + i
-        if not ok:
-            dropped.append(row)
-            continue
-        for name, value in zip(args, vals, strict=True):
-            if not math.isfinite(value):
-                raise InputError(f"{value} is not finite", file=file, row=row, column=cols[name])
-        if measure == "GEN":
-            y, v = vals
-            if v <= 0:
-                raise InputError(
-                    f"vi = {v:g} is not positive", file=file, row=row, column=cols["vi"]
-                )
-        elif measure in CONTINUOUS_MEASURES:
-            y, v = _continuous(measure, vals, row, file, cols)
-        else:
-            y, v, corrected = _binary(measure, vals, row, file, cols, add, to, any_zero)
-            n_corrected += corrected
-        ys.append(y)
-        vs.append(v)
-        rows.append(row)
-        kept.append(str(labels[i]) if labels is not None else str(row))
+    if measure == "GEN":
+        yi, vi = values["yi"], values["vi"]
+        _raise_first(
+            [(vi <= 0, lambda i: f"vi = {vi[i]:g} is not positive", cols["vi"])], rows, file
+        )
+    elif measure in CONTINUOUS_MEASURES:
+        yi, vi = _continuous(measure, values, rows, file, cols)
+    else:
+        yi, vi, n_corrected = _binary(measure, values, rows, file, cols, add, to)
+    kept = np.flatnonzero(complete)
+    dropped = all_rows[~complete]
     return GroupEffectSizes(
         measure=measure,
-        yi=np.asarray(ys, dtype=float),
-        vi=np.asarray(vs, dtype=float),
-        rows=tuple(rows),
-        labels=tuple(kept),
-        n_dropped=len(dropped),
-        dropped_rows=tuple(dropped),
+        yi=np.asarray(yi, dtype=float),
+        vi=np.asarray(vi, dtype=float),
+        rows=tuple(int(r) for r in rows),
+        labels=tuple(str(labels[int(i)]) if labels is not None else str(all_rows[i]) for i in kept),
+        n_dropped=int(dropped.size),
+        dropped_rows=tuple(int(r) for r in dropped),
         n_corrected=n_corrected,
     )

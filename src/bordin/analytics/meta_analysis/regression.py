@@ -315,7 +315,7 @@ def fit_meta_regression(
     check_method_test(method, test)
     level = check_level(level)
     if isinstance(mods, pd.DataFrame):
-        columns: Mapping[str, Sequence[object]] = {str(c): list(mods[c]) for c in mods.columns}
+        columns: Mapping[str, Sequence[object]] = {str(c): mods[c].to_numpy() for c in mods.columns}
     elif isinstance(mods, Mapping):
         columns = mods
     else:
