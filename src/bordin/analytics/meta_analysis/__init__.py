@@ -1,4 +1,4 @@
-"""Meta-analysis of correlations that matches R's metafor (issue 4).
+"""Meta-analysis that matches R's metafor (issues 4 and 20).
 
 Effect sizes (:func:`compute_effect_sizes`; two-group SMD, MD, ROM, RR, OR:
 :func:`compute_group_effect_sizes`), fixed- and random-effects models

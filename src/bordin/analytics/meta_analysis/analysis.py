@@ -1,10 +1,11 @@
-"""The whole meta-analysis of correlations in one call, with metafor-named JSON output.
+"""The whole meta-analysis in one call, with metafor-named JSON output.
 
-:func:`analyse_correlations` runs what a researcher reports for a meta-analysis of
-correlations: effect sizes, the pooled model, heterogeneity with Q-profile intervals, the
-prediction interval, Egger's test, trim and fill, leave-one-out and (optionally) a
-meta-regression on a categorical moderator. ``to_json_dict()`` names every number as the
-reference JSON made with metafor does (``estimate, se, stat, pval, ci_lb, ...``).
+:func:`analyse_correlations` (correlations) and :func:`analyse_effect_sizes` (any computed
+effect sizes, e.g. two-group SMD or log odds ratios) run what a researcher reports: the
+pooled model, heterogeneity with Q-profile intervals, the prediction interval, Egger's test,
+trim and fill, leave-one-out and (optionally) a meta-regression on moderators.
+``to_json_dict()`` names every number as the reference JSON made with metafor does
+(``estimate, se, stat, pval, ci_lb, ...``).
 """
 
 from __future__ import annotations
