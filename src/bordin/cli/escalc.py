@@ -13,12 +13,18 @@ from bordin.errors import InputError
 __all__ = ["register"]
 
 _MEASURES = ("SMD", "MD", "ROM", "RR", "OR")
+_HELP = (
+    "Add yi and vi to a table of studies, as R's metafor escalc does.\n\n"
+    "SMD is Hedges' g with the exact bias correction and metafor's default variance; RR and "
+    "OR are on the log scale, with 1/2 added to every cell of studies with a zero cell "
+    '(escalc\'s add = 1/2, to = "only0"). Rows with a missing value get empty yi, vi.'
+)
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``escalc`` command."""
 
-    @app.command("escalc")
+    @app.command("escalc", help=_HELP)
     def escalc(
         file: Path = typer.Argument(..., help="CSV of studies, one row per study."),
         measure: str = typer.Option(
