@@ -18,6 +18,7 @@ SCRIPTS = (
     "simulate.py",
     "feedback.py",
     "meta.py",
+    "meta_regression.py",
     "panel.py",
     "panel_satterthwaite.py",
     "report.py",

@@ -16,6 +16,8 @@ RESULT_COLUMNS: Final[tuple[str, ...]] = (
     "se",
     "ci_low",
     "ci_high",
+    "pi_low",
+    "pi_high",
     "statistic",
     "p_value",
     "df",

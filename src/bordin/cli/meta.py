@@ -21,10 +21,13 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 _METHODS = ("REML", "ML", "DL", "PM", "HE", "SJ", "FE")
+_MEASURES = ("ZCOR", "COR", "SMD", "MD", "ROM", "RR", "OR", "GEN")
 _HELP = (
     "Meta-analyse correlations as R's metafor does (escalc, rma, confint, regtest, trimfill, "
     "leave1out).\n\n"
-    "With FILE: one row per study (a correlation and a sample size). With --from-scores: "
+    "With FILE: one row per study (a correlation and a sample size; or, with --measure SMD, "
+    "MD, ROM, RR or OR, two groups' means, SDs and sizes or 2x2 counts in columns named as "
+    "escalc's arguments; with GEN, yi and vi). With --from-scores: "
     "within each --by group, the Pearson r between each client's early alliance (mean of "
     "sessions 1-3) and improvement (first minus last outcome, sign set by the outcome's "
     "direction), pooled and compared with Flückiger et al. (2018), r = .278 [.256, .299]."
@@ -117,15 +120,36 @@ def register(app: typer.Typer) -> None:
         r: str = typer.Option("r", "--r", help="Column of the correlations."),
         n: str = typer.Option("n", "--n", help="Column of the sample sizes."),
         measure: str = typer.Option(
-            "ZCOR", "--measure", help="ZCOR (Fisher z, back-transformed) or COR (raw r)."
+            "ZCOR",
+            "--measure",
+            help="ZCOR (Fisher z, back-transformed) or COR (raw r); SMD, MD, ROM (columns "
+            "m1i, sd1i, n1i, m2i, sd2i, n2i), RR, OR (columns ai, bi, ci, di), or GEN "
+            "(effect sizes and variances given: columns yi, vi).",
         ),
+        # --- issue 20: escalc columns, moderators, predictions (see cli/_meta_regression.py)
+        col: list[str] = typer.Option(
+            [], "--col", help="ARGUMENT=COLUMN: read an escalc argument from another column."
+        ),
+        add: float = typer.Option(0.5, "--add", help="Added to zero cells (RR, OR)."),
+        to: str = typer.Option(
+            "only0", "--to", help="Which studies get --add: only0, all, if0all or none."
+        ),
+        pred: list[str] = typer.Option(
+            [],
+            "--pred",
+            help="Predict at moderator values, e.g. 'ablat=40,alloc=random' (repeatable).",
+        ),
+        # --- end issue 20
         method: str = typer.Option(
             "REML", "--method", help="tau^2 estimator: REML, ML, DL, PM, HE, SJ or FE."
         ),
         test: str = typer.Option("z", "--test", help="z, or knha (Knapp-Hartung)."),
         level: float = typer.Option(0.95, "--level", help="Confidence level."),
-        mods: str | None = typer.Option(
-            None, "--mods", help="Categorical moderator column for a meta-regression."
+        mods: list[str] = typer.Option(
+            [],
+            "--mods",
+            help="Moderator column (repeatable; text columns are categorical) or one formula "
+            "'~ ablat + year + factor(alloc)' for a meta-regression.",
         ),
         label: str | None = typer.Option(
             None,
@@ -170,11 +194,17 @@ def register(app: typer.Typer) -> None:
         set by the outcome's direction) within each --by group, pooled and compared with
         Flückiger et al. (2018), r = .278 [.256, .299].
         """
-        from bordin.analytics.meta_analysis import analyse_correlations, correlations_by_group
+        from bordin.analytics.meta_analysis import (
+            analyse_correlations,
+            analyse_effect_sizes,
+            correlations_by_group,
+        )
         from bordin.cli._scales import read_scores_with_scales
 
-        if measure not in ("ZCOR", "COR"):
-            raise InputError(f"--measure must be ZCOR or COR, not {measure!r}")
+        if measure not in _MEASURES:
+            raise InputError(f"--measure must be one of {', '.join(_MEASURES)}, not {measure!r}")
+        if pred and not mods:
+            raise InputError("--pred needs moderators (--mods)")
         if method not in _METHODS:
             raise InputError(f"--method must be one of {', '.join(_METHODS)}, not {method!r}")
         if test not in ("z", "knha"):
@@ -183,6 +213,8 @@ def register(app: typer.Typer) -> None:
             warnings.simplefilter("always", BordinWarning)
             groups: GroupCorrelations | None = None
             if from_scores is not None:
+                if measure not in ("ZCOR", "COR") or mods:
+                    raise InputError("--from-scores pools correlations: ZCOR or COR, no --mods")
                 if file is not None:
                     raise InputError("give either FILE or --from-scores, not both")
                 if alliance is None or outcome is None:
@@ -214,21 +246,44 @@ def register(app: typer.Typer) -> None:
                     labels = [str(x) for x in frame["study"]]
                 else:
                     labels = [f"row {i + 2}" for i in range(len(frame))]
-                analysis = analyse_correlations(
-                    list(_column(frame, r, file, "--r")),
-                    list(_column(frame, n, file, "--n")),
-                    measure=measure,  # type: ignore[arg-type]
-                    method=method,  # type: ignore[arg-type]
-                    test=test,  # type: ignore[arg-type]
-                    level=level,
-                    moderator=None if mods is None else list(_column(frame, mods, file, "--mods")),
-                    moderator_name=mods or "moderator",
-                    labels=labels,
-                    file=str(file),
-                    r_column=r,
-                    n_column=n,
-                    first_row=2,
-                )
+                from bordin.cli._meta_regression import group_effect_sizes, parse_mods
+
+                mod_columns, formula = parse_mods(frame, mods, file) if mods else (None, None)
+                if measure in ("ZCOR", "COR"):
+                    analysis = analyse_correlations(
+                        list(_column(frame, r, file, "--r")),
+                        list(_column(frame, n, file, "--n")),
+                        measure=measure,  # type: ignore[arg-type]
+                        method=method,  # type: ignore[arg-type]
+                        test=test,  # type: ignore[arg-type]
+                        level=level,
+                        mods=mod_columns,
+                        formula=formula,
+                        labels=labels,
+                        file=str(file),
+                        r_column=r,
+                        n_column=n,
+                        first_row=2,
+                    )
+                else:
+                    es = group_effect_sizes(
+                        frame, file, measure=measure, col=col, add=add, to=to, labels=labels
+                    )
+                    analysis = analyse_effect_sizes(
+                        es,
+                        method=method,  # type: ignore[arg-type]
+                        test=test,  # type: ignore[arg-type]
+                        level=level,
+                        mods=mod_columns,
+                        formula=formula,
+                        file=str(file),
+                        first_row=2,
+                    )
+            predictions = None
+            if pred and analysis.regression is not None:
+                from bordin.cli._meta_regression import parse_pred
+
+                predictions = analysis.regression.predict(parse_pred(pred))
         # Bordin's own warnings (e.g. ML stuck at a local maximum) as one line each.
         for message in dict.fromkeys(str(w.message) for w in caught):
             typer.echo(f"warning: {message}", err=True)
@@ -243,6 +298,8 @@ def register(app: typer.Typer) -> None:
                 funnel_plot(analysis, funnel)
         if as_json:
             out = analysis.to_json_dict() if groups is None else _scores_json(groups, analysis)
+            if predictions is not None:
+                out["predict"] = predictions.to_json_dict()
             typer.echo(json.dumps(_clean(out), indent=2))
             return
         if groups is not None:
@@ -250,6 +307,8 @@ def register(app: typer.Typer) -> None:
                 typer.echo(note)
             typer.echo("")
         typer.echo(analysis.summary())
+        if predictions is not None:
+            typer.echo(predictions.summary())
         if groups is not None:
             typer.echo("")
             for line in _benchmark_text(analysis):

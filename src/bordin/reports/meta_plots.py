@@ -82,6 +82,24 @@ def _side_text(
     )
 
 
+# What the forest plot's axis shows for each measure (ZCOR is back-transformed to r).
+_SCALES = {
+    "ZCOR": ("r", "correlation r"),
+    "COR": ("r", "correlation r"),
+    "SMD": ("g", "standardised mean difference (Hedges' g)"),
+    "MD": ("MD", "mean difference"),
+    "ROM": ("log ROM", "log ratio of means"),
+    "RR": ("log RR", "log risk ratio"),
+    "OR": ("log OR", "log odds ratio"),
+    "GEN": ("yi", "effect"),
+}
+
+
+def _scale_name(analysis: CorrelationMetaAnalysis, *, short: bool) -> str:
+    names = _SCALES.get(analysis.effect_sizes.measure, ("yi", "effect"))
+    return names[0] if short else names[1]
+
+
 def forest_figure(
     analysis: CorrelationMetaAnalysis, *, show_benchmark: bool = False, label_header: str = "study"
 ) -> Figure:
@@ -134,7 +152,7 @@ def forest_figure(
     ax.set_yticks([])
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
-    ax.set_xlabel("correlation r" if analysis.is_fisher_z or es.measure == "COR" else "effect")
+    ax.set_xlabel(_scale_name(analysis, short=False))
     ax.tick_params(labelsize=font + 1)
     kind = "FE" if m.method == "FE" else f"RE ({m.method})"
     pct = round(m.level * 100)
@@ -143,7 +161,7 @@ def forest_figure(
         _side_text(ax, 1, row, f"{yv:.2f} [{lv:.2f}, {hv:.2f}]", font)
     head = k + 3.0
     _side_text(ax, 0, head, label_header, font, bold=True)
-    _side_text(ax, 1, head, f"r [{pct}% CI]", font, bold=True)
+    _side_text(ax, 1, head, f"{_scale_name(analysis, short=True)} [{pct}% CI]", font, bold=True)
     _side_text(ax, 0, 1.0, f"{kind} model, k = {k}", font + 1, bold=True)
     _side_text(ax, 1, 1.0, f"{est[0]:.2f} [{est[1]:.2f}, {est[2]:.2f}]", font + 1, bold=True)
     if m.pi_low is not None:
@@ -195,7 +213,7 @@ def funnel_figure(analysis: CorrelationMetaAnalysis) -> Figure:
         ax.axvline(tf.estimate, color=_ORANGE, linestyle="--", linewidth=1.0)
     ax.set_ylim(top, 0.0)
     ax.set_ylabel("standard error")
-    ax.set_xlabel("Fisher z" if analysis.is_fisher_z else "correlation r")
+    ax.set_xlabel("Fisher z" if analysis.is_fisher_z else _scale_name(analysis, short=False))
     title = f"Funnel plot, k = {es.k}"
     if analysis.egger is not None:
         title += f"; Egger's test p = {analysis.egger.p_value:.3g}"

@@ -52,7 +52,7 @@ def test_summary_reads_like_a_report(analysis: meta.CorrelationMetaAnalysis) -> 
 
 def test_json_keys_of_the_issue(analysis: meta.CorrelationMetaAnalysis) -> None:
     out = analysis.to_json_dict()
-    for key in ("coef", "se", "QM", "QM_pval", "QE", "tau2", "R2", "k"):
+    for key in ("coef", "se", "QM", "QMp", "QMdf", "QE", "tau2", "R2", "k"):
         assert key in out
     assert set(out["coef"]) == {"intrcpt", "designprospective"}
     overall = out["overall"]

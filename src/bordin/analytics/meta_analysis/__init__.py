@@ -1,10 +1,11 @@
-"""Meta-analysis of correlations that matches R's metafor (issue 4).
+"""Meta-analysis that matches R's metafor (issues 4 and 20).
 
-Effect sizes (:func:`compute_effect_sizes`), fixed- and random-effects models
+Effect sizes (:func:`compute_effect_sizes`; two-group SMD, MD, ROM, RR, OR:
+:func:`compute_group_effect_sizes`), fixed- and random-effects models
 (:func:`random_effects_meta`), Q-profile intervals for tau^2 and I^2 (:func:`tau2_confint`),
 Egger's test (:func:`egger_test`), trim and fill (:func:`trim_and_fill`), leave-one-out
-(:func:`leave_one_out`), meta-regression on a categorical moderator
-(:func:`fit_meta_regression`), the whole pipeline with metafor-named JSON
+(:func:`leave_one_out`), meta-regression on continuous and categorical moderators
+(:func:`fit_meta_regression`, with predictions), the whole pipeline with metafor-named JSON
 (:func:`analyse_correlations`) and per-therapist or per-site correlations from clinic data
 (:func:`correlations_by_group`), compared with Flückiger et al. (2018).
 """
@@ -13,6 +14,7 @@ from bordin.analytics.meta_analysis._fit import FitControl, Method, Test
 from bordin.analytics.meta_analysis.analysis import (
     CorrelationMetaAnalysis,
     analyse_correlations,
+    analyse_effect_sizes,
 )
 from bordin.analytics.meta_analysis.bias import (
     EggerResult,
@@ -34,8 +36,14 @@ from bordin.analytics.meta_analysis.effect_sizes import (
     compute_effect_sizes,
     z_to_r,
 )
+from bordin.analytics.meta_analysis.escalc import (
+    GroupEffectSizes,
+    GroupMeasure,
+    compute_group_effect_sizes,
+)
 from bordin.analytics.meta_analysis.influence import LeaveOneOutResult, leave_one_out
 from bordin.analytics.meta_analysis.model import MetaResult, random_effects_meta
+from bordin.analytics.meta_analysis.prediction import MetaPredictionResult
 from bordin.analytics.meta_analysis.regression import (
     MetaRegressionResult,
     fit_meta_regression,
@@ -49,8 +57,11 @@ __all__ = [
     "FLUCKIGER_2018",
     "FitControl",
     "GroupCorrelations",
+    "GroupEffectSizes",
+    "GroupMeasure",
     "LeaveOneOutResult",
     "Measure",
+    "MetaPredictionResult",
     "MetaRegressionResult",
     "MetaResult",
     "Method",
@@ -58,7 +69,9 @@ __all__ = [
     "Test",
     "TrimFillResult",
     "analyse_correlations",
+    "analyse_effect_sizes",
     "compute_effect_sizes",
+    "compute_group_effect_sizes",
     "correlations_by_group",
     "egger_test",
     "fit_meta_regression",

@@ -1,16 +1,17 @@
-"""The whole meta-analysis of correlations in one call, with metafor-named JSON output.
+"""The whole meta-analysis in one call, with metafor-named JSON output.
 
-:func:`analyse_correlations` runs what a researcher reports for a meta-analysis of
-correlations: effect sizes, the pooled model, heterogeneity with Q-profile intervals, the
-prediction interval, Egger's test, trim and fill, leave-one-out and (optionally) a
-meta-regression on a categorical moderator. ``to_json_dict()`` names every number as the
-reference JSON made with metafor does (``estimate, se, stat, pval, ci_lb, ...``).
+:func:`analyse_correlations` (correlations) and :func:`analyse_effect_sizes` (any computed
+effect sizes, e.g. two-group SMD or log odds ratios) run what a researcher reports: the
+pooled model, heterogeneity with Q-profile intervals, the prediction interval, Egger's test,
+trim and fill, leave-one-out and (optionally) a meta-regression on moderators.
+``to_json_dict()`` names every number as the reference JSON made with metafor does
+(``estimate, se, stat, pval, ci_lb, ...``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from bordin.analytics.meta_analysis.effect_sizes import (
     Measure,
     compute_effect_sizes,
 )
+from bordin.analytics.meta_analysis.escalc import GroupEffectSizes
 from bordin.analytics.meta_analysis.influence import LeaveOneOutResult, leave_one_out
 from bordin.analytics.meta_analysis.model import MetaResult, random_effects_meta
 from bordin.analytics.meta_analysis.regression import (
@@ -39,7 +41,10 @@ from bordin.analytics.meta_analysis.regression import (
 )
 from bordin.errors import InputError
 
-__all__ = ["CorrelationMetaAnalysis", "analyse_correlations"]
+__all__ = ["CorrelationMetaAnalysis", "analyse_correlations", "analyse_effect_sizes"]
+
+#: Measures on the log scale: results are also given exponentiated (``transf = exp``).
+_LOG_MEASURES = ("ROM", "RR", "OR")
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,7 +54,8 @@ class CorrelationMetaAnalysis:
     Attributes
     ----------
     effect_sizes
-        The studies (after dropping rows with missing r or n).
+        The studies (after dropping rows with missing values): correlations
+        (:class:`EffectSizes`) or two-group effect sizes (:class:`GroupEffectSizes`).
     model
         The pooled fixed- or random-effects model.
     confint
@@ -61,12 +67,12 @@ class CorrelationMetaAnalysis:
     leave_one_out
         Leave-one-out refits (None with fewer than 3 studies).
     regression
-        Meta-regression on the moderator, when one was given.
+        Meta-regression on the moderators, when any were given.
     notes
         Plain-language notes about the run (rows dropped, diagnostics skipped).
     """
 
-    effect_sizes: EffectSizes
+    effect_sizes: EffectSizes | GroupEffectSizes
     model: MetaResult
     confint: Tau2ConfintResult | None
     egger: EggerResult | None
@@ -85,6 +91,11 @@ class CorrelationMetaAnalysis:
         if value is None:
             return None
         return math.tanh(value) if self.is_fisher_z else value
+
+    @property
+    def is_log_scale(self) -> bool:
+        """True for ROM, RR and OR (results are also given exponentiated)."""
+        return self.effect_sizes.measure in _LOG_MEASURES
 
     def model_json(self) -> dict[str, Any]:
         """The pooled model with metafor's key names (``estimate, se, stat, ...``)."""
@@ -114,6 +125,15 @@ class CorrelationMetaAnalysis:
                 r_pi_lb=self.to_r(m.pi_low),
                 r_pi_ub=self.to_r(m.pi_high),
             )
+        if self.is_log_scale:
+            # predict(res, transf = exp): the ratio scale.
+            out.update(
+                exp_estimate=math.exp(m.estimate),
+                exp_ci_lb=math.exp(m.ci_low),
+                exp_ci_ub=math.exp(m.ci_high),
+                exp_pi_lb=None if m.pi_low is None else math.exp(m.pi_low),
+                exp_pi_ub=None if m.pi_high is None else math.exp(m.pi_high),
+            )
         if self.confint is not None:
             out.update(
                 tau2_ci_lb=self.confint.tau2_ci_low,
@@ -134,30 +154,24 @@ class CorrelationMetaAnalysis:
         return out
 
     def regression_json(self) -> dict[str, Any] | None:
-        """The meta-regression with metafor's key names, or None without a moderator."""
-        reg = self.regression
-        if reg is None:
+        """The meta-regression with metafor's key names, or None without moderators.
+
+        Studies left out for a missing moderator are counted in ``mods_n_dropped`` (the
+        top-level ``n_dropped`` counts rows without an effect size).
+        """
+        if self.regression is None:
             return None
-        return {
-            "coef": {t: float(c) for t, c in zip(reg.terms, reg.coef, strict=True)},
-            "se": {t: float(s) for t, s in zip(reg.terms, reg.se, strict=True)},
-            "QM": reg.qm,
-            "QM_pval": reg.qm_p_value,
-            "QE": reg.qe,
-            "tau2": reg.tau2,
-            "R2": reg.r2,
-            "k": reg.k,
-            "moderator": reg.moderator,
-            "levels": list(reg.levels),
-            "n_dropped": reg.n_dropped,
-        }
+        out = self.regression.to_json_dict()
+        out["mods_n_dropped"] = out.pop("n_dropped")
+        return out
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready output of ``bordin meta --json``.
 
-        Without a moderator: the model's keys at the top level. With one: the
-        meta-regression's keys (``coef, se, QM, QM_pval, QE, tau2, R2, k``) at the top level
-        and the pooled model under ``"overall"``. Both carry ``measure, method, test, level,
+        Without moderators: the model's keys at the top level. With them: the
+        meta-regression's keys (``coef, se, zval, pval, ci.lb, ci.ub, QM, QMdf, QMp, QE,
+        QEp, tau2, se.tau2, I2, H2, R2, k, p``) at the top level and the pooled model under
+        ``"overall"``. Both carry ``measure, method, test, level,
         n_dropped, dropped_rows, notes``.
         """
         meta = {
@@ -195,6 +209,11 @@ class CorrelationMetaAnalysis:
                     if m.pi_low is not None
                     else ""
                 )
+            )
+        if self.is_log_scale:
+            lines.append(
+                f"as a ratio (exp): {math.exp(m.estimate):.3f}, {pct}% CI "
+                f"[{math.exp(m.ci_low):.3f}, {math.exp(m.ci_high):.3f}]"
             )
         if self.confint is not None:
             c = self.confint
@@ -236,6 +255,8 @@ def analyse_correlations(
     level: float = 0.95,
     moderator: Sequence[object] | None = None,
     moderator_name: str = "moderator",
+    mods: Mapping[str, Sequence[object]] | None = None,
+    formula: str | None = None,
     labels: Sequence[str] | None = None,
     file: str | None = None,
     r_column: str = "r",
@@ -254,6 +275,10 @@ def analyse_correlations(
         As for :func:`compute_effect_sizes` and :func:`random_effects_meta`.
     moderator, moderator_name
         Optional categorical moderator (one value per input row) and its name.
+    mods, formula
+        Optional moderators for a meta-regression instead: columns with one value per input
+        row, and optionally which of them enter (``"~ year + factor(design)"``); see
+        :func:`fit_meta_regression`.
     labels
         Optional study labels (one per input row).
     file, r_column, n_column, first_row
@@ -274,9 +299,7 @@ def analyse_correlations(
 
     Notes
     -----
-    Runs :func:`compute_effect_sizes`, :func:`random_effects_meta`, :func:`tau2_confint`
-    (random effects only), :func:`egger_test`, :func:`trim_and_fill` and
-    :func:`leave_one_out` (k >= 3) and :func:`fit_meta_regression`; see each for formulas.
+    Runs :func:`compute_effect_sizes`, then :func:`analyse_effect_sizes`.
 
     Validation
     ----------
@@ -304,12 +327,102 @@ def analyse_correlations(
         n_column=n_column,
         first_row=first_row,
     )
+    if moderator is not None:
+        if mods is not None:
+            raise InputError("give either moderator or mods, not both")
+        if len(moderator) != len(r):
+            raise InputError(f"{len(moderator)} moderator values for {len(r)} rows", file=file)
+        mods = {moderator_name: moderator}
+    return analyse_effect_sizes(
+        es,
+        method=method,
+        test=test,
+        level=level,
+        mods=mods,
+        formula=formula,
+        categorical=(moderator_name,) if moderator is not None else (),
+        file=file,
+        first_row=first_row,
+        control=control,
+        with_leave_one_out=with_leave_one_out,
+    )
+
+
+def analyse_effect_sizes(
+    es: EffectSizes | GroupEffectSizes,
+    *,
+    method: Method = "REML",
+    test: Test = "z",
+    level: float = 0.95,
+    mods: Mapping[str, Sequence[object]] | None = None,
+    formula: str | None = None,
+    categorical: Sequence[str] = (),
+    file: str | None = None,
+    first_row: int = 1,
+    control: FitControl | None = None,
+    with_leave_one_out: bool = True,
+) -> CorrelationMetaAnalysis:
+    """The whole meta-analysis of computed effect sizes (any measure).
+
+    Parameters
+    ----------
+    es
+        Effect sizes from :func:`compute_effect_sizes` or
+        :func:`compute_group_effect_sizes`.
+    method, test, level
+        As for :func:`random_effects_meta`.
+    mods, formula, categorical
+        Optional moderators (one value per input row, including rows dropped from ``es``),
+        the formula choosing among them and columns to treat as categorical; see
+        :func:`fit_meta_regression`.
+    file, first_row
+        For error messages: the file, and the row number of the first input row.
+    control, with_leave_one_out
+        As for :func:`analyse_correlations`.
+
+    Returns
+    -------
+    CorrelationMetaAnalysis
+
+    Raises
+    ------
+    InputError
+        Fewer than 2 complete studies; bad moderators.
+
+    Notes
+    -----
+    Runs :func:`random_effects_meta`, :func:`tau2_confint` (random effects only),
+    :func:`egger_test`, :func:`trim_and_fill` and :func:`leave_one_out` (k >= 3) and
+    :func:`fit_meta_regression`; see each for formulas.
+
+    Validation
+    ----------
+    R 4.2.2, metafor 3.8.1: see the functions above for calls, reference files and
+    tolerances.
+
+    References
+    ----------
+    Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. Journal of
+    Statistical Software, 36(3), 1-48. https://doi.org/10.18637/jss.v036.i03
+
+    Examples
+    --------
+    >>> from bordin.analytics.meta_analysis import compute_group_effect_sizes
+    >>> es = compute_group_effect_sizes({"ai": [4, 6, 3], "bi": [119, 300, 228],
+    ...     "ci": [11, 29, 11], "di": [128, 274, 209]}, measure="RR")
+    >>> res = analyse_effect_sizes(es)  # rma(yi, vi, data = escalc("RR", ai, bi, ci, di))
+    >>> round(res.to_json_dict()["exp_estimate"], 4)  # predict(res, transf = exp)$pred
+    0.2644
+    """
     notes: list[str] = []
     if es.n_dropped:
         rows = ", ".join(str(x) for x in es.dropped_rows[:10])
         more = "" if es.n_dropped <= 10 else ", ..."
+        notes.append(f"{es.n_dropped} row(s) with a missing value were dropped (rows {rows}{more})")
+    if isinstance(es, GroupEffectSizes) and es.n_corrected:
         notes.append(
-            f"{es.n_dropped} row(s) with a missing r or n were dropped (rows {rows}{more})"
+            f"{es.n_corrected} stud(ies) with a zero cell: 1/2 added to each of their cells "
+            '(metafor\'s add = 1/2, to = "only0")'
         )
     if es.k < 2:
         raise InputError(
@@ -338,15 +451,18 @@ def analyse_correlations(
     else:
         notes.append("Egger's test, trim and fill and leave-one-out need at least 3 studies")
     regression: MetaRegressionResult | None = None
-    if moderator is not None:
-        if len(moderator) != len(r):
-            raise InputError(f"{len(moderator)} moderator values for {len(r)} rows", file=file)
-        kept = [moderator[row - first_row] for row in es.rows]
+    if mods is not None:
+        n_rows = es.k + es.n_dropped
+        for name, values in mods.items():
+            if len(values) != n_rows:
+                raise InputError(f"{len(values)} values of {name} for {n_rows} rows", file=file)
+        kept = {name: [values[row - first_row] for row in es.rows] for name, values in mods.items()}
         regression = fit_meta_regression(
             es.yi,
             es.vi,
             kept,
-            name=moderator_name,
+            formula=formula,
+            categorical=categorical,
             method=method,
             test=test,
             level=level,
@@ -355,7 +471,7 @@ def analyse_correlations(
         if regression.n_dropped:
             notes.append(
                 f"meta-regression: {regression.n_dropped} stud(ies) without a value of "
-                f"{moderator_name} left out"
+                f"{regression.moderator} left out"
             )
     return CorrelationMetaAnalysis(
         effect_sizes=es,
