@@ -149,11 +149,14 @@ def test_satterthwaite_at_bordin_optimum(case: dict[str, Any]) -> None:
     np.testing.assert_allclose(res.p_value[big], np.asarray(case["p_value"])[big], rtol=1e-3)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+# At a boundary (singular fit) the Hessian's small eigenvalues are numerical noise in both
+# implementations, so the covariance of the variance parameters is compared on interior fits.
+INTERIOR = [case for case in CASES if not case["singular"]]
+
+
+@pytest.mark.parametrize("case", INTERIOR, ids=[case["name"] for case in INTERIOR])
 def test_vcov_varpar_where_well_determined(case: dict[str, Any]) -> None:
     """lmerTest's asymptotic covariance of (theta, sigma) on interior (non-singular) fits."""
-    if case["singular"]:
-        pytest.skip("at a boundary the Hessian's small eigenvalues are numerical noise")
     design, _, at_ref, _ = _fitted(case["name"])
     res = infer_fixed_effects(design, at_ref)
     ref = np.asarray(case["vcov_varpar"], dtype=float).reshape(res.vcov_varpar.shape)
