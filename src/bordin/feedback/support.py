@@ -7,7 +7,7 @@ the therapist to what to consider for each flagged domain (Whipple et al., 2003;
 Shimokawa, Lambert & Smart, 2010). Bordin adds the client's wish for a change of approach
 (clients' preferences matter for outcome and dropout; Swift & Callahan, 2009).
 
-When a client's latest outcome colour is red or yellow (not on track; see
+When a client's latest outcome colour is red (not on track; see
 :mod:`bordin.feedback.trajectories`), :func:`needs_support_check` says the next form should
 add the Clinical Support Check (``csc``). :func:`flag_support_domains` reads its scores and
 returns, per domain, whether it is flagged (the cutoffs in the instrument definition,
@@ -52,9 +52,11 @@ __all__ = [
 ]
 
 SUPPORT_INSTRUMENT: Final = "csc"
-#: outcome colours that count as not on track for the Clinical Support Tools (Lambert's
-#: red and yellow signals; Whipple et al., 2003)
-NOT_ON_TRACK_COLOURS: Final = ("red", "yellow")
+#: outcome colours that count as not on track: red, above the upper prediction limit of the
+#: expected curve (:mod:`bordin.feedback.trajectories`; Finch, Lambert & Schaalje, 2001).
+#: Lambert's system also gave yellow signals the support tools; Bordin's yellow (below the
+#: expected curve, within the limit) is too frequent to add a questionnaire each time.
+NOT_ON_TRACK_COLOURS: Final = ("red",)
 
 _WHIPPLE: Final = (
     "Whipple, J. L., Lambert, M. J., Vermeersch, D. A., Smart, D. W., Nielsen, S. L., & "
@@ -177,7 +179,7 @@ class SupportDomain:
 def needs_support_check(colours: Iterable[str | None]) -> bool:
     """Whether the next form should add the Clinical Support Check: the latest outcome
     colour of any outcome measure (``colours``, one per measure, None when not yet
-    coloured) is red or yellow (not on track; Whipple et al., 2003)."""
+    coloured) is red (not on track; Whipple et al., 2003)."""
     return any(c in NOT_ON_TRACK_COLOURS for c in colours if c is not None)
 
 

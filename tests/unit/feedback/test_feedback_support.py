@@ -16,13 +16,14 @@ from bordin.instruments import get_instrument
     ("colours", "expected"),
     [
         (["red"], True),
-        ([None, "yellow"], True),
+        ([None, "red", "green"], True),
+        (["yellow"], False),
         (["green", "white"], False),
         ([None], False),
         ([], False),
     ],
 )
-def test_support_check_follows_red_and_yellow(colours: list[str | None], expected: bool) -> None:
+def test_support_check_follows_red(colours: list[str | None], expected: bool) -> None:
     assert needs_support_check(colours) is expected
 
 

@@ -213,8 +213,8 @@ def _previous_instruments(db: Session, client_id: int) -> list[str]:
         .order_by(FormRequest.id.desc())
         .limit(1)
     )
-    if latest is not None:
-        return list(latest.instruments)
+    if latest is not None:  # the support check is added by the client's status, not kept
+        return [i for i in latest.instruments if i != "csc"]
     client = db.get(Client, client_id)  # the client's own defaults, set when added
     return list(client.default_instruments or DEFAULT_INSTRUMENTS) if client else []
 
@@ -285,6 +285,7 @@ async def create_form_link(request: Request, client_id: int) -> Response:
                 instruments=instruments,
                 language=language,
                 lifetime=timedelta(days=state.settings.token_days),
+                support_check=True,
             )
             url = form_link(state.settings.base_url, token)
             context = base_context(user, title=f"Form link for {client.code}", current="")
@@ -298,8 +299,8 @@ async def create_form_link(request: Request, client_id: int) -> Response:
                     "form": {
                         "id": created.id,
                         "session": session.number,
-                        "instruments": instruments,
-                        "instrument_names": [_short_name(i) for i in instruments],
+                        "instruments": list(created.instruments),
+                        "instrument_names": [_short_name(i) for i in created.instruments],
                         "language": created.language,
                         "url": url,
                         "expires_at": created.expires_at,

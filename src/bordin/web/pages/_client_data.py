@@ -340,6 +340,7 @@ def client_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
     ]
 
     from bordin.web.pages._caseload import form_choices, form_languages
+    from bordin.web.pages._client_pair import pair_context
 
     context = base_context(user, title=f"Client {client.code}", current="")
     context.update(
@@ -355,6 +356,7 @@ def client_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
             "symptoms": symptoms,
             "item_detail": item_detail,
             "norms": _norms_note(db, client.clinic_id, signals),
+            **pair_context(db, user, client, frame),
             "feedback_history": [
                 {
                     "session": h.session,
