@@ -11,6 +11,7 @@ from bordin.feedback.alerts import ALERT_KINDS, Alert, alerts_to_frame
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.engine import compute_feedback, detect_ruptures
 from bordin.feedback.norms import ClinicNorms, FittedOn, fit_clinic_norms
+from bordin.feedback.pair_validation import OneSidedScores, score_one_sided_ruptures
 from bordin.feedback.pairs import (
     PAIR_ALERT_KINDS,
     PairConfig,
@@ -35,6 +36,7 @@ __all__ = [
     "FeedbackConfig",
     "FeedbackResult",
     "FittedOn",
+    "OneSidedScores",
     "PAIR_ALERT_KINDS",
     "PairConfig",
     "PairSignalsResult",
@@ -50,4 +52,5 @@ __all__ = [
     "flag_support_domains",
     "load_norms",
     "needs_support_check",
+    "score_one_sided_ruptures",
 ]

@@ -11,7 +11,8 @@ the two are on one metric (1-5 item means). Clinics with a licensed WAI-SR pack 
   Incongruent views of the bond go with worse next-session outcomes and congruence with
   better ones (Rubel et al., 2018; Marmarosh & Kivlighan, 2012).
 * **One-sided ruptures.** A *client-only* rupture: the client's alliance total fell by at
-  least ``client_drop`` from the previous session, or a client rupture item (tension,
+  least ``client_drop`` from the previous session or lies that far below the mean of their
+  earlier sessions, or a client rupture item (tension,
   feeling misunderstood, wanting to withdraw) is at least ``client_item_threshold``
   (Safran & Muran, 2000), while the therapist rated noticing no tension or withdrawal at
   all. A *therapist-only* rupture: the therapist noticed tension or withdrawal at least
@@ -168,7 +169,8 @@ class PairConfig:
     ----------
     client_drop
         A fall of the client's alliance total from the previous session at least this
-        large is a client-side rupture (default 0.5, half a response category).
+        large is a client-side rupture (default 0.75, three quarters of a response
+        category; fixed once on one simulated clinic, see ``docs/feedback.md``).
     client_item_threshold
         A client rupture item (tension, misunderstood, withdrawal; 0-4) at least this high
         is a client-side rupture (default 2, "somewhat"; the items rule of the rupture
@@ -184,7 +186,7 @@ class PairConfig:
         Paired sessions needed before the discrepancy trend is reported (default 3).
     """
 
-    client_drop: float = 0.5
+    client_drop: float = 0.75
     client_item_threshold: float = 2.0
     therapist_rupture: float = 2.0
     bond_gap: float = 1.0
@@ -211,7 +213,8 @@ class PairSignalsResult:
         minus therapist) for c in bond, goal, task, total; ``gap_trend`` (slope per session
         of ``gap_total`` over the paired sessions so far, missing before
         ``min_trend_pairs``); ``client_drop`` (previous total minus this one, missing
-        without the previous session); ``client_items`` (the highest client rupture item);
+        without the previous session); ``client_below_usual`` (the mean of the client's
+        earlier totals minus this one); ``client_items`` (the highest client rupture item);
         ``therapist_rupture`` (the therapist's noticed tension); ``client_rupture`` (bool);
         ``one_sided`` (``client_only``, ``therapist_only`` or empty).
     ruptures
@@ -364,6 +367,19 @@ def _trend(frame: pd.DataFrame, min_pairs: int) -> np.ndarray:
     return np.where(ok, slope, np.nan)
 
 
+def _usual_level(frame: pd.DataFrame) -> np.ndarray:
+    """The mean of the client's earlier alliance totals at each session (NaN at the first)."""
+    total = frame["client_total"].to_numpy()
+    present = ~np.isnan(total)
+    values = np.where(present, total, 0.0)
+    parts = pd.DataFrame({"sum": values, "n": present.astype(float)})
+    sums = parts.groupby(frame["client_id"].to_numpy(), sort=False).cumsum()
+    before_sum = sums["sum"].to_numpy() - values
+    before_n = sums["n"].to_numpy() - present
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(before_n > 0, before_sum / before_n, np.nan)
+
+
 def _bond_runs(frame: pd.DataFrame, gap: float) -> tuple[np.ndarray, np.ndarray]:
     """Whether this and the previous paired bond rating are both past ``gap`` (each way)."""
     paired = frame["gap_bond"].notna().to_numpy()
@@ -438,7 +454,9 @@ def detect_pair_signals(
     *t* of client *i*, the discrepancy is :math:`D_{it} = C_{it} - T_{it}` and its trend at
     *t* the OLS slope of :math:`D_{is}` on *s* over the paired sessions :math:`s \\le t`.
     The client's drop is :math:`C_{i,t-1} - C_{it}` for consecutive sessions only (a
-    missing session breaks the pair, as in every lagged rule of Bordin). All rules are
+    missing session breaks the pair, as in every lagged rule of Bordin); the distance below
+    their usual level is :math:`\bar C_{i,<t} - C_{it}`, the mean over their earlier rated
+    sessions. All rules are
     described, with their sources, in ``docs/feedback.md``.
     """
     config = config if config is not None else PairConfig()
@@ -450,8 +468,11 @@ def detect_pair_signals(
     previous_total = grouped["client_total"].shift(1)
     consecutive = grouped["session"].shift(1) == frame["session"] - 1
     frame["client_drop"] = (previous_total - frame["client_total"]).where(consecutive)
+    frame["client_below_usual"] = _usual_level(frame) - frame["client_total"]
     with np.errstate(invalid="ignore"):
         dropped = frame["client_drop"].to_numpy() >= config.client_drop
+        low = frame["client_below_usual"].to_numpy() >= config.client_drop
+        dropped = dropped | low
         marked = frame["client_items"].to_numpy() >= config.client_item_threshold
     client_rated = frame["client_total"].notna().to_numpy()
     client_rupture = client_rated & (dropped | marked)

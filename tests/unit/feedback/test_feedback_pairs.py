@@ -71,14 +71,26 @@ def test_trend_is_the_ols_slope_of_the_total_gap_so_far() -> None:
 def test_client_drop_without_the_therapist_noticing_is_client_only() -> None:
     rows = [
         _session("a", 1, (4.5, 4.5, 4.5), (4, 4, 4)),
-        _session("a", 2, (3.5, 4.0, 4.0), (4, 4, 4), noticed=0),
+        _session("a", 2, (3.5, 3.5, 4.0), (4, 4, 4), noticed=0),
     ]
     result = detect_pair_signals(pd.DataFrame(rows))
     assert result.ruptures[["session", "side"]].values.tolist() == [[2, "client_only"]]
-    assert result.sessions["client_drop"].iloc[1] == pytest.approx(4.5 - 11.5 / 3)
+    assert result.sessions["client_drop"].iloc[1] == pytest.approx(4.5 - 11 / 3)
+    # a smaller drop (0.5) is below the default threshold of 0.75
+    rows[1] = _session("a", 2, (4, 4, 4), (4, 4, 4), noticed=0)
+    assert detect_pair_signals(pd.DataFrame(rows)).ruptures.empty
     kinds = [a.kind for a in result.alerts]
     assert kinds == ["rupture_client_only"]
     assert result.alerts[0].references and result.alerts[0].suggestions
+
+
+def test_a_slide_below_the_usual_level_is_a_client_side_rupture() -> None:
+    rows = [_session("a", s, (4.5, 4.5, 4.5), (4, 4, 4)) for s in (1, 2, 3)]
+    rows.append(_session("a", 4, (4, 4, 4), (4, 4, 4)))  # 0.5 down: not yet
+    rows.append(_session("a", 5, (3.6, 3.6, 3.6), (4, 4, 4)))  # 0.4 down, 0.775 below usual
+    out = detect_pair_signals(pd.DataFrame(rows)).sessions
+    assert out["client_below_usual"].iloc[4] == pytest.approx(4.375 - 3.6)
+    assert out["one_sided"].tolist() == ["", "", "", "", "client_only"]
 
 
 def test_a_rupture_item_alone_is_a_client_side_rupture() -> None:
@@ -100,22 +112,25 @@ def test_therapist_noticed_tension_without_client_drop_is_therapist_only() -> No
     rows = [
         _session("a", 1, (4, 4, 4), (4, 4, 4)),
         _session("a", 2, (4, 4, 4), (3.5, 4, 4), noticed=3),
-        _session("a", 3, (3.5, 3.5, 3.5), (3.5, 4, 4), noticed=1),
+        _session("a", 3, (3.25, 3.25, 3.25), (3.5, 4, 4), noticed=1),
     ]
     result = detect_pair_signals(pd.DataFrame(rows))
     assert result.ruptures[["session", "side"]].values.tolist() == [[2, "therapist_only"]]
-    # below the therapist threshold, and a drop of exactly 0.5 is a client rupture noticed
+    # below the therapist threshold, and a drop of exactly 0.75 is a client rupture noticed
     assert result.sessions["one_sided"].tolist() == ["", "therapist_only", ""]
 
 
-def test_a_missing_session_breaks_the_drop() -> None:
+def test_a_missing_session_breaks_the_drop_not_the_usual_level() -> None:
     rows = [
         _session("a", 1, (5, 5, 5), (4, 4, 4)),
         _session("a", 3, (3, 3, 3), (4, 4, 4)),
     ]
     out = detect_pair_signals(pd.DataFrame(rows)).sessions
     assert np.isnan(out["client_drop"].iloc[1])
-    assert out["one_sided"].tolist() == ["", ""]
+    assert out["client_below_usual"].iloc[1] == pytest.approx(2.0)
+    assert out["one_sided"].tolist() == ["", "client_only"]
+    relaxed = detect_pair_signals(pd.DataFrame(rows), config=PairConfig(client_drop=2.5))
+    assert relaxed.sessions["one_sided"].tolist() == ["", ""]
 
 
 def test_unrated_therapist_side_gives_no_one_sided_rupture() -> None:
@@ -229,7 +244,7 @@ def test_config_rejects_bad_thresholds(bad: dict[str, float]) -> None:
 def test_summary_and_frame() -> None:
     rows = [
         _session("a", 1, (4.5, 4.5, 4.5), (4, 4, 4)),
-        _session("a", 2, (3.5, 4.0, 4.0), (4, 4, 4), noticed=0),
+        _session("a", 2, (3.5, 3.5, 4.0), (4, 4, 4), noticed=0),
     ]
     result = detect_pair_signals(pd.DataFrame(rows))
     text = result.summary()
