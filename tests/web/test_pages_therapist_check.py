@@ -203,3 +203,21 @@ def test_off_track_client_gets_the_support_check_and_the_therapist_sees_flags(
     assert "Clinical support check (session 5)" in html and "Shimokawa" in html
     # the support check is not carried over to later links by itself
     assert "csc" not in [c["id"] for c in page["form_choices"] if c["checked"]]
+
+
+def test_a_therapist_check_first_does_not_move_the_next_form_to_a_new_session(
+    site: tuple[Any, PagesClinic],
+) -> None:
+    app, clinic = site
+    client_id = clinic.clients["C-101"]
+    therapist = _login(app, clinic.users["therapist"])
+    sessions = _session_ids(therapist.get(f"/clients/{client_id}?format=json").json())
+    latest = max(sessions)  # session 5: recorded, the client has not answered it yet
+    assert latest == 5
+    assert _check(therapist, client_id, sessions[latest], CALM).status_code == 303
+    response = therapist.post(
+        f"/clients/{client_id}/form-link?format=json",
+        data={"instrument": ["sac"], "csrf_token": _csrf(therapist)},
+    )
+    assert response.status_code == 201
+    assert response.json()["form"]["session"] == latest

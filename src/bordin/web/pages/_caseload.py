@@ -154,15 +154,21 @@ def qr_svg(url: str) -> Markup:
 
 
 def _next_session(db: Session, user: User, client_id: int) -> TherapySession:
-    """The session the next form is for: the latest one if it has no answers, else a new one."""
-    from bordin.storage.actions import create_session
+    """The session the next form is for: the latest one if the client has not answered
+    anything for it (the therapist's own session check does not count), else a new one."""
+    from bordin.storage.actions import THERAPIST_CHECK, create_session
     from bordin.storage.queries import list_sessions
 
     sessions = list_sessions(db, actor=user, client_id=client_id)
     if sessions:
         latest = max(sessions, key=lambda s: s.number)
         answered = db.scalar(
-            select(ItemResponse.id).where(ItemResponse.session_id == latest.id).limit(1)
+            select(ItemResponse.id)
+            .where(
+                ItemResponse.session_id == latest.id,
+                ItemResponse.instrument != THERAPIST_CHECK,
+            )
+            .limit(1)
         )
         if answered is None:
             return latest
