@@ -276,10 +276,15 @@ def _aligned(scores: pd.DataFrame, client: str, therapist: str) -> pd.DataFrame:
     if duplicated.any():
         row = int(np.flatnonzero(duplicated.to_numpy())[0])
         raise InputError("a client has two rows for one session", row=row + 1, column="session")
+    session = pd.to_numeric(scores["session"], errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(session) & (session >= 1) & (session == np.round(session)))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError("a session number is a whole number from 1", row=row + 1, column="session")
     out = pd.DataFrame(
         {
             "client_id": scores["client_id"].astype(str).to_numpy(),
-            "session": pd.to_numeric(scores["session"]).astype(np.int64).to_numpy(),
+            "session": session.astype(np.int64),
         }
     )
     if "therapist_id" in scores.columns:
@@ -331,8 +336,8 @@ def build_pair_table(
     Raises
     ------
     InputError
-        A missing ``client_id`` or ``session`` column, or two rows for one session (naming
-        the row).
+        A missing ``client_id`` or ``session`` column, a session number that is not a whole
+        number from 1, or two rows for one session (naming the row).
 
     Examples
     --------

@@ -227,6 +227,16 @@ def test_duplicate_session_names_the_row() -> None:
     assert info.value.row == 2 and info.value.column == "session"
 
 
+@pytest.mark.parametrize("bad", [0, 2.5, None, "x"])
+def test_a_bad_session_number_names_the_row(bad: object) -> None:
+    rows = [_session("a", 1, (4, 4, 4), (4, 4, 4)), _session("a", 2, (4, 4, 4), (4, 4, 4))]
+    frame = pd.DataFrame(rows).astype({"session": object})
+    frame.loc[1, "session"] = bad
+    with pytest.raises(InputError, match="whole number") as info:
+        detect_pair_signals(frame)
+    assert info.value.row == 2 and info.value.column == "session"
+
+
 def test_missing_id_column_is_named() -> None:
     with pytest.raises(InputError) as info:
         build_pair_table(pd.DataFrame({"client_id": ["a"]}))
