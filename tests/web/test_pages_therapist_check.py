@@ -87,6 +87,7 @@ def test_the_therapist_rates_sessions_and_sees_the_pair(site: tuple[Any, PagesCl
     assert "rupture_client_only" in kinds
     alert = pair["alerts"][kinds.index("rupture_client_only")]
     assert alert["suggestions"] and any("Chen" in r for r in alert["references"])
+    assert f"{alert['title']} (session 4)." in page["summary"]
 
     admin = _login(app, clinic.users["admin"])
     exported = admin.get("/api/v1/exports/session-scores.csv")
@@ -199,6 +200,10 @@ def test_off_track_client_gets_the_support_check_and_the_therapist_sees_flags(
     assert support["session"] == 5
     assert [d["domain"] for d in support["flagged"]] == ["motivation", "life_events"]
     assert all(d["considerations"] and d["references"] for d in support["flagged"])
+    assert (
+        "Support check (session 5): to talk about: motivation and readiness for change, "
+        "recent life events and strain." in page["summary"]
+    )
     html = therapist.get(f"/clients/{clinic.clients['C-101']}").text
     assert "Clinical support check (session 5)" in html and "Shimokawa" in html
     # the support check is not carried over to later links by itself

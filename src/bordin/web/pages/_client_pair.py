@@ -22,7 +22,7 @@ from bordin.storage.models import Client, ItemResponse, TherapySession, User
 from bordin.web.pages._deps import open_transaction, page_user
 from bordin.web.pages._page import check_form_csrf, error_page, login_redirect
 
-__all__ = ["pair_context", "router"]
+__all__ = ["pair_context", "pair_summary", "router"]
 
 router = APIRouter()
 
@@ -143,6 +143,17 @@ def pair_context(db: Session, user: User, client: Client, frame: pd.DataFrame) -
         "pair": {"sessions": sessions, "trend": trend, "ruptures": ruptures, "alerts": alerts},
         "support": _support(frame),
     }
+
+
+def pair_summary(context: dict[str, Any]) -> list[str]:
+    """Lines for the client page's "Before the session" box: the pair alerts of the latest
+    session and the flagged support domains."""
+    lines = [f"{a['title']} (session {a['session']})." for a in context["pair"]["alerts"]]
+    support = context["support"]
+    if support is not None and support["flagged"]:
+        names = ", ".join(d["label"].lower() for d in support["flagged"])
+        lines.append(f"Support check (session {support['session']}): to talk about: {names}.")
+    return lines
 
 
 def _answers(form: Any) -> dict[str, Any]:
