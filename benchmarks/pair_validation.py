@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 import bordin
-from bordin.feedback import detect_pair_signals, score_one_sided_ruptures
+from bordin.feedback import compute_feedback, detect_pair_signals, score_one_sided_ruptures
 from bordin.simulate import (
     SimulationConfig,
     TherapistRatingConfig,
@@ -40,6 +40,29 @@ SETTINGS: dict[str, dict[str, float]] = {
 SEEDS = (21, 22, 23)
 #: floors for the default setting (docs/feedback.md)
 FLOORS = {"client_only": (0.6, 0.6), "therapist_only": (0.45, 0.9)}
+
+
+def _best(run: object, repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        run()  # type: ignore[operator]
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def _speed(n_clients: int) -> None:
+    """Time of the pair signals against the client-side feedback engine on the same clinic
+    (the reference, measured in the same run)."""
+    clinic = simulate_clinic(SimulationConfig(n_clients=n_clients), seed=SEEDS[0])
+    scores = simulate_therapist_ratings(clinic, seed=SEEDS[0] + 1000).scores
+    compute_feedback(scores, outcomes=("phq9",))  # warm the compiled kernels
+    pairs = _best(lambda: detect_pair_signals(scores))
+    reference = _best(lambda: compute_feedback(scores, outcomes=("phq9",)))
+    print(
+        f"\nSpeed on {len(scores)} sessions: detect_pair_signals {pairs * 1e3:.1f} ms, "
+        f"compute_feedback (reference) {reference * 1e3:.1f} ms, ratio {pairs / reference:.2f}"
+    )
 
 
 def main() -> int:
@@ -86,6 +109,7 @@ def main() -> int:
             if name == "default":
                 floor_p, floor_r = FLOORS[side]
                 failed |= precision < floor_p or recall < floor_r
+    _speed(args.clients)
     print(f"\n{time.perf_counter() - started:.1f} s")
     return 1 if args.check_floors and failed else 0
 

@@ -355,6 +355,20 @@ def build_pair_table(
     return aligned.loc[keep, [*ids, *columns]].reset_index(drop=True)
 
 
+def _codes(frame: pd.DataFrame) -> np.ndarray:
+    """Integer codes of the clients (the frame is sorted by client)."""
+    codes: np.ndarray = pd.factorize(frame["client_id"].to_numpy())[0]
+    return codes
+
+
+def _previous(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Each row's previous row's value within the same client (NaN at a client's first)."""
+    out = np.full(values.shape, np.nan)
+    same = codes[1:] == codes[:-1]
+    out[1:] = np.where(same, values[:-1], np.nan)
+    return out
+
+
 def _trend(frame: pd.DataFrame, min_pairs: int) -> np.ndarray:
     """Expanding least-squares slope of ``gap_total`` on session, per client (no look-ahead)."""
     y = frame["gap_total"].to_numpy()
@@ -362,7 +376,7 @@ def _trend(frame: pd.DataFrame, min_pairs: int) -> np.ndarray:
     x = np.where(paired, frame["session"].to_numpy(dtype=float), 0.0)
     y0 = np.where(paired, y, 0.0)
     parts = pd.DataFrame({"n": paired.astype(float), "x": x, "y": y0, "xx": x * x, "xy": x * y0})
-    sums = parts.groupby(frame["client_id"].to_numpy(), sort=False).cumsum()
+    sums = parts.groupby(_codes(frame), sort=False).cumsum()
     n, sx, sy = sums["n"].to_numpy(), sums["x"].to_numpy(), sums["y"].to_numpy()
     sxx, sxy = sums["xx"].to_numpy(), sums["xy"].to_numpy()
     denominator = n * sxx - sx * sx
@@ -378,7 +392,7 @@ def _usual_level(frame: pd.DataFrame) -> np.ndarray:
     present = ~np.isnan(total)
     values = np.where(present, total, 0.0)
     parts = pd.DataFrame({"sum": values, "n": present.astype(float)})
-    sums = parts.groupby(frame["client_id"].to_numpy(), sort=False).cumsum()
+    sums = parts.groupby(_codes(frame), sort=False).cumsum()
     before_sum = sums["sum"].to_numpy() - values
     before_n = sums["n"].to_numpy() - present
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -387,10 +401,10 @@ def _usual_level(frame: pd.DataFrame) -> np.ndarray:
 
 def _bond_runs(frame: pd.DataFrame, gap: float) -> tuple[np.ndarray, np.ndarray]:
     """Whether this and the previous paired bond rating are both past ``gap`` (each way)."""
-    paired = frame["gap_bond"].notna().to_numpy()
-    sub = frame.loc[paired, ["client_id", "gap_bond"]]
-    previous = sub.groupby("client_id", sort=False)["gap_bond"].shift(1).to_numpy()
-    current = sub["gap_bond"].to_numpy()
+    gaps = frame["gap_bond"].to_numpy()
+    paired = ~np.isnan(gaps)
+    current = gaps[paired]
+    previous = _previous(current, _codes(frame)[paired])
     lower_t = np.zeros(len(frame), dtype=bool)
     lower_c = np.zeros(len(frame), dtype=bool)
     with np.errstate(invalid="ignore"):
@@ -399,29 +413,40 @@ def _bond_runs(frame: pd.DataFrame, gap: float) -> tuple[np.ndarray, np.ndarray]
     return lower_t, lower_c
 
 
-def _alert(kind: str, row: pd.Series) -> Alert:
+_EVIDENCE: Final = (
+    "client_bond",
+    "therapist_bond",
+    "gap_bond",
+    "gap_total",
+    "client_drop",
+    "client_items",
+    "therapist_rupture",
+)
+
+
+def _alerts(
+    kind: str, rows: np.ndarray, ids: np.ndarray, sessions: np.ndarray, evidence: np.ndarray
+) -> list[Alert]:
+    """One alert of ``kind`` per row index in ``rows`` (plain arrays, no pandas per row)."""
     severity, priority, title, explanation, suggestions, references = PAIR_ALERT_KINDS[kind]
-    evidence = {
-        "client_bond": row["client_bond"],
-        "therapist_bond": row["therapist_bond"],
-        "gap_bond": row["gap_bond"],
-        "gap_total": row["gap_total"],
-        "client_drop": row["client_drop"],
-        "client_items": row["client_items"],
-        "therapist_rupture": row["therapist_rupture"],
-    }
-    return Alert(
-        client_id=row["client_id"],
-        session=int(row["session"]),
-        kind=kind,
-        severity=severity,
-        priority=priority,
-        title=title,
-        explanation=explanation,
-        evidence={k: (None if pd.isna(v) else float(v)) for k, v in evidence.items()},
-        suggestions=suggestions,
-        references=references,
-    )
+    return [
+        Alert(
+            client_id=ids[i],
+            session=int(sessions[i]),
+            kind=kind,
+            severity=severity,
+            priority=priority,
+            title=title,
+            explanation=explanation,
+            evidence={
+                k: (None if math.isnan(v) else float(v))
+                for k, v in zip(_EVIDENCE, evidence[i].tolist(), strict=True)
+            },
+            suggestions=suggestions,
+            references=references,
+        )
+        for i in rows.tolist()
+    ]
 
 
 def detect_pair_signals(
@@ -469,10 +494,11 @@ def detect_pair_signals(
     for c in PAIR_COMPONENTS:
         frame[f"gap_{c}"] = frame[f"client_{c}"] - frame[f"therapist_{c}"]
     frame["gap_trend"] = _trend(frame, config.min_trend_pairs)
-    grouped = frame.groupby("client_id", sort=False)
-    previous_total = grouped["client_total"].shift(1)
-    consecutive = grouped["session"].shift(1) == frame["session"] - 1
-    frame["client_drop"] = (previous_total - frame["client_total"]).where(consecutive)
+    codes = _codes(frame)
+    total = frame["client_total"].to_numpy()
+    session = frame["session"].to_numpy(dtype=float)
+    consecutive = _previous(session, codes) == session - 1
+    frame["client_drop"] = np.where(consecutive, _previous(total, codes) - total, np.nan)
     frame["client_below_usual"] = _usual_level(frame) - frame["client_total"]
     with np.errstate(invalid="ignore"):
         dropped = frame["client_drop"].to_numpy() >= config.client_drop
@@ -495,13 +521,16 @@ def detect_pair_signals(
     ].rename(columns={"one_sided": "side"})
     lower_t, lower_c = _bond_runs(frame, config.bond_gap)
     alerts: list[Alert] = []
+    ids = frame["client_id"].to_numpy()
+    sessions = frame["session"].to_numpy()
+    evidence = frame[list(_EVIDENCE)].to_numpy(dtype=float)
     for kind, mask in (
         ("bond_gap_therapist_lower", lower_t),
         ("bond_gap_client_lower", lower_c),
         ("rupture_client_only", client_only),
         ("rupture_therapist_only", therapist_only),
     ):
-        alerts.extend(_alert(kind, row) for _, row in frame.loc[mask].iterrows())
+        alerts.extend(_alerts(kind, np.flatnonzero(mask), ids, sessions, evidence))
     alerts.sort(key=lambda a: (str(a.client_id), a.session, -a.priority, a.kind))
     return PairSignalsResult(
         sessions=frame,
