@@ -196,7 +196,7 @@ async def record_check(request: Request, client_id: int) -> Response:
             )
         except NotFound as exc:
             return error_page(request, user, status_code=404, heading="Not found", message=str(exc))
-        except (InputError, Conflict, BordinError) as exc:
+        except BordinError as exc:  # invalid answers (422) or already rated (409)
             return error_page(
                 request,
                 user,
