@@ -30,9 +30,10 @@ def test_list_table(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monk
 def test_list_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(["instruments", "--json"], capsys)
     rows = {row["id"]: row for row in json.loads(out)}
-    assert code == 0 and len(rows) == 11
+    assert code == 0 and len(rows) == 13
     assert rows["phq9"]["wording_shipped"] is True and rows["ors"]["wording_shipped"] is False
     assert rows["wai_sr"]["scales"] == ["total", "goal", "task", "bond"]
+    assert rows["tsc"]["wording_shipped"] is True and rows["tsc"]["validated"] is False
 
 
 def test_show_with_wording(

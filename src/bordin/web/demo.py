@@ -45,17 +45,26 @@ def create_demo_clinic(
     Three therapists (``therapist@demo`` and two colleagues) in one team with
     ``supervisor@demo``, and ``admin@demo``; ``n_clients`` simulated clients
     (:func:`bordin.simulate.simulate_clinic`) with alliance check, PHQ-9 and GAD-7 at every
-    session, so caseloads have ruptures (repaired and not), not-on-track clients and the
-    occasional risk item. The import is audited (one event per client). ``password`` is
-    every demo user's password; a random one is made when it is ``None``.
+    session and the therapist's session check
+    (:func:`bordin.simulate.simulate_therapist_ratings`), so caseloads have ruptures
+    (repaired and not), not-on-track clients and the occasional risk item. The import is
+    audited (one event per client). ``password`` is every demo user's password; a random
+    one is made when it is ``None``.
     """
-    from bordin.simulate import SimulationConfig, simulate_clinic
+    import pandas as pd
+
+    from bordin.simulate import SimulationConfig, simulate_clinic, simulate_therapist_ratings
 
     password = password or secrets.token_urlsafe(12)
     digest = hash_password(password)  # one hash for the five demo users: they share it
     upgrade_database(database_url)
     clinic_data = simulate_clinic(
         SimulationConfig(n_clients=n_clients, clients_per_therapist=n_clients // 3), seed=seed
+    )
+    # the therapists' own session checks (tsc), so the client pages show the pair signals
+    ratings = simulate_therapist_ratings(clinic_data, seed=seed + 1)
+    responses = pd.concat(
+        [clinic_data.responses.astype({"instrument": str}), ratings.responses], ignore_index=True
     )
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
@@ -104,7 +113,7 @@ def create_demo_clinic(
                 db,
                 actor=None,
                 clinic_id=clinic.id,
-                responses=clinic_data.responses,
+                responses=responses,
                 therapists={code: user.id for code, user in users.items()},
             )
         therapist = users[therapist_codes[0]]

@@ -32,6 +32,8 @@ __all__ = [
     "SessionOut",
     "SignalOut",
     "SubmissionIn",
+    "TherapistCheckIn",
+    "TherapistCheckOut",
     "UserOut",
 ]
 
@@ -126,6 +128,11 @@ class FormRequestIn(BaseModel):
 
     instruments: list[str] = Field(min_length=1, max_length=10)
     language: str = Field("en", min_length=2, max_length=16)
+    support_check: bool = Field(
+        False,
+        description="Add the Clinical Support Check (csc) when the client is not on track "
+        "(red), as the client page does.",
+    )
 
 
 class FormRequestOut(BaseModel):
@@ -157,6 +164,20 @@ class SubmissionIn(BaseModel):
     """A client's answers: ``{instrument: {item number: response code}}``."""
 
     answers: dict[str, dict[str, float | int | None]]
+
+
+class TherapistCheckIn(BaseModel):
+    """The therapist's session check (tsc): ``{item number: response code}``."""
+
+    answers: dict[str, float | int | None]
+
+
+class TherapistCheckOut(BaseModel):
+    """A stored therapist session check."""
+
+    session_id: int
+    instrument: str
+    items: int
 
 
 class ReceiptOut(BaseModel):

@@ -118,6 +118,8 @@ KEYED_RANGE = {
     "wai_sr": (1, 5),
     "wai_sr_t": (1, 5),
     "sac": (1, 5),
+    "tsc": (1, 5),
+    "csc": (1, 5),
 }
 
 
@@ -128,8 +130,30 @@ def test_every_instrument_has_a_hand_checked_range() -> None:
 @pytest.mark.parametrize("instrument", sorted(KEYED_RANGE))
 def test_keyed_minimum_and_maximum(instrument: str) -> None:
     low, high = KEYED_RANGE[instrument]
-    _check(_score(instrument, _keyed_extreme(instrument, high=False)), low)
-    _check(_score(instrument, _keyed_extreme(instrument, high=True)), high)
+    scale = get_instrument(instrument).primary_scale  # csc has no total: its first domain
+    _check(_score(instrument, _keyed_extreme(instrument, high=False), scale), low)
+    _check(_score(instrument, _keyed_extreme(instrument, high=True), scale), high)
+
+
+def test_tsc_mirrors_sac_and_csc_domains_by_hand() -> None:
+    # therapist check: bond 1-2, goal 3-4, task 5-6 as sac; items 7-9 single-item scales
+    tsc = [5, 4, 3, 2, 1, 2, 3, 1, 4]
+    _check(_score("tsc", tsc, "bond"), 4.5)
+    _check(_score("tsc", tsc, "goal"), 2.5)
+    _check(_score("tsc", tsc, "task"), 1.5)
+    _check(_score("tsc", tsc, "total"), 17 / 6)
+    _check(_score("tsc", tsc, "rupture"), 3)
+    _check(_score("tsc", tsc, "addressed"), 1)
+    _check(_score("tsc", tsc, "adherence"), 4)
+    sac, therapist = get_instrument("sac"), get_instrument("tsc")
+    for name in ("bond", "goal", "task", "total"):
+        assert therapist.scale(name).items == sac.scale(name).items
+    csc = [2, 3, 4, 5, 1, 1, 3, 2, 4]
+    _check(_score("csc", csc, "alliance"), 2.5)
+    _check(_score("csc", csc, "motivation"), 4.5)
+    _check(_score("csc", csc, "social_support"), 1)
+    _check(_score("csc", csc, "life_events"), 2.5)
+    _check(_score("csc", csc, "change_wish"), 4)
 
 
 def test_oq45_reverse_keys_and_missing_limit() -> None:

@@ -23,9 +23,9 @@ from bordin.instruments import (
 )
 
 EXPECTED_IDS = {"phq9", "gad7", "k10", "core10", "sac", "wai_sr", "wai_sr_t", "srs", "ors"}
-EXPECTED_IDS |= {"oq45", "haq2"}
+EXPECTED_IDS |= {"oq45", "haq2", "tsc", "csc"}
 # DESIGN.md's licence policy: wording shipped only for these.
-WORDING_SHIPPED = {"phq9", "gad7", "k10", "core10", "sac"}
+WORDING_SHIPPED = {"phq9", "gad7", "k10", "core10", "sac", "tsc", "csc"}
 
 
 def test_every_instrument_of_the_issue_is_registered() -> None:

@@ -51,6 +51,7 @@ from bordin.storage.actions.organisation import (
     create_user,
     set_password,
 )
+from bordin.storage.actions.therapist import THERAPIST_CHECK, record_therapist_check
 from bordin.storage.actions.uploads import UPLOAD_LIFETIME, confirm_import, stage_import
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "MISSED_KINDS",
     "NormsDue",
     "RESET_LINK_LIFETIME",
+    "THERAPIST_CHECK",
     "UPLOAD_LIFETIME",
     "acknowledge_alert",
     "authenticate_session",
@@ -86,6 +88,7 @@ __all__ = [
     "record_missed_session",
     "record_paper_form",
     "record_submission",
+    "record_therapist_check",
     "refresh_clinic_norms",
     "refresh_due_norms",
     "rename_client",

@@ -31,6 +31,7 @@ from bordin.storage.models import (
     Client,
     FormRequest,
     ItemResponse,
+    Signal,
     TherapySession,
     User,
     utcnow,
@@ -41,10 +42,13 @@ __all__ = [
     "create_form_request",
     "find_form_request",
     "record_submission",
+    "support_check_due",
     "validate_answers",
 ]
 
 DEFAULT_LINK_LIFETIME = timedelta(days=7)
+#: added to the next form of a client who is not on track
+SUPPORT_INSTRUMENT = "csc"
 
 
 def _definition(instrument: str) -> Any:
@@ -56,6 +60,24 @@ def _definition(instrument: str) -> Any:
         raise InputError(f"unknown instrument {instrument!r}", column="instruments") from exc
 
 
+def support_check_due(db: Session, client_id: int) -> bool:
+    """Whether the client's next form adds the Clinical Support Check: their latest
+    coloured session is red on an outcome (not on track;
+    :func:`bordin.feedback.needs_support_check`, after Whipple et al., 2003)."""
+    from bordin.feedback import needs_support_check
+
+    signals = db.scalars(
+        select(Signal)
+        .where(Signal.client_id == client_id, Signal.kind == "session")
+        .order_by(Signal.session.desc())
+    )
+    for signal in signals:
+        colours = [v for k, v in (signal.data or {}).items() if k.endswith("_colour") and v]
+        if colours:
+            return needs_support_check(colours)
+    return False
+
+
 def create_form_request(
     db: Session,
     *,
@@ -64,10 +86,15 @@ def create_form_request(
     instruments: Sequence[str],
     language: str = "en",
     lifetime: timedelta = DEFAULT_LINK_LIFETIME,
+    support_check: bool = False,
 ) -> tuple[FormRequest, str]:
     """Create a form request for a session and return it with its one-time token.
 
     The token is returned once, here, to be put in the link; it cannot be recovered later.
+    With ``support_check`` (as the pages and the API create links), the Clinical Support
+    Check (``csc``) is added to the instruments when the client is not on track
+    (:func:`support_check_due`; Whipple et al., 2003; Shimokawa, Lambert & Smart, 2010),
+    and the audit row says so.
     Older unanswered links for the same session are cancelled in the same transaction
     (each with a ``form_request.cancel`` audit row naming the new request): a client who
     opens one is told it was replaced rather than shown a form that cannot be sent.
@@ -92,11 +119,20 @@ def create_form_request(
         raise InputError("an instrument is listed twice", column="instruments")
     for instrument in wanted:
         _definition(instrument)
+    support = (
+        support_check and SUPPORT_INSTRUMENT not in wanted and support_check_due(db, client.id)
+    )
+    if support:
+        wanted.append(SUPPORT_INSTRUMENT)
     answered = db.scalars(
         select(ItemResponse.instrument)
         .where(ItemResponse.session_id == session.id, ItemResponse.instrument.in_(wanted))
         .distinct()
     ).all()
+    if support and SUPPORT_INSTRUMENT in answered:  # already answered for this session
+        wanted.remove(SUPPORT_INSTRUMENT)
+        answered = [a for a in answered if a != SUPPORT_INSTRUMENT]
+        support = False
     if answered:
         raise Conflict(
             f"session {session.number} already has responses for {', '.join(sorted(answered))}"
@@ -122,7 +158,7 @@ def create_form_request(
         object_type="form_request",
         object_id=request.id,
         client_id=client.id,
-        detail={"session": session.number, "instruments": wanted},
+        detail={"session": session.number, "instruments": wanted, "support_check": support},
     )
     _cancel_older_links(db, actor=actor, newer=request, session_number=session.number)
     return request, token

@@ -25,6 +25,8 @@ from bordin.web.schemas import (
     FormRequestOut,
     ReceiptOut,
     SubmissionIn,
+    TherapistCheckIn,
+    TherapistCheckOut,
 )
 
 __all__ = ["form_link", "router"]
@@ -75,8 +77,25 @@ def create_form_request(
         instruments=body.instruments,
         language=body.language,
         lifetime=timedelta(days=settings.token_days),
+        support_check=body.support_check,
     )
     return _out(created, token=token, base_url=settings.base_url)
+
+
+@router.post(
+    "/sessions/{session_id}/therapist-check",
+    status_code=201,
+    dependencies=[Depends(require_csrf)],
+)
+def record_therapist_check(
+    session_id: RecordId, body: TherapistCheckIn, db: Db, user: CurrentUser
+) -> TherapistCheckOut:
+    """Store the therapist's session check (``tsc``) for a session; the client's therapist
+    only."""
+    items = actions.record_therapist_check(
+        db, actor=user, session_id=session_id, answers=body.answers
+    )
+    return TherapistCheckOut(session_id=session_id, instrument=actions.THERAPIST_CHECK, items=items)
 
 
 @router.get("/clients/{client_id}/form-requests")

@@ -17,7 +17,8 @@ def register_pages(app: FastAPI) -> None:
     """Add the server-rendered pages and their assets to ``app``.
 
     Pages: the client's form (``/f/{token}``), login and logout, the caseload, a client
-    and their care (episodes, sessions, paper forms, transfer) and progress report, adding a
+    and their care (episodes, sessions, paper forms, transfer), the therapist's session
+    check and progress report, adding a
     client, the team, the clinic, the admin page with its users and the history import, one's
     account and password reset links. Each answers ``?format=json`` with its context (the
     JSON twin). Errors on the client's pages are always HTML
@@ -31,6 +32,7 @@ def register_pages(app: FastAPI) -> None:
         _client_errors,
         _client_form,
         _client_page,
+        _client_pair,
         _client_progress,
         _clients_pages,
         _import_page,
@@ -46,6 +48,7 @@ def register_pages(app: FastAPI) -> None:
         _caseload,
         _client_progress,
         _client_page,
+        _client_pair,
         _oversight,
         _admin,
         _import_page,

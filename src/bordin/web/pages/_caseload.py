@@ -154,15 +154,21 @@ def qr_svg(url: str) -> Markup:
 
 
 def _next_session(db: Session, user: User, client_id: int) -> TherapySession:
-    """The session the next form is for: the latest one if it has no answers, else a new one."""
-    from bordin.storage.actions import create_session
+    """The session the next form is for: the latest one if the client has not answered
+    anything for it (the therapist's own session check does not count), else a new one."""
+    from bordin.storage.actions import THERAPIST_CHECK, create_session
     from bordin.storage.queries import list_sessions
 
     sessions = list_sessions(db, actor=user, client_id=client_id)
     if sessions:
         latest = max(sessions, key=lambda s: s.number)
         answered = db.scalar(
-            select(ItemResponse.id).where(ItemResponse.session_id == latest.id).limit(1)
+            select(ItemResponse.id)
+            .where(
+                ItemResponse.session_id == latest.id,
+                ItemResponse.instrument != THERAPIST_CHECK,
+            )
+            .limit(1)
         )
         if answered is None:
             return latest
@@ -213,8 +219,8 @@ def _previous_instruments(db: Session, client_id: int) -> list[str]:
         .order_by(FormRequest.id.desc())
         .limit(1)
     )
-    if latest is not None:
-        return list(latest.instruments)
+    if latest is not None:  # the support check is added by the client's status, not kept
+        return [i for i in latest.instruments if i != "csc"]
     client = db.get(Client, client_id)  # the client's own defaults, set when added
     return list(client.default_instruments or DEFAULT_INSTRUMENTS) if client else []
 
@@ -285,6 +291,7 @@ async def create_form_link(request: Request, client_id: int) -> Response:
                 instruments=instruments,
                 language=language,
                 lifetime=timedelta(days=state.settings.token_days),
+                support_check=True,
             )
             url = form_link(state.settings.base_url, token)
             context = base_context(user, title=f"Form link for {client.code}", current="")
@@ -298,8 +305,8 @@ async def create_form_link(request: Request, client_id: int) -> Response:
                     "form": {
                         "id": created.id,
                         "session": session.number,
-                        "instruments": instruments,
-                        "instrument_names": [_short_name(i) for i in instruments],
+                        "instruments": list(created.instruments),
+                        "instrument_names": [_short_name(i) for i in created.instruments],
                         "language": created.language,
                         "url": url,
                         "expires_at": created.expires_at,

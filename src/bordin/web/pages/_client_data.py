@@ -340,6 +340,9 @@ def client_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
     ]
 
     from bordin.web.pages._caseload import form_choices, form_languages
+    from bordin.web.pages._client_pair import pair_context, pair_summary
+
+    therapist_side = pair_context(db, user, client, frame)
 
     context = base_context(user, title=f"Client {client.code}", current="")
     context.update(
@@ -347,7 +350,10 @@ def client_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
             "client": client_info,
             "form_choices": form_choices(db, client.clinic_id, client.id),
             "form_languages": form_languages(db, client.id),
-            "summary": _summary(client_info, alliance, symptoms, open_alerts),
+            "summary": [
+                *_summary(client_info, alliance, symptoms, open_alerts),
+                *pair_summary(therapist_side),
+            ],
             "alerts": open_alerts,
             "colour_legend": list(colour_legend()),
             "acknowledged_alerts": done_alerts,
@@ -355,6 +361,7 @@ def client_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
             "symptoms": symptoms,
             "item_detail": item_detail,
             "norms": _norms_note(db, client.clinic_id, signals),
+            **therapist_side,
             "feedback_history": [
                 {
                     "session": h.session,

@@ -81,7 +81,9 @@ def render_charts(context: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/clients/{client_id}", include_in_schema=False)
-def client_page(request: Request, client_id: int, acknowledged: int | None = None) -> Response:
+def client_page(
+    request: Request, client_id: int, acknowledged: int | None = None, checked: int | None = None
+) -> Response:
     """Everything about one client a therapist reads before the session."""
     with open_transaction(request) as db:
         user = page_user(request, db)
@@ -94,6 +96,7 @@ def client_page(request: Request, client_id: int, acknowledged: int | None = Non
                 if any(a["id"] == acknowledged for a in context["acknowledged_alerts"])
                 else None
             )
+            context["just_checked"] = checked
         except NotFound:
             return error_page(
                 request,

@@ -19,7 +19,7 @@
     });
   }
 
-  document.querySelectorAll("form.client-form").forEach(function (form) {
+  document.querySelectorAll("form.client-form, form.quick-check").forEach(function (form) {
     updateConditional(form);
     form.addEventListener("change", function () {
       updateConditional(form);

@@ -1,0 +1,88 @@
+"""The therapist's side of a session: the Therapist Session Check, rated by the client's
+therapist from the client's page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from bordin.errors import Conflict, NotFound, PermissionDenied
+from bordin.storage.access import require_client
+from bordin.storage.actions._feedback import rescore_sessions
+from bordin.storage.actions.forms import validate_answers
+from bordin.storage.audit import record_event
+from bordin.storage.models import ItemResponse, TherapySession, User
+
+__all__ = ["THERAPIST_CHECK", "record_therapist_check"]
+
+#: the therapist-rated session check (items 1-6 mirror the client's ``sac``)
+THERAPIST_CHECK: Final = "tsc"
+
+
+def record_therapist_check(
+    db: Session, *, actor: User, session_id: int, answers: Mapping[Any, Any]
+) -> int:
+    """Store the therapist's session check for one session; returns the items stored.
+
+    Only the client's own therapist rates the check (it is their view of the session). The
+    answers are validated as any form is (:func:`validate_answers`: item 8, how much a
+    noticed tension was addressed, is refused when item 7 is 0), stored as item responses
+    marked as entered by the therapist, audited (``therapist_check.record``) and the
+    session rescored, all in the caller's transaction.
+    The client's feedback signals do not read the therapist's ratings, so they are not
+    recomputed; the pair signals (:mod:`bordin.feedback.pairs`) are computed when read.
+
+    Raises
+    ------
+    NotFound
+        The session is not in the caller's scope.
+    PermissionDenied
+        The caller is not the client's therapist.
+    Conflict
+        The session already has a therapist check.
+    InputError
+        An unanswered or out-of-range item (naming it).
+    """
+    session = db.get(TherapySession, session_id)
+    if session is None:
+        raise NotFound(f"session {session_id} not found")
+    client = require_client(db, actor, session.client_id)
+    if client.therapist_id != actor.id:
+        raise PermissionDenied("only the client's therapist rates the therapist session check")
+    rows = validate_answers([THERAPIST_CHECK], {THERAPIST_CHECK: answers})
+    taken = db.scalar(
+        select(ItemResponse.id).where(
+            ItemResponse.session_id == session.id, ItemResponse.instrument == THERAPIST_CHECK
+        )
+    )
+    if taken is not None:
+        raise Conflict(f"session {session.number} already has your session check")
+    db.execute(
+        insert(ItemResponse),
+        [
+            {
+                "client_id": session.client_id,
+                "session_id": session.id,
+                "form_request_id": None,
+                "entered_by": actor.id,
+                "instrument": name,
+                "item": item,
+                "value": value,
+            }
+            for name, item, value in rows
+        ],
+    )
+    record_event(
+        db,
+        actor=actor,
+        action="therapist_check.record",
+        object_type="session",
+        object_id=session.id,
+        client_id=session.client_id,
+        detail={"instrument": THERAPIST_CHECK, "session": session.number, "items": len(rows)},
+    )
+    rescore_sessions(db, session.client_id, [session.id])
+    return len(rows)
