@@ -53,7 +53,7 @@ def _wording(db: Session, event: RiskEvent) -> dict[str, str]:
 def describe_risk_event(db: Session, event: RiskEvent) -> dict[str, Any]:
     """A risk answer as pages and the API show it: who, which item, its wording, the
     answer, when it was given, and where it stands."""
-    names = dict(
+    names: dict[int, str] = dict(
         db.execute(
             select(User.id, func.coalesce(func.nullif(User.display_name, ""), User.username))
         ).all()
@@ -156,7 +156,7 @@ def list_risk_log(
         statement = statement.where(RiskLogEntry.risk_event_id == risk_event_id)
     if since is not None:
         statement = statement.where(RiskLogEntry.at >= since)
-    names = dict(
+    names: dict[int, str] = dict(
         db.execute(
             select(User.id, func.coalesce(func.nullif(User.display_name, ""), User.username)).where(
                 User.clinic_id == actor.clinic_id
