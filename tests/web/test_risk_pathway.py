@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -382,3 +383,23 @@ def test_the_cli_escalates_with_a_given_clock(
         ["risk", "escalate", "--db", world.database_url, "--at", "2026-01-01T09:00"], capsys
     )
     assert code != 0 and "UTC offset" in err
+
+
+def test_the_demo_shows_a_risk_case(tmp_path: Path) -> None:
+    from bordin.storage import make_engine, make_session_factory
+    from bordin.web.demo import DEMO_CRISIS_TEXT, create_demo_clinic
+
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    create_demo_clinic(url, password="demo password 123", n_clients=9)
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine)) as db:
+            [event] = db.scalars(select(RiskEvent)).all()
+            therapist = db.scalar(select(User).where(User.username == "therapist@demo"))
+            assert therapist is not None and event.therapist_id == therapist.id
+            assert (event.instrument, event.item, event.acknowledged_at) == ("phq9", 9, None)
+            assert db.scalar(select(Clinic.crisis_text)) == DEMO_CRISIS_TEXT
+            notices = db.scalars(select(StaffNotification.user_id)).all()
+            assert notices == [therapist.id]
+    finally:
+        engine.dispose()
