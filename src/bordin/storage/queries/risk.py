@@ -55,7 +55,9 @@ def describe_risk_event(db: Session, event: RiskEvent) -> dict[str, Any]:
     answer, when it was given, and where it stands."""
     names: dict[int, str] = dict(
         db.execute(
-            select(User.id, func.coalesce(func.nullif(User.display_name, ""), User.username))
+            select(User.id, func.coalesce(func.nullif(User.display_name, ""), User.username)).where(
+                User.id.in_([event.therapist_id, event.acknowledged_by or 0])
+            )
         ).all()
     )
     code = db.scalar(select(Client.code).where(Client.id == event.client_id))
