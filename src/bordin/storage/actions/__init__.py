@@ -59,15 +59,14 @@ from bordin.storage.actions.organisation import (
     set_password,
 )
 from bordin.storage.actions.risk import (
-    OwedEmail,
     acknowledge_risk,
-    escalate_overdue_risks,
     notify_risk,
     open_risk_event,
     raise_risk_events,
     set_risk_settings,
-    take_risk_emails,
 )
+from bordin.storage.actions.risk_emails import OwedEmail, take_risk_emails
+from bordin.storage.actions.risk_escalation import escalate_overdue_risks
 from bordin.storage.actions.uploads import UPLOAD_LIFETIME, confirm_import, stage_import
 
 __all__ = [

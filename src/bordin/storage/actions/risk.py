@@ -12,24 +12,21 @@ client per the clinic's protocol.
 * :func:`notify_risk` writes one :class:`StaffNotification` (shown on the pages until read)
   and one :class:`RiskEmail` owed to that person (no clinical content: a link to sign in),
   in the same transaction.
-* :func:`escalate_overdue_risks` is the escalation check (the service's lifespan loop and
-  ``bordin risk escalate``): each event unacknowledged for the clinic's
-  ``risk_escalate_minutes`` notifies the supervisors of the therapist's team (the clinic's
-  admins when the team has none), exactly once: the candidates are locked (``FOR UPDATE
-  SKIP LOCKED`` on PostgreSQL), ``escalated_at`` is set by a conditional update that only
-  one checker can win, and a notification is unique per person, event and reason.
-* :func:`take_risk_emails` hands the owed e-mails to a sender, each once, with its
-  idempotency key.
+* ``escalate_overdue_risks`` (:mod:`.risk_escalation`) is the escalation check (the
+  service's lifespan loop and ``bordin risk escalate``): each event unacknowledged for the
+  clinic's ``risk_escalate_minutes`` notifies the supervisors of the therapist's team (the
+  clinic's admins when the team has none), exactly once.
+* ``take_risk_emails`` (:mod:`.risk_emails`) hands the owed e-mails to a sender, each
+  once, with its idempotency key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bordin.errors import InputError, NotFound
@@ -48,17 +45,13 @@ from bordin.storage.models import (
 
 __all__ = [
     "MAX_CRISIS_TEXT",
-    "OwedEmail",
     "acknowledge_risk",
     "endorsed_risk_items",
-    "escalate_overdue_risks",
     "log_risk_step",
     "notify_risk",
     "open_risk_event",
     "raise_risk_events",
-    "risk_email_text",
     "set_risk_settings",
-    "take_risk_emails",
 ]
 
 MAX_CRISIS_TEXT = 2000
@@ -349,104 +342,6 @@ def acknowledge_risk(
     return event
 
 
-def _escalation_recipients(db: Session, event: RiskEvent) -> tuple[list[int], str]:
-    """The supervisors of the therapist's team, else the clinic's admins (and which)."""
-    therapist = db.get(User, event.therapist_id)
-    if therapist is not None and therapist.team_id is not None:
-        supervisors = db.scalars(
-            select(User.id)
-            .where(
-                User.clinic_id == event.clinic_id,
-                User.team_id == therapist.team_id,
-                User.role == "supervisor",
-                User.active.is_(True),
-            )
-            .order_by(User.id)
-        ).all()
-        if supervisors:
-            return list(supervisors), "supervisor"
-    admins = db.scalars(
-        select(User.id)
-        .where(User.clinic_id == event.clinic_id, User.role == "admin", User.active.is_(True))
-        .order_by(User.id)
-    ).all()
-    return list(admins), "admin"
-
-
-def escalate_overdue_risks(db: Session, *, now: datetime | None = None) -> list[RiskEvent]:
-    """Notify the supervisors of every risk answer unacknowledged for longer than its
-    clinic's ``risk_escalate_minutes``; return the events escalated by this call.
-
-    ``now`` is the clock (tests and ``bordin risk escalate --at`` pass it). Safe to run
-    from several processes at once: each event is escalated by exactly one of them.
-    """
-    at = now or utcnow()
-    candidates = db.execute(
-        select(RiskEvent.id, RiskEvent.answered_at, Clinic.risk_escalate_minutes)
-        .join(Clinic, Clinic.id == RiskEvent.clinic_id)
-        .where(RiskEvent.acknowledged_at.is_(None), RiskEvent.escalated_at.is_(None))
-        .order_by(RiskEvent.id)
-    ).all()
-    due = [
-        row.id
-        for row in candidates
-        if row.answered_at + timedelta(minutes=row.risk_escalate_minutes) <= at
-    ]
-    if not due:
-        return []
-    locked = db.scalars(
-        select(RiskEvent)
-        .where(
-            RiskEvent.id.in_(due),
-            RiskEvent.acknowledged_at.is_(None),
-            RiskEvent.escalated_at.is_(None),
-        )
-        .order_by(RiskEvent.id)
-        .with_for_update(skip_locked=True)
-    ).all()
-    escalated = []
-    for event in locked:
-        won = db.execute(
-            update(RiskEvent)
-            .where(
-                RiskEvent.id == event.id,
-                RiskEvent.acknowledged_at.is_(None),
-                RiskEvent.escalated_at.is_(None),
-            )
-            .values(escalated_at=at)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(won, "rowcount", 0) != 1:
-            continue
-        db.refresh(event)
-        recipients, role = _escalation_recipients(db, event)
-        minutes = db.scalar(
-            select(Clinic.risk_escalate_minutes).where(Clinic.id == event.clinic_id)
-        )
-        log_risk_step(
-            db,
-            event,
-            "escalated",
-            at=at,
-            detail={"after_minutes": minutes, "to_role": role, "recipients": recipients},
-        )
-        record_event(
-            db,
-            actor=None,
-            action="risk.escalate",
-            object_type="risk_event",
-            object_id=event.id,
-            client_id=event.client_id,
-            clinic_id=event.clinic_id,
-            detail={"to_role": role, "recipients": len(recipients)},
-        )
-        for recipient in recipients:
-            notify_risk(db, event, recipient_id=recipient, reason="escalation", now=at)
-        escalated.append(event)
-    db.flush()
-    return escalated
-
-
 def set_risk_settings(
     db: Session, *, actor: User, crisis_text: str, escalate_minutes: int
 ) -> Clinic:
@@ -489,96 +384,3 @@ def set_risk_settings(
     )
     db.flush()
     return clinic
-
-
-@dataclass(frozen=True)
-class OwedEmail:
-    """An e-mail to hand to the sender: address, subject and body hold no clinical content.
-
-    Attributes
-    ----------
-    idempotency_key : str
-        ``risk-notification:<notification id>``: the sender sends each key once.
-    recipient_id : int
-        The staff member's user id.
-    to : str
-        Their username (the address staff sign in with).
-    subject, body : str
-        The message (:func:`risk_email_text`).
-    """
-
-    idempotency_key: str
-    recipient_id: int
-    to: str
-    subject: str
-    body: str
-
-
-def risk_email_text(*, reason: str, clinic_name: str, link: str) -> tuple[str, str]:
-    """Subject and body of a risk notification e-mail: no client, item or answer."""
-    subject = f"{clinic_name}: please sign in to Bordin"
-    if reason == "escalation":
-        first = (
-            "A form answer at your clinic was not acknowledged in time and needs a "
-            "clinician's prompt attention."
-        )
-    else:
-        first = "A form answer from one of your clients needs your prompt attention."
-    body = (
-        f"{first}\n\nSign in to read it: {link}\n\n"
-        "This message holds no clinical details; they are shown only after you sign in.\n"
-    )
-    return subject, body
-
-
-def take_risk_emails(
-    db: Session, *, base_url: str, limit: int = 100, now: datetime | None = None
-) -> list[OwedEmail]:
-    """Hand over up to ``limit`` owed e-mails to a sender, each once.
-
-    The rows are locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so parallel senders take
-    different rows) and marked handed over in the caller's transaction, with an
-    ``email_handed_over`` step in the risk log: queue them in the outbox in that same
-    transaction and a message is neither lost nor queued twice.
-    """
-    at = now or utcnow()
-    rows = db.scalars(
-        select(RiskEmail)
-        .where(RiskEmail.handed_over_at.is_(None))
-        .order_by(RiskEmail.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    owed = []
-    for row in rows:
-        row.handed_over_at = at
-        user = db.get(User, row.recipient_id)
-        clinic = db.get(Clinic, row.clinic_id)
-        notification = db.get(StaffNotification, row.notification_id)
-        event = db.get(RiskEvent, notification.risk_event_id) if notification else None
-        if user is None or clinic is None or event is None:
-            continue
-        subject, body = risk_email_text(
-            reason=row.reason,
-            clinic_name=clinic.name,
-            link=base_url.rstrip("/") + row.link_path,
-        )
-        owed.append(
-            OwedEmail(
-                idempotency_key=row.idempotency_key,
-                recipient_id=user.id,
-                to=user.username,
-                subject=subject,
-                body=body,
-            )
-        )
-        log_risk_step(
-            db,
-            event,
-            "email_handed_over",
-            at=at,
-            recipient_id=user.id,
-            detail={"idempotency_key": row.idempotency_key},
-        )
-    db.flush()
-    return owed
