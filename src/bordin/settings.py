@@ -69,6 +69,19 @@ class Settings(BaseSettings):
         description="How often the service checks whether norms are due (0: no scheduled "
         "refresh; use `bordin db refresh-norms`).",
     )
+    kiosk_timeout_minutes: float = Field(
+        10.0,
+        ge=1,
+        le=120,
+        description="A kiosk (a tablet unlocked for one client's form) locks after this many "
+        "minutes without a request.",
+    )
+    risk_check_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How often the service checks for risk answers to escalate to the "
+        "supervisors (0: never; use `bordin risk escalate`).",
+    )
     demo_password: str | None = Field(
         None, description="Password of the demo users (random and printed when unset)."
     )

@@ -138,7 +138,17 @@ def test_sending_the_last_step_stores_everything_once_and_thanks_without_scores(
     thanks = client.get(f"/f/{clinic.open_token}/thanks?format=json").json()
     assert thanks["state"] == "submitted"
     assert thanks["safety"] is True  # the PHQ-9 asks about self-harm
-    assert set(thanks) == {"disclaimer", "title", "lang", "user", "nav", "state", "safety"}
+    assert thanks["crisis_text"] is None  # the clinic has not set one
+    assert set(thanks) == {
+        "disclaimer",
+        "title",
+        "lang",
+        "user",
+        "nav",
+        "state",
+        "safety",
+        "crisis_text",
+    }
     again = client.post(f"/f/{clinic.open_token}?format=json", data=data)
     assert again.status_code == 409 and again.json()["state"] == "used"
 

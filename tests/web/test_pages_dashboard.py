@@ -126,7 +126,7 @@ def test_the_caseload_puts_the_client_who_needs_attention_first(
     page = _json(client, "/caseload")
     assert page["disclaimer"] == DISCLAIMER
     assert page["user"]["role"] == "therapist" and "password_hash" not in page["user"]
-    assert [n["href"] for n in page["nav"]] == ["/caseload"]
+    assert [n["href"] for n in page["nav"]] == ["/caseload", "/risk"]
     codes = [c["code"] for c in page["clients"]]
     assert codes == ["C-101", "C-102"]  # C-103 is another therapist's client
     first, second = page["clients"]
@@ -155,7 +155,7 @@ def test_a_supervisor_sees_the_team_caseload_with_therapists(
         "C-102": "Alex Morgan",
         "C-103": "Jordan Lee",
     }
-    assert [n["href"] for n in page["nav"]] == ["/caseload", "/team", "/clinic"]
+    assert [n["href"] for n in page["nav"]] == ["/caseload", "/risk", "/team", "/clinic"]
 
 
 def test_creating_the_next_form_link_shows_it_once_with_a_qr_code(
@@ -371,7 +371,13 @@ def test_the_admin_page_lists_users_teams_instruments_and_content_packs(
     assert any(
         p["instrument"] == "phq9" and p["origin"] == "shipped" for p in page["content_packs"]
     )
-    assert [n["href"] for n in page["nav"]] == ["/caseload", "/team", "/clinic", "/admin"]
+    assert [n["href"] for n in page["nav"]] == [
+        "/caseload",
+        "/risk",
+        "/team",
+        "/clinic",
+        "/admin",
+    ]
     html = client.get("/admin")
     assert html.status_code == 200 and 'action="/admin/users"' in html.text
     _login(client, clinic.users["supervisor"])
@@ -509,9 +515,9 @@ def test_an_admin_uploads_a_content_pack_that_is_checked_first(
 @pytest.mark.parametrize(
     ("role", "paths"),
     [
-        ("therapist", ["/caseload", "/clients/{C-101}", "/clients/{C-102}"]),
+        ("therapist", ["/caseload", "/clients/{C-101}", "/clients/{C-102}", "/risk"]),
         ("supervisor", ["/caseload", "/clients/{C-103}", "/team", "/clinic"]),
-        ("admin", ["/caseload", "/team", "/clinic", "/admin"]),
+        ("admin", ["/caseload", "/team", "/clinic", "/admin", "/admin/risk"]),
     ],
 )
 def test_every_page_renders_as_html_with_the_disclaimer_and_nothing_external(

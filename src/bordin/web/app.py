@@ -24,6 +24,7 @@ from bordin.storage.rate_limits import RateLimit
 from bordin.web._warmup import warm_up_engines
 from bordin.web.deps import AppState
 from bordin.web.errors import install_error_handlers
+from bordin.web.kiosk_guard import KioskConfinement
 
 __all__ = ["API_PREFIX", "create_app", "refresh_due_norms_now"]
 
@@ -101,13 +102,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         refresher = None
         if settings.norms_check_seconds > 0:
             refresher = asyncio.create_task(_refresh_norms_periodically(state))
+        risk_checker = None  # issue 17: escalation of unacknowledged risk answers
+        if settings.risk_check_seconds > 0:
+            from bordin.web.risk_checks import check_risks_periodically
+
+            risk_checker = asyncio.create_task(check_risks_periodically(state))
         try:
             yield
         finally:
-            if refresher is not None:
-                refresher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await refresher
+            for task in (refresher, risk_checker):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             engine.dispose()
 
     app = FastAPI(
@@ -128,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.bordin = state
     install_error_handlers(app)
 
+    app.add_middleware(KioskConfinement)  # issue 17: a kiosk device reaches the kiosk only
     app.add_middleware(SecurityHeaders, https=settings.https)
 
     @app.get(f"{API_PREFIX}/health", tags=["health"])

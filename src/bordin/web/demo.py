@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bordin.storage import actions, make_engine, make_session_factory, transaction, upgrade_database
 from bordin.storage.credentials import hash_password
-from bordin.storage.models import TherapySession
+from bordin.storage.models import TherapySession, User
 from bordin.storage.queries import list_caseload
 
 __all__ = ["DEMO_USERS", "DemoClinic", "create_demo_clinic"]
@@ -47,9 +47,10 @@ def create_demo_clinic(
     (:func:`bordin.simulate.simulate_clinic`) with alliance check, PHQ-9 and GAD-7 at every
     session and the therapist's session check
     (:func:`bordin.simulate.simulate_therapist_ratings`), so caseloads have ruptures
-    (repaired and not), not-on-track clients and the occasional risk item. The import is
-    audited (one event per client). ``password`` is every demo user's password; a random
-    one is made when it is ``None``.
+    (repaired and not), not-on-track clients and the occasional risk item, and one risk
+    case (a form sent today with PHQ-9 item 9 endorsed, waiting for the therapist's
+    acknowledgement). The import is audited (one event per client). ``password`` is every
+    demo user's password; a random one is made when it is ``None``.
     """
     import pandas as pd
 
@@ -127,6 +128,13 @@ def create_demo_clinic(
             _, token = actions.create_form_request(
                 db, actor=therapist, session_id=session.id, instruments=["sac", "phq9", "gad7"]
             )
+        with transaction(factory) as db:  # issue 17: the risk pathway
+            other = next(
+                entry.client_id
+                for entry in list_caseload(db, actor=therapist)
+                if entry.client_id != first.client_id
+            )
+            _add_risk_case(db, therapist, other)
     finally:
         engine.dispose()
     return DemoClinic(
@@ -137,6 +145,37 @@ def create_demo_clinic(
         form_token=token,
         clients=len(client_ids),
     )
+
+
+#: The demo's crisis text (a clinic enters its own local crisis line and numbers).
+DEMO_CRISIS_TEXT = (
+    "Demo clinic: in an emergency call 112 (Europe), 999 (UK) or 911 (US and Canada), or go "
+    "to the nearest emergency department. A clinic puts its local crisis line here."
+)
+
+
+def _add_risk_case(db: Session, therapist: User, client_id: int) -> None:
+    """A form sent today with PHQ-9 item 9 endorsed: the therapist's risk notice (and the
+    supervisor's, if nobody acknowledges it within the clinic's delay), and the crisis
+    text the client saw."""
+    admin = db.scalar(select(User).where(User.username == "admin@demo"))
+    if admin is not None:
+        actions.set_risk_settings(
+            db, actor=admin, crisis_text=DEMO_CRISIS_TEXT, escalate_minutes=60
+        )
+    last = db.get(TherapySession, _last_session_id(db, client_id))
+    session = actions.create_session(
+        db,
+        actor=therapist,
+        client_id=client_id,
+        session_date=last.date + timedelta(days=7) if last and last.date else None,
+    )
+    _, token = actions.create_form_request(
+        db, actor=therapist, session_id=session.id, instruments=["sac", "phq9"]
+    )
+    phq9 = {str(item): 2 for item in range(1, 9)} | {"9": 1}
+    sac = {"1": 3, "2": 3, "3": 3, "4": 3, "5": 3, "6": 3, "7": 0, "9": 0, "10": 0}
+    actions.record_submission(db, token=token, answers={"phq9": phq9, "sac": sac})
 
 
 def _last_session_id(db: Session, client_id: int) -> int:

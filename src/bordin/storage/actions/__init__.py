@@ -39,6 +39,13 @@ from bordin.storage.actions.forms import (
 )
 from bordin.storage.actions.history import HistoryImport, import_history
 from bordin.storage.actions.imports import import_responses
+from bordin.storage.actions.kiosk import (
+    end_kiosk,
+    find_kiosk,
+    kiosk_form_token,
+    lock_kiosk,
+    start_kiosk,
+)
 from bordin.storage.actions.norms import (
     NormsDue,
     norms_due,
@@ -51,6 +58,15 @@ from bordin.storage.actions.organisation import (
     create_user,
     set_password,
 )
+from bordin.storage.actions.risk import (
+    acknowledge_risk,
+    notify_risk,
+    open_risk_event,
+    raise_risk_events,
+    set_risk_settings,
+)
+from bordin.storage.actions.risk_emails import OwedEmail, take_risk_emails
+from bordin.storage.actions.risk_escalation import escalate_overdue_risks
 from bordin.storage.actions.therapist import THERAPIST_CHECK, record_therapist_check
 from bordin.storage.actions.uploads import UPLOAD_LIFETIME, confirm_import, stage_import
 
@@ -60,10 +76,12 @@ __all__ = [
     "HistoryImport",
     "MISSED_KINDS",
     "NormsDue",
+    "OwedEmail",
     "RESET_LINK_LIFETIME",
     "THERAPIST_CHECK",
     "UPLOAD_LIFETIME",
     "acknowledge_alert",
+    "acknowledge_risk",
     "authenticate_session",
     "change_own_password",
     "change_session_date",
@@ -77,14 +95,22 @@ __all__ = [
     "create_session",
     "create_team",
     "create_user",
+    "end_kiosk",
+    "escalate_overdue_risks",
     "find_form_request",
+    "find_kiosk",
     "find_password_reset",
     "import_history",
     "import_responses",
+    "kiosk_form_token",
+    "lock_kiosk",
     "log_in",
     "log_out",
     "norms_due",
+    "notify_risk",
     "open_episode",
+    "open_risk_event",
+    "raise_risk_events",
     "record_missed_session",
     "record_paper_form",
     "record_submission",
@@ -96,8 +122,11 @@ __all__ = [
     "set_clinic_timezone",
     "set_form_defaults",
     "set_password",
+    "set_risk_settings",
     "set_user_active",
     "stage_import",
+    "start_kiosk",
+    "take_risk_emails",
     "transfer_client",
     "update_user",
     "upload_content_pack",

@@ -15,8 +15,17 @@ from bordin.storage.access import require_client, require_role, require_therapis
 from bordin.storage.actions._feedback import recompute_client_feedback, rescore_sessions
 from bordin.storage.actions.care import _check_code, check_form_defaults
 from bordin.storage.actions.forms import validate_answers
+from bordin.storage.actions.risk import raise_risk_events
 from bordin.storage.audit import record_event
-from bordin.storage.models import Client, Episode, ItemResponse, MissedSession, TherapySession, User
+from bordin.storage.models import (
+    Client,
+    Episode,
+    ItemResponse,
+    MissedSession,
+    TherapySession,
+    User,
+    utcnow,
+)
 
 __all__ = [
     "MISSED_KINDS",
@@ -139,6 +148,16 @@ def record_paper_form(
     )
     rescore_sessions(db, session.client_id, [session.id])
     recompute_client_feedback(db, session.client_id)
+    client = db.get(Client, session.client_id)
+    if client is not None:  # an endorsed risk item notifies the therapist as a form does
+        raise_risk_events(
+            db,
+            client=client,
+            session_id=session.id,
+            rows=rows,
+            answered_at=utcnow(),
+            entered_by=actor,
+        )
     return len(rows)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from bordin.errors import Conflict, InputError, InstrumentError, NotFound
 from bordin.storage.access import require_client
 from bordin.storage.actions._feedback import recompute_client_feedback, rescore_sessions
+from bordin.storage.actions.risk import raise_risk_events
 from bordin.storage.audit import record_event
 from bordin.storage.credentials import hash_token, new_token
 from bordin.storage.exceptions import AlreadySubmitted, LinkExpired, LinkReplaced
@@ -87,6 +88,7 @@ def create_form_request(
     language: str = "en",
     lifetime: timedelta = DEFAULT_LINK_LIFETIME,
     support_check: bool = False,
+    token: str | None = None,
 ) -> tuple[FormRequest, str]:
     """Create a form request for a session and return it with its one-time token.
 
@@ -95,6 +97,9 @@ def create_form_request(
     Check (``csc``) is added to the instruments when the client is not on track
     (:func:`support_check_due`; Whipple et al., 2003; Shimokawa, Lambert & Smart, 2010),
     and the audit row says so.
+
+    ``token`` is for the kiosk only, which derives the form's token from its own
+    (``actions.kiosk``); a link always gets a new random token.
     Older unanswered links for the same session are cancelled in the same transaction
     (each with a ``form_request.cancel`` audit row naming the new request): a client who
     opens one is told it was replaced rather than shown a form that cannot be sent.
@@ -137,7 +142,7 @@ def create_form_request(
         raise Conflict(
             f"session {session.number} already has responses for {', '.join(sorted(answered))}"
         )
-    token = new_token()
+    token = token or new_token()
     now = utcnow()
     request = FormRequest(
         token_hash=hash_token(token),
@@ -311,7 +316,8 @@ def record_submission(db: Session, *, token: str, answers: Mapping[str, Any]) ->
 
     The acting party is the token itself (audited as ``actor_kind="token"``). Everything
     (responses, the form's receipt, the audit row, the client's new scores, signals and
-    alerts) is written in the caller's transaction, or nothing is.
+    alerts, and a risk event notifying the therapist for each endorsed risk item) is
+    written in the caller's transaction, or nothing is.
 
     Raises
     ------
@@ -368,4 +374,13 @@ def record_submission(db: Session, *, token: str, answers: Mapping[str, Any]) ->
     )
     rescore_sessions(db, request.client_id, [request.session_id])
     recompute_client_feedback(db, request.client_id)
+    raise_risk_events(
+        db,
+        client=client,
+        session_id=request.session_id,
+        rows=rows,
+        answered_at=now,
+        language=request.language,
+        form_request_id=request.id,
+    )
     return receipt

@@ -7,8 +7,10 @@ from bordin.storage.models.clinic_pages import ImportUpload, PasswordReset
 from bordin.storage.models.content import ContentPack
 from bordin.storage.models.feedback import Alert, FeedbackShown, NormsSnapshot, Score, Signal
 from bordin.storage.models.forms import FormRequest, ItemResponse
+from bordin.storage.models.kiosk import KioskSession
 from bordin.storage.models.limits import RateLimitCount
 from bordin.storage.models.organisation import ROLES, Clinic, LoginSession, Role, Team, User
+from bordin.storage.models.risk import RiskEmail, RiskEvent, RiskLogEntry, StaffNotification
 
 __all__ = [
     "Alert",
@@ -22,15 +24,20 @@ __all__ = [
     "FormRequest",
     "ImportUpload",
     "ItemResponse",
+    "KioskSession",
     "LoginSession",
     "MissedSession",
     "NormsSnapshot",
     "PasswordReset",
     "ROLES",
     "RateLimitCount",
+    "RiskEmail",
+    "RiskEvent",
+    "RiskLogEntry",
     "Role",
     "Score",
     "Signal",
+    "StaffNotification",
     "Team",
     "TherapySession",
     "UTCDateTime",

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bordin.storage.models._base import Base, UTCDateTime, utcnow
@@ -23,6 +31,10 @@ class Clinic(Base):
     name: Mapped[str] = mapped_column(String(200))
     #: IANA time zone (zoneinfo) in which the pages show the clinic's dates and times
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    #: shown to a client at the end of any form that asks a risk item (local crisis numbers)
+    crisis_text: Mapped[str | None] = mapped_column(Text)
+    #: minutes an unacknowledged risk answer waits before the supervisors are notified too
+    risk_escalate_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

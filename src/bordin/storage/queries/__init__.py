@@ -33,15 +33,25 @@ from bordin.storage.queries.norms import (
     list_norms_snapshots,
 )
 from bordin.storage.queries.organisation import list_audit_events, list_teams, list_users
+from bordin.storage.queries.risk import (
+    count_unread_risk_notices,
+    describe_risk_event,
+    get_crisis_text,
+    list_risk_events,
+    list_risk_log,
+)
 
 __all__ = [
     "CaseloadEntry",
     "FormContent",
     "RESPONSE_COLUMNS",
+    "count_unread_risk_notices",
+    "describe_risk_event",
     "export_item_responses",
     "export_session_scores",
     "get_client",
     "get_clinic_scores",
+    "get_crisis_text",
     "get_form_content",
     "get_norms_snapshot",
     "get_scores_frame",
@@ -56,6 +66,8 @@ __all__ = [
     "list_feedback_history",
     "list_form_requests",
     "list_norms_snapshots",
+    "list_risk_events",
+    "list_risk_log",
     "list_sessions",
     "list_signals",
     "list_teams",

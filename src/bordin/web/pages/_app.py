@@ -36,7 +36,9 @@ def register_pages(app: FastAPI) -> None:
         _client_progress,
         _clients_pages,
         _import_page,
+        _kiosk,
         _oversight,
+        _risk_pages,
     )
 
     static = resources.files("bordin.web.pages").joinpath("static")
@@ -53,6 +55,8 @@ def register_pages(app: FastAPI) -> None:
         _admin,
         _import_page,
         _accounts_pages,
+        _risk_pages,  # issue 17: risk answers, risk log
+        _kiosk,  # issue 17: kiosk mode
     ):
         app.include_router(module.router)
     _client_errors.install_client_error_pages(app)

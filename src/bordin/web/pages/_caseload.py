@@ -121,6 +121,9 @@ def caseload(request: Request) -> Response:
         if user is None:
             return login_redirect(request)
         context = filter_caseload(db, caseload_context(db, user), request.query_params)
+        from bordin.web.pages._risk_pages import risk_notice_context  # issue 17
+
+        context["risk_notice"] = risk_notice_context(db, user)
     return render_page(request, "caseload.html", context, html=html_extras(request))
 
 

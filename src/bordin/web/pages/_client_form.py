@@ -235,7 +235,12 @@ def _step_page(
     step: int,
     answers: dict[str, dict[int, float]],
     errors: dict[int, str] | None = None,
+    *,
+    action: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
+    """One step of the form; ``action`` and ``extra`` (hidden fields, page values) let the
+    kiosk (:mod:`bordin.web.pages._kiosk`) show the same form under its own address."""
     lang = page_language(meta["language"])
     _ = translations(lang).gettext
     instruments = _translated(instruments, lang)
@@ -259,9 +264,13 @@ def _step_page(
             "nav": [],
             "state": "open",
             "session": meta["session"],
-            "action": f"/f/{token}",
+            "action": action or f"/f/{token}",
         }
     )
+    if extra:
+        extra = dict(extra)
+        context["hidden"] = [*context["hidden"], *extra.pop("hidden", [])]
+        context.update(extra)
     return render_page(
         request,
         "form_step.html",
@@ -400,6 +409,7 @@ def thanks(request: Request, token: str) -> Response:
             submitted = form_request.submitted_at is not None
             instrument_ids = list(form_request.instruments)
             language = form_request.language
+            crisis_text = _crisis_text(db, form_request, instrument_ids) if submitted else None
     except NotFound as exc:
         return _link_problem(request, exc)
     if not submitted:
@@ -413,5 +423,16 @@ def thanks(request: Request, token: str) -> Response:
         "nav": [],
         "state": "submitted",
         "safety": safety,
+        "crisis_text": crisis_text,
     }
     return render_page(request, "form_thanks.html", context, headers=_ROBOTS)
+
+
+def _crisis_text(db: Session, form_request: Any, instrument_ids: list[str]) -> str | None:
+    """The clinic's crisis text (local numbers), for a form that asked a risk item."""
+    from bordin.instruments import get_instrument
+    from bordin.storage.queries import get_crisis_text
+
+    if not any(get_instrument(i).risk_items for i in instrument_ids):
+        return None
+    return get_crisis_text(db, form_request)

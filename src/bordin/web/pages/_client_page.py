@@ -91,6 +91,9 @@ def client_page(
             return login_redirect(request)
         try:
             context = client_context(db, user, client_id)
+            from bordin.web.pages._risk_pages import risk_notice_context  # issue 17
+
+            context["risk_notice"] = risk_notice_context(db, user, client_id=client_id)
             context["just_acknowledged"] = (
                 acknowledged
                 if any(a["id"] == acknowledged for a in context["acknowledged_alerts"])

@@ -29,6 +29,7 @@ __all__ = [
 # (path, label, roles that see it); the order is the menu's order
 NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/caseload", "Caseload", ("therapist", "supervisor", "admin")),
+    ("/risk", "Risk answers", ("therapist", "supervisor", "admin")),
     ("/team", "Team", ("supervisor", "admin")),
     ("/clinic", "Clinic", ("supervisor", "admin")),
     ("/admin", "Admin", ("admin",)),
