@@ -7,6 +7,13 @@ from bordin.storage.queries.care import (
     list_episodes,
     list_sessions,
 )
+from bordin.storage.queries.delivery import (
+    NonCompleter,
+    count_outbox,
+    list_bookings,
+    list_non_completers,
+    list_schedules,
+)
 from bordin.storage.queries.exports import (
     RESPONSE_COLUMNS,
     export_item_responses,
@@ -37,7 +44,9 @@ from bordin.storage.queries.organisation import list_audit_events, list_teams, l
 __all__ = [
     "CaseloadEntry",
     "FormContent",
+    "NonCompleter",
     "RESPONSE_COLUMNS",
+    "count_outbox",
     "export_item_responses",
     "export_session_scores",
     "get_client",
@@ -49,13 +58,16 @@ __all__ = [
     "get_wording",
     "list_alerts",
     "list_audit_events",
+    "list_bookings",
     "list_caseload",
     "list_clients",
     "list_ended_clients",
     "list_episodes",
     "list_feedback_history",
     "list_form_requests",
+    "list_non_completers",
     "list_norms_snapshots",
+    "list_schedules",
     "list_sessions",
     "list_signals",
     "list_teams",
