@@ -101,9 +101,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         refresher = None
         if settings.norms_check_seconds > 0:
             refresher = asyncio.create_task(_refresh_norms_periodically(state))
+        # --- delivery (issue 17): the outbox sender in-process unless turned off -------
+        sender = None
+        if settings.outbox_in_process:
+            from bordin.mail import start_sender_thread
+
+            sender = start_sender_thread(settings, state.sessions)
         try:
             yield
         finally:
+            if sender is not None:
+                thread, stop = sender
+                stop.set()
+                await anyio.to_thread.run_sync(thread.join, settings.smtp_timeout + 5)
             if refresher is not None:
                 refresher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

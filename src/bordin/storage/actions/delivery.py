@@ -104,8 +104,12 @@ def deliver_form(
     reason: str,
     due_at: datetime | None = None,
     lifetime: timedelta = DEFAULT_LINK_LIFETIME,
+    now: datetime | None = None,
 ) -> FormDelivery:
     """Make a form link for a session and queue its email, in one transaction.
+
+    ``now`` (default: the current time) is when the link's lifetime starts; the sender
+    passes its clock.
 
     Older open deliveries of the same session are marked replaced (their links are
     cancelled by :func:`~bordin.storage.actions.create_form_request`). Without an email
@@ -126,6 +130,8 @@ def deliver_form(
         language=language,
         lifetime=lifetime,
     )
+    if now is not None:
+        request.expires_at = now + lifetime
     client = db.get(Client, request.client_id)
     if client is None:  # impossible through the foreign key; a clear error regardless
         raise NotFound(f"client {request.client_id} not found")
@@ -136,7 +142,7 @@ def deliver_form(
         form_request_id=request.id,
         token_enc=cipher.encrypt(token),
         reason=reason,
-        due_at=due_at or request.created_at,
+        due_at=due_at or now or request.created_at,
         not_emailed=None if emailed else "no_email",
         reminders_sent=0,
         created_at=request.created_at,

@@ -198,6 +198,7 @@ def _schedule_send(
     due_at: datetime,
     reason: str,
     lifetime: timedelta,
+    now: datetime,
 ) -> int:
     """Record the session and deliver the form; the delivery's form request id."""
     therapist = db.get(User, client.therapist_id)
@@ -216,6 +217,7 @@ def _schedule_send(
         reason=reason,
         due_at=due_at,
         lifetime=lifetime,
+        now=now,
     )
     record_event(
         db,
@@ -279,6 +281,7 @@ def queue_due_forms(
                     due_at=booking.starts_at,
                     reason="schedule",
                     lifetime=lifetime,
+                    now=now,
                 )
         except BordinError:
             _log.exception("booking %s: the scheduled form could not be made", booking.id)
@@ -313,6 +316,7 @@ def queue_due_forms(
                     due_at=due,
                     reason="weekly",
                     lifetime=lifetime,
+                    now=now,
                 )
         except BordinError:
             _log.exception("schedule %s: the weekly form could not be made", schedule.id)
