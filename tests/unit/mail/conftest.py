@@ -4,6 +4,7 @@ a clock the test moves."""
 from __future__ import annotations
 
 import functools
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -164,3 +165,54 @@ def clinic(tmp_path: Path, smtp: SmtpSink, clock: Clock) -> Iterator[Clinic]:
         yield world
     finally:
         world.sessions.kw["bind"].dispose()
+
+
+POSTGRES_URL = os.environ.get("BORDIN_TEST_POSTGRES_URL")
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgres",
+        id="postgres",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not POSTGRES_URL, reason="BORDIN_TEST_POSTGRES_URL is not set"),
+        ],
+    ),
+]
+
+
+@pytest.fixture
+def any_clinic(
+    request: pytest.FixtureRequest, tmp_path: Path, smtp: SmtpSink, clock: Clock
+) -> Iterator[Clinic]:
+    """The clinic on SQLite or on a fresh PostgreSQL database (parametrise with BACKENDS)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'delivery.sqlite'}"
+        upgrade_database(url)
+        world = build_clinic(url, smtp, clock)
+        try:
+            yield world
+        finally:
+            world.sessions.kw["bind"].dispose()
+        return
+    assert POSTGRES_URL is not None
+    name = f"bordin_mail_{secrets.token_hex(6)}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade_database(url)
+        world = build_clinic(url, smtp, clock)
+        try:
+            yield world
+        finally:
+            world.sessions.kw["bind"].dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
