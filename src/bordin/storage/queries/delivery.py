@@ -46,8 +46,8 @@ class NonCompleter:
         The client (pseudonymous code).
     therapist_id, therapist : int, str
         Their therapist (display name).
-    session : int
-        The session the form is for.
+    session_id, session : int
+        The session the form is for (id and number).
     instruments : list of str
         The form's questionnaires.
     due_at : datetime
@@ -65,6 +65,7 @@ class NonCompleter:
     client_code: str
     therapist_id: int
     therapist: str
+    session_id: int
     session: int
     instruments: list[str]
     due_at: datetime
@@ -87,6 +88,7 @@ def list_non_completers(db: Session, *, actor: User, now: datetime) -> list[NonC
             Client,
             User.display_name,
             User.username,
+            TherapySession.id,
             TherapySession.number,
         )
         .join(FormRequest, FormRequest.id == FormDelivery.form_request_id)
@@ -109,6 +111,7 @@ def list_non_completers(db: Session, *, actor: User, now: datetime) -> list[NonC
             client_code=client.code,
             therapist_id=client.therapist_id,
             therapist=display or username,
+            session_id=session_id,
             session=number,
             instruments=list(request.instruments),
             due_at=delivery.due_at,
@@ -116,7 +119,7 @@ def list_non_completers(db: Session, *, actor: User, now: datetime) -> list[NonC
             emailed=delivery.not_emailed is None,
             reminders_sent=delivery.reminders_sent,
         )
-        for delivery, request, client, display, username, number in rows
+        for delivery, request, client, display, username, session_id, number in rows
     ]
     record_event(
         db,

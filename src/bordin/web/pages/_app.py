@@ -33,6 +33,7 @@ def register_pages(app: FastAPI) -> None:
         _client_page,
         _client_progress,
         _clients_pages,
+        _delivery_pages,  # issue 17: the non-completer list
         _import_page,
         _oversight,
     )
@@ -50,6 +51,7 @@ def register_pages(app: FastAPI) -> None:
         _admin,
         _import_page,
         _accounts_pages,
+        _delivery_pages,
     ):
         app.include_router(module.router)
     _client_errors.install_client_error_pages(app)
