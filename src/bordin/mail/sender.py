@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bordin.errors import BordinError
 from bordin.mail.smtp import SendError, SmtpConnection, SmtpTransport
 from bordin.settings import Settings
 from bordin.storage import actions, transaction
@@ -165,20 +164,29 @@ class OutboxSender:
                 lease=timedelta(seconds=self.settings.outbox_lease_seconds),
             )
             done.claimed += len(claimed)
-            for message in claimed:
-                try:
-                    email = actions.prepare_email(
-                        db, message, cipher=cipher, base_url=self.settings.base_url, now=now
+            prepared = actions.prepare_emails(
+                db, claimed, cipher=cipher, base_url=self.settings.base_url, now=now
+            )
+            for item in prepared:
+                if isinstance(item, actions.NotSent) and item.retry:
+                    _log.error("message %s: %s", item.outbox_id, item.reason)
+                    actions.mark_message_failed(
+                        db,
+                        item.outbox_id,
+                        attempt=item.attempt,
+                        now=now,
+                        error=item.reason,
+                        max_attempts=self.settings.outbox_max_attempts,
+                        backoff=timedelta(seconds=self.settings.outbox_backoff_seconds),
                     )
-                except BordinError as exc:
-                    email = str(exc)
-                if isinstance(email, str):
+                    done.retried += 1
+                elif isinstance(item, actions.NotSent):
                     actions.mark_message_cancelled(
-                        db, message.id, attempt=message.attempts, reason=email
+                        db, item.outbox_id, attempt=item.attempt, reason=item.reason
                     )
                     done.cancelled += 1
                 else:
-                    ready.append(email)
+                    ready.append(item)
         return len(claimed), ready
 
     def _record_sent(self, email: OutgoingEmail, done: SenderPass) -> None:
@@ -186,7 +194,7 @@ class OutboxSender:
             kept = actions.mark_message_sent(
                 db, email.outbox_id, attempt=email.attempt, now=self.clock()
             )
-        if kept is None:
+        if not kept:
             _log.warning("message %s: claim lost before it was marked sent", email.outbox_id)
         done.sent += 1
 

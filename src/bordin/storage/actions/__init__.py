@@ -37,10 +37,11 @@ from bordin.storage.actions.contacts import (
 )
 from bordin.storage.actions.content import upload_content_pack
 from bordin.storage.actions.delivery import (
+    NotSent,
     OutgoingEmail,
     deliver_form,
     mark_filled_on_paper,
-    prepare_email,
+    prepare_emails,
     queue_reminders,
     resend_form,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "HistoryImport",
     "MISSED_KINDS",
     "NormsDue",
+    "NotSent",
     "OutgoingEmail",
     "RESET_LINK_LIFETIME",
     "SCHEDULE_MODES",
@@ -126,7 +128,7 @@ __all__ = [
     "message_id_for",
     "norms_due",
     "open_episode",
-    "prepare_email",
+    "prepare_emails",
     "queue_due_forms",
     "queue_reminders",
     "read_client_contact",

@@ -192,37 +192,51 @@ def _finish(
     return db.get(OutboxMessage, message_pk, populate_existing=True)
 
 
-def mark_message_sent(
-    db: Session, message_pk: int, *, attempt: int, now: datetime
-) -> OutboxMessage | None:
-    """Record that the SMTP server accepted the message (audited as ``outbox.sent``).
+def mark_message_sent(db: Session, message_pk: int, *, attempt: int, now: datetime) -> bool:
+    """Record that the SMTP server accepted the message (audited as ``outbox.sent``);
+    whether it was recorded.
 
-    Returns None when the claim was lost meanwhile (the lease ran out and another sender
-    took the message): nothing is changed then.
+    False when the claim was lost meanwhile (the lease ran out and another sender took
+    the message): nothing is changed then. Three statements, so that a sender commits
+    each result at once without slowing down.
     """
-    message = _finish(
-        db,
-        message_pk,
-        attempt=attempt,
-        values={"status": "sent", "sent_at": now, "lease_until": None, "last_error": None},
-    )
-    if message is None:
-        return None
-    if message.form_delivery_id is not None:
-        delivery = db.get(FormDelivery, message.form_delivery_id)
-        if delivery is not None:
-            delivery.last_sent_at = now
+    row = db.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_pk,
+            OutboxMessage.status == "sending",
+            OutboxMessage.attempts == attempt,
+        )
+        .values(status="sent", sent_at=now, lease_until=None, last_error=None)
+        .returning(
+            OutboxMessage.kind,
+            OutboxMessage.client_id,
+            OutboxMessage.clinic_id,
+            OutboxMessage.form_delivery_id,
+        )
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
+        return False
+    kind, client_id, clinic_id, delivery_id = row
+    if delivery_id is not None:
+        db.execute(
+            update(FormDelivery)
+            .where(FormDelivery.id == delivery_id)
+            .values(last_sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
     record_event(
         db,
         actor=None,
         action="outbox.sent",
         object_type="outbox_message",
-        object_id=message.id,
-        client_id=message.client_id,
-        clinic_id=message.clinic_id,
-        detail={"kind": message.kind, "attempts": message.attempts},
+        object_id=message_pk,
+        client_id=client_id,
+        clinic_id=clinic_id,
+        detail={"kind": kind, "attempts": attempt},
     )
-    return message
+    return True
 
 
 def retry_delay(attempts: int, *, base: timedelta) -> timedelta:
