@@ -39,6 +39,7 @@ def create_demo_clinic(
     base_url: str = "http://127.0.0.1:8000",
     seed: int = 20240601,
     n_clients: int = 45,
+    contact_key: str | None = None,
 ) -> DemoClinic:
     """Create the demo clinic in an empty database at ``database_url``.
 
@@ -47,7 +48,9 @@ def create_demo_clinic(
     (:func:`bordin.simulate.simulate_clinic`) with alliance check, PHQ-9 and GAD-7 at every
     session, so caseloads have ruptures (repaired and not), not-on-track clients and the
     occasional risk item. The import is audited (one event per client). ``password`` is
-    every demo user's password; a random one is made when it is ``None``.
+    every demo user's password; a random one is made when it is ``None``. With
+    ``contact_key`` (``BORDIN_CONTACT_KEY``) one client has sessions booked ahead with a
+    schedule and another a form due and not answered (the non-completer list).
     """
     from bordin.simulate import SimulationConfig, simulate_clinic
 
@@ -118,6 +121,16 @@ def create_demo_clinic(
             _, token = actions.create_form_request(
                 db, actor=therapist, session_id=session.id, instruments=["sac", "phq9", "gad7"]
             )
+        # --- delivery (issue 17): booked sessions under a schedule, a non-completer ------
+        if contact_key:
+            from bordin.storage.contact_cipher import make_cipher
+            from bordin.web._demo_delivery import add_delivery_demo
+
+            with transaction(factory) as db:
+                others = [e.client_id for e in list_caseload(db, actor=therapist)[1:3]]
+                add_delivery_demo(
+                    db, therapist=therapist, client_ids=others, cipher=make_cipher(contact_key)
+                )
     finally:
         engine.dispose()
     return DemoClinic(
