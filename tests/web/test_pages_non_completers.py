@@ -147,3 +147,57 @@ def test_bookings_and_schedules_over_the_api(delivering: World) -> None:
         ).status_code
         == 404
     )
+
+
+def test_client_delivery_page_sets_contact_schedule_booking_and_sends(
+    delivering: World,
+) -> None:
+    ta1 = delivering.login("ta1")
+    client = delivering.clients["ta1"]
+    base = f"/clients/{client}/delivery"
+    csrf = {"csrf_token": ta1.headers[CSRF_HEADER]}
+
+    def post(what: str, **data: str):  # type: ignore[no-untyped-def]
+        return ta1.post(f"{base}/{what}", data={**csrf, **data}, follow_redirects=False)
+
+    assert post("contact", email="not-an-address").status_code == 422
+    done = post("contact", email="ada@example.org")
+    assert done.status_code == 303 and done.headers["location"] == f"{base}?done=contact"
+    page = ta1.get(f"{base}?format=json").json()
+    assert page["contact"] == {"email": "ada@example.org", "phone": None}
+    assert (
+        post(
+            "schedule",
+            episode_id=str(page["open_episode"]),
+            mode="before_session",
+            instrument_list="phq9,gad7",
+            hours_before="36",
+            language="en",
+        ).status_code
+        == 303
+    )
+    assert post("book", starts_at="2031-03-04T10:00").status_code == 303
+    page = ta1.get(f"{base}?format=json").json()
+    assert page["schedule"]["instruments"] == ["phq9", "gad7"]
+    assert page["schedule"]["hours_before"] == 36
+    [booking] = page["bookings"]
+    assert datetime.fromisoformat(booking["starts_at"]) == datetime(2031, 3, 4, 10, tzinfo=UTC)
+    sent = post("send", session_id=str(page["latest_session"]["id"]), instrument_list="gad7")
+    assert sent.status_code == 303
+    with delivering.sessions_factory() as db:
+        assert db.scalars(select(OutboxMessage.kind)).all() == ["form"]
+    html = ta1.get(base)
+    assert html.status_code == 200 and "ada@example.org" in html.text
+    # another team's therapist cannot open or change it
+    other = delivering.login("ta3")
+    assert other.get(base).status_code == 404
+    assert (
+        other.post(
+            f"{base}/forget",
+            data={"csrf_token": other.headers[CSRF_HEADER]},
+            follow_redirects=False,
+        ).status_code
+        == 404
+    )
+    assert post("forget").status_code == 303
+    assert ta1.get(f"{base}?format=json").json()["contact"] is None

@@ -28,6 +28,7 @@ def register_pages(app: FastAPI) -> None:
         _admin,
         _auth_pages,
         _caseload,
+        _client_delivery,  # issue 17: contact, schedule, bookings
         _client_errors,
         _client_form,
         _client_page,
@@ -52,6 +53,7 @@ def register_pages(app: FastAPI) -> None:
         _import_page,
         _accounts_pages,
         _delivery_pages,
+        _client_delivery,
     ):
         app.include_router(module.router)
     _client_errors.install_client_error_pages(app)
