@@ -119,6 +119,7 @@ class OutboxSender:
                     now=now,
                     lifetime=timedelta(days=self.settings.token_days),
                 )
+                actions.forget_spent_tokens(db, now=now)
                 done.reminders = actions.queue_reminders(
                     db,
                     now=now,

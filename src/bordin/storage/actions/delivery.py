@@ -39,6 +39,7 @@ __all__ = [
     "NotSent",
     "OutgoingEmail",
     "deliver_form",
+    "forget_spent_tokens",
     "mark_filled_on_paper",
     "prepare_emails",
     "queue_reminders",
@@ -311,6 +312,21 @@ def queue_reminders(db: Session, *, now: datetime, after: timedelta, max_reminde
         delivery.last_sent_at = None
     db.flush()
     return len(due)
+
+
+def forget_spent_tokens(db: Session, *, now: datetime) -> int:
+    """Erase the kept tokens of links that can no longer be used (answered or expired);
+    how many. The sender runs it on every pass."""
+    spent = select(FormRequest.id).where(
+        (FormRequest.submitted_at.is_not(None)) | (FormRequest.expires_at <= now)
+    )
+    result = db.execute(
+        update(FormDelivery)
+        .where(FormDelivery.token_enc.is_not(None), FormDelivery.form_request_id.in_(spent))
+        .values(token_enc=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
