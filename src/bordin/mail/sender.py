@@ -51,6 +51,8 @@ class SenderPass:
     claimed, sent, retried, failed, cancelled : int
         Messages claimed, accepted by the server, put back for a retry, ended as failed
         or bounced, and cancelled unsent.
+    errors : list of str
+        The SMTP errors met (for the log).
     """
 
     forms: int = 0

@@ -4,6 +4,7 @@ schedules, reminders, retries with backoff, bounces, resend and "filled on paper
 from __future__ import annotations
 
 import re
+import socket
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from bordin.storage import actions, queries, transaction
 from bordin.storage.models import AuditEvent, FormDelivery, OutboxMessage
 from support.smtp import Received
 
-from .conftest import CLINIC_NAME, Clinic
+from .conftest import BACKENDS, CLINIC_NAME, Clinic
 
 PHQ9 = {str(i): 1 for i in range(1, 10)}
 LINK = re.compile(r"http://clinic\.test/f/([A-Za-z0-9_-]+)")
@@ -57,9 +58,11 @@ def _token(message: Received) -> str:
     return found.group(1)
 
 
+@pytest.mark.parametrize("any_clinic", BACKENDS, indirect=True)
 def test_a_booked_session_gets_its_form_hours_before_and_only_then(
-    clinic: Clinic,
+    any_clinic: Clinic,
 ) -> None:
+    clinic = any_clinic
     _book(clinic, "C-01", hours_ahead=30, hours_before=24)
     sender = clinic.sender()
     assert sender.run_once().forms == 0  # 30 h ahead: not due yet
@@ -104,9 +107,11 @@ def test_the_message_is_queued_with_the_form_or_not_at_all(clinic: Clinic) -> No
         assert db.scalar(select(FormDelivery.id)) is None
 
 
+@pytest.mark.parametrize("any_clinic", BACKENDS, indirect=True)
 def test_reminders_go_after_the_set_time_at_most_n_times_and_stop_when_answered(
-    clinic: Clinic,
+    any_clinic: Clinic,
 ) -> None:
+    clinic = any_clinic
     _book(clinic, "C-01", hours_ahead=10, hours_before=24)
     sender = clinic.sender()
     sender.run_once()
@@ -188,14 +193,19 @@ def test_a_refused_recipient_bounces_and_a_dead_server_fails_after_max_attempts(
             language="en",
             reason="manual",
         )
-    dead = clinic.sender(smtp_port=clinic.smtp.port + 1 if clinic.smtp.port < 65535 else 1)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    dead = clinic.sender(smtp_port=closed)
     for _ in range(4):
         dead.run_once()
         clinic.clock.advance(hours=1)
     assert _statuses(clinic)[-1] == ("form", "failed", 4)
 
 
-def test_weekly_and_manual_schedules(clinic: Clinic) -> None:
+@pytest.mark.parametrize("any_clinic", BACKENDS, indirect=True)
+def test_weekly_and_manual_schedules(any_clinic: Clinic) -> None:
+    clinic = any_clinic
     with transaction(clinic.sessions) as db:
         t1 = clinic.user(db, "t1")
         actions.set_delivery_schedule(
