@@ -37,12 +37,9 @@ from bordin.storage.actions.contacts import (
 )
 from bordin.storage.actions.content import upload_content_pack
 from bordin.storage.actions.delivery import (
-    NotSent,
-    OutgoingEmail,
     deliver_form,
     forget_spent_tokens,
     mark_filled_on_paper,
-    prepare_emails,
     queue_reminders,
     resend_form,
 )
@@ -75,6 +72,7 @@ from bordin.storage.actions.outbox import (
     mark_message_sent,
     message_id_for,
 )
+from bordin.storage.actions.outgoing import NotSent, OutgoingEmail, prepare_emails
 from bordin.storage.actions.schedules import (
     SCHEDULE_MODES,
     book_session,
