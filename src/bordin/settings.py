@@ -7,6 +7,8 @@ the FastAPI full-stack template: a production service must be given its own secr
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -85,6 +87,38 @@ class Settings(BaseSettings):
     demo_password: str | None = Field(
         None, description="Password of the demo users (random and printed when unset)."
     )
+    # --- delivery (issue 17): contact details, SMTP, the outbox ---------------------------
+    contact_key: str | None = Field(
+        None,
+        description="Fernet key(s) that encrypt clients' contact details and queued links "
+        "(comma-separated: the first encrypts, all decrypt, for rotation). Make one with "
+        "`bordin worker --new-key`.",
+    )
+    smtp_host: str | None = Field(None, description="SMTP server (unset: email is not sent).")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_tls: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls (port 587), tls (implicit, port 465) or none."
+    )
+    smtp_username: str | None = Field(None, description="SMTP login (unset: no login).")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    smtp_from: str = Field("bordin@localhost", description="Sender address of every email.")
+    smtp_timeout: float = Field(30.0, gt=0, description="Seconds to wait for the SMTP server.")
+    outbox_in_process: bool = Field(
+        True, description="`bordin serve` runs the sender itself (off: run `bordin worker`)."
+    )
+    outbox_poll_seconds: float = Field(5.0, gt=0, description="How often the sender looks.")
+    outbox_batch: int = Field(50, ge=1, description="Messages claimed by a sender at once.")
+    outbox_lease_seconds: float = Field(
+        120.0, gt=0, description="A claimed message is re-sent after this if never marked."
+    )
+    outbox_max_attempts: int = Field(8, ge=1, description="Attempts before a message fails.")
+    outbox_backoff_seconds: float = Field(
+        30.0, gt=0, description="First retry delay; doubled at each attempt (capped at 1 h)."
+    )
+    reminder_after_hours: float = Field(
+        48.0, gt=0, description="Remind a client whose form is unanswered after this long."
+    )
+    max_reminders: int = Field(1, ge=0, description="Reminders per form link at most.")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -74,7 +74,9 @@ def test_demo_on_every_interface_prints_links_with_the_lan_address(
 
     made: dict[str, Any] = {}
 
-    def fake_clinic(database_url: str, *, password: str | None, base_url: str) -> DemoClinic:
+    def fake_clinic(
+        database_url: str, *, password: str | None, base_url: str, contact_key: str | None = None
+    ) -> DemoClinic:
         made["base_url"] = base_url
         return DemoClinic(
             database_url=database_url,

@@ -84,6 +84,7 @@ def register(app: typer.Typer) -> None:
         if db:
             overrides["database_url"] = db
         if demo:
+            from bordin.storage.contact_cipher import new_contact_key
             from bordin.web.demo import create_demo_clinic
 
             folder = tempfile.mkdtemp(prefix="bordin-demo-")
@@ -91,6 +92,7 @@ def register(app: typer.Typer) -> None:
                 demo=True,
                 database_url=f"sqlite:///{folder}/demo.sqlite",
                 secret_key=os.environ.get("BORDIN_SECRET_KEY") or secrets.token_urlsafe(32),
+                contact_key=os.environ.get("BORDIN_CONTACT_KEY") or new_contact_key(),  # issue 17
             )
             settings = get_settings(**overrides)
             typer.echo("Creating the demo clinic from the simulator...")
@@ -98,6 +100,7 @@ def register(app: typer.Typer) -> None:
                 settings.database_url,
                 password=settings.demo_password,
                 base_url=settings.base_url,
+                contact_key=settings.contact_key,
             )
             typer.echo(f"\nBordin demo: {settings.base_url}/")
             typer.echo(f"  database   {made.database_url} ({made.clients} simulated clients)")

@@ -107,9 +107,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from bordin.web.risk_checks import check_risks_periodically
 
             risk_checker = asyncio.create_task(check_risks_periodically(state))
+        # --- delivery (issue 17): the outbox sender in-process unless turned off -------
+        sender = None
+        if settings.outbox_in_process:
+            from bordin.mail import start_sender_thread
+
+            sender = start_sender_thread(settings, state.sessions)
         try:
             yield
         finally:
+            if sender is not None:
+                thread, stop = sender
+                stop.set()
+                await anyio.to_thread.run_sync(thread.join, settings.smtp_timeout + 5)
             for task in (refresher, risk_checker):
                 if task is not None:
                     task.cancel()

@@ -39,6 +39,7 @@ def create_demo_clinic(
     base_url: str = "http://127.0.0.1:8000",
     seed: int = 20240601,
     n_clients: int = 45,
+    contact_key: str | None = None,
 ) -> DemoClinic:
     """Create the demo clinic in an empty database at ``database_url``.
 
@@ -50,7 +51,9 @@ def create_demo_clinic(
     (repaired and not), not-on-track clients and the occasional risk item, and one risk
     case (a form sent today with PHQ-9 item 9 endorsed, waiting for the therapist's
     acknowledgement). The import is audited (one event per client). ``password`` is every
-    demo user's password; a random one is made when it is ``None``.
+    demo user's password; a random one is made when it is ``None``. With ``contact_key``
+    (``BORDIN_CONTACT_KEY``) one client has sessions booked ahead with a schedule and
+    another a form due and not answered (the non-completer list).
     """
     import pandas as pd
 
@@ -135,6 +138,16 @@ def create_demo_clinic(
                 if entry.client_id != first.client_id
             )
             _add_risk_case(db, therapist, other)
+        # --- delivery (issue 17): booked sessions under a schedule, a non-completer ------
+        if contact_key:
+            from bordin.storage.contact_cipher import make_cipher
+            from bordin.web._demo_delivery import add_delivery_demo
+
+            with transaction(factory) as db:
+                others = [e.client_id for e in list_caseload(db, actor=therapist)[1:3]]
+                add_delivery_demo(
+                    db, therapist=therapist, client_ids=others, cipher=make_cipher(contact_key)
+                )
     finally:
         engine.dispose()
     return DemoClinic(

@@ -29,7 +29,20 @@ from bordin.storage.actions.care_changes import (
     transfer_client,
 )
 from bordin.storage.actions.clinic_settings import clinic_today, set_clinic_timezone
+from bordin.storage.actions.contacts import (
+    ContactDetails,
+    delete_client_contact,
+    read_client_contact,
+    set_client_contact,
+)
 from bordin.storage.actions.content import upload_content_pack
+from bordin.storage.actions.delivery import (
+    deliver_form,
+    forget_spent_tokens,
+    mark_filled_on_paper,
+    queue_reminders,
+    resend_form,
+)
 from bordin.storage.actions.forms import (
     DEFAULT_LINK_LIFETIME,
     create_form_request,
@@ -58,6 +71,15 @@ from bordin.storage.actions.organisation import (
     create_user,
     set_password,
 )
+from bordin.storage.actions.outbox import (
+    claim_due_messages,
+    enqueue_email,
+    mark_message_cancelled,
+    mark_message_failed,
+    mark_message_sent,
+    message_id_for,
+)
+from bordin.storage.actions.outgoing import NotSent, OutgoingEmail, prepare_emails
 from bordin.storage.actions.risk import (
     acknowledge_risk,
     notify_risk,
@@ -67,11 +89,19 @@ from bordin.storage.actions.risk import (
 )
 from bordin.storage.actions.risk_emails import OwedEmail, take_risk_emails
 from bordin.storage.actions.risk_escalation import escalate_overdue_risks
+from bordin.storage.actions.schedules import (
+    SCHEDULE_MODES,
+    book_session,
+    cancel_booking,
+    queue_due_forms,
+    set_delivery_schedule,
+)
 from bordin.storage.actions.therapist import THERAPIST_CHECK, record_therapist_check
 from bordin.storage.actions.uploads import UPLOAD_LIFETIME, confirm_import, stage_import
 
 __all__ = [
     "CLOSE_REASONS",
+    "ContactDetails",
     "DEFAULT_LINK_LIFETIME",
     "HistoryImport",
     "MISSED_KINDS",
@@ -79,12 +109,19 @@ __all__ = [
     "OwedEmail",
     "RESET_LINK_LIFETIME",
     "THERAPIST_CHECK",
+    "NotSent",
+    "OutgoingEmail",
+    "RESET_LINK_LIFETIME",
+    "SCHEDULE_MODES",
     "UPLOAD_LIFETIME",
     "acknowledge_alert",
     "acknowledge_risk",
     "authenticate_session",
+    "book_session",
+    "cancel_booking",
     "change_own_password",
     "change_session_date",
+    "claim_due_messages",
     "clinic_today",
     "close_episode",
     "confirm_import",
@@ -97,20 +134,33 @@ __all__ = [
     "create_user",
     "end_kiosk",
     "escalate_overdue_risks",
+    "delete_client_contact",
+    "deliver_form",
+    "enqueue_email",
     "find_form_request",
     "find_kiosk",
     "find_password_reset",
+    "forget_spent_tokens",
     "import_history",
     "import_responses",
     "kiosk_form_token",
     "lock_kiosk",
     "log_in",
     "log_out",
+    "mark_filled_on_paper",
+    "mark_message_cancelled",
+    "mark_message_failed",
+    "mark_message_sent",
+    "message_id_for",
     "norms_due",
     "notify_risk",
     "open_episode",
     "open_risk_event",
     "raise_risk_events",
+    "prepare_emails",
+    "queue_due_forms",
+    "queue_reminders",
+    "read_client_contact",
     "record_missed_session",
     "record_paper_form",
     "record_submission",
@@ -118,8 +168,11 @@ __all__ = [
     "refresh_clinic_norms",
     "refresh_due_norms",
     "rename_client",
+    "resend_form",
     "reset_password",
+    "set_client_contact",
     "set_clinic_timezone",
+    "set_delivery_schedule",
     "set_form_defaults",
     "set_password",
     "set_risk_settings",

@@ -5,6 +5,13 @@ from bordin.storage.models.audit import AuditEvent
 from bordin.storage.models.care import Client, Episode, MissedSession, TherapySession
 from bordin.storage.models.clinic_pages import ImportUpload, PasswordReset
 from bordin.storage.models.content import ContentPack
+from bordin.storage.models.delivery import (
+    BookedSession,
+    ClientContact,
+    DeliverySchedule,
+    FormDelivery,
+    OutboxMessage,
+)
 from bordin.storage.models.feedback import Alert, FeedbackShown, NormsSnapshot, Score, Signal
 from bordin.storage.models.forms import FormRequest, ItemResponse
 from bordin.storage.models.kiosk import KioskSession
@@ -16,11 +23,15 @@ __all__ = [
     "Alert",
     "AuditEvent",
     "Base",
+    "BookedSession",
     "Client",
+    "ClientContact",
     "Clinic",
     "ContentPack",
+    "DeliverySchedule",
     "Episode",
     "FeedbackShown",
+    "FormDelivery",
     "FormRequest",
     "ImportUpload",
     "ItemResponse",
@@ -28,6 +39,7 @@ __all__ = [
     "LoginSession",
     "MissedSession",
     "NormsSnapshot",
+    "OutboxMessage",
     "PasswordReset",
     "ROLES",
     "RateLimitCount",

@@ -29,12 +29,14 @@ def register_pages(app: FastAPI) -> None:
         _admin,
         _auth_pages,
         _caseload,
+        _client_delivery,  # issue 17: contact, schedule, bookings
         _client_errors,
         _client_form,
         _client_page,
         _client_pair,
         _client_progress,
         _clients_pages,
+        _delivery_pages,  # issue 17: the non-completer list
         _import_page,
         _kiosk,
         _oversight,
@@ -57,6 +59,8 @@ def register_pages(app: FastAPI) -> None:
         _accounts_pages,
         _risk_pages,  # issue 17: risk answers, risk log
         _kiosk,  # issue 17: kiosk mode
+        _delivery_pages,
+        _client_delivery,
     ):
         app.include_router(module.router)
     _client_errors.install_client_error_pages(app)
