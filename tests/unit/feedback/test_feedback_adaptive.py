@@ -119,7 +119,13 @@ def test_rupture_items_are_evidence() -> None:
 
 def test_no_look_ahead_parameters_at_a_session_use_only_sessions_up_to_it() -> None:
     frame, _ = _clinic(600, seed=4)
+    # after session 7 the alliance starts to wander: later sessions would pull phi up
+    rng = np.random.default_rng(0)
+    late = (frame["session"] > 7).to_numpy()
+    steps = np.where(late, rng.normal(0, 0.6, len(frame)), 0.0)
+    frame["wai_sr_total"] += pd.Series(steps).groupby(frame["client_id"]).cumsum().to_numpy()
     short = frame[frame["session"] <= 7]
+    assert _model(frame).phi[-1] > _model(short).phi[-1] + 0.3
     full, cut = _model(frame), _model(short)
     for name in ("phi", "scale", "weight", "null_scale", "drop_location", "threshold"):
         np.testing.assert_array_equal(getattr(full, name)[:8], getattr(cut, name))
