@@ -66,7 +66,8 @@ class Detection:
     ``flag`` marks sessions that meet the criterion, ``onset`` the first session of each run
     of flagged sessions (one rupture event), ``pre_level`` the alliance the rupture is
     measured against, ``depth`` the drop from it, ``evidence`` the detector's statistic
-    (drop in SD units for the SD and Bordin detectors), ``component`` and ``marker`` the
+    (drop in SD units for the SD and Bordin detectors, the posterior probability of a
+    rupture for the adaptive one), ``component`` and ``marker`` the
     rupture type (indices into :data:`COMPONENTS` and :data:`MARKERS`).
     """
 
@@ -270,6 +271,11 @@ def run_detector(
         least the scale's reliable-change threshold (Jacobson & Truax, 1991).
         ``items``: a self-reported rupture item (tension, feeling misunderstood, wanting to
         withdraw) at or above ``item_threshold``. ``bordin``: the project's default, below.
+        ``adaptive``: every parameter estimated from the clinic (prediction weight, residual
+        scale, a t-null/normal-drop mixture with the rupture items as a second feature, an
+        expected-F1 posterior threshold), per session number without look-ahead, from the
+        clinic norms when given (:mod:`bordin.feedback._adaptive`); its evidence is the
+        posterior probability of a rupture.
     scale
         ``total``, ``bond``, ``goal`` or ``task``.
 
@@ -310,31 +316,29 @@ def run_detector(
         pre_level = inputs.blended(scale) if bordin else inputs.previous(scale)
         drop = inputs.drop(scale, blended=bordin)
         z = inputs.z(scale, blended=bordin)
-    if detector == "adaptive":
-        pass
-    elif detector in ("sd_k1", "sd_k2"):
-        k = config.sd_k_sensitive if detector == "sd_k1" else config.sd_k_strict
-        evidence = z
-        flag = z >= k  # False for NaN
-    elif detector == "reliable_change":
-        if reliable_change is None or not np.isfinite(reliable_change):
-            raise InputError(f"no reliable-change threshold for {prepared.alliance_id}_{scale}")
-        evidence = drop
-        flag = drop >= reliable_change - 1e-12
-    elif detector == "items":
-        evidence = item_max
-        flag = item_max >= config.item_threshold
-    else:
-        # "fell": by more than floating-point noise in the running level
-        evidence, flag = bordin_evidence(
-            z,
-            drop,
-            sub_z,
-            item_sum,
-            config.bordin_item_weight,
-            config.bordin_threshold,
-            config.bordin_threshold_no_items,
-        )
+        if detector in ("sd_k1", "sd_k2"):
+            k = config.sd_k_sensitive if detector == "sd_k1" else config.sd_k_strict
+            evidence = z
+            flag = z >= k  # False for NaN
+        elif detector == "reliable_change":
+            if reliable_change is None or not np.isfinite(reliable_change):
+                raise InputError(f"no reliable-change threshold for {prepared.alliance_id}_{scale}")
+            evidence = drop
+            flag = drop >= reliable_change - 1e-12
+        elif detector == "items":
+            evidence = item_max
+            flag = item_max >= config.item_threshold
+        else:
+            # "fell": by more than floating-point noise in the running level
+            evidence, flag = bordin_evidence(
+                z,
+                drop,
+                sub_z,
+                item_sum,
+                config.bordin_item_weight,
+                config.bordin_threshold,
+                config.bordin_threshold_no_items,
+            )
     if scale != "total":
         component = inputs.component_of(scale)
     flag = np.asarray(flag, dtype=bool)
