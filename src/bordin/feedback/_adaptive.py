@@ -26,11 +26,16 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
    absolute residual at that session number times :math:`\\sqrt{\\pi/2}` (the normal
    standard deviation with that mean absolute deviation), pooled with the session numbers
    just before it until ``clinic_sd_min_df`` residuals are reached.
-3. *Mixture.* On a histogram of the scaled residuals (and the item sums), EM fits the null
+3. *Mixture.* On a histogram of the scaled residuals (and the item sums) of the sessions
+   rated below the scale maximum (a rating at the maximum could not have been higher: its
+   residual is censored, and a clinic with a ceiling piles them up near 0), EM fits the null
    :math:`t_\\nu(\\mu_0, s_0)` with :math:`\\nu` chosen by likelihood from 3, 5, 10, 30
    and a normal, the drop component :math:`N(\\mu_1, \\sigma_1)` with
-   :math:`\\mu_1 < \\mu_0`, its weight :math:`\\pi`, and per component the distribution
-   of the summed rupture items (0-12).
+   :math:`\\mu_1 \\le \\mu_0 - s_0` and :math:`\\sigma_1 \\ge s_0` (a rupture's residual is
+   its depth plus the same noise), its weight :math:`\\pi`, and per component the distribution
+   of the summed rupture items (0-12). Three starts per :math:`\\nu`; the mixture is refitted
+   at a session number once the pooled residuals have grown by 10% (from the last fit, and
+   from all starts again once they have doubled).
 4. *Threshold.* The posterior is made monotone in the residual (a larger drop is never less
    of a rupture: the likelihood ratio is replaced by its running maximum towards larger
    drops) and the posterior threshold maximises the expected F1 under the fitted mixture,
@@ -81,6 +86,7 @@ Z_STEP: Final = 0.1
 N_BINS: Final = int(round(2 * Z_LIMIT / Z_STEP))
 N_LEVELS: Final = 14  # item sums 0..12, and 13: no item asked
 REFIT_GROWTH: Final = 1.1
+RESTART_GROWTH: Final = 2.0
 STARTS: Final = (-1.5, -3.0)  # initial drop locations (null SD units) of the EM starts
 EM_ITERATIONS: Final = 200
 EM_TOLERANCE: Final = 1e-7
@@ -216,12 +222,14 @@ def fit_adaptive(
     levels: np.ndarray,
     top: int,
     *,
+    maximum: float,
     min_scale_n: int,
     min_residuals: int,
 ) -> AdaptiveParams:
     """Fit the adaptive detector's parameters on one alliance scale of a clinic.
 
     ``levels`` are :func:`item_levels`; ``top`` the number of session numbers (highest + 1);
+    ``maximum`` the scale's maximum (sessions rated at it are left out of the mixture);
     ``min_scale_n`` the residuals the scale at a session number needs (pooled with the
     session numbers before it until reached); ``min_residuals`` the scaled residuals the
     mixture needs.
@@ -240,7 +248,11 @@ def fit_adaptive(
     with np.errstate(invalid="ignore", divide="ignore"):
         z = residual / scale[session]
     hist = np.zeros((top, N_BINS, N_LEVELS))
-    _histogram(z, session, levels, hist)
+    # a rating at the scale maximum could not have been higher: its residual is censored,
+    # and the pile of them at the ceiling would pass for a narrow null
+    with np.errstate(invalid="ignore"):
+        uncensored = np.where(values >= maximum - 1e-9, np.nan, z)
+    _histogram(uncensored, session, levels, hist)
     k = len(ADAPTIVE_FIELDS) - 2
     out = np.full((k + 2 * (N_LEVELS - 1), top), np.nan)
     _fit_mixtures(hist, NU_GRID, float(min_residuals), out)
@@ -522,6 +534,7 @@ def _fit_mixtures(hist: np.ndarray, nus: np.ndarray, min_residuals: float, out: 
     for b in range(N_BINS):
         centres[b] = -Z_LIMIT + (b + 0.5) * Z_STEP
     fitted_n = 0.0
+    started_n = 0.0
     have = False
     best = np.array([0.05, 0.0, 1.0, -3.0, 1.0])
     best_q0 = np.ones(n_levels)
@@ -570,6 +583,9 @@ def _fit_mixtures(hist: np.ndarray, nus: np.ndarray, min_residuals: float, out: 
                     q0[:] = best_q0
                     q1[:] = best_q1
                 else:
+                    if have and n < RESTART_GROWTH * started_n:
+                        # the fixed starts again only once the residuals have doubled
+                        continue
                     start[0] = 0.05
                     start[1] = 0.0
                     start[2] = 1.0
@@ -585,6 +601,8 @@ def _fit_mixtures(hist: np.ndarray, nus: np.ndarray, min_residuals: float, out: 
                     cand_q0 = q0.copy()
                     cand_q1 = q1.copy()
                     cand_nu = nu
+            if not have or n >= RESTART_GROWTH * started_n:
+                started_n = n
             best[:] = cand
             best_q0[:] = cand_q0
             best_q1[:] = cand_q1

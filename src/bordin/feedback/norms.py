@@ -57,6 +57,7 @@ import pandas as pd
 from bordin.errors import InputError
 from bordin.feedback._adaptive import AdaptiveParams, fit_adaptive, item_levels
 from bordin.feedback._groups import FloatArray
+from bordin.feedback._instruments import instrument_facts
 from bordin.feedback._prepare import Prepared, instrument_id, prepare_scores
 from bordin.feedback._scales import scale_stats
 from bordin.feedback.config import FeedbackConfig
@@ -496,6 +497,7 @@ def fit_rupture_model(prepared: Prepared, config: FeedbackConfig) -> dict[str, A
             sess,
             levels,
             top,
+            maximum=instrument_facts(prepared.alliance_id, scale).maximum,
             min_scale_n=config.clinic_sd_min_df,
             min_residuals=config.adaptive_min_residuals,
         )

@@ -38,6 +38,7 @@ from bordin.feedback._adaptive import (
     item_levels,
 )
 from bordin.feedback._groups import BoolArray, FloatArray
+from bordin.feedback._instruments import instrument_facts
 from bordin.feedback._jit import BIG, JIT, NAN
 from bordin.feedback._prepare import Prepared
 from bordin.feedback._scales import ScaleStats, scale_stats, scale_z
@@ -184,6 +185,7 @@ class RuptureInputs:
                 sess,
                 self.item_levels(),
                 int(sess.max()) + 1 if sess.size else 1,
+                maximum=instrument_facts(p.alliance_id, scale).maximum,
                 min_scale_n=self.config.clinic_sd_min_df,
                 min_residuals=self.config.adaptive_min_residuals,
             )

@@ -53,9 +53,9 @@ def test_a_small_clinic_says_its_curves_come_from_the_bundled_norms() -> None:
     # the session alliance check has a concern cutoff: the early reference is the instrument's
     assert described["early_reference"]["origin"] == "instrument"
     assert norms.source() == "mixed"
-    # 12 clients give 48 scaled prediction residuals: too few for the adaptive detector's mixture
+    # 12 clients give 48 scaled residuals, 3 at the scale maximum: too few for the mixture
     assert described["rupture_model_total"]["origin"] == "none"
-    assert "48 prediction residuals" in described["rupture_model_total"]["text"]
+    assert "45 prediction residuals" in described["rupture_model_total"]["text"]
     big = FeedbackConfig(min_clinic_clients=5)
     assert norms.describe(big)["curve_phq9"]["origin"] == "clinic"
     assert norms.source(big) == "mixed"
