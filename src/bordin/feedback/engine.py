@@ -349,11 +349,13 @@ def compute_feedback(
             # are computed once, for the norms and for the rules.
             inputs = RuptureInputs(prepared, config)
             pending = pool.submit(_assess_outcomes, prepared, config)
+            # the adaptive detector's parameters on the pool's second thread
+            modelled = pool.submit(fit_rupture_model, prepared, config)
             sums = {
                 scale: inputs.stats(scale, baseline=scale == "total").clinic_sums
                 for scale in prepared.alliance
             }
-            model = fit_rupture_model(prepared, config)
+            model = modelled.result()
             assessed = pending.result()
             norms = fit_norms(
                 prepared,
