@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bordin.feedback import FeedbackConfig, FeedbackResult, compute_feedback
+from bordin.feedback import FeedbackConfig, FeedbackResult, compute_feedback, detect_ruptures
 
 # Small clinics must still exercise the clinic-level references (within-client SD, expected
 # curves fitted on the clinic), so their minimum sizes are lowered here.
@@ -137,3 +137,29 @@ def test_appending_a_session_never_changes_earlier_signals(
     new["phq9_total"] = data.draw(st.integers(0, 27))
     longer = pd.concat([frame, new], ignore_index=True)
     _check_no_look_ahead(_run(frame), _run(longer), int(new["session"].iloc[0]))
+
+
+ADAPTIVE = FeedbackConfig(clinic_sd_min_df=3, adaptive_min_residuals=5)
+_FIXED = ["client_id", "onset", "component", "marker", "pre_level", "value", "depth", "evidence"]
+
+
+def _adaptive(frame: pd.DataFrame) -> pd.DataFrame:
+    events = detect_ruptures(frame, detector="adaptive", config=ADAPTIVE)
+    return events[_FIXED].reset_index(drop=True)
+
+
+@SETTINGS
+@given(frame=clinics(), cut=st.integers(2, 9), seed=st.integers(0, 2**32 - 1))
+def test_adaptive_detector_has_no_look_ahead_and_ignores_row_order(
+    frame: pd.DataFrame, cut: int, seed: int
+) -> None:
+    """The adaptive detector's parameters at session s are fitted on sessions up to s: its
+    events before a cut are the same with or without the later sessions."""
+    full = _adaptive(frame)
+    shuffled = frame.sample(frac=1.0, random_state=np.random.RandomState(seed % 2**32))
+    pd.testing.assert_frame_equal(full, _adaptive(shuffled.reset_index(drop=True)))
+    short = frame[frame["session"] < cut]
+    if short.empty:
+        return
+    before = full[full["onset"] < cut].reset_index(drop=True)
+    pd.testing.assert_frame_equal(before, _adaptive(short))

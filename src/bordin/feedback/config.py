@@ -49,6 +49,11 @@ class FeedbackConfig:
     bordin_item_weight
         Evidence added per point of the summed rupture items (tension, feeling
         misunderstood, withdrawal).
+    adaptive_min_residuals
+        Prediction residuals (pooled over session numbers up to *t*) the clinic needs before
+        the adaptive detector fits its mixture at session *t*; until then it flags a drop of
+        ``sd_k_strict`` residual SDs. A reliability requirement of a two-component mixture,
+        not a tuned value.
     repair_window
         Sessions after onset within which alliance must return to its pre-rupture level for
         the rupture to count as repaired (McLaughlin et al., 2014 use a V-shape over 3).
@@ -82,6 +87,7 @@ class FeedbackConfig:
     bordin_threshold: float = 3.0
     bordin_threshold_no_items: float = 2.0
     bordin_item_weight: float = 2.0
+    adaptive_min_residuals: int = 200
     repair_window: int = 3
     ceiling_sessions: int = 3
     early_session: int = 3

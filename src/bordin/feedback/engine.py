@@ -19,7 +19,7 @@ from bordin.feedback.alerts import ALERT_KINDS, Alert
 from bordin.feedback.ceiling import CeilingSignals, detect_uninformative
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.early import EarlySignals, assess_early_alliance
-from bordin.feedback.norms import ClinicNorms, fit_norms, scores_date_range
+from bordin.feedback.norms import ClinicNorms, fit_norms, fit_rupture_model, scores_date_range
 from bordin.feedback.outcomes import OutcomeSignals, assess_outcome
 from bordin.feedback.repairs import (
     STATUSES,
@@ -69,6 +69,7 @@ def detect_ruptures(
     detector: Detector = "bordin",
     scale: str = "total",
     config: FeedbackConfig | None = None,
+    norms: ClinicNorms | None = None,
 ) -> pd.DataFrame:
     """Rupture events found by one detector on one alliance scale, with repair status.
 
@@ -79,10 +80,14 @@ def detect_ruptures(
     alliance
         Alliance instrument id (``sac``, ``wai_sr``).
     detector
-        ``bordin`` (default), ``sd_k1``, ``sd_k2``, ``reliable_change`` or ``items``; see
-        :func:`bordin.feedback.ruptures.run_detector` for each rule and its source.
+        ``bordin`` (default), ``sd_k1``, ``sd_k2``, ``reliable_change``, ``items`` or
+        ``adaptive``; see :func:`bordin.feedback.ruptures.run_detector` for each rule and
+        its source.
     scale
         ``total``, ``bond``, ``goal`` or ``task``.
+    norms
+        The clinic norms (:class:`bordin.feedback.ClinicNorms`): the clinic's within-client SD
+        and the adaptive detector's parameters. Without them both are fitted on ``scores``.
 
     Returns
     -------
@@ -92,16 +97,34 @@ def detect_ruptures(
     Raises
     ------
     InputError
-        Missing columns, bad session numbers, or no reliable-change threshold for the scale.
+        Missing columns, bad session numbers, no reliable-change threshold for the scale,
+        or norms fitted for another alliance instrument.
     """
     config = config or FeedbackConfig()
     prepared = prepare_scores(scores, alliance=alliance)
     rc = _alliance_rc(prepared, config) if scale == "total" else None
+    inputs = None
+    if norms is not None:
+        _checked_norms(norms, prepared, config)
+        inputs = _inputs_with_norms(prepared, config, norms)
     detection = run_detector(
-        prepared, detector=detector, config=config, scale=scale, reliable_change=rc
+        prepared, detector=detector, config=config, scale=scale, reliable_change=rc, inputs=inputs
     )
     events, _ = classify_repairs(detection, prepared, config, counts=False)
     return events
+
+
+def _inputs_with_norms(
+    prepared: Prepared, config: FeedbackConfig, norms: ClinicNorms
+) -> RuptureInputs:
+    """The detectors' inputs with the clinic references taken from ``norms``."""
+
+    def clinic_sd(scale: str, top: int) -> FloatArray:
+        return norms.clinic_sd(scale, top, min_df=config.clinic_sd_min_df)
+
+    return RuptureInputs(
+        prepared, config, clinic_sd=clinic_sd, adaptive_params=norms.rupture_model.get
+    )
 
 
 def _alliance_rc(prepared: Prepared, config: FeedbackConfig) -> float | None:
@@ -327,25 +350,24 @@ def compute_feedback(
             # are computed once, for the norms and for the rules.
             inputs = RuptureInputs(prepared, config)
             pending = pool.submit(_assess_outcomes, prepared, config)
+            # the adaptive detector's parameters on the pool's second thread
+            modelled = pool.submit(fit_rupture_model, prepared, config)
             sums = {
                 scale: inputs.stats(scale, baseline=scale == "total").clinic_sums
                 for scale in prepared.alliance
             }
+            model = modelled.result()
             assessed = pending.result()
             norms = fit_norms(
                 prepared,
                 config,
                 dates=scores_date_range(scores),
+                rupture_model=model,
                 scale_sums=sums,
                 outcome_signals=assessed,
             )
         else:
-            given = norms
-
-            def clinic_sd(scale: str, top: int) -> FloatArray:
-                return given.clinic_sd(scale, top, min_df=config.clinic_sd_min_df)
-
-            inputs = RuptureInputs(prepared, config, clinic_sd=clinic_sd)
+            inputs = _inputs_with_norms(prepared, config, norms)
             assessed = None
         outcome_side = pool.submit(_outcome_side, prepared, config, norms, assessed)
         ruptures = _rupture_side(prepared, config, inputs, pool)

@@ -5,8 +5,10 @@ references: the clinic's pooled within-client SD of each alliance scale by sessi
 (the scale of the SD rupture criteria and of Bordin's detector; Gumz et al., 2012), the
 expected-recovery curve of each outcome by session number (Finch, Lambert & Schaalje,
 2001), and the clinic percentile that weak early alliance is judged against when the
-instrument has no concern cutoff (Zilcha-Mano, 2017). :class:`ClinicNorms` holds all of
-them as one versioned, serialisable value fitted on a clinic's scores.
+instrument has no concern cutoff (Zilcha-Mano, 2017), and the parameters of the adaptive
+rupture detector (:mod:`bordin.feedback._adaptive`: the prediction weight, residual scale and
+two-component mixture of each session number). :class:`ClinicNorms` holds all of them as
+one versioned, serialisable value fitted on a clinic's scores.
 
 Given the same norms, a client's signals depend on that client's sessions alone: the
 service recomputes one client at a submission against its stored snapshot, and
@@ -19,8 +21,13 @@ within-client sum of squares and its degrees of freedom, and the weighted least-
 sums of the recovery model. The rules accumulate them over session numbers up to *t*, so a
 signal at session *t* uses only the clinic's sessions numbered up to *t*, and the
 thresholds (``clinic_sd_min_df``, ``min_clinic_clients``) are applied when the norms are
-used. Sums are written to JSON with full float precision, so a snapshot read back gives
-bit-identical signals.
+used. The adaptive detector's parameters are stored fitted, per session number, each fitted
+on the sessions numbered up to it. Everything is written to JSON with full float precision,
+so a snapshot read back gives bit-identical signals.
+
+Format 2 added the adaptive detector's parameters (``rupture_model``). A format-1 document
+still loads, with the same version (its content is unchanged); the adaptive detector then
+fits its parameters on the frame it is given, and refitting the norms stores them.
 
 References
 ----------
@@ -48,24 +55,32 @@ import numpy as np
 import pandas as pd
 
 from bordin.errors import InputError
+from bordin.feedback._adaptive import AdaptiveParams, fit_adaptive, item_levels
 from bordin.feedback._groups import FloatArray
+from bordin.feedback._instruments import instrument_facts
 from bordin.feedback._prepare import Prepared, instrument_id, prepare_scores
 from bordin.feedback._scales import scale_stats
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.early import INSTRUMENT_CUTOFF, early_reference
 from bordin.feedback.outcomes import OutcomeSignals, assess_outcome
+from bordin.feedback.ruptures import row_features
 from bordin.feedback.trajectories import CurveNorm, curve_sums, load_norms
 
 __all__ = [
     "NORMS_FORMAT",
     "ClinicNorms",
     "FittedOn",
+    "MODELLED_SCALES",
     "fit_clinic_norms",
     "fit_norms",
+    "fit_rupture_model",
     "scores_date_range",
 ]
 
-NORMS_FORMAT: Final = 1
+NORMS_FORMAT: Final = 2
+_READABLE_FORMATS: Final = (1, 2)
+#: The alliance scales whose adaptive-detector parameters the norms store.
+MODELLED_SCALES: Final = ("total",)
 _FITTING_FIELDS: Final = ("early_session", "early_percentile")
 
 
@@ -136,6 +151,10 @@ class ClinicNorms:
         The settings the early reference was fitted with.
     fitted_on
         The data the norms were fitted on.
+    rupture_model
+        For each alliance scale in :data:`MODELLED_SCALES` the adaptive rupture detector's
+        parameters per session number (:class:`bordin.feedback._adaptive.AdaptiveParams`);
+        empty for norms read from a format-1 document.
     fitted_at
         When they were fitted (ISO timestamp), if recorded; not part of :attr:`version`.
     """
@@ -151,6 +170,7 @@ class ClinicNorms:
     early_percentile: float
     fitted_on: FittedOn
     fitted_at: str | None = field(default=None)
+    rupture_model: Mapping[str, AdaptiveParams] = field(default_factory=dict)
 
     # ---- use
     def clinic_sd(self, scale: str, top: int, *, min_df: int) -> FloatArray:
@@ -232,6 +252,21 @@ class ClinicNorms:
                     f"follow-up session, fewer than {config.min_clinic_clients}, and no "
                     "bundled norms exist for this instrument",
                 }
+        for scale, params in sorted(self.rupture_model.items()):
+            n = params.fitted_residuals()
+            if params.top and np.isfinite(params.threshold[-1]):
+                out[f"rupture_model_{scale}"] = {
+                    "origin": "clinic",
+                    "text": "the adaptive rupture detector's mixture fitted on this clinic's "
+                    f"data ({n} prediction residuals)",
+                }
+            else:
+                out[f"rupture_model_{scale}"] = {
+                    "origin": "none",
+                    "text": f"not available: this clinic has {n} prediction residuals, too "
+                    "few for the mixture; the adaptive detector flags a drop of "
+                    f"{config.sd_k_strict:g} residual SDs",
+                }
         cutoff = self.early_reference_source == INSTRUMENT_CUTOFF
         missing = math.isnan(self.early_reference)
         out["early_reference"] = {
@@ -268,7 +303,15 @@ class ClinicNorms:
 
     def _content(self) -> dict[str, Any]:
         ref = self.early_reference
+        # Without a rupture model (a format-1 document) the content, and so the version, is
+        # what format 1 wrote.
+        model = (
+            {"rupture_model": {k: v.to_dict() for k, v in sorted(self.rupture_model.items())}}
+            if self.rupture_model
+            else {}
+        )
         return {
+            **model,
             "alliance": self.alliance,
             "outcomes": list(self.outcomes),
             "within_sd": {k: v.tolist() for k, v in sorted(self.within_sd.items())},
@@ -300,9 +343,11 @@ class ClinicNorms:
             Not a norms document, another format, or a field missing or malformed (the
             message names the field).
         """
-        if not isinstance(data, Mapping) or data.get("format") != NORMS_FORMAT:
+        if not isinstance(data, Mapping) or data.get("format") not in _READABLE_FORMATS:
             raise InputError(
-                f"not a Bordin clinic-norms document of format {NORMS_FORMAT}", file=where
+                "not a Bordin clinic-norms document of format "
+                f"{' or '.join(map(str, _READABLE_FORMATS))}",
+                file=where,
             )
         try:
             fitted_on = data["fitted_on"]
@@ -325,6 +370,10 @@ class ClinicNorms:
                     last_session=int(fitted_on["last_session"]),
                 ),
                 fitted_at=data.get("fitted_at"),
+                rupture_model={
+                    str(k): AdaptiveParams.from_dict(v)
+                    for k, v in data.get("rupture_model", {}).items()
+                },
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputError(f"malformed clinic norms: {exc!r}", file=where) from None
@@ -369,6 +418,7 @@ def fit_norms(
     pool: Executor | None = None,
     scale_sums: Mapping[str, FloatArray] | None = None,
     outcome_signals: Mapping[str, OutcomeSignals] | None = None,
+    rupture_model: Mapping[str, AdaptiveParams] | None = None,
 ) -> ClinicNorms:
     """Fit the clinic norms on a prepared frame (the engine's "fit norms" step).
 
@@ -376,7 +426,8 @@ def fit_norms(
     and ``outcome_signals`` (each outcome's :func:`~bordin.feedback.outcomes.assess_outcome`)
     may be given when the caller has computed them already; otherwise they are computed
     here, the outcome side in ``pool``'s worker thread when one is given (the kernels
-    release the GIL). The result is the same either way.
+    release the GIL). ``rupture_model`` (:func:`fit_rupture_model`) likewise. The result is
+    the same either way.
     """
     fallback = load_norms() if fallback is None else fallback
     outcomes = tuple(prepared.outcomes)
@@ -405,6 +456,7 @@ def fit_norms(
     }
     reference, source = early_reference(prepared, config)
     sess = prepared.session_int
+    model = rupture_model if rupture_model is not None else fit_rupture_model(prepared, config)
     return ClinicNorms(
         alliance=prepared.alliance_id,
         outcomes=outcomes,
@@ -423,7 +475,35 @@ def fit_norms(
             last_session=int(sess.max()) if sess.size else 0,
         ),
         fitted_at=fitted_at,
+        rupture_model=model,
     )
+
+
+def fit_rupture_model(prepared: Prepared, config: FeedbackConfig) -> dict[str, AdaptiveParams]:
+    """The adaptive rupture detector's parameters of each scale in :data:`MODELLED_SCALES`
+    that the frame has (:func:`bordin.feedback._adaptive.fit_adaptive`)."""
+    sess = prepared.session_int
+    top = int(sess.max()) + 1 if sess.size else 1
+    n = prepared.groups.n_rows
+    none = np.zeros(0)
+    items = [prepared.items.get(i, none) for i in ("tension", "misunderstood", "withdrawal")]
+    # the item sum exactly as the detectors compute it (bordin.feedback.ruptures)
+    item_sum = row_features([none, none, none], items, config.item_threshold, n)[4]
+    levels = item_levels(item_sum, n)
+    return {
+        scale: fit_adaptive(
+            prepared.alliance[scale],
+            prepared.groups.first,
+            sess,
+            levels,
+            top,
+            maximum=instrument_facts(prepared.alliance_id, scale).maximum,
+            min_scale_n=config.clinic_sd_min_df,
+            min_residuals=config.adaptive_min_residuals,
+        )
+        for scale in MODELLED_SCALES
+        if scale in prepared.alliance
+    }
 
 
 def fit_clinic_norms(

@@ -30,7 +30,15 @@ import numba
 import numpy as np
 
 from bordin.errors import InputError
+from bordin.feedback._adaptive import (
+    AdaptiveDetection,
+    AdaptiveParams,
+    adaptive_detect,
+    fit_adaptive,
+    item_levels,
+)
 from bordin.feedback._groups import BoolArray, FloatArray
+from bordin.feedback._instruments import instrument_facts
 from bordin.feedback._jit import BIG, JIT, NAN
 from bordin.feedback._prepare import Prepared
 from bordin.feedback._scales import ScaleStats, scale_stats, scale_z
@@ -46,7 +54,7 @@ __all__ = [
     "run_detector",
 ]
 
-Detector = Literal["bordin", "sd_k1", "sd_k2", "reliable_change", "items"]
+Detector = Literal["bordin", "sd_k1", "sd_k2", "reliable_change", "items", "adaptive"]
 DETECTORS: Final[tuple[str, ...]] = get_args(Detector)
 COMPONENTS: Final = ("bond", "goal", "task", "total")
 MARKERS: Final = ("withdrawal", "confrontation", "unknown")
@@ -59,7 +67,8 @@ class Detection:
     ``flag`` marks sessions that meet the criterion, ``onset`` the first session of each run
     of flagged sessions (one rupture event), ``pre_level`` the alliance the rupture is
     measured against, ``depth`` the drop from it, ``evidence`` the detector's statistic
-    (drop in SD units for the SD and Bordin detectors), ``component`` and ``marker`` the
+    (drop in SD units for the SD and Bordin detectors, the posterior probability of a
+    rupture for the adaptive one), ``component`` and ``marker`` the
     rupture type (indices into :data:`COMPONENTS` and :data:`MARKERS`).
     """
 
@@ -90,10 +99,12 @@ class RuptureInputs:
         config: FeedbackConfig,
         *,
         clinic_sd: Callable[[str, int], FloatArray] | None = None,
+        adaptive_params: Callable[[str], AdaptiveParams | None] | None = None,
     ) -> None:
         self.prepared = prepared
         self.config = config
         self.clinic_sd = clinic_sd
+        self.adaptive_params = adaptive_params
         self._memo: dict[tuple[str, str], Any] = {}
 
     def _get(self, key: tuple[str, str], make: Callable[[], Any]) -> Any:
@@ -151,6 +162,53 @@ class RuptureInputs:
     def z(self, scale: str, *, blended: bool = False) -> FloatArray:
         """:meth:`drop` in units of the scale's SD."""
         return self._drop_z(scale, blended)[1]
+
+    def item_levels(self) -> np.ndarray:
+        """Each row's summed rupture items as a level 0..12 (13: none asked)."""
+        n = self.prepared.groups.n_rows
+        result: np.ndarray = self._get(("levels", ""), lambda: item_levels(self.features()[4], n))
+        return result
+
+    def fitted_adaptive(self, scale: str) -> AdaptiveParams:
+        """The adaptive detector's parameters of a scale: from the clinic norms when given
+        (and fitted for the scale), otherwise fitted on this frame."""
+        given = self.adaptive_params(scale) if self.adaptive_params is not None else None
+        if given is not None:
+            return given
+
+        def make() -> AdaptiveParams:
+            p = self.prepared
+            sess = p.session_int
+            return fit_adaptive(
+                p.alliance[scale],
+                p.groups.first,
+                sess,
+                self.item_levels(),
+                int(sess.max()) + 1 if sess.size else 1,
+                maximum=instrument_facts(p.alliance_id, scale).maximum,
+                min_scale_n=self.config.clinic_sd_min_df,
+                min_residuals=self.config.adaptive_min_residuals,
+            )
+
+        result: AdaptiveParams = self._get(("adaptive_params", scale), make)
+        return result
+
+    def adaptive(self, scale: str) -> AdaptiveDetection:
+        """The adaptive detector's prediction, drop, posterior and flag on a scale."""
+
+        def make() -> AdaptiveDetection:
+            p = self.prepared
+            return adaptive_detect(
+                p.alliance[scale],
+                p.groups.first,
+                p.session_int,
+                self.item_levels(),
+                self.fitted_adaptive(scale),
+                self.config.sd_k_strict,
+            )
+
+        result: AdaptiveDetection = self._get(("adaptive", scale), make)
+        return result
 
     def component_of(self, scale: str) -> np.ndarray:
         """The component column of a subscale's detections: that subscale on every row."""
@@ -215,6 +273,11 @@ def run_detector(
         least the scale's reliable-change threshold (Jacobson & Truax, 1991).
         ``items``: a self-reported rupture item (tension, feeling misunderstood, wanting to
         withdraw) at or above ``item_threshold``. ``bordin``: the project's default, below.
+        ``adaptive``: every parameter estimated from the clinic (prediction weight, residual
+        scale, a t-null/normal-drop mixture with the rupture items as a second feature, an
+        expected-F1 posterior threshold), per session number without look-ahead, from the
+        clinic norms when given (:mod:`bordin.feedback._adaptive`); its evidence is the
+        posterior probability of a rupture.
     scale
         ``total``, ``bond``, ``goal`` or ``task``.
 
@@ -241,34 +304,43 @@ def run_detector(
     inputs = inputs if inputs is not None else RuptureInputs(prepared, config)
     x = prepared.alliance[scale]
     bordin = detector == "bordin"
-    pre_level = inputs.blended(scale) if bordin else inputs.previous(scale)
-    drop = inputs.drop(scale, blended=bordin)
-    z = inputs.z(scale, blended=bordin)
     component, sub_z, marker, item_max, item_sum = inputs.features()
     evidence: FloatArray
-    if detector in ("sd_k1", "sd_k2"):
-        k = config.sd_k_sensitive if detector == "sd_k1" else config.sd_k_strict
-        evidence = z
-        flag = z >= k  # False for NaN
-    elif detector == "reliable_change":
-        if reliable_change is None or not np.isfinite(reliable_change):
-            raise InputError(f"no reliable-change threshold for {prepared.alliance_id}_{scale}")
-        evidence = drop
-        flag = drop >= reliable_change - 1e-12
-    elif detector == "items":
-        evidence = item_max
-        flag = item_max >= config.item_threshold
-    else:
-        # "fell": by more than floating-point noise in the running level
-        evidence, flag = bordin_evidence(
-            z,
-            drop,
-            sub_z,
-            item_sum,
-            config.bordin_item_weight,
-            config.bordin_threshold,
-            config.bordin_threshold_no_items,
+    if detector == "adaptive":
+        found = inputs.adaptive(scale)
+        pre_level, drop, evidence, flag = (
+            found.prediction,
+            found.drop,
+            found.posterior,
+            found.flag,
         )
+    else:
+        pre_level = inputs.blended(scale) if bordin else inputs.previous(scale)
+        drop = inputs.drop(scale, blended=bordin)
+        z = inputs.z(scale, blended=bordin)
+        if detector in ("sd_k1", "sd_k2"):
+            k = config.sd_k_sensitive if detector == "sd_k1" else config.sd_k_strict
+            evidence = z
+            flag = z >= k  # False for NaN
+        elif detector == "reliable_change":
+            if reliable_change is None or not np.isfinite(reliable_change):
+                raise InputError(f"no reliable-change threshold for {prepared.alliance_id}_{scale}")
+            evidence = drop
+            flag = drop >= reliable_change - 1e-12
+        elif detector == "items":
+            evidence = item_max
+            flag = item_max >= config.item_threshold
+        else:
+            # "fell": by more than floating-point noise in the running level
+            evidence, flag = bordin_evidence(
+                z,
+                drop,
+                sub_z,
+                item_sum,
+                config.bordin_item_weight,
+                config.bordin_threshold,
+                config.bordin_threshold_no_items,
+            )
     if scale != "total":
         component = inputs.component_of(scale)
     flag = np.asarray(flag, dtype=bool)

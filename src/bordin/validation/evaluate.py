@@ -110,7 +110,8 @@ class FamilyResult:
         One row per setting, seed and oracle rule: its tuned threshold, weight and scores.
     by_setting
         One row per setting: ``bordin_f1``, ``sd_k1_f1``, ``sd_k2_f1``, ``oracle_f1``,
-        ``gap_to_oracle`` (of ``bordin``), ``oracle_f1_held_out`` (the best oracle rule of
+        ``gap_to_oracle`` (of ``bordin``), ``adaptive_f1`` and ``adaptive_gap_to_oracle``
+        (the adaptive detector, an option), ``oracle_f1_held_out`` (the best oracle rule of
         one seed applied to another seed's clinic: the oracle without its in-sample
         optimism), ``beats_sd_k1``, ``beats_sd_k2`` and ``description``.
     n_clients, seeds
@@ -135,12 +136,13 @@ class FamilyResult:
     def summary(self) -> str:
         """Per setting, Bordin's F1 beside the SD criteria and the oracle; the worst case."""
         lines = [
-            f"{'setting':40s} {'bordin':>7s} {'sd_k1':>7s} {'sd_k2':>7s} {'oracle':>7s} {'gap':>7s}"
+            f"{'setting':40s} {'bordin':>7s} {'adapt.':>7s} {'sd_k1':>7s} {'sd_k2':>7s} "
+            f"{'oracle':>7s} {'gap':>7s}"
         ]
         for r in self.by_setting.itertuples(index=False):
             lines.append(
-                f"{r.setting:40s} {r.bordin_f1:7.3f} {r.sd_k1_f1:7.3f} {r.sd_k2_f1:7.3f} "
-                f"{r.oracle_f1:7.3f} {r.gap_to_oracle:7.3f}"
+                f"{r.setting:40s} {r.bordin_f1:7.3f} {r.adaptive_f1:7.3f} {r.sd_k1_f1:7.3f} "
+                f"{r.sd_k2_f1:7.3f} {r.oracle_f1:7.3f} {r.gap_to_oracle:7.3f}"
             )
         worst = self.worst_case
         lines.append(
@@ -222,6 +224,8 @@ def evaluate_family(
             **{f"{d}_f1": f1.loc[names, d].to_numpy() for d in _COMPARED},
             "oracle_f1": oracle.loc[names].to_numpy(),
             "gap_to_oracle": gap.loc[names, "bordin"].to_numpy(),
+            "adaptive_f1": f1.loc[names, "adaptive"].to_numpy(),
+            "adaptive_gap_to_oracle": gap.loc[names, "adaptive"].to_numpy(),
             "oracle_f1_held_out": [held_out[n] for n in names],
         }
     )

@@ -53,9 +53,17 @@ def test_a_small_clinic_says_its_curves_come_from_the_bundled_norms() -> None:
     # the session alliance check has a concern cutoff: the early reference is the instrument's
     assert described["early_reference"]["origin"] == "instrument"
     assert norms.source() == "mixed"
+    # 12 clients give 48 scaled residuals, 3 at the scale maximum: too few for the mixture
+    assert described["rupture_model_total"]["origin"] == "none"
+    assert "45 prediction residuals" in described["rupture_model_total"]["text"]
     big = FeedbackConfig(min_clinic_clients=5)
     assert norms.describe(big)["curve_phq9"]["origin"] == "clinic"
-    assert norms.source(big) == "clinic"
+    assert norms.source(big) == "mixed"
+    fitted = fit_clinic_norms(
+        _clinic(12), outcomes=("phq9",), config=FeedbackConfig(adaptive_min_residuals=40)
+    )
+    assert fitted.describe(big)["rupture_model_total"]["origin"] == "clinic"
+    assert fitted.source(big) == "clinic"
     empty = fit_clinic_norms(_clinic(1).iloc[:0], outcomes=("phq9",))
     assert empty.source() == "bundled"
     assert empty.early_reference == 3.5  # the instrument cutoff needs no clients

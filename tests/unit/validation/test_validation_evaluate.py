@@ -26,8 +26,8 @@ def result() -> FamilyResult:
 def test_table_has_the_columns_and_one_row_per_setting_and_detector(result: FamilyResult) -> None:
     table = result.to_frame()
     assert tuple(table.columns) == TABLE_COLUMNS
-    assert len(table) == 3 * 3
-    assert set(table["detector"]) == {"bordin", "sd_k1", "sd_k2"}
+    assert len(table) == 3 * 4
+    assert set(table["detector"]) == {"bordin", "sd_k1", "sd_k2", "adaptive"}
     np.testing.assert_allclose(table["gap_to_oracle"], table["oracle_f1"] - table["f1"])
     assert table[["precision", "recall", "f1", "oracle_f1"]].stack().between(0, 1).all()
     assert (table["n_true"] > 0).all()
@@ -38,6 +38,9 @@ def test_by_setting_and_worst_case(result: FamilyResult) -> None:
     assert list(by["setting"]) == [s.name for s in FAMILY[:3]]
     for d in ("sd_k1", "sd_k2"):
         assert (by[f"beats_{d}"] == (by["bordin_f1"] > by[f"{d}_f1"])).all()
+    adaptive = result.table[result.table["detector"] == "adaptive"].set_index("setting")
+    np.testing.assert_allclose(by["adaptive_f1"], adaptive.loc[by["setting"], "f1"])
+    np.testing.assert_allclose(by["adaptive_gap_to_oracle"], by["oracle_f1"] - by["adaptive_f1"])
     worst = result.worst_case
     assert worst["gap_to_oracle"] == by["gap_to_oracle"].max()
     assert worst["setting"] in result.summary()
@@ -57,7 +60,7 @@ def test_held_out_oracle_needs_two_seeds() -> None:
 def test_oracle_is_the_better_rule_on_each_clinic() -> None:
     clinic = FAMILY[0].generate(150, seed=3)
     detectors, oracles = evaluate_clinic(clinic)
-    assert list(detectors["detector"]) == ["bordin", "sd_k1", "sd_k2"]
+    assert list(detectors["detector"]) == ["bordin", "sd_k1", "sd_k2", "adaptive"]
     assert list(oracles["rule"]) == ["previous", "blend"]
     assert oracles.loc[1, "f1"] >= oracles.loc[0, "f1"]
 
@@ -77,6 +80,6 @@ def test_norms_fitted_on_the_clinic_are_passed_when_the_detector_takes_them(
     clinic = FAMILY[0].generate(80, seed=2)
     monkeypatch.setattr(evaluate, "detect_ruptures", with_norms)
     detectors, _ = evaluate_clinic(clinic)
-    assert len(seen) == len(detectors) == 3
+    assert len(seen) == len(detectors) == 4
     assert all(n.fitted_on.n_clients == 80 and n.alliance == "wai_sr" for n in seen)
     assert seen[0].fitted_on.n_sessions == len(clinic.scores)

@@ -1,0 +1,205 @@
+"""The adaptive rupture detector: what it estimates, how it flags, and how norms keep it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bordin.errors import InputError
+from bordin.feedback import ClinicNorms, FeedbackConfig, detect_ruptures, fit_clinic_norms
+from bordin.feedback._prepare import prepare_scores
+from bordin.feedback.norms import fit_rupture_model
+from bordin.feedback.validation import score_ruptures
+
+
+def _clinic(
+    n_clients: int,
+    *,
+    seed: int = 1,
+    sessions: int = 12,
+    walk: bool = False,
+    noise: str = "normal",
+    items: bool = False,
+    rate: float = 0.06,
+    depth: float = 1.2,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Trait (or random walk) plus noise, with ruptures (a drop of ``depth`` points at onset
+    that lasts one session) at ``rate`` of sessions 3 and later; the truth table."""
+    rng = np.random.default_rng(seed)
+    rows, truth = [], []
+    for c in range(n_clients):
+        level = rng.uniform(3.0, 4.0)
+        for t in range(1, sessions + 1):
+            if walk:
+                level += rng.normal(0, 0.15)
+            e = rng.standard_t(3) * 0.15 if noise == "t" else rng.normal(0, 0.2)
+            rupture = t >= 3 and rng.random() < rate
+            value = level + e - (depth * rng.uniform(0.7, 1.3) if rupture else 0.0)
+            row = {"client_id": f"c{c:04d}", "session": t, "wai_sr_total": value}
+            if items:
+                base = rng.poisson(0.3, 3)
+                row |= dict(
+                    zip(
+                        ("sac_tension", "sac_misunderstood", "sac_withdrawal"),
+                        np.minimum(base + (rng.poisson(2.0, 3) if rupture else 0), 4),
+                        strict=True,
+                    )
+                )
+            rows.append(row)
+            if rupture:
+                truth.append(
+                    {
+                        "client_id": f"c{c:04d}",
+                        "onset_session": t,
+                        "repaired": True,
+                        "censored": False,
+                    }
+                )
+    frame = pd.DataFrame(rows)
+    if items:
+        frame = frame.rename(columns={"wai_sr_total": "sac_total"})
+    return frame, pd.DataFrame(truth)
+
+
+def _model(frame: pd.DataFrame, alliance: str = "wai_sr", **config: float):
+    prepared = prepare_scores(frame, alliance=alliance)
+    return fit_rupture_model(prepared, FeedbackConfig(**config))["total"]
+
+
+def test_it_estimates_prevalence_and_finds_the_ruptures() -> None:
+    frame, truth = _clinic(1500)
+    model = _model(frame)
+    # ruptures start at 6% of sessions 3-12, i.e. at 5% of the residuals of sessions 2-12
+    assert model.weight[-1] == pytest.approx(0.05, abs=0.015)
+    assert model.phi[-1] <= 0.3  # a stable trait: predict from the client's mean
+    assert model.drop_location[-1] < -3
+    events = detect_ruptures(frame, alliance="wai_sr", detector="adaptive")
+    scores = score_ruptures(events, truth)
+    assert scores.f1 > 0.85
+    # the SD criteria, measured on a within-client SD inflated by the ruptures, do worse
+    assert (
+        scores.f1
+        > score_ruptures(detect_ruptures(frame, alliance="wai_sr", detector="sd_k2"), truth).f1
+    )
+
+
+def test_a_wandering_alliance_gives_the_previous_session_more_weight() -> None:
+    frame, truth = _clinic(1500, walk=True)
+    stable = _model(_clinic(1500)[0])
+    model = _model(frame)
+    assert model.phi[-1] >= stable.phi[-1] + 0.2
+    f1 = {
+        d: score_ruptures(detect_ruptures(frame, alliance="wai_sr", detector=d), truth).f1
+        for d in ("adaptive", "sd_k1")
+    }
+    # the client's own SD grows with the walk: the 1-SD criterion misses ruptures
+    assert f1["adaptive"] > f1["sd_k1"] + 0.1
+
+
+def test_heavy_tails_are_fitted_by_a_t_null() -> None:
+    heavy = _model(_clinic(1500, noise="t")[0])
+    normal = _model(_clinic(1500)[0])
+    assert 0 < heavy.null_df[-1] <= 5
+    assert normal.null_df[-1] == 0 or normal.null_df[-1] >= 10
+
+
+def test_rupture_items_are_evidence() -> None:
+    frame, truth = _clinic(1500, items=True, depth=0.5)
+    model = _model(frame, alliance="sac")
+    assert model.drop_items[-1, 4:].sum() > 3 * model.null_items[-1, 4:].sum()
+    with_items = score_ruptures(detect_ruptures(frame, alliance="sac", detector="adaptive"), truth)
+    plain = frame.drop(columns=["sac_tension", "sac_misunderstood", "sac_withdrawal"])
+    without = score_ruptures(detect_ruptures(plain, alliance="sac", detector="adaptive"), truth)
+    assert with_items.f1 > without.f1 + 0.1
+
+
+def test_no_look_ahead_parameters_at_a_session_use_only_sessions_up_to_it() -> None:
+    frame, _ = _clinic(600, seed=4)
+    # after session 7 the alliance starts to wander: later sessions would pull phi up
+    rng = np.random.default_rng(0)
+    late = (frame["session"] > 7).to_numpy()
+    steps = np.where(late, rng.normal(0, 0.6, len(frame)), 0.0)
+    frame["wai_sr_total"] += pd.Series(steps).groupby(frame["client_id"]).cumsum().to_numpy()
+    short = frame[frame["session"] <= 7]
+    assert _model(frame).phi[-1] > _model(short).phi[-1] + 0.3
+    full, cut = _model(frame), _model(short)
+    for name in ("phi", "scale", "weight", "null_scale", "drop_location", "threshold"):
+        np.testing.assert_array_equal(getattr(full, name)[:8], getattr(cut, name))
+    a = detect_ruptures(frame, alliance="wai_sr", detector="adaptive")
+    b = detect_ruptures(short, alliance="wai_sr", detector="adaptive")
+    fixed = ["client_id", "onset", "pre_level", "value", "depth", "evidence"]
+    pd.testing.assert_frame_equal(
+        a.loc[a["onset"] <= 7, fixed].reset_index(drop=True), b[fixed].reset_index(drop=True)
+    )
+
+
+def test_before_the_mixture_can_be_fitted_a_two_sd_drop_is_flagged() -> None:
+    frame, _ = _clinic(10, seed=2)
+    model = _model(frame)
+    assert np.isnan(model.threshold).all()
+    events = detect_ruptures(frame, alliance="wai_sr", detector="adaptive")
+    assert events["evidence"].isna().all()
+    assert (events["depth"] > 0).all()
+
+
+def test_norms_keep_the_parameters_bit_exact() -> None:
+    frame, _ = _clinic(400, seed=3)
+    norms = fit_clinic_norms(frame, alliance="wai_sr", outcomes=())
+    text = norms.to_json()
+    back = ClinicNorms.from_json(text)
+    assert back.to_json() == text and back.version == norms.version
+    np.testing.assert_array_equal(
+        back.rupture_model["total"].drop_items, norms.rupture_model["total"].drop_items
+    )
+    own = detect_ruptures(frame, alliance="wai_sr", detector="adaptive")
+    stored = detect_ruptures(frame, alliance="wai_sr", detector="adaptive", norms=back)
+    pd.testing.assert_frame_equal(own, stored)
+    # a snapshot used on a grown clinic: the parameters stay the snapshot's
+    grown = pd.concat(
+        [frame, _clinic(400, seed=9)[0].assign(client_id=lambda f: "n" + f["client_id"])]
+    )
+    with_snapshot = detect_ruptures(grown, alliance="wai_sr", detector="adaptive", norms=back)
+    refitted = detect_ruptures(grown, alliance="wai_sr", detector="adaptive")
+    old = with_snapshot[with_snapshot["client_id"].str.startswith("c")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(old, own.reset_index(drop=True))
+    assert not with_snapshot.equals(refitted)
+
+
+def test_format_1_norms_still_load_with_their_version() -> None:
+    frame, _ = _clinic(300, seed=5)
+    norms = fit_clinic_norms(frame, alliance="wai_sr", outcomes=())
+    old = dataclasses.replace(norms, rupture_model={}).to_dict()
+    assert "rupture_model" not in old
+    old["format"] = 1
+    read = ClinicNorms.from_json(json.dumps(old))
+    assert read.rupture_model == {} and read.version == old["version"]
+    assert read.version != norms.version
+    # without stored parameters the adaptive detector fits them on the frame it is given
+    pd.testing.assert_frame_equal(
+        detect_ruptures(frame, alliance="wai_sr", detector="adaptive", norms=read),
+        detect_ruptures(frame, alliance="wai_sr", detector="adaptive"),
+    )
+
+
+def test_a_malformed_rupture_model_is_refused() -> None:
+    frame, _ = _clinic(300, seed=6)
+    data = fit_clinic_norms(frame, alliance="wai_sr", outcomes=()).to_dict()
+    data.pop("version")
+    data["rupture_model"]["total"]["phi"] = data["rupture_model"]["total"]["phi"][:-1]
+    with pytest.raises(InputError, match="malformed clinic norms.*must have"):
+        ClinicNorms.from_dict(data, where="n.json")
+
+
+def test_it_runs_on_a_subscale() -> None:
+    frame, _ = _clinic(300, seed=7, items=True)
+    frame["sac_bond"] = frame["sac_total"]
+    events = detect_ruptures(frame, alliance="sac", detector="adaptive", scale="bond")
+    total = detect_ruptures(frame, alliance="sac", detector="adaptive")
+    assert (events["scale"] == "bond").all() and (events["component"] == "bond").all()
+    pd.testing.assert_frame_equal(
+        events[["client_id", "onset", "evidence"]], total[["client_id", "onset", "evidence"]]
+    )
