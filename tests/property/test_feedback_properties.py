@@ -139,7 +139,7 @@ def test_appending_a_session_never_changes_earlier_signals(
     _check_no_look_ahead(_run(frame), _run(longer), int(new["session"].iloc[0]))
 
 
-ADAPTIVE = FeedbackConfig(clinic_sd_min_df=3, adaptive_min_residuals=5)
+ADAPTIVE = FeedbackConfig(clinic_sd_min_df=3, adaptive_min_residuals=5, adaptive_in_norms=True)
 _FIXED = ["client_id", "onset", "component", "marker", "pre_level", "value", "depth", "evidence"]
 
 

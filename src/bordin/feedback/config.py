@@ -54,6 +54,12 @@ class FeedbackConfig:
         the adaptive detector fits its mixture at session *t*; until then it flags a drop of
         ``sd_k_strict`` residual SDs. A reliability requirement of a two-component mixture,
         not a tuned value.
+    adaptive_in_norms
+        Fit the adaptive detector's parameters into the clinic norms (``rupture_model``),
+        so that ``detect_ruptures(..., detector="adaptive", norms=...)`` uses the clinic's
+        parameters for a single client. Off by default: the adaptive detector is an option
+        (not one of the detectors ``compute_feedback`` reports), and its fit costs time on
+        every call that fits norms. Without it the detector fits on the data it is given.
     repair_window
         Sessions after onset within which alliance must return to its pre-rupture level for
         the rupture to count as repaired (McLaughlin et al., 2014 use a V-shape over 3).
@@ -88,6 +94,7 @@ class FeedbackConfig:
     bordin_threshold_no_items: float = 2.0
     bordin_item_weight: float = 2.0
     adaptive_min_residuals: int = 200
+    adaptive_in_norms: bool = False
     repair_window: int = 3
     ceiling_sessions: int = 3
     early_session: int = 3

@@ -481,7 +481,10 @@ def fit_norms(
 
 def fit_rupture_model(prepared: Prepared, config: FeedbackConfig) -> dict[str, AdaptiveParams]:
     """The adaptive rupture detector's parameters of each scale in :data:`MODELLED_SCALES`
-    that the frame has (:func:`bordin.feedback._adaptive.fit_adaptive`)."""
+    that the frame has (:func:`bordin.feedback._adaptive.fit_adaptive`); none unless
+    ``config.adaptive_in_norms``."""
+    if not config.adaptive_in_norms:
+        return {}
     sess = prepared.session_int
     top = int(sess.max()) + 1 if sess.size else 1
     n = prepared.groups.n_rows

@@ -15,6 +15,8 @@ from bordin.feedback._prepare import prepare_scores
 from bordin.feedback.norms import fit_rupture_model
 from bordin.feedback.validation import score_ruptures
 
+IN_NORMS = FeedbackConfig(adaptive_in_norms=True)  # norms that carry the parameters
+
 
 def _clinic(
     n_clients: int,
@@ -67,7 +69,7 @@ def _clinic(
 
 def _model(frame: pd.DataFrame, alliance: str = "wai_sr", **config: float):
     prepared = prepare_scores(frame, alliance=alliance)
-    return fit_rupture_model(prepared, FeedbackConfig(**config))["total"]
+    return fit_rupture_model(prepared, FeedbackConfig(adaptive_in_norms=True, **config))["total"]
 
 
 def test_it_estimates_prevalence_and_finds_the_ruptures() -> None:
@@ -148,7 +150,7 @@ def test_before_the_mixture_can_be_fitted_a_two_sd_drop_is_flagged() -> None:
 
 def test_norms_keep_the_parameters_bit_exact() -> None:
     frame, _ = _clinic(400, seed=3)
-    norms = fit_clinic_norms(frame, alliance="wai_sr", outcomes=())
+    norms = fit_clinic_norms(frame, alliance="wai_sr", outcomes=(), config=IN_NORMS)
     text = norms.to_json()
     back = ClinicNorms.from_json(text)
     assert back.to_json() == text and back.version == norms.version
@@ -171,7 +173,7 @@ def test_norms_keep_the_parameters_bit_exact() -> None:
 
 def test_format_1_norms_still_load_with_their_version() -> None:
     frame, _ = _clinic(300, seed=5)
-    norms = fit_clinic_norms(frame, alliance="wai_sr", outcomes=())
+    norms = fit_clinic_norms(frame, alliance="wai_sr", outcomes=(), config=IN_NORMS)
     old = dataclasses.replace(norms, rupture_model={}).to_dict()
     assert "rupture_model" not in old
     old["format"] = 1
@@ -187,7 +189,7 @@ def test_format_1_norms_still_load_with_their_version() -> None:
 
 def test_a_malformed_rupture_model_is_refused() -> None:
     frame, _ = _clinic(300, seed=6)
-    data = fit_clinic_norms(frame, alliance="wai_sr", outcomes=()).to_dict()
+    data = fit_clinic_norms(frame, alliance="wai_sr", outcomes=(), config=IN_NORMS).to_dict()
     data.pop("version")
     data["rupture_model"]["total"]["phi"] = data["rupture_model"]["total"]["phi"][:-1]
     with pytest.raises(InputError, match="malformed clinic norms.*must have"):

@@ -53,14 +53,21 @@ def test_a_small_clinic_says_its_curves_come_from_the_bundled_norms() -> None:
     # the session alliance check has a concern cutoff: the early reference is the instrument's
     assert described["early_reference"]["origin"] == "instrument"
     assert norms.source() == "mixed"
-    # 12 clients give 48 scaled residuals, 3 at the scale maximum: too few for the mixture
-    assert described["rupture_model_total"]["origin"] == "none"
-    assert "45 prediction residuals" in described["rupture_model_total"]["text"]
+    assert "rupture_model_total" not in described  # not asked for (adaptive_in_norms)
     big = FeedbackConfig(min_clinic_clients=5)
     assert norms.describe(big)["curve_phq9"]["origin"] == "clinic"
-    assert norms.source(big) == "mixed"
+    assert norms.source(big) == "clinic"
+    adaptive = fit_clinic_norms(
+        _clinic(12), outcomes=("phq9",), config=FeedbackConfig(adaptive_in_norms=True)
+    )
+    # 12 clients give 48 scaled residuals, 3 at the scale maximum: too few for the mixture
+    assert adaptive.describe()["rupture_model_total"]["origin"] == "none"
+    assert "45 prediction residuals" in adaptive.describe()["rupture_model_total"]["text"]
+    assert adaptive.source(big) == "mixed"
     fitted = fit_clinic_norms(
-        _clinic(12), outcomes=("phq9",), config=FeedbackConfig(adaptive_min_residuals=40)
+        _clinic(12),
+        outcomes=("phq9",),
+        config=FeedbackConfig(adaptive_min_residuals=40, adaptive_in_norms=True),
     )
     assert fitted.describe(big)["rupture_model_total"]["origin"] == "clinic"
     assert fitted.source(big) == "clinic"
