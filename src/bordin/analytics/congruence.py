@@ -1,0 +1,389 @@
+"""Client-therapist congruence and outcome, for the clinic report and ``bordin congruence``.
+
+One row per client: the mean of the client's and of the therapist's alliance total over the
+sessions both rated (:func:`bordin.feedback.build_pair_table`), and the change of the outcome
+from the client's first to last scored session. The response surface of that change over the
+two means (:func:`bordin.analytics.response_surface.fit_response_surface`) says whether
+agreement itself goes with outcome, beyond how high each side rates the alliance.
+
+The lagged within/between model (:func:`bordin.analytics.multilevel.fit_lagged_model`) takes
+one time-varying predictor, so :func:`fit_rating_lagged_models` fits it twice on the same lag
+pairs, once with the client's and once with the therapist's rating, to be read side by side;
+it is not a joint model with both ratings in one equation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from bordin.analytics._ols import CovType
+from bordin.analytics.response_surface import ResponseSurfaceResult, fit_response_surface
+from bordin.errors import InputError
+
+if TYPE_CHECKING:
+    from bordin.analytics.multilevel import LaggedModelResult
+
+__all__ = [
+    "MEANINGS",
+    "CongruenceResult",
+    "client_congruence_table",
+    "fit_congruence",
+    "fit_rating_lagged_models",
+    "has_therapist_ratings",
+    "interpret_surface",
+]
+
+# client instrument -> the therapist's form on its metric (as bordin.feedback.pairs pairs them)
+_PARTNERS = {"sac": "tsc", "wai_sr": "wai_sr_t"}
+
+#: What each surface parameter says, in plain words (Shanock et al., 2010; Humberg et al., 2019).
+MEANINGS = {
+    "a1": "slope along agreement (x = y)",
+    "a2": "curvature along agreement",
+    "a3": "slope along disagreement (x = -y)",
+    "a4": "curvature along disagreement",
+    "a5": "ridge asymmetry (b3 - b5)",
+}
+
+
+def _partner(client: str, therapist: str | None) -> str:
+    if therapist is not None:
+        return therapist
+    if client not in _PARTNERS:
+        raise InputError(f"no therapist form is paired with {client!r}; name one")
+    return _PARTNERS[client]
+
+
+def has_therapist_ratings(
+    scores: pd.DataFrame, *, client: str = "sac", therapist: str | None = None
+) -> bool:
+    """Whether the scores hold any therapist session check paired with the client's form."""
+    if client not in _PARTNERS and therapist is None:
+        return False
+    column = f"{_partner(client, therapist)}_total"
+    return column in scores.columns and bool(
+        pd.to_numeric(scores[column], errors="coerce").notna().any()
+    )
+
+
+def client_congruence_table(
+    scores: pd.DataFrame, *, outcome: str, client: str = "sac", therapist: str | None = None
+) -> pd.DataFrame:
+    """One row per client rated by both sides: mean ratings and the outcome's change.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``client_id, therapist_id, n_pairs, client_total, therapist_total, intake, last,
+        change``: the client's and the therapist's mean alliance total over the sessions
+        both rated (``n_pairs`` of them), and the outcome at the first and last scored
+        session with ``change = last - intake`` (missing with fewer than two scores).
+
+    Raises
+    ------
+    InputError
+        A missing column, a bad session number or a duplicated session.
+    """
+    from bordin.analytics._clients import client_table
+    from bordin.feedback import build_pair_table
+
+    pairs = build_pair_table(scores, client=client, therapist=therapist)
+    pairs = pairs.assign(client_id=pairs["client_id"].astype(str))
+    means = pairs.groupby("client_id", sort=True).agg(
+        n_pairs=("session", "size"),
+        client_total=("client_total", "mean"),
+        therapist_total=("therapist_total", "mean"),
+    )
+    outcomes = client_table(scores, alliance=None, outcome=outcome).set_index("client_id")
+    table = means.join(outcomes[["therapist_id", "intake", "last", "change"]], how="left")
+    table = table.reset_index()
+    columns = ["client_id", "therapist_id", "n_pairs", "client_total", "therapist_total"]
+    return table[[*columns, "intake", "last", "change"]]
+
+
+@dataclass(frozen=True)
+class CongruenceResult:
+    """The response surface of outcome change over the client's and therapist's ratings.
+
+    Attributes
+    ----------
+    client, therapist:
+        The client's and the therapist's instrument (``sac`` and ``tsc``).
+    outcome:
+        The outcome column; the surface's response is its change (last - intake).
+    clients:
+        The per-client table of :func:`client_congruence_table`.
+    surface:
+        The fitted polynomial and a1-a5 (x: client mean, y: therapist mean).
+    """
+
+    client: str
+    therapist: str
+    outcome: str
+    clients: pd.DataFrame = field(repr=False)
+    surface: ResponseSurfaceResult
+
+    def numbers(self) -> dict[str, float]:
+        """Every number shown, by a stable dotted key (full precision)."""
+        s = self.surface
+        out: dict[str, float] = {}
+        for group, terms in (("coef", s.coefficients), ("surface", s.surface)):
+            for t in terms:
+                for name in ("estimate", "se", "ci_low", "ci_high", "statistic", "p_value", "df"):
+                    out[f"{group}.{t.term}.{name}"] = float(getattr(t, name))
+        out["r_squared"] = s.r_squared
+        out["center"] = s.center
+        out["n"] = float(s.n)
+        out["n_excluded"] = float(s.n_excluded)
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table of the coefficients and a1-a5 (:meth:`ResponseSurfaceResult.to_frame`)."""
+        return self.surface.to_frame()
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """JSON-ready: the design, and b0-b5 and a1-a5 with se, CI, t, df and p."""
+        s = self.surface
+
+        def rows(terms: tuple[Any, ...]) -> list[dict[str, Any]]:
+            keys = ("estimate", "se", "ci_low", "ci_high", "statistic", "df", "p_value")
+            return [{"term": t.term, **{k: float(getattr(t, k)) for k in keys}} for t in terms]
+
+        return {
+            "client": self.client,
+            "therapist": self.therapist,
+            "outcome": self.outcome,
+            "x": s.x,
+            "y": s.y,
+            "response": "change",
+            "center": s.center,
+            "cov_type": s.cov_type,
+            "level": s.level,
+            "n": s.n,
+            "n_excluded": s.n_excluded,
+            "r_squared": s.r_squared,
+            "coefficients": rows(s.coefficients),
+            "surface": [{**r, "meaning": MEANINGS[r["term"]]} for r in rows(s.surface)],
+        }
+
+    def summary(self) -> str:
+        """The surface table and the design, for the terminal."""
+        return (
+            f"Client-therapist congruence: change in {self.outcome} (last - intake) on the "
+            f"client's mean {self.client}_total (x) and the therapist's mean "
+            f"{self.therapist}_total (y) over sessions both rated, one row per client\n"
+            + self.surface.summary()
+        )
+
+    def interpretation(self) -> list[str]:
+        """Plain-language readings of a1-a5 (Shanock et al., 2010; Humberg et al., 2019)."""
+        return interpret_surface(self.surface, outcome=self.outcome)
+
+
+def interpret_surface(s: ResponseSurfaceResult, *, outcome: str) -> list[str]:
+    """One sentence per surface parameter, saying whether its interval excludes 0."""
+    from bordin.analytics._clients import higher_is_worse
+
+    pct = f"{100 * s.level:g}%"
+    better = "lower" if higher_is_worse(outcome) else "higher"
+
+    def clear(name: str) -> tuple[float, bool, str]:
+        t = s.parameter(name)
+        excluded = t.ci_low > 0 or t.ci_high < 0
+        return (
+            t.estimate,
+            excluded,
+            f"{name} = {t.estimate:.3f}, {pct} CI {t.ci_low:.3f} to {t.ci_high:.3f}",
+        )
+
+    out = []
+    a1, c1, txt = clear("a1")
+    out.append(
+        f"Agreement line ({txt}): where client and therapist agree, "
+        + (
+            f"a higher shared rating goes with a {'lower' if a1 < 0 else 'higher'} change "
+            f"in {outcome} ({better} is better)."
+            if c1
+            else "the change does not clearly differ between shared high and shared low ratings."
+        )
+    )
+    _, c2, txt = clear("a2")
+    out.append(
+        f"Curvature along agreement ({txt}): "
+        + ("the agreement line is clearly curved." if c2 else "no clear curvature.")
+    )
+    a3, c3, txt = clear("a3")
+    out.append(
+        f"Disagreement line ({txt}): "
+        + (
+            f"when the two disagree, the change is {'lower' if a3 < 0 else 'higher'} where the "
+            f"client rates the alliance higher than the therapist ({better} is better)."
+            if c3
+            else "no clear difference between the two directions of disagreement."
+        )
+    )
+    a4, c4, txt = clear("a4")
+    if c4:
+        extreme, side = ("highest", "falls") if a4 < 0 else ("lowest", "rises")
+        text = (
+            f"the change {side} on both sides of agreement, so it is {extreme} where the two "
+            f"ratings agree ({better} is better)."
+        )
+    else:
+        text = "no clear sign that agreement itself matters for the change."
+    out.append(f"Curvature across agreement ({txt}): {text}")
+    _, c5, txt = clear("a5")
+    out.append(
+        f"Asymmetry ({txt}): "
+        + (
+            "the ridge or trough is tilted, so a strict congruence effect is not supported "
+            "(Humberg et al., 2019)."
+            if c5
+            else "no clear tilt of the surface about the agreement line."
+        )
+    )
+    return out
+
+
+def fit_congruence(
+    scores: pd.DataFrame,
+    *,
+    outcome: str,
+    client: str = "sac",
+    therapist: str | None = None,
+    center: float | Literal["pooled"] | None = "pooled",
+    cov_type: CovType = "classic",
+    level: float = 0.95,
+) -> CongruenceResult:
+    """Response surface analysis of outcome change on client and therapist alliance.
+
+    Parameters
+    ----------
+    scores:
+        Wide session scores with the client's and the therapist's form (``sac_total``,
+        ``tsc_total``) and the outcome.
+    outcome:
+        The outcome column (``phq9_total``); its change last - intake is the response.
+    client, therapist:
+        The paired instruments (``tsc`` is the default partner of ``sac``, ``wai_sr_t`` of
+        ``wai_sr``).
+    center:
+        Centre of both ratings (default: their pooled mean, so a1-a5 describe the surface
+        at the clinic's typical rating); see :func:`fit_response_surface`.
+    cov_type, level:
+        Coefficient covariance and confidence level.
+
+    Returns
+    -------
+    CongruenceResult
+
+    Raises
+    ------
+    InputError
+        No therapist ratings, fewer than 10 clients with both ratings and a change score,
+        or a rank-deficient polynomial.
+
+    Notes
+    -----
+    One row per client, the design of the congruence studies that relate agreement to
+    outcome (Marmarosh & Kivlighan, 2012; Rubel et al., 2018 study it session by session
+    too): :math:`\\Delta z_i = b_0 + b_1 x_i + b_2 y_i + b_3 x_i^2 + b_4 x_i y_i + b_5 y_i^2 +
+    e_i` with :math:`x_i`, :math:`y_i` the client's and the therapist's mean total over the
+    sessions both rated, centred on their pooled mean. Per-client means average over
+    sessions and so do not say when disagreement happened; the means and the change span
+    the same treatment, so the association is not temporal, and clients are treated as
+    independent (therapist clustering is ignored). The surface parameters and their
+    reading follow Edwards & Parry (1993), Shanock et al. (2010) and Humberg et al. (2019).
+
+    Validation
+    ----------
+    The surface is :func:`bordin.analytics.response_surface.fit_response_surface`, checked
+    against R ``lm`` in ``tests/reference/data/response_surface/response_surface_cases.json``
+    (tolerance 1e-9); this function only builds its per-client table.
+
+    References
+    ----------
+    Edwards, J. R., & Parry, M. E. (1993). On the use of polynomial regression equations as an
+    alternative to difference scores in organizational research. Academy of Management
+    Journal, 36(6), 1577-1613. https://doi.org/10.5465/256822
+
+    Shanock, L. R., Baran, B. E., Gentry, W. A., Pattison, S. C., & Heggestad, E. D. (2010).
+    Polynomial regression with response surface analysis. Journal of Business and
+    Psychology, 25(4), 543-554. https://doi.org/10.1007/s10869-010-9183-4
+
+    Humberg, S., Nestler, S., & Back, M. D. (2019). Response surface analysis in personality
+    and social psychology: Checklist and clarifications for the case of congruence
+    hypotheses. Social Psychological and Personality Science, 10(3), 409-419.
+    https://doi.org/10.1177/1948550618757600
+
+    Rubel, J. A., Bar-Kalifa, E., Atzil-Slonim, D., Schmidt, S., & Lutz, W. (2018).
+    Congruence of therapeutic bond perceptions and its relation to treatment outcome:
+    Within- and between-dyad effects. Journal of Consulting and Clinical Psychology, 86(4),
+    341-353. https://doi.org/10.1037/ccp0000280
+    """
+    partner = _partner(client, therapist)
+    if not has_therapist_ratings(scores, client=client, therapist=partner):
+        raise InputError(
+            f"no therapist session checks ({partner}_total) in the scores: the congruence "
+            "analysis needs both sides' ratings",
+            column=f"{partner}_total",
+        )
+    table = client_congruence_table(scores, outcome=outcome, client=client, therapist=partner)
+    surface = fit_response_surface(
+        table,
+        x="client_total",
+        y="therapist_total",
+        outcome="change",
+        center=center,
+        cov_type=cov_type,
+        level=level,
+    )
+    return CongruenceResult(
+        client=client, therapist=partner, outcome=outcome, clients=table, surface=surface
+    )
+
+
+def fit_rating_lagged_models(
+    scores: pd.DataFrame,
+    *,
+    outcome: str,
+    client: str = "sac",
+    therapist: str | None = None,
+    level: float = 0.95,
+) -> tuple[LaggedModelResult, LaggedModelResult]:
+    """The lagged within/between model with the client's, then the therapist's rating.
+
+    Both models are fitted on the same lag pairs: the sessions both sides rated, with the
+    outcome at that session and the next (DESIGN.md lag pairs), by
+    :func:`bordin.analytics.multilevel.fit_lagged_model` (REML, random intercept and
+    within-slope per client, Satterthwaite t tests). They are two models read side by side,
+    not one model with both ratings: neither estimate is adjusted for the other rating.
+
+    Raises
+    ------
+    InputError
+        As :func:`fit_lagged_model` (too few lag pairs, a rating constant within clients).
+    """
+    from bordin.analytics.multilevel import fit_lagged_model
+    from bordin.feedback import build_pair_table
+
+    partner = _partner(client, therapist)
+    pairs = build_pair_table(scores, client=client, therapist=partner)
+    ids = scores[["client_id", "session", outcome]].copy()
+    ids["client_id"] = ids["client_id"].astype(str)
+    ids["session"] = pd.to_numeric(ids["session"], errors="coerce")
+    totals = pairs[["client_id", "session", "client_total", "therapist_total"]].assign(
+        client_id=pairs["client_id"].astype(str),
+        session=pd.to_numeric(pairs["session"], errors="coerce"),
+    )
+    frame = ids.merge(totals, on=["client_id", "session"], how="left")
+    frame[outcome] = pd.to_numeric(frame[outcome], errors="coerce").astype(np.float64)
+    fits = tuple(
+        fit_lagged_model(frame, alliance=column, outcome=outcome, level=level)
+        for column in ("client_total", "therapist_total")
+    )
+    return fits[0], fits[1]
