@@ -1,0 +1,105 @@
+"""Client-therapist congruence: the per-client table, the surface on it, the paired lagged models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bordin.analytics.congruence import (
+    client_congruence_table,
+    fit_congruence,
+    fit_rating_lagged_models,
+    has_therapist_ratings,
+    interpret_surface,
+)
+from bordin.analytics.multilevel import fit_lagged_model
+from bordin.analytics.response_surface import fit_response_surface
+from bordin.errors import InputError
+from bordin.simulate import SimulationConfig, simulate_clinic, simulate_therapist_ratings
+
+
+@pytest.fixture(scope="module")
+def scores() -> pd.DataFrame:
+    clinic = simulate_clinic(SimulationConfig(n_clients=60, clients_per_therapist=10), seed=5)
+    return simulate_therapist_ratings(clinic, seed=6).scores
+
+
+def test_table_by_hand() -> None:
+    # client a: both rated sessions 1 and 3 (session 2 the therapist did not rate)
+    scores = pd.DataFrame(
+        {
+            "client_id": ["a", "a", "a", "b", "b"],
+            "therapist_id": ["t", "t", "t", "t", "t"],
+            "session": [3, 1, 2, 1, 2],
+            "sac_total": [4.0, 2.0, 1.0, 3.0, 5.0],
+            "tsc_total": [3.0, 4.0, np.nan, np.nan, 2.0],
+            "phq9_total": [6.0, 15.0, 10.0, 9.0, np.nan],
+        }
+    )
+    table = client_congruence_table(scores, outcome="phq9_total").set_index("client_id")
+    assert list(table.index) == ["a", "b"]
+    assert table.loc["a", "n_pairs"] == 2 and table.loc["b", "n_pairs"] == 1
+    assert table.loc["a", "client_total"] == 3.0  # (2 + 4) / 2, session 2 left out
+    assert table.loc["a", "therapist_total"] == 3.5
+    assert table.loc["a", "intake"] == 15.0 and table.loc["a", "last"] == 6.0
+    assert table.loc["a", "change"] == -9.0
+    assert np.isnan(table.loc["b", "change"])  # one outcome score: no change
+    assert has_therapist_ratings(scores)
+    assert not has_therapist_ratings(scores.drop(columns="tsc_total"))
+    assert not has_therapist_ratings(scores.assign(tsc_total=np.nan))
+
+
+def test_surface_is_the_response_surface_of_the_table(scores: pd.DataFrame) -> None:
+    res = fit_congruence(scores, outcome="phq9_total")
+    direct = fit_response_surface(
+        client_congruence_table(scores, outcome="phq9_total"),
+        x="client_total",
+        y="therapist_total",
+        outcome="change",
+        center="pooled",
+    )
+    assert res.surface.n == direct.n == res.clients["change"].notna().sum()
+    for got, want in zip(res.surface.surface, direct.surface, strict=True):
+        assert got == want
+    numbers = res.numbers()
+    assert numbers["surface.a4.estimate"] == res.surface.parameter("a4").estimate
+    payload = res.to_json_dict()
+    assert [r["term"] for r in payload["surface"]] == ["a1", "a2", "a3", "a4", "a5"]
+    assert payload["surface"][3]["ci_high"] == numbers["surface.a4.ci_high"]
+
+
+def test_without_therapist_checks_is_a_clear_error(scores: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="tsc_total"):
+        fit_congruence(
+            scores.drop(columns=[c for c in scores if c.startswith("tsc_")]), outcome="phq9_total"
+        )
+
+
+def test_interpretation_follows_the_intervals() -> None:
+    rng = np.random.default_rng(4)
+    c = rng.normal(3.5, 0.6, 300)
+    t = 0.5 * c + rng.normal(1.8, 0.5, 300)
+    # lower is better for phq9 change: best (most negative change) where the two agree
+    z = -5 + 4 * (c - t) ** 2 + rng.normal(0, 1, 300)
+    frame = pd.DataFrame({"x": c, "y": t, "z": z})
+    s = fit_response_surface(frame, x="x", y="y", outcome="z", center="pooled")
+    lines = interpret_surface(s, outcome="phq9_total")
+    assert s.parameter("a4").ci_low > 0
+    assert "lowest where the two ratings agree (lower is better)" in lines[3]
+
+
+# The simulated clinic has little between-client variation in the within-client slope, so a
+# random-slope variance may be estimated at 0; the fit is still the lme4 fit.
+@pytest.mark.filterwarnings("ignore::bordin.errors.BoundaryFitWarning")
+def test_lagged_models_share_their_lag_pairs(scores: pd.DataFrame) -> None:
+    client, therapist = fit_rating_lagged_models(scores, outcome="phq9_total")
+    assert client.n_obs == therapist.n_obs and client.n_clients == therapist.n_clients
+    # the client's model is the lagged model on the sessions the therapist rated too
+    masked = scores.assign(sac_total=scores["sac_total"].where(scores["tsc_total"].notna()))
+    direct = fit_lagged_model(masked, alliance="sac_total", outcome="phq9_total")
+    assert direct.n_obs == client.n_obs
+    np.testing.assert_allclose(
+        direct.fixed["alliance_within"], client.fixed["alliance_within"], rtol=1e-9
+    )
+    assert therapist.alliance == "therapist_total" and client.alliance == "client_total"
