@@ -180,12 +180,14 @@ class CongruenceResult:
         )
 
     def interpretation(self) -> list[str]:
-        """Plain-language readings of a1-a5 (Shanock et al., 2010; Humberg et al., 2019)."""
+        """Plain-language readings of a1-a5 and the congruence pattern (see
+        :func:`interpret_surface`)."""
         return interpret_surface(self.surface, outcome=self.outcome)
 
 
 def interpret_surface(s: ResponseSurfaceResult, *, outcome: str) -> list[str]:
-    """One sentence per surface parameter, saying whether its interval excludes 0."""
+    """One sentence per surface parameter, saying whether its interval excludes 0, and a
+    last one on whether the pattern of a congruence effect is there (Humberg et al., 2019)."""
     from bordin.analytics._clients import higher_is_worse
 
     pct = f"{100 * s.level:g}%"
@@ -240,11 +242,28 @@ def interpret_surface(s: ResponseSurfaceResult, *, outcome: str) -> list[str]:
     out.append(
         f"Asymmetry ({txt}): "
         + (
-            "the ridge or trough is tilted, so a strict congruence effect is not supported "
-            "(Humberg et al., 2019)."
+            "the surface is tilted about the agreement line, so its ridge or trough does not "
+            "lie on x = y."
             if c5
             else "no clear tilt of the surface about the agreement line."
         )
+    )
+    # Humberg et al. (2019): a congruence effect needs the best outcome on the line x = y
+    # (a4 in the direction of the outcome's "better") with a3 = 0 and a5 = 0.
+    right_way = a4 > 0 if better == "lower" else a4 < 0
+    if c4 and right_way and not c3 and not c5:
+        verdict = (
+            "the pattern of a congruence effect is present: the outcome is best where client "
+            "and therapist agree, with no clear slope (a3) or tilt (a5) across agreement"
+        )
+    else:
+        verdict = (
+            "the pattern of a congruence effect (a4 clearly in the direction of a better outcome "
+            "at agreement, with a3 and a5 not clearly different from 0) is not present"
+        )
+    out.append(
+        f"Taken together (Humberg, Nestler & Back, 2019): {verdict}. An association in these "
+        "data, not a cause."
     )
     return out
 

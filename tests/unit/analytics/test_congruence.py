@@ -1,4 +1,4 @@
-"""Client-therapist congruence: the per-client table, the surface on it, the paired lagged models."""
+"""Client-therapist congruence: the per-client table, its surface, the paired lagged models."""
 
 from __future__ import annotations
 
@@ -87,6 +87,12 @@ def test_interpretation_follows_the_intervals() -> None:
     lines = interpret_surface(s, outcome="phq9_total")
     assert s.parameter("a4").ci_low > 0
     assert "lowest where the two ratings agree (lower is better)" in lines[3]
+    assert "the pattern of a congruence effect is present" in lines[5]
+    # the same surface upside down: for PHQ-9 change the worst outcome is at agreement
+    flipped = fit_response_surface(frame.assign(z=-z), x="x", y="y", outcome="z", center="pooled")
+    lines = interpret_surface(flipped, outcome="phq9_total")
+    assert "highest where the two ratings agree" in lines[3]
+    assert "is not present" in lines[5]
 
 
 # The simulated clinic has little between-client variation in the within-client slope, so a
