@@ -78,10 +78,10 @@ def test_report_numbers_equal_the_cli_json(
     for field in ("r_squared", "center", "n", "n_excluded"):
         assert numbers[f"congruence.{field}"] == payload[field]
         checked.add(f"congruence.{field}")
-    for side in ("client", "therapist"):
-        fit = payload["lagged"][side]
-        for term in ("alliance_within", "alliance_between"):
-            key = f"congruence.lagged.{side}.{term}"
+    fit = payload["lagged"]
+    for side, prefix in (("client", "alliance"), ("therapist", "therapist_total")):
+        for part in ("within", "between"):
+            key, term = f"congruence.lagged.{side}.{part}", f"{prefix}_{part}"
             assert numbers[f"{key}.estimate"] == fit["fixed"][term]
             assert numbers[f"{key}.se"] == fit["se"][term]
             assert [numbers[f"{key}.ci_low"], numbers[f"{key}.ci_high"]] == fit["ci"][term]
@@ -90,9 +90,9 @@ def test_report_numbers_equal_the_cli_json(
             checked |= {
                 f"{key}.{f}" for f in ("estimate", "se", "ci_low", "ci_high", "df", "p_value")
             }
-        for count in ("n_obs", "n_clients"):
-            assert numbers[f"congruence.lagged.{side}.{count}"] == fit[count]
-            checked.add(f"congruence.lagged.{side}.{count}")
+    for count in ("n_obs", "n_clients"):
+        assert numbers[f"congruence.lagged.{count}"] == fit[count]
+        checked.add(f"congruence.lagged.{count}")
     assert shown == checked  # every congruence number of the report is in the CLI's JSON
 
 
@@ -110,7 +110,8 @@ def test_section_is_shown_with_therapist_checks(with_checks: ClinicReport) -> No
         assert m is not None and float(m.group(1)) == with_checks.numbers()[key]
     assert "Humberg, Nestler &amp; Back, 2019" in section and "Shanock et al., 2010" in section
     assert "Edwards, J. R., &amp; Parry" in html  # in the references
-    assert "two models read side by side" in section
+    assert "the therapist's rating beside the client's" in section
+    assert 'data-key="congruence.lagged.therapist.within.estimate"' in section
 
 
 def test_section_is_absent_without_therapist_checks(
@@ -119,7 +120,7 @@ def test_section_is_absent_without_therapist_checks(
     steps: list[str] = []
     report = _report(clinic[0], steps)
     assert "congruence" not in [s.key for s in report.sections] and "congruence" not in steps
-    assert report.congruence is None and report.congruence_lagged == ()
+    assert report.congruence is None and report.congruence_lagged is None
     assert not [k for k in report.numbers() if k.startswith("congruence")]
     html = render_html(report)
     assert 'id="congruence"' not in html and "Edwards, J. R." not in html

@@ -6,10 +6,9 @@ from the client's first to last scored session. The response surface of that cha
 two means (:func:`bordin.analytics.response_surface.fit_response_surface`) says whether
 agreement itself goes with outcome, beyond how high each side rates the alliance.
 
-The lagged within/between model (:func:`bordin.analytics.multilevel.fit_lagged_model`) takes
-one time-varying predictor, so :func:`fit_rating_lagged_models` fits it twice on the same lag
-pairs, once with the client's and once with the therapist's rating, to be read side by side;
-it is not a joint model with both ratings in one equation.
+:func:`fit_pair_lagged_model` puts the therapist's rating beside the client's in the lagged
+within/between model (:func:`bordin.analytics.multilevel.fit_lagged_model`): both ratings at
+session t, split within and between clients, predict the outcome at t+1.
 """
 
 from __future__ import annotations
@@ -32,9 +31,10 @@ __all__ = [
     "CongruenceResult",
     "client_congruence_table",
     "fit_congruence",
-    "fit_rating_lagged_models",
+    "fit_pair_lagged_model",
     "has_therapist_ratings",
     "interpret_surface",
+    "pair_session_frame",
 ]
 
 # client instrument -> the therapist's form on its metric (as bordin.feedback.pairs pairs them)
@@ -366,28 +366,15 @@ def fit_congruence(
     )
 
 
-def fit_rating_lagged_models(
-    scores: pd.DataFrame,
-    *,
-    outcome: str,
-    client: str = "sac",
-    therapist: str | None = None,
-    level: float = 0.95,
-) -> tuple[LaggedModelResult, LaggedModelResult]:
-    """The lagged within/between model with the client's, then the therapist's rating.
+def pair_session_frame(
+    scores: pd.DataFrame, *, outcome: str, client: str = "sac", therapist: str | None = None
+) -> pd.DataFrame:
+    """Every session row with its outcome and both alliance totals where both sides rated.
 
-    Both models are fitted on the same lag pairs: the sessions both sides rated, with the
-    outcome at that session and the next (DESIGN.md lag pairs), by
-    :func:`bordin.analytics.multilevel.fit_lagged_model` (REML, random intercept and
-    within-slope per client, Satterthwaite t tests). They are two models read side by side,
-    not one model with both ratings: neither estimate is adjusted for the other rating.
-
-    Raises
-    ------
-    InputError
-        As :func:`fit_lagged_model` (too few lag pairs, a rating constant within clients).
+    ``client_id, session, <outcome>, client_total, therapist_total``; the totals are
+    missing at a session only one side rated, so both ratings cover the same sessions while
+    the outcome of every session stays available as the next session's outcome.
     """
-    from bordin.analytics.multilevel import fit_lagged_model
     from bordin.feedback import build_pair_table
 
     partner = _partner(client, therapist)
@@ -401,8 +388,69 @@ def fit_rating_lagged_models(
     )
     frame = ids.merge(totals, on=["client_id", "session"], how="left")
     frame[outcome] = pd.to_numeric(frame[outcome], errors="coerce").astype(np.float64)
-    fits = tuple(
-        fit_lagged_model(frame, alliance=column, outcome=outcome, level=level)
-        for column in ("client_total", "therapist_total")
+    return frame.sort_values(["client_id", "session"], kind="stable").reset_index(drop=True)
+
+
+def fit_pair_lagged_model(
+    scores: pd.DataFrame,
+    *,
+    outcome: str,
+    client: str = "sac",
+    therapist: str | None = None,
+    level: float = 0.95,
+) -> LaggedModelResult:
+    """The lagged within/between model with the client's and the therapist's rating together.
+
+    Both ratings at session t, each split into its within-client deviation and its client
+    mean, predict the outcome at t+1 with the outcome at t held constant, on the sessions
+    both sides rated (:func:`pair_session_frame`; DESIGN.md lag pairs):
+
+    ``outcome[t+1] ~ outcome[t] + client_within + client_between + therapist_within +
+    therapist_between + (1 + client_within | client)``
+
+    by :func:`bordin.analytics.multilevel.fit_lagged_model` with ``alliance="client_total"``
+    and ``predictors=("therapist_total",)`` (REML, Satterthwaite t tests). Each rating's
+    effect is adjusted for the other's. The alliance terms of the result are the client's
+    (``alliance_within``, ``alliance_between``), the therapist's are
+    ``therapist_total_within`` and ``therapist_total_between``.
+
+    Raises
+    ------
+    InputError
+        As :func:`fit_lagged_model` (too few lag pairs, a rating constant within clients,
+        the ratings collinear).
+
+    Notes
+    -----
+    The random slope is the client's rating's only; the therapist's within-client effect is
+    fixed across clients. With two correlated ratings of the same sessions each estimate is
+    the rating's unique association, so both can be small while each alone is clear.
+
+    Validation
+    ----------
+    lme4 1.1.31 and lmerTest 3.1.3 (R 4.2.2): ``lmer(outcome_next ~ outcome + cw + cb + tw +
+    tb + (1 + cw | client_id), REML = TRUE)`` on a simulated clinic's pair frame; script
+    ``tests/reference/r/make_pair_lagged.R``, reference
+    ``tests/reference/data/lmertest/pair_lagged.json``; tolerances as the lagged model's.
+
+    References
+    ----------
+    Falkenstrom, F., Finkel, S., Sandell, R., Rubel, J. A., & Holmqvist, R. (2017). Dynamic
+    models of individual change in psychotherapy process research. Journal of Consulting and
+    Clinical Psychology, 85(6), 537-549. https://doi.org/10.1037/ccp0000203
+
+    Rubel, J. A., Bar-Kalifa, E., Atzil-Slonim, D., Schmidt, S., & Lutz, W. (2018).
+    Congruence of therapeutic bond perceptions and its relation to treatment outcome:
+    Within- and between-dyad effects. Journal of Consulting and Clinical Psychology, 86(4),
+    341-353. https://doi.org/10.1037/ccp0000280
+    """
+    from bordin.analytics.multilevel import fit_lagged_model
+
+    frame = pair_session_frame(scores, outcome=outcome, client=client, therapist=therapist)
+    return fit_lagged_model(
+        frame,
+        alliance="client_total",
+        outcome=outcome,
+        predictors=("therapist_total",),
+        level=level,
     )
-    return fits[0], fits[1]

@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         import json
         import warnings
 
-        from bordin.analytics.congruence import fit_congruence, fit_rating_lagged_models
+        from bordin.analytics.congruence import fit_congruence, fit_pair_lagged_model
         from bordin.cli._scales import read_scores_with_scales, scale_instrument
         from bordin.errors import BordinWarning
 
@@ -55,12 +55,12 @@ def register(app: typer.Typer) -> None:
         result = fit_congruence(
             frame, outcome=outcome, client=client, therapist=therapist, level=level
         )
-        fits: tuple[LaggedModelResult, ...] = ()
+        fit: LaggedModelResult | None = None
         notes: list[str] = []
         if lagged:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", BordinWarning)
-                fits = fit_rating_lagged_models(
+                fit = fit_pair_lagged_model(
                     frame, outcome=outcome, client=client, therapist=therapist, level=level
                 )
             notes = [str(w.message) for w in caught if issubclass(w.category, BordinWarning)]
@@ -69,11 +69,8 @@ def register(app: typer.Typer) -> None:
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if as_json:
             out = result.to_json_dict()
-            if fits:
-                out["lagged"] = {
-                    side: fit.to_json_dict()
-                    for side, fit in zip(("client", "therapist"), fits, strict=True)
-                }
+            if fit is not None:
+                out["lagged"] = fit.to_json_dict()
                 out["warnings"] = notes
             typer.echo(json.dumps(out, indent=2, allow_nan=False))
             return
@@ -81,9 +78,12 @@ def register(app: typer.Typer) -> None:
         typer.echo("")
         for line in result.interpretation():
             typer.echo(f"- {line}")
-        for side, fit in zip(("client's", "therapist's"), fits, strict=False):
+        if fit is not None:
             typer.echo("")
-            typer.echo(f"Lagged model with the {side} rating (same lag pairs):")
+            typer.echo(
+                "Lagged model with both ratings (alliance_*: the client's rating, "
+                "therapist_total_*: the therapist's):"
+            )
             typer.echo(fit.summary())
         for note in notes:
             typer.echo(f"warning: {note}", err=True)

@@ -122,8 +122,8 @@ class ClinicReport:
         Client-therapist congruence and outcome (response surface), or None when missing
         or when the clinic has no therapist session checks (then the section is absent).
     congruence_lagged:
-        The lagged model with the client's, then the therapist's rating, on the same lag
-        pairs (empty when missing).
+        The lagged model with the client's and the therapist's rating together (None when
+        missing).
     """
 
     source: str
@@ -148,7 +148,7 @@ class ClinicReport:
     created: str
     version: str
     congruence: CongruenceResult | None = None
-    congruence_lagged: tuple[LaggedModelResult, ...] = ()
+    congruence_lagged: LaggedModelResult | None = None
 
     def section(self, key: str) -> SectionStatus:
         """Status of one section."""
@@ -387,7 +387,7 @@ def build_report(
     statuses.append(step.status(therapists is not None))
 
     congruence: CongruenceResult | None = None
-    congruence_lagged: tuple[LaggedModelResult, ...] = ()
+    congruence_lagged: LaggedModelResult | None = None
     client_form = alliance.removesuffix("_total")
     if alliance.endswith("_total") and has_therapist_ratings(scores, client=client_form):
         step = _Step("congruence", CONGRUENCE_TITLE, progress, REPORT_STEPS[6])
@@ -428,22 +428,20 @@ CONGRUENCE_TITLE = "Client\u2013therapist congruence and outcome"
 
 def _congruence(
     step: _Step, scores: pd.DataFrame, *, client: str, outcome: str, level: float
-) -> tuple[CongruenceResult | None, tuple[LaggedModelResult, ...]]:
-    """The response surface (the section stands on it) and the two lagged models beside it."""
-    from bordin.analytics.congruence import fit_congruence, fit_rating_lagged_models
+) -> tuple[CongruenceResult | None, LaggedModelResult | None]:
+    """The response surface (the section stands on it) and the lagged model beside it."""
+    from bordin.analytics.congruence import fit_congruence, fit_pair_lagged_model
 
     surface = step.run(lambda: fit_congruence(scores, outcome=outcome, client=client, level=level))
     if surface is None:
-        return None, ()
-    reason = step.reason
+        return None, None
     lagged = step.run(
-        lambda: fit_rating_lagged_models(scores, outcome=outcome, client=client, level=level)
+        lambda: fit_pair_lagged_model(scores, outcome=outcome, client=client, level=level)
     )
     if lagged is None:
-        step.notes.append(f"The lagged models could not be fitted: {step.reason}")
-        step.reason = reason
-        return surface, ()
-    return surface, tuple(lagged)
+        step.notes.append(f"The lagged model with both ratings could not be fitted: {step.reason}")
+        step.reason = ""
+    return surface, lagged
 
 
 def _clinic_figures(
@@ -562,18 +560,21 @@ def _numbers(report: ClinicReport) -> dict[str, float]:
     if report.congruence is not None:
         for key, value in report.congruence.numbers().items():
             out[f"congruence.{key}"] = value
-    for side, fit in zip(("client", "therapist"), report.congruence_lagged, strict=False):
-        for name in ("alliance_within", "alliance_between"):
-            lo, hi = fit.confint(name)
-            p = f"congruence.lagged.{side}.{name}"
-            out[f"{p}.estimate"] = float(fit.fixed[name])
-            out[f"{p}.se"] = float(fit.se[name])
-            out[f"{p}.ci_low"] = lo
-            out[f"{p}.ci_high"] = hi
-            out[f"{p}.df"] = fit.df[name]
-            out[f"{p}.p_value"] = fit.p_value[name]
-        out[f"congruence.lagged.{side}.n_obs"] = float(fit.n_obs)
-        out[f"congruence.lagged.{side}.n_clients"] = float(fit.n_clients)
+    pair_fit = report.congruence_lagged
+    if pair_fit is not None:
+        for side, prefix in (("client", "alliance"), ("therapist", "therapist_total")):
+            for part in ("within", "between"):
+                name = f"{prefix}_{part}"
+                lo, hi = pair_fit.confint(name)
+                p = f"congruence.lagged.{side}.{part}"
+                out[f"{p}.estimate"] = float(pair_fit.fixed[name])
+                out[f"{p}.se"] = float(pair_fit.se[name])
+                out[f"{p}.ci_low"] = lo
+                out[f"{p}.ci_high"] = hi
+                out[f"{p}.df"] = pair_fit.df[name]
+                out[f"{p}.p_value"] = pair_fit.p_value[name]
+        out["congruence.lagged.n_obs"] = float(pair_fit.n_obs)
+        out["congruence.lagged.n_clients"] = float(pair_fit.n_clients)
     return out
 
 

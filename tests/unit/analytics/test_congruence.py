@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,13 +11,14 @@ import pytest
 from bordin.analytics.congruence import (
     client_congruence_table,
     fit_congruence,
-    fit_rating_lagged_models,
+    fit_pair_lagged_model,
     has_therapist_ratings,
     interpret_surface,
+    pair_session_frame,
 )
 from bordin.analytics.multilevel import fit_lagged_model
 from bordin.analytics.response_surface import fit_response_surface
-from bordin.errors import InputError
+from bordin.errors import BoundaryFitWarning, InputError
 from bordin.simulate import SimulationConfig, simulate_clinic, simulate_therapist_ratings
 
 
@@ -95,17 +98,32 @@ def test_interpretation_follows_the_intervals() -> None:
     assert "is not present" in lines[5]
 
 
-# The simulated clinic has little between-client variation in the within-client slope, so a
-# random-slope variance may be estimated at 0; the fit is still the lme4 fit.
-@pytest.mark.filterwarnings("ignore::bordin.errors.BoundaryFitWarning")
-def test_lagged_models_share_their_lag_pairs(scores: pd.DataFrame) -> None:
-    client, therapist = fit_rating_lagged_models(scores, outcome="phq9_total")
-    assert client.n_obs == therapist.n_obs and client.n_clients == therapist.n_clients
-    # the client's model is the lagged model on the sessions the therapist rated too
-    masked = scores.assign(sac_total=scores["sac_total"].where(scores["tsc_total"].notna()))
-    direct = fit_lagged_model(masked, alliance="sac_total", outcome="phq9_total")
-    assert direct.n_obs == client.n_obs
-    np.testing.assert_allclose(
-        direct.fixed["alliance_within"], client.fixed["alliance_within"], rtol=1e-9
+def test_pair_lagged_model_is_the_lagged_model_on_the_sessions_both_rated(
+    scores: pd.DataFrame,
+) -> None:
+    scores = scores.copy()
+    rng = np.random.default_rng(8)
+    scores.loc[rng.random(len(scores)) < 0.2, "tsc_total"] = np.nan  # some checks not done
+    frame = pair_session_frame(scores, outcome="phq9_total")
+    both = scores["tsc_total"].notna() & scores["sac_total"].notna()
+    assert int(frame["therapist_total"].notna().sum()) == int(both.sum())
+    assert frame["phq9_total"].notna().sum() == scores["phq9_total"].notna().sum()
+    with warnings.catch_warnings():
+        # little slope variation in this small simulated clinic: a boundary fit is allowed
+        warnings.simplefilter("ignore", BoundaryFitWarning)
+        fit = fit_pair_lagged_model(scores, outcome="phq9_total")
+        masked = scores.assign(
+            sac_total=scores["sac_total"].where(both), tsc_total=scores["tsc_total"].where(both)
+        )
+        direct = fit_lagged_model(
+            masked, alliance="sac_total", outcome="phq9_total", predictors=("tsc_total",)
+        )
+    assert fit.terms[2:6] == (
+        "alliance_within",
+        "alliance_between",
+        "therapist_total_within",
+        "therapist_total_between",
     )
-    assert therapist.alliance == "therapist_total" and client.alliance == "client_total"
+    assert direct.n_obs == fit.n_obs
+    for a, b in zip(fit.terms, direct.terms, strict=True):
+        np.testing.assert_allclose(fit.fixed[a], direct.fixed[b], rtol=1e-9, err_msg=a)
