@@ -343,6 +343,15 @@ def fit_congruence(
     Congruence of therapeutic bond perceptions and its relation to treatment outcome:
     Within- and between-dyad effects. Journal of Consulting and Clinical Psychology, 86(4),
     341-353. https://doi.org/10.1037/ccp0000280
+
+    Examples
+    --------
+    >>> from bordin.simulate import SimulationConfig, simulate_clinic, simulate_therapist_ratings
+    >>> clinic = simulate_clinic(SimulationConfig(n_clients=40), seed=1)
+    >>> scores = simulate_therapist_ratings(clinic, seed=2).scores
+    >>> res = fit_congruence(scores, outcome="phq9_total")
+    >>> [t.term for t in res.surface.surface]  # R: lm(change ~ x + y + I(x^2) + I(x*y) + I(y^2))
+    ['a1', 'a2', 'a3', 'a4', 'a5']
     """
     partner = _partner(client, therapist)
     if not has_therapist_ratings(scores, client=client, therapist=partner):
@@ -401,6 +410,29 @@ def fit_pair_lagged_model(
 ) -> LaggedModelResult:
     """The lagged within/between model with the client's and the therapist's rating together.
 
+    Parameters
+    ----------
+    scores:
+        Wide session scores with both sides' alliance totals and the outcome.
+    outcome:
+        The outcome column (``phq9_total``).
+    client, therapist:
+        The paired instruments, as in :func:`fit_congruence`.
+    level:
+        Confidence level of the Satterthwaite t intervals.
+
+    Returns
+    -------
+    LaggedModelResult
+
+    Raises
+    ------
+    InputError
+        As :func:`fit_lagged_model` (too few lag pairs, a rating constant within clients,
+        the ratings collinear).
+
+    Notes
+    -----
     Both ratings at session t, each split into its within-client deviation and its client
     mean, predict the outcome at t+1 with the outcome at t held constant, on the sessions
     both sides rated (:func:`pair_session_frame`; DESIGN.md lag pairs):
@@ -414,14 +446,6 @@ def fit_pair_lagged_model(
     (``alliance_within``, ``alliance_between``), the therapist's are
     ``therapist_total_within`` and ``therapist_total_between``.
 
-    Raises
-    ------
-    InputError
-        As :func:`fit_lagged_model` (too few lag pairs, a rating constant within clients,
-        the ratings collinear).
-
-    Notes
-    -----
     The random slope is the client's rating's only; the therapist's within-client effect is
     fixed across clients. With two correlated ratings of the same sessions each estimate is
     the rating's unique association, so both can be small while each alone is clear.
@@ -443,6 +467,18 @@ def fit_pair_lagged_model(
     Congruence of therapeutic bond perceptions and its relation to treatment outcome:
     Within- and between-dyad effects. Journal of Consulting and Clinical Psychology, 86(4),
     341-353. https://doi.org/10.1037/ccp0000280
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from bordin.simulate import SimulationConfig, simulate_clinic, simulate_therapist_ratings
+    >>> clinic = simulate_clinic(SimulationConfig(n_clients=40), seed=1)
+    >>> scores = simulate_therapist_ratings(clinic, seed=2).scores
+    >>> with warnings.catch_warnings():  # this small clinic gives a boundary (singular) fit
+    ...     warnings.simplefilter("ignore")
+    ...     fit = fit_pair_lagged_model(scores, outcome="phq9_total")
+    >>> fit.terms[2:]  # R: lmer(y_next ~ y + cw + cb + tw + tb + (1 + cw | client_id))
+    ('alliance_within', 'alliance_between', 'therapist_total_within', 'therapist_total_between')
     """
     from bordin.analytics.multilevel import fit_lagged_model
 

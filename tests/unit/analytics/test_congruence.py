@@ -16,7 +16,7 @@ from bordin.analytics.congruence import (
     interpret_surface,
     pair_session_frame,
 )
-from bordin.analytics.multilevel import fit_lagged_model
+from bordin.analytics.multilevel import fit_lagged_model, prepare_lagged_design
 from bordin.analytics.response_surface import fit_response_surface
 from bordin.errors import BoundaryFitWarning, InputError
 from bordin.simulate import SimulationConfig, simulate_clinic, simulate_therapist_ratings
@@ -127,3 +127,27 @@ def test_pair_lagged_model_is_the_lagged_model_on_the_sessions_both_rated(
     assert direct.n_obs == fit.n_obs
     for a, b in zip(fit.terms, direct.terms, strict=True):
         np.testing.assert_allclose(fit.fixed[a], direct.fixed[b], rtol=1e-9, err_msg=a)
+
+
+def test_a_further_predictor_is_split_within_and_between() -> None:
+    frame = pd.DataFrame(
+        {
+            "client_id": ["a"] * 4 + ["b"] * 4 + ["c"] * 4,
+            "session": [1, 2, 3, 4] * 3,
+            "y": [10.0, 9.0, 7.0, 6.0, 12.0, 12.0, 11.0, 9.0, 8.0, 8.0, 5.0, 4.0],
+            "c": [3.0, 4.0, 3.5, 5.0, 2.0, 2.5, 3.0, 4.0, 4.0, 3.0, 4.5, 4.0],
+            "t": [4.0, np.nan, 3.0, 4.0, 3.0, 2.0, 2.5, 3.5, 4.5, 4.0, 3.0, 5.0],
+        }
+    )
+    design = prepare_lagged_design(
+        frame, alliance="c", outcome="y", predictors=("t",), random_slope=False
+    ).design
+    assert design.fixed_names[4:] == ("t_within", "t_between")
+    # client a, session 2 has no therapist rating: its pair (2, 3) is left out; t's person
+    # mean is over the rated sessions (4, 3, 4) only
+    assert design.y.tolist() == [9.0, 6.0, 12.0, 11.0, 9.0, 8.0, 5.0, 4.0]
+    np.testing.assert_allclose(design.x[:2, 5], [11 / 3, 11 / 3])
+    np.testing.assert_allclose(design.x[:2, 4], [4 - 11 / 3, 3 - 11 / 3])
+    with pytest.raises(InputError, match="column not found") as info:
+        prepare_lagged_design(frame, alliance="c", outcome="y", predictors=("nope",))
+    assert "nope" in str(info.value)
