@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from bordin.analytics.clinic_figures import ClinicFiguresResult
+    from bordin.analytics.congruence import CongruenceResult
     from bordin.analytics.early_alliance import EarlyAllianceResult
     from bordin.analytics.moderation import ModerationResult
     from bordin.analytics.multilevel import LaggedModelResult
@@ -43,7 +44,8 @@ __all__ = [
     "render_pdf",
 ]
 
-#: The steps :func:`build_report` and :func:`render_html` report to ``progress``, in order.
+#: The steps :func:`build_report` and :func:`render_html` report to ``progress``, in order
+#: (``congruence`` only when the clinic has therapist session checks).
 REPORT_STEPS = (
     "outcomes",
     "early alliance",
@@ -51,6 +53,7 @@ REPORT_STEPS = (
     "moderation",
     "rupture and repair",
     "therapists",
+    "congruence",
     "figures",
 )
 
@@ -65,7 +68,8 @@ class SectionStatus:
     ----------
     key:
         Section identifier (``outcomes``, ``early_alliance``, ``lagged``, ``moderation``,
-        ``ruptures``, ``therapists``).
+        ``ruptures``, ``therapists``, and ``congruence`` when the clinic has therapist
+        session checks).
     title:
         Heading shown in the report.
     available:
@@ -114,6 +118,12 @@ class ClinicReport:
         Date the report was made (ISO 8601).
     version:
         Bordin version.
+    congruence:
+        Client-therapist congruence and outcome (response surface), or None when missing
+        or when the clinic has no therapist session checks (then the section is absent).
+    congruence_lagged:
+        The lagged model with the client's and the therapist's rating together (None when
+        missing).
     """
 
     source: str
@@ -137,6 +147,8 @@ class ClinicReport:
     sections: tuple[SectionStatus, ...]
     created: str
     version: str
+    congruence: CongruenceResult | None = None
+    congruence_lagged: LaggedModelResult | None = None
 
     def section(self, key: str) -> SectionStatus:
         """Status of one section."""
@@ -283,6 +295,7 @@ def build_report(
         The identifying, alliance or outcome columns are missing or not numeric.
     """
     from bordin.analytics._clients import check_columns, client_table, lag_pairs
+    from bordin.analytics.congruence import has_therapist_ratings
     from bordin.analytics.early_alliance import fit_early_alliance_clients
     from bordin.analytics.moderation import fit_moderation
     from bordin.analytics.multilevel import fit_lagged_model
@@ -373,6 +386,16 @@ def build_report(
     )
     statuses.append(step.status(therapists is not None))
 
+    congruence: CongruenceResult | None = None
+    congruence_lagged: LaggedModelResult | None = None
+    client_form = alliance.removesuffix("_total")
+    if alliance.endswith("_total") and has_therapist_ratings(scores, client=client_form):
+        step = _Step("congruence", CONGRUENCE_TITLE, progress, REPORT_STEPS[6])
+        congruence, congruence_lagged = _congruence(
+            step, scores, client=client_form, outcome=outcome, level=level
+        )
+        statuses.append(step.status(congruence is not None))
+
     return ClinicReport(
         source=source,
         alliance=alliance,
@@ -395,7 +418,30 @@ def build_report(
         sections=tuple(statuses),
         created=dt.date.today().isoformat(),
         version=__version__,
+        congruence=congruence,
+        congruence_lagged=congruence_lagged,
     )
+
+
+CONGRUENCE_TITLE = "Client\u2013therapist congruence and outcome"
+
+
+def _congruence(
+    step: _Step, scores: pd.DataFrame, *, client: str, outcome: str, level: float
+) -> tuple[CongruenceResult | None, LaggedModelResult | None]:
+    """The response surface (the section stands on it) and the lagged model beside it."""
+    from bordin.analytics.congruence import fit_congruence, fit_pair_lagged_model
+
+    surface = step.run(lambda: fit_congruence(scores, outcome=outcome, client=client, level=level))
+    if surface is None:
+        return None, None
+    lagged = step.run(
+        lambda: fit_pair_lagged_model(scores, outcome=outcome, client=client, level=level)
+    )
+    if lagged is None:
+        step.notes.append(f"The lagged model with both ratings could not be fitted: {step.reason}")
+        step.reason = ""
+    return surface, lagged
 
 
 def _clinic_figures(
@@ -511,6 +557,24 @@ def _numbers(report: ClinicReport) -> dict[str, float]:
             out[f"{key}.shrunk"] = one.shrunk
             out[f"{key}.shrunk_ci_low"] = one.shrunk_ci_low
             out[f"{key}.shrunk_ci_high"] = one.shrunk_ci_high
+    if report.congruence is not None:
+        for key, value in report.congruence.numbers().items():
+            out[f"congruence.{key}"] = value
+    pair_fit = report.congruence_lagged
+    if pair_fit is not None:
+        for side, prefix in (("client", "alliance"), ("therapist", "therapist_total")):
+            for part in ("within", "between"):
+                name = f"{prefix}_{part}"
+                lo, hi = pair_fit.confint(name)
+                p = f"congruence.lagged.{side}.{part}"
+                out[f"{p}.estimate"] = float(pair_fit.fixed[name])
+                out[f"{p}.se"] = float(pair_fit.se[name])
+                out[f"{p}.ci_low"] = lo
+                out[f"{p}.ci_high"] = hi
+                out[f"{p}.df"] = pair_fit.df[name]
+                out[f"{p}.p_value"] = pair_fit.p_value[name]
+        out["congruence.lagged.n_obs"] = float(pair_fit.n_obs)
+        out["congruence.lagged.n_clients"] = float(pair_fit.n_clients)
     return out
 
 
@@ -519,7 +583,7 @@ def render_html(report: ClinicReport, *, progress: Progress | None = None) -> st
     from bordin.reports import report_plots as plots
 
     if progress is not None:
-        progress(REPORT_STEPS[6])
+        progress(REPORT_STEPS[-1])
     figures = {key: plots.figure_svg(fig) for key, fig in _figures(report).items()}
     return _render_template(report, figures)
 
@@ -544,6 +608,10 @@ def _figures(report: ClinicReport) -> dict[str, Figure]:
         figures["ruptures"] = plots.rupture_figure(report.ruptures)
     if report.therapists is not None:
         figures["therapists"] = plots.therapist_forest_figure(report.therapists)
+    if report.congruence is not None:
+        from bordin.reports.congruence_plot import congruence_figure
+
+        figures["congruence"] = congruence_figure(report.congruence)
     return figures
 
 
@@ -579,6 +647,7 @@ def _render_template(report: ClinicReport, figures: dict[str, str]) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
     from markupsafe import Markup, escape
 
+    from bordin.analytics.congruence import MEANINGS
     from bordin.reports.pdf import print_stylesheet
 
     numbers = report.numbers()
@@ -616,6 +685,7 @@ def _render_template(report: ClinicReport, figures: dict[str, str]) -> str:
         ci=ci,
         numbers=numbers,
         fmt=_format,
+        meanings=MEANINGS,
         escape=escape,
         level_pct=f"{100 * report.level:g}%",
         print_css=Markup(print_stylesheet()),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bordin.analytics.congruence import fit_congruence, fit_pair_lagged_model
 from bordin.analytics.early_alliance import fit_early_alliance
 from bordin.analytics.moderation import fit_moderation
 from bordin.analytics.outcome_summary import summarise_outcomes, wilson_interval
@@ -23,6 +24,8 @@ FUNCTIONS: list[Callable[..., object]] = [
     summarise_outcomes,
     fit_rupture_outcomes,
     fit_therapist_alliance,
+    fit_congruence,
+    fit_pair_lagged_model,
 ]
 
 

@@ -9,15 +9,15 @@ import pytest
 from bordin.errors import InputError
 from bordin.reports.pdf import html_to_pdf, layout_pdf
 from bordin.reports.report import ClinicReport, build_report, render_html, render_pdf
-from bordin.simulate import SimulationConfig, simulate_clinic
+from bordin.simulate import SimulationConfig, simulate_clinic, simulate_therapist_ratings
 from support.pdf_layout import A4_POINTS, boxes_by_page, overflowing_boxes, page_sizes, pdf_text
 
 
 @pytest.fixture(scope="module")
 def report() -> ClinicReport:
-    scores = simulate_clinic(
-        SimulationConfig(n_clients=160, clients_per_therapist=10), seed=8
-    ).scores
+    # with therapist session checks, so the congruence section is laid out too
+    clinic = simulate_clinic(SimulationConfig(n_clients=160, clients_per_therapist=10), seed=8)
+    scores = simulate_therapist_ratings(clinic, seed=9).scores
     return build_report(
         scores,
         alliance="sac_total",
@@ -43,6 +43,7 @@ def test_pdf_has_the_prose_headings_and_references(report: ClinicReport, pdf_byt
         "Methods and references",
     ):
         assert heading in text, heading
+    assert "congruence" in [s.key for s in report.sections]
     assert "Bordin supports clinical judgement; it does not diagnose." in text
     assert "Published figures come from meta-analyses of many studies" in text
     assert "Flückiger" in text and "Page 1 of" in text

@@ -47,7 +47,8 @@ class LaggedModelResult:
     terms:
         Fixed-effect names in order: ``(Intercept)``, ``outcome`` (outcome at session t),
         ``alliance_within`` (alliance at t minus the client's mean), ``alliance_between`` (the
-        client's mean alliance), then ``session`` (with a session trend) and covariates.
+        client's mean alliance), ``<col>_within`` and ``<col>_between`` for each further
+        predictor, then ``session`` (with a session trend) and covariates.
     fixed:
         Fixed-effect estimates keyed by term (lme4 ``fixef``).
     se:
@@ -273,19 +274,20 @@ class LaggedModelResult:
         """A readable table for the terminal, with the plain-language interpretation."""
         method = "REML" if self.reml else "ML"
         pct = f"{100 * self.level:g}%"
+        w = max(20, *(len(t) for t in self.terms))
         lines = [
             f"Lagged within/between mixed model ({method}): next-session {self.outcome}",
             f"  {self.n_obs} lag pairs (session t, t+1) from {self.n_clients} clients"
             + (f" and {self.n_therapists} therapists" if self.n_therapists else "")
             + f" ({self.n_rows} session rows read)",
             "",
-            f"  {'term':<20} {'Estimate':>10} {'Std. Error':>10} {'df':>8} {'t value':>8} "
+            f"  {'term':<{w}} {'Estimate':>10} {'Std. Error':>10} {'df':>8} {'t value':>8} "
             f"{'Pr(>|t|)':>9} {pct + ' CI':>22}",
         ]
         for t in self.terms:
             low, high = self.confint(t)
             lines.append(
-                f"  {t:<20} {self.fixed[t]:>10.4f} {self.se[t]:>10.4f} {self.df[t]:>8.1f} "
+                f"  {t:<{w}} {self.fixed[t]:>10.4f} {self.se[t]:>10.4f} {self.df[t]:>8.1f} "
                 f"{self.statistic[t]:>8.2f} {_format_p(self.p_value[t]):>9} "
                 f"{f'[{low:.3f}, {high:.3f}]':>22}"
             )
@@ -320,6 +322,7 @@ def fit_lagged_model(
     session_trend: bool = False,
     therapist: str | None = None,
     covariates: Sequence[str] = (),
+    predictors: Sequence[str] = (),
     level: float = 0.95,
     source: str | None = None,
 ) -> LaggedModelResult:
@@ -344,6 +347,10 @@ def fit_lagged_model(
         Column of therapist identifiers for a therapist random intercept, or None.
     covariates:
         Time-invariant client covariates (e.g. intake severity), as fixed effects.
+    predictors:
+        Further time-varying ratings at t (e.g. the therapist's view of the alliance), each
+        split like the alliance into ``<col>_within`` (deviation from the client's mean)
+        and ``<col>_between`` (the client's mean), as fixed effects beside the alliance's.
     level:
         Confidence level of the Wald intervals.
     source:
@@ -397,7 +404,9 @@ def fit_lagged_model(
     (``tests/support/tolerances.py``). Satterthwaite df, t and p-values and the conditional
     modes: lmerTest 3.1.3, ``tests/reference/data/lmertest/lmertest_cases.json`` (made by
     ``tests/reference/r/make_lmertest_cases.R``), checked through this function in
-    ``tests/reference/test_lmertest.py``.
+    ``tests/reference/test_lmertest.py``. A further rating in ``predictors``: lmerTest 3.1.3,
+    ``tests/reference/data/lmertest/pair_lagged.json`` (made by
+    ``tests/reference/r/make_pair_lagged.R``), same tolerances.
 
     References
     ----------
@@ -440,6 +449,7 @@ def fit_lagged_model(
         session_trend=session_trend,
         therapist=therapist,
         covariates=covariates,
+        predictors=predictors,
         source=source,
     )
     fit = fit_lmm(lagged.design, reml=reml)

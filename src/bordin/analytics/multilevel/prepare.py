@@ -65,9 +65,14 @@ def prepare_lagged_design(
     session_trend: bool = False,
     therapist: str | None = None,
     covariates: Sequence[str] = (),
+    predictors: Sequence[str] = (),
     source: str | None = None,
 ) -> LaggedDesign:
     """Build the lagged within/between design from a wide session-scores frame.
+
+    Each column of ``predictors`` is a further time-varying rating split like the alliance
+    (``<col>_within``, ``<col>_between``, after ``alliance_between``), with its own person
+    mean; a row needs every predictor observed at t.
 
     Raises
     ------
@@ -76,7 +81,7 @@ def prepare_lagged_design(
         session numbers are missing, there is only one client, alliance never varies within
         clients, a covariate varies within a client, or there are too few lag pairs.
     """
-    needed = [client, session, alliance, outcome, *covariates]
+    needed = [client, session, alliance, outcome, *covariates, *predictors]
     if therapist is not None:
         needed.append(therapist)
     for column in needed:
@@ -132,6 +137,16 @@ def prepare_lagged_design(
     nxt[:-1] = np.where(pair[:-1], out[1:], np.nan)
     n_pairs_possible = int(pair.sum())
     keep = pair & ~np.isnan(nxt) & ~np.isnan(out) & ~np.isnan(all_)
+    extra: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for column in predictors:
+        values = _numeric(frame, column, source)[order]
+        ok = ~np.isnan(values)
+        p_sum = np.bincount(c_sorted, weights=np.where(ok, values, 0.0), minlength=n_clients_all)
+        p_cnt = np.bincount(c_sorted, weights=ok.astype(np.float64), minlength=n_clients_all)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_mean = (p_sum / p_cnt)[c_sorted]
+        keep &= ok
+        extra.append((column, values - p_mean, p_mean))
     cov_values: list[np.ndarray] = []
     for column in covariates:
         values = _numeric(frame, column, source)[order]
@@ -173,6 +188,9 @@ def prepare_lagged_design(
         )
     columns = [np.ones(n_obs), out[idx], w, between[idx]]
     names = ["(Intercept)", "outcome", "alliance_within", "alliance_between"]
+    for column, p_within, p_between in extra:
+        columns += [p_within[idx], p_between[idx]]
+        names += [f"{column}_within", f"{column}_between"]
     if session_trend:
         columns.append(s_sorted[idx])
         names.append("session")
