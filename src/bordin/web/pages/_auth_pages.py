@@ -14,6 +14,7 @@ from bordin.storage.actions import log_in, log_out
 from bordin.storage.exceptions import AuthenticationFailed
 from bordin.web.deps import AppState, app_state
 from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._redirects import HOME, safe_next
 from bordin.web.pages._render import render_page
 from bordin.web.security import (
     CSRF_FIELD,
@@ -30,14 +31,10 @@ __all__ = ["router", "safe_next"]
 
 router = APIRouter()
 
-HOME = "/caseload"
 
-
-def safe_next(value: str | None) -> str:
-    """A local path to go to after login (anything else becomes the home page)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return HOME
-    return value
+def _next_page(request: Request, value: str | None) -> str:
+    """The page to go on to after login: a GET route of this app, or the home page."""
+    return safe_next(value, request.app.routes)
 
 
 def _login_page(
@@ -67,8 +64,10 @@ def login_form(request: Request, next: str | None = None) -> Response:
     with open_transaction(request) as db:
         user = page_user(request, db)
     if user is not None:
-        return RedirectResponse(safe_next(next), status_code=303)
-    return _login_page(request, next_path=safe_next(next), error=None, username="", status_code=200)
+        return RedirectResponse(_next_page(request, next), status_code=303)
+    return _login_page(
+        request, next_path=_next_page(request, next), error=None, username="", status_code=200
+    )
 
 
 def _log_in(state: AppState, address: str, username: str, password: str) -> str | None:
@@ -104,7 +103,7 @@ async def login_submit(request: Request) -> Response:
     form = await request.form()
     username = str(form.get("username") or "")
     password = str(form.get("password") or "")
-    next_path = safe_next(str(form.get("next") or ""))
+    next_path = _next_page(request, str(form.get("next") or ""))
     state = app_state(request)
     address = client_address(request)
     try:
