@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from bordin.errors import InputError, NotFound, PermissionDenied
 from bordin.web.pages._client_data import client_context
-from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._deps import PageId, open_transaction, page_user
 from bordin.web.pages._page import (
     check_form_csrf,
     error_page,
@@ -81,7 +81,7 @@ def render_charts(context: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/clients/{client_id}", include_in_schema=False)
-def client_page(request: Request, client_id: int, acknowledged: int | None = None) -> Response:
+def client_page(request: Request, client_id: PageId, acknowledged: int | None = None) -> Response:
     """Everything about one client a therapist reads before the session."""
     with open_transaction(request) as db:
         user = page_user(request, db)
@@ -108,7 +108,7 @@ def client_page(request: Request, client_id: int, acknowledged: int | None = Non
 
 
 @router.post("/alerts/{alert_id}/acknowledge", include_in_schema=False)
-async def acknowledge(request: Request, alert_id: int) -> Response:
+async def acknowledge(request: Request, alert_id: PageId) -> Response:
     """Acknowledge an alert with a note, then go back to the client page."""
     from bordin.storage.actions import acknowledge_alert
 
