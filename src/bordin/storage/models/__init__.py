@@ -1,7 +1,7 @@
 """SQLAlchemy 2 models, split by domain; ``Base.metadata`` is what the migrations track."""
 
 from bordin.storage.models._base import Base, UTCDateTime, utcnow
-from bordin.storage.models.audit import AuditEvent
+from bordin.storage.models.audit import AuditChainHead, AuditEvent
 from bordin.storage.models.care import Client, Episode, MissedSession, TherapySession
 from bordin.storage.models.clinic_pages import ImportUpload, PasswordReset
 from bordin.storage.models.content import ContentPack
@@ -12,6 +12,7 @@ from bordin.storage.models.organisation import ROLES, Clinic, LoginSession, Role
 
 __all__ = [
     "Alert",
+    "AuditChainHead",
     "AuditEvent",
     "Base",
     "Client",

@@ -1,0 +1,103 @@
+"""hardening: a tamper-evident audit chain (existing events chained in id order)
+
+Revision ID: 0005_hardening
+Revises: 0004
+Create Date: 2026-12-04
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from bordin.storage.models._base import UTCDateTime
+
+revision = "0005_hardening"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+_BATCH = 1000
+
+
+def _chain_existing_events() -> None:
+    """Give every event already stored its chain position and hashes, in id order."""
+    from bordin.storage.audit_chain import GENESIS_HASH, event_hash
+
+    events = sa.table(
+        "audit_events",
+        sa.column("id", sa.Integer()),
+        sa.column("at", UTCDateTime()),
+        sa.column("clinic_id", sa.Integer()),
+        sa.column("actor_kind", sa.String()),
+        sa.column("actor_id", sa.Integer()),
+        sa.column("action", sa.String()),
+        sa.column("object_type", sa.String()),
+        sa.column("object_id", sa.Integer()),
+        sa.column("client_id", sa.Integer()),
+        sa.column("detail", sa.JSON()),
+        sa.column("chain_seq", sa.BigInteger()),
+        sa.column("prev_hash", sa.String()),
+        sa.column("hash", sa.String()),
+    )
+    bind = op.get_bind()
+    seq, prev, last_id = 0, GENESIS_HASH, 0
+    while True:
+        rows = bind.execute(
+            sa.select(events).where(events.c.id > last_id).order_by(events.c.id).limit(_BATCH)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            seq += 1
+            digest = event_hash(
+                seq=seq,
+                prev_hash=prev,
+                at=row.at,
+                clinic_id=row.clinic_id,
+                actor_kind=row.actor_kind,
+                actor_id=row.actor_id,
+                action=row.action,
+                object_type=row.object_type,
+                object_id=row.object_id,
+                client_id=row.client_id,
+                detail=row.detail,
+            )
+            bind.execute(
+                sa.update(events)
+                .where(events.c.id == row.id)
+                .values(chain_seq=seq, prev_hash=prev, hash=digest)
+            )
+            prev, last_id = digest, row.id
+    head = sa.table(
+        "audit_chain_head",
+        sa.column("id", sa.Integer()),
+        sa.column("seq", sa.BigInteger()),
+        sa.column("hash", sa.String()),
+    )
+    bind.execute(sa.insert(head).values(id=1, seq=seq, hash=prev))
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("chain_seq", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("prev_hash", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("hash", sa.String(length=64), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f("uq_audit_events_chain_seq"), ["chain_seq"])
+    op.create_table(
+        "audit_chain_head",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_chain_head")),
+    )
+    _chain_existing_events()
+
+
+def downgrade() -> None:
+    op.drop_table("audit_chain_head")
+    with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_audit_events_chain_seq"), type_="unique")
+        batch_op.drop_column("hash")
+        batch_op.drop_column("prev_hash")
+        batch_op.drop_column("chain_seq")
