@@ -72,6 +72,19 @@ class Settings(BaseSettings):
     demo_password: str | None = Field(
         None, description="Password of the demo users (random and printed when unset)."
     )
+    # --- request guards (issue 21) ---
+    max_body_bytes: int = Field(
+        5_000_000,
+        ge=1024,
+        description="Largest request body (JSON, forms) accepted before parsing; larger "
+        "bodies are refused with 413.",
+    )
+    max_upload_bytes: int = Field(
+        101_000_000,
+        ge=1024,
+        description="Largest multipart upload (the history import takes files up to 100 MB).",
+    )
+    # --- end request guards ---
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

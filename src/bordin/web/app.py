@@ -128,7 +128,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.bordin = state
     install_error_handlers(app)
 
-    app.add_middleware(SecurityHeaders, https=settings.https)
+    # --- request guards (issue 21): write origin and body size, before any parsing ---
+    from bordin.web.request_guards import RequestGuards
+    from bordin.web.security import SESSION_COOKIE
+
+    app.add_middleware(
+        RequestGuards,
+        base_url=settings.base_url,
+        session_cookie=SESSION_COOKIE,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    # --- end request guards ---
+    app.add_middleware(SecurityHeaders, https=settings.https)  # outside: on refusals too
 
     @app.get(f"{API_PREFIX}/health", tags=["health"])
     def health() -> dict[str, str]:
