@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     demo_password: str | None = Field(
         None, description="Password of the demo users (random and printed when unset)."
     )
-    # --- request guards (issue 21) ---
+    # --- request guards and login backoff (issue 21) ---
     max_body_bytes: int = Field(
         5_000_000,
         ge=1024,
@@ -83,6 +83,12 @@ class Settings(BaseSettings):
         101_000_000,
         ge=1024,
         description="Largest multipart upload (the history import takes files up to 100 MB).",
+    )
+    login_backoff_max_seconds: int = Field(
+        900,
+        ge=0,
+        description="Longest lockout after repeated failed logins (the lockout doubles "
+        "from one minute each time; 0: no backoff beyond the per-minute limit).",
     )
     # --- end request guards ---
 

@@ -88,7 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
-        login_limit=RateLimit("login", settings.login_rate_limit),
+        login_limit=RateLimit(
+            "login", settings.login_rate_limit, backoff_max=settings.login_backoff_max_seconds
+        ),
         token_limit=RateLimit("token", settings.token_rate_limit),
         db_slots=pool_capacity(engine),
     )

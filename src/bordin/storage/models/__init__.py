@@ -7,7 +7,7 @@ from bordin.storage.models.clinic_pages import ImportUpload, PasswordReset
 from bordin.storage.models.content import ContentPack
 from bordin.storage.models.feedback import Alert, FeedbackShown, NormsSnapshot, Score, Signal
 from bordin.storage.models.forms import FormRequest, ItemResponse
-from bordin.storage.models.limits import RateLimitCount
+from bordin.storage.models.limits import LoginLockout, RateLimitCount
 from bordin.storage.models.organisation import ROLES, Clinic, LoginSession, Role, Team, User
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "FormRequest",
     "ImportUpload",
     "ItemResponse",
+    "LoginLockout",
     "LoginSession",
     "MissedSession",
     "NormsSnapshot",

@@ -49,8 +49,8 @@ def login_user(
             lifetime=timedelta(hours=settings.session_hours),
         )
     except AuthenticationFailed:
-        state.login_limit.count(db, client_address(request))
-        state.login_limit.count(db, account)
+        state.login_limit.count(db, client_address(request), username=username)
+        state.login_limit.count(db, account, username=username, kind="account")
         db.commit()
         raise
     csrf = set_session_cookies(response, settings, token)

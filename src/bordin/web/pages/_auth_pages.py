@@ -91,8 +91,8 @@ def _log_in(state: AppState, address: str, username: str, password: str) -> str 
                 lifetime=timedelta(hours=state.settings.session_hours),
             )
         except AuthenticationFailed:
-            state.login_limit.count(db, address)
-            state.login_limit.count(db, account)
+            state.login_limit.count(db, address, username=username)
+            state.login_limit.count(db, account, username=username, kind="account")
             return None  # the failed attempt's audit row commits with the count
     return token
 

@@ -1,4 +1,5 @@
-"""hardening: a tamper-evident audit chain (existing events chained in id order)
+"""hardening: a tamper-evident audit chain (existing events chained in id order), login
+lockouts with exponential backoff
 
 Revision ID: 0005_hardening
 Revises: 0004
@@ -92,9 +93,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_chain_head")),
     )
     _chain_existing_events()
+    op.create_table(
+        "login_lockouts",
+        sa.Column("scope", sa.String(length=16), nullable=False),
+        sa.Column("address", sa.String(length=64), nullable=False),
+        sa.Column("level", sa.Integer(), nullable=False),
+        sa.Column("locked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("scope", "address", name=op.f("pk_login_lockouts")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("login_lockouts")
     op.drop_table("audit_chain_head")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_audit_events_chain_seq"), type_="unique")
