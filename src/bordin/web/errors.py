@@ -42,6 +42,7 @@ from bordin.storage.exceptions import (
     AuthenticationFailed,
     LinkExpired,
     LinkReplaced,
+    TwoFactorRequired,
 )
 from bordin.web.security import RateLimited
 
@@ -94,6 +95,8 @@ def error_body(exc: BaseException) -> dict[str, Any]:
         error["detail"] = exc.detail
     if isinstance(exc, LinkReplaced):
         error["code"] = "replaced"
+    if isinstance(exc, TwoFactorRequired):
+        error["code"] = "two_factor_required"
     if isinstance(exc, AlreadySubmitted):
         error["code"] = "already_submitted"
         error["receipt"] = exc.receipt

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bordin.storage.models._base import Base, UTCDateTime, utcnow
@@ -24,6 +32,8 @@ class Clinic(Base):
     #: IANA time zone (zoneinfo) in which the pages show the clinic's dates and times
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: admins must log in with a second factor (TOTP; ``actions.two_factor``)
+    admin_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Team(Base):
@@ -56,6 +66,11 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: TOTP (RFC 6238) secret, base32; set when enrolment starts, in use once confirmed
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the last time step whose code was accepted (a code is never accepted twice)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     clinic: Mapped[Clinic] = relationship(lazy="joined")
 

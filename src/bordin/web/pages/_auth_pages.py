@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from bordin.errors import PermissionDenied
 from bordin.storage import transaction
 from bordin.storage.actions import log_in, log_out
-from bordin.storage.exceptions import AuthenticationFailed
+from bordin.storage.exceptions import AuthenticationFailed, TwoFactorRequired
 from bordin.web.deps import AppState, app_state
 from bordin.web.pages._deps import open_transaction, page_user
 from bordin.web.pages._redirects import HOME, safe_next
@@ -70,7 +70,9 @@ def login_form(request: Request, next: str | None = None) -> Response:
     )
 
 
-def _log_in(state: AppState, address: str, username: str, password: str) -> str | None:
+def _log_in(
+    state: AppState, address: str, username: str, password: str, code: str | None = None
+) -> str | None:
     """The new session's token, or ``None`` for a failed login (audited, and counted
     against the address's login limit).
 
@@ -78,6 +80,8 @@ def _log_in(state: AppState, address: str, username: str, password: str) -> str 
     ------
     RateLimited
         The address, or the account, has too many failed logins in the current window.
+    TwoFactorRequired
+        The password was right; the account's two-factor code is missing (counted too).
     """
     account = account_key(username)
     with transaction(state.sessions) as db:
@@ -89,12 +93,17 @@ def _log_in(state: AppState, address: str, username: str, password: str) -> str 
                 username=username,
                 password=password,
                 lifetime=timedelta(hours=state.settings.session_hours),
+                totp_code=code,
             )
-        except AuthenticationFailed:
+        except AuthenticationFailed as exc:
             state.login_limit.count(db, address, username=username)
             state.login_limit.count(db, account, username=username, kind="account")
-            return None  # the failed attempt's audit row commits with the count
-    return token
+            missing_code = isinstance(exc, TwoFactorRequired)
+        else:
+            return token
+    if missing_code:  # the failed attempt's audit row and count are committed
+        raise TwoFactorRequired("enter the code")
+    return None
 
 
 @router.post("/login", include_in_schema=False)
@@ -103,11 +112,20 @@ async def login_submit(request: Request) -> Response:
     form = await request.form()
     username = str(form.get("username") or "")
     password = str(form.get("password") or "")
+    code = str(form.get("code") or "").strip() or None
     next_path = _next_page(request, str(form.get("next") or ""))
     state = app_state(request)
     address = client_address(request)
     try:
-        token = await run_in_threadpool(_log_in, state, address, username, password)
+        token = await run_in_threadpool(_log_in, state, address, username, password, code)
+    except TwoFactorRequired:
+        return _login_page(
+            request,
+            next_path=next_path,
+            error="Enter the six-digit code from your authenticator app as well.",
+            username=username,
+            status_code=401,
+        )
     except RateLimited as exc:
         return _login_page(
             request,

@@ -1,5 +1,5 @@
 """hardening: a tamper-evident audit chain (existing events chained in id order), login
-lockouts with exponential backoff
+lockouts with exponential backoff, TOTP two-factor login for staff
 
 Revision ID: 0005_hardening
 Revises: 0004
@@ -102,9 +102,23 @@ def upgrade() -> None:
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("scope", "address", name=op.f("pk_login_lockouts")),
     )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("totp_enabled_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
+    with op.batch_alter_table("clinics", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("admin_two_factor", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("clinics", schema=None) as batch_op:
+        batch_op.drop_column("admin_two_factor")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("totp_last_step")
+        batch_op.drop_column("totp_enabled_at")
+        batch_op.drop_column("totp_secret")
     op.drop_table("login_lockouts")
     op.drop_table("audit_chain_head")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
