@@ -102,23 +102,27 @@ def upgrade() -> None:
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("scope", "address", name=op.f("pk_login_lockouts")),
     )
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("totp_enabled_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
-    with op.batch_alter_table("clinics", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("admin_two_factor", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    # Plain ADD COLUMN (no batch): rebuilding users or clinics, which other tables
+    # reference, fails on SQLite's foreign keys once rows exist.
+    op.add_column("users", sa.Column("totp_secret", sa.String(length=64), nullable=True))
+    op.add_column("users", sa.Column("totp_enabled_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("users", sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
+    op.add_column(
+        "clinics",
+        sa.Column("admin_two_factor", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("clinics", schema=None) as batch_op:
-        batch_op.drop_column("admin_two_factor")
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("totp_last_step")
-        batch_op.drop_column("totp_enabled_at")
-        batch_op.drop_column("totp_secret")
+    # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35+, PostgreSQL): rebuilding clinics
+    # or users, which other tables reference, fails on SQLite's foreign keys once rows exist.
+    for table, column in (
+        ("clinics", "admin_two_factor"),
+        ("users", "totp_last_step"),
+        ("users", "totp_enabled_at"),
+        ("users", "totp_secret"),
+    ):
+        op.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
     op.drop_table("login_lockouts")
     op.drop_table("audit_chain_head")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
