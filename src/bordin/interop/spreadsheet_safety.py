@@ -68,6 +68,8 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells and column names are safe to open in a
     spreadsheet (see the module docstring); numeric columns are not touched."""
     out = frame.copy()
+    if type(out) is not type(frame):  # a DataFrame subclass stays itself
+        out = type(frame)(out)
     for column in out.columns:
         if _is_text(out[column]):
             out[column] = out[column].map(neutralise_cell)
