@@ -11,8 +11,9 @@ when
 
 * ``Sec-Fetch-Site`` is present and is neither ``same-origin`` nor ``none`` (a bookmark or
   typed address), or
-* ``Origin`` is present and is neither the configured ``base_url``'s origin nor the host
-  the request was sent to.
+* without ``Sec-Fetch-Site``, ``Origin`` is present, is not ``null`` (which browsers send
+  for same-origin forms under this app's ``Referrer-Policy: no-referrer``) and is neither
+  the configured ``base_url``'s origin nor the host the request was sent to.
 
 Clients that send neither header (scripts, the command line, older browsers) are left to
 the CSRF token, as before.
@@ -92,10 +93,14 @@ class RequestGuards:
         if not with_session and scope["path"] not in _LOGIN_PATHS:
             return None
         site = headers.get("sec-fetch-site")
-        if site is not None and site.lower() not in _SAME_SITE_VALUES:
-            return f"a write from another site is refused (Sec-Fetch-Site: {site})"
+        if site is not None:  # the browser's own verdict, when it gives one
+            if site.lower() not in _SAME_SITE_VALUES:
+                return f"a write from another site is refused (Sec-Fetch-Site: {site})"
+            return None
         origin = headers.get("origin")
-        if origin is not None:
+        # "null" says nothing: browsers send it for their own pages under
+        # Referrer-Policy: no-referrer, which this app sets.
+        if origin is not None and origin != "null":
             own = {self.base_origin}
             host = headers.get("host")
             if host:
