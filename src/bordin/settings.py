@@ -119,6 +119,25 @@ class Settings(BaseSettings):
         48.0, gt=0, description="Remind a client whose form is unanswered after this long."
     )
     max_reminders: int = Field(1, ge=0, description="Reminders per form link at most.")
+    # --- request guards and login backoff (issue 21) ---
+    max_body_bytes: int = Field(
+        5_000_000,
+        ge=1024,
+        description="Largest request body (JSON, forms) accepted before parsing; larger "
+        "bodies are refused with 413.",
+    )
+    max_upload_bytes: int = Field(
+        101_000_000,
+        ge=1024,
+        description="Largest multipart upload (the history import takes files up to 100 MB).",
+    )
+    login_backoff_max_seconds: int = Field(
+        900,
+        ge=0,
+        description="Longest lockout after repeated failed logins (the lockout doubles "
+        "from one minute each time; 0: no backoff beyond the per-minute limit).",
+    )
+    # --- end request guards ---
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -109,6 +109,7 @@ STAFF = {
     "ta3": ("A", "south", "therapist"),
     "sa_north": ("A", "north", "supervisor"),
     "sa_south": ("A", "south", "supervisor"),
+    "s_none": ("A", None, "supervisor"),  # a supervisor without a team: scope is nothing
     "aa": ("A", None, "admin"),
     "tb1": ("B", "east", "therapist"),
     "sb": ("B", "east", "supervisor"),

@@ -19,7 +19,19 @@ from web.service_world import PHQ9_MILD, SAC_OK, World
 
 API = "/api/v1"
 FHIR = "/fhir/R4"
-ACTORS = ["ta1", "ta2", "ta3", "sa_north", "sa_south", "aa", "tb1", "sb", "ab", "anonymous"]
+ACTORS = [
+    "ta1",
+    "ta2",
+    "ta3",
+    "sa_north",
+    "sa_south",
+    "s_none",
+    "aa",
+    "tb1",
+    "sb",
+    "ab",
+    "anonymous",
+]
 # Who may see ta1's client (therapist ta1, the north supervisor, clinic A's admin).
 SEES_TA1 = {"ta1", "sa_north", "aa"}
 ROLE = {
@@ -29,6 +41,7 @@ ROLE = {
     "tb1": "therapist",
     "sa_north": "supervisor",
     "sa_south": "supervisor",
+    "s_none": "supervisor",
     "sb": "supervisor",
     "aa": "admin",
     "ab": "admin",
@@ -176,12 +189,15 @@ def test_lists_exports_and_admin_operations(world: World, actor: str) -> None:
         "tb1": {"tb1-c1"},
         "sa_north": {"ta1-c1", "ta2-c1"},
         "sa_south": {"ta3-c1"},
+        "s_none": set(),
         "sb": {"tb1-c1"},
         "aa": {"ta1-c1", "ta2-c1", "ta3-c1"},
         "ab": {"tb1-c1"},
     }[actor]
     assert visible == expected
     assert {e["code"] for e in caseload.json()} == expected
+    if actor == "s_none":  # nothing in scope: the exports are a header line only
+        assert [len(r.text.strip().splitlines()) for r in exports] == [1, 1]
     for response in exports:
         assert response.status_code == (403 if ROLE[actor] == "therapist" else 200)
     assert instruments.status_code == 200 and packs.status_code == 200
@@ -193,6 +209,21 @@ def test_lists_exports_and_admin_operations(world: World, actor: str) -> None:
     assert new_client.status_code == (201 if actor in SEES_TA1 else 404)
     role = ROLE[actor]
     assert users.status_code == (403 if role == "therapist" else 200)
+    if role != "therapist":
+        # A supervisor sees their team's staff; without a team, nobody (not the admins).
+        listed = {u["username"] for u in users.json()}
+        staff = {
+            "sa_north": {"ta1@test", "ta2@test", "sa_north@test"},
+            "sa_south": {"ta3@test", "sa_south@test"},
+            "s_none": set(),
+            "sb": {"tb1@test", "sb@test"},
+        }
+        if role == "supervisor":
+            assert listed == staff[actor]
+        else:  # an admin lists their own clinic's staff, teamless ones included
+            own, other = ("A", "B") if actor == "aa" else ("B", "A")
+            assert {"s_none@test", "aa@test"} <= listed if own == "A" else "ab@test" in listed
+            assert not any(u.startswith(f"t{other.lower()}") for u in listed)
     assert teams.status_code == (403 if role == "therapist" else 200)
     assert new_team.status_code == (201 if role == "admin" else 403)
     assert audit.status_code == (200 if role == "admin" else 403)

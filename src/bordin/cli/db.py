@@ -20,7 +20,8 @@ def _url(db: str | None) -> str:
 def register(app: typer.Typer) -> None:
     """Add the ``db`` command group."""
     group = typer.Typer(
-        help="Database: migrations and the first admin account.", no_args_is_help=True
+        help="Database: migrations, the first admin account, backups and the audit chain.",
+        no_args_is_help=True,
     )
 
     @group.command("upgrade")
@@ -121,4 +122,7 @@ def register(app: typer.Typer) -> None:
         finally:
             engine.dispose()
 
+    from bordin.cli.db_maintenance import register_maintenance
+
+    register_maintenance(group, resolve=_url, db_help=_DB_HELP)
     app.add_typer(group, name="db")

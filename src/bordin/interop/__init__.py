@@ -7,5 +7,13 @@ from bordin.interop.csv_files import (
     read_scores_csv,
     write_scores_csv,
 )
+from bordin.interop.spreadsheet_safety import formula_safe_csv, neutralise_formulas
 
-__all__ = ["read_csv_bytes", "read_responses_csv", "read_scores_csv", "write_scores_csv"]
+__all__ = [
+    "formula_safe_csv",
+    "neutralise_formulas",
+    "read_csv_bytes",
+    "read_responses_csv",
+    "read_scores_csv",
+    "write_scores_csv",
+]

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bordin.errors import InputError
+from bordin.interop.spreadsheet_safety import formula_safe_csv
 
 __all__ = ["read_csv_bytes", "read_responses_csv", "read_scores_csv", "write_scores_csv"]
 
@@ -199,7 +200,8 @@ def write_scores_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
 
     The frame is written to a temporary file in the target's folder and renamed over the
     target, so the target is either the complete new file or untouched. Scores are written
-    at full precision; missing scores are empty cells.
+    at full precision; missing scores are empty cells. Text cells a spreadsheet would run
+    as formulas get a leading apostrophe (:mod:`bordin.interop.spreadsheet_safety`).
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -208,7 +210,7 @@ def write_scores_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            frame.to_csv(out, index=False, lineterminator="\n")
+            formula_safe_csv(frame, out)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bordin.storage.models import AuditEvent, User
+from bordin.storage.audit_chain import note_new_event
+from bordin.storage.models import AuditEvent, User, utcnow
 
 __all__ = ["record_event"]
 
@@ -26,10 +27,12 @@ def record_event(
     """Add an audit row to the current transaction (it commits or rolls back with the work).
 
     ``actor`` is the acting user; ``None`` with ``actor_kind="token"`` is a client's form
-    link, and with ``actor_kind="system"`` an import or maintenance job.
+    link, and with ``actor_kind="system"`` an import or maintenance job. At commit the
+    event joins the tamper-evident chain (:mod:`bordin.storage.audit_chain`).
     """
     kind = actor_kind or ("user" if actor is not None else "system")
     event = AuditEvent(
+        at=utcnow(),
         clinic_id=clinic_id if clinic_id is not None else (actor.clinic_id if actor else None),
         actor_kind=kind,
         actor_id=actor.id if actor is not None else None,
@@ -40,4 +43,5 @@ def record_event(
         detail=detail or {},
     )
     db.add(event)
+    note_new_event(db, event)  # chained when the transaction commits
     return event

@@ -110,8 +110,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory whose objects stay readable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+    """A session factory whose objects stay readable after commit, and whose audit events
+    join the tamper-evident chain at commit (:mod:`bordin.storage.audit_chain`)."""
+    from bordin.storage.audit_chain import install_audit_chain
+
+    factory = sessionmaker(engine, expire_on_commit=False)
+    install_audit_chain(factory)
+    return factory
 
 
 @contextmanager

@@ -10,11 +10,22 @@ from typing import Any
 
 from bordin.errors import BordinError, Conflict, NotFound, PermissionDenied
 
-__all__ = ["AlreadySubmitted", "AuthenticationFailed", "LinkExpired", "LinkReplaced", "RateLimited"]
+__all__ = [
+    "AlreadySubmitted",
+    "AuthenticationFailed",
+    "LinkExpired",
+    "LinkReplaced",
+    "RateLimited",
+    "TwoFactorRequired",
+]
 
 
 class AuthenticationFailed(PermissionDenied):
     """Wrong username or password, or an expired or unknown login session."""
+
+
+class TwoFactorRequired(AuthenticationFailed):
+    """The password was right; the account also needs its two-factor code."""
 
 
 class LinkExpired(NotFound):

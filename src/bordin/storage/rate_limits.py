@@ -44,13 +44,16 @@ Scope = Literal["login", "token"]
 class RateLimit:
     """At most ``limit`` counted events per address in each window of ``window`` seconds.
 
-    ``clock`` gives the time in Unix seconds (tests pass their own).
+    ``clock`` gives the time in Unix seconds (tests pass their own). ``backoff_max`` above
+    zero turns on the exponential lockout of :mod:`bordin.storage.login_lockouts` (up to
+    that many seconds) and its audited record.
     """
 
     scope: Scope
     limit: int
     window: int = 60
     clock: Callable[[], float] = field(default=time.time, compare=False)
+    backoff_max: int = 0
 
     def _window_start(self, now: float) -> int:
         return int(now // self.window) * self.window
@@ -66,6 +69,10 @@ class RateLimit:
             The limit is reached; ``retry_after`` is the seconds left in the window.
         """
         now = self.clock()
+        if self.backoff_max:
+            from bordin.storage.login_lockouts import check_lockout
+
+            check_lockout(db, self.scope, address, now)
         start = self._window_start(now)
         count = db.scalar(
             select(RateLimitCount.count).where(
@@ -78,13 +85,23 @@ class RateLimit:
             retry = max(1, math.ceil(start + self.window - now))
             raise RateLimited("too many requests; try again shortly", retry_after=retry)
 
-    def count(self, db: Session, address: str) -> None:
+    def count(
+        self,
+        db: Session,
+        address: str,
+        *,
+        username: str | None = None,
+        kind: Literal["address", "account"] = "address",
+    ) -> None:
         """Count one event for ``address`` in the current window (an atomic upsert), and
-        delete this scope's rows of windows that have ended.
+        delete this scope's rows of windows that have ended. With backoff on, reaching the
+        limit locks the key out; ``username`` (the login attempted) and ``kind`` (what the
+        key is) go into the lockout's audit event.
 
         The caller commits: after a failed request, roll back its work, count, commit.
         """
-        start = self._window_start(self.clock())
+        now = self.clock()
+        start = self._window_start(now)
         values = {"scope": self.scope, "address": address, "window_start": start, "count": 1}
         keys = ["scope", "address", "window_start"]
         bump = {"count": RateLimitCount.count + 1}
@@ -114,3 +131,30 @@ class RateLimit:
                 ).in_(ended)
             )
         )
+        if self.backoff_max:
+            self._note_limit(db, address, start, now, username=username, kind=kind)
+
+    def _note_limit(
+        self, db: Session, address: str, start: int, now: float, *, username: str | None, kind: str
+    ) -> None:
+        from bordin.storage.login_lockouts import note_limit_reached
+
+        count = db.scalar(
+            select(RateLimitCount.count).where(
+                RateLimitCount.scope == self.scope,
+                RateLimitCount.address == address,
+                RateLimitCount.window_start == start,
+            )
+        )
+        if count is not None and count >= self.limit:
+            note_limit_reached(
+                db,
+                scope=self.scope,
+                key=address,
+                window=self.window,
+                backoff_max=self.backoff_max,
+                now=now,
+                username=username,
+                kind=kind,
+                failures=count,
+            )

@@ -89,7 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
-        login_limit=RateLimit("login", settings.login_rate_limit),
+        login_limit=RateLimit(
+            "login", settings.login_rate_limit, backoff_max=settings.login_backoff_max_seconds
+        ),
         token_limit=RateLimit("token", settings.token_rate_limit),
         db_slots=pool_capacity(engine),
     )
@@ -146,7 +148,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     app.add_middleware(KioskConfinement)  # issue 17: a kiosk device reaches the kiosk only
-    app.add_middleware(SecurityHeaders, https=settings.https)
+    # --- request guards (issue 21): write origin and body size, before any parsing ---
+    from bordin.web.request_guards import RequestGuards
+    from bordin.web.security import SESSION_COOKIE
+
+    app.add_middleware(
+        RequestGuards,
+        base_url=settings.base_url,
+        session_cookie=SESSION_COOKIE,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    # --- end request guards ---
+    app.add_middleware(SecurityHeaders, https=settings.https)  # outside: on refusals too
 
     @app.get(f"{API_PREFIX}/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -15,6 +15,7 @@ statuses as HTML pages (``bordin.web.pages._client_errors``), never this JSON.
 | RateLimited | 429 with Retry-After |
 | InstrumentError | 422 |
 | database busy or unreachable (pool timeout, lock timeout) | 503 with Retry-After |
+| a page's path parameter out of range or malformed (not the API's) | 404 |
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from bordin.storage.exceptions import (
     AuthenticationFailed,
     LinkExpired,
     LinkReplaced,
+    TwoFactorRequired,
 )
 from bordin.web.security import RateLimited
 
@@ -93,6 +95,8 @@ def error_body(exc: BaseException) -> dict[str, Any]:
         error["detail"] = exc.detail
     if isinstance(exc, LinkReplaced):
         error["code"] = "replaced"
+    if isinstance(exc, TwoFactorRequired):
+        error["code"] = "two_factor_required"
     if isinstance(exc, AlreadySubmitted):
         error["code"] = "already_submitted"
         error["receipt"] = exc.receipt
@@ -127,15 +131,31 @@ def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
     return {"error": error}
 
 
+_API_PREFIXES = ("/api/", "/fhir/")
+
+
+def _names_no_page(request: Request, exc: RequestValidationError) -> bool:
+    """A page's path parameter that fails validation (an id out of range, a word where an
+    id goes) names no page: 404, as for any unknown path. The JSON API keeps its 422."""
+    errors = exc.errors()
+    return (
+        bool(errors)
+        and not request.url.path.startswith(_API_PREFIXES)
+        and all(e.get("loc", ("",))[0] == "path" for e in errors)
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the mapping on ``app``."""
 
     async def _domain(_request: Request, exc: Exception) -> JSONResponse:
         return _respond(exc)
 
-    async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
+    async def _invalid(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, RequestValidationError):  # registered for that type only
             return _respond(exc)
+        if _names_no_page(request, exc):
+            return _respond(NotFound(f"{request.url.path} not found"))
         return JSONResponse(_validation_body(exc), status_code=422)
 
     app.add_exception_handler(RequestValidationError, _invalid)

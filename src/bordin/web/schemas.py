@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "AcknowledgeIn",
+    "AdminTwoFactorIn",
     "AlertOut",
     "CaseloadEntryOut",
     "ClientIn",
@@ -34,6 +35,8 @@ __all__ = [
     "SubmissionIn",
     "TherapistCheckIn",
     "TherapistCheckOut",
+    "TwoFactorCodeIn",
+    "TwoFactorStartOut",
     "UserOut",
 ]
 
@@ -47,6 +50,9 @@ class LoginIn(BaseModel):
 
     username: str = Field(max_length=254)
     password: str = Field(max_length=1024)
+    totp_code: str | None = Field(
+        None, max_length=16, description="The six-digit code, for accounts with two-factor login."
+    )
 
 
 class UserOut(_Out):
@@ -304,3 +310,22 @@ class ContentPackOut(BaseModel):
     title: str
     origin: str
     uploaded_at: datetime | None = None
+
+
+class TwoFactorStartOut(BaseModel):
+    """A new TOTP secret, shown once, for an authenticator app."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class TwoFactorCodeIn(BaseModel):
+    """A six-digit code from an authenticator app."""
+
+    code: str = Field(max_length=16)
+
+
+class AdminTwoFactorIn(BaseModel):
+    """Whether the clinic requires two-factor login for its admins."""
+
+    required: bool

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from bordin.errors import Conflict, InputError, NotFound
 from bordin.storage.access import require_role
-from bordin.storage.actions.organisation import MIN_PASSWORD_LENGTH
 from bordin.storage.audit import record_event
 from bordin.storage.credentials import hash_password, hash_token, new_token, verify_password
 from bordin.storage.models import ROLES, LoginSession, PasswordReset, Team, User, utcnow
+from bordin.storage.password_policy import check_new_password
 
 __all__ = [
     "RESET_LINK_LIFETIME",
@@ -33,11 +33,8 @@ __all__ = [
 RESET_LINK_LIFETIME = timedelta(days=2)
 
 
-def _check_new_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InputError(
-            f"a password needs at least {MIN_PASSWORD_LENGTH} characters", column="new_password"
-        )
+def _check_new_password(password: str, username: str | None) -> None:
+    check_new_password(password, username=username, column="new_password")
 
 
 def _clinic_user(db: Session, actor: User, user_id: int) -> User:
@@ -59,7 +56,7 @@ def change_own_password(db: Session, *, actor: User, current: str, new: str) -> 
     """
     if not verify_password(actor.password_hash, current):
         raise InputError("the current password is not right", column="current_password")
-    _check_new_password(new)
+    _check_new_password(new, actor.username)
     if new == current:
         raise InputError("the new password is the same as the current one", column="new_password")
     actor.password_hash = hash_password(new)
@@ -111,10 +108,10 @@ def reset_password(db: Session, *, token: str, password: str) -> User:
     """Set a new password through a reset link; the link is used up and the account's
     login sessions end."""
     link = find_password_reset(db, token)
-    _check_new_password(password)
     user = db.get(User, link.user_id)
     if user is None:
         raise NotFound("this reset link is not valid")
+    _check_new_password(password, user.username)
     user.password_hash = hash_password(password)
     link.used_at = utcnow()
     db.execute(delete(LoginSession).where(LoginSession.user_id == user.id))

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bordin.storage.actions.two_factor import check_second_factor
 from bordin.storage.audit import record_event
 from bordin.storage.credentials import (
     hash_password,
@@ -21,8 +22,17 @@ from bordin.storage.models import LoginSession, User, utcnow
 __all__ = ["authenticate_session", "log_in", "log_out"]
 
 
-def log_in(db: Session, *, username: str, password: str, lifetime: timedelta) -> tuple[User, str]:
-    """Check a username and password; open a login session and return its token.
+def log_in(
+    db: Session,
+    *,
+    username: str,
+    password: str,
+    lifetime: timedelta,
+    totp_code: str | None = None,
+) -> tuple[User, str]:
+    """Check a username and password (and the two-factor code of an account that uses
+    one, :mod:`bordin.storage.actions.two_factor`); open a login session and return its
+    token.
 
     The token goes into the session cookie; only its SHA-256 is stored. A failed attempt
     is audited (with the username tried) and takes as long as a successful one.
@@ -30,7 +40,10 @@ def log_in(db: Session, *, username: str, password: str, lifetime: timedelta) ->
     Raises
     ------
     AuthenticationFailed
-        Unknown username, wrong password or disabled account (one message for all three).
+        Unknown username, wrong password or disabled account (one message for all three),
+        or a wrong or reused two-factor code.
+    TwoFactorRequired
+        The password was right but the account's two-factor code is missing.
     """
     name = username.strip().lower()
     user = db.scalar(select(User).where(User.username == name))
@@ -47,6 +60,20 @@ def log_in(db: Session, *, username: str, password: str, lifetime: timedelta) ->
             detail={"username": name[:254]},
         )
         raise AuthenticationFailed("wrong username or password")
+    try:
+        check_second_factor(user, totp_code)
+    except AuthenticationFailed as exc:
+        record_event(
+            db,
+            actor=None,
+            actor_kind="anonymous",
+            action="auth.login_failed",
+            object_type="user",
+            object_id=user.id,
+            clinic_id=user.clinic_id,
+            detail={"username": name[:254], "second_factor": type(exc).__name__},
+        )
+        raise
     if password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     token = new_token()

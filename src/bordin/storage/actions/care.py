@@ -175,7 +175,10 @@ def close_episode(
     reason: str | None = None,
 ) -> Episode:
     """Close an episode of care (discharge), with its reason: a planned end, a dropout or a
-    referral (:data:`CLOSE_REASONS`; None when not given, as through the older API)."""
+    referral (:data:`CLOSE_REASONS`; None when not given, as through the older API).
+
+    The episode's open form links are cancelled in the same transaction
+    (:mod:`bordin.storage.actions.link_lifecycle`)."""
     episode = db.get(Episode, episode_id)
     if episode is None:
         raise NotFound(f"episode {episode_id} not found")
@@ -189,6 +192,9 @@ def close_episode(
         raise InputError("an episode cannot close before it opened", column="closed_on")
     episode.closed_on = closed
     episode.close_reason = reason
+    from bordin.storage.actions.link_lifecycle import cancel_episode_links
+
+    cancel_episode_links(db, actor=actor, episode=episode)  # a closed episode takes no answers
     record_event(
         db,
         actor=actor,

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from bordin.errors import Conflict, InputError, InstrumentError, NotFound
 from bordin.storage.access import require_client
 from bordin.storage.actions._feedback import recompute_client_feedback, rescore_sessions
+from bordin.storage.actions.link_lifecycle import check_link_context, refuse_closed_episode
 from bordin.storage.actions.risk import raise_risk_events
 from bordin.storage.audit import record_event
 from bordin.storage.credentials import hash_token, new_token
@@ -111,12 +112,14 @@ def create_form_request(
     NotFound
         The session is not in the caller's scope.
     Conflict
-        One of the instruments was already answered for this session.
+        One of the instruments was already answered for this session, or the session's
+        episode is closed.
     """
     session = db.get(TherapySession, session_id)
     if session is None:
         raise NotFound(f"session {session_id} not found")
     client = require_client(db, actor, session.client_id)
+    refuse_closed_episode(db, session)
     wanted = [str(i).strip().lower() for i in instruments]
     if not wanted:
         raise InputError("name at least one instrument", column="instruments")
@@ -207,7 +210,9 @@ def find_form_request(db: Session, token: str, *, for_update: bool = False) -> F
         The link was never used and a newer link was made for the same session while it
         was live (which cancelled it).
     LinkExpired
-        The link is past its expiry time and was never used.
+        The link is past its expiry time and was never used, or may no longer take answers
+        (its episode closed, or the client's therapist deactivated; see
+        :mod:`bordin.storage.actions.link_lifecycle`).
     """
     statement = select(FormRequest).where(FormRequest.token_hash == hash_token(token))
     if for_update:
@@ -233,6 +238,7 @@ def find_form_request(db: Session, token: str, *, for_update: bool = False) -> F
             )
         if request.expires_at <= utcnow():
             raise LinkExpired("this form link has expired; ask your therapist for a new one")
+        check_link_context(db, request)
     return request
 
 

@@ -10,10 +10,9 @@ from bordin.storage.access import require_role
 from bordin.storage.audit import record_event
 from bordin.storage.credentials import hash_password
 from bordin.storage.models import ROLES, Clinic, Team, User
+from bordin.storage.password_policy import check_new_password
 
 __all__ = ["create_clinic", "create_team", "create_user", "set_password"]
-
-MIN_PASSWORD_LENGTH = 10
 
 
 def create_clinic(db: Session, *, actor: User | None, name: str) -> Clinic:
@@ -59,11 +58,8 @@ def create_team(db: Session, *, actor: User | None, clinic_id: int, name: str) -
     return team
 
 
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InputError(
-            f"a password needs at least {MIN_PASSWORD_LENGTH} characters", column="password"
-        )
+def _check_password(password: str, username: str | None) -> None:
+    check_new_password(password, username=username, column="password")
 
 
 def create_user(
@@ -105,7 +101,7 @@ def create_user(
     if password_hash is None:
         if password is None:
             raise InputError("give a password", column="password")
-        _check_password(password)
+        _check_password(password, username)
         password_hash = hash_password(password)
     elif not password_hash.startswith("$argon2id$"):
         raise InputError("the password hash must be an argon2id hash", column="password")
@@ -150,7 +146,7 @@ def set_password(db: Session, *, actor: User | None, user_id: int, password: str
         require_role(actor, "admin")
         if actor.clinic_id != user.clinic_id:
             raise NotFound(f"user {user_id} not found")
-    _check_password(password)
+    _check_password(password, user.username)
     user.password_hash = hash_password(password)
     record_event(
         db,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bordin.storage.models._base import Base, UTCDateTime, utcnow
@@ -16,6 +16,9 @@ class AuditEvent(Base):
 
     ``actor_kind`` is ``user`` (``actor_id`` set), ``token`` (a client's form link: the form
     request id is in ``object_id``) or ``system`` (imports, migrations).
+
+    ``chain_seq``, ``prev_hash`` and ``hash`` make the trail tamper-evident: each event's
+    hash covers its content and the previous event's hash (:mod:`bordin.storage.audit_chain`).
     """
 
     __tablename__ = "audit_events"
@@ -30,3 +33,20 @@ class AuditEvent(Base):
     object_id: Mapped[int | None] = mapped_column()
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The one row holding the audit chain's last position and hash.
+
+    Appending to the chain locks this row, so concurrent transactions chain one after the
+    other; comparing it with the last event also shows events deleted from the end.
+    """
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -36,6 +38,8 @@ class Clinic(Base):
     #: minutes an unacknowledged risk answer waits before the supervisors are notified too
     risk_escalate_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: admins must log in with a second factor (TOTP; ``actions.two_factor``)
+    admin_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Team(Base):
@@ -68,6 +72,11 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: TOTP (RFC 6238) secret, base32; set when enrolment starts, in use once confirmed
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the last time step whose code was accepted (a code is never accepted twice)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     clinic: Mapped[Clinic] = relationship(lazy="joined")
 

@@ -12,10 +12,16 @@ __all__ = ["list_audit_events", "list_teams", "list_users"]
 
 
 def list_users(db: Session, *, actor: User) -> list[User]:
-    """The staff of the actor's clinic (admins), or of their team (supervisors)."""
+    """The staff of the actor's clinic (admins), or of their team (supervisors).
+
+    A supervisor without a team has no scope: the list is empty (comparing with a missing
+    team would otherwise select every colleague without a team, admins included).
+    """
     require_role(actor, "admin", "supervisor")
     statement = select(User).where(User.clinic_id == actor.clinic_id)
     if actor.role == "supervisor":
+        if actor.team_id is None:
+            return []
         statement = statement.where(User.team_id == actor.team_id)
     return list(db.scalars(statement.order_by(User.username)))
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from bordin.storage import actions, queries
-from bordin.web.deps import MAX_ID, CurrentUser, Db, require_csrf
-from bordin.web.schemas import UserOut
+from bordin.web.deps import MAX_ID, CurrentUser, Db, RecordId, require_csrf
+from bordin.web.schemas import AdminTwoFactorIn, UserOut
 
 __all__ = ["AuditEventOut", "TeamIn", "TeamOut", "UserIn", "router"]
 
@@ -117,3 +117,23 @@ def list_audit_events(
         )
         for e in events
     ]
+
+
+# --- two-factor login (issue 21) ---
+@router.post(
+    "/users/{user_id}/two-factor/off", status_code=204, dependencies=[Depends(require_csrf)]
+)
+def turn_off_two_factor(user_id: RecordId, db: Db, user: CurrentUser) -> None:
+    """Turn off a staff member's two-factor login (a lost phone; admins only)."""
+    from bordin.storage.actions.two_factor import turn_off_two_factor as turn_off
+
+    turn_off(db, actor=user, user_id=user_id)
+
+
+@router.put("/clinic/admin-two-factor", status_code=204, dependencies=[Depends(require_csrf)])
+def require_admin_two_factor(body: AdminTwoFactorIn, db: Db, user: CurrentUser) -> None:
+    """Require (or not) two-factor login for the clinic's admins (every admin must use it
+    already)."""
+    from bordin.storage.actions.two_factor import require_admin_two_factor as require
+
+    require(db, actor=user, required=body.required)

@@ -24,8 +24,11 @@ _CSV: dict[int | str, dict[str, Any]] = {
 
 
 def _csv(frame: Any, name: str) -> Response:
+    """``frame`` as a CSV download, text cells neutralised against formula injection."""
+    from bordin.interop.spreadsheet_safety import formula_safe_csv
+
     return Response(
-        frame.to_csv(index=False, lineterminator="\n"),
+        formula_safe_csv(frame),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

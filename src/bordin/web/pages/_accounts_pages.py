@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bordin.errors import BordinError, Conflict, NotFound, PermissionDenied
 from bordin.storage.models import User
 from bordin.web.deps import app_state
-from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._deps import PageId, open_transaction, optional_form_id, page_user
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -178,7 +178,7 @@ def _status_of(context: dict[str, Any]) -> int:
 
 
 @router.get("/admin/users/{user_id}", include_in_schema=False)
-def admin_user(request: Request, user_id: int, done: str | None = None) -> Response:
+def admin_user(request: Request, user_id: PageId, done: str | None = None) -> Response:
     """An admin's page for one user: role and team, deactivation, a reset link."""
     return _admin_page(request, user_id, lambda c: c.update(done=DONE.get(done or "")))
 
@@ -201,13 +201,12 @@ async def _admin_write(request: Request, user_id: int, what: str) -> Response:
                     base = app_state(request).settings.base_url.rstrip("/")
                     link = f"{base}/reset/{token}"
                 elif what == "update":
-                    team = str(form.get("team_id") or "")
                     update_user(
                         db,
                         actor=actor,
                         user_id=user_id,
                         role=str(form.get("role") or ""),
-                        team_id=int(team) if team.isdigit() else None,
+                        team_id=optional_form_id(form.get("team_id"), what="team"),
                     )
                 else:
                     set_user_active(db, actor=actor, user_id=user_id, active=what == "activate")
@@ -232,25 +231,25 @@ async def _admin_write(request: Request, user_id: int, what: str) -> Response:
 
 
 @router.post("/admin/users/{user_id}/reset-link", include_in_schema=False)
-async def make_reset_link(request: Request, user_id: int) -> Response:
+async def make_reset_link(request: Request, user_id: PageId) -> Response:
     """Make a one-time password reset link for the user, shown once."""
     return await _admin_write(request, user_id, "reset")
 
 
 @router.post("/admin/users/{user_id}/update", include_in_schema=False)
-async def change_role_team(request: Request, user_id: int) -> Response:
+async def change_role_team(request: Request, user_id: PageId) -> Response:
     """Change the user's role and team."""
     return await _admin_write(request, user_id, "update")
 
 
 @router.post("/admin/users/{user_id}/deactivate", include_in_schema=False)
-async def deactivate(request: Request, user_id: int) -> Response:
+async def deactivate(request: Request, user_id: PageId) -> Response:
     """Deactivate the account; its login sessions end at once."""
     return await _admin_write(request, user_id, "deactivate")
 
 
 @router.post("/admin/users/{user_id}/activate", include_in_schema=False)
-async def activate(request: Request, user_id: int) -> Response:
+async def activate(request: Request, user_id: PageId) -> Response:
     """Reactivate the account."""
     return await _admin_write(request, user_id, "activate")
 

@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 
 from bordin.errors import BordinError, Conflict, InputError, PermissionDenied
 from bordin.storage.models import ROLES, User
-from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._deps import open_transaction, optional_form_id, page_user
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -200,7 +200,6 @@ async def _apply(db: Session, user: User, what: str, form: Any) -> None:
     elif what == "team":
         create_team(db, actor=user, clinic_id=user.clinic_id, name=str(form.get("name") or ""))
     elif what == "user":
-        team = str(form.get("team_id") or "")
         create_user(
             db,
             actor=user,
@@ -209,7 +208,7 @@ async def _apply(db: Session, user: User, what: str, form: Any) -> None:
             password=str(form.get("password") or ""),
             role=str(form.get("role") or ""),
             display_name=str(form.get("display_name") or "").strip(),
-            team_id=int(team) if team.isdigit() else None,
+            team_id=optional_form_id(form.get("team_id"), what="team"),
         )
     else:
         upload = form.get("file")

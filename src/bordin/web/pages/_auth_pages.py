@@ -11,9 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from bordin.errors import PermissionDenied
 from bordin.storage import transaction
 from bordin.storage.actions import log_in, log_out
-from bordin.storage.exceptions import AuthenticationFailed
+from bordin.storage.exceptions import AuthenticationFailed, TwoFactorRequired
 from bordin.web.deps import AppState, app_state
 from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._redirects import HOME, safe_next
 from bordin.web.pages._render import render_page
 from bordin.web.security import (
     CSRF_FIELD,
@@ -30,14 +31,10 @@ __all__ = ["router", "safe_next"]
 
 router = APIRouter()
 
-HOME = "/caseload"
 
-
-def safe_next(value: str | None) -> str:
-    """A local path to go to after login (anything else becomes the home page)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return HOME
-    return value
+def _next_page(request: Request, value: str | None) -> str:
+    """The page to go on to after login: a GET route of this app, or the home page."""
+    return safe_next(value, request.app.routes)
 
 
 def _login_page(
@@ -67,11 +64,15 @@ def login_form(request: Request, next: str | None = None) -> Response:
     with open_transaction(request) as db:
         user = page_user(request, db)
     if user is not None:
-        return RedirectResponse(safe_next(next), status_code=303)
-    return _login_page(request, next_path=safe_next(next), error=None, username="", status_code=200)
+        return RedirectResponse(_next_page(request, next), status_code=303)
+    return _login_page(
+        request, next_path=_next_page(request, next), error=None, username="", status_code=200
+    )
 
 
-def _log_in(state: AppState, address: str, username: str, password: str) -> str | None:
+def _log_in(
+    state: AppState, address: str, username: str, password: str, code: str | None = None
+) -> str | None:
     """The new session's token, or ``None`` for a failed login (audited, and counted
     against the address's login limit).
 
@@ -79,6 +80,8 @@ def _log_in(state: AppState, address: str, username: str, password: str) -> str 
     ------
     RateLimited
         The address, or the account, has too many failed logins in the current window.
+    TwoFactorRequired
+        The password was right; the account's two-factor code is missing (counted too).
     """
     account = account_key(username)
     with transaction(state.sessions) as db:
@@ -90,12 +93,17 @@ def _log_in(state: AppState, address: str, username: str, password: str) -> str 
                 username=username,
                 password=password,
                 lifetime=timedelta(hours=state.settings.session_hours),
+                totp_code=code,
             )
-        except AuthenticationFailed:
-            state.login_limit.count(db, address)
-            state.login_limit.count(db, account)
-            return None  # the failed attempt's audit row commits with the count
-    return token
+        except AuthenticationFailed as exc:
+            state.login_limit.count(db, address, username=username)
+            state.login_limit.count(db, account, username=username, kind="account")
+            missing_code = isinstance(exc, TwoFactorRequired)
+        else:
+            return token
+    if missing_code:  # the failed attempt's audit row and count are committed
+        raise TwoFactorRequired("enter the code")
+    return None
 
 
 @router.post("/login", include_in_schema=False)
@@ -104,11 +112,20 @@ async def login_submit(request: Request) -> Response:
     form = await request.form()
     username = str(form.get("username") or "")
     password = str(form.get("password") or "")
-    next_path = safe_next(str(form.get("next") or ""))
+    code = str(form.get("code") or "").strip() or None
+    next_path = _next_page(request, str(form.get("next") or ""))
     state = app_state(request)
     address = client_address(request)
     try:
-        token = await run_in_threadpool(_log_in, state, address, username, password)
+        token = await run_in_threadpool(_log_in, state, address, username, password, code)
+    except TwoFactorRequired:
+        return _login_page(
+            request,
+            next_path=next_path,
+            error="Enter the six-digit code from your authenticator app as well.",
+            username=username,
+            status_code=401,
+        )
     except RateLimited as exc:
         return _login_page(
             request,

@@ -17,7 +17,7 @@ from bordin.storage.models import Client, FormRequest, ItemResponse, TherapySess
 from bordin.web.deps import app_state
 from bordin.web.i18n import LANGUAGES
 from bordin.web.pages._caseload_filters import filter_caseload
-from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._deps import PageId, open_transaction, page_user
 from bordin.web.pages._labels import FORM_STATES, badge_for
 from bordin.web.pages._page import (
     base_context,
@@ -259,7 +259,7 @@ def _chosen_language(form: Any, default: str) -> str:
 
 
 @router.post("/clients/{client_id}/form-link", include_in_schema=False)
-async def create_form_link(request: Request, client_id: int) -> Response:
+async def create_form_link(request: Request, client_id: PageId) -> Response:
     """Create the client's next one-time form link and show it with a QR code."""
     from bordin.storage.actions import create_form_request
     from bordin.storage.actions.care_changes import set_form_defaults

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from bordin.errors import InputError, NotFound, PermissionDenied
 from bordin.web.pages._client_data import client_context
-from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._deps import PageId, open_transaction, page_user
 from bordin.web.pages._page import (
     check_form_csrf,
     error_page,
@@ -82,7 +82,10 @@ def render_charts(context: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/clients/{client_id}", include_in_schema=False)
 def client_page(
-    request: Request, client_id: int, acknowledged: int | None = None, checked: int | None = None
+    request: Request,
+    client_id: PageId,
+    acknowledged: int | None = None,
+    checked: int | None = None,
 ) -> Response:
     """Everything about one client a therapist reads before the session."""
     with open_transaction(request) as db:
@@ -114,7 +117,7 @@ def client_page(
 
 
 @router.post("/alerts/{alert_id}/acknowledge", include_in_schema=False)
-async def acknowledge(request: Request, alert_id: int) -> Response:
+async def acknowledge(request: Request, alert_id: PageId) -> Response:
     """Acknowledge an alert with a note, then go back to the client page."""
     from bordin.storage.actions import acknowledge_alert
 

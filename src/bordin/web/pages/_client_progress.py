@@ -18,7 +18,7 @@ from markupsafe import Markup
 from bordin.errors import NotFound
 from bordin.web.pages._client_data import client_context
 from bordin.web.pages._client_page import render_charts
-from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._deps import PageId, open_transaction, page_user
 from bordin.web.pages._page import error_page, login_redirect
 from bordin.web.pages._render import DISCLAIMER, page_environment, render_page
 
@@ -86,7 +86,7 @@ def progress_context(page: dict[str, Any], *, made: datetime) -> dict[str, Any]:
 
 
 @router.get("/clients/{client_id}/progress", include_in_schema=False)
-def client_progress(request: Request, client_id: int) -> Response:
+def client_progress(request: Request, client_id: PageId) -> Response:
     """A client's progress report (HTML, ``?format=json`` or ``?format=pdf``)."""
     with open_transaction(request) as db:
         user = page_user(request, db)

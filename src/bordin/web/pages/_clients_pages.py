@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 from bordin.errors import BordinError, Conflict, InputError, NotFound, PermissionDenied
 from bordin.storage.actions.clinic_settings import clinic_today
 from bordin.storage.models import User
-from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._deps import (
+    PageId,
+    form_id,
+    open_transaction,
+    optional_form_id,
+    page_user,
+)
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -165,13 +171,12 @@ async def add_client(request: Request) -> Response:
             return login_redirect(request)
         try:
             check_form_csrf(request, form)
-            therapist = str(form.get("therapist_id") or "")
             with db.begin_nested():
                 client = create_client(
                     db,
                     actor=user,
                     code=str(form.get("code") or ""),
-                    therapist_id=int(therapist) if therapist.isdigit() else None,
+                    therapist_id=optional_form_id(form.get("therapist_id"), what="therapist"),
                     opened_on=_day(form.get("opened_on"), "opened_on"),
                     form_language=str(form.get("form_language") or "en"),
                     default_instruments=_chosen(form),
@@ -323,7 +328,7 @@ def _care_page(
 
 
 @router.get("/clients/{client_id}/care", include_in_schema=False)
-def care(request: Request, client_id: int, done: str | None = None) -> Response:
+def care(request: Request, client_id: PageId, done: str | None = None) -> Response:
     """A client's episodes and sessions, and the forms to change them."""
     return _care_page(request, client_id, done=done)
 
@@ -332,7 +337,7 @@ def _apply(db: Session, user: User, client_id: int, what: str, form: Any) -> Non
     from bordin.storage import actions
 
     if what == "close":
-        episode = int(str(form.get("episode_id") or "0") or 0)
+        episode = form_id(form.get("episode_id"), what="episode")
         actions.close_episode(
             db,
             actor=user,
@@ -389,10 +394,10 @@ def _apply(db: Session, user: User, client_id: int, what: str, form: Any) -> Non
             default_instruments=_chosen(form),
         )
     elif what == "transfer":
-        therapist = str(form.get("therapist_id") or "")
-        if not therapist.isdigit():
+        therapist = optional_form_id(form.get("therapist_id"), what="therapist")
+        if therapist is None:
             raise InputError("choose a therapist", column="therapist_id")
-        actions.transfer_client(db, actor=user, client_id=client_id, therapist_id=int(therapist))
+        actions.transfer_client(db, actor=user, client_id=client_id, therapist_id=therapist)
     else:
         raise NotFound(f"no such change: {what}")
 
@@ -400,17 +405,17 @@ def _apply(db: Session, user: User, client_id: int, what: str, form: Any) -> Non
 def _own_session(db: Session, user: User, client_id: int, form: Any) -> int:
     from bordin.storage.queries import get_session
 
-    raw = str(form.get("session_id") or "")
-    if not raw.isdigit():
+    chosen = optional_form_id(form.get("session_id"), what="session")
+    if chosen is None:
         raise InputError("choose a session", column="session_id")
-    session = get_session(db, actor=user, session_id=int(raw))
+    session = get_session(db, actor=user, session_id=chosen)
     if session.client_id != client_id:
-        raise NotFound(f"session {raw} not found")
+        raise NotFound(f"session {chosen} not found")
     return session.id
 
 
 @router.post("/clients/{client_id}/care/{what}", include_in_schema=False)
-async def change_care(request: Request, client_id: int, what: str) -> Response:
+async def change_care(request: Request, client_id: PageId, what: str) -> Response:
     """Apply one change to the client's care (audited); back to the care page."""
     form = await request.form()
     error: BordinError | None = None
@@ -474,7 +479,9 @@ def paper_context(
 
 
 @router.get("/clients/{client_id}/sessions/{session_id}/paper", include_in_schema=False)
-def paper_form(request: Request, client_id: int, session_id: int, instrument: str = "") -> Response:
+def paper_form(
+    request: Request, client_id: PageId, session_id: PageId, instrument: str = ""
+) -> Response:
     """Type in a questionnaire the client filled on paper (marked as staff-entered)."""
     with open_transaction(request) as db:
         user = page_user(request, db)
