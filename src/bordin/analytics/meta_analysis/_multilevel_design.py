@@ -65,12 +65,18 @@ def prepare_multilevel(
     cluster: Sequence[object],
     effect: Sequence[object] | None,
     mods: pd.DataFrame | None,
+    *,
+    first_row: int = 1,
+    columns: tuple[str, str, str, str] = ("yi", "vi", "cluster", "effect"),
 ) -> MultilevelData:
     """Check the inputs (errors name the 1-based row) and build the model matrix.
 
     Rows with a missing moderator value are left out (metafor's default ``na.omit``) and
-    counted; a missing yi, vi or cluster is an error.
+    counted; a missing yi, vi or cluster is an error. ``first_row`` is the row number of
+    the first effect in messages (2 for a CSV with a header line); ``columns`` names the
+    yi, vi, cluster and effect columns in messages.
     """
+    yi_col, vi_col, cluster_col, effect_col = columns
     y = np.asarray(yi, dtype=float).reshape(-1)
     v = np.asarray(vi, dtype=float).reshape(-1)
     n = y.size
@@ -80,13 +86,17 @@ def prepare_multilevel(
         raise InputError(f"{len(mods)} rows of moderators for {n} effect sizes")
     bad = np.flatnonzero(~np.isfinite(y))
     if bad.size:
-        raise InputError("yi is not a finite number", row=int(bad[0]) + 1, column="yi")
+        raise InputError("not a finite number", row=int(bad[0]) + first_row, column=yi_col)
     bad = np.flatnonzero(~(np.isfinite(v) & (v > 0)))
     if bad.size:
-        raise InputError("vi is not a positive finite number", row=int(bad[0]) + 1, column="vi")
+        raise InputError(
+            "the sampling variance must be a positive number",
+            row=int(bad[0]) + first_row,
+            column=vi_col,
+        )
     for i, c in enumerate(cluster):
         if _missing(c):
-            raise InputError("the cluster is missing", row=i + 1, column="cluster")
+            raise InputError("the cluster is missing", row=i + first_row, column=cluster_col)
     keep = np.ones(n, dtype=bool)
     if mods is not None:
         for name in mods.columns:
@@ -100,10 +110,11 @@ def prepare_multilevel(
             key = (c, str(e))
             if key in seen:
                 raise InputError(
-                    f"effect {e!r} occurs twice in cluster {c!r} (also row {seen[key] + 1}); "
-                    "the effect identifier must be unique within its cluster",
-                    row=i + 1,
-                    column="effect",
+                    f"effect {e!r} occurs twice in cluster {c!r} (also row "
+                    f"{seen[key] + first_row}); the effect identifier must be unique within "
+                    "its cluster",
+                    row=i + first_row,
+                    column=effect_col,
                 )
             seen[key] = i
     if mods is None or len(mods.columns) == 0:

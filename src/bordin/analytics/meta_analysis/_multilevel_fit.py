@@ -122,7 +122,7 @@ def _gls(
     x = blocks.xq if basis else blocks.x
     wx = w.apply(x)
     a = x.T @ wx
-    a_inv = np.linalg.inv(a)
+    a_inv = np.asarray(np.linalg.inv(a), dtype=np.float64)
     beta = a_inv @ (wx.T @ blocks.y)
     return beta, a_inv, wx, a
 

@@ -222,6 +222,8 @@ def fit_multilevel_meta(
     effect_name: str = "effect",
     sigma2: tuple[float | None, float | None] = (None, None),
     threshold: float = 1e-12,
+    first_row: int = 1,
+    columns: tuple[str, str, str, str] = ("yi", "vi", "cluster", "effect"),
 ) -> MultilevelMetaResult:
     """Fit a three-level meta-analysis, as metafor's ``rma.mv`` with ``~ 1 | cluster/effect``.
 
@@ -249,6 +251,9 @@ def fit_multilevel_meta(
     sigma2
         Values at which to hold the variance components (None: estimate), as metafor's
         ``sigma2 = c(NA, 0.1)``; fit statistics count only the estimated ones.
+    first_row, columns
+        Row number of the first effect and the names of the yi, vi, cluster and effect
+        columns, used in error messages (a CSV reader passes 2 and its column names).
     threshold
         Fisher scoring stops when no variance component changes by more than this
         (relative to max(1, value)).
@@ -312,7 +317,7 @@ def fit_multilevel_meta(
     if test not in get_args(MultilevelTest):
         raise InputError(f"unknown test {test!r}; choose z or t")
     level = check_level(level)
-    data = prepare_multilevel(yi, vi, cluster, effect, mods)
+    data = prepare_multilevel(yi, vi, cluster, effect, mods, first_row=first_row, columns=columns)
     blocks = Blocks(data.yi, data.vi, data.x, data.cluster)
     reml = method == "REML"
     for value in sigma2:
