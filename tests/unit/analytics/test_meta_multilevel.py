@@ -150,3 +150,25 @@ def test_robust_needs_more_clusters_than_coefficients() -> None:
     )
     with pytest.raises(InputError, match="2 clusters"):
         robust_cr2(res)
+
+
+def test_docstrings_follow_the_statistics_convention_and_examples_run() -> None:
+    import doctest
+    import inspect
+    import re
+    from pathlib import Path
+
+    from bordin.analytics.meta_analysis import multilevel, multilevel_confint, robust
+
+    root = Path(__file__).resolve().parents[3]
+    sections = ["Parameters", "Returns", "Raises", "Notes", "Validation", "References", "Examples"]
+    for func in (fit_multilevel_meta, sigma2_confint, robust_cr2):
+        doc = inspect.getdoc(func) or ""
+        positions = [doc.find(f"\n{s}\n---") for s in sections]
+        assert all(p > 0 for p in positions), func.__name__
+        assert positions == sorted(positions), func.__name__
+        assert "doi.org/" in doc
+        for cited in re.findall(r"tests/[\w/]+\.(?:json|py|R)", doc):
+            assert (root / cited).is_file(), cited
+    for module in (multilevel, multilevel_confint, robust):
+        assert doctest.testmod(module).failed == 0

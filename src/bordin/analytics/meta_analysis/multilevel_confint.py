@@ -105,6 +105,11 @@ def sigma2_confint(result: MultilevelMetaResult, *, tol: float = 1e-12) -> Sigma
     -------
     Sigma2ConfintResult
 
+    Raises
+    ------
+    ConvergenceError
+        A profile refit (Fisher scoring for the other component) did not converge.
+
     Notes
     -----
     For component j, the limits solve
