@@ -18,6 +18,7 @@ SCRIPTS = (
     "simulate.py",
     "feedback.py",
     "meta.py",
+    "meta_multilevel.py",
     "panel.py",
     "report.py",
     "import_history.py",
