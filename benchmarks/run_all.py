@@ -19,6 +19,7 @@ SCRIPTS = (
     "feedback.py",
     "meta.py",
     "meta_regression.py",
+    "meta_multilevel.py",
     "panel.py",
     "panel_satterthwaite.py",
     "report.py",

@@ -7,7 +7,10 @@ Egger's test (:func:`egger_test`), trim and fill (:func:`trim_and_fill`), leave-
 (:func:`leave_one_out`), meta-regression on continuous and categorical moderators
 (:func:`fit_meta_regression`, with predictions), the whole pipeline with metafor-named JSON
 (:func:`analyse_correlations`) and per-therapist or per-site correlations from clinic data
-(:func:`correlations_by_group`), compared with Flückiger et al. (2018).
+(:func:`correlations_by_group`), compared with Flückiger et al. (2018). Three-level models
+for effects nested in studies (:func:`fit_multilevel_meta`, metafor's ``rma.mv``), their
+profile-likelihood intervals (:func:`sigma2_confint`) and cluster-robust CR2 tests
+(:func:`robust_cr2`, clubSandwich) (issue 20).
 """
 
 from bordin.analytics.meta_analysis._fit import FitControl, Method, Test
@@ -43,11 +46,22 @@ from bordin.analytics.meta_analysis.escalc import (
 )
 from bordin.analytics.meta_analysis.influence import LeaveOneOutResult, leave_one_out
 from bordin.analytics.meta_analysis.model import MetaResult, random_effects_meta
+from bordin.analytics.meta_analysis.multilevel import (
+    MultilevelMetaResult,
+    MultilevelMethod,
+    MultilevelTest,
+    fit_multilevel_meta,
+)
+from bordin.analytics.meta_analysis.multilevel_confint import (
+    Sigma2ConfintResult,
+    sigma2_confint,
+)
 from bordin.analytics.meta_analysis.prediction import MetaPredictionResult
 from bordin.analytics.meta_analysis.regression import (
     MetaRegressionResult,
     fit_meta_regression,
 )
+from bordin.analytics.meta_analysis.robust import RobustMetaResult, robust_cr2
 
 __all__ = [
     "BenchmarkCorrelation",
@@ -65,6 +79,11 @@ __all__ = [
     "MetaRegressionResult",
     "MetaResult",
     "Method",
+    "MultilevelMetaResult",
+    "MultilevelMethod",
+    "MultilevelTest",
+    "RobustMetaResult",
+    "Sigma2ConfintResult",
     "Tau2ConfintResult",
     "Test",
     "TrimFillResult",
@@ -75,9 +94,12 @@ __all__ = [
     "correlations_by_group",
     "egger_test",
     "fit_meta_regression",
+    "fit_multilevel_meta",
     "leave_one_out",
     "outcome_direction",
     "random_effects_meta",
+    "robust_cr2",
+    "sigma2_confint",
     "tau2_confint",
     "trim_and_fill",
     "z_to_r",
