@@ -17,7 +17,7 @@ from bordin.storage import actions, queries
 from bordin.storage.contact_cipher import make_cipher
 from bordin.storage.models import Episode, TherapySession, User
 from bordin.web.deps import app_state
-from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._deps import PageId, open_transaction, page_user
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -100,7 +100,7 @@ def delivery_context(
 
 
 @router.get("/clients/{client_id}/delivery", include_in_schema=False)
-def delivery_page(request: Request, client_id: int) -> Response:
+def delivery_page(request: Request, client_id: PageId) -> Response:
     """Contact details, schedule and bookings of one client."""
     settings = app_state(request).settings
     with open_transaction(request) as db:
@@ -188,7 +188,7 @@ def _apply(db: Session, user: User, client_id: int, what: str, form: Any, reques
 
 
 @router.post("/clients/{client_id}/delivery/{what}", include_in_schema=False)
-async def change_delivery(request: Request, client_id: int, what: str) -> Response:
+async def change_delivery(request: Request, client_id: PageId, what: str) -> Response:
     """Apply one change (audited), then back to the delivery page."""
     form = await request.form()
     with open_transaction(request) as db:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bordin.errors import BordinError, Conflict, InputError, NotFound, PermissionDenied
 from bordin.storage.models import Client, ItemResponse, TherapySession, User
-from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._deps import PageId, form_id, open_transaction, page_user
 from bordin.web.pages._page import check_form_csrf, error_page, login_redirect
 
 __all__ = ["pair_context", "pair_summary", "router"]
@@ -168,7 +168,7 @@ def _answers(form: Any) -> dict[str, Any]:
 
 
 @router.post("/clients/{client_id}/therapist-check", include_in_schema=False)
-async def record_check(request: Request, client_id: int) -> Response:
+async def record_check(request: Request, client_id: PageId) -> Response:
     """Store the therapist's session check, then back to the client page."""
     from bordin.storage.actions import record_therapist_check
 
@@ -179,10 +179,10 @@ async def record_check(request: Request, client_id: int) -> Response:
             return login_redirect(request)
         try:
             check_form_csrf(request, form)
-            raw = str(form.get("session_id") or "")
-            if not raw.isdigit():
+            raw = str(form.get("session_id") or "").strip()
+            if not raw:
                 raise InputError("choose a session", column="session_id")
-            session = db.get(TherapySession, int(raw))
+            session = db.get(TherapySession, form_id(raw, what="session"))
             if session is None or session.client_id != client_id:
                 raise NotFound(f"session {raw} not found")
             with db.begin_nested():

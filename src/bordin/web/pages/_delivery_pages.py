@@ -16,7 +16,7 @@ from bordin.storage import actions, queries
 from bordin.storage.contact_cipher import make_cipher
 from bordin.storage.models import User, utcnow
 from bordin.web.deps import app_state
-from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._deps import PageId, open_transaction, page_user
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -87,7 +87,7 @@ def non_completers(request: Request) -> Response:
 
 
 @router.post("/non-completers/{delivery_id}/{what}", include_in_schema=False)
-async def act(request: Request, delivery_id: int, what: str) -> Response:
+async def act(request: Request, delivery_id: PageId, what: str) -> Response:
     """Resend a form or mark it as filled on paper, then go back to the list."""
     form = await request.form()
     settings = app_state(request).settings

@@ -34,7 +34,7 @@ from bordin.storage.models import KioskSession
 from bordin.web.deps import app_state
 from bordin.web.i18n import page_language, translations
 from bordin.web.kiosk_guard import KIOSK_COOKIE
-from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._deps import PageId, open_transaction, page_user
 from bordin.web.pages._page import check_form_csrf, login_redirect
 from bordin.web.pages._render import render_page
 from bordin.web.security import (
@@ -66,7 +66,7 @@ def _timeout(request: Request) -> timedelta:
 
 
 @router.post("/clients/{client_id}/kiosk", include_in_schema=False)
-async def start(request: Request, client_id: int) -> Response:
+async def start(request: Request, client_id: PageId) -> Response:
     """Unlock this device for the client's next form (the client page's kiosk button)."""
     from bordin.storage.actions import log_out, start_kiosk
     from bordin.storage.queries import get_client

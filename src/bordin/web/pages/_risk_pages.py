@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bordin.errors import BordinError, InputError, NotFound, PermissionDenied
 from bordin.storage.models import Clinic, User
-from bordin.web.pages._deps import open_transaction, page_user
+from bordin.web.pages._deps import PageId, open_transaction, page_user
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -68,7 +68,7 @@ def risk_list(request: Request) -> Response:
 
 
 @router.get("/risk/{event_id}", include_in_schema=False)
-def risk_event(request: Request, event_id: int, acknowledged: int | None = None) -> Response:
+def risk_event(request: Request, event_id: PageId, acknowledged: int | None = None) -> Response:
     """One risk answer: the item's wording, the answer, when it was given; acknowledge it."""
     from bordin.storage.actions import open_risk_event
     from bordin.storage.queries import describe_risk_event
@@ -89,7 +89,7 @@ def risk_event(request: Request, event_id: int, acknowledged: int | None = None)
 
 
 @router.post("/risk/{event_id}/acknowledge", include_in_schema=False)
-async def acknowledge(request: Request, event_id: int) -> Response:
+async def acknowledge(request: Request, event_id: PageId) -> Response:
     """Acknowledge a risk answer with a note; this stops its escalation."""
     from bordin.storage.actions import acknowledge_risk
 
