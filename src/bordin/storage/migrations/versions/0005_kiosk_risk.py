@@ -29,11 +29,13 @@ def _index(table: str, column: str, *, unique: bool = False) -> None:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("clinics", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("crisis_text", sa.Text(), nullable=True))
-        batch_op.add_column(
-            sa.Column("risk_escalate_minutes", sa.Integer(), server_default="60", nullable=False)
-        )
+    # Plain ADD COLUMN (no batch): rebuilding clinics, which other tables reference, fails
+    # on SQLite's foreign keys once rows exist.
+    op.add_column("clinics", sa.Column("crisis_text", sa.Text(), nullable=True))
+    op.add_column(
+        "clinics",
+        sa.Column("risk_escalate_minutes", sa.Integer(), server_default="60", nullable=False),
+    )
     op.create_table(
         "kiosk_sessions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -168,6 +170,6 @@ def downgrade() -> None:
         "kiosk_sessions",
     ):
         op.drop_table(table)
-    with op.batch_alter_table("clinics", schema=None) as batch_op:
-        batch_op.drop_column("risk_escalate_minutes")
-        batch_op.drop_column("crisis_text")
+    # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35+, PostgreSQL), as in the upgrade
+    for column in ("risk_escalate_minutes", "crisis_text"):
+        op.execute(sa.text(f"ALTER TABLE clinics DROP COLUMN {column}"))
