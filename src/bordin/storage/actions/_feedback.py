@@ -278,18 +278,23 @@ def snapshot_norms(snapshot: NormsSnapshot) -> ClinicNorms:
     return found
 
 
-def _lock_clinic(db: Session, clinic_id: int, *, exclusive: bool) -> None:
-    """Serialise norms refreshes with per-client recomputes of the same clinic.
+def _lock_clinic(db: Session, clinic_id: int, *, exclusive: bool) -> bool:
+    """Serialise norms refreshes with per-client recomputes of the same clinic; whether a
+    row lock was taken.
 
-    PostgreSQL: a recompute takes the clinic row FOR SHARE, a refresh FOR UPDATE, so a
+    PostgreSQL: a recompute takes the clinic row FOR SHARE, a refresh FOR NO KEY UPDATE, so a
     client is never recomputed against a snapshot that a refresh is replacing. SQLite runs
     one write transaction at a time (BEGIN IMMEDIATE), which gives the same order.
     """
     if db.get_bind().dialect.name == "sqlite":
-        return  # the write transaction already holds the database (no row locks to take)
+        return False  # the write transaction already holds the database (no row locks)
     query = select(Clinic.id).where(Clinic.id == clinic_id)
-    query = query.with_for_update() if exclusive else query.with_for_update(read=True)
+    # FOR NO KEY UPDATE, not FOR UPDATE: every row a submission inserts that references the
+    # clinic (its audit event, say) holds FOR KEY SHARE on it, which FOR UPDATE would wait
+    # for (two first submissions then deadlock); FOR SHARE still excludes the refresh.
+    query = query.with_for_update(key_share=True) if exclusive else query.with_for_update(read=True)
     db.execute(query)
+    return True
 
 
 def fit_norms_snapshot(
@@ -390,12 +395,19 @@ def recompute_feedback(
     ):
         by_clinic.setdefault(int(clinic), {})[str(code)] = int(cid)
     for clinic_id, codes in sorted(by_clinic.items()):
-        _lock_clinic(db, clinic_id, exclusive=False)
+        # Decide first whether a refit is due, then take the lock in the mode that needs
+        # once: upgrading a shared lock to an exclusive one deadlocks when two submissions
+        # of a clinic without norms (or bringing a new instrument) arrive together.
         snapshot = current_snapshot(db, clinic_id)
-        rows = _score_rows(db, codes.values()) if snapshot is not None else []
+        rows = _score_rows(db, codes.values())
+        columns = {row[4] for row in rows}
+        stale = snapshot is None or not columns <= set(snapshot.columns)
+        if _lock_clinic(db, clinic_id, exclusive=stale):
+            snapshot = current_snapshot(db, clinic_id)  # as the lock now holds it
+            stale = snapshot is None or not columns <= set(snapshot.columns)
         if snapshot is None:
             snapshot = refresh_norms(db, clinic_id, reason="first")
-        elif not {row[4] for row in rows} <= set(snapshot.columns):
+        elif stale:
             snapshot = refresh_norms(db, clinic_id, reason="new instrument")
         else:
             _recompute_with(db, codes, snapshot, rows=rows, record_history=record_history)
