@@ -7,20 +7,19 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bordin.errors import Conflict, InputError, NotFound
 from bordin.storage.access import require_client, require_role, require_therapist_in_scope
 from bordin.storage.actions._feedback import recompute_client_feedback, rescore_sessions
 from bordin.storage.actions.care import _check_code, check_form_defaults
-from bordin.storage.actions.forms import validate_answers
+from bordin.storage.actions.forms import store_entered_answers
 from bordin.storage.actions.risk import raise_risk_events
 from bordin.storage.audit import record_event
 from bordin.storage.models import (
     Client,
     Episode,
-    ItemResponse,
     MissedSession,
     TherapySession,
     User,
@@ -114,28 +113,13 @@ def record_paper_form(
         As :func:`validate_answers`, naming the item.
     """
     session = _session(db, actor, session_id)
-    rows = validate_answers([instrument], {instrument: answers})
-    taken = db.scalar(
-        select(ItemResponse.id).where(
-            ItemResponse.session_id == session.id, ItemResponse.instrument == instrument
-        )
-    )
-    if taken is not None:
-        raise Conflict(f"session {session.number} already has answers to {instrument}")
-    db.execute(
-        insert(ItemResponse),
-        [
-            {
-                "client_id": session.client_id,
-                "session_id": session.id,
-                "form_request_id": None,
-                "entered_by": actor.id,
-                "instrument": name,
-                "item": item,
-                "value": value,
-            }
-            for name, item, value in rows
-        ],
+    rows = store_entered_answers(
+        db,
+        actor=actor,
+        session=session,
+        instrument=instrument,
+        answers=answers,
+        already=f"answers to {instrument}",
     )
     record_event(
         db,

@@ -242,6 +242,51 @@ def find_form_request(db: Session, token: str, *, for_update: bool = False) -> F
     return request
 
 
+def store_entered_answers(
+    db: Session,
+    *,
+    actor: User,
+    session: TherapySession,
+    instrument: str,
+    answers: Mapping[str, Any],
+    already: str,
+) -> list[tuple[str, int, float]]:
+    """Validate and store answers that staff enter for a session (a paper form, the
+    therapist's own check), marked as entered by ``actor``; return the stored rows.
+
+    Raises
+    ------
+    Conflict
+        The session already has answers to ``instrument`` (the message ends in ``already``).
+    InputError
+        As :func:`validate_answers`, naming the item.
+    """
+    rows = validate_answers([instrument], {instrument: answers})
+    taken = db.scalar(
+        select(ItemResponse.id).where(
+            ItemResponse.session_id == session.id, ItemResponse.instrument == instrument
+        )
+    )
+    if taken is not None:
+        raise Conflict(f"session {session.number} already has {already}")
+    db.execute(
+        insert(ItemResponse),
+        [
+            {
+                "client_id": session.client_id,
+                "session_id": session.id,
+                "form_request_id": None,
+                "entered_by": actor.id,
+                "instrument": name,
+                "item": item,
+                "value": value,
+            }
+            for name, item, value in rows
+        ],
+    )
+    return rows
+
+
 def _code(raw: Any, item: Any, where: str) -> float:
     """The response code ``raw`` as a number on the item's scale, or an InputError."""
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):

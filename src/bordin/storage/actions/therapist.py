@@ -6,15 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from bordin.errors import Conflict, NotFound, PermissionDenied
+from bordin.errors import NotFound, PermissionDenied
 from bordin.storage.access import require_client
 from bordin.storage.actions._feedback import rescore_sessions
-from bordin.storage.actions.forms import validate_answers
+from bordin.storage.actions.forms import store_entered_answers
 from bordin.storage.audit import record_event
-from bordin.storage.models import ItemResponse, TherapySession, User
+from bordin.storage.models import TherapySession, User
 
 __all__ = ["THERAPIST_CHECK", "record_therapist_check"]
 
@@ -52,28 +51,13 @@ def record_therapist_check(
     client = require_client(db, actor, session.client_id)
     if client.therapist_id != actor.id:
         raise PermissionDenied("only the client's therapist rates the therapist session check")
-    rows = validate_answers([THERAPIST_CHECK], {THERAPIST_CHECK: answers})
-    taken = db.scalar(
-        select(ItemResponse.id).where(
-            ItemResponse.session_id == session.id, ItemResponse.instrument == THERAPIST_CHECK
-        )
-    )
-    if taken is not None:
-        raise Conflict(f"session {session.number} already has your session check")
-    db.execute(
-        insert(ItemResponse),
-        [
-            {
-                "client_id": session.client_id,
-                "session_id": session.id,
-                "form_request_id": None,
-                "entered_by": actor.id,
-                "instrument": name,
-                "item": item,
-                "value": value,
-            }
-            for name, item, value in rows
-        ],
+    rows = store_entered_answers(
+        db,
+        actor=actor,
+        session=session,
+        instrument=THERAPIST_CHECK,
+        answers=answers,
+        already="your session check",
     )
     record_event(
         db,
