@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -21,6 +23,13 @@ API = "/api/v1"
 ANSWERS = {"phq9": PHQ9_MILD, "sac": SAC_OK}
 
 
+def _stopped_clock() -> Callable[[], float]:
+    """The time now, held still: the limits count in fixed windows aligned on the minute,
+    and a test whose requests straddled a minute boundary would see its count reset."""
+    now = time.time()
+    return lambda: now
+
+
 def _default(name: str) -> int:
     value = Settings.model_fields[name].default
     assert isinstance(value, int)
@@ -28,7 +37,7 @@ def _default(name: str) -> int:
 
 
 def test_failed_logins_are_limited_and_answered_429_with_retry_after(world: World) -> None:
-    world.app.state.bordin.login_limit = RateLimit("login", 3)
+    world.app.state.bordin.login_limit = RateLimit("login", 3, clock=_stopped_clock())
     client = world.anonymous()
     wrong = {"username": "ta1@test", "password": "wrong-pass-1"}
     codes = [client.post(f"{API}/auth/login", json=wrong).status_code for _ in range(4)]
@@ -40,14 +49,14 @@ def test_failed_logins_are_limited_and_answered_429_with_retry_after(world: Worl
 
 
 def test_successful_logins_are_not_counted(world: World) -> None:
-    world.app.state.bordin.login_limit = RateLimit("login", 2)
+    world.app.state.bordin.login_limit = RateLimit("login", 2, clock=_stopped_clock())
     client = world.anonymous()
     right = {"username": "ta1@test", "password": PASSWORD}
     assert [client.post(f"{API}/auth/login", json=right).status_code for _ in range(5)] == [200] * 5
 
 
 def test_the_login_page_counts_failures_in_the_same_table(world: World) -> None:
-    world.app.state.bordin.login_limit = RateLimit("login", 2)
+    world.app.state.bordin.login_limit = RateLimit("login", 2, clock=_stopped_clock())
     client = world.anonymous()
     form = {"username": "ta1@test", "password": "nope-nope"}
     codes = [client.post("/login", data=form).status_code for _ in range(3)]
@@ -56,7 +65,7 @@ def test_the_login_page_counts_failures_in_the_same_table(world: World) -> None:
 
 
 def test_unusable_form_links_are_limited(world: World) -> None:
-    world.app.state.bordin.token_limit = RateLimit("token", 3)
+    world.app.state.bordin.token_limit = RateLimit("token", 3, clock=_stopped_clock())
     client = world.anonymous()
     assert client.get(f"{API}/forms/guess-1").status_code == 404
     # a used link (409) and an unknown one on submit count too
@@ -175,7 +184,7 @@ def test_failed_logins_are_also_counted_per_account(world: World) -> None:
     account from the same address is not."""
     from bordin.web.security import account_key
 
-    limit = RateLimit("login", 3)
+    limit = RateLimit("login", 3, clock=_stopped_clock())
     world.app.state.bordin.login_limit = limit
     with transaction(world.sessions_factory) as db:
         for _ in range(3):  # three failures for ta1 seen from elsewhere
