@@ -42,7 +42,7 @@ from bordin.scoring import score_responses
 from bordin.settings import Settings
 from bordin.simulate import SimulationConfig, simulate_clinic
 from bordin.storage import actions, transaction
-from bordin.storage.actions._feedback import _frame_records, _merged_alerts
+from bordin.storage.actions._feedback import _merged_alerts
 from bordin.storage.models import Alert, Signal
 from bordin.web import create_app
 from bordin.web.security import CSRF_HEADER
@@ -203,9 +203,9 @@ class ServiceFeedback(RuleBasedStateMachine):
     def service_equals_engine(self) -> None:
         snapshot_id, result = _expected(self.admin)
         assert result is not None and snapshot_id is not None
-        sessions = _by_client(_frame_records(result.sessions))
-        ruptures = _by_client(_frame_records(result.ruptures))
-        summaries = _by_client(_frame_records(result.clients))
+        sessions = _by_client(result.records("sessions"))
+        ruptures = _by_client(result.records("ruptures"))
+        summaries = _by_client(result.records("clients"))
         alerts = _merged_alerts(result.alerts, self.ids)
         stored_signals, stored_alerts = self._stored()
         for code, cid in self.ids.items():

@@ -11,7 +11,7 @@ what the scale can show, colours explained, and risk items quoted where their wo
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,9 +58,10 @@ _EVENT_COLUMNS = (
 )
 
 
-def _values(series: pd.Series, idx: np.ndarray) -> list[Any]:
-    """Selected values as Python scalars; NaN and NA become None."""
-    values = series.to_numpy()[idx]
+def _values(column: Any, idx: np.ndarray) -> list[Any]:
+    """Selected values of a column (array, categorical or series) as Python scalars; NaN
+    and NA become None."""
+    values = np.asarray(column)[idx]
     if values.dtype.kind == "f":
         return [None if v != v else v for v in values.tolist()]
     return [None if (v is None or v is pd.NA or v != v) else v for v in values.tolist()]
@@ -70,25 +71,29 @@ def _values(series: pd.Series, idx: np.ndarray) -> list[Any]:
 class _Latest:
     """The sessions table at each client's latest session, with what every step needs."""
 
-    frame: pd.DataFrame
+    frame: Mapping[str, Any]
     client_ids: list[Any]
     sessions: np.ndarray
     dates: list[str | None]
 
     @classmethod
-    def of(cls, latest: pd.DataFrame, dates: Sequence[Any] | None) -> _Latest:
-        n = len(latest)
+    def of(cls, latest: Mapping[str, Any], dates: Sequence[Any] | None) -> _Latest:
+        n = len(latest["session"])
         if dates is not None and len(dates) != n:
             raise ValueError(f"dates has {len(dates)} values for {n} clients")
         return cls(
             frame=latest,
             client_ids=_values(latest["client_id"], np.arange(n)),
-            sessions=latest["session"].to_numpy(),
+            sessions=np.asarray(latest["session"]),
             dates=[None] * n if dates is None else [format_date(d) for d in dates],
         )
 
     def column(self, name: str, idx: np.ndarray) -> list[Any]:
         return _values(self.frame[name], idx)
+
+    def array(self, name: str, dtype: Any = None) -> np.ndarray:
+        """A whole column as a numpy array."""
+        return np.asarray(self.frame[name], dtype=dtype)
 
     def when(self, i: int) -> str:
         """``on 2026-03-02 (session 7)``, or ``at session 7`` when the date is unknown."""
@@ -142,7 +147,7 @@ class _Collector:
 
 
 def build_alerts(
-    latest: pd.DataFrame,
+    latest: Mapping[str, Any],
     events: pd.DataFrame,
     *,
     alliance: str,
@@ -155,11 +160,12 @@ def build_alerts(
 ) -> tuple[Alert, ...]:
     """Alerts for each client's latest session, highest priority first, then client order.
 
-    ``latest`` holds one row per client in client order (the sessions frame at each client's
-    last session); ``events`` are the Bordin-detector rupture events on the alliance total.
-    ``dates`` (optional) is the date of each client's latest session, in the same order, so
-    that a risk alert says when the form was answered; ``not_on_track_level`` is the level
-    of the prediction limit the colours refer to (``FeedbackConfig.not_on_track_level``).
+    ``latest`` holds one row per client in client order (the sessions table's columns at
+    each client's last session: a data frame or a mapping of column arrays); ``events``
+    are the Bordin-detector rupture events on the alliance total. ``dates`` (optional) is
+    the date of each client's latest session, in the same order, so that a risk alert
+    says when the form was answered; ``not_on_track_level`` is the level of the
+    prediction limit the colours refer to (``FeedbackConfig.not_on_track_level``).
     """
     rows = _Latest.of(latest, dates)
     out = _Collector(rows)
@@ -177,7 +183,7 @@ def build_alerts(
 
 def _risk(out: _Collector, rows: _Latest) -> None:
     """A risk item endorsed at the latest session: the item's wording and the answer."""
-    idx = np.flatnonzero(rows.frame["risk"].to_numpy(dtype=bool))
+    idx = np.flatnonzero(rows.array("risk", bool))
     for i, item, value in zip(
         idx.tolist(), rows.column("risk_item", idx), rows.column("risk_value", idx), strict=True
     ):
@@ -211,7 +217,7 @@ def _outcome_cols(
 
 def _not_on_track(out: _Collector, rows: _Latest, oid: str, *, level: float) -> None:
     """Red or yellow against the expected recovery curve (Finch et al., 2001)."""
-    colour = rows.frame[f"{oid}_colour"].to_numpy(dtype=object)
+    colour = rows.array(f"{oid}_colour", object)
     idx = np.flatnonzero((colour == "red") | (colour == "yellow"))
     if not len(idx):
         return
@@ -271,7 +277,7 @@ def _on_track_bound(limit: float | None, decimals: int, worse_is_higher: bool) -
 
 def _reliable_deterioration(out: _Collector, rows: _Latest, oid: str) -> None:
     """A change from intake at least the reliable-change threshold, for the worse."""
-    status = rows.frame[f"{oid}_status"].to_numpy(dtype=object)
+    status = rows.array(f"{oid}_status", object)
     idx = np.flatnonzero(status == "reliably_deteriorated")
     if not len(idx):
         return
@@ -312,7 +318,7 @@ def _ruptures(
     """Open ruptures, and unrepaired ones for RUPTURE_LOOKBACK sessions (Bordin detector)."""
     if not len(events):
         return
-    position = pd.Index(rows.frame["client_id"]).get_indexer(events["client_id"])
+    position = pd.Index(rows.array("client_id")).get_indexer(events["client_id"])
     last = rows.sessions[position]
     status = events["status"].to_numpy(dtype=object)
     status_session = events["status_session"].to_numpy()
@@ -370,7 +376,7 @@ def _weak_early_alliance(
     out: _Collector, rows: _Latest, *, alliance: str, early_session: int, source: str
 ) -> None:
     """Low or falling alliance over the first sessions (shown until 2 x early_session)."""
-    weak = rows.frame["weak_early_alliance"].to_numpy(dtype=bool) & (
+    weak = rows.array("weak_early_alliance", bool) & (
         rows.sessions <= 2 * early_session
     )
     idx = np.flatnonzero(weak)
@@ -411,7 +417,7 @@ def _weak_early_alliance(
 
 def _uninformative(out: _Collector, rows: _Latest, *, alliance: str) -> None:
     """Alliance ratings at the scale maximum or unchanged: a rupture could not show."""
-    idx = np.flatnonzero(rows.frame["uninformative"].to_numpy(dtype=bool))
+    idx = np.flatnonzero(rows.array("uninformative", bool))
     at_max = rows.column("alliance_at_maximum_run", idx)
     constant = rows.column("alliance_constant_run", idx)
     scale = _alliance_name(alliance)

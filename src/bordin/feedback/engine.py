@@ -383,7 +383,6 @@ def compute_feedback(
         oid: _curve_source(traj, norms.fallback.get(oid))
         for oid, (_, traj) in zip(prepared.outcomes, outcome.assessed, strict=True)
     }
-    sessions = pd.DataFrame(data, copy=False)  # fresh arrays owned by this frame alone
     last = prepared.groups.last_row()
 
     def latest_rows(columns: Sequence[str]) -> dict[str, Any]:
@@ -402,7 +401,7 @@ def compute_feedback(
 
     def make_alerts() -> tuple[Alert, ...]:
         return build_alerts(
-            pd.DataFrame(latest_rows(list(data)), copy=False),
+            latest_rows(list(data)),
             ruptures.bordin_events,
             alliance=prepared.alliance_id,
             outcomes=outcome_ids,
@@ -414,15 +413,15 @@ def compute_feedback(
         )
 
     return FeedbackResult(
-        sessions=sessions,
         ruptures=ruptures.table,
-        clients=clients,
         config=config,
         alliance=prepared.alliance_id,
         outcomes=outcome_ids,
         curve_sources=curve_sources,
         notes=tuple(dict.fromkeys(notes)),
         norms=norms,
+        session_columns=data,  # fresh arrays, owned by the result alone
+        client_columns=clients,
         alert_builder=make_alerts,
     )
 
@@ -508,9 +507,10 @@ def _client_table(
     ruptures: _Ruptures,
     outcomes: tuple[str, ...],
     config: FeedbackConfig,
-) -> pd.DataFrame:
-    """One row per client; ``priority``, ``n_alerts`` and ``top_alert`` follow the alert
-    rules of :func:`bordin.feedback._alert_rules.build_alerts` (computed here column-wise)."""
+) -> dict[str, Any]:
+    """The client table's columns, one row per client; ``priority``, ``n_alerts`` and
+    ``top_alert`` follow the alert rules of :func:`bordin.feedback._alert_rules.build_alerts`
+    (computed here column-wise)."""
     groups = prepared.groups
     last = groups.last_row()
     counts, events = ruptures.counts, ruptures.bordin_events
@@ -579,4 +579,4 @@ def _client_table(
     table["n_alerts"] = count
     table["priority"] = top
     table["top_alert"] = from_codes(top_kind, kinds)
-    return pd.DataFrame(table)
+    return table

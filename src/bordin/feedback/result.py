@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from typing import Any, Final
 
@@ -20,24 +21,49 @@ __all__ = ["SCHEMA_VERSION", "FeedbackResult"]
 SCHEMA_VERSION: Final = "1.1"
 
 
+def _python_value(value: Any) -> Any:
+    """A cell as a JSON-ready Python value: NaN, infinities and NA become None, numpy
+    scalars Python ones, dates ISO text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, date):  # datetime and pandas' Timestamp too
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _column_values(values: Any) -> list[Any]:
+    """One column (array, categorical or series) as JSON-ready Python values.
+
+    The common column types take a vectorised path (``tolist`` of the numbers, the
+    categories by code); anything else goes cell by cell through :func:`_python_value`.
+    """
+    if isinstance(values, pd.Series):
+        values = values.array
+    if isinstance(values, pd.Categorical):
+        labels = [_python_value(c) for c in values.categories.tolist()]
+        return [None if code < 0 else labels[code] for code in values.codes.tolist()]
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biu":
+        return values.tolist()  # type: ignore[no-any-return]
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        finite = np.isfinite(values).tolist()
+        return [v if ok else None for v, ok in zip(values.tolist(), finite, strict=True)]
+    return [_python_value(v) for v in np.asarray(values, dtype=object).tolist()]
+
+
+def _column_records(columns: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """JSON-ready records of a table given as named columns of equal length."""
+    names = list(columns)
+    lists = [_column_values(columns[name]) for name in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*lists, strict=True)]
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-ready records: NaN and NA become null, numpy scalars become Python ones."""
-    out = []
-    columns = list(frame.columns)
-    arrays = [frame[c].to_numpy(dtype=object) for c in columns]
-    for row in zip(*arrays, strict=True):
-        record: dict[str, Any] = {}
-        for key, value in zip(columns, row, strict=True):
-            if value is None or value is pd.NA:
-                record[key] = None
-                continue
-            if isinstance(value, np.generic):
-                value = value.item()
-            if isinstance(value, float) and not math.isfinite(value):
-                value = None
-            record[key] = value
-        out.append(record)
-    return out
+    return _column_records({c: frame[c] for c in frame.columns})
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,20 +100,51 @@ class FeedbackResult:
     norms
         The clinic norms the signals were computed against (given, or fitted on the
         scores); ``norms.version`` identifies them.
+    session_columns, client_columns
+        The sessions and client tables as named columns (internal; use ``sessions``,
+        ``clients`` or :meth:`records`): the frames are built on first access.
     alert_builder
         Builds the alerts (internal; use ``alerts``).
     """
 
-    sessions: pd.DataFrame
     ruptures: pd.DataFrame
-    clients: pd.DataFrame
     config: FeedbackConfig
     alliance: str
     outcomes: tuple[str, ...]
     curve_sources: dict[str, str]
     notes: tuple[str, ...]
     norms: ClinicNorms
+    session_columns: Mapping[str, Any] = field(repr=False)
+    client_columns: Mapping[str, Any] = field(repr=False)
     alert_builder: Callable[[], tuple[Alert, ...]] = field(repr=False)
+
+    @cached_property
+    def sessions(self) -> pd.DataFrame:
+        """One row per client and session (see the class attributes); built on first
+        access from ``session_columns``."""
+        return pd.DataFrame(dict(self.session_columns), copy=False)
+
+    @cached_property
+    def clients(self) -> pd.DataFrame:
+        """One row per client (see the class attributes); built on first access from
+        ``client_columns``."""
+        return pd.DataFrame(dict(self.client_columns), copy=False)
+
+    def records(self, table: str) -> list[dict[str, Any]]:
+        """JSON-ready records (NaN as None, categories as their labels) of ``sessions``,
+        ``clients`` or ``ruptures``, the values of :meth:`to_json_dict`.
+
+        The sessions and client tables are read from their columns, without building the
+        data frames: for one client's few rows that is most of the cost (the service
+        stores these records after every submission).
+        """
+        if table == "sessions":
+            return _column_records(self.session_columns)
+        if table == "clients":
+            return _column_records(self.client_columns)
+        if table == "ruptures":
+            return _records(self.ruptures)
+        raise ValueError(f"no table {table!r}: sessions, clients or ruptures")
 
     @cached_property
     def alerts(self) -> tuple[Alert, ...]:
@@ -118,10 +175,10 @@ class FeedbackResult:
                 "quantities": self.norms.describe(self.config),
             },
             "notes": list(self.notes),
-            "clients": _records(self.clients),
+            "clients": self.records("clients"),
             "alerts": [a.to_dict() for a in self.alerts],
-            "ruptures": _records(self.ruptures),
-            "sessions": _records(self.sessions) if include_sessions else None,
+            "ruptures": self.records("ruptures"),
+            "sessions": self.records("sessions") if include_sessions else None,
         }
 
     def summary(self, *, max_alerts: int | None = 25) -> str:

@@ -11,7 +11,6 @@ clinic's export with the same snapshot (docs/feedback.md, "Clinic norms").
 
 from __future__ import annotations
 
-import json
 import math
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -553,24 +552,16 @@ def _merged_alerts(
     return merged
 
 
-def _frame_records(frame: Any) -> list[dict[str, Any]]:
-    """JSON-ready records of a result table (NaN as null, dates as ISO text)."""
-    if frame is None or not isinstance(frame, pd.DataFrame) or frame.empty:
-        return []
-    records: list[dict[str, Any]] = json.loads(
-        frame.to_json(orient="records", date_format="iso", default_handler=str)
-    )
-    return records
-
-
 def _signal_rows(codes: Mapping[str, int], result: Any, norms_id: int) -> list[dict[str, Any]]:
+    """The stored signal rows of a result: its ruptures, sessions and client summaries as
+    JSON-ready records (:meth:`bordin.feedback.FeedbackResult.records`)."""
     rows = []
-    for kind, attribute in (
+    for kind, table in (
         ("rupture", "ruptures"),
         ("session", "sessions"),
         ("summary", "clients"),
     ):
-        for record in _frame_records(getattr(result, attribute, None)):
+        for record in result.records(table):
             client_id = codes.get(str(record.get("client_id")))
             if client_id is None:
                 continue
