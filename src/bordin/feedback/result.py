@@ -47,7 +47,7 @@ def _column_values(values: Any) -> list[Any]:
         labels = [_python_value(c) for c in values.categories.tolist()]
         return [None if code < 0 else labels[code] for code in values.codes.tolist()]
     if isinstance(values, np.ndarray) and values.dtype.kind in "biu":
-        return values.tolist()  # type: ignore[no-any-return]
+        return values.tolist()
     if isinstance(values, np.ndarray) and values.dtype.kind == "f":
         finite = np.isfinite(values).tolist()
         return [v if ok else None for v, ok in zip(values.tolist(), finite, strict=True)]
