@@ -15,11 +15,11 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, defer
 
 from bordin.storage.audit import record_event
@@ -56,6 +56,15 @@ if TYPE_CHECKING:
     from bordin.feedback import ClinicNorms
 
 ID_COLUMNS = ("client_id", "therapist_id", "session", "date")
+
+# Rows written on every submission go through Core statements on the tables: no ORM object
+# of these rows is held in a session, and the ORM's bulk insert and its delete (which
+# synchronises the session) cost three to four times as much per statement.
+SCORES = cast(Table, Score.__table__)
+SIGNALS = cast(Table, Signal.__table__)
+HISTORY = cast(Table, FeedbackShown.__table__)
+ALERTS = cast(Table, Alert.__table__)
+ITEMS = cast(Table, ItemResponse.__table__)
 ALLIANCE_PREFERENCE = ("sac", "wai_sr")
 OUTCOME_INSTRUMENTS = ("phq9", "gad7", "core10", "k10", "ors", "oq45")
 
@@ -104,7 +113,7 @@ def rescore_sessions(db: Session, client_id: int, session_ids: Iterable[int]) ->
             ItemResponse.session_id, ItemResponse.instrument, ItemResponse.item, ItemResponse.value
         ).where(ItemResponse.session_id.in_(ids))
     ).all()
-    db.execute(delete(Score).where(Score.session_id.in_(ids)))
+    db.execute(delete(SCORES).where(SCORES.c.session_id.in_(ids)))
     given: dict[str, dict[int, dict[int, float]]] = {}
     for session_id, instrument, item, value in rows:
         answers = given.setdefault(instrument, {}).setdefault(session_id, {})
@@ -130,7 +139,7 @@ def rescore_sessions(db: Session, client_id: int, session_ids: Iterable[int]) ->
                 if not math.isnan(v)
             ]
     if scores:
-        db.execute(insert(Score), scores)
+        db.execute(insert(SCORES), scores)
 
 
 def store_scores(
@@ -155,7 +164,7 @@ def store_scores(
                 }
             )
     if rows:
-        db.execute(insert(Score), rows)
+        db.execute(insert(SCORES), rows)
 
 
 ScoreRow = tuple[str, str, int, date | None, str, float]
@@ -441,12 +450,15 @@ def _recompute_with(
     if rows is None:
         rows = _score_rows(db, ids)
     frame = _wide_frame(rows, [*snapshot.columns, *required])
-    db.execute(delete(Signal).where(Signal.client_id.in_(ids)))
+    db.execute(delete(SIGNALS).where(SIGNALS.c.client_id.in_(ids)))
     existing = {
-        (a.client_id, a.kind, a.session): a
-        for a in db.scalars(select(Alert).where(Alert.client_id.in_(ids)))
+        (int(cid), str(kind), int(session)): (int(aid), bool(active))
+        for aid, cid, kind, session, active in db.execute(
+            select(
+                ALERTS.c.id, ALERTS.c.client_id, ALERTS.c.kind, ALERTS.c.session, ALERTS.c.active
+            ).where(ALERTS.c.client_id.in_(ids))
+        )
     }
-    seen: set[tuple[int, str, int]] = set()
     merged: dict[tuple[int, str, int], dict[str, Any]] = {}
     signals: list[dict[str, Any]] = []
     if len(frame):
@@ -455,31 +467,50 @@ def _recompute_with(
         )
         signals = _signal_rows(codes, result, snapshot.id)
         if signals:
-            db.execute(insert(Signal), signals)
+            db.execute(insert(SIGNALS), signals)
         merged = _merged_alerts(result.alerts, codes)
-        for key, values in merged.items():
-            seen.add(key)
-            stored = existing.get(key)
-            if stored is None:
-                db.add(
-                    Alert(
-                        client_id=key[0],
-                        kind=key[1],
-                        session=key[2],
-                        norms_id=snapshot.id,
-                        **values,
-                    )
-                )
-            else:
-                stored.norms_id = snapshot.id
-                for name, value in values.items():
-                    setattr(stored, name, value)
-    for key, stored in existing.items():
-        if key not in seen:
-            stored.active = False
+    _store_alerts(db, existing, merged, snapshot.id)
     if record_history:
         _record_shown(db, ids, signals, merged, snapshot.id)
     db.flush()
+
+
+def _store_alerts(
+    db: Session,
+    existing: Mapping[tuple[int, str, int], tuple[int, bool]],
+    merged: Mapping[tuple[int, str, int], dict[str, Any]],
+    norms_id: int,
+) -> None:
+    """Write the recomputed alerts over the stored ones (``existing``: alert id and whether
+    it is active, by client, kind and session): new ones are inserted, ones found again
+    take the new text (their acknowledgement and note stay), active ones no longer raised
+    are marked inactive. Three statements at most, whatever the number of alerts."""
+    fresh = [
+        {"client_id": cid, "kind": kind, "session": session, "norms_id": norms_id, **values}
+        for (cid, kind, session), values in merged.items()
+        if (cid, kind, session) not in existing
+    ]
+    again = [
+        {"alert_id": existing[key][0], "norms_id": norms_id, **values}
+        for key, values in merged.items()
+        if key in existing
+    ]
+    gone = [aid for key, (aid, active) in existing.items() if active and key not in merged]
+    if fresh:
+        db.execute(insert(ALERTS), fresh)
+    if again:
+        db.execute(
+            update(ALERTS).where(ALERTS.c.id == bindparam("alert_id")),
+            again,
+            execution_options={"synchronize_session": False},
+        )
+    if gone:
+        db.execute(update(ALERTS).where(ALERTS.c.id.in_(gone)).values(active=False))
+    if again or gone:
+        # an alert object the session already holds is read again when next used
+        for held in list(db.identity_map.values()):
+            if isinstance(held, Alert):
+                db.expire(held)
 
 
 def _record_shown(
@@ -512,7 +543,7 @@ def _record_shown(
         if cid in latest
     ]
     if rows:
-        db.execute(insert(FeedbackShown), rows)
+        db.execute(insert(HISTORY), rows)
 
 
 def _merged_alerts(

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bordin.errors import Conflict, InputError, InstrumentError, NotFound
 from bordin.storage.access import require_client
-from bordin.storage.actions._feedback import recompute_client_feedback, rescore_sessions
+from bordin.storage.actions._feedback import ITEMS, recompute_client_feedback, rescore_sessions
 from bordin.storage.actions.link_lifecycle import check_link_context, refuse_closed_episode
 from bordin.storage.actions.risk import raise_risk_events
 from bordin.storage.audit import record_event
@@ -270,7 +270,7 @@ def store_entered_answers(
     if taken is not None:
         raise Conflict(f"session {session.number} already has {already}")
     db.execute(
-        insert(ItemResponse),
+        insert(ITEMS),
         [
             {
                 "client_id": session.client_id,
@@ -389,7 +389,7 @@ def record_submission(db: Session, *, token: str, answers: Mapping[str, Any]) ->
     if client is None:  # foreign keys make this impossible; kept as a clear error
         raise NotFound("this form link is not valid")
     db.execute(
-        insert(ItemResponse),
+        insert(ITEMS),
         [
             {
                 "client_id": request.client_id,
