@@ -122,11 +122,32 @@ def build_clinic(url: str, clients: int, forms: int) -> list[str]:
     return tokens
 
 
+def server_pids(server: subprocess.Popen[bytes]) -> list[int]:
+    """The server process and its worker processes (uvicorn ``--workers``)."""
+    pids = [server.pid]
+    for task in Path(f"/proc/{server.pid}/task").glob("*/children"):
+        pids += [int(pid) for pid in task.read_text().split()]
+    return pids
+
+
+def server_cpu_seconds(server: subprocess.Popen[bytes]) -> float:
+    """CPU time (user + system) the server's processes have used so far (Linux /proc).
+
+    Throughput on a shared machine moves with whatever else runs; the server's CPU time
+    per request does much less, so it is printed beside the rates.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in server_pids(server):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
+
+
 def kill_server(server: subprocess.Popen[bytes]) -> None:
     """SIGKILL the server and, with several workers, every worker process too."""
-    workers: list[int] = []
-    for task in Path(f"/proc/{server.pid}/task").glob("*/children"):
-        workers += [int(pid) for pid in task.read_text().split()]
+    workers = server_pids(server)[1:]
     server.send_signal(signal.SIGKILL)
     for pid in workers:
         with contextlib.suppress(ProcessLookupError):
@@ -402,10 +423,13 @@ def main() -> None:
         load(base, health_paths[: args.concurrency * 4], args.concurrency, args.time_limit)
         # Is the load client the bottleneck? The same /health load from 1, 2, 4 processes.
         by_processes: dict[int, Run] = {}
+        cpu: dict[int, float] = {}
         for count in (int(c) for c in args.client_processes.split(",")):
+            before = server_cpu_seconds(server)
             by_processes[count] = load(
                 base, health_paths, args.concurrency, args.time_limit, processes=count
             )
+            cpu[count] = server_cpu_seconds(server) - before
             print(by_processes[count].line(f"/health, {count} client proc"))
         processes = max(by_processes, key=lambda c: by_processes[c].throughput())
         health = by_processes[processes]
@@ -413,9 +437,11 @@ def main() -> None:
             ("POST", f"/api/v1/forms/{t}", {"answers": ANSWERS}) for t in tokens[: args.submissions]
         ]
         acknowledged: dict[str, dict] = {}
+        before = server_cpu_seconds(server)
         submit = load(
             base, forms, args.concurrency, args.time_limit, acknowledged, processes=processes
         )
+        submit_cpu = server_cpu_seconds(server) - before
     finally:
         stop(server)
     print(f"\nwith {processes} load-client process(es), the fastest on /health:")
@@ -430,7 +456,13 @@ def main() -> None:
     bad = [code for code in counts if code not in (201, 503)]
     print(
         "ratio (submissions / bare endpoint throughput): "
-        f"{submit.throughput() / health.throughput():.3f}\n"
+        f"{submit.throughput() / health.throughput():.3f}"
+    )
+    health_ms = 1000 * cpu[processes] / max(1, len(health.latencies))
+    submit_ms = 1000 * submit_cpu / max(1, len(submit.latencies))
+    print(
+        f"server CPU per request: /health {health_ms:.2f} ms, submission {submit_ms:.2f} ms "
+        f"(ratio {health_ms / submit_ms:.3f}; steadier than the rates on a busy machine)\n"
     )
     if bad:
         raise SystemExit(f"unexpected statuses during the load: {sorted(bad)}")

@@ -47,6 +47,7 @@ __all__ = [
     "RecordId",
     "TOKEN_FAILURES",
     "app_state",
+    "commit_in_route",
     "counted_failures",
     "csrf_token",
     "current_user",
@@ -114,8 +115,9 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     db = state.sessions()
     try:
         yield db
-        # commit and close in one worker-thread call (each call is a thread hand-off)
-        await run_in_threadpool(_commit_and_close, db)
+        if not db.info.get(_COMMITTED_IN_ROUTE):
+            # commit and close in one worker-thread call (each call is a thread hand-off)
+            await run_in_threadpool(_commit_and_close, db)
     except BaseException:
         with anyio.CancelScope(shield=True):
             await run_in_threadpool(_rollback_and_close, db)
@@ -129,6 +131,18 @@ def _commit_and_close(db: Session) -> None:
         db.commit()
     finally:
         db.close()
+
+
+_COMMITTED_IN_ROUTE = "bordin.committed_in_route"
+
+
+def commit_in_route(db: Session) -> None:
+    """Commit and close the request's session from a (synchronous) route, in the route's
+    own worker thread, as :func:`get_db` would after it: a busy route (a client's form
+    submission) saves the thread hand-off. The route must not use ``db`` afterwards.
+    """
+    _commit_and_close(db)
+    db.info[_COMMITTED_IN_ROUTE] = True
 
 
 def _rollback_and_close(db: Session) -> None:
