@@ -72,7 +72,7 @@ HEADER = (
 KIND_LABELS = {
     "risk": "risk item",
     "not_on_track_red": "not on track, red",
-    "not_on_track_yellow": "not on track, yellow (an alert only with `yellow_alert`)",
+    "not_on_track_yellow": "not on track, yellow",
     "rupture_unrepaired": "unrepaired rupture",
     "reliable_deterioration": "reliable deterioration",
     "rupture_open": "open rupture",
@@ -351,8 +351,7 @@ def tradeoff_svg(tradeoff: pd.DataFrame, proposed: pd.Series) -> str:
         (
             (TODAY["yellow"], TODAY["slope"], TODAY["lookback"], TODAY["early_until"]),
             ("#009E73", "-.", "^"),
-            "the defaults' display (yellow not an alert, unrepaired rupture shown for "
-            f"{TODAY['lookback']} session(s), weak early alliance until session "
+            f"defaults' display (look-back {TODAY['lookback']}, early until "
             f"{TODAY['early_until']}, slope {TODAY['slope']:g})",
         ),
     )
@@ -406,7 +405,7 @@ def tradeoff_svg(tradeoff: pd.DataFrame, proposed: pd.Series) -> str:
     ax.set_ylabel("sensitivity for reliable deterioration")
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
-    ax.legend(fontsize=8, loc="lower right", frameon=False)
+    ax.legend(fontsize=8, loc="center right", frameon=False)
     ax.set_title("any alert", fontsize=10)
     red = tradeoff.loc[
         (tradeoff["yellow"] == TODAY["yellow"])
@@ -583,7 +582,13 @@ def to_markdown(
         + ", ".join(f"{KIND_LABELS[k]} {_pct(v)}" for k, v in _drivers(burden, today).items())
         + ". The yellow colour is still shown on the chart and in the caseload (it held for "
         f"{_pct(bf.loc['not_on_track_yellow', 'estimate'])} of active clients in the median "
-        "week) but is not an open alert.",
+        "week)"
+        + (
+            ", and counts as an open alert."
+            if today.yellow
+            else " but is not an open alert: its row describes the colour and is not counted "
+            "in *any alert*."
+        ),
         "",
         "## The previous defaults",
         "",

@@ -79,29 +79,29 @@ class FeedbackConfig:
         no concern cutoff.
     early_slope_threshold
         An early least-squares slope (scale points per session) at or below this is falling:
-        -0.35, chosen by the burden analysis of docs/alert-validity.md on the simulator (a
-        slope of -0.15 flagged many clients whose alliance merely wobbled over three
-        sessions, with no gain in sensitivity for deterioration). A clinic can set it back
-        to -0.15.
+        -0.35, chosen by the burden analysis of docs/alert-validity.md on the simulator (with
+        the other defaults, -0.35 instead of -0.15 flags fewer clients over treatment, 76.3%
+        instead of 78.7%, at the same sensitivity for deterioration, 0.99). A clinic can set
+        it back to -0.15.
     early_alert_sessions
         Sessions for which weak early alliance is shown as an alert, from ``early_session``
         on: 1, at the session it is judged (session 3) only. Chosen by the burden analysis
         of docs/alert-validity.md on the simulator; the signal itself stays in the sessions
-        table (``weak_early_alliance``) and on the client's page. The earlier rule showed it
-        until twice ``early_session`` (4 sessions); a clinic can set that back.
+        table (``weak_early_alliance``, carried forward). The earlier rule showed it until
+        twice ``early_session`` (4 sessions); a clinic can set that back.
     not_on_track_level
         One-sided level of the prediction limit for not-on-track: 0.95. Finch et al. (2001)
         used 0.90; 0.95 was chosen by the burden analysis of docs/alert-validity.md on the
-        simulator (weekly burden of the red alert 7.4% instead of 14.6%, still catching 0.87
-        of eventual deteriorators before their last session). A clinic can set it back to
-        0.90.
+        simulator (the red alert's weekly burden 7.4% of active clients instead of 14.6%,
+        still catching 0.87 of eventual deteriorators before their last session instead of
+        0.95). A clinic can set it back to 0.90.
     yellow_alert
         Whether the yellow colour (less progress than the expected curve, but within the
         limit) raises a ``not_on_track`` alert: False. The colour is shown on the chart and
         in the caseload either way. Lambert's system flagged yellow too (Lambert et al.,
         2002), but on the simulator yellow alone held 43.7% of active clients in the median
-        week, above the fifth to a third of Lambert's systems by itself (docs/alert-validity.md).
-        A clinic can set it back to True.
+        week at level 0.90 (47.8% at 0.95), above the fifth to a third of Lambert's systems
+        by itself (docs/alert-validity.md). A clinic can set it back to True.
     unrepaired_alert_sessions
         Sessions for which an unrepaired rupture is shown as an alert, from the one at which
         it is declared unrepaired: 1. Chosen by the burden analysis of docs/alert-validity.md
