@@ -387,7 +387,9 @@ def _weak_early_alliance(
     """Low or falling alliance over the first sessions (shown until
     ``config.early_alert_until()``)."""
     early_session = config.early_session
-    weak = early_alliance_shown(rows.frame["weak_early_alliance"], rows.sessions, config)
+    weak = early_alliance_shown(
+        rows.frame["weak_early_alliance"].to_numpy(dtype=bool), rows.sessions, config
+    )
     idx = np.flatnonzero(weak)
     if not len(idx):
         return

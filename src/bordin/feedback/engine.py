@@ -11,16 +11,17 @@ import numpy as np
 import pandas as pd
 
 from bordin.errors import InputError
-from bordin.feedback._alert_rules import (
-    alerted_colours,
-    build_alerts,
-    early_alliance_shown,
-    unrepaired_shown,
-)
+from bordin.feedback._alert_rules import build_alerts
 from bordin.feedback._categorical import from_codes
 from bordin.feedback._groups import FloatArray
 from bordin.feedback._prepare import Prepared, prepare_scores
-from bordin.feedback.alerts import ALERT_KINDS, Alert
+from bordin.feedback.alerts import (
+    ALERT_KINDS,
+    Alert,
+    alerted_colours,
+    early_alliance_shown,
+    unrepaired_shown,
+)
 from bordin.feedback.ceiling import CeilingSignals, detect_uninformative
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.early import EarlySignals, assess_early_alliance
