@@ -12,7 +12,11 @@ own future), computes every feedback signal, and measures:
   (``bordin.analytics.alert_validity``);
 * the trade-off of burden against sensitivity for deterioration over a grid of settings
   (not-on-track level, whether yellow counts as an alert, the early-alliance slope threshold,
-  the look-back of unrepaired ruptures).
+  how long unrepaired ruptures and weak early alliance stay alerts), each a field of
+  ``FeedbackConfig``: the alerts of every setting are those the engine would show under it.
+
+"Today" is ``FeedbackConfig()``, the defaults in force (chosen by this analysis); the
+defaults before it (``PREVIOUS``) are reported beside them for comparison.
 
 It writes docs/alert-validity.md and the chart docs/alert-validity.svg.
 
@@ -27,7 +31,7 @@ import itertools
 import platform
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -57,7 +61,8 @@ LEVELS = (0.75, 0.80, 0.85, 0.90, 0.95, 0.975, 0.99)
 SLOPES = (-0.15, -0.25, -0.35)
 LOOKBACKS = (6, 3, 1)
 EARLY_UNTIL = (6, 4, 3)
-TODAY = {"level": 0.90, "yellow": True, "slope": -0.15, "lookback": 6, "early_until": 6}
+#: The alert settings before this analysis chose the defaults (for comparison).
+PREVIOUS = {"level": 0.90, "yellow": True, "slope": -0.15, "lookback": 6, "early_until": 6}
 BURDEN_RANGE = (0.20, 1 / 3)
 SENSITIVITY_FLOOR = 0.80
 HEADER = (
@@ -97,6 +102,33 @@ class Setting:
             f"weak early alliance until session {self.early_until}"
         )
 
+    def config(self, base: FeedbackConfig | None = None) -> FeedbackConfig:
+        """The ``FeedbackConfig`` of this setting (the other fields from ``base``)."""
+        base = FeedbackConfig() if base is None else base
+        return replace(
+            base,
+            not_on_track_level=self.level,
+            early_slope_threshold=self.slope,
+            yellow_alert=self.yellow,
+            unrepaired_alert_sessions=self.lookback,
+            early_alert_sessions=self.early_until - base.early_session + 1,
+        )
+
+
+def setting_of_config(config: FeedbackConfig) -> Setting:
+    """The grid point of a ``FeedbackConfig`` (its alert settings)."""
+    return Setting(
+        level=config.not_on_track_level,
+        yellow=config.yellow_alert,
+        slope=config.early_slope_threshold,
+        lookback=config.unrepaired_alert_sessions,
+        early_until=config.early_alert_until(),
+    )
+
+
+#: The defaults in force.
+TODAY = asdict(setting_of_config(FeedbackConfig()))
+
 
 def make_clinics(n_clients: int, seed: int) -> tuple[SimulatedClinic, ClinicNorms]:
     """The clinic to evaluate and the norms fitted on a reference clinic (next seed)."""
@@ -118,10 +150,11 @@ def evaluate(
     by_engine: dict[tuple[float, float], list[Setting]] = {}
     for s in settings:
         by_engine.setdefault((s.level, s.slope), []).append(s)
-    for (level, slope), group in by_engine.items():
-        config = replace(FeedbackConfig(), not_on_track_level=level, early_slope_threshold=slope)
+    for group in by_engine.values():
+        # the engine's signals depend on the level and slope only; the display settings
+        # (yellow, look-back, weak early alliance) are applied by session_alerts
         result = compute_feedback(
-            clinic.scores, alliance="sac", outcomes=OUTCOMES, config=config, norms=norms
+            clinic.scores, alliance="sac", outcomes=OUTCOMES, config=group[0].config(), norms=norms
         )
         outcomes = end_of_treatment_outcomes(result.sessions, PRIMARY)
         for s in group:
@@ -130,10 +163,7 @@ def evaluate(
                 result.ruptures,
                 outcomes=OUTCOMES,
                 primary=PRIMARY,
-                early_session=config.early_session,
-                early_until=s.early_until,
-                rupture_lookback=s.lookback,
-                count_yellow=s.yellow,
+                config=s.config(),
             )
             # the outcome alerts alone, without the alliance (process) alerts
             alerts["outcome_alerts"] = alerts[
@@ -176,19 +206,10 @@ def evaluate(
 
 def alerts_for(scores: pd.DataFrame, norms: ClinicNorms | None, setting: Setting) -> pd.DataFrame:
     """The alert frame of a clinic under one setting."""
-    config = replace(
-        FeedbackConfig(), not_on_track_level=setting.level, early_slope_threshold=setting.slope
-    )
+    config = setting.config()
     result = compute_feedback(scores, alliance="sac", outcomes=OUTCOMES, config=config, norms=norms)
     return session_alerts(
-        result.sessions,
-        result.ruptures,
-        outcomes=OUTCOMES,
-        primary=PRIMARY,
-        early_session=config.early_session,
-        early_until=setting.early_until,
-        rupture_lookback=setting.lookback,
-        count_yellow=setting.yellow,
+        result.sessions, result.ruptures, outcomes=OUTCOMES, primary=PRIMARY, config=config
     )
 
 
@@ -196,9 +217,8 @@ def alerts_for(scores: pd.DataFrame, norms: ClinicNorms | None, setting: Setting
 DEMO = {"n_clients": 45, "clients_per_therapist": 15, "seed": 20240601}
 
 
-def other_clinics(n_clients: int, seed: int, proposed: Setting) -> pd.DataFrame:
-    """Burden today and under the proposal in the default simulator and in the demo clinic."""
-    today = Setting(**TODAY)  # type: ignore[arg-type]
+def other_clinics(n_clients: int, seed: int, settings: dict[str, Setting]) -> pd.DataFrame:
+    """Burden under each named setting in the default simulator and in the demo clinic."""
     default = simulate_clinic(SimulationConfig(n_clients=n_clients), seed=seed)
     norms = fit_clinic_norms(
         simulate_clinic(SimulationConfig(n_clients=n_clients), seed=seed + 1).scores,
@@ -212,7 +232,7 @@ def other_clinics(n_clients: int, seed: int, proposed: Setting) -> pd.DataFrame:
         seed=DEMO["seed"],
     )
     rows = []
-    for name, setting in (("today", today), ("proposed", proposed)):
+    for name, setting in settings.items():
         weekly = weekly_alert_burden(alerts_for(default.scores, norms, setting), default.scores)
         # the demo fits its norms on its own data and shows every client at their last session
         alerts = alerts_for(demo.scores, None, setting)
@@ -232,6 +252,16 @@ def other_clinics(n_clients: int, seed: int, proposed: Setting) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def compared(proposed: Setting) -> dict[str, Setting]:
+    """The settings of the demo table: previous defaults, defaults in force, and the grid's
+    choice when it differs from the defaults."""
+    today = Setting(**TODAY)  # type: ignore[arg-type]
+    named = {"previous defaults": Setting(**PREVIOUS), "defaults in force": today}  # type: ignore[arg-type]
+    if proposed != today:
+        named["grid's choice"] = proposed
+    return named
 
 
 def grid() -> list[Setting]:
@@ -282,8 +312,21 @@ def setting_of(row: pd.Series) -> Setting:
     )
 
 
+def _row_of(tradeoff: pd.DataFrame, setting: Setting) -> pd.Series:
+    """The grid row of one setting."""
+    match = tradeoff.loc[
+        (tradeoff["level"] == setting.level)
+        & (tradeoff["yellow"] == setting.yellow)
+        & (tradeoff["slope"] == setting.slope)
+        & (tradeoff["lookback"] == setting.lookback)
+        & (tradeoff["early_until"] == setting.early_until)
+    ]
+    return match.iloc[0]
+
+
 def tradeoff_svg(tradeoff: pd.DataFrame, proposed: pd.Series) -> str:
-    """Burden against sensitivity for deterioration, one line per not-on-track level sweep."""
+    """Burden against sensitivity for deterioration, one line per not-on-track level sweep:
+    the previous display, yellow not an alert, and the display of the defaults in force."""
     from matplotlib.figure import Figure
 
     from bordin.reports.report_plots import figure_svg
@@ -294,23 +337,31 @@ def tradeoff_svg(tradeoff: pd.DataFrame, proposed: pd.Series) -> str:
     low, high = BURDEN_RANGE
     ax.axvspan(low * 100, high * 100, color="#DDDDDD", zorder=0, label="target burden (20-33%)")
     ax.axhline(SENSITIVITY_FLOOR, color="#666666", linestyle=":", linewidth=1)
-    styles = {
-        (True, 6, 6): ("#0072B2", "-", "o"),
-        (False, 6, 6): ("#D55E00", "--", "s"),
-        (False, 1, 3): ("#009E73", "-.", "^"),
-    }
-    names = {
-        (True, 6, 6): "today's display (yellow is an alert)",
-        (False, 6, 6): "yellow not an alert",
-        (False, 1, 3): "yellow not an alert, unrepaired and weak early alliance shown once",
-    }
-    for key, (colour, dash, marker) in styles.items():
-        yellow, lookback, early_until = key
+    lines = (
+        (
+            (True, PREVIOUS["slope"], PREVIOUS["lookback"], PREVIOUS["early_until"]),
+            ("#0072B2", "-", "o"),
+            "previous display (yellow is an alert)",
+        ),
+        (
+            (False, PREVIOUS["slope"], PREVIOUS["lookback"], PREVIOUS["early_until"]),
+            ("#D55E00", "--", "s"),
+            "yellow not an alert",
+        ),
+        (
+            (TODAY["yellow"], TODAY["slope"], TODAY["lookback"], TODAY["early_until"]),
+            ("#009E73", "-.", "^"),
+            f"defaults' display (look-back {TODAY['lookback']}, early until "
+            f"{TODAY['early_until']}, slope {TODAY['slope']:g})",
+        ),
+    )
+    for key, (colour, dash, marker), name in lines:
+        yellow, slope, lookback, early_until = key
         part = tradeoff.loc[
             (tradeoff["yellow"] == yellow)
             & (tradeoff["lookback"] == lookback)
             & (tradeoff["early_until"] == early_until)
-            & (tradeoff["slope"] == TODAY["slope"])
+            & (tradeoff["slope"] == slope)
         ].sort_values("level")
         ax.plot(
             part["burden"] * 100,
@@ -318,7 +369,7 @@ def tradeoff_svg(tradeoff: pd.DataFrame, proposed: pd.Series) -> str:
             color=colour,
             linestyle=dash,
             marker=marker,
-            label=names[key],
+            label=name,
         )
         for _, r in part.iterrows():
             ax.annotate(
@@ -329,20 +380,32 @@ def tradeoff_svg(tradeoff: pd.DataFrame, proposed: pd.Series) -> str:
                 fontsize=7,
                 color=colour,
             )
+    today = _row_of(tradeoff, Setting(**TODAY))  # type: ignore[arg-type]
     ax.plot(
-        [proposed["burden"] * 100],
-        [proposed["sens_det"]],
+        [today["burden"] * 100],
+        [today["sens_det"]],
         marker="*",
         markersize=14,
         color="#000000",
         linestyle="none",
-        label="proposed",
+        label="defaults in force"
+        + (" (the grid's choice)" if setting_of(proposed) == setting_of(today) else ""),
     )
+    if setting_of(proposed) != setting_of(today):
+        ax.plot(
+            [proposed["burden"] * 100],
+            [proposed["sens_det"]],
+            marker="D",
+            markersize=8,
+            color="#CC79A7",
+            linestyle="none",
+            label="the grid's choice",
+        )
     ax.set_xlabel("weekly burden: % of active clients with an open alert (median week)")
     ax.set_ylabel("sensitivity for reliable deterioration")
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
-    ax.legend(fontsize=8, loc="lower right", frameon=False)
+    ax.legend(fontsize=8, loc="center right", frameon=False)
     ax.set_title("any alert", fontsize=10)
     red = tradeoff.loc[
         (tradeoff["yellow"] == TODAY["yellow"])
@@ -379,6 +442,60 @@ def _rate(x: float) -> str:
     return "n/a" if x != x else f"{x:.2f}"
 
 
+def _config_words(setting: Setting) -> str:
+    """A setting in ``FeedbackConfig`` terms."""
+    early = setting.early_until - FeedbackConfig().early_session + 1
+    return (
+        f"`not_on_track_level={setting.level:g}`, `early_slope_threshold={setting.slope:g}`, "
+        f"`yellow_alert={setting.yellow}` (yellow "
+        + ("counted as" if setting.yellow else "not")
+        + f" an open alert), `unrepaired_alert_sessions={setting.lookback}` (an unrepaired "
+        f"rupture is an alert for {setting.lookback} session(s) from the one at which it is "
+        f"declared unrepaired), `early_alert_sessions={early}` (weak early alliance is shown "
+        f"until session {setting.early_until})"
+    )
+
+
+def _kind_table(burden: AlertBurdenResult, validity: AlertValidityResult) -> list[str]:
+    """Per alert kind: weekly burden, clients flagged, validity for both outcomes."""
+    table = validity.to_frame()
+    bf = burden.to_frame().set_index("term")
+    lines = [
+        "| alert | weekly burden, median (IQR) | clients flagged before last session | "
+        "no reliable improvement: sens / spec / PPV | reliable deterioration: sens (95% CI) / "
+        "spec / PPV |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for rule in KIND_LABELS:
+        noimp = table.loc[
+            (table["term"] == rule) & (table["outcome"] == "no_reliable_improvement")
+        ].iloc[0]
+        det = table.loc[
+            (table["term"] == rule) & (table["outcome"] == "reliable_deterioration")
+        ].iloc[0]
+        weekly = (
+            f"{_pct(bf.loc[rule, 'estimate'])} "
+            f"({_pct(bf.loc[rule, 'q25'])}-{_pct(bf.loc[rule, 'q75'])})"
+            if rule in bf.index
+            else "-"
+        )
+        lines.append(
+            f"| {KIND_LABELS[rule]} | {weekly} | {_pct(noimp['flagged_share'])} | "
+            f"{_rate(noimp['sensitivity'])} / {_rate(noimp['specificity'])} / "
+            f"{_rate(noimp['ppv'])} | {_rate(det['sensitivity'])} "
+            f"({_rate(det['sensitivity_low'])}-{_rate(det['sensitivity_high'])}) / "
+            f"{_rate(det['specificity'])} / {_rate(det['ppv'])} |"
+        )
+    return lines
+
+
+def _drivers(burden: AlertBurdenResult, setting: Setting) -> pd.Series:
+    """The four alert kinds most carried in the median week (yellow only if it is an alert)."""
+    bf = burden.to_frame().set_index("term")
+    dropped = ["any_alert", "outcome_alerts"] + ([] if setting.yellow else ["not_on_track_yellow"])
+    return bf.drop(index=dropped).sort_values("estimate", ascending=False)["estimate"].head(4)
+
+
 def to_markdown(
     *,
     others: pd.DataFrame,
@@ -391,7 +508,11 @@ def to_markdown(
     took: float,
 ) -> str:
     today = Setting(**TODAY)  # type: ignore[arg-type]
+    previous = Setting(**PREVIOUS)  # type: ignore[arg-type]
     burden, validity = details[today]
+    prev_burden, prev_validity = details[previous]
+    bf = burden.to_frame().set_index("term")
+    prev_bf = prev_burden.to_frame().set_index("term")
     proposed_setting = setting_of(proposed)
     p_burden, p_validity = details[proposed_setting]
     table = validity.to_frame()
@@ -447,69 +568,61 @@ def to_markdown(
         "before the last; Lambert's not-on-track signal alone) and a plain reliable-change "
         "rule (reliably worse than intake at any session before the last).",
         "",
-        "## Today's defaults",
+        "## The defaults in force",
         "",
-        f"`FeedbackConfig()` (not-on-track level {TODAY['level']}, early slope threshold "
-        f"{TODAY['slope']}), yellow counted as an alert, unrepaired ruptures shown for "
-        f"{TODAY['lookback']} sessions.",
+        f"`FeedbackConfig()`: {_config_words(today)}. They were chosen by this analysis "
+        '(section "How the defaults were chosen" below); a clinic can set any of them back.',
         "",
-        "| alert | weekly burden, median (IQR) | clients flagged before last session | "
-        "no reliable improvement: sens / spec / PPV | reliable deterioration: sens (95% CI) / "
-        "spec / PPV |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    bf = burden.to_frame().set_index("term")
-    for rule in KIND_LABELS:
-        noimp = table.loc[
-            (table["term"] == rule) & (table["outcome"] == "no_reliable_improvement")
-        ].iloc[0]
-        det = table.loc[
-            (table["term"] == rule) & (table["outcome"] == "reliable_deterioration")
-        ].iloc[0]
-        weekly = (
-            f"{_pct(bf.loc[rule, 'estimate'])} "
-            f"({_pct(bf.loc[rule, 'q25'])}-{_pct(bf.loc[rule, 'q75'])})"
-            if rule in bf.index
-            else "-"
-        )
-        lines.append(
-            f"| {KIND_LABELS[rule]} | {weekly} | {_pct(noimp['flagged_share'])} | "
-            f"{_rate(noimp['sensitivity'])} / {_rate(noimp['specificity'])} / "
-            f"{_rate(noimp['ppv'])} | {_rate(det['sensitivity'])} "
-            f"({_rate(det['sensitivity_low'])}-{_rate(det['sensitivity_high'])}) / "
-            f"{_rate(det['specificity'])} / {_rate(det['ppv'])} |"
-        )
-    drivers = (
-        bf.drop(index=["any_alert", "outcome_alerts"])
-        .sort_values("estimate", ascending=False)["estimate"]
-        .head(4)
-    )
-    lines += [
+        *_kind_table(burden, validity),
         "",
-        "The weekly burden under today's defaults is "
+        "The weekly burden under the defaults is "
         f"**{_pct(burden.typical())}** of active clients, against a target of 20-33% (Lambert's "
-        "systems flag a fifth to a third of clients). What drives it (share of active "
+        "systems flag a fifth to a third of clients). What makes it up (share of active "
         "clients carrying each kind in the median week; a client can carry several): "
-        + ", ".join(f"{KIND_LABELS[k]} {_pct(v)}" for k, v in drivers.items())
+        + ", ".join(f"{KIND_LABELS[k]} {_pct(v)}" for k, v in _drivers(burden, today).items())
+        + ". The yellow colour is still shown on the chart and in the caseload (it held for "
+        f"{_pct(bf.loc['not_on_track_yellow', 'estimate'])} of active clients in the median "
+        "week)"
+        + (
+            ", and counts as an open alert."
+            if today.yellow
+            else " but is not an open alert: its row describes the colour and is not counted "
+            "in *any alert*."
+        ),
+        "",
+        "## The previous defaults",
+        "",
+        f"Before this analysis: {_config_words(previous)}. A clinic that sets them back gets:",
+        "",
+        *_kind_table(prev_burden, prev_validity),
+        "",
+        "The weekly burden under the previous defaults was "
+        f"**{_pct(prev_burden.typical())}** of active clients. What drove it: "
+        + ", ".join(
+            f"{KIND_LABELS[k]} {_pct(v)}" for k, v in _drivers(prev_burden, previous).items()
+        )
         + ". The yellow colour (less progress than the expected curve, but within the limit) "
-        f"alone holds for {_pct(bf.loc['not_on_track_yellow', 'estimate'])} of active clients "
-        "in the median week, above the target by itself.",
+        f"alone held for {_pct(prev_bf.loc['not_on_track_yellow', 'estimate'])} of active "
+        "clients in the median week, above the target by itself.",
         "",
         "## Trade-off",
         "",
         "The grid varies: `not_on_track_level` "
         f"({', '.join(f'{v:g}' for v in LEVELS)}); whether the yellow colour counts as an "
-        "alert (it remains the chart's colour either way); `early_slope_threshold` "
+        "alert (`yellow_alert`; it remains the chart's colour either way); "
+        "`early_slope_threshold` "
         f"({', '.join(f'{v:g}' for v in SLOPES)}; the session alliance check has a concern "
-        "cutoff, so `early_percentile` does not apply to it); the look-back of unrepaired "
-        "ruptures on the dashboard (`RUPTURE_LOOKBACK`, sessions: "
+        "cutoff, so `early_percentile` does not apply to it); how many sessions an unrepaired "
+        "rupture stays an alert from the one at which it is declared unrepaired "
+        "(`unrepaired_alert_sessions`, the look-back: "
         f"{', '.join(str(v) for v in LOOKBACKS)}); the last session at which weak early "
-        "alliance is shown (today twice `early_session`, i.e. 6; "
-        f"{', '.join(str(v) for v in EARLY_UNTIL)}). Sensitivity, specificity and PPV are of "
-        "*any alert* before the last session for reliable deterioration at the end. The chart's "
-        "left panel sweeps the not-on-track level (labels) for three display choices, its "
-        "right panel the red alert alone; the table below it shows today's defaults and every "
-        "setting that changes one of them.",
+        "alliance is shown (`early_session` + `early_alert_sessions` - 1; previously twice "
+        f"`early_session`, i.e. 6; {', '.join(str(v) for v in EARLY_UNTIL)}). Sensitivity, "
+        "specificity and PPV are of *any alert* before the last session for reliable "
+        "deterioration at the end. The chart's left panel sweeps the not-on-track level "
+        "(labels) for three display choices, its right panel the red alert alone; the table "
+        "below it shows the defaults in force, every setting that changes one of them, and the "
+        "previous defaults (last row).",
         "",
         '<img src="alert-validity.svg" alt="Weekly alert burden against sensitivity for '
         'deterioration as the not-on-track level varies, for three display choices">',
@@ -530,6 +643,7 @@ def to_markdown(
     differs = sum((tradeoff[name] != value).astype(int) for name, value in TODAY.items())
     one_at_a_time = tradeoff.loc[differs <= 1]
     lines += [row_text(r) for _, r in one_at_a_time.iterrows()]
+    lines.append(row_text(_row_of(tradeoff, previous)).replace("| ", "| *previous:* ", 1))
     red = tradeoff.loc[
         (tradeoff["yellow"] == TODAY["yellow"])
         & (tradeoff["slope"] == TODAY["slope"])
@@ -568,7 +682,8 @@ def to_markdown(
         "alone. The second condition is ours: reliable deterioration is raised only once a "
         "client is already worse, so the early warning (not on track) should catch most "
         "deteriorators by itself, as the OQ-45's rules do (Hannan et al., 2005). Among these "
-        "the proposal has the fewest false alarms (highest specificity for deterioration).",
+        "the grid's choice has the fewest false alarms (highest specificity for "
+        "deterioration).",
         "",
         "<details><summary>Every combination</summary>",
         "",
@@ -578,22 +693,14 @@ def to_markdown(
         "",
         "</details>",
         "",
-        "## Proposed defaults",
+        "## How the defaults were chosen",
         "",
     ]
     p_table = p_validity.to_frame()
     p_det = p_table.loc[
         (p_table["term"] == "any_alert") & (p_table["outcome"] == "reliable_deterioration")
     ].iloc[0]
-    p_bf = p_burden.to_frame().set_index("term")
-    p_drivers = (
-        p_bf.drop(
-            index=["any_alert", "outcome_alerts"]
-            + ([] if proposed_setting.yellow else ["not_on_track_yellow"])
-        )
-        .sort_values("estimate", ascending=False)["estimate"]
-        .head(4)
-    )
+    p_drivers = _drivers(p_burden, proposed_setting)
     verdict = (
         "meets both targets"
         if meets
@@ -601,9 +708,16 @@ def to_markdown(
         f"sensitivity for deterioration at least {SENSITIVITY_FLOOR:.2f}; this is the lowest "
         "burden that keeps the sensitivity"
     )
+    chosen = (
+        "The grid's choice is the setting of the defaults in force."
+        if proposed_setting == today
+        else "**The grid's choice differs from the defaults in force "
+        f"({today.label()}): review the defaults.**"
+    )
     lines += [
         f"**{proposed_setting.label()}** {verdict}: weekly burden {_pct(proposed['burden'])} "
-        f"of active clients (today {_pct(burden.typical())}), {_pct(proposed['flagged_share'])} "
+        f"of active clients (previous defaults {_pct(prev_burden.typical())}), "
+        f"{_pct(proposed['flagged_share'])} "
         "of clients flagged at some session before their last, sensitivity for deterioration "
         f"{_rate(proposed['sens_det'])} (95% CI {_rate(p_det['sensitivity_low'])}-"
         f"{_rate(p_det['sensitivity_high'])}), specificity {_rate(proposed['spec_det'])}, PPV "
@@ -611,28 +725,20 @@ def to_markdown(
         f"{_rate(proposed['sens_noimp'])} and PPV {_rate(proposed['ppv_noimp'])}. The red "
         f"alert alone has a weekly burden of {_pct(proposed['burden_red'])} and catches "
         f"{_rate(proposed['sens_det_red'])} of deteriorators before their last session. What "
-        "remains "
-        "in the median week: "
+        "remains in the median week: "
         + ", ".join(f"{KIND_LABELS[k]} {_pct(v)}" for k, v in p_drivers.items())
         + ".",
         "",
-        "In `FeedbackConfig` terms: `not_on_track_level="
-        f"{proposed_setting.level:g}`, `early_slope_threshold={proposed_setting.slope:g}`; "
-        "on the dashboard, "
-        + (
-            "the yellow colour stays an alert"
-            if proposed_setting.yellow
-            else "the yellow colour is shown on the chart and in the caseload but is not "
-            "counted as an open alert"
-        )
-        + f", an unrepaired rupture is shown for {proposed_setting.lookback} session(s) from "
-        "the one at which it is declared unrepaired, "
-        f"and weak early alliance is shown until session {proposed_setting.early_until}. "
-        "These figures come from one simulated "
-        "clinic; a clinic should check its own burden once it has a few months of data.",
+        f"{chosen} In `FeedbackConfig` terms: {_config_words(proposed_setting)}. "
+        "On the dashboard the yellow colour is shown on the chart and in the caseload "
+        + ("and is an open alert" if proposed_setting.yellow else "but is not an open alert")
+        + ". These figures come from one simulated "
+        "clinic; a clinic should check its own burden once it has a few months of data, and "
+        "can set any of these back (for example `not_on_track_level=0.90`, the level of "
+        "Finch et al., 2001).",
         "",
         "Lambert's fifth to a third is a share of clients flagged at some point of treatment, "
-        "not of a week's caseload. Counted that way, even the proposed setting flags "
+        "not of a week's caseload. Counted that way, even the chosen setting flags "
         f"{_pct(proposed['flagged_share'])} of clients: over a course of treatment the open-"
         "rupture alert flags "
         f"{_pct(p_validity.get('rupture_open', 'reliable_deterioration', 'flagged_share'))} "
@@ -668,8 +774,8 @@ def to_markdown(
         ],
         "",
         "The demo's burden is the rules' burden: the share of its clients with an alert is "
-        "close to the weekly burden of a simulated clinic under the same rules, and falls with "
-        "it under the proposed setting.",
+        "close to the weekly burden of a simulated clinic under the same rules, and fell with "
+        "it from the previous defaults to the defaults in force.",
         "",
         "## Limits",
         "",
@@ -717,7 +823,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     clinic, norms = make_clinics(args.clients, args.seed)
     tradeoff, details = evaluate(clinic, norms, grid())
     proposed, meets = propose(tradeoff)
-    others = other_clinics(args.clients, args.seed + 100, setting_of(proposed))
+    others = other_clinics(args.clients, args.seed + 100, compared(setting_of(proposed)))
     took = time.perf_counter() - start
     text = to_markdown(
         others=others,
@@ -735,7 +841,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     today = details[Setting(**TODAY)]  # type: ignore[arg-type]
     print(today[0].summary())
     print(today[1].summary())
-    print(f"proposed: {setting_of(proposed).label()} (meets targets: {meets})")
+    print(f"grid's choice: {setting_of(proposed).label()} (meets targets: {meets})")
+    print(f"defaults in force: {Setting(**TODAY).label()}")  # type: ignore[arg-type]
     print(proposed.to_string())
     print(f"took {took:.0f} s; wrote {args.out / 'alert-validity.md'}")
 

@@ -37,7 +37,7 @@ def test_summary(scores_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "Expected curves for PHQ-9" in out and "alliance: SAC; outcomes: PHQ-9." in out
     # alerts in clinic words, and the colours they mention explained
     assert "Not on track on PHQ-9 (red)" in out and "on phq9" not in out
-    assert "red: not on track, the change since intake is worse than that of 90%" in out
+    assert "red: not on track, the change since intake is worse than that of 95%" in out
     assert "bundled norms" in out  # 60 clients is too few to fit the clinic's own curves
     code, out, _ = _run(["feedback", str(scores_csv), "--max-alerts", "1"], capsys)
     assert code == 0 and "more (use --json)" in out

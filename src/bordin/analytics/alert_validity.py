@@ -4,8 +4,8 @@ Three steps, each a pure function of the feedback engine's per-session output:
 
 * :func:`session_alerts`: for every client and session, which alert kinds the dashboard
   would show if that session were the client's latest (the rules of
-  ``bordin.feedback._alert_rules``, applied column-wise to ``FeedbackResult.sessions``),
-  plus two comparison rules.
+  :mod:`bordin.feedback.alerts` under a :class:`~bordin.feedback.FeedbackConfig`, applied
+  column-wise to ``FeedbackResult.sessions``), plus two comparison rules.
 * :func:`weekly_alert_burden`: for every calendar week, the share of the clients in
   treatment that week who carry at least one alert at the week's end (their latest session
   on or before it).
@@ -37,13 +37,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
 
 from bordin.analytics.outcome_summary import wilson_interval
 from bordin.errors import InputError
+
+if TYPE_CHECKING:  # the feedback package (and numba) loads when the rules are first applied
+    from bordin.feedback.config import FeedbackConfig
 
 __all__ = [
     "ALERT_RULES",
@@ -86,10 +89,7 @@ def session_alerts(
     *,
     outcomes: Sequence[str],
     primary: str | None = None,
-    early_session: int = 3,
-    early_until: int | None = None,
-    rupture_lookback: int = 6,
-    count_yellow: bool = True,
+    config: FeedbackConfig | None = None,
 ) -> pd.DataFrame:
     """The alerts each client would carry if each session were their latest.
 
@@ -106,22 +106,20 @@ def session_alerts(
         Outcome instruments whose not-on-track colour and status raise alerts.
     primary
         Outcome of the comparison rules (default: the first of ``outcomes``).
-    early_session
-        ``FeedbackConfig.early_session``.
-    early_until
-        Last session at which weak early alliance is shown; the dashboard's rule is twice
-        ``early_session`` (the default).
-    rupture_lookback
-        Sessions an unrepaired rupture stays on the dashboard after it was declared
-        unrepaired (``bordin.feedback._alert_rules.RUPTURE_LOOKBACK``).
-    count_yellow
-        Whether a yellow not-on-track colour counts towards ``any_alert``.
+    config
+        The feedback configuration whose alert rules apply (default ``FeedbackConfig()``,
+        the product's defaults): ``yellow_alert`` (whether yellow counts towards
+        ``any_alert``), ``unrepaired_alert_sessions`` and ``early_alert_sessions`` (with
+        ``early_session``). The same rules decide the engine's alerts
+        (:func:`bordin.feedback.alerts.alerted_colours`, ``unrepaired_shown``,
+        ``early_alliance_shown``).
 
     Returns
     -------
     pandas.DataFrame
         ``client_id``, ``session`` and one boolean column per name of :data:`ALERT_RULES`
         and :data:`COMPARISON_RULES`, in the row order of ``sessions``.
+        ``not_on_track_yellow`` marks the yellow colour whether or not it is an alert.
 
     Raises
     ------
@@ -132,10 +130,14 @@ def session_alerts(
     -----
     A rupture with onset *o* and status decided at session *d* (repaired or unrepaired) is
     open at sessions *o* <= *s* < *d*, and shows as unrepaired at *d* <= *s* < *d* +
-    ``rupture_lookback`` if it was not repaired; a rupture still open at the end stays open.
-    The rupture's onset and its decision use no later session, so this is its status as the
-    engine would have reported it at session *s*.
+    ``unrepaired_alert_sessions`` if it was not repaired; a rupture still open at the end
+    stays open. The rupture's onset and its decision use no later session, so this is its
+    status as the engine would have reported it at session *s*.
     """
+    from bordin.feedback.alerts import alerted_colours, early_alliance_shown
+    from bordin.feedback.config import FeedbackConfig
+
+    config = FeedbackConfig() if config is None else config
     if not outcomes:
         raise InputError("session_alerts needs at least one outcome")
     primary = outcomes[0] if primary is None else primary
@@ -161,18 +163,19 @@ def session_alerts(
             sessions[f"{oid}_status"].astype(object).to_numpy() == "reliably_deteriorated"
         )
 
-    opened, unrepaired = _rupture_flags(out, ruptures, rupture_lookback)
+    opened, unrepaired = _rupture_flags(out, ruptures, config)
     out["risk"] = sessions["risk"].to_numpy(dtype=bool)
     out["not_on_track_red"] = red
     out["not_on_track_yellow"] = yellow
     out["rupture_unrepaired"] = unrepaired
     out["reliable_deterioration"] = deteriorated
     out["rupture_open"] = opened
-    out["weak_early_alliance"] = sessions["weak_early_alliance"].to_numpy(dtype=bool) & (
-        session <= (2 * early_session if early_until is None else early_until)
+    out["weak_early_alliance"] = early_alliance_shown(
+        sessions["weak_early_alliance"].to_numpy(dtype=bool), session, config
     )
     out["uninformative_ratings"] = sessions["uninformative"].to_numpy(dtype=bool)
-    counted = [k for k in ALERT_RULES[:-1] if count_yellow or k != "not_on_track_yellow"]
+    yellow_counts = "yellow" in alerted_colours(config)
+    counted = [k for k in ALERT_RULES[:-1] if yellow_counts or k != "not_on_track_yellow"]
     out["any_alert"] = out[counted].to_numpy().any(axis=1)
     colour = sessions[f"{primary}_colour"].astype(object).to_numpy()
     out["oq_style"] = (colour == "red") | (colour == "yellow")
@@ -182,8 +185,10 @@ def session_alerts(
 
 
 def _rupture_flags(
-    out: pd.DataFrame, ruptures: pd.DataFrame, lookback: int
+    out: pd.DataFrame, ruptures: pd.DataFrame, config: FeedbackConfig
 ) -> tuple[np.ndarray, np.ndarray]:
+    from bordin.feedback.alerts import unrepaired_shown
+
     events = ruptures
     if "detector" in events.columns and "scale" in events.columns:
         keep = (events["detector"].astype(str) == "bordin") & (
@@ -210,7 +215,7 @@ def _rupture_flags(
     s = pairs["session"].to_numpy(dtype=np.int64)
     onset, dec = pairs["onset"].to_numpy(), pairs["decided"].to_numpy()
     is_open = (onset <= s) & (s < dec)
-    is_unrepaired = pairs["unrepaired"].to_numpy() & (dec <= s) & (s - dec < lookback)
+    is_unrepaired = pairs["unrepaired"].to_numpy() & unrepaired_shown(s, dec, config)
     row = pairs["row"].to_numpy()
     opened = np.zeros(n, dtype=bool)
     unrepaired = np.zeros(n, dtype=bool)

@@ -6,6 +6,14 @@ selects its clients with a vectorised mask, converts the few columns it needs to
 lists once, and words the explanations in one pass, in clinic terms
 (:mod:`bordin.feedback.wording`): instrument names from the registry, numbers rounded to
 what the scale can show, colours explained, and risk items quoted where their wording ships.
+
+Which signals are shown as alerts, and for how long, is decided by three small functions
+of :mod:`bordin.feedback.alerts` (``alerted_colours``, ``unrepaired_shown``,
+``early_alliance_shown``) on the :class:`~bordin.feedback.config.FeedbackConfig`;
+:func:`build_alerts`, the engine's client table (``n_alerts``, ``priority``,
+``top_alert``) and :func:`bordin.analytics.session_alerts` all use them, so the service,
+the CLI, the report and the burden analysis of docs/alert-validity.md count the same open
+alerts.
 """
 
 from __future__ import annotations
@@ -19,7 +27,14 @@ import numpy as np
 import pandas as pd
 
 from bordin.errors import InstrumentError
-from bordin.feedback.alerts import ALERT_KINDS, Alert
+from bordin.feedback.alerts import (
+    ALERT_KINDS,
+    Alert,
+    alerted_colours,
+    early_alliance_shown,
+    unrepaired_shown,
+)
+from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.content import references_for, suggestions_for
 from bordin.feedback.wording import (
     colour_meaning,
@@ -31,9 +46,8 @@ from bordin.feedback.wording import (
 )
 from bordin.instruments import get_instrument
 
-__all__ = ["RUPTURE_LOOKBACK", "build_alerts"]
+__all__ = ["build_alerts"]
 
-RUPTURE_LOOKBACK = 6  # sessions: an unrepaired rupture stays on the dashboard this long
 _KIND_RANK = {kind: i for i, kind in enumerate(ALERT_KINDS)}
 _MARKER_TEXT = {
     "withdrawal": " The client's answers point to withdrawal (holding back).",
@@ -153,30 +167,27 @@ def build_alerts(
     alliance: str,
     outcomes: tuple[str, ...],
     early_reference_source: str,
-    early_session: int,
-    repair_window: int,
+    config: FeedbackConfig,
     dates: Sequence[Any] | None = None,
-    not_on_track_level: float = 0.90,
 ) -> tuple[Alert, ...]:
     """Alerts for each client's latest session, highest priority first, then client order.
 
     ``latest`` holds one row per client in client order (the sessions table's columns at
     each client's last session: a data frame or a mapping of column arrays); ``events``
-    are the Bordin-detector rupture events on the alliance total. ``dates`` (optional) is
-    the date of each client's latest session, in the same order, so that a risk alert
-    says when the form was answered; ``not_on_track_level`` is the level of the
-    prediction limit the colours refer to (``FeedbackConfig.not_on_track_level``).
+    are the Bordin-detector rupture events on the alliance total. ``config`` gives the
+    colours that raise a not-on-track alert, how long unrepaired ruptures and weak early
+    alliance stay alerts, and the level of the prediction limit the colours refer to.
+    ``dates`` (optional) is the date of each client's latest session, in the same order,
+    so that a risk alert says when the form was answered.
     """
     rows = _Latest.of(latest, dates)
     out = _Collector(rows)
     _risk(out, rows)
     for oid in outcomes:
-        _not_on_track(out, rows, oid, level=not_on_track_level)
+        _not_on_track(out, rows, oid, config=config)
         _reliable_deterioration(out, rows, oid)
-    _ruptures(out, rows, events, alliance=alliance, repair_window=repair_window)
-    _weak_early_alliance(
-        out, rows, alliance=alliance, early_session=early_session, source=early_reference_source
-    )
+    _ruptures(out, rows, events, alliance=alliance, config=config)
+    _weak_early_alliance(out, rows, alliance=alliance, config=config, source=early_reference_source)
     _uninformative(out, rows, alliance=alliance)
     return out.sorted()
 
@@ -215,10 +226,12 @@ def _outcome_cols(
     return {name: rows.column(f"{oid}_{name}", idx) for name in names}
 
 
-def _not_on_track(out: _Collector, rows: _Latest, oid: str, *, level: float) -> None:
-    """Red or yellow against the expected recovery curve (Finch et al., 2001)."""
+def _not_on_track(out: _Collector, rows: _Latest, oid: str, *, config: FeedbackConfig) -> None:
+    """Red (and yellow, if the clinic counts it) against the expected recovery curve (Finch
+    et al., 2001)."""
+    level = config.not_on_track_level
     colour = rows.array(f"{oid}_colour", object)
-    idx = np.flatnonzero((colour == "red") | (colour == "yellow"))
+    idx = np.flatnonzero(np.isin(colour, alerted_colours(config)))
     if not len(idx):
         return
     cols = _outcome_cols(rows, oid, idx, ("intake", "score", "expected", "limit", "curve_source"))
@@ -313,17 +326,19 @@ def _alliance_name(alliance: str) -> str:
 
 
 def _ruptures(
-    out: _Collector, rows: _Latest, events: pd.DataFrame, *, alliance: str, repair_window: int
+    out: _Collector, rows: _Latest, events: pd.DataFrame, *, alliance: str, config: FeedbackConfig
 ) -> None:
-    """Open ruptures, and unrepaired ones for RUPTURE_LOOKBACK sessions (Bordin detector)."""
+    """Open ruptures, and unrepaired ones for ``config.unrepaired_alert_sessions`` sessions
+    (Bordin detector)."""
     if not len(events):
         return
+    repair_window = config.repair_window
     position = pd.Index(rows.array("client_id")).get_indexer(events["client_id"])
     last = rows.sessions[position]
     status = events["status"].to_numpy(dtype=object)
     status_session = events["status_session"].to_numpy()
     keep = (status == "open") | (
-        (status == "unrepaired") & (last - status_session < RUPTURE_LOOKBACK)
+        (status == "unrepaired") & unrepaired_shown(last, status_session, config)
     )
     idx = np.flatnonzero(keep)
     ev = {name: _values(events[name], idx) for name in _EVENT_COLUMNS}
@@ -373,12 +388,12 @@ def _ruptures(
 
 
 def _weak_early_alliance(
-    out: _Collector, rows: _Latest, *, alliance: str, early_session: int, source: str
+    out: _Collector, rows: _Latest, *, alliance: str, config: FeedbackConfig, source: str
 ) -> None:
-    """Low or falling alliance over the first sessions (shown until 2 x early_session)."""
-    weak = rows.array("weak_early_alliance", bool) & (
-        rows.sessions <= 2 * early_session
-    )
+    """Low or falling alliance over the first sessions (shown until
+    ``config.early_alert_until()``)."""
+    early_session = config.early_session
+    weak = early_alliance_shown(rows.array("weak_early_alliance", bool), rows.sessions, config)
     idx = np.flatnonzero(weak)
     if not len(idx):
         return

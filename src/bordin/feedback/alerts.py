@@ -3,6 +3,11 @@
 Each alert has a kind, a severity and a priority (risk outranks everything), the session it
 refers to, the numbers behind it, a plain-language explanation, suggestions and references
 (:mod:`bordin.feedback.content`). Alerts describe each client's latest session.
+
+Which signals are open alerts, and for how long, is decided here once
+(:func:`alerted_colours`, :func:`unrepaired_shown`, :func:`early_alliance_shown`, from the
+:class:`~bordin.feedback.config.FeedbackConfig`): the engine's alerts and client table and
+:func:`bordin.analytics.session_alerts` all use these functions.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 
+from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.content import references_for, suggestions_for
 
 __all__ = [
@@ -21,8 +27,11 @@ __all__ = [
     "Alert",
     "AlertKind",
     "Severity",
+    "alerted_colours",
     "alerts_to_frame",
+    "early_alliance_shown",
     "make_alert",
+    "unrepaired_shown",
 ]
 
 AlertKind = Literal[
@@ -58,6 +67,26 @@ ALERT_COLUMNS: Final = (
     "suggestions",
     "references",
 )
+
+
+def alerted_colours(config: FeedbackConfig) -> tuple[str, ...]:
+    """The not-on-track colours that raise an alert: red, and yellow when
+    ``config.yellow_alert`` (the colour is shown on the chart and caseload either way)."""
+    return ("red", "yellow") if config.yellow_alert else ("red",)
+
+
+def unrepaired_shown(session: Any, status_session: Any, config: FeedbackConfig) -> Any:
+    """Whether a rupture declared unrepaired at ``status_session`` is an open alert at
+    ``session``: for ``config.unrepaired_alert_sessions`` sessions from that one (arrays or
+    scalars; the caller selects the unrepaired ruptures)."""
+    since = np.asarray(session) - np.asarray(status_session)
+    return (since >= 0) & (since < config.unrepaired_alert_sessions)
+
+
+def early_alliance_shown(weak: Any, session: Any, config: FeedbackConfig) -> Any:
+    """Whether weak early alliance (the engine's carried-forward signal) is an open alert at
+    ``session``: up to :meth:`FeedbackConfig.early_alert_until`."""
+    return np.asarray(weak, dtype=bool) & (np.asarray(session) <= config.early_alert_until())
 
 
 def _native(value: Any) -> Any:

@@ -1,7 +1,13 @@
 """Every threshold of the feedback rules, as one frozen configuration object.
 
-Each default is the value named by the source the rule cites (see ``docs/feedback.md``);
-changing a value is a clinic's decision and is recorded in the result.
+Each default is the value named by the source the rule cites (see ``docs/feedback.md``),
+except the settings that decide how many alerts a therapist sees (``not_on_track_level``,
+``early_slope_threshold``, ``yellow_alert``, ``unrepaired_alert_sessions``,
+``early_alert_sessions``): these were chosen by the burden analysis of
+``docs/alert-validity.md`` on Bordin's simulator (``benchmarks/alert_validity.py``), which
+keeps the weekly share of clients with an open alert within Lambert's fifth to a third while
+catching at least 80% of eventual deteriorators. Changing a value is a clinic's decision and
+is recorded in the result.
 """
 
 from __future__ import annotations
@@ -72,9 +78,35 @@ class FeedbackConfig:
         Clinic percentile (0-100) below which early alliance is weak when the instrument has
         no concern cutoff.
     early_slope_threshold
-        An early least-squares slope (scale points per session) at or below this is falling.
+        An early least-squares slope (scale points per session) at or below this is falling:
+        -0.35, chosen by the burden analysis of docs/alert-validity.md on the simulator (with
+        the other defaults, -0.35 instead of -0.15 flags fewer clients over treatment, 76.3%
+        instead of 78.7%, at the same sensitivity for deterioration, 0.99). A clinic can set
+        it back to -0.15.
+    early_alert_sessions
+        Sessions for which weak early alliance is shown as an alert, from ``early_session``
+        on: 1, at the session it is judged (session 3) only. Chosen by the burden analysis
+        of docs/alert-validity.md on the simulator; the signal itself stays in the sessions
+        table (``weak_early_alliance``, carried forward). The earlier rule showed it until
+        twice ``early_session`` (4 sessions); a clinic can set that back.
     not_on_track_level
-        One-sided level of the prediction limit for not-on-track (Finch et al., 2001): 0.90.
+        One-sided level of the prediction limit for not-on-track: 0.95. Finch et al. (2001)
+        used 0.90; 0.95 was chosen by the burden analysis of docs/alert-validity.md on the
+        simulator (the red alert's weekly burden 7.4% of active clients instead of 14.6%,
+        still catching 0.87 of eventual deteriorators before their last session instead of
+        0.95). A clinic can set it back to 0.90.
+    yellow_alert
+        Whether the yellow colour (less progress than the expected curve, but within the
+        limit) raises a ``not_on_track`` alert: False. The colour is shown on the chart and
+        in the caseload either way. Lambert's system flagged yellow too (Lambert et al.,
+        2002), but on the simulator yellow alone held 43.7% of active clients in the median
+        week at level 0.90 (47.8% at 0.95), above the fifth to a third of Lambert's systems
+        by itself (docs/alert-validity.md). A clinic can set it back to True.
+    unrepaired_alert_sessions
+        Sessions for which an unrepaired rupture is shown as an alert, from the one at which
+        it is declared unrepaired: 1. Chosen by the burden analysis of docs/alert-validity.md
+        on the simulator (the earlier rule showed it for 6 sessions); the rupture stays on the
+        chart and in the rupture table. A clinic can set it back.
     min_clinic_clients
         Clients reaching session 3 needed before expected curves are fitted on the clinic's own
         data instead of the bundled norms.
@@ -99,10 +131,17 @@ class FeedbackConfig:
     ceiling_sessions: int = 3
     early_session: int = 3
     early_percentile: float = 25.0
-    early_slope_threshold: float = -0.15
-    not_on_track_level: float = 0.90
+    early_slope_threshold: float = -0.35
+    early_alert_sessions: int = 1
+    not_on_track_level: float = 0.95
+    yellow_alert: bool = False
+    unrepaired_alert_sessions: int = 1
     min_clinic_clients: int = 200
     response_fraction: float = 0.5
+
+    def early_alert_until(self) -> int:
+        """Last session at which weak early alliance is shown as an alert."""
+        return self.early_session + self.early_alert_sessions - 1
 
     def as_dict(self) -> dict[str, float | int | None]:
         """The configuration as a plain dictionary (for JSON output)."""

@@ -11,11 +11,17 @@ import numpy as np
 import pandas as pd
 
 from bordin.errors import InputError
-from bordin.feedback._alert_rules import RUPTURE_LOOKBACK, build_alerts
+from bordin.feedback._alert_rules import build_alerts
 from bordin.feedback._categorical import from_codes
 from bordin.feedback._groups import FloatArray
 from bordin.feedback._prepare import Prepared, prepare_scores
-from bordin.feedback.alerts import ALERT_KINDS, Alert
+from bordin.feedback.alerts import (
+    ALERT_KINDS,
+    Alert,
+    alerted_colours,
+    early_alliance_shown,
+    unrepaired_shown,
+)
 from bordin.feedback.ceiling import CeilingSignals, detect_uninformative
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.early import EarlySignals, assess_early_alliance
@@ -406,10 +412,8 @@ def compute_feedback(
             alliance=prepared.alliance_id,
             outcomes=outcome_ids,
             early_reference_source=early_source,
-            early_session=config.early_session,
-            repair_window=config.repair_window,
+            config=config,
             dates=_take(frame_dates, last) if frame_dates is not None else None,
-            not_on_track_level=config.not_on_track_level,
         )
 
     return FeedbackResult(
@@ -557,23 +561,22 @@ def _client_table(
     add("risk", 100 * ones, np.asarray(latest["risk"], dtype=bool).astype(np.int64))
     for oid in outcomes:
         colour = np.asarray(latest[f"{oid}_colour"].codes)
-        red, yellow = colour == COLOURS.index("red"), colour == COLOURS.index("yellow")
-        add("not_on_track", np.where(red, 80, 50), (red | yellow).astype(np.int64))
+        red = colour == COLOURS.index("red")
+        alerted = np.isin(colour, [COLOURS.index(c) for c in alerted_colours(config)])
+        add("not_on_track", np.where(red, 80, 50), alerted.astype(np.int64))
         worse = np.asarray(latest[f"{oid}_status"] == "reliably_deteriorated")
         add("reliable_deterioration", 70 * ones, worse.astype(np.int64))
     if len(events):
         position = event_client  # row of the event's client in ``latest``
         status = events["status"].cat.codes.to_numpy()
-        recent = session[position] - events["status_session"].to_numpy() < RUPTURE_LOOKBACK
+        recent = unrepaired_shown(session[position], events["status_session"].to_numpy(), config)
         for kind, mask in (
             ("rupture_open", status == STATUSES.index("open")),
             ("rupture_unrepaired", (status == STATUSES.index("unrepaired")) & recent),
         ):
             per_client = np.bincount(position[mask], minlength=n).astype(np.int64)
             add(kind, ALERT_KINDS[kind][1] * ones, per_client)
-    weak = np.asarray(latest["weak_early_alliance"], dtype=bool) & (
-        session <= 2 * config.early_session
-    )
+    weak = early_alliance_shown(latest["weak_early_alliance"], session, config)
     add("weak_early_alliance", 45 * ones, weak.astype(np.int64))
     add("uninformative_ratings", 20 * ones, np.asarray(latest["uninformative"], dtype=bool))
     table["n_alerts"] = count

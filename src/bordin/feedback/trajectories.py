@@ -9,7 +9,9 @@ intake severity:
 so that change is zero at intake, fastest early (the log-linear dose-response of Howard et
 al., 1986) and its spread grows with time. The coefficients are estimated by weighted least
 squares. A client whose change is above the one-sided upper prediction limit at level
-``not_on_track_level`` (0.90) is *not on track* (Finch et al., 2001; Lambert et al., 2002).
+``not_on_track_level`` is *not on track* (Finch et al., 2001; Lambert et al., 2002). Finch
+et al. used 0.90; the default 0.95 was chosen by the burden analysis of docs/alert-validity.md
+on the simulator, and a clinic can set it back.
 
 The curve at session *t* is fitted on the clinic's sessions numbered 2..*t* (so a later
 session never changes an earlier signal) when at least ``min_clinic_clients`` clients

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from bordin.errors import InstrumentError
+from bordin.feedback.config import FeedbackConfig
 from bordin.instruments import get_content_pack, get_instrument, list_instruments
 
 __all__ = [
@@ -101,19 +102,23 @@ _MEANINGS = {
 }
 
 
-def colour_meaning(colour: str, *, level: float = 0.90) -> str:
-    """What a not-on-track colour means, in words (``level`` is the prediction level).
+def colour_meaning(colour: str, *, level: float | None = None) -> str:
+    """What a not-on-track colour means, in words (``level`` is the prediction level; by
+    default ``FeedbackConfig().not_on_track_level``, the level the service computes with).
 
     Raises
     ------
     KeyError
         ``colour`` is not one of red, yellow, green, white.
     """
+    if level is None:
+        level = FeedbackConfig().not_on_track_level
     return f"{colour}: " + _MEANINGS[colour].format(pct=f"{100 * level:g}")
 
 
-def colour_legend(*, level: float = 0.90) -> tuple[dict[str, str], ...]:
-    """Every colour with its meaning, for a legend next to the colours on a page."""
+def colour_legend(*, level: float | None = None) -> tuple[dict[str, str], ...]:
+    """Every colour with its meaning, for a legend next to the colours on a page (``level``
+    as in :func:`colour_meaning`)."""
     return tuple(
         {"colour": colour, "meaning": colour_meaning(colour, level=level)} for colour in _MEANINGS
     )

@@ -285,6 +285,11 @@ class CaseloadEntryOut(_Out):
     top_alert_kind: str | None
     top_alert_title: str | None
     open_forms: int
+    colour: str | None = Field(
+        None,
+        description="Not-on-track colour at the latest session (first outcome): red, yellow, "
+        "green or white. Shown beside the alerts; yellow is not an open alert.",
+    )
 
 
 class InstrumentOut(BaseModel):

@@ -21,10 +21,19 @@ from bordin.analytics import (
     weekly_alert_burden,
 )
 from bordin.errors import InputError
-from bordin.feedback import compute_feedback, fit_clinic_norms
+from bordin.feedback import FeedbackConfig, compute_feedback, fit_clinic_norms
 from bordin.simulate import SimulationConfig, simulate_clinic
 
 ROOT = Path(__file__).resolve().parents[3]
+#: The alert display before docs/alert-validity.md chose the defaults: yellow an alert,
+#: unrepaired ruptures shown for 6 sessions, weak early alliance until session 6.
+PREVIOUS = FeedbackConfig(
+    not_on_track_level=0.90,
+    early_slope_threshold=-0.15,
+    yellow_alert=True,
+    unrepaired_alert_sessions=6,
+    early_alert_sessions=4,
+)
 
 
 def _sessions(n: int, client: str = "a", **columns: object) -> pd.DataFrame:
@@ -101,14 +110,15 @@ def test_session_alerts_follow_the_dashboard_rules() -> None:
             _ruptures(("a", 1, "unrepaired", 4), detector="sd_k1"),  # not Bordin's: ignored
         ]
     )
-    alerts = session_alerts(sessions, ruptures, outcomes=("phq9",), rupture_lookback=2)
+    config = FeedbackConfig(yellow_alert=True, unrepaired_alert_sessions=2, early_alert_sessions=4)
+    alerts = session_alerts(sessions, ruptures, outcomes=("phq9",), config=config)
     assert alerts["not_on_track_yellow"].tolist() == [False, True] + [False] * 6
     assert alerts["not_on_track_red"].tolist() == [False, False, True] + [False] * 5
     assert alerts["reliable_deterioration"].tolist() == [False] * 4 + [True] + [False] * 3
     assert alerts["rupture_open"].tolist() == [False, True, True, True, False, False, True, False]
     # declared unrepaired at 5, shown for a look-back of 2 sessions: 5 and 6
     assert alerts["rupture_unrepaired"].tolist() == [False] * 4 + [True, True, False, False]
-    # weak early alliance is shown until session 2 x early_session = 6
+    # weak early alliance is shown for 4 sessions from early_session = 3: until session 6
     assert alerts["weak_early_alliance"].tolist() == [
         False,
         False,
@@ -125,15 +135,15 @@ def test_session_alerts_follow_the_dashboard_rules() -> None:
     assert alerts["reliable_change"].tolist() == alerts["reliable_deterioration"].tolist()
 
 
-def test_session_alerts_options() -> None:
+def test_session_alerts_follow_the_default_config() -> None:
+    # the defaults (docs/alert-validity.md): yellow is a colour, not an alert; weak early
+    # alliance is an alert at session 3 only
     sessions = _sessions(
         5,
         phq9_colour=["green", "yellow", "yellow", "green", "green"],
         weak_early_alliance=[False, False, True, True, True],
     )
-    alerts = session_alerts(
-        sessions, NO_RUPTURES, outcomes=("phq9",), count_yellow=False, early_until=3
-    )
+    alerts = session_alerts(sessions, NO_RUPTURES, outcomes=("phq9",))
     assert alerts["not_on_track_yellow"].tolist() == [False, True, True, False, False]
     assert alerts["weak_early_alliance"].tolist() == [False, False, True, False, False]
     assert alerts["any_alert"].tolist() == [False, False, True, False, False]
@@ -254,6 +264,14 @@ def test_end_of_treatment_outcomes() -> None:
 # ---- no look-ahead: alerts from the full run equal a recompute on the data up to a week
 
 
+def test_session_alerts_unrepaired_rupture_by_default_at_its_declaration_only() -> None:
+    ruptures = _ruptures(("a", 2, "unrepaired", 5))
+    alerts = session_alerts(_sessions(8), ruptures, outcomes=("phq9",))
+    assert alerts["rupture_unrepaired"].tolist() == [False] * 4 + [True] + [False] * 3
+    before = session_alerts(_sessions(8), ruptures, outcomes=("phq9",), config=PREVIOUS)
+    assert before["rupture_unrepaired"].tolist() == [False] * 4 + [True] * 4
+
+
 def _kinds(result_alerts: pd.DataFrame) -> dict[object, set[str]]:
     kinds: dict[object, set[str]] = {}
     for row in result_alerts.itertuples():
@@ -265,25 +283,36 @@ def _kinds(result_alerts: pd.DataFrame) -> dict[object, set[str]]:
 
 
 @pytest.mark.slow
-def test_alerts_at_a_week_end_equal_a_recompute_on_the_truncated_data() -> None:
+@pytest.mark.parametrize(
+    "feedback_config", [FeedbackConfig(), PREVIOUS], ids=["default", "previous"]
+)
+def test_alerts_at_a_week_end_equal_a_recompute_on_the_truncated_data(
+    feedback_config: FeedbackConfig,
+) -> None:
     outcomes = ("phq9", "gad7")
     config = SimulationConfig(n_clients=80, intake_spread_days=120)
     clinic = simulate_clinic(config, seed=5)
     norms = fit_clinic_norms(
         simulate_clinic(config, seed=6).scores, alliance="sac", outcomes=outcomes
     )
-    full = compute_feedback(clinic.scores, alliance="sac", outcomes=outcomes, norms=norms)
-    alerts = session_alerts(full.sessions, full.ruptures, outcomes=outcomes)
+    full = compute_feedback(
+        clinic.scores, alliance="sac", outcomes=outcomes, norms=norms, config=feedback_config
+    )
+    alerts = session_alerts(full.sessions, full.ruptures, outcomes=outcomes, config=feedback_config)
     alerts = alerts.merge(
         clinic.scores[["client_id", "session", "date"]], on=["client_id", "session"]
     )
     dates = pd.to_datetime(clinic.scores["date"])
-    kinds = [k for k in ALERT_RULES if k != "any_alert"]
+    # the yellow column marks the colour; it is an alert only with yellow_alert
+    dropped = {"any_alert"} | (set() if feedback_config.yellow_alert else {"not_on_track_yellow"})
+    kinds = [k for k in ALERT_RULES if k not in dropped]
     checked = 0
     for cut in pd.date_range(dates.min() + pd.Timedelta(days=30), dates.max(), periods=4):
         week_end = cut.normalize() + pd.Timedelta(days=6 - cut.day_of_week)
         truncated = clinic.scores.loc[dates <= week_end]
-        recomputed = compute_feedback(truncated, alliance="sac", outcomes=outcomes, norms=norms)
+        recomputed = compute_feedback(
+            truncated, alliance="sac", outcomes=outcomes, norms=norms, config=feedback_config
+        )
         expected = _kinds(recomputed.alerts_frame())
         known = alerts.loc[pd.to_datetime(alerts["date"]) <= week_end]
         latest = known.sort_values("session").groupby("client_id").tail(1)
@@ -315,16 +344,21 @@ def test_benchmark_runs_on_a_small_clinic(tmp_path: Path) -> None:
     clinic, norms = bench.make_clinics(150, 3)
     settings = [
         bench.Setting(**bench.TODAY),
+        bench.Setting(**bench.PREVIOUS),
         bench.Setting(level=0.99, yellow=False, slope=-0.15, lookback=1, early_until=3),
     ]
+    # the grid's settings are FeedbackConfig fields: the defaults' setting is FeedbackConfig()
+    assert settings[0].config() == FeedbackConfig()
+    assert bench.setting_of_config(PREVIOUS) == settings[1]
     tradeoff, details = bench.evaluate(clinic, norms, settings)
-    assert len(tradeoff) == 2 and set(details) == set(settings)
-    today, fewer = tradeoff.iloc[0], tradeoff.iloc[1]
-    assert 0 < fewer["burden"] < today["burden"] <= 1
-    assert fewer["flagged_share"] <= today["flagged_share"]
+    assert len(tradeoff) == 3 and set(details) == set(settings)
+    today, previous, fewer = tradeoff.iloc[0], tradeoff.iloc[1], tradeoff.iloc[2]
+    assert 0 < today["burden"] < previous["burden"] <= 1
+    assert 0 < fewer["burden"] < previous["burden"]
+    assert fewer["flagged_share"] <= previous["flagged_share"]
     proposed, _ = bench.propose(tradeoff)
-    others = bench.other_clinics(100, 4, settings[1])
-    assert others["setting"].tolist() == ["today", "proposed"]
+    others = bench.other_clinics(100, 4, bench.compared(settings[2]))
+    assert others["setting"].tolist() == ["previous defaults", "defaults in force", "grid's choice"]
     assert others["demo_share"].between(0, 1).all()
     text = bench.to_markdown(
         others=others,

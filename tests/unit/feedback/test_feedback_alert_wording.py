@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bordin.feedback import compute_feedback
+from bordin.feedback import FeedbackConfig, compute_feedback
 from bordin.feedback._alert_rules import build_alerts
 from bordin.feedback.wording import (
     colour_legend,
@@ -47,12 +47,12 @@ def test_not_on_track_names_the_instrument_rounds_and_explains_red() -> None:
     )
     # PHQ-9 is a sum of whole-number items: every score in the text is a whole number
     assert _decimals(alert.explanation.split("The expected course")[0]) == set()
-    assert "Red: not on track, the change since intake is worse than that of 90% of" in (
+    assert "Red: not on track, the change since intake is worse than that of 95% of" in (
         alert.explanation
     )
     # the on-track bound is the last whole score within the unrounded limit
     limit = alert.evidence["limit"]
-    assert f"90% of them at {int(np.floor(limit))} or less" in alert.explanation
+    assert f"95% of them at {int(np.floor(limit))} or less" in alert.explanation
     assert alert.references  # the citation is kept
 
 
@@ -89,8 +89,7 @@ def _alerts(latest: pd.DataFrame, **kwargs: object) -> tuple:
         alliance="sac",
         outcomes=(),
         early_reference_source="the SAC concern cutoff",
-        early_session=3,
-        repair_window=3,
+        config=FeedbackConfig(),
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -164,7 +163,7 @@ def test_format_score_rounds_half_away_from_zero() -> None:
 def test_colour_legend_covers_every_colour_in_words() -> None:
     legend = {row["colour"]: row["meaning"] for row in colour_legend()}
     assert set(legend) == {"red", "yellow", "green", "white"}
-    assert "90%" in legend["red"] and legend["red"].startswith("red: not on track")
+    assert "95%" in legend["red"] and legend["red"].startswith("red: not on track")
 
 
 def test_compute_feedback_dates_the_risk_alert_from_the_scores() -> None:

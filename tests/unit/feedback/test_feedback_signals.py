@@ -57,9 +57,8 @@ def test_ceiling_length_is_a_parameter() -> None:
 
 
 def test_mean_below_the_concern_cutoff_by_session_three() -> None:
-    result = compute_feedback(
-        _frame({"low": [3.0, 3.4, 3.5, 4.0], "ok": [3.6, 3.8, 3.9, 4.0]}), outcomes=()
-    )
+    frame = _frame({"low": [3.0, 3.4, 3.5, 4.0], "ok": [3.6, 3.8, 3.9, 4.0]})
+    result = compute_feedback(frame, outcomes=())
     low = _session_row(result, "low", 3)
     assert low["weak_early_alliance"] and low["early_alliance_low"]
     assert low["early_alliance_mean"] == pytest.approx((3.0 + 3.4 + 3.5) / 3)
@@ -67,7 +66,11 @@ def test_mean_below_the_concern_cutoff_by_session_three() -> None:
     assert not _session_row(result, "low", 2)["weak_early_alliance"]  # not judged yet
     assert _session_row(result, "low", 4)["weak_early_alliance"]  # carried forward
     assert not _session_row(result, "ok", 3)["weak_early_alliance"]
-    alert = next(a for a in result.alerts if a.kind == "weak_early_alliance")
+    # the alert is shown at the judging session only (early_alert_sessions = 1); the latest
+    # session here is 4, so only a clinic that shows it longer sees it
+    assert not any(a.kind == "weak_early_alliance" for a in result.alerts)
+    longer = compute_feedback(frame, outcomes=(), config=FeedbackConfig(early_alert_sessions=2))
+    alert = next(a for a in longer.alerts if a.kind == "weak_early_alliance")
     assert alert.client_id == "low"
     assert "bond-focused" in " ".join(alert.suggestions)
     assert "attachment" in " ".join(alert.suggestions)

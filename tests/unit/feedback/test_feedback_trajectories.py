@@ -77,7 +77,9 @@ def test_clinic_curve_at_session_t_uses_sessions_up_to_t_only() -> None:
     expected = (norm.coef[0] + norm.coef[1] * y1) * lt
     z = np.array([np.sqrt(lt), y1 * np.sqrt(lt)])
     lev = z @ np.array(norm.xtx_inv) @ z
-    upper = expected + stats.t.ppf(0.9, norm.df) * norm.sigma * np.sqrt(lt * (1 + lev))
+    upper = expected + stats.t.ppf(
+        FeedbackConfig().not_on_track_level, norm.df
+    ) * norm.sigma * np.sqrt(lt * (1 + lev))
     np.testing.assert_allclose(row["phq9_expected"], expected, rtol=1e-9)
     np.testing.assert_allclose(row["phq9_limit"], upper, rtol=1e-9)
 
@@ -125,7 +127,14 @@ def test_yellow_is_worse_than_expected_but_within_the_limit() -> None:
     row = s[(s["client_id"] == "target") & (s["session"] == 4)].iloc[0]
     assert row["phq9_intake"] + row["phq9_expected"] < 15.5 < row["phq9_intake"] + row["phq9_limit"]
     assert row["phq9_colour"] == "yellow"
-    alert = next(a for a in result.alerts if a.client_id == "target" and a.kind == "not_on_track")
+    # yellow is a colour, not an alert (FeedbackConfig.yellow_alert, docs/alert-validity.md)
+    assert not any(a.client_id == "target" and a.kind == "not_on_track" for a in result.alerts)
+    counted = compute_feedback(
+        _colour_clinic([18, 17, 16, 15.5]),
+        outcomes=("phq9",),
+        config=FeedbackConfig(yellow_alert=True),
+    )
+    alert = next(a for a in counted.alerts if a.client_id == "target" and a.kind == "not_on_track")
     assert alert.severity == "moderate"
 
 

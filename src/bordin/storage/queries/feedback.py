@@ -76,6 +76,8 @@ class CaseloadEntry:
 
     ``priority`` is the highest priority among the client's active, unacknowledged alerts
     (0 when there are none); the caseload is ordered by it, then by client code.
+    ``colour`` is the not-on-track colour at the latest session (first outcome), shown
+    beside the alerts; a yellow colour is not an open alert (``FeedbackConfig.yellow_alert``).
     """
 
     client_id: int
@@ -89,6 +91,7 @@ class CaseloadEntry:
     top_alert_kind: str | None
     top_alert_title: str | None
     open_forms: int
+    colour: str | None = None
 
 
 def list_caseload(db: Session, *, actor: User) -> list[CaseloadEntry]:
@@ -114,6 +117,17 @@ def list_caseload(db: Session, *, actor: User) -> list[CaseloadEntry]:
         .order_by(Alert.priority.desc(), Alert.session.desc())
     ):
         alerts.setdefault(alert.client_id, []).append(alert)
+    # the not-on-track colour at the latest session (of the first outcome), from the engine's
+    # client table: shown beside the alerts, not one of them (a yellow colour is not an open
+    # alert unless FeedbackConfig.yellow_alert; docs/alert-validity.md)
+    colours: dict[int, str | None] = {
+        int(client_id): (data or {}).get("colour")
+        for client_id, data in db.execute(
+            select(Signal.client_id, Signal.data).where(
+                Signal.client_id.in_(ids), Signal.kind == "summary"
+            )
+        )
+    }
     forms: dict[int, int] = {
         int(client_id): int(count)
         for client_id, count in db.execute(
@@ -139,6 +153,7 @@ def list_caseload(db: Session, *, actor: User) -> list[CaseloadEntry]:
                 top_alert_kind=mine[0].kind if mine else None,
                 top_alert_title=mine[0].title if mine else None,
                 open_forms=int(forms.get(client_id, 0)),
+                colour=colours.get(client_id),
             )
         )
     entries.sort(key=lambda e: (-e.priority, e.code))

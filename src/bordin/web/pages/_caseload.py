@@ -71,6 +71,8 @@ def caseload_context(db: Session, user: User) -> dict[str, Any]:
                 "priority": entry.priority,
                 "open_alerts": entry.open_alerts,
                 "top_alert": entry.top_alert_title,
+                # the not-on-track colour at the latest session: shown, not an open alert
+                "colour": entry.colour,
                 "badges": [badge_for(kind) for kind in kinds],
                 "last_session": (
                     {"number": entry.last_session, "date": entry.last_session_date}
@@ -99,10 +101,12 @@ def caseload_context(db: Session, user: User) -> dict[str, Any]:
                 "need_attention": sum(1 for c in clients if c["badges"]),
             },
             "show_therapist": user.role != "therapist",
-            # the not-on-track colours in the alert titles, in words, next to them
+            # the not-on-track colours (the progress column and the alert titles), in
+            # words, next to them
             "colour_legend": (
                 list(colour_legend())
-                if any("not_on_track" in kinds for kinds in shown_kinds)
+                if any(c["colour"] for c in clients)
+                or any("not_on_track" in kinds for kinds in shown_kinds)
                 else []
             ),
             "ordering": "Clients with the most urgent open alert come first (risk, then not "

@@ -33,6 +33,17 @@ RUPTURE_KINDS = ("rupture_unrepaired", "rupture_open")
 SUPERVISING_ROLES = ("supervisor", "admin")
 
 
+def _unrepaired_span() -> str:
+    """How long an unrepaired rupture stays an alert, in words (the service's
+    ``FeedbackConfig``)."""
+    from bordin.feedback import FeedbackConfig
+
+    n = FeedbackConfig().unrepaired_alert_sessions
+    if n == 1:
+        return "at the session at which it is declared unrepaired"
+    return f"for {n} sessions from the one at which it is declared unrepaired"
+
+
 def _clients_in_scope(db: Session, user: User) -> list[tuple[int, str, int]]:
     return [
         (row[0], row[1], row[2])
@@ -130,8 +141,8 @@ def team_context(db: Session, user: User) -> dict[str, Any]:
             },
             "ordering": "alphabetical",
             "rupture_alerts_definition": "Clients whose latest session has an open rupture "
-            "alert or an unrepaired rupture from the last 6 sessions (what needs attention "
-            "now; the rupture figures count every rupture on record).",
+            f"alert or an unrepaired rupture alert ({_unrepaired_span()}; what needs "
+            "attention now; the rupture figures count every rupture on record).",
             "note": "Therapists are listed alphabetically. These counts describe caseloads so "
             "that support goes where it is needed; they are not a measure or ranking of "
             "therapists.",
