@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import anyio
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,6 +32,16 @@ __all__ = ["API_PREFIX", "create_app", "refresh_due_norms_now"]
 _log = logging.getLogger("bordin.norms")
 
 API_PREFIX = "/api/v1"
+
+#: FastAPI's native OpenTelemetry (on by default since FastAPI 0.162; it exports once a
+#: provider is configured, or from environment variables with auto-configuration), all off.
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
 
 _SECURITY_HEADERS = {
     # Nothing is loaded from outside the server: no CDN, no external fonts or scripts.
@@ -143,6 +154,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry spans, metrics and logs (request paths carry form
+        # tokens; exporters can be added from the environment) are off: clinical data and
+        # anything about them never leave the machine.
+        telemetry=NO_TELEMETRY,
     )
     app.state.bordin = state
     install_error_handlers(app)
