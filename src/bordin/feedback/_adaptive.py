@@ -89,12 +89,16 @@ __all__ = [
 ]
 
 PHI_GRID: Final = np.round(np.linspace(0.0, 1.0, 11), 10)
+#: Decay per session of the weight of an earlier session in the client's level: half-lives
+#: of 1, 2, 4 and 8 sessions, and 1 (every earlier session weighs the same: the mean).
+DECAY_GRID: Final = np.array([0.5, 0.5**0.5, 0.5**0.25, 0.5**0.125, 1.0])
 NU_GRID: Final = np.array([3.0, 5.0, 10.0, 30.0, 0.0])  # 0: a normal null
 
 #: Per-session-number arrays of :class:`AdaptiveParams` (each of length T), then the
 #: per-level item distributions (T x 13).
 ADAPTIVE_FIELDS: Final = (
     "phi",
+    "decay",
     "scale",
     "n_residuals",
     "weight",
@@ -131,6 +135,7 @@ class AdaptiveParams:
     """
 
     phi: FloatArray
+    decay: FloatArray
     scale: FloatArray
     n_residuals: FloatArray
     weight: FloatArray
@@ -177,6 +182,9 @@ class AdaptiveParams:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AdaptiveParams:
         """Read :meth:`to_dict` (KeyError/TypeError/ValueError on a malformed document)."""
+        if "decay" not in data:
+            # stored before the level's decay was estimated: the plain mean of earlier sessions
+            data = {**data, "decay": [1.0 if v is not None else None for v in data["phi"]]}
         fields = {name: _readonly(_nan_list(data[name]), 1) for name in ADAPTIVE_FIELDS}
         items = {
             name: _readonly([_nan_list(row) for row in data[name]], 2) for name in _ITEM_FIELDS
@@ -234,16 +242,20 @@ def fit_adaptive(
     session numbers before it until reached); ``min_residuals`` the scaled residuals the
     mixture needs.
     """
-    abs_sums = np.zeros((PHI_GRID.shape[0], top))
+    n_dec = DECAY_GRID.shape[0]
+    abs_sums = np.zeros((PHI_GRID.shape[0] * n_dec, top))
     counts = np.zeros(top)
-    phi_sums(values, first, session, PHI_GRID, abs_sums, counts)
+    phi_sums(values, first, session, PHI_GRID, DECAY_GRID, abs_sums, counts)
     cum_abs = np.cumsum(abs_sums, axis=1)
     cum_n = np.cumsum(counts)
     phi = np.full(top, np.nan)
+    decay = np.full(top, np.nan)
     has = cum_n > 0
     if has.any():
-        phi[has] = PHI_GRID[np.argmin(cum_abs[:, has], axis=0)]
-    residual, _ = predict_residuals(values, first, session, np.nan_to_num(phi, nan=1.0))
+        best = np.argmin(cum_abs[:, has], axis=0)
+        phi[has] = PHI_GRID[best // n_dec]
+        decay[has] = DECAY_GRID[best % n_dec]
+    residual, _ = predict_residuals(values, first, session, phi, decay)
     scale = _scales(residual, session, top, min_scale_n)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = residual / scale[session]
@@ -253,13 +265,14 @@ def fit_adaptive(
     with np.errstate(invalid="ignore"):
         uncensored = np.where(values >= maximum - 1e-9, np.nan, z)
     histogram(uncensored, session, levels, hist)
-    k = len(ADAPTIVE_FIELDS) - 2
+    k = len(ADAPTIVE_FIELDS) - 3
     out = np.full((k + 2 * (N_LEVELS - 1), top), np.nan)
     fit_mixtures(hist, NU_GRID, float(min_residuals), out)
     return AdaptiveParams(
         phi=_readonly(phi, 1),
+        decay=_readonly(decay, 1),
         scale=_readonly(scale, 1),
-        **{name: _readonly(out[i], 1) for i, name in enumerate(ADAPTIVE_FIELDS[2:])},
+        **{name: _readonly(out[i], 1) for i, name in enumerate(ADAPTIVE_FIELDS[3:])},
         null_items=_readonly(out[k : k + N_LEVELS - 1].T, 2),
         drop_items=_readonly(out[k + N_LEVELS - 1 :].T, 2),
     )
@@ -302,7 +315,7 @@ def adaptive_detect(
     """Run the adaptive detector with fitted parameters (see the module docstring)."""
     top = int(session.max()) + 1 if session.size else 1
     p = params.extended(top)
-    residual, prediction = predict_residuals(values, first, session, np.nan_to_num(p.phi, nan=1))
+    residual, prediction = predict_residuals(values, first, session, p.phi, p.decay)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = residual / p.scale[session]
     envelope = np.full((top, N_LEVELS, N_BINS), np.nan)
@@ -326,11 +339,16 @@ def adaptive_detect(
 
 
 def predict_residuals(
-    values: np.ndarray, first: np.ndarray, session: np.ndarray, phi: np.ndarray
+    values: np.ndarray, first: np.ndarray, session: np.ndarray, phi: FloatArray, decay: FloatArray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per row the residual x_t - prediction and the prediction (phi of the session number
-    x the previous value + the rest x the mean of the client's earlier values; NaN at a
-    client's first value)."""
+    x the previous value + the rest x the client's level, the mean of their earlier values
+    weighted by ``decay`` to the power of their age; NaN at a client's first value). Where
+    nothing was fitted the prediction is the previous value."""
+    which = np.searchsorted(DECAY_GRID, np.nan_to_num(decay, nan=1.0) - 1e-12)
+    which = np.minimum(which, DECAY_GRID.shape[0] - 1).astype(np.int64)
     residual, prediction = np.empty(values.shape[0]), np.empty(values.shape[0])
-    predict(values, first, session, phi, residual, prediction)
+    predict(
+        values, first, session, np.nan_to_num(phi, nan=1.0), which, DECAY_GRID, residual, prediction
+    )
     return residual, prediction

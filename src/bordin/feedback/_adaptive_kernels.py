@@ -48,28 +48,37 @@ def phi_sums(
     first: np.ndarray,
     session: np.ndarray,
     phis: np.ndarray,
+    decays: np.ndarray,
     abs_sums: np.ndarray,
     counts: np.ndarray,
 ) -> None:
-    n_sum = 0.0
-    total = 0.0
+    """Per session number, the summed absolute one-step prediction errors of every
+    prediction weight ``phis[i]`` and level decay ``decays[j]`` (row ``i * len(decays) + j``
+    of ``abs_sums``) and the number of predicted sessions."""
+    n_dec = decays.shape[0]
+    sums = np.zeros(n_dec)
+    weights = np.zeros(n_dec)
     prev = NAN
     for r in range(values.shape[0]):
         if first[r]:
-            n_sum = 0.0
-            total = 0.0
+            sums[:] = 0.0
+            weights[:] = 0.0
             prev = NAN
         v = values[r]
         if math.isnan(v):
             continue
-        if n_sum >= 1.0:
-            mean = total / n_sum
+        if not math.isnan(prev):
             s = session[r]
-            for k in range(phis.shape[0]):
-                abs_sums[k, s] += abs(v - (phis[k] * prev + (1.0 - phis[k]) * mean))
+            for i in range(phis.shape[0]):
+                for j in range(n_dec):
+                    level = sums[j] / weights[j]
+                    abs_sums[i * n_dec + j, s] += abs(
+                        v - (phis[i] * prev + (1.0 - phis[i]) * level)
+                    )
             counts[s] += 1.0
-        n_sum += 1.0
-        total += v
+        for j in range(n_dec):
+            sums[j] = decays[j] * sums[j] + v
+            weights[j] = decays[j] * weights[j] + 1.0
         prev = v
 
 
@@ -79,28 +88,37 @@ def predict(
     first: np.ndarray,
     session: np.ndarray,
     phi: np.ndarray,
+    which: np.ndarray,
+    decays: np.ndarray,
     residual: np.ndarray,
     prediction: np.ndarray,
 ) -> None:
-    n_sum = 0.0
-    total = 0.0
+    """Per row the prediction ``phi[s]`` x the previous value + the rest x the client's
+    level (earlier values weighted by ``decays[which[s]]`` to the power of their age) and
+    the residual; NaN at a client's first value."""
+    n_dec = decays.shape[0]
+    sums = np.zeros(n_dec)
+    weights = np.zeros(n_dec)
     prev = NAN
     for r in range(values.shape[0]):
         if first[r]:
-            n_sum = 0.0
-            total = 0.0
+            sums[:] = 0.0
+            weights[:] = 0.0
             prev = NAN
-        if n_sum >= 1.0:
-            w = phi[session[r]]
-            pred = w * prev + (1.0 - w) * (total / n_sum)
+        s = session[r]
+        if not math.isnan(prev):
+            w = phi[s]
+            j = which[s]
+            pred = w * prev + (1.0 - w) * (sums[j] / weights[j])
         else:
             pred = NAN
         v = values[r]
         prediction[r] = pred
         residual[r] = v - pred
         if not math.isnan(v):
-            n_sum += 1.0
-            total += v
+            for j in range(n_dec):
+                sums[j] = decays[j] * sums[j] + v
+                weights[j] = decays[j] * weights[j] + 1.0
             prev = v
 
 
@@ -267,42 +285,54 @@ def fit_mixtures(hist: np.ndarray, nus: np.ndarray, min_residuals: float, out: n
                         lv[m] = j
                         w[m] = cum[b, j]
                         m += 1
-            best_ll = -np.inf
+            # per null df the start with the highest likelihood; across df the fit whose
+            # null best describes the cells above its centre (which ruptures do not reach)
+            best_upper = -np.inf
             cand = best.copy()
             cand_q0 = best_q0.copy()
             cand_q1 = best_q1.copy()
             cand_nu = best_nu
-            for k in range(nus.shape[0] * (len(STARTS) + 1)):
-                nu = nus[k % nus.shape[0]]
-                which = k // nus.shape[0]
-                start = np.empty(5)
-                q0 = np.ones(n_levels)
-                q1 = np.ones(n_levels)
-                if which == len(STARTS):
-                    # a refit also starts from the last fit
-                    if not have:
-                        continue
-                    start[:] = best
-                    q0[:] = best_q0
-                    q1[:] = best_q1
-                else:
-                    if have and n < RESTART_GROWTH * started_n:
-                        # the fixed starts again only once the residuals have doubled
-                        continue
-                    start[0] = 0.05
-                    start[1] = 0.0
-                    start[2] = 1.0
-                    start[3] = STARTS[which]
-                    start[4] = 1.0
-                    for j in range(n_levels - 1):
-                        q0[j] = 1.0 / (n_levels - 1)
-                        q1[j] = 1.0 / (n_levels - 1)
-                ll = _em(zc, lv, w, nu, start, q0, q1)
-                if ll > best_ll:
-                    best_ll = ll
-                    cand = start.copy()
-                    cand_q0 = q0.copy()
-                    cand_q1 = q1.copy()
+            for i in range(nus.shape[0]):
+                nu = nus[i]
+                nu_ll = -np.inf
+                nu_p = best.copy()
+                nu_q0 = best_q0.copy()
+                nu_q1 = best_q1.copy()
+                for which in range(len(STARTS) + 1):
+                    start = np.empty(5)
+                    q0 = np.ones(n_levels)
+                    q1 = np.ones(n_levels)
+                    if which == len(STARTS):
+                        # a refit also starts from the last fit
+                        if not have:
+                            continue
+                        start[:] = best
+                        q0[:] = best_q0
+                        q1[:] = best_q1
+                    else:
+                        if have and n < RESTART_GROWTH * started_n:
+                            # the fixed starts again only once the residuals have doubled
+                            continue
+                        start[0] = 0.05
+                        start[1] = 0.0
+                        start[2] = 1.0
+                        start[3] = STARTS[which]
+                        start[4] = 1.0
+                        for j in range(n_levels - 1):
+                            q0[j] = 1.0 / (n_levels - 1)
+                            q1[j] = 1.0 / (n_levels - 1)
+                    ll = _em(zc, lv, w, nu, start, q0, q1)
+                    if ll > nu_ll:
+                        nu_ll = ll
+                        nu_p = start.copy()
+                        nu_q0 = q0.copy()
+                        nu_q1 = q1.copy()
+                upper = upper_loglik(zc, w, nu_p[1], nu_p[2], nu)
+                if upper > best_upper:
+                    best_upper = upper
+                    cand = nu_p
+                    cand_q0 = nu_q0
+                    cand_q1 = nu_q1
                     cand_nu = nu
             if not have or n >= RESTART_GROWTH * started_n:
                 started_n = n
@@ -325,6 +355,36 @@ def fit_mixtures(hist: np.ndarray, nus: np.ndarray, min_residuals: float, out: n
             for j in range(n_levels - 1):
                 out[8 + j, s] = best_q0[j]
                 out[8 + n_levels - 1 + j, s] = best_q1[j]
+
+
+@numba.njit(**JIT)
+def upper_loglik(zc: np.ndarray, w: np.ndarray, m0: float, s0: float, nu: float) -> float:
+    """Log-likelihood, under the null alone truncated to the cells above the median, of
+    those cells: the upper half of the residuals, which ruptures (falls of the alliance)
+    do not reach, so that the null's tail is judged where it is uncontaminated."""
+    total = 0.0
+    for c in range(zc.shape[0]):
+        total += w[c]
+    order = np.argsort(zc)
+    below = 0.0
+    cut = zc[order[zc.shape[0] - 1]]
+    for i in range(zc.shape[0]):
+        below += w[order[i]]
+        if below >= 0.5 * total:
+            cut = zc[order[i]]
+            break
+    mass = 0.0
+    for b in range(N_BINS):
+        z = -Z_LIMIT + (b + 0.5) * Z_STEP
+        if z > cut:
+            mass += math.exp(_log_t(z, m0, s0, nu)) * Z_STEP
+    if mass <= 0.0:
+        return -np.inf
+    ll = 0.0
+    for c in range(zc.shape[0]):
+        if zc[c] > cut:
+            ll += w[c] * (_log_t(zc[c], m0, s0, nu) - math.log(mass))
+    return ll
 
 
 @numba.njit(**JIT)

@@ -11,6 +11,7 @@ import pytest
 
 from bordin.errors import InputError
 from bordin.feedback import ClinicNorms, FeedbackConfig, detect_ruptures, fit_clinic_norms
+from bordin.feedback._adaptive import AdaptiveParams
 from bordin.feedback._prepare import prepare_scores
 from bordin.feedback.norms import fit_rupture_model
 from bordin.feedback.validation import score_ruptures
@@ -89,11 +90,19 @@ def test_it_estimates_prevalence_and_finds_the_ruptures() -> None:
     )
 
 
+def _recent_weight(model: AdaptiveParams) -> float:
+    """The prediction's weight on the previous session, over a long history: phi plus the
+    previous session's share (1 - decay) of the decaying level."""
+    return float(model.phi[-1] + (1 - model.phi[-1]) * (1 - model.decay[-1]))
+
+
 def test_a_wandering_alliance_gives_the_previous_session_more_weight() -> None:
     frame, truth = _clinic(1500, walk=True)
     stable = _model(_clinic(1500)[0])
     model = _model(frame)
-    assert model.phi[-1] >= stable.phi[-1] + 0.2
+    assert stable.decay[-1] == 1.0  # a stable trait: every earlier session weighs the same
+    assert model.decay[-1] < 1.0  # a wandering one: the level follows recent sessions
+    assert _recent_weight(model) >= _recent_weight(stable) + 0.2
     f1 = {
         d: score_ruptures(detect_ruptures(frame, alliance="wai_sr", detector=d), truth).f1
         for d in ("adaptive", "sd_k1")
@@ -121,15 +130,16 @@ def test_rupture_items_are_evidence() -> None:
 
 def test_no_look_ahead_parameters_at_a_session_use_only_sessions_up_to_it() -> None:
     frame, _ = _clinic(600, seed=4)
-    # after session 7 the alliance starts to wander: later sessions would pull phi up
+    # after session 7 the alliance starts to wander: later sessions would pull the
+    # prediction's weight on recent sessions up
     rng = np.random.default_rng(0)
     late = (frame["session"] > 7).to_numpy()
     steps = np.where(late, rng.normal(0, 0.6, len(frame)), 0.0)
     frame["wai_sr_total"] += pd.Series(steps).groupby(frame["client_id"]).cumsum().to_numpy()
     short = frame[frame["session"] <= 7]
-    assert _model(frame).phi[-1] > _model(short).phi[-1] + 0.3
     full, cut = _model(frame), _model(short)
-    for name in ("phi", "scale", "weight", "null_scale", "drop_location", "threshold"):
+    assert _recent_weight(full) > _recent_weight(cut) + 0.3
+    for name in ("phi", "decay", "scale", "weight", "null_scale", "drop_location", "threshold"):
         np.testing.assert_array_equal(getattr(full, name)[:8], getattr(cut, name))
     a = detect_ruptures(frame, alliance="wai_sr", detector="adaptive")
     b = detect_ruptures(short, alliance="wai_sr", detector="adaptive")
