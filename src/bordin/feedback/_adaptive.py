@@ -88,6 +88,9 @@ __all__ = [
     "fit_adaptive",
 ]
 
+#: More distinct values than this and a scale counts as continuous (no rounding to undo):
+#: the mean of up to 40 items rated 0-10.
+MAX_LEVELS: Final = 401
 PHI_GRID: Final = np.round(np.linspace(0.0, 1.0, 11), 10)
 #: Decay per session of the weight of an earlier session in the client's level: half-lives
 #: of 1, 2, 4 and 8 sessions, and 1 (every earlier session weighs the same: the mean).
@@ -264,7 +267,9 @@ def fit_adaptive(
     # and the pile of them at the ceiling would pass for a narrow null
     with np.errstate(invalid="ignore"):
         uncensored = np.where(values >= maximum - 1e-9, np.nan, z)
-    histogram(uncensored, session, levels, hist)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = 0.5 * resolution(values) / scale
+    histogram(uncensored, np.nan_to_num(half), session, levels, hist)
     k = len(ADAPTIVE_FIELDS) - 3
     out = np.full((k + 2 * (N_LEVELS - 1), top), np.nan)
     fit_mixtures(hist, NU_GRID, float(min_residuals), out)
@@ -276,6 +281,16 @@ def fit_adaptive(
         null_items=_readonly(out[k : k + N_LEVELS - 1].T, 2),
         drop_items=_readonly(out[k + N_LEVELS - 1 :].T, 2),
     )
+
+
+def resolution(values: FloatArray) -> float:
+    """The rating resolution of a scale: the smallest step between its distinct values
+    (a mean of k items answered in whole points moves in steps of 1/k), 0 when the values
+    are continuous (more distinct values than a rounded scale can take)."""
+    distinct = np.unique(values[~np.isnan(values)])
+    if distinct.shape[0] < 2 or distinct.shape[0] > MAX_LEVELS:
+        return 0.0
+    return float(np.diff(distinct).min())
 
 
 def _scales(residual: FloatArray, session: np.ndarray, top: int, min_n: int) -> FloatArray:

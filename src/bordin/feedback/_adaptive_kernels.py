@@ -137,14 +137,31 @@ def pool_back(sums: np.ndarray, counts: np.ndarray, min_n: float, out: np.ndarra
 
 
 @numba.njit(**JIT)
-def histogram(z: np.ndarray, session: np.ndarray, levels: np.ndarray, hist: np.ndarray) -> None:
+def histogram(
+    z: np.ndarray, half: np.ndarray, session: np.ndarray, levels: np.ndarray, hist: np.ndarray
+) -> None:
+    """Add each row's scaled residual to the histogram of its session number and item
+    level, spread evenly over ``z +- half`` (the interval a rating rounded to the scale's
+    resolution leaves the residual in: an interval-censored observation)."""
     for r in range(z.shape[0]):
         v = z[r]
         if math.isnan(v):
             continue
-        b = int(math.floor((v + Z_LIMIT) / Z_STEP))
-        b = 0 if b < 0 else (N_BINS - 1 if b >= N_BINS else b)
-        hist[session[r], b, levels[r]] += 1.0
+        h = half[session[r]]
+        lo = v - h
+        hi = v + h
+        b0 = int(math.floor((lo + Z_LIMIT) / Z_STEP))
+        b1 = int(math.floor((hi + Z_LIMIT) / Z_STEP))
+        if b1 <= b0 or h <= 0.0:
+            b = 0 if b0 < 0 else (N_BINS - 1 if b0 >= N_BINS else b0)
+            hist[session[r], b, levels[r]] += 1.0
+            continue
+        for b in range(b0, b1 + 1):
+            left = max(lo, -Z_LIMIT + b * Z_STEP)
+            right = min(hi, -Z_LIMIT + (b + 1) * Z_STEP)
+            if right > left:
+                c = 0 if b < 0 else (N_BINS - 1 if b >= N_BINS else b)
+                hist[session[r], c, levels[r]] += (right - left) / (hi - lo)
 
 
 @numba.njit(**JIT)

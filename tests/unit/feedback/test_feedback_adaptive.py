@@ -11,7 +11,8 @@ import pytest
 
 from bordin.errors import InputError
 from bordin.feedback import ClinicNorms, FeedbackConfig, detect_ruptures, fit_clinic_norms
-from bordin.feedback._adaptive import AdaptiveParams
+from bordin.feedback._adaptive import AdaptiveParams, resolution
+from bordin.feedback._adaptive_kernels import N_BINS, N_LEVELS, histogram
 from bordin.feedback._prepare import prepare_scores
 from bordin.feedback.norms import fit_rupture_model
 from bordin.feedback.validation import score_ruptures
@@ -215,3 +216,23 @@ def test_it_runs_on_a_subscale() -> None:
     pd.testing.assert_frame_equal(
         events[["client_id", "onset", "evidence"]], total[["client_id", "onset", "evidence"]]
     )
+
+
+def test_the_rating_resolution_is_the_smallest_step_between_values() -> None:
+    four_items = np.arange(4, 21) / 4.0  # means of 4 items answered 1-5
+    assert resolution(np.concatenate([four_items, [np.nan]])) == 0.25
+    assert resolution(np.random.default_rng(1).normal(size=2000)) == 0.0
+    assert resolution(np.array([3.0, 3.0])) == 0.0
+
+
+def test_a_rounded_rating_spreads_over_its_rounding_interval() -> None:
+    # a residual of a rating rounded to steps of 0.5 scale units lies anywhere within
+    # +-0.25 of it: its weight spreads over the bins that interval covers, adding up to 1
+    z = np.array([0.0, -1.0])
+    hist = np.zeros((1, N_BINS, N_LEVELS))
+    histogram(z, np.array([0.25]), np.zeros(2, dtype=np.int64), np.full(2, 13), hist)
+    mass = hist[0, :, 13]
+    np.testing.assert_allclose(mass.sum(), 2.0)
+    # each covers 4 bins of width 0.1 and half of the one on either side
+    assert (mass > 1e-9).sum() == 2 * 6
+    np.testing.assert_allclose(np.sort(mass[mass > 1e-9])[[0, -1]], [0.1, 0.2])
