@@ -88,6 +88,9 @@ __all__ = [
     "fit_adaptive",
 ]
 
+#: Huber's (1964) clipping constant, in residual SDs (95% efficiency at the normal): the
+#: baseline moves on a session's residual clipped at this many SDs.
+HUBER_K: Final = 1.345
 #: More distinct values than this and a scale counts as continuous (no rounding to undo):
 #: the mean of up to 40 items rated 0-10.
 MAX_LEVELS: Final = 401
@@ -258,8 +261,9 @@ def fit_adaptive(
         best = np.argmin(cum_abs[:, has], axis=0)
         phi[has] = PHI_GRID[best // n_dec]
         decay[has] = DECAY_GRID[best % n_dec]
-    residual, _ = predict_residuals(values, first, session, phi, decay)
-    scale = _scales(residual, session, top, min_scale_n)
+    plain, _ = predict_residuals(values, first, session, phi, decay, np.full(top, np.nan))
+    scale = _scales(plain, session, top, min_scale_n)
+    residual, _ = predict_residuals(values, first, session, phi, decay, HUBER_K * scale)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = residual / scale[session]
     hist = np.zeros((top, N_BINS, N_LEVELS))
@@ -330,7 +334,9 @@ def adaptive_detect(
     """Run the adaptive detector with fitted parameters (see the module docstring)."""
     top = int(session.max()) + 1 if session.size else 1
     p = params.extended(top)
-    residual, prediction = predict_residuals(values, first, session, p.phi, p.decay)
+    residual, prediction = predict_residuals(
+        values, first, session, p.phi, p.decay, HUBER_K * p.scale
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         z = residual / p.scale[session]
     envelope = np.full((top, N_LEVELS, N_BINS), np.nan)
@@ -354,7 +360,12 @@ def adaptive_detect(
 
 
 def predict_residuals(
-    values: np.ndarray, first: np.ndarray, session: np.ndarray, phi: FloatArray, decay: FloatArray
+    values: np.ndarray,
+    first: np.ndarray,
+    session: np.ndarray,
+    phi: FloatArray,
+    decay: FloatArray,
+    bound: FloatArray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per row the residual x_t - prediction and the prediction (phi of the session number
     x the previous value + the rest x the client's level, the mean of their earlier values
@@ -364,6 +375,14 @@ def predict_residuals(
     which = np.minimum(which, DECAY_GRID.shape[0] - 1).astype(np.int64)
     residual, prediction = np.empty(values.shape[0]), np.empty(values.shape[0])
     predict(
-        values, first, session, np.nan_to_num(phi, nan=1.0), which, DECAY_GRID, residual, prediction
+        values,
+        first,
+        session,
+        np.nan_to_num(phi, nan=1.0),
+        which,
+        DECAY_GRID,
+        bound,
+        residual,
+        prediction,
     )
     return residual, prediction

@@ -90,6 +90,7 @@ def predict(
     phi: np.ndarray,
     which: np.ndarray,
     decays: np.ndarray,
+    bound: np.ndarray,
     residual: np.ndarray,
     prediction: np.ndarray,
 ) -> None:
@@ -116,6 +117,12 @@ def predict(
         prediction[r] = pred
         residual[r] = v - pred
         if not math.isnan(v):
+            # the value the baseline moves on: the prediction plus the residual clipped
+            # at +-bound (Huber's filter), so that one rupture session does not drag the
+            # baseline of the next sessions down with it
+            b = bound[s]
+            if not math.isnan(pred) and not math.isnan(b):
+                v = pred + min(max(v - pred, -b), b)
             for j in range(n_dec):
                 sums[j] = decays[j] * sums[j] + v
                 weights[j] = decays[j] * weights[j] + 1.0

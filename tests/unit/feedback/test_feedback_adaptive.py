@@ -11,7 +11,7 @@ import pytest
 
 from bordin.errors import InputError
 from bordin.feedback import ClinicNorms, FeedbackConfig, detect_ruptures, fit_clinic_norms
-from bordin.feedback._adaptive import AdaptiveParams, resolution
+from bordin.feedback._adaptive import AdaptiveParams, predict_residuals, resolution
 from bordin.feedback._adaptive_kernels import N_BINS, N_LEVELS, histogram
 from bordin.feedback._prepare import prepare_scores
 from bordin.feedback.norms import fit_rupture_model
@@ -236,3 +236,17 @@ def test_a_rounded_rating_spreads_over_its_rounding_interval() -> None:
     # each covers 4 bins of width 0.1 and half of the one on either side
     assert (mass > 1e-9).sum() == 2 * 6
     np.testing.assert_allclose(np.sort(mass[mass > 1e-9])[[0, -1]], [0.1, 0.2])
+
+
+def test_a_rupture_session_moves_the_baseline_by_the_clipped_residual_only() -> None:
+    values = np.array([3.0, 3.0, 3.0, 3.0, 0.0, 3.0, 3.0])
+    first = np.array([True] + [False] * 6)
+    session = np.arange(7)
+    mean_only = (np.zeros(7), np.ones(7))  # phi 0, every earlier session weighs the same
+    _, plain = predict_residuals(values, first, session, *mean_only, np.full(7, np.nan))
+    _, robust = predict_residuals(values, first, session, *mean_only, np.full(7, 0.5))
+    assert plain[5] == pytest.approx(12.0 / 5)  # the drop to 0 pulls the mean down by 0.6
+    assert robust[4] == plain[4] == 3.0
+    # the baseline moved on 3 - 0.5: the rupture session counts as a half-point drop
+    assert robust[5] == pytest.approx(3.0 - 0.5 / 5)
+    assert robust[6] == pytest.approx(3.0 - 0.5 / 6)
