@@ -267,16 +267,20 @@ def fit_adaptive(
     with np.errstate(invalid="ignore", divide="ignore"):
         z = residual / scale[session]
     hist = np.zeros((top, N_BINS, N_LEVELS))
-    # a rating at the scale maximum could not have been higher: its residual is censored,
-    # and the pile of them at the ceiling would pass for a narrow null
-    with np.errstate(invalid="ignore"):
-        uncensored = np.where(values >= maximum - 1e-9, np.nan, z)
+    censored = np.zeros((top, N_BINS, N_LEVELS))
     with np.errstate(invalid="ignore", divide="ignore"):
-        half = 0.5 * resolution(values) / scale
-    histogram(uncensored, np.nan_to_num(half), session, levels, hist)
+        half = np.nan_to_num(0.5 * resolution(values) / scale)
+    # a rating at the scale maximum could not have been higher: its residual is only known
+    # to be at least what it is (right-censored; rounded, at least the lower end of the
+    # rounding interval), and taken at face value the pile of them at the ceiling would
+    # pass for a narrow null
+    with np.errstate(invalid="ignore"):
+        at_top = values >= maximum - 1e-9
+    histogram(np.where(at_top, np.nan, z), half, session, levels, hist)
+    histogram(np.where(at_top, z - half[session], np.nan), half * 0.0, session, levels, censored)
     k = len(ADAPTIVE_FIELDS) - 3
     out = np.full((k + 2 * (N_LEVELS - 1), top), np.nan)
-    fit_mixtures(hist, NU_GRID, float(min_residuals), out)
+    fit_mixtures(hist, censored, NU_GRID, float(min_residuals), out)
     return AdaptiveParams(
         phi=_readonly(phi, 1),
         decay=_readonly(decay, 1),

@@ -189,23 +189,33 @@ def _log_t(x: float, loc: float, scale: float, nu: float) -> float:
 def _em(
     zc: np.ndarray,
     lv: np.ndarray,
-    w: np.ndarray,
+    observed: np.ndarray,
+    censored: np.ndarray,
     nu: float,
     start: np.ndarray,
     q0: np.ndarray,
     q1: np.ndarray,
+    w: np.ndarray,
 ) -> float:
     """EM of the two-component mixture on weighted cells (in place on ``start`` = weight,
     null location, null scale, drop location, drop scale and on the item distributions
-    ``q0``/``q1``, 14 levels, level 13 = not asked and fixed at 1); the log-likelihood."""
+    ``q0``/``q1``, 14 levels, level 13 = not asked and fixed at 1); the log-likelihood.
+
+    The cells are ordered by level, then by bin. ``observed`` is the weight of residuals
+    seen in a cell, ``censored`` that of residuals known only to be at least the cell's
+    value (a rating at the scale maximum). The E-step spreads each censored weight over
+    the cells of its level at and above it in proportion to the fitted density (the
+    expected complete data of a right-censored observation); ``w`` receives the expected
+    complete weights."""
     n_cells = zc.shape[0]
     total = 0.0
     for c in range(n_cells):
-        total += w[c]
+        total += observed[c] + censored[c]
     floor = Z_STEP / 2.0
     loglik = -np.inf
     gam = np.empty(n_cells)
     uu = np.empty(n_cells)
+    dens = np.empty(n_cells)
     for _ in range(EM_ITERATIONS):
         pi, m0, s0, m1, s1 = start[0], start[1], start[2], start[3], start[4]
         ll = 0.0
@@ -214,10 +224,12 @@ def _em(
             b = math.log(pi) + _log_t(zc[c], m1, s1, 0.0) + math.log(q1[lv[c]])
             top = max(a, b)
             lse = top + math.log(math.exp(a - top) + math.exp(b - top))
-            ll += w[c] * lse
+            ll += observed[c] * lse
+            dens[c] = math.exp(lse)
             gam[c] = math.exp(b - lse)
             d = (zc[c] - m0) / s0
             uu[c] = 1.0 if nu <= 0.0 else (nu + 1.0) / (nu + d * d)
+        ll += _impute_censored(lv, observed, censored, dens, w)
         sg = 0.0
         sgz = 0.0
         s0w = 0.0
@@ -271,10 +283,45 @@ def _em(
 
 
 @numba.njit(**JIT)
-def fit_mixtures(hist: np.ndarray, nus: np.ndarray, min_residuals: float, out: np.ndarray) -> None:
+def _impute_censored(
+    lv: np.ndarray, observed: np.ndarray, censored: np.ndarray, dens: np.ndarray, w: np.ndarray
+) -> float:
+    """The E-step of the censored cells (see :func:`_em`): ``w`` = observed + the censored
+    weights spread upwards by density; returns the censored cells' log-likelihood (log of
+    the probability at and above each, on the grid)."""
+    n_cells = lv.shape[0]
+    tail = np.empty(n_cells)
+    ll = 0.0
+    lo = 0
+    while lo < n_cells:
+        hi = lo
+        while hi < n_cells and lv[hi] == lv[lo]:
+            hi += 1
+        running = 0.0
+        for c in range(hi - 1, lo - 1, -1):
+            running += dens[c]
+            tail[c] = running
+        share = 0.0
+        for c in range(lo, hi):
+            if censored[c] > 0.0 and tail[c] > 0.0:
+                share += censored[c] / tail[c]
+                ll += censored[c] * math.log(tail[c] * Z_STEP)
+            w[c] = observed[c] + share * dens[c]
+        lo = hi
+    return ll
+
+
+@numba.njit(**JIT)
+def fit_mixtures(
+    hist: np.ndarray, censored: np.ndarray, nus: np.ndarray, min_residuals: float, out: np.ndarray
+) -> None:
+    """Per session number, the mixture fitted on the histograms (observed residuals and
+    right-censored ones, session number x bin x item level) of the session numbers up to
+    it; written to ``out`` (see :func:`bordin.feedback._adaptive.fit_adaptive`)."""
     top = hist.shape[0]
     n_levels = N_LEVELS
     cum = np.zeros((N_BINS, n_levels))
+    cum_c = np.zeros((N_BINS, n_levels))
     centres = np.empty(N_BINS)
     for b in range(N_BINS):
         centres[b] = -Z_LIMIT + (b + 0.5) * Z_STEP
@@ -286,28 +333,40 @@ def fit_mixtures(hist: np.ndarray, nus: np.ndarray, min_residuals: float, out: n
     best_q1 = np.ones(n_levels)
     best_nu = 0.0
     thr = NAN
+    lowest = np.empty(n_levels, dtype=np.int64)
     for s in range(top):
         n = 0.0
         for b in range(N_BINS):
             for j in range(n_levels):
                 cum[b, j] += hist[s, b, j]
-                n += cum[b, j]
+                cum_c[b, j] += censored[s, b, j]
+                n += cum[b, j] + cum_c[b, j]
         if n >= min_residuals and (not have or n >= REFIT_GROWTH * fitted_n):
+            # cells ordered by level, then bin: every bin with residuals, and every bin at
+            # or above a censored residual of the level (where its weight may lie)
             m = 0
-            for b in range(N_BINS):
-                for j in range(n_levels):
-                    if cum[b, j] > 0.0:
+            for j in range(n_levels):
+                lowest[j] = N_BINS
+                for b in range(N_BINS):
+                    if cum_c[b, j] > 0.0:
+                        lowest[j] = b
+                        break
+                for b in range(N_BINS):
+                    if cum[b, j] > 0.0 or b >= lowest[j]:
                         m += 1
             zc = np.empty(m)
             lv = np.empty(m, dtype=np.int64)
+            wo = np.empty(m)
+            wc = np.empty(m)
             w = np.empty(m)
             m = 0
-            for b in range(N_BINS):
-                for j in range(n_levels):
-                    if cum[b, j] > 0.0:
+            for j in range(n_levels):
+                for b in range(N_BINS):
+                    if cum[b, j] > 0.0 or b >= lowest[j]:
                         zc[m] = centres[b]
                         lv[m] = j
-                        w[m] = cum[b, j]
+                        wo[m] = cum[b, j]
+                        wc[m] = cum_c[b, j]
                         m += 1
             # per null df the start with the highest likelihood; across df the fit whose
             # null best describes the cells above its centre (which ruptures do not reach)
@@ -319,6 +378,7 @@ def fit_mixtures(hist: np.ndarray, nus: np.ndarray, min_residuals: float, out: n
             for i in range(nus.shape[0]):
                 nu = nus[i]
                 nu_ll = -np.inf
+                nu_w = wo.copy()
                 nu_p = best.copy()
                 nu_q0 = best_q0.copy()
                 nu_q1 = best_q1.copy()
@@ -345,13 +405,14 @@ def fit_mixtures(hist: np.ndarray, nus: np.ndarray, min_residuals: float, out: n
                         for j in range(n_levels - 1):
                             q0[j] = 1.0 / (n_levels - 1)
                             q1[j] = 1.0 / (n_levels - 1)
-                    ll = _em(zc, lv, w, nu, start, q0, q1)
+                    ll = _em(zc, lv, wo, wc, nu, start, q0, q1, w)
                     if ll > nu_ll:
                         nu_ll = ll
+                        nu_w = w.copy()
                         nu_p = start.copy()
                         nu_q0 = q0.copy()
                         nu_q1 = q1.copy()
-                upper = upper_loglik(zc, w, nu_p[1], nu_p[2], nu)
+                upper = upper_loglik(zc, nu_w, nu_p[1], nu_p[2], nu)
                 if upper > best_upper:
                     best_upper = upper
                     cand = nu_p
@@ -366,7 +427,7 @@ def fit_mixtures(hist: np.ndarray, nus: np.ndarray, min_residuals: float, out: n
             best_nu = cand_nu
             have = True
             fitted_n = n
-            thr = _best_threshold(zc, lv, w, best, best_nu, best_q0, best_q1)
+            thr = _best_threshold(zc, lv, wo, best, best_nu, best_q0, best_q1)
         out[0, s] = n
         if have:
             out[1, s] = best[0]

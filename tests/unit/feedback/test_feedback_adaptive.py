@@ -12,7 +12,7 @@ import pytest
 from bordin.errors import InputError
 from bordin.feedback import ClinicNorms, FeedbackConfig, detect_ruptures, fit_clinic_norms
 from bordin.feedback._adaptive import AdaptiveParams, predict_residuals, resolution
-from bordin.feedback._adaptive_kernels import N_BINS, N_LEVELS, histogram
+from bordin.feedback._adaptive_kernels import N_BINS, N_LEVELS, fit_mixtures, histogram
 from bordin.feedback._prepare import prepare_scores
 from bordin.feedback.norms import fit_rupture_model
 from bordin.feedback.validation import score_ruptures
@@ -250,3 +250,30 @@ def test_a_rupture_session_moves_the_baseline_by_the_clipped_residual_only() -> 
     # the baseline moved on 3 - 0.5: the rupture session counts as a half-point drop
     assert robust[5] == pytest.approx(3.0 - 0.5 / 5)
     assert robust[6] == pytest.approx(3.0 - 0.5 / 6)
+
+
+def test_censored_residuals_keep_the_null_its_width() -> None:
+    # a N(0, 1) null with 5% drops N(-3, 1); a residual above the room the scale left
+    # (the maximum minus the prediction, drawn apart from the residual) is censored there
+    # (a rating at the scale maximum: known only to be at least that)
+    rng = np.random.default_rng(11)
+    z = np.where(rng.random(40_000) < 0.05, rng.normal(-3, 1, 40_000), rng.normal(0, 1, 40_000))
+    room = rng.uniform(0.0, 1.5, z.shape[0])
+    top = z >= room
+    bound = room
+    session = np.zeros(z.shape[0], dtype=np.int64)
+    levels = np.full(z.shape[0], N_LEVELS - 1)
+    seen, censored = np.zeros((2, 1, N_BINS, N_LEVELS))
+    none = np.zeros(1)
+    histogram(np.where(top, np.nan, z), none, session, levels, seen)
+    histogram(np.where(top, bound, np.nan), none, session, levels, censored)
+    out = np.full((8 + 2 * (N_LEVELS - 1), 1), np.nan)
+    fit_mixtures(seen, censored, np.array([0.0]), 100.0, out)
+    weight, null_location, null_scale = out[1, 0], out[2, 0], out[3, 0]
+    assert weight == pytest.approx(0.05, abs=0.01)
+    assert null_location == pytest.approx(0.0, abs=0.05)
+    assert null_scale == pytest.approx(1.0, abs=0.05)
+    # left out instead, the censored residuals would leave a narrow null shifted down
+    out_left = np.full_like(out, np.nan)
+    fit_mixtures(seen, np.zeros_like(censored), np.array([0.0]), 100.0, out_left)
+    assert out_left[3, 0] < 0.8
