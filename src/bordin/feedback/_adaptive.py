@@ -17,25 +17,37 @@ signals depend on that client's sessions alone.
 
 Steps, each estimated per session number *s* on the sessions numbered up to *s*:
 
-1. *Prediction.* :math:`\\hat x_t = \\phi x_{t-1} + (1-\\phi)\\bar x_{<t}`, the previous
-   session blended with the mean of all earlier sessions; :math:`\\phi` is chosen from
-   0, 0.1, ..., 1 to minimise the mean absolute one-step prediction error (an L1 criterion,
-   so the ruptures themselves weigh little). :math:`\\phi` near 1 says the alliance wanders
-   (a random walk), near 0 that it fluctuates around a stable level.
+1. *Prediction.* :math:`\\hat x_t = \\phi x_{t-1} + (1-\\phi) L_{t-1}`, the previous
+   session blended with the client's level :math:`L`, the mean of their earlier sessions
+   each weighted by :math:`\\delta^{age}` (:math:`\\delta = 1`: the plain mean; half-lives of
+   1, 2, 4 or 8 sessions otherwise). :math:`\\phi` (0, 0.1, ..., 1) and :math:`\\delta` are
+   chosen together to minimise the mean absolute one-step prediction error (an L1
+   criterion, so the ruptures themselves weigh little): :math:`\\phi` near 1 or a short
+   half-life says the alliance wanders, :math:`\\phi` near 0 with the plain mean that it
+   fluctuates around a stable level. The prediction then moves on each session's residual
+   clipped at Huber's (1964) 1.345 residual SDs, not on the session itself, so that a
+   rupture session does not drag down the baseline of the sessions after it.
 2. *Scale.* The residual :math:`r_t = x_t - \\hat x_t` is divided by the clinic's mean
-   absolute residual at that session number times :math:`\\sqrt{\\pi/2}` (the normal
-   standard deviation with that mean absolute deviation), pooled with the session numbers
-   just before it until ``clinic_sd_min_df`` residuals are reached.
-3. *Mixture.* On a histogram of the scaled residuals (and the item sums) of the sessions
-   rated below the scale maximum (a rating at the maximum could not have been higher: its
-   residual is censored, and a clinic with a ceiling piles them up near 0), EM fits the null
-   :math:`t_\\nu(\\mu_0, s_0)` with :math:`\\nu` chosen by likelihood from 3, 5, 10, 30
-   and a normal, the drop component :math:`N(\\mu_1, \\sigma_1)` with
+   absolute residual (of the unclipped prediction) at that session number times
+   :math:`\\sqrt{\\pi/2}` (the normal standard deviation with that mean absolute deviation),
+   pooled with the session numbers just before it until ``clinic_sd_min_df`` residuals are
+   reached.
+3. *Mixture.* On a histogram of the scaled residuals (and the item sums), EM fits the null
+   :math:`t_\\nu(\\mu_0, s_0)`, the drop component :math:`N(\\mu_1, \\sigma_1)` with
    :math:`\\mu_1 \\le \\mu_0 - s_0` and :math:`\\sigma_1 \\ge s_0` (a rupture's residual is
-   its depth plus the same noise), its weight :math:`\\pi`, and per component the distribution
-   of the summed rupture items (0-12). Three starts per :math:`\\nu`; the mixture is refitted
-   at a session number once the pooled residuals have grown by 10% (from the last fit, and
-   from all starts again once they have doubled).
+   its depth plus the same noise), its weight :math:`\\pi`, and per component the
+   distribution of the summed rupture items (0-12). Ratings are what the scale lets them
+   be: a rating rounded to the scale's resolution (a mean of *k* whole-point items moves
+   in steps of 1/*k*) is interval-censored, and its residual is spread evenly over the
+   rounding interval; a rating at the scale maximum could not have been higher, and its
+   residual is right-censored (the E-step spreads it over the cells above it in
+   proportion to the fitted density). Three starts per :math:`\\nu`, the best likelihood
+   winning; :math:`\\nu` itself (3, 5, 10, 30 or a normal) is chosen by how well the null
+   describes the upper half of the residuals, which ruptures (falls) do not reach, so the
+   drop component cannot pass off the null's own lower tail as ruptures (Efron's empirical
+   null, fitted where the non-null cases are absent). The mixture is refitted at a session
+   number once the pooled residuals have grown by 10% (from the last fit, and from all
+   starts again once they have doubled).
 4. *Threshold.* The posterior is made monotone in the residual (a larger drop is never less
    of a rupture: the likelihood ratio is replaced by its running maximum towards larger
    drops) and the posterior threshold maximises the expected F1 under the fitted mixture,
@@ -49,6 +61,8 @@ References
 ----------
 Dempster, A. P., Laird, N. M., & Rubin, D. B. (1977). Maximum likelihood from incomplete
 data via the EM algorithm. Journal of the Royal Statistical Society B, 39, 1-38.
+Huber, P. J. (1964). Robust estimation of a location parameter. Annals of Mathematical
+Statistics, 35, 73-101. doi:10.1214/aoms/1177703732
 Peel, D., & McLachlan, G. J. (2000). Robust mixture modelling using the t distribution.
 Statistics and Computing, 10, 339-348. doi:10.1023/A:1008981510081
 Efron, B. (2004). Large-scale simultaneous hypothesis testing: the choice of a null
@@ -130,14 +144,15 @@ class AdaptiveParams:
 
     Every array has one entry per session number 0..T-1, fitted on the clinic's sessions
     numbered up to it (NaN where there is nothing to fit). ``phi`` is the weight of the
-    previous session in the prediction, ``scale`` the residual scale (alliance points),
-    ``n_residuals`` the scaled residuals the mixture at that session number rests on,
-    ``weight`` the drop component's share, ``null_location``/``null_scale``/``null_df`` the
-    null component (``null_df`` 0 for a normal), ``drop_location``/``drop_scale`` the drop
-    component, ``threshold`` the posterior probability at or above which a session is
-    flagged (NaN where the mixture is not fitted), and ``null_items``/``drop_items``
-    (T x 13) each component's distribution of the summed rupture items 0-12 (uniform when
-    the instrument asks none).
+    previous session in the prediction, ``decay`` the weight per session of age of an
+    earlier session in the client's level (1: the plain mean), ``scale`` the residual scale
+    (alliance points), ``n_residuals`` the scaled residuals the mixture at that session
+    number rests on, ``weight`` the drop component's share, ``null_location``,
+    ``null_scale`` and ``null_df`` the null component (``null_df`` 0 for a normal),
+    ``drop_location`` and ``drop_scale`` the drop component, ``threshold`` the posterior
+    probability at or above which a session is flagged (NaN where the mixture is not
+    fitted), and ``null_items``/``drop_items`` (T x 13) each component's distribution of
+    the summed rupture items 0-12 (uniform when the instrument asks none).
     """
 
     phi: FloatArray
