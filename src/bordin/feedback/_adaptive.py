@@ -38,7 +38,8 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
    its depth plus the same noise), its weight :math:`\\pi`, and per component the
    distribution of the summed rupture items (0-12). Ratings are what the scale lets them
    be: a rating rounded to the scale's resolution (a mean of *k* whole-point items moves
-   in steps of 1/*k*) is interval-censored, and its residual is spread evenly over the
+   in steps of 1/*k*; the smallest step between the distinct ratings of the sessions
+   numbered up to *s*) is interval-censored, and its residual is spread evenly over the
    rounding interval; a rating at the scale maximum could not have been higher, and its
    residual is right-censored (the E-step spreads it over the cells above it in
    proportion to the fitted density). Three starts per :math:`\\nu`, the best likelihood
@@ -284,7 +285,7 @@ def fit_adaptive(
     hist = np.zeros((top, N_BINS, N_LEVELS))
     censored = np.zeros((top, N_BINS, N_LEVELS))
     with np.errstate(invalid="ignore", divide="ignore"):
-        half = np.nan_to_num(0.5 * resolution(values) / scale)
+        half = np.nan_to_num(0.5 * resolution(values, session, top) / scale)
     # a rating at the scale maximum could not have been higher: its residual is only known
     # to be at least what it is (right-censored; rounded, at least the lower end of the
     # rounding interval), and taken at face value the pile of them at the ceiling would
@@ -306,14 +307,23 @@ def fit_adaptive(
     )
 
 
-def resolution(values: FloatArray) -> float:
-    """The rating resolution of a scale: the smallest step between its distinct values
-    (a mean of k items answered in whole points moves in steps of 1/k), 0 when the values
-    are continuous (more distinct values than a rounded scale can take)."""
-    distinct = np.unique(values[~np.isnan(values)])
-    if distinct.shape[0] < 2 or distinct.shape[0] > MAX_LEVELS:
-        return 0.0
-    return float(np.diff(distinct).min())
+def resolution(values: FloatArray, session: np.ndarray, top: int) -> FloatArray:
+    """Per session number, the rating resolution of a scale on the sessions numbered up to
+    it: the smallest step between the distinct values seen so far (a mean of k items
+    answered in whole points moves in steps of 1/k), 0 when they are continuous (more
+    distinct values than a rounded scale can take) or fewer than two."""
+    out = np.zeros(top)
+    ok = ~np.isnan(values)
+    distinct, which = np.unique(values[ok], return_inverse=True)
+    first = np.full(distinct.shape[0], top, dtype=np.int64)  # session number first seen
+    np.minimum.at(first, which, session[ok])
+    for s in range(top):
+        seen = distinct[first <= s]
+        if seen.shape[0] > MAX_LEVELS:
+            break  # continuous from here on
+        if seen.shape[0] >= 2:
+            out[s] = float(np.diff(seen).min())
+    return out
 
 
 def _scales(residual: FloatArray, session: np.ndarray, top: int, min_n: int) -> FloatArray:

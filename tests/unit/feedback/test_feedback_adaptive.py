@@ -218,11 +218,15 @@ def test_it_runs_on_a_subscale() -> None:
     )
 
 
-def test_the_rating_resolution_is_the_smallest_step_between_values() -> None:
+def test_the_rating_resolution_is_the_smallest_step_between_values_so_far() -> None:
     four_items = np.arange(4, 21) / 4.0  # means of 4 items answered 1-5
-    assert resolution(np.concatenate([four_items, [np.nan]])) == 0.25
-    assert resolution(np.random.default_rng(1).normal(size=2000)) == 0.0
-    assert resolution(np.array([3.0, 3.0])) == 0.0
+    values = np.concatenate([four_items, [np.nan, 3.0, 3.1]])
+    session = np.array([0] * 17 + [1, 1, 2])
+    # session 2 brings a finer step; sessions 0 and 1 do not see it (no look-ahead)
+    np.testing.assert_allclose(resolution(values, session, 3), [0.25, 0.25, 0.1])
+    continuous = np.random.default_rng(1).normal(size=2000)
+    np.testing.assert_array_equal(resolution(continuous, np.zeros(2000, dtype=int), 1), [0.0])
+    np.testing.assert_array_equal(resolution(np.array([3.0, 3.0]), np.array([0, 1]), 2), [0, 0])
 
 
 def test_a_rounded_rating_spreads_over_its_rounding_interval() -> None:
