@@ -7,7 +7,15 @@ package never imports :mod:`bordin.simulate`: the point is data the project's ow
 did not make. See ``docs/feedback-validation.md``.
 """
 
-from bordin.validation.evaluate import TABLE_COLUMNS, FamilyResult, evaluate_clinic, evaluate_family
+from bordin.validation.evaluate import (
+    FLOORS,
+    TABLE_COLUMNS,
+    TARGET,
+    FamilyResult,
+    Floor,
+    evaluate_clinic,
+    evaluate_family,
+)
 from bordin.validation.generators import (
     FAMILY,
     FamilySetting,
@@ -31,13 +39,16 @@ from bordin.validation.oracle import (
 
 __all__ = [
     "FAMILY",
+    "FLOORS",
     "FamilyResult",
     "FamilySetting",
+    "Floor",
     "GeneratedClinic",
     "Generator",
     "OracleResult",
     "OracleRule",
     "TABLE_COLUMNS",
+    "TARGET",
     "ar1_trait",
     "blend_drops",
     "ceiling_items",

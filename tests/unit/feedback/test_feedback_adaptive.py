@@ -11,6 +11,8 @@ import pytest
 
 from bordin.errors import InputError
 from bordin.feedback import ClinicNorms, FeedbackConfig, detect_ruptures, fit_clinic_norms
+from bordin.feedback._adaptive import AdaptiveParams, predict_residuals, resolution
+from bordin.feedback._adaptive_kernels import N_BINS, N_LEVELS, fit_mixtures, histogram
 from bordin.feedback._prepare import prepare_scores
 from bordin.feedback.norms import fit_rupture_model
 from bordin.feedback.validation import score_ruptures
@@ -89,11 +91,19 @@ def test_it_estimates_prevalence_and_finds_the_ruptures() -> None:
     )
 
 
+def _recent_weight(model: AdaptiveParams) -> float:
+    """The prediction's weight on the previous session, over a long history: phi plus the
+    previous session's share (1 - decay) of the decaying level."""
+    return float(model.phi[-1] + (1 - model.phi[-1]) * (1 - model.decay[-1]))
+
+
 def test_a_wandering_alliance_gives_the_previous_session_more_weight() -> None:
     frame, truth = _clinic(1500, walk=True)
     stable = _model(_clinic(1500)[0])
     model = _model(frame)
-    assert model.phi[-1] >= stable.phi[-1] + 0.2
+    assert stable.decay[-1] == 1.0  # a stable trait: every earlier session weighs the same
+    assert model.decay[-1] < 1.0  # a wandering one: the level follows recent sessions
+    assert _recent_weight(model) >= _recent_weight(stable) + 0.2
     f1 = {
         d: score_ruptures(detect_ruptures(frame, alliance="wai_sr", detector=d), truth).f1
         for d in ("adaptive", "sd_k1")
@@ -121,15 +131,16 @@ def test_rupture_items_are_evidence() -> None:
 
 def test_no_look_ahead_parameters_at_a_session_use_only_sessions_up_to_it() -> None:
     frame, _ = _clinic(600, seed=4)
-    # after session 7 the alliance starts to wander: later sessions would pull phi up
+    # after session 7 the alliance starts to wander: later sessions would pull the
+    # prediction's weight on recent sessions up
     rng = np.random.default_rng(0)
     late = (frame["session"] > 7).to_numpy()
     steps = np.where(late, rng.normal(0, 0.6, len(frame)), 0.0)
     frame["wai_sr_total"] += pd.Series(steps).groupby(frame["client_id"]).cumsum().to_numpy()
     short = frame[frame["session"] <= 7]
-    assert _model(frame).phi[-1] > _model(short).phi[-1] + 0.3
     full, cut = _model(frame), _model(short)
-    for name in ("phi", "scale", "weight", "null_scale", "drop_location", "threshold"):
+    assert _recent_weight(full) > _recent_weight(cut) + 0.3
+    for name in ("phi", "decay", "scale", "weight", "null_scale", "drop_location", "threshold"):
         np.testing.assert_array_equal(getattr(full, name)[:8], getattr(cut, name))
     a = detect_ruptures(frame, alliance="wai_sr", detector="adaptive")
     b = detect_ruptures(short, alliance="wai_sr", detector="adaptive")
@@ -205,3 +216,68 @@ def test_it_runs_on_a_subscale() -> None:
     pd.testing.assert_frame_equal(
         events[["client_id", "onset", "evidence"]], total[["client_id", "onset", "evidence"]]
     )
+
+
+def test_the_rating_resolution_is_the_smallest_step_between_values_so_far() -> None:
+    four_items = np.arange(4, 21) / 4.0  # means of 4 items answered 1-5
+    values = np.concatenate([four_items, [np.nan, 3.0, 3.1]])
+    session = np.array([0] * 17 + [1, 1, 2])
+    # session 2 brings a finer step; sessions 0 and 1 do not see it (no look-ahead)
+    np.testing.assert_allclose(resolution(values, session, 3), [0.25, 0.25, 0.1])
+    continuous = np.random.default_rng(1).normal(size=2000)
+    np.testing.assert_array_equal(resolution(continuous, np.zeros(2000, dtype=int), 1), [0.0])
+    np.testing.assert_array_equal(resolution(np.array([3.0, 3.0]), np.array([0, 1]), 2), [0, 0])
+
+
+def test_a_rounded_rating_spreads_over_its_rounding_interval() -> None:
+    # a residual of a rating rounded to steps of 0.5 scale units lies anywhere within
+    # +-0.25 of it: its weight spreads over the bins that interval covers, adding up to 1
+    z = np.array([0.0, -1.0])
+    hist = np.zeros((1, N_BINS, N_LEVELS))
+    histogram(z, np.array([0.25]), np.zeros(2, dtype=np.int64), np.full(2, 13), hist)
+    mass = hist[0, :, 13]
+    np.testing.assert_allclose(mass.sum(), 2.0)
+    # each covers 4 bins of width 0.1 and half of the one on either side
+    assert (mass > 1e-9).sum() == 2 * 6
+    np.testing.assert_allclose(np.sort(mass[mass > 1e-9])[[0, -1]], [0.1, 0.2])
+
+
+def test_a_rupture_session_moves_the_baseline_by_the_clipped_residual_only() -> None:
+    values = np.array([3.0, 3.0, 3.0, 3.0, 0.0, 3.0, 3.0])
+    first = np.array([True] + [False] * 6)
+    session = np.arange(7)
+    mean_only = (np.zeros(7), np.ones(7))  # phi 0, every earlier session weighs the same
+    _, plain = predict_residuals(values, first, session, *mean_only, np.full(7, np.nan))
+    _, robust = predict_residuals(values, first, session, *mean_only, np.full(7, 0.5))
+    assert plain[5] == pytest.approx(12.0 / 5)  # the drop to 0 pulls the mean down by 0.6
+    assert robust[4] == plain[4] == 3.0
+    # the baseline moved on 3 - 0.5: the rupture session counts as a half-point drop
+    assert robust[5] == pytest.approx(3.0 - 0.5 / 5)
+    assert robust[6] == pytest.approx(3.0 - 0.5 / 6)
+
+
+def test_censored_residuals_keep_the_null_its_width() -> None:
+    # a N(0, 1) null with 5% drops N(-3, 1); a residual above the room the scale left
+    # (the maximum minus the prediction, drawn apart from the residual) is censored there
+    # (a rating at the scale maximum: known only to be at least that)
+    rng = np.random.default_rng(11)
+    z = np.where(rng.random(40_000) < 0.05, rng.normal(-3, 1, 40_000), rng.normal(0, 1, 40_000))
+    room = rng.uniform(0.0, 1.5, z.shape[0])
+    top = z >= room
+    bound = room
+    session = np.zeros(z.shape[0], dtype=np.int64)
+    levels = np.full(z.shape[0], N_LEVELS - 1)
+    seen, censored = np.zeros((2, 1, N_BINS, N_LEVELS))
+    none = np.zeros(1)
+    histogram(np.where(top, np.nan, z), none, session, levels, seen)
+    histogram(np.where(top, bound, np.nan), none, session, levels, censored)
+    out = np.full((8 + 2 * (N_LEVELS - 1), 1), np.nan)
+    fit_mixtures(seen, censored, np.array([0.0]), 100.0, out)
+    weight, null_location, null_scale = out[1, 0], out[2, 0], out[3, 0]
+    assert weight == pytest.approx(0.05, abs=0.01)
+    assert null_location == pytest.approx(0.0, abs=0.05)
+    assert null_scale == pytest.approx(1.0, abs=0.05)
+    # left out instead, the censored residuals would leave a narrow null shifted down
+    out_left = np.full_like(out, np.nan)
+    fit_mixtures(seen, np.zeros_like(censored), np.array([0.0]), 100.0, out_left)
+    assert out_left[3, 0] < 0.8

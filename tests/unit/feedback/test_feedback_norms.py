@@ -60,9 +60,10 @@ def test_a_small_clinic_says_its_curves_come_from_the_bundled_norms() -> None:
     adaptive = fit_clinic_norms(
         _clinic(12), outcomes=("phq9",), config=FeedbackConfig(adaptive_in_norms=True)
     )
-    # 12 clients give 48 scaled residuals, 3 at the scale maximum: too few for the mixture
+    # 12 clients give 48 scaled residuals (3 at the scale maximum count as censored
+    # residuals): too few for the mixture
     assert adaptive.describe()["rupture_model_total"]["origin"] == "none"
-    assert "45 prediction residuals" in adaptive.describe()["rupture_model_total"]["text"]
+    assert "48 prediction residuals" in adaptive.describe()["rupture_model_total"]["text"]
     assert adaptive.source(big) == "mixed"
     fitted = fit_clinic_norms(
         _clinic(12),

@@ -1,0 +1,595 @@
+"""The adaptive rupture detector's compiled kernels (see :mod:`bordin.feedback._adaptive`).
+
+The one-step prediction and its residuals, the residual scale pooled by session number, the
+histogram of scaled residuals, the EM fit of the two-component mixture on that histogram,
+the expected-F1 posterior threshold, and the posterior and flag of each row. Each kernel
+follows the conventions of :mod:`bordin.feedback._jit` (a client's rows in session order,
+state reset at the client's first row, sums pooled by session number in row order).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numba
+import numpy as np
+
+from bordin.feedback._jit import JIT, NAN
+
+__all__ = [
+    "N_BINS",
+    "N_LEVELS",
+    "Z_LIMIT",
+    "Z_STEP",
+    "envelopes",
+    "fit_mixtures",
+    "histogram",
+    "phi_sums",
+    "pool_back",
+    "posterior_flags",
+    "predict",
+]
+
+Z_LIMIT: Final = 12.0
+Z_STEP: Final = 0.1
+N_BINS: Final = int(round(2 * Z_LIMIT / Z_STEP))
+N_LEVELS: Final = 14  # item sums 0..12, and 13: no item asked
+REFIT_GROWTH: Final = 1.1
+RESTART_GROWTH: Final = 2.0
+STARTS: Final = (-1.5, -3.0)  # initial drop locations (null SD units) of the EM starts
+EM_ITERATIONS: Final = 200
+EM_TOLERANCE: Final = 1e-7
+
+
+@numba.njit(**JIT)
+def phi_sums(
+    values: np.ndarray,
+    first: np.ndarray,
+    session: np.ndarray,
+    phis: np.ndarray,
+    decays: np.ndarray,
+    abs_sums: np.ndarray,
+    counts: np.ndarray,
+) -> None:
+    """Per session number, the summed absolute one-step prediction errors of every
+    prediction weight ``phis[i]`` and level decay ``decays[j]`` (row ``i * len(decays) + j``
+    of ``abs_sums``) and the number of predicted sessions."""
+    n_dec = decays.shape[0]
+    sums = np.zeros(n_dec)
+    weights = np.zeros(n_dec)
+    prev = NAN
+    for r in range(values.shape[0]):
+        if first[r]:
+            sums[:] = 0.0
+            weights[:] = 0.0
+            prev = NAN
+        v = values[r]
+        if math.isnan(v):
+            continue
+        if not math.isnan(prev):
+            s = session[r]
+            for i in range(phis.shape[0]):
+                for j in range(n_dec):
+                    level = sums[j] / weights[j]
+                    abs_sums[i * n_dec + j, s] += abs(
+                        v - (phis[i] * prev + (1.0 - phis[i]) * level)
+                    )
+            counts[s] += 1.0
+        for j in range(n_dec):
+            sums[j] = decays[j] * sums[j] + v
+            weights[j] = decays[j] * weights[j] + 1.0
+        prev = v
+
+
+@numba.njit(**JIT)
+def predict(
+    values: np.ndarray,
+    first: np.ndarray,
+    session: np.ndarray,
+    phi: np.ndarray,
+    which: np.ndarray,
+    decays: np.ndarray,
+    bound: np.ndarray,
+    residual: np.ndarray,
+    prediction: np.ndarray,
+) -> None:
+    """Per row the prediction ``phi[s]`` x the previous value + the rest x the client's
+    level (earlier values weighted by ``decays[which[s]]`` to the power of their age) and
+    the residual; NaN at a client's first value."""
+    n_dec = decays.shape[0]
+    sums = np.zeros(n_dec)
+    weights = np.zeros(n_dec)
+    prev = NAN
+    for r in range(values.shape[0]):
+        if first[r]:
+            sums[:] = 0.0
+            weights[:] = 0.0
+            prev = NAN
+        s = session[r]
+        if not math.isnan(prev):
+            w = phi[s]
+            j = which[s]
+            pred = w * prev + (1.0 - w) * (sums[j] / weights[j])
+        else:
+            pred = NAN
+        v = values[r]
+        prediction[r] = pred
+        residual[r] = v - pred
+        if not math.isnan(v):
+            # the value the baseline moves on: the prediction plus the residual clipped
+            # at +-bound (Huber's filter), so that one rupture session does not drag the
+            # baseline of the next sessions down with it
+            b = bound[s]
+            if not math.isnan(pred) and not math.isnan(b):
+                v = pred + min(max(v - pred, -b), b)
+            for j in range(n_dec):
+                sums[j] = decays[j] * sums[j] + v
+                weights[j] = decays[j] * weights[j] + 1.0
+            prev = v
+
+
+@numba.njit(**JIT)
+def pool_back(sums: np.ndarray, counts: np.ndarray, min_n: float, out: np.ndarray) -> None:
+    for s in range(sums.shape[0]):
+        total = 0.0
+        n = 0.0
+        for b in range(s, -1, -1):
+            total += sums[b]
+            n += counts[b]
+            if n >= min_n:
+                break
+        if n >= min_n:
+            out[s] = total / n
+
+
+@numba.njit(**JIT)
+def histogram(
+    z: np.ndarray, half: np.ndarray, session: np.ndarray, levels: np.ndarray, hist: np.ndarray
+) -> None:
+    """Add each row's scaled residual to the histogram of its session number and item
+    level, spread evenly over ``z +- half`` (the interval a rating rounded to the scale's
+    resolution leaves the residual in: an interval-censored observation)."""
+    for r in range(z.shape[0]):
+        v = z[r]
+        if math.isnan(v):
+            continue
+        h = half[session[r]]
+        lo = v - h
+        hi = v + h
+        b0 = int(math.floor((lo + Z_LIMIT) / Z_STEP))
+        b1 = int(math.floor((hi + Z_LIMIT) / Z_STEP))
+        if b1 <= b0 or h <= 0.0:
+            b = 0 if b0 < 0 else (N_BINS - 1 if b0 >= N_BINS else b0)
+            hist[session[r], b, levels[r]] += 1.0
+            continue
+        for b in range(b0, b1 + 1):
+            left = max(lo, -Z_LIMIT + b * Z_STEP)
+            right = min(hi, -Z_LIMIT + (b + 1) * Z_STEP)
+            if right > left:
+                c = 0 if b < 0 else (N_BINS - 1 if b >= N_BINS else b)
+                hist[session[r], c, levels[r]] += (right - left) / (hi - lo)
+
+
+@numba.njit(**JIT)
+def _log_t(x: float, loc: float, scale: float, nu: float) -> float:
+    u = (x - loc) / scale
+    if nu <= 0.0:
+        return -0.5 * u * u - math.log(scale) - 0.5 * math.log(2.0 * math.pi)
+    return (
+        math.lgamma(0.5 * (nu + 1.0))
+        - math.lgamma(0.5 * nu)
+        - 0.5 * math.log(nu * math.pi)
+        - math.log(scale)
+        - 0.5 * (nu + 1.0) * math.log1p(u * u / nu)
+    )
+
+
+@numba.njit(**JIT)
+def _em(
+    zc: np.ndarray,
+    lv: np.ndarray,
+    observed: np.ndarray,
+    censored: np.ndarray,
+    nu: float,
+    start: np.ndarray,
+    q0: np.ndarray,
+    q1: np.ndarray,
+    w: np.ndarray,
+) -> float:
+    """EM of the two-component mixture on weighted cells (in place on ``start`` = weight,
+    null location, null scale, drop location, drop scale and on the item distributions
+    ``q0``/``q1``, 14 levels, level 13 = not asked and fixed at 1); the log-likelihood.
+
+    The cells are ordered by level, then by bin. ``observed`` is the weight of residuals
+    seen in a cell, ``censored`` that of residuals known only to be at least the cell's
+    value (a rating at the scale maximum). The E-step spreads each censored weight over
+    the cells of its level at and above it in proportion to the fitted density (the
+    expected complete data of a right-censored observation); ``w`` receives the expected
+    complete weights."""
+    n_cells = zc.shape[0]
+    total = 0.0
+    for c in range(n_cells):
+        total += observed[c] + censored[c]
+    floor = Z_STEP / 2.0
+    loglik = -np.inf
+    gam = np.empty(n_cells)
+    uu = np.empty(n_cells)
+    dens = np.empty(n_cells)
+    for _ in range(EM_ITERATIONS):
+        pi, m0, s0, m1, s1 = start[0], start[1], start[2], start[3], start[4]
+        ll = 0.0
+        for c in range(n_cells):
+            a = math.log(1.0 - pi) + _log_t(zc[c], m0, s0, nu) + math.log(q0[lv[c]])
+            b = math.log(pi) + _log_t(zc[c], m1, s1, 0.0) + math.log(q1[lv[c]])
+            top = max(a, b)
+            lse = top + math.log(math.exp(a - top) + math.exp(b - top))
+            ll += observed[c] * lse
+            dens[c] = math.exp(lse)
+            gam[c] = math.exp(b - lse)
+            d = (zc[c] - m0) / s0
+            uu[c] = 1.0 if nu <= 0.0 else (nu + 1.0) / (nu + d * d)
+        ll += _impute_censored(lv, observed, censored, dens, w)
+        sg = 0.0
+        sgz = 0.0
+        s0w = 0.0
+        s0wz = 0.0
+        s0n = 0.0
+        for c in range(n_cells):
+            g = w[c] * gam[c]
+            h = w[c] * (1.0 - gam[c])
+            sg += g
+            sgz += g * zc[c]
+            s0w += h * uu[c]
+            s0wz += h * uu[c] * zc[c]
+            s0n += h
+        pi = min(max(sg / total, 1e-4), 0.5)
+        m1 = sgz / sg if sg > 0.0 else m1
+        m0 = s0wz / s0w if s0w > 0.0 else m0
+        v1 = 0.0
+        v0 = 0.0
+        for c in range(n_cells):
+            d1 = zc[c] - m1
+            d0 = zc[c] - m0
+            v1 += w[c] * gam[c] * d1 * d1
+            v0 += w[c] * (1.0 - gam[c]) * uu[c] * d0 * d0
+        s0 = max(math.sqrt(v0 / s0n) if s0n > 0.0 else s0, floor)
+        # a rupture's residual is its depth plus the same noise: never narrower than the null
+        s1 = max(math.sqrt(v1 / sg) if sg > 0.0 else s1, s0)
+        # the drop component lies below the null: a rupture is a fall of the alliance
+        if m1 > m0 - s0:
+            m1 = m0 - s0
+        for j in range(N_LEVELS - 1):
+            q0[j] = 0.5
+            q1[j] = 0.5
+        n0 = 0.5 * (N_LEVELS - 1)
+        n1 = 0.5 * (N_LEVELS - 1)
+        for c in range(n_cells):
+            j = lv[c]
+            if j < N_LEVELS - 1:
+                q0[j] += w[c] * (1.0 - gam[c])
+                q1[j] += w[c] * gam[c]
+                n0 += w[c] * (1.0 - gam[c])
+                n1 += w[c] * gam[c]
+        for j in range(N_LEVELS - 1):
+            q0[j] /= n0
+            q1[j] /= n1
+        start[0], start[1], start[2], start[3], start[4] = pi, m0, s0, m1, s1
+        if abs(ll - loglik) < EM_TOLERANCE * max(abs(ll), 1.0):
+            loglik = ll
+            break
+        loglik = ll
+    return loglik
+
+
+@numba.njit(**JIT)
+def _impute_censored(
+    lv: np.ndarray, observed: np.ndarray, censored: np.ndarray, dens: np.ndarray, w: np.ndarray
+) -> float:
+    """The E-step of the censored cells (see :func:`_em`): ``w`` = observed + the censored
+    weights spread upwards by density; returns the censored cells' log-likelihood (log of
+    the probability at and above each, on the grid)."""
+    n_cells = lv.shape[0]
+    tail = np.empty(n_cells)
+    ll = 0.0
+    lo = 0
+    while lo < n_cells:
+        hi = lo
+        while hi < n_cells and lv[hi] == lv[lo]:
+            hi += 1
+        running = 0.0
+        for c in range(hi - 1, lo - 1, -1):
+            running += dens[c]
+            tail[c] = running
+        share = 0.0
+        for c in range(lo, hi):
+            if censored[c] > 0.0 and tail[c] > 0.0:
+                share += censored[c] / tail[c]
+                ll += censored[c] * math.log(tail[c] * Z_STEP)
+            w[c] = observed[c] + share * dens[c]
+        lo = hi
+    return ll
+
+
+@numba.njit(**JIT)
+def fit_mixtures(
+    hist: np.ndarray, censored: np.ndarray, nus: np.ndarray, min_residuals: float, out: np.ndarray
+) -> None:
+    """Per session number, the mixture fitted on the histograms (observed residuals and
+    right-censored ones, session number x bin x item level) of the session numbers up to
+    it; written to ``out`` (see :func:`bordin.feedback._adaptive.fit_adaptive`)."""
+    top = hist.shape[0]
+    n_levels = N_LEVELS
+    cum = np.zeros((N_BINS, n_levels))
+    cum_c = np.zeros((N_BINS, n_levels))
+    centres = np.empty(N_BINS)
+    for b in range(N_BINS):
+        centres[b] = -Z_LIMIT + (b + 0.5) * Z_STEP
+    fitted_n = 0.0
+    started_n = 0.0
+    have = False
+    best = np.array([0.05, 0.0, 1.0, -3.0, 1.0])
+    best_q0 = np.ones(n_levels)
+    best_q1 = np.ones(n_levels)
+    best_nu = 0.0
+    thr = NAN
+    lowest = np.empty(n_levels, dtype=np.int64)
+    for s in range(top):
+        n = 0.0
+        for b in range(N_BINS):
+            for j in range(n_levels):
+                cum[b, j] += hist[s, b, j]
+                cum_c[b, j] += censored[s, b, j]
+                n += cum[b, j] + cum_c[b, j]
+        if n >= min_residuals and (not have or n >= REFIT_GROWTH * fitted_n):
+            # cells ordered by level, then bin: every bin with residuals, and every bin at
+            # or above a censored residual of the level (where its weight may lie)
+            m = 0
+            for j in range(n_levels):
+                lowest[j] = N_BINS
+                for b in range(N_BINS):
+                    if cum_c[b, j] > 0.0:
+                        lowest[j] = b
+                        break
+                for b in range(N_BINS):
+                    if cum[b, j] > 0.0 or b >= lowest[j]:
+                        m += 1
+            zc = np.empty(m)
+            lv = np.empty(m, dtype=np.int64)
+            wo = np.empty(m)
+            wc = np.empty(m)
+            w = np.empty(m)
+            m = 0
+            for j in range(n_levels):
+                for b in range(N_BINS):
+                    if cum[b, j] > 0.0 or b >= lowest[j]:
+                        zc[m] = centres[b]
+                        lv[m] = j
+                        wo[m] = cum[b, j]
+                        wc[m] = cum_c[b, j]
+                        m += 1
+            # per null df the start with the highest likelihood; across df the fit whose
+            # null best describes the cells above its centre (which ruptures do not reach)
+            best_upper = -np.inf
+            cand = best.copy()
+            cand_q0 = best_q0.copy()
+            cand_q1 = best_q1.copy()
+            cand_nu = best_nu
+            for i in range(nus.shape[0]):
+                nu = nus[i]
+                nu_ll = -np.inf
+                nu_w = wo.copy()
+                nu_p = best.copy()
+                nu_q0 = best_q0.copy()
+                nu_q1 = best_q1.copy()
+                for which in range(len(STARTS) + 1):
+                    start = np.empty(5)
+                    q0 = np.ones(n_levels)
+                    q1 = np.ones(n_levels)
+                    if which == len(STARTS):
+                        # a refit also starts from the last fit
+                        if not have:
+                            continue
+                        start[:] = best
+                        q0[:] = best_q0
+                        q1[:] = best_q1
+                    else:
+                        if have and n < RESTART_GROWTH * started_n:
+                            # the fixed starts again only once the residuals have doubled
+                            continue
+                        start[0] = 0.05
+                        start[1] = 0.0
+                        start[2] = 1.0
+                        start[3] = STARTS[which]
+                        start[4] = 1.0
+                        for j in range(n_levels - 1):
+                            q0[j] = 1.0 / (n_levels - 1)
+                            q1[j] = 1.0 / (n_levels - 1)
+                    ll = _em(zc, lv, wo, wc, nu, start, q0, q1, w)
+                    if ll > nu_ll:
+                        nu_ll = ll
+                        nu_w = w.copy()
+                        nu_p = start.copy()
+                        nu_q0 = q0.copy()
+                        nu_q1 = q1.copy()
+                upper = upper_loglik(zc, nu_w, nu_p[1], nu_p[2], nu)
+                if upper > best_upper:
+                    best_upper = upper
+                    cand = nu_p
+                    cand_q0 = nu_q0
+                    cand_q1 = nu_q1
+                    cand_nu = nu
+            if not have or n >= RESTART_GROWTH * started_n:
+                started_n = n
+            best[:] = cand
+            best_q0[:] = cand_q0
+            best_q1[:] = cand_q1
+            best_nu = cand_nu
+            have = True
+            fitted_n = n
+            thr = _best_threshold(zc, lv, wo, best, best_nu, best_q0, best_q1)
+        out[0, s] = n
+        if have:
+            out[1, s] = best[0]
+            out[2, s] = best[1]
+            out[3, s] = best[2]
+            out[4, s] = best_nu
+            out[5, s] = best[3]
+            out[6, s] = best[4]
+            out[7, s] = thr
+            for j in range(n_levels - 1):
+                out[8 + j, s] = best_q0[j]
+                out[8 + n_levels - 1 + j, s] = best_q1[j]
+
+
+@numba.njit(**JIT)
+def upper_loglik(zc: np.ndarray, w: np.ndarray, m0: float, s0: float, nu: float) -> float:
+    """Log-likelihood, under the null alone truncated to the cells above the median, of
+    those cells: the upper half of the residuals, which ruptures (falls of the alliance)
+    do not reach, so that the null's tail is judged where it is uncontaminated."""
+    total = 0.0
+    for c in range(zc.shape[0]):
+        total += w[c]
+    order = np.argsort(zc)
+    below = 0.0
+    cut = zc[order[zc.shape[0] - 1]]
+    for i in range(zc.shape[0]):
+        below += w[order[i]]
+        if below >= 0.5 * total:
+            cut = zc[order[i]]
+            break
+    mass = 0.0
+    for b in range(N_BINS):
+        z = -Z_LIMIT + (b + 0.5) * Z_STEP
+        if z > cut:
+            mass += math.exp(_log_t(z, m0, s0, nu)) * Z_STEP
+    if mass <= 0.0:
+        return -np.inf
+    ll = 0.0
+    for c in range(zc.shape[0]):
+        if zc[c] > cut:
+            ll += w[c] * (_log_t(zc[c], m0, s0, nu) - math.log(mass))
+    return ll
+
+
+@numba.njit(**JIT)
+def _log_ratio(
+    z: float, p: np.ndarray, nu: float, q0: np.ndarray, q1: np.ndarray, level: int
+) -> float:
+    """log of (drop density x weight) / (null density x (1 - weight)), items included."""
+    pi, m0, s0, m1, s1 = p[0], p[1], p[2], p[3], p[4]
+    out = math.log(pi) - math.log(1.0 - pi) + _log_t(z, m1, s1, 0.0) - _log_t(z, m0, s0, nu)
+    if level < N_LEVELS - 1:
+        out += math.log(q1[level]) - math.log(q0[level])
+    return out
+
+
+@numba.njit(**JIT)
+def _envelope_row(
+    p: np.ndarray, nu: float, q0: np.ndarray, q1: np.ndarray, level: int, row: np.ndarray
+) -> None:
+    """Posterior of the drop component at each bin centre, made non-increasing in z below
+    the null's centre (the running maximum of the likelihood ratio from there down)."""
+    running = -np.inf
+    for b in range(N_BINS - 1, -1, -1):
+        z = -Z_LIMIT + (b + 0.5) * Z_STEP
+        lr = _log_ratio(z, p, nu, q0, q1, level)
+        if z <= p[1] and lr > running:
+            running = lr
+        value = running if z <= p[1] else lr
+        row[b] = 1.0 / (1.0 + math.exp(-value)) if value > -700.0 else 0.0
+
+
+@numba.njit(**JIT)
+def _best_threshold(
+    zc: np.ndarray,
+    lv: np.ndarray,
+    w: np.ndarray,
+    p: np.ndarray,
+    nu: float,
+    q0: np.ndarray,
+    q1: np.ndarray,
+) -> float:
+    """The posterior threshold that maximises the expected F1 under the fitted mixture."""
+    env = np.empty((N_LEVELS, N_BINS))
+    for j in range(N_LEVELS):
+        _envelope_row(p, nu, q0, q1, j, env[j])
+    m = zc.shape[0]
+    post = np.empty(m)
+    positives = 0.0
+    for c in range(m):
+        b = int(math.floor((zc[c] + Z_LIMIT) / Z_STEP))
+        post[c] = env[lv[c], b]
+        positives += w[c] * post[c]
+    order = np.argsort(-post)
+    tp = 0.0
+    fp = 0.0
+    best = 0.0
+    thr = 1.0
+    c = 0
+    while c < m:
+        value = post[order[c]]
+        while c < m and post[order[c]] == value:
+            tp += w[order[c]] * value
+            fp += w[order[c]] * (1.0 - value)
+            c += 1
+        f1 = 2.0 * tp / (tp + fp + positives) if positives > 0.0 else 0.0
+        if f1 > best:
+            best = f1
+            thr = value
+    return thr
+
+
+@numba.njit(**JIT)
+def envelopes(
+    weight: np.ndarray,
+    m0: np.ndarray,
+    s0: np.ndarray,
+    nu: np.ndarray,
+    m1: np.ndarray,
+    s1: np.ndarray,
+    q0: np.ndarray,
+    q1: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    p = np.empty(5)
+    a = np.ones(N_LEVELS)
+    b = np.ones(N_LEVELS)
+    for s in range(weight.shape[0]):
+        if math.isnan(weight[s]):
+            continue
+        p[0], p[1], p[2], p[3], p[4] = weight[s], m0[s], s0[s], m1[s], s1[s]
+        for j in range(N_LEVELS - 1):
+            a[j] = q0[s, j]
+            b[j] = q1[s, j]
+        for j in range(N_LEVELS):
+            _envelope_row(p, nu[s], a, b, j, out[s, j])
+
+
+@numba.njit(**JIT)
+def posterior_flags(
+    z: np.ndarray,
+    session: np.ndarray,
+    levels: np.ndarray,
+    envelope: np.ndarray,
+    threshold: np.ndarray,
+    fallback_k: float,
+    posterior: np.ndarray,
+    flag: np.ndarray,
+) -> None:
+    for r in range(z.shape[0]):
+        v = z[r]
+        s = session[r]
+        if math.isnan(v):
+            posterior[r] = NAN
+            flag[r] = False
+            continue
+        if math.isnan(threshold[s]):
+            posterior[r] = NAN
+            flag[r] = -v >= fallback_k
+            continue
+        b = int(math.floor((v + Z_LIMIT) / Z_STEP))
+        b = 0 if b < 0 else (N_BINS - 1 if b >= N_BINS else b)
+        post = envelope[s, levels[r], b]
+        posterior[r] = post
+        flag[r] = post >= threshold[s] and v < 0.0
