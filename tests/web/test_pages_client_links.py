@@ -176,7 +176,7 @@ def test_rejected_answers_are_an_html_page_that_keeps_them(
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise InputError("this item is required", item="phq9:4")
 
-    monkeypatch.setattr(forms, "record_submission", refuse)
+    monkeypatch.setattr(forms, "validate_answers", refuse)
     client, clinic = site
     response = client.post(
         f"/f/{clinic.open_token}", data={"step": "1", "go": "submit", **_answers()}

@@ -26,6 +26,7 @@ from bordin.web._warmup import warm_up_engines
 from bordin.web.deps import AppState
 from bordin.web.errors import install_error_handlers
 from bordin.web.kiosk_guard import KioskConfinement
+from bordin.web.submissions import SubmissionBatcher
 
 __all__ = ["API_PREFIX", "create_app", "refresh_due_norms_now"]
 
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         token_limit=RateLimit("token", settings.token_rate_limit),
         db_slots=pool_capacity(engine),
     )
+    state.submissions = SubmissionBatcher(state.sessions, state.db_slot, state.token_limit)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import anyio
 from fastapi import Depends, Path, Request
@@ -39,6 +39,9 @@ from bordin.web.security import (
     verify_csrf_token,
 )
 
+if TYPE_CHECKING:
+    from bordin.web.submissions import SubmissionBatcher
+
 __all__ = [
     "AppState",
     "CurrentUser",
@@ -47,7 +50,6 @@ __all__ = [
     "RecordId",
     "TOKEN_FAILURES",
     "app_state",
-    "commit_in_route",
     "counted_failures",
     "csrf_token",
     "current_user",
@@ -82,6 +84,8 @@ class AppState:
     token_limit: RateLimit
     db_slots: int = 1
     warmed_up: bool = False
+    #: groups form submissions into shared transactions (set by ``create_app``)
+    submissions: SubmissionBatcher | None = None
     _semaphores: dict[int, asyncio.Semaphore] = field(default_factory=dict)
 
     def db_slot(self) -> asyncio.Semaphore:
@@ -115,9 +119,8 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     db = state.sessions()
     try:
         yield db
-        if not db.info.get(_COMMITTED_IN_ROUTE):
-            # commit and close in one worker-thread call (each call is a thread hand-off)
-            await run_in_threadpool(_commit_and_close, db)
+        # commit and close in one worker-thread call (each call is a thread hand-off)
+        await run_in_threadpool(_commit_and_close, db)
     except BaseException:
         with anyio.CancelScope(shield=True):
             await run_in_threadpool(_rollback_and_close, db)
@@ -131,18 +134,6 @@ def _commit_and_close(db: Session) -> None:
         db.commit()
     finally:
         db.close()
-
-
-_COMMITTED_IN_ROUTE = "bordin.committed_in_route"
-
-
-def commit_in_route(db: Session) -> None:
-    """Commit and close the request's session from a (synchronous) route, in the route's
-    own worker thread, as :func:`get_db` would after it: a busy route (a client's form
-    submission) saves the thread hand-off. The route must not use ``db`` afterwards.
-    """
-    _commit_and_close(db)
-    db.info[_COMMITTED_IN_ROUTE] = True
 
 
 def _rollback_and_close(db: Session) -> None:

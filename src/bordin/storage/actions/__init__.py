@@ -48,6 +48,7 @@ from bordin.storage.actions.forms import (
     create_form_request,
     find_form_request,
     record_submission,
+    record_submissions,
     validate_answers,
 )
 from bordin.storage.actions.history import HistoryImport, import_history
@@ -163,6 +164,7 @@ __all__ = [
     "record_missed_session",
     "record_paper_form",
     "record_submission",
+    "record_submissions",
     "record_therapist_check",
     "refresh_clinic_norms",
     "refresh_due_norms",

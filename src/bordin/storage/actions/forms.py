@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +23,12 @@ from sqlalchemy.orm import Session
 
 from bordin.errors import Conflict, InputError, InstrumentError, NotFound
 from bordin.storage.access import require_client
-from bordin.storage.actions._feedback import ITEMS, recompute_client_feedback, rescore_sessions
+from bordin.storage.actions._feedback import (
+    ITEMS,
+    recompute_client_feedback,
+    recompute_feedback,
+    rescore_sessions,
+)
 from bordin.storage.actions.link_lifecycle import check_link_context, refuse_closed_episode
 from bordin.storage.actions.risk import raise_risk_events
 from bordin.storage.audit import record_event
@@ -41,9 +46,11 @@ from bordin.storage.models import (
 
 __all__ = [
     "DEFAULT_LINK_LIFETIME",
+    "REFUSALS",
     "create_form_request",
     "find_form_request",
     "record_submission",
+    "record_submissions",
     "support_check_due",
     "validate_answers",
 ]
@@ -379,6 +386,57 @@ def record_submission(db: Session, *, token: str, answers: Mapping[str, Any]) ->
     InputError
         As :func:`validate_answers`; nothing is stored.
     """
+    receipt, client_id = _store_submission(db, token=token, answers=answers)
+    recompute_client_feedback(db, client_id)
+    return receipt
+
+
+#: What :func:`record_submission` refuses a submission with (the link or the answers).
+REFUSALS: tuple[type[Exception], ...] = (NotFound, AlreadySubmitted, InputError)
+
+
+def record_submissions(
+    db: Session,
+    submissions: Sequence[tuple[str, Mapping[str, Any]]],
+    *,
+    on_refusal: Callable[[int, Exception], None] | None = None,
+) -> list[dict[str, Any] | Exception]:
+    """Store several forms' answers (``(token, answers)`` pairs) in the caller's
+    transaction and recompute their clients' feedback once, together; return each one's
+    receipt, or the exception :func:`record_submission` would have raised for it.
+
+    Each submission is stored in a savepoint of its own: a refused one (:data:`REFUSALS`)
+    leaves nothing behind and does not touch the others; ``on_refusal(index, exception)``
+    is then called (still in the transaction, to count it against a rate limit, say).
+    The clients' signals and alerts are then recomputed in one vectorised call against
+    their clinic's norms: with the norms fixed, each client's signals depend on that
+    client alone, so the result is the one :func:`record_submission` gives one by one.
+    Any other exception propagates, and the caller rolls the whole transaction back.
+    """
+    outcomes: list[dict[str, Any] | Exception] = []
+    clients: list[int] = []
+    for index, (token, answers) in enumerate(submissions):
+        savepoint = db.begin_nested()
+        try:
+            receipt, client_id = _store_submission(db, token=token, answers=answers)
+        except REFUSALS as exc:
+            savepoint.rollback()
+            outcomes.append(exc)
+            if on_refusal is not None:
+                on_refusal(index, exc)
+            continue
+        savepoint.commit()
+        outcomes.append(receipt)
+        clients.append(client_id)
+    recompute_feedback(db, clients, record_history=True)
+    return outcomes
+
+
+def _store_submission(
+    db: Session, *, token: str, answers: Mapping[str, Any]
+) -> tuple[dict[str, Any], int]:
+    """Everything :func:`record_submission` writes but the feedback recompute; return the
+    receipt and the client's id."""
     request = find_form_request(db, token, for_update=True)
     if request.submitted_at is not None:
         raise AlreadySubmitted(
@@ -424,7 +482,6 @@ def record_submission(db: Session, *, token: str, answers: Mapping[str, Any]) ->
         detail={"items": len(rows), "receipt": receipt["receipt"]},
     )
     rescore_sessions(db, request.client_id, [request.session_id])
-    recompute_client_feedback(db, request.client_id)
     raise_risk_events(
         db,
         client=client,
@@ -434,4 +491,4 @@ def record_submission(db: Session, *, token: str, answers: Mapping[str, Any]) ->
         language=request.language,
         form_request_id=request.id,
     )
-    return receipt
+    return receipt, request.client_id

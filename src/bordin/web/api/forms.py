@@ -15,7 +15,6 @@ from bordin.web.deps import (
     Db,
     RecordId,
     app_state,
-    commit_in_route,
     counted_failures,
     limit_token,
     require_csrf,
@@ -29,6 +28,7 @@ from bordin.web.schemas import (
     TherapistCheckIn,
     TherapistCheckOut,
 )
+from bordin.web.security import client_address
 
 __all__ = ["form_link", "router"]
 
@@ -120,13 +120,13 @@ def get_form(token: str, request: Request, db: Db) -> FormContentOut:
 
 
 @router.post("/forms/{token}", status_code=201, responses=_ALREADY)
-def submit_form(token: str, body: SubmissionIn, request: Request, db: Db) -> ReceiptOut:
-    """Submit the answers once; all or nothing. A repeat answers 409 with the first receipt."""
-    # The rate limit and the commit run in this route's worker thread, not as a dependency
-    # and after it (each would be a thread hand-off of its own): the busiest route.
-    limit_token(request, db)
-    answers: dict[str, Any] = body.answers
-    with counted_failures(request, db, app_state(request).token_limit, TOKEN_FAILURES):
-        receipt = actions.record_submission(db, token=token, answers=answers)
-    commit_in_route(db)
+async def submit_form(token: str, body: SubmissionIn, request: Request) -> ReceiptOut:
+    """Submit the answers once; all or nothing. A repeat answers 409 with the first receipt.
+
+    Submissions that arrive together share a transaction (:mod:`bordin.web.submissions`);
+    each gets its own receipt or error, and a receipt only once its answers are stored.
+    """
+    batcher = app_state(request).submissions
+    assert batcher is not None  # create_app sets it
+    receipt = await batcher.submit(token, body.answers, client_address(request))
     return ReceiptOut.model_validate(receipt)

@@ -322,13 +322,6 @@ def _checked_load(
         )
 
 
-def _record(request: Request, token: str, answers: dict[str, Any]) -> None:
-    from bordin.storage.actions.forms import record_submission
-
-    with open_transaction(request) as db:
-        record_submission(db, token=token, answers=answers)
-
-
 @router.get("/f/{token}", include_in_schema=False)
 def show_form(request: Request, token: str) -> Response:
     """The first step of the form (or a message for a link that cannot be used)."""
@@ -366,10 +359,17 @@ async def post_form(request: Request, token: str) -> Response:
         missing = step_errors(instrument, answers)
         if missing:
             return _step_page(request, token, instruments, meta, index, answers, missing)
+    batcher = app_state(request).submissions
+    assert batcher is not None  # create_app sets it
     try:
-        await run_in_threadpool(_record, request, token, submission_payload(instruments, answers))
+        # shared with the submissions arriving at the same time (bordin.web.submissions),
+        # which counts an unusable link against the address
+        await batcher.submit(
+            token, submission_payload(instruments, answers), client_address(request)
+        )
+    except RateLimited as exc:
+        return _limited_page(request, exc)
     except (NotFound, AlreadySubmitted) as exc:
-        await run_in_threadpool(_count_failure, request)
         return _link_problem(request, exc, unsent=unsent_answers(fields), language=meta["language"])
     except IntegrityError:
         # answered at the same moment on another device: the other answers were stored
