@@ -5,11 +5,14 @@
 2. Starts the server (uvicorn, a subprocess on 127.0.0.1 and a free port, ``--workers``
    processes).
 3. Load client: asyncio with httpx.AsyncClient, ``--concurrency`` connections (default 50)
-   split over one or more client processes, so that the client is not the bottleneck.
-   First the bare ``/api/v1/health`` endpoint (touches nothing), the framework reference,
-   from 1, 2 and 4 client processes; then form submissions from the process count that was
-   fastest on /health. Prints throughput and p50/p99 latency for both, and their ratio,
-   measured in the same run.
+   split over one or more client processes. First the bare ``/api/v1/health`` endpoint
+   (touches nothing), the framework reference, from 1, 2 and 4 client processes; then form
+   submissions from the process count that was fastest on /health. Prints throughput and
+   p50/p99 latency for both, and their ratio, measured in the same run. On /health even
+   four httpx processes are the bottleneck on a small machine (the server spends about
+   0.4 ms of CPU per request), so /health is also measured with wrk, a C load client, when
+   it is installed, and the ratio against that is printed too; so is the server's CPU time
+   per request, which moves least with whatever else the machine runs.
 4. Crash test: starts a second load, SIGKILLs the server mid-load, restarts it, and checks
    that every acknowledged submission (201 with a receipt) is present with its items and
    the same receipt, that none is duplicated, and that every submission in flight was
@@ -26,6 +29,7 @@ import contextlib
 import multiprocessing
 import os
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -120,6 +124,23 @@ def build_clinic(url: str, clients: int, forms: int) -> list[str]:
             tokens.append(token)
     engine.dispose()
     return tokens
+
+
+def wrk_health(base: str, concurrency: int, seconds: float = 8.0) -> float | None:
+    """``/health`` throughput measured with wrk (a C load client, far from being the
+    bottleneck), or None when wrk is not installed (Debian package ``wrk``)."""
+    if shutil.which("wrk") is None:
+        return None
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", f"{base}/api/v1/health"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for line in out.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise RuntimeError(f"unexpected wrk output:\n{out}")
 
 
 def server_pids(server: subprocess.Popen[bytes]) -> list[int]:
@@ -432,6 +453,7 @@ def main() -> None:
             cpu[count] = server_cpu_seconds(server) - before
             print(by_processes[count].line(f"/health, {count} client proc"))
         processes = max(by_processes, key=lambda c: by_processes[c].throughput())
+        wrk_rate = wrk_health(base, args.concurrency)
         health = by_processes[processes]
         forms = [
             ("POST", f"/api/v1/forms/{t}", {"answers": ANSWERS}) for t in tokens[: args.submissions]
@@ -458,6 +480,13 @@ def main() -> None:
         "ratio (submissions / bare endpoint throughput): "
         f"{submit.throughput() / health.throughput():.3f}"
     )
+    if wrk_rate is not None:
+        print(
+            f"bare /api/v1/health with wrk (a C client): {wrk_rate:.1f} req/s; "
+            f"ratio against it: {submit.throughput() / wrk_rate:.3f}"
+        )
+    else:
+        print("(wrk is not installed: the ratio against a C load client is not measured)")
     health_ms = 1000 * cpu[processes] / max(1, len(health.latencies))
     submit_ms = 1000 * submit_cpu / max(1, len(submit.latencies))
     print(

@@ -23,10 +23,11 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import Table, bindparam, event, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bordin.storage.models import AuditChainHead, AuditEvent
 
@@ -114,10 +115,29 @@ def _chain_pending(session: Session) -> None:
         return
     head = _locked_head(session)
     seq, prev = head.seq, head.hash
+    links = []
     for row in sorted(kept, key=lambda e: e.id):
         seq += 1
-        row.chain_seq, row.prev_hash = seq, prev
-        row.hash = prev = _hash_of(row, seq, prev)
+        digest = _hash_of(row, seq, prev)
+        links.append({"event_id": row.id, "new_seq": seq, "new_prev": prev, "new_hash": digest})
+        # the loaded object shows what the row now holds, without another UPDATE of its own
+        set_committed_value(row, "chain_seq", seq)
+        set_committed_value(row, "prev_hash", prev)
+        set_committed_value(row, "hash", digest)
+        prev = digest
+    # one executemany for the transaction's events (a batch of submissions writes dozens)
+    events = cast(Table, AuditEvent.__table__)
+    session.execute(
+        update(events)
+        .where(events.c.id == bindparam("event_id"))
+        .values(
+            chain_seq=bindparam("new_seq"),
+            prev_hash=bindparam("new_prev"),
+            hash=bindparam("new_hash"),
+        ),
+        links,
+        execution_options={"synchronize_session": False},
+    )
     head.seq, head.hash = seq, prev
     session.flush()
 

@@ -93,7 +93,7 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def rescore_sessions(db: Session, client_id: int, session_ids: Iterable[int]) -> None:
+def rescore_sessions(db: Session, session_ids: Iterable[int]) -> None:
     """Replace the stored scores of the given sessions with fresh ones from their items.
 
     The items were checked when they were stored (:func:`~bordin.storage.actions.forms.
@@ -110,12 +110,18 @@ def rescore_sessions(db: Session, client_id: int, session_ids: Iterable[int]) ->
         return
     rows = db.execute(
         select(
-            ItemResponse.session_id, ItemResponse.instrument, ItemResponse.item, ItemResponse.value
+            ItemResponse.client_id,
+            ItemResponse.session_id,
+            ItemResponse.instrument,
+            ItemResponse.item,
+            ItemResponse.value,
         ).where(ItemResponse.session_id.in_(ids))
     ).all()
     db.execute(delete(SCORES).where(SCORES.c.session_id.in_(ids)))
     given: dict[str, dict[int, dict[int, float]]] = {}
-    for session_id, instrument, item, value in rows:
+    client_of: dict[int, int] = {}
+    for client_id, session_id, instrument, item, value in rows:
+        client_of[session_id] = client_id
         answers = given.setdefault(instrument, {}).setdefault(session_id, {})
         answers[item] = math.nan if value is None else float(value)
     scores = []
@@ -134,7 +140,7 @@ def rescore_sessions(db: Session, client_id: int, session_ids: Iterable[int]) ->
             columns[definition.item_column(number)] = matrix[:, number - 1]
         for column, values in columns.items():
             scores += [
-                {"client_id": client_id, "session_id": sid, "column": column, "value": float(v)}
+                {"client_id": client_of[sid], "session_id": sid, "column": column, "value": v}
                 for sid, v in zip(sessions, values.tolist(), strict=True)
                 if not math.isnan(v)
             ]

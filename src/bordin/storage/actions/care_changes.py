@@ -130,7 +130,7 @@ def record_paper_form(
         client_id=session.client_id,
         detail={"instrument": instrument, "items": len(rows)},
     )
-    rescore_sessions(db, session.client_id, [session.id])
+    rescore_sessions(db, [session.id])
     recompute_client_feedback(db, session.client_id)
     client = db.get(Client, session.client_id)
     if client is not None:  # an endorsed risk item notifies the therapist as a form does

@@ -386,7 +386,8 @@ def record_submission(db: Session, *, token: str, answers: Mapping[str, Any]) ->
     InputError
         As :func:`validate_answers`; nothing is stored.
     """
-    receipt, client_id = _store_submission(db, token=token, answers=answers)
+    receipt, client_id, session_id = _store_submission(db, token=token, answers=answers)
+    rescore_sessions(db, [session_id])
     recompute_client_feedback(db, client_id)
     return receipt
 
@@ -415,10 +416,11 @@ def record_submissions(
     """
     outcomes: list[dict[str, Any] | Exception] = []
     clients: list[int] = []
+    sessions: list[int] = []
     for index, (token, answers) in enumerate(submissions):
         savepoint = db.begin_nested()
         try:
-            receipt, client_id = _store_submission(db, token=token, answers=answers)
+            receipt, client_id, session_id = _store_submission(db, token=token, answers=answers)
         except REFUSALS as exc:
             savepoint.rollback()
             outcomes.append(exc)
@@ -428,15 +430,17 @@ def record_submissions(
         savepoint.commit()
         outcomes.append(receipt)
         clients.append(client_id)
+        sessions.append(session_id)
+    rescore_sessions(db, sessions)
     recompute_feedback(db, clients, record_history=True)
     return outcomes
 
 
 def _store_submission(
     db: Session, *, token: str, answers: Mapping[str, Any]
-) -> tuple[dict[str, Any], int]:
-    """Everything :func:`record_submission` writes but the feedback recompute; return the
-    receipt and the client's id."""
+) -> tuple[dict[str, Any], int, int]:
+    """Everything :func:`record_submission` writes but the session's scores and the
+    feedback recompute; return the receipt, the client's id and the session's id."""
     request = find_form_request(db, token, for_update=True)
     if request.submitted_at is not None:
         raise AlreadySubmitted(
@@ -481,7 +485,6 @@ def _store_submission(
         clinic_id=client.clinic_id,
         detail={"items": len(rows), "receipt": receipt["receipt"]},
     )
-    rescore_sessions(db, request.client_id, [request.session_id])
     raise_risk_events(
         db,
         client=client,
@@ -491,4 +494,4 @@ def _store_submission(
         language=request.language,
         form_request_id=request.id,
     )
-    return receipt, request.client_id
+    return receipt, request.client_id, request.session_id

@@ -68,5 +68,5 @@ def record_therapist_check(
         client_id=session.client_id,
         detail={"instrument": THERAPIST_CHECK, "session": session.number, "items": len(rows)},
     )
-    rescore_sessions(db, session.client_id, [session.id])
+    rescore_sessions(db, [session.id])
     return len(rows)
