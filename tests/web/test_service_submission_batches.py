@@ -27,6 +27,7 @@ from bordin.feedback import compute_feedback
 from bordin.settings import Settings
 from bordin.storage import actions, transaction
 from bordin.storage.actions._feedback import clinic_scores_frame, current_snapshot, snapshot_norms
+from bordin.storage.audit_chain import verify_audit_chain
 from bordin.storage.models import Client, FormRequest, ItemResponse, RateLimitCount, Signal
 from bordin.web import create_app
 from bordin.web import submissions as batching
@@ -150,6 +151,9 @@ def _check_answers(clinic: Clinic, responses: list[httpx.Response]) -> None:
             select(func.sum(RateLimitCount.count)).where(RateLimitCount.scope == "token")
         )
         assert counted == 3
+        # every stored submission's audit event is on the tamper-evident chain, in order
+        report = verify_audit_chain(db)
+        assert not report.problems and report.chained == report.events
 
 
 def _check_feedback(clinic: Clinic) -> None:

@@ -105,7 +105,13 @@ def _locked_head(session: Session) -> AuditChainHead:
 
 
 def _chain_pending(session: Session) -> None:
-    """``before_commit``: append this transaction's new audit events to the chain."""
+    """``before_commit``: append this transaction's new audit events to the chain.
+
+    SQLAlchemy calls this for a savepoint's release too; the events wait for the outermost
+    commit (a batch of submissions, each in a savepoint, locks the chain's head once).
+    """
+    if session.in_nested_transaction():
+        return
     pending: list[AuditEvent] = session.info.pop(_PENDING_KEY, [])
     if not pending:
         return
