@@ -166,6 +166,17 @@ def test_the_caseload_is_cards_on_a_phone(phone: Any, live_server: LiveServer) -
     screenshot(phone, "caseload-phone", docs=True, docs_size=(390, 844))
 
 
+def test_the_care_page_fits_a_phone(phone: Any, live_server: LiveServer) -> None:
+    """The sessions table scrolls inside its own region; the page itself never scrolls
+    sideways on a phone."""
+    log_in(phone, live_server.clinic.users["therapist"])
+    client = live_server.clinic.clients["C-102"]
+    phone.goto(f"/clients/{client}/care")
+    assert phone.get_by_role("region", name="Attended sessions").count() == 1
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert_accessible(phone)
+
+
 def test_the_care_page_works_without_javascript_and_by_keyboard(
     browser: Any, live_server: LiveServer
 ) -> None:
