@@ -97,10 +97,19 @@ class SubmissionBatcher:
         queue = self._queues[key]
         try:
             while queue:
-                async with self.slot():
-                    batch = queue[: self.max_batch]
-                    del queue[: self.max_batch]
-                    outcomes = await run_in_threadpool(self._run, batch)
+                batch: list[_Waiting] = []
+                try:
+                    async with self.slot():
+                        batch = queue[: self.max_batch]
+                        del queue[: self.max_batch]
+                        outcomes = await run_in_threadpool(self._run, batch)
+                except BaseException:  # cancelled at shutdown, say: nobody waits forever
+                    for waiting in batch:
+                        if not waiting.future.done():
+                            waiting.future.set_exception(
+                                DatabaseBusy("the submission was interrupted", None, None)
+                            )
+                    raise
                 self.batch_sizes.append(len(batch))
                 del self.batch_sizes[:-1000]
                 for waiting, outcome in zip(batch, outcomes, strict=True):
