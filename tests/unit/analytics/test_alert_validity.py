@@ -23,17 +23,9 @@ from bordin.analytics import (
 from bordin.errors import InputError
 from bordin.feedback import FeedbackConfig, compute_feedback, fit_clinic_norms
 from bordin.simulate import SimulationConfig, simulate_clinic
+from support.alert_settings import PREVIOUS
 
 ROOT = Path(__file__).resolve().parents[3]
-#: The alert display before docs/alert-validity.md chose the defaults: yellow an alert,
-#: unrepaired ruptures shown for 6 sessions, weak early alliance until session 6.
-PREVIOUS = FeedbackConfig(
-    not_on_track_level=0.90,
-    early_slope_threshold=-0.15,
-    yellow_alert=True,
-    unrepaired_alert_sessions=6,
-    early_alert_sessions=4,
-)
 
 
 def _sessions(n: int, client: str = "a", **columns: object) -> pd.DataFrame:

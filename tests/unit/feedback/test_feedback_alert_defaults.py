@@ -10,15 +10,7 @@ import pytest
 from bordin.analytics import session_alerts
 from bordin.feedback import FeedbackConfig, compute_feedback
 from bordin.simulate import SimulationConfig, simulate_clinic
-
-#: The alert display before docs/alert-validity.md chose the defaults.
-PREVIOUS = FeedbackConfig(
-    not_on_track_level=0.90,
-    early_slope_threshold=-0.15,
-    yellow_alert=True,
-    unrepaired_alert_sessions=6,
-    early_alert_sessions=4,
-)
+from support.alert_settings import PREVIOUS
 
 
 def test_the_defaults_are_those_of_the_burden_analysis() -> None:
