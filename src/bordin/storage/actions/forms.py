@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bordin.errors import Conflict, InputError, InstrumentError, NotFound
 from bordin.storage.access import require_client
@@ -29,13 +29,14 @@ from bordin.storage.actions._feedback import (
     recompute_feedback,
     rescore_sessions,
 )
-from bordin.storage.actions.link_lifecycle import check_link_context, refuse_closed_episode
+from bordin.storage.actions.link_lifecycle import refuse_closed_episode, refuse_inactive_link
 from bordin.storage.actions.risk import raise_risk_events
 from bordin.storage.audit import record_event
 from bordin.storage.credentials import hash_token, new_token
 from bordin.storage.exceptions import AlreadySubmitted, LinkExpired, LinkReplaced
 from bordin.storage.models import (
     Client,
+    Episode,
     FormRequest,
     ItemResponse,
     Signal,
@@ -221,31 +222,42 @@ def find_form_request(db: Session, token: str, *, for_update: bool = False) -> F
         (its episode closed, or the client's therapist deactivated; see
         :mod:`bordin.storage.actions.link_lifecycle`).
     """
-    statement = select(FormRequest).where(FormRequest.token_hash == hash_token(token))
-    if for_update:
-        statement = statement.with_for_update()
-    request = db.scalar(statement)
-    if request is None:
-        raise NotFound("this form link is not valid")
-    if request.submitted_at is None:
-        newer = db.scalar(
-            select(FormRequest.id)
-            .where(
-                FormRequest.session_id == request.session_id,
-                FormRequest.id > request.id,
-                # made while this link was live (a link that had run out is "expired")
-                FormRequest.created_at <= request.expires_at,
-            )
-            .limit(1)
+    # One statement: the request, whether a newer link replaced it, and its context (the
+    # episode's closing date, whether the client's therapist is active).
+    later = aliased(FormRequest)
+    replaced = (
+        select(later.id)
+        .where(
+            later.session_id == FormRequest.session_id,
+            later.id > FormRequest.id,
+            # made while this link was live (a link that had run out is "expired")
+            later.created_at <= FormRequest.expires_at,
         )
-        if newer is not None:
+        .exists()
+    )
+    statement = (
+        select(FormRequest, replaced.label("replaced"), Episode.closed_on, User.active)
+        .join(TherapySession, TherapySession.id == FormRequest.session_id)
+        .join(Episode, Episode.id == TherapySession.episode_id)
+        .join(Client, Client.id == TherapySession.client_id)
+        .join(User, User.id == Client.therapist_id)
+        .where(FormRequest.token_hash == hash_token(token))
+    )
+    if for_update:
+        statement = statement.with_for_update(of=FormRequest)
+    found = db.execute(statement).first()
+    if found is None:
+        raise NotFound("this form link is not valid")
+    request, newer, closed_on, therapist_active = found
+    if request.submitted_at is None:
+        if newer:
             raise LinkReplaced(
                 "this form link was replaced by a newer one; use the newest link you "
                 "received or ask your therapist"
             )
         if request.expires_at <= utcnow():
             raise LinkExpired("this form link has expired; ask your therapist for a new one")
-        check_link_context(db, request)
+        refuse_inactive_link(closed_on, therapist_active)
     return request
 
 

@@ -19,15 +19,17 @@ A refused link answers 410, as an expired one does, and nothing is stored.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bordin.errors import Conflict
 from bordin.storage.audit import record_event
 from bordin.storage.exceptions import LinkExpired
-from bordin.storage.models import Client, Episode, FormRequest, TherapySession, User, utcnow
+from bordin.storage.models import Episode, FormRequest, TherapySession, User, utcnow
 
-__all__ = ["cancel_episode_links", "check_link_context", "refuse_closed_episode"]
+__all__ = ["cancel_episode_links", "refuse_closed_episode", "refuse_inactive_link"]
 
 
 def cancel_episode_links(db: Session, *, actor: User, episode: Episode) -> int:
@@ -74,23 +76,16 @@ def refuse_closed_episode(db: Session, session: TherapySession) -> None:
         )
 
 
-def check_link_context(db: Session, request: FormRequest) -> None:
-    """Refuse an unanswered link whose episode is closed or whose client's therapist is
-    no longer active (the module's rules).
+def refuse_inactive_link(closed_on: date | None, therapist_active: bool) -> None:
+    """Refuse an unanswered link whose episode is closed (``closed_on`` set) or whose
+    client's therapist is no longer active (the module's rules); the caller reads both with
+    the link (:func:`~bordin.storage.actions.forms.find_form_request`, one statement).
 
     Raises
     ------
     LinkExpired
         The link may not take answers any more.
     """
-    closed_on, therapist_active = db.execute(
-        select(Episode.closed_on, User.active)
-        .select_from(TherapySession)
-        .join(Episode, Episode.id == TherapySession.episode_id)
-        .join(Client, Client.id == TherapySession.client_id)
-        .join(User, User.id == Client.therapist_id)
-        .where(TherapySession.id == request.session_id)
-    ).one()
     if closed_on is not None or not therapist_active:
         raise LinkExpired(
             "this form link is no longer active; ask your therapist or the clinic for a new one"
