@@ -100,6 +100,8 @@ __all__ = [
     "ADAPTIVE_FIELDS",
     "AdaptiveParams",
     "adaptive_detect",
+    "combine_detections",
+    "combined_thresholds",
     "fit_adaptive",
 ]
 
@@ -169,6 +171,7 @@ class AdaptiveParams:
     threshold: FloatArray
     null_items: FloatArray
     drop_items: FloatArray
+    combined_threshold: FloatArray | None = None
 
     @property
     def top(self) -> int:
@@ -187,7 +190,13 @@ class AdaptiveParams:
             else:
                 pad = np.repeat(array[-1:], top - self.top, axis=0)
                 fields[name] = np.concatenate([array, pad], axis=0)
-        return AdaptiveParams(**fields)
+        combined = self.combined_threshold
+        if combined is not None:
+            if top <= self.top:
+                combined = combined[:top]
+            else:
+                combined = np.concatenate([combined, np.repeat(combined[-1:], top - self.top)])
+        return AdaptiveParams(**fields, combined_threshold=combined)
 
     def fitted_residuals(self) -> int:
         """Scaled residuals the mixture at the last session number rests on."""
@@ -196,10 +205,13 @@ class AdaptiveParams:
 
     def to_dict(self) -> dict[str, list[Any]]:
         """JSON-ready lists (full float precision; NaN as null)."""
-        return {name: [_json_float(v) for v in getattr(self, name)] for name in ADAPTIVE_FIELDS} | {
+        out = {name: [_json_float(v) for v in getattr(self, name)] for name in ADAPTIVE_FIELDS} | {
             name: [[_json_float(v) for v in row] for row in getattr(self, name)]
             for name in _ITEM_FIELDS
         }
+        if self.combined_threshold is not None:
+            out["combined_threshold"] = [_json_float(v) for v in self.combined_threshold]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AdaptiveParams:
@@ -220,7 +232,12 @@ class AdaptiveParams:
                 raise ValueError(f"{name} must be {top} x {N_LEVELS - 1}")
         if top == 0:
             items = {name: _readonly(np.zeros((0, N_LEVELS - 1)), 2) for name in _ITEM_FIELDS}
-        return cls(**fields, **items)
+        combined = None
+        if data.get("combined_threshold") is not None:
+            combined = _readonly(_nan_list(data["combined_threshold"]), 1)
+            if combined.ndim != 1 or combined.shape[0] != top:
+                raise ValueError(f"combined_threshold must have {top} values")
+        return cls(**fields, **items, combined_threshold=combined)
 
 
 def _json_float(value: float) -> float | None:
@@ -385,6 +402,68 @@ def adaptive_detect(
     posterior_flags(z, session, levels, envelope, p.threshold, fallback_k, posterior, flag)
     return AdaptiveDetection(
         prediction=prediction, drop=-residual, z=z, posterior=posterior, flag=flag
+    )
+
+
+# ---- the total and its subscales together
+
+
+#: Resolution of the posterior grid the combined threshold is chosen on.
+_POSTERIOR_STEPS: Final = 1000
+
+
+def combined_thresholds(posterior: FloatArray, session: np.ndarray, top: int) -> FloatArray:
+    """Per session number, the threshold on the combined posterior (the largest of the
+    total's and the subscales' posteriors of a session) that maximises the expected F1 of
+    the clinic's sessions numbered up to it, each session's combined posterior taken as
+    its probability of a rupture (NaN before any session has a posterior).
+
+    Each scale's own threshold maximises the expected F1 of that scale alone; flagging a
+    session when any of four scales passes its own threshold adds up their false alarms
+    (four chances at a chance drop), so the decision is taken once, on the combined
+    posterior, with the expected counts of the sessions the combined rule would flag
+    (Lipton et al., 2014). The posterior is rounded down to a grid of 1/1000.
+    """
+    ok = np.isfinite(posterior)
+    grid = np.minimum(np.floor(posterior[ok] * _POSTERIOR_STEPS).astype(np.int64), _POSTERIOR_STEPS)
+    cells = top * (_POSTERIOR_STEPS + 1)
+    where = session[ok] * (_POSTERIOR_STEPS + 1) + grid
+    counts = np.bincount(where, minlength=cells).reshape(top, -1).astype(np.float64)
+    sums = np.bincount(where, weights=posterior[ok], minlength=cells).reshape(top, -1)
+    counts = np.cumsum(counts, axis=0)[:, ::-1]  # descending posterior
+    sums = np.cumsum(sums, axis=0)[:, ::-1]
+    flagged = np.cumsum(counts, axis=1)
+    true_pos = np.cumsum(sums, axis=1)
+    positives = true_pos[:, -1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(positives > 0.0, 2.0 * true_pos / (flagged + positives), 0.0)
+    best = np.argmax(f1, axis=1)
+    out: FloatArray = (_POSTERIOR_STEPS - best) / _POSTERIOR_STEPS
+    out[flagged[:, -1] == 0] = np.nan
+    return out
+
+
+def combine_detections(
+    total: AdaptiveDetection,
+    subscales: list[AdaptiveDetection],
+    session: np.ndarray,
+    threshold: FloatArray,
+) -> AdaptiveDetection:
+    """The total's detection with the subscales' evidence: a session's posterior is the
+    largest of the scales' posteriors, and a session is flagged when the total fell and
+    that posterior reaches ``threshold`` at its session number (:func:`combined_thresholds`).
+    Where the total's mixture is not fitted yet, a fallback flag on any scale counts."""
+    posterior = total.posterior.copy()
+    fallback = total.flag.copy()
+    for sub in subscales:
+        posterior = np.fmax(posterior, np.where(np.isnan(total.posterior), np.nan, sub.posterior))
+        fallback |= sub.flag
+    fitted = ~np.isnan(total.posterior)
+    with np.errstate(invalid="ignore"):
+        passed = (posterior >= threshold[session] - 1e-12) & (total.z < 0.0)
+    flag = np.where(fitted, passed, fallback)
+    return AdaptiveDetection(
+        prediction=total.prediction, drop=total.drop, z=total.z, posterior=posterior, flag=flag
     )
 
 
