@@ -53,6 +53,11 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
    of a rupture: the likelihood ratio is replaced by its running maximum towards larger
    drops) and the posterior threshold maximises the expected F1 under the fitted mixture,
    :math:`2\\,TP/(2\\,TP + FP + FN)` with expected counts.
+5. *Subscales.* On an instrument with bond, goal and task subscales, steps 1-4 run on each
+   subscale as well (a rupture of one subscale moves the total by a third of its depth);
+   a session's posterior is the largest of the scales' posteriors, and one threshold on
+   it, chosen per session number to maximise the expected F1 of that combined rule on the
+   clinic's sessions up to it, decides (:func:`combined_thresholds`).
 
 Before the clinic has ``adaptive_min_residuals`` scaled residuals up to a session number
 the mixture is not fitted there, and a drop of at least ``sd_k_strict`` scaled units

@@ -312,9 +312,10 @@ def run_detector(
         withdraw) at or above ``item_threshold``. ``bordin``: the project's default, below.
         ``adaptive``: every parameter estimated from the clinic (prediction weight, residual
         scale, a t-null/normal-drop mixture with the rupture items as a second feature, an
-        expected-F1 posterior threshold), per session number without look-ahead, from the
-        clinic norms when given (:mod:`bordin.feedback._adaptive`); its evidence is the
-        posterior probability of a rupture.
+        expected-F1 posterior threshold; on the total, the subscales' posteriors join the
+        total's), per session number without look-ahead, from the clinic norms when given
+        (:mod:`bordin.feedback._adaptive`); its evidence is the posterior probability of a
+        rupture.
     scale
         ``total``, ``bond``, ``goal`` or ``task``.
 
