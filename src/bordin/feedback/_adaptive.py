@@ -52,7 +52,10 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
 4. *Threshold.* The posterior is made monotone in the residual (a larger drop is never less
    of a rupture: the likelihood ratio is replaced by its running maximum towards larger
    drops) and the posterior threshold maximises the expected F1 under the fitted mixture,
-   :math:`2\\,TP/(2\\,TP + FP + FN)` with expected counts.
+   :math:`2\\,TP/(2\\,TP + FP + FN)` with expected counts. Where the null alone
+   (refitted) describes the residuals better by AIC (Akaike, 1974; the drop component's
+   weight, location, scale and item distribution counted as its parameters), there is no
+   drop component and nothing is flagged: EM otherwise splits a rupture-free null in two.
 5. *Subscales.* On an instrument with bond, goal and task subscales, steps 1-4 run on each
    subscale as well (a rupture of one subscale moves the total by a third of its depth);
    a session's posterior is the largest of the scales' posteriors, and one threshold on
@@ -65,6 +68,8 @@ the mixture is not fitted there, and a drop of at least ``sd_k_strict`` scaled u
 
 References
 ----------
+Akaike, H. (1974). A new look at the statistical model identification. IEEE Transactions
+on Automatic Control, 19, 716-723. doi:10.1109/TAC.1974.1100705
 Dempster, A. P., Laird, N. M., & Rubin, D. B. (1977). Maximum likelihood from incomplete
 data via the EM algorithm. Journal of the Royal Statistical Society B, 39, 1-38.
 Huber, P. J. (1964). Robust estimation of a location parameter. Annals of Mathematical
@@ -159,7 +164,9 @@ class AdaptiveParams:
     ``null_scale`` and ``null_df`` the null component (``null_df`` 0 for a normal),
     ``drop_location`` and ``drop_scale`` the drop component, ``threshold`` the posterior
     probability at or above which a session is flagged (NaN where the mixture is not
-    fitted), and ``null_items``/``drop_items`` (T x 13) each component's distribution of
+    fitted; 1, with ``weight`` 1e-9, where the null alone describes the residuals better by
+    AIC: nothing is flagged), and ``null_items``/``drop_items`` (T x 13) each component's
+    distribution of
     the summed rupture items 0-12 (uniform when the instrument asks none).
     """
 
@@ -442,7 +449,9 @@ def combined_thresholds(posterior: FloatArray, session: np.ndarray, top: int) ->
     positives = true_pos[:, -1:]
     with np.errstate(invalid="ignore", divide="ignore"):
         f1 = np.where(positives > 0.0, 2.0 * true_pos / (flagged + positives), 0.0)
-    best = np.argmax(f1, axis=1)
+    # a posterior below the grid's first step is never enough (a clinic, or the early
+    # session numbers, where the mixture finds no ruptures at all)
+    best = np.argmax(f1[:, :_POSTERIOR_STEPS], axis=1)
     out: FloatArray = (_POSTERIOR_STEPS - best) / _POSTERIOR_STEPS
     out[flagged[:, -1] == 0] = np.nan
     return out

@@ -373,3 +373,13 @@ def test_norms_stored_before_the_subscales_joined_judge_the_total_alone() -> Non
         detect_ruptures(frame, alliance="wai_sr", detector="adaptive", norms=old)[fixed],
         detect_ruptures(total_only, alliance="wai_sr", detector="adaptive", norms=old)[fixed],
     )
+
+
+def test_without_ruptures_the_null_alone_is_kept_and_nothing_is_flagged() -> None:
+    frame, truth = _clinic(1500, seed=23, rate=0.0)
+    assert truth.empty
+    model = _model(frame)
+    # the mixture's drop component does not pay for its parameters (AIC): the null alone
+    assert model.weight[-1] < 1e-6 and model.threshold[-1] == 1.0
+    events = detect_ruptures(frame, alliance="wai_sr", detector="adaptive")
+    assert len(events) <= 0.005 * len(frame)
