@@ -52,7 +52,15 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
 4. *Threshold.* The posterior is made monotone in the residual (a larger drop is never less
    of a rupture: the likelihood ratio is replaced by its running maximum towards larger
    drops) and the posterior threshold maximises the expected F1 under the fitted mixture,
-   :math:`2\\,TP/(2\\,TP + FP + FN)` with expected counts.
+   :math:`2\\,TP/(2\\,TP + FP + FN)` with expected counts. Where the null alone
+   (refitted) describes the residuals better by AIC (Akaike, 1974; the drop component's
+   weight, location, scale and item distribution counted as its parameters), there is no
+   drop component and nothing is flagged: EM otherwise splits a rupture-free null in two.
+5. *Subscales.* On an instrument with bond, goal and task subscales, steps 1-4 run on each
+   subscale as well (a rupture of one subscale moves the total by a third of its depth);
+   a session's posterior is the largest of the scales' posteriors, and one threshold on
+   it, chosen per session number to maximise the expected F1 of that combined rule on the
+   clinic's sessions up to it, decides (:func:`combined_thresholds`).
 
 Before the clinic has ``adaptive_min_residuals`` scaled residuals up to a session number
 the mixture is not fitted there, and a drop of at least ``sd_k_strict`` scaled units
@@ -60,6 +68,8 @@ the mixture is not fitted there, and a drop of at least ``sd_k_strict`` scaled u
 
 References
 ----------
+Akaike, H. (1974). A new look at the statistical model identification. IEEE Transactions
+on Automatic Control, 19, 716-723. doi:10.1109/TAC.1974.1100705
 Dempster, A. P., Laird, N. M., & Rubin, D. B. (1977). Maximum likelihood from incomplete
 data via the EM algorithm. Journal of the Royal Statistical Society B, 39, 1-38.
 Huber, P. J. (1964). Robust estimation of a location parameter. Annals of Mathematical
@@ -100,6 +110,8 @@ __all__ = [
     "ADAPTIVE_FIELDS",
     "AdaptiveParams",
     "adaptive_detect",
+    "combine_detections",
+    "combined_thresholds",
     "fit_adaptive",
 ]
 
@@ -152,7 +164,9 @@ class AdaptiveParams:
     ``null_scale`` and ``null_df`` the null component (``null_df`` 0 for a normal),
     ``drop_location`` and ``drop_scale`` the drop component, ``threshold`` the posterior
     probability at or above which a session is flagged (NaN where the mixture is not
-    fitted), and ``null_items``/``drop_items`` (T x 13) each component's distribution of
+    fitted; 1, with ``weight`` 1e-9, where the null alone describes the residuals better by
+    AIC: nothing is flagged), and ``null_items``/``drop_items`` (T x 13) each component's
+    distribution of
     the summed rupture items 0-12 (uniform when the instrument asks none).
     """
 
@@ -169,6 +183,7 @@ class AdaptiveParams:
     threshold: FloatArray
     null_items: FloatArray
     drop_items: FloatArray
+    combined_threshold: FloatArray | None = None
 
     @property
     def top(self) -> int:
@@ -187,7 +202,13 @@ class AdaptiveParams:
             else:
                 pad = np.repeat(array[-1:], top - self.top, axis=0)
                 fields[name] = np.concatenate([array, pad], axis=0)
-        return AdaptiveParams(**fields)
+        combined = self.combined_threshold
+        if combined is not None:
+            if top <= self.top:
+                combined = combined[:top]
+            else:
+                combined = np.concatenate([combined, np.repeat(combined[-1:], top - self.top)])
+        return AdaptiveParams(**fields, combined_threshold=combined)
 
     def fitted_residuals(self) -> int:
         """Scaled residuals the mixture at the last session number rests on."""
@@ -196,10 +217,13 @@ class AdaptiveParams:
 
     def to_dict(self) -> dict[str, list[Any]]:
         """JSON-ready lists (full float precision; NaN as null)."""
-        return {name: [_json_float(v) for v in getattr(self, name)] for name in ADAPTIVE_FIELDS} | {
+        out = {name: [_json_float(v) for v in getattr(self, name)] for name in ADAPTIVE_FIELDS} | {
             name: [[_json_float(v) for v in row] for row in getattr(self, name)]
             for name in _ITEM_FIELDS
         }
+        if self.combined_threshold is not None:
+            out["combined_threshold"] = [_json_float(v) for v in self.combined_threshold]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AdaptiveParams:
@@ -220,7 +244,12 @@ class AdaptiveParams:
                 raise ValueError(f"{name} must be {top} x {N_LEVELS - 1}")
         if top == 0:
             items = {name: _readonly(np.zeros((0, N_LEVELS - 1)), 2) for name in _ITEM_FIELDS}
-        return cls(**fields, **items)
+        combined = None
+        if data.get("combined_threshold") is not None:
+            combined = _readonly(_nan_list(data["combined_threshold"]), 1)
+            if combined.ndim != 1 or combined.shape[0] != top:
+                raise ValueError(f"combined_threshold must have {top} values")
+        return cls(**fields, **items, combined_threshold=combined)
 
 
 def _json_float(value: float) -> float | None:
@@ -385,6 +414,70 @@ def adaptive_detect(
     posterior_flags(z, session, levels, envelope, p.threshold, fallback_k, posterior, flag)
     return AdaptiveDetection(
         prediction=prediction, drop=-residual, z=z, posterior=posterior, flag=flag
+    )
+
+
+# ---- the total and its subscales together
+
+
+#: Resolution of the posterior grid the combined threshold is chosen on.
+_POSTERIOR_STEPS: Final = 1000
+
+
+def combined_thresholds(posterior: FloatArray, session: np.ndarray, top: int) -> FloatArray:
+    """Per session number, the threshold on the combined posterior (the largest of the
+    total's and the subscales' posteriors of a session) that maximises the expected F1 of
+    the clinic's sessions numbered up to it, each session's combined posterior taken as
+    its probability of a rupture (NaN before any session has a posterior).
+
+    Each scale's own threshold maximises the expected F1 of that scale alone; flagging a
+    session when any of four scales passes its own threshold adds up their false alarms
+    (four chances at a chance drop), so the decision is taken once, on the combined
+    posterior, with the expected counts of the sessions the combined rule would flag
+    (Lipton et al., 2014). The posterior is rounded down to a grid of 1/1000.
+    """
+    ok = np.isfinite(posterior)
+    grid = np.minimum(np.floor(posterior[ok] * _POSTERIOR_STEPS).astype(np.int64), _POSTERIOR_STEPS)
+    cells = top * (_POSTERIOR_STEPS + 1)
+    where = session[ok] * (_POSTERIOR_STEPS + 1) + grid
+    counts = np.bincount(where, minlength=cells).reshape(top, -1).astype(np.float64)
+    sums = np.bincount(where, weights=posterior[ok], minlength=cells).reshape(top, -1)
+    counts = np.cumsum(counts, axis=0)[:, ::-1]  # descending posterior
+    sums = np.cumsum(sums, axis=0)[:, ::-1]
+    flagged = np.cumsum(counts, axis=1)
+    true_pos = np.cumsum(sums, axis=1)
+    positives = true_pos[:, -1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(positives > 0.0, 2.0 * true_pos / (flagged + positives), 0.0)
+    # a posterior below the grid's first step is never enough (a clinic, or the early
+    # session numbers, where the mixture finds no ruptures at all)
+    best = np.argmax(f1[:, :_POSTERIOR_STEPS], axis=1)
+    out: FloatArray = (_POSTERIOR_STEPS - best) / _POSTERIOR_STEPS
+    out[flagged[:, -1] == 0] = np.nan
+    return out
+
+
+def combine_detections(
+    total: AdaptiveDetection,
+    subscales: list[AdaptiveDetection],
+    session: np.ndarray,
+    threshold: FloatArray,
+) -> AdaptiveDetection:
+    """The total's detection with the subscales' evidence: a session's posterior is the
+    largest of the scales' posteriors, and a session is flagged when the total fell and
+    that posterior reaches ``threshold`` at its session number (:func:`combined_thresholds`).
+    Where the total's mixture is not fitted yet, a fallback flag on any scale counts."""
+    posterior = total.posterior.copy()
+    fallback = total.flag.copy()
+    for sub in subscales:
+        posterior = np.fmax(posterior, np.where(np.isnan(total.posterior), np.nan, sub.posterior))
+        fallback |= sub.flag
+    fitted = ~np.isnan(total.posterior)
+    with np.errstate(invalid="ignore"):
+        passed = (posterior >= threshold[session] - 1e-12) & (total.z < 0.0)
+    flag = np.where(fitted, passed, fallback)
+    return AdaptiveDetection(
+        prediction=total.prediction, drop=total.drop, z=total.z, posterior=posterior, flag=flag
     )
 
 

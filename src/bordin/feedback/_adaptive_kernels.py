@@ -40,6 +40,8 @@ RESTART_GROWTH: Final = 2.0
 STARTS: Final = (-1.5, -3.0)  # initial drop locations (null SD units) of the EM starts
 EM_ITERATIONS: Final = 200
 EM_TOLERANCE: Final = 1e-7
+#: The drop component's weight when the null alone describes the residuals (AIC).
+NULL_ONLY: Final = 1e-9
 
 
 @numba.njit(**JIT)
@@ -196,6 +198,7 @@ def _em(
     q0: np.ndarray,
     q1: np.ndarray,
     w: np.ndarray,
+    fixed_pi: float = 0.0,
 ) -> float:
     """EM of the two-component mixture on weighted cells (in place on ``start`` = weight,
     null location, null scale, drop location, drop scale and on the item distributions
@@ -216,6 +219,8 @@ def _em(
     gam = np.empty(n_cells)
     uu = np.empty(n_cells)
     dens = np.empty(n_cells)
+    if fixed_pi > 0.0:
+        start[0] = fixed_pi
     for _ in range(EM_ITERATIONS):
         pi, m0, s0, m1, s1 = start[0], start[1], start[2], start[3], start[4]
         ll = 0.0
@@ -243,7 +248,7 @@ def _em(
             s0w += h * uu[c]
             s0wz += h * uu[c] * zc[c]
             s0n += h
-        pi = min(max(sg / total, 1e-4), 0.5)
+        pi = min(max(sg / total, 1e-4), 0.5) if fixed_pi <= 0.0 else fixed_pi
         m1 = sgz / sg if sg > 0.0 else m1
         m0 = s0wz / s0w if s0w > 0.0 else m0
         v1 = 0.0
@@ -332,6 +337,8 @@ def fit_mixtures(
     best_q0 = np.ones(n_levels)
     best_q1 = np.ones(n_levels)
     best_nu = 0.0
+    shown = best.copy()
+    shown_q0 = best_q0.copy()
     thr = NAN
     lowest = np.empty(n_levels, dtype=np.int64)
     for s in range(top):
@@ -371,6 +378,7 @@ def fit_mixtures(
             # per null df the start with the highest likelihood; across df the fit whose
             # null best describes the cells above its centre (which ruptures do not reach)
             best_upper = -np.inf
+            cand_ll = -np.inf
             cand = best.copy()
             cand_q0 = best_q0.copy()
             cand_q1 = best_q1.copy()
@@ -415,6 +423,7 @@ def fit_mixtures(
                 upper = upper_loglik(zc, nu_w, nu_p[1], nu_p[2], nu)
                 if upper > best_upper:
                     best_upper = upper
+                    cand_ll = nu_ll
                     cand = nu_p
                     cand_q0 = nu_q0
                     cand_q1 = nu_q1
@@ -427,18 +436,44 @@ def fit_mixtures(
             best_nu = cand_nu
             have = True
             fitted_n = n
-            thr = _best_threshold(zc, lv, wo, best, best_nu, best_q0, best_q1)
+            # is there a drop component at all? The null alone (the same null shape, its
+            # location, scale and item distribution refitted) against the mixture by AIC
+            # (Akaike, 1974): the drop component's weight, location and scale, and its
+            # item distribution when items were asked, must pay one log-likelihood unit
+            # each; otherwise the drop weight is NULL_ONLY and nothing is flagged
+            # (threshold 1). Without it, where there were no ruptures (the early session
+            # numbers of a generator whose ruptures start later, a calm clinic) EM split
+            # the null in two and flagged a share of chance drops.
+            null_p = best.copy()
+            null_q0 = best_q0.copy()
+            null_q1 = best_q1.copy()
+            ll0 = _em(zc, lv, wo, wc, best_nu, null_p, null_q0, null_q1, w, NULL_ONLY)
+            asked = 0.0
+            for c in range(zc.shape[0]):
+                if lv[c] < n_levels - 1:
+                    asked += wo[c] + wc[c]
+            extra = 3.0 + (n_levels - 2.0 if asked > 0.0 else 0.0)
+            present = 2.0 * (cand_ll - ll0) > 2.0 * extra
+            if present:
+                shown[:] = best
+                shown_q0[:] = best_q0
+                thr = _best_threshold(zc, lv, wo, best, best_nu, best_q0, best_q1)
+            else:
+                shown[:] = null_p
+                shown[0] = NULL_ONLY
+                shown_q0[:] = null_q0
+                thr = 1.0
         out[0, s] = n
         if have:
-            out[1, s] = best[0]
-            out[2, s] = best[1]
-            out[3, s] = best[2]
+            out[1, s] = shown[0]
+            out[2, s] = shown[1]
+            out[3, s] = shown[2]
             out[4, s] = best_nu
-            out[5, s] = best[3]
-            out[6, s] = best[4]
+            out[5, s] = shown[3]
+            out[6, s] = shown[4]
             out[7, s] = thr
             for j in range(n_levels - 1):
-                out[8 + j, s] = best_q0[j]
+                out[8 + j, s] = shown_q0[j]
                 out[8 + n_levels - 1 + j, s] = best_q1[j]
 
 

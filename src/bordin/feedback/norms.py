@@ -42,6 +42,7 @@ light of recent methodological advances. doi:10.1037/a0040435
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -63,7 +64,7 @@ from bordin.feedback._scales import scale_stats
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.early import INSTRUMENT_CUTOFF, early_reference
 from bordin.feedback.outcomes import OutcomeSignals, assess_outcome
-from bordin.feedback.ruptures import row_features
+from bordin.feedback.ruptures import RuptureInputs, row_features
 from bordin.feedback.trajectories import CurveNorm, curve_sums, load_norms
 
 __all__ = [
@@ -80,7 +81,7 @@ __all__ = [
 NORMS_FORMAT: Final = 2
 _READABLE_FORMATS: Final = (1, 2)
 #: The alliance scales whose adaptive-detector parameters the norms store.
-MODELLED_SCALES: Final = ("total",)
+MODELLED_SCALES: Final[tuple[str, ...]] = ("total", "bond", "goal", "task")
 _FITTING_FIELDS: Final = ("early_session", "early_percentile")
 
 
@@ -493,7 +494,7 @@ def fit_rupture_model(prepared: Prepared, config: FeedbackConfig) -> dict[str, A
     # the item sum exactly as the detectors compute it (bordin.feedback.ruptures)
     item_sum = row_features([none, none, none], items, config.item_threshold, n)[4]
     levels = item_levels(item_sum, n)
-    return {
+    model: dict[str, AdaptiveParams] = {
         scale: fit_adaptive(
             prepared.alliance[scale],
             prepared.groups.first,
@@ -507,6 +508,20 @@ def fit_rupture_model(prepared: Prepared, config: FeedbackConfig) -> dict[str, A
         for scale in MODELLED_SCALES
         if scale in prepared.alliance
     }
+    if "total" in model and len(model) > 1:
+        # the threshold on the combined posterior of the total and its subscales, fitted on
+        # the same sessions (bordin.feedback._adaptive.combined_thresholds)
+        inputs = RuptureInputs(prepared, config, adaptive_params=model.get)
+        model["total"] = dataclasses.replace(
+            model["total"], combined_threshold=_readonly_copy(inputs.combined_threshold())
+        )
+    return model
+
+
+def _readonly_copy(values: np.ndarray) -> np.ndarray:
+    out = np.array(values, dtype=np.float64)
+    out.flags.writeable = False
+    return out
 
 
 def fit_clinic_norms(

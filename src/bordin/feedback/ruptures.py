@@ -34,6 +34,8 @@ from bordin.feedback._adaptive import (
     AdaptiveDetection,
     AdaptiveParams,
     adaptive_detect,
+    combine_detections,
+    combined_thresholds,
     fit_adaptive,
     item_levels,
 )
@@ -57,6 +59,8 @@ __all__ = [
 Detector = Literal["bordin", "sd_k1", "sd_k2", "reliable_change", "items", "adaptive"]
 DETECTORS: Final[tuple[str, ...]] = get_args(Detector)
 COMPONENTS: Final = ("bond", "goal", "task", "total")
+#: The alliance subscales whose evidence the adaptive detector adds to the total's.
+SUBSCALES: Final = COMPONENTS[:3]
 MARKERS: Final = ("withdrawal", "confrontation", "unknown")
 
 
@@ -193,8 +197,8 @@ class RuptureInputs:
         result: AdaptiveParams = self._get(("adaptive_params", scale), make)
         return result
 
-    def adaptive(self, scale: str) -> AdaptiveDetection:
-        """The adaptive detector's prediction, drop, posterior and flag on a scale."""
+    def adaptive_scale(self, scale: str) -> AdaptiveDetection:
+        """The adaptive detector's prediction, drop, posterior and flag on one scale alone."""
 
         def make() -> AdaptiveDetection:
             p = self.prepared
@@ -207,7 +211,40 @@ class RuptureInputs:
                 self.config.sd_k_strict,
             )
 
-        result: AdaptiveDetection = self._get(("adaptive", scale), make)
+        result: AdaptiveDetection = self._get(("adaptive_scale", scale), make)
+        return result
+
+    def combined_threshold(self) -> FloatArray:
+        """The threshold on the combined posterior of the total and its subscales, per
+        session number: from the clinic norms when given, otherwise fitted on this frame."""
+        p = self.prepared
+        top = int(p.session_int.max()) + 1 if p.session_int.size else 1
+        stored = self.fitted_adaptive("total").extended(top).combined_threshold
+        if stored is not None:
+            return stored
+        posterior = self._combined(np.zeros(top)).posterior
+        return combined_thresholds(posterior, p.session_int, top)
+
+    def _combined(self, threshold: FloatArray) -> AdaptiveDetection:
+        subs = [self.adaptive_scale(s) for s in SUBSCALES if s in self.prepared.alliance]
+        return combine_detections(
+            self.adaptive_scale("total"), subs, self.prepared.session_int, threshold
+        )
+
+    def adaptive(self, scale: str) -> AdaptiveDetection:
+        """The adaptive detector on a scale. On the total of an instrument with subscales
+        the subscales' evidence joins the total's
+        (:func:`bordin.feedback._adaptive.combine_detections`): a rupture of one subscale
+        moves the total by a third of its depth."""
+        if scale != "total" or not any(s in self.prepared.alliance for s in SUBSCALES):
+            return self.adaptive_scale(scale)
+        given = self.adaptive_params("total") if self.adaptive_params is not None else None
+        if given is not None and given.combined_threshold is None:
+            # norms stored before the subscales joined: the total alone, as fitted then
+            return self.adaptive_scale("total")
+        result: AdaptiveDetection = self._get(
+            ("adaptive", scale), lambda: self._combined(self.combined_threshold())
+        )
         return result
 
     def component_of(self, scale: str) -> np.ndarray:
@@ -275,9 +312,10 @@ def run_detector(
         withdraw) at or above ``item_threshold``. ``bordin``: the project's default, below.
         ``adaptive``: every parameter estimated from the clinic (prediction weight, residual
         scale, a t-null/normal-drop mixture with the rupture items as a second feature, an
-        expected-F1 posterior threshold), per session number without look-ahead, from the
-        clinic norms when given (:mod:`bordin.feedback._adaptive`); its evidence is the
-        posterior probability of a rupture.
+        expected-F1 posterior threshold; on the total, the subscales' posteriors join the
+        total's), per session number without look-ahead, from the clinic norms when given
+        (:mod:`bordin.feedback._adaptive`); its evidence is the posterior probability of a
+        rupture.
     scale
         ``total``, ``bond``, ``goal`` or ``task``.
 

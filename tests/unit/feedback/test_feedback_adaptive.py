@@ -11,7 +11,12 @@ import pytest
 
 from bordin.errors import InputError
 from bordin.feedback import ClinicNorms, FeedbackConfig, detect_ruptures, fit_clinic_norms
-from bordin.feedback._adaptive import AdaptiveParams, predict_residuals, resolution
+from bordin.feedback._adaptive import (
+    AdaptiveParams,
+    combined_thresholds,
+    predict_residuals,
+    resolution,
+)
 from bordin.feedback._adaptive_kernels import N_BINS, N_LEVELS, fit_mixtures, histogram
 from bordin.feedback._prepare import prepare_scores
 from bordin.feedback.norms import fit_rupture_model
@@ -211,7 +216,8 @@ def test_it_runs_on_a_subscale() -> None:
     frame, _ = _clinic(300, seed=7, items=True)
     frame["sac_bond"] = frame["sac_total"]
     events = detect_ruptures(frame, alliance="sac", detector="adaptive", scale="bond")
-    total = detect_ruptures(frame, alliance="sac", detector="adaptive")
+    # the same series as a total without subscales (with them, theirs join the total's)
+    total = detect_ruptures(frame.drop(columns="sac_bond"), alliance="sac", detector="adaptive")
     assert (events["scale"] == "bond").all() and (events["component"] == "bond").all()
     pd.testing.assert_frame_equal(
         events[["client_id", "onset", "evidence"]], total[["client_id", "onset", "evidence"]]
@@ -281,3 +287,99 @@ def test_censored_residuals_keep_the_null_its_width() -> None:
     out_left = np.full_like(out, np.nan)
     fit_mixtures(seen, np.zeros_like(censored), np.array([0.0]), 100.0, out_left)
     assert out_left[3, 0] < 0.8
+
+
+def _subscale_clinic(n_clients: int, *, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Bond, goal and task (the total their mean), each a trait plus noise; a rupture at
+    6% of sessions 3 and later drops one subscale, drawn at random, by 0.8 points for one
+    session (a third of that on the total)."""
+    rng = np.random.default_rng(seed)
+    rows, truth = [], []
+    for c in range(n_clients):
+        trait = rng.uniform(3.0, 4.0, 3)
+        for t in range(1, 13):
+            sub = trait + rng.normal(0, 0.25, 3)
+            if t >= 3 and rng.random() < 0.06:
+                sub[rng.integers(3)] -= 0.8
+                truth.append(
+                    {
+                        "client_id": f"c{c:04d}",
+                        "onset_session": t,
+                        "repaired": True,
+                        "censored": False,
+                    }
+                )
+            names = ("wai_sr_bond", "wai_sr_goal", "wai_sr_task")
+            rows.append(
+                {"client_id": f"c{c:04d}", "session": t, "wai_sr_total": float(sub.mean())}
+                | dict(zip(names, sub, strict=True))
+            )
+    return pd.DataFrame(rows), pd.DataFrame(truth)
+
+
+def test_a_rupture_of_one_subscale_is_found_through_that_subscale() -> None:
+    frame, truth = _subscale_clinic(1000, seed=11)
+    found = score_ruptures(detect_ruptures(frame, alliance="wai_sr", detector="adaptive"), truth)
+    total_only = frame[["client_id", "session", "wai_sr_total"]]
+    alone = score_ruptures(
+        detect_ruptures(total_only, alliance="wai_sr", detector="adaptive"), truth
+    )
+    # the total alone sees a third of each drop: it finds about a third of the ruptures
+    assert found.recall > alone.recall + 0.2
+    assert found.f1 > alone.f1 + 0.08
+
+
+def test_the_combined_threshold_maximises_the_expected_f1_without_look_ahead() -> None:
+    posterior = np.array([0.9, 0.6, 0.1, 0.1, np.nan, 0.5, 0.05])
+    session = np.array([1, 1, 1, 1, 1, 2, 2])
+    got = combined_thresholds(posterior, session, 3)
+    # session number 1: flagging 0.9 and 0.6 gives 2 x 1.5 / (2 + 1.7), the best
+    assert np.isnan(got[0]) and got[1] == pytest.approx(0.6)
+    # session number 2 adds 0.5 and 0.05: flagging 0.9, 0.6 and 0.5 gives 2 x 2 / (3 + 2.25),
+    # more than without 0.5 (2 x 1.5 / (2 + 2.25)) or with a 0.1 (2 x 2.1 / (4 + 2.25))
+    assert got[2] == pytest.approx(0.5)
+    # the threshold at session number 1 does not see session number 2
+    np.testing.assert_array_equal(combined_thresholds(posterior[:5], session[:5], 2), got[:2])
+
+
+def test_norms_carry_the_subscales_and_judge_one_client_alone_as_in_the_clinic() -> None:
+    frame, _ = _subscale_clinic(400, seed=12)
+    norms = fit_clinic_norms(frame, alliance="wai_sr", outcomes=(), config=IN_NORMS)
+    assert set(norms.rupture_model) == {"total", "bond", "goal", "task"}
+    assert norms.rupture_model["total"].combined_threshold is not None
+    back = ClinicNorms.from_json(norms.to_json())
+    assert back.to_json() == norms.to_json()
+    clinic = detect_ruptures(frame, alliance="wai_sr", detector="adaptive", norms=back)
+    pd.testing.assert_frame_equal(
+        clinic, detect_ruptures(frame, alliance="wai_sr", detector="adaptive")
+    )
+    for client in clinic["client_id"].unique()[:5]:
+        one = frame[frame["client_id"] == client]
+        alone = detect_ruptures(one, alliance="wai_sr", detector="adaptive", norms=back)
+        pd.testing.assert_frame_equal(
+            alone.reset_index(drop=True),
+            clinic[clinic["client_id"] == client].reset_index(drop=True),
+        )
+
+
+def test_norms_stored_before_the_subscales_joined_judge_the_total_alone() -> None:
+    frame, _ = _subscale_clinic(400, seed=13)
+    norms = fit_clinic_norms(frame, alliance="wai_sr", outcomes=(), config=IN_NORMS)
+    total = dataclasses.replace(norms.rupture_model["total"], combined_threshold=None)
+    old = dataclasses.replace(norms, rupture_model={"total": total})
+    total_only = frame[["client_id", "session", "wai_sr_total"]]
+    fixed = ["client_id", "onset", "pre_level", "value", "depth", "evidence"]
+    pd.testing.assert_frame_equal(
+        detect_ruptures(frame, alliance="wai_sr", detector="adaptive", norms=old)[fixed],
+        detect_ruptures(total_only, alliance="wai_sr", detector="adaptive", norms=old)[fixed],
+    )
+
+
+def test_without_ruptures_the_null_alone_is_kept_and_nothing_is_flagged() -> None:
+    frame, truth = _clinic(1500, seed=23, rate=0.0)
+    assert truth.empty
+    model = _model(frame)
+    # the mixture's drop component does not pay for its parameters (AIC): the null alone
+    assert model.weight[-1] < 1e-6 and model.threshold[-1] == 1.0
+    events = detect_ruptures(frame, alliance="wai_sr", detector="adaptive")
+    assert len(events) <= 0.005 * len(frame)
