@@ -256,9 +256,7 @@ def _outcome_side(
     assessed = []
     for oid in prepared.outcomes:
         out = outcomes[oid]
-        traj = assess_trajectory(
-            prepared, out, config, norms.curve_sums(oid, top), norms.fallback.get(oid)
-        )
+        traj = assess_trajectory(prepared, out, norms.expected_curves(oid, top, config))
         assessed.append((out, traj))
     return _Outcomes(
         ceiling=detect_uninformative(prepared, config),
