@@ -562,7 +562,9 @@ def _client_table(
     for oid in outcomes:
         colour = np.asarray(latest[f"{oid}_colour"].codes)
         red = colour == COLOURS.index("red")
-        alerted = np.isin(colour, [COLOURS.index(c) for c in alerted_colours(config)])
+        alerted = np.zeros(n, dtype=bool)
+        for alerting in alerted_colours(config):  # one or two colours: cheaper than np.isin
+            alerted |= colour == COLOURS.index(alerting)
         add("not_on_track", np.where(red, 80, 50), alerted.astype(np.int64))
         worse = np.asarray(latest[f"{oid}_status"] == "reliably_deteriorated")
         add("reliable_deterioration", 70 * ones, worse.astype(np.int64))
