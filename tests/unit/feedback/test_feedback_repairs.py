@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bordin.feedback import FeedbackConfig, compute_feedback, detect_ruptures, fit_clinic_norms
+from bordin.feedback import (
+    RUPTURE_COLUMNS,
+    FeedbackConfig,
+    compute_feedback,
+    detect_ruptures,
+    fit_clinic_norms,
+)
 
 
 def _clinic(target: list[float], *, tension_at: int | None = None) -> pd.DataFrame:
@@ -122,6 +128,7 @@ def test_a_client_without_ruptures_gets_a_fresh_empty_table_like_one_with_events
     norms = fit_clinic_norms(clinic, outcomes=())
     with_events = compute_feedback(clinic, outcomes=(), norms=norms).ruptures
     assert len(with_events)
+    assert list(with_events.columns) == list(RUPTURE_COLUMNS)
     first = compute_feedback(steady, outcomes=(), norms=norms)
     pd.testing.assert_frame_equal(first.ruptures, with_events.iloc[:0], check_index_type=True)
     first.ruptures["extra"] = 1
