@@ -111,6 +111,11 @@ def _readonly(values: Any) -> FloatArray:
     return array
 
 
+#: At most this many per-session references kept by one norms value (a clinic's clients
+#: ask for a few dozen: scales x their highest session numbers, and the outcomes' curves).
+_KEPT_MAX: Final = 512
+
+
 def _extended(sums: FloatArray, top: int) -> FloatArray:
     """Per-session sums for session numbers 0..top-1: sessions past the fitted ones add
     nothing (the clinic had none), sessions not yet reached are cut."""
@@ -205,9 +210,8 @@ class ClinicNorms:
         """The expected-recovery model of ``outcome`` at session numbers 0..top-1
         (:func:`bordin.feedback.trajectories.expected_curves`: the clinic's curves where
         ``config.min_clinic_clients`` clients contribute, else the bundled ones)."""
-        key = ("curves", outcome, top, config.min_clinic_clients, config.not_on_track_level)
         return self._kept(
-            key,
+            ("curves", outcome, top, config),  # a frozen dataclass: hashed by its values
             lambda: expected_curves(
                 self.curve_sums(outcome, top), self.fallback.get(outcome), config
             ),
@@ -222,11 +226,14 @@ class ClinicNorms:
         """``make()``, made once per key: the service judges every client of a clinic against
         one norms value, and these per-session references depend on the norms and the
         arguments alone (the norms' arrays are read-only). Each caller gets its own copy."""
-        found = self._derived.get(key)
+        kept = self._derived
+        found = kept.get(key)
         if found is None:
             found = make()
             found.flags.writeable = False
-            self._derived[key] = found
+            if len(kept) >= _KEPT_MAX:  # bounded whatever the callers ask for
+                kept.clear()
+            kept[key] = found
         return found.copy()
 
     def check_config(self, config: FeedbackConfig) -> None:
