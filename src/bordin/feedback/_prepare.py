@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 import pandas as pd
@@ -30,16 +30,17 @@ def instrument_id(name: str) -> str:
 class Prepared:
     """A validated scores frame, sorted by client and session, with its row layout.
 
-    ``frame`` holds the identifying columns (client, therapist, session, and the session
-    date when given; sorted, index
-    0..n-1); ``alliance`` maps each
-    available scale (total, bond, goal, task) to its float column and ``items`` each available
-    rupture item; ``outcomes`` maps outcome ids to their total column; ``risk`` holds the
-    raw risk-item columns present (any instrument's, e.g. ``phq9_item9``) and ``risk_from``
-    the response at which each signals risk.
+    ``client_id`` holds the clients and ``therapist_id`` and ``date`` the therapists and
+    session dates when given (None otherwise), sorted, index 0..n-1; ``session`` the session
+    numbers; ``alliance`` maps each available scale (total, bond, goal, task) to its float
+    column and ``items`` each available rupture item; ``outcomes`` maps outcome ids to their
+    total column; ``risk`` holds the raw risk-item columns present (any instrument's, e.g.
+    ``phq9_item9``) and ``risk_from`` the response at which each signals risk.
     """
 
-    frame: pd.DataFrame
+    client_id: pd.Series
+    therapist_id: pd.Series | None
+    date: pd.Series | None
     groups: Groups
     session: FloatArray
     alliance_id: str
@@ -57,15 +58,28 @@ class Prepared:
         result: IntArray = self.session.astype(np.int64)
         return result
 
-    @property
-    def client_id(self) -> pd.Series:
-        return self.frame["client_id"]
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """The identifying columns as one frame (client, therapist, session as integers,
+        and the session date when given; index 0..n-1); built on first access."""
+        columns: dict[str, object] = {"client_id": self.client_id}
+        if self.therapist_id is not None:
+            columns["therapist_id"] = self.therapist_id
+        columns["session"] = self.session_int.copy()
+        if self.date is not None:
+            columns["date"] = self.date
+        return pd.DataFrame(columns)
 
 
 def _numeric(frame: pd.DataFrame, column: str, order: IntArray | None) -> FloatArray:
     """A column as floats in sorted order; a non-number names its row (header = row 1)."""
     raw = frame[column]
-    if is_float_dtype(raw.dtype) or is_integer_dtype(raw.dtype):
+    dtype = raw.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+        # a NumPy number column has no missing value but NaN: what ``to_numpy(np.float64,
+        # na_value=np.nan)`` returns, without its check for missing values
+        values = np.asarray(raw.to_numpy(), dtype=np.float64)
+    elif is_float_dtype(dtype) or is_integer_dtype(dtype):
         values = raw.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         coerced = pd.to_numeric(raw, errors="coerce")
@@ -87,7 +101,8 @@ def _first_rows_if_sorted(client: pd.Series, session: FloatArray) -> BoolArray |
 
     A missing value differs from its neighbours, so it starts a run of equal values: the
     runs' first values hold every missing value, and the column is sorted when they
-    increase.
+    increase (each compared with the one before it, as ``pd.Index.is_monotonic_increasing``
+    does, without building an index: for a client's few rows that is most of the cost).
     """
     values = client.to_numpy()
     first = np.ones(values.shape[0], dtype=bool)
@@ -95,13 +110,39 @@ def _first_rows_if_sorted(client: pd.Series, session: FloatArray) -> BoolArray |
         if values.shape[0] > 1:
             first[1:] = values[1:] != values[:-1]
         heads = values[first]
-        if pd.isna(heads).any() or not pd.Index(heads).is_monotonic_increasing:
+        if pd.isna(heads).any() or not np.all(heads[1:] >= heads[:-1]):
             return None
     except TypeError:  # pd.NA in a comparison, or numbers mixed with text
         return None
     if np.any(~first[1:] & (session[1:] <= session[:-1])):
         return None
     return first
+
+
+@cache
+def _risk_columns() -> tuple[tuple[str, float], ...]:
+    """Every shipped instrument's risk-item columns (``phq9_item9``) with the response at
+    which each signals risk, in registry order (the definitions are data: read once)."""
+    found: list[tuple[str, float]] = []
+    for definition in list_instruments():
+        for number in definition.risk_items:
+            threshold = definition.item(number).risk_from
+            found.append(
+                (definition.item_column(number), float(threshold if threshold is not None else 1.0))
+            )
+    return tuple(found)
+
+
+def _sorted_column(column: pd.Series, order: IntArray | None) -> pd.Series:
+    """An identifying column in sorted row order (``order``, or as given when None) with
+    the index 0..n-1: the caller's series itself when it already is so (no copy; pandas
+    copies on write)."""
+    if order is not None:
+        return column.iloc[order].reset_index(drop=True)
+    index = column.index
+    if isinstance(index, pd.RangeIndex) and (index.start, index.step, index.name) == (0, 1, None):
+        return column
+    return column.reset_index(drop=True)
 
 
 def prepare_scores(
@@ -142,10 +183,8 @@ def prepare_scores(
             row=row + 2,
             column="session",
         )
-    keep = [c for c in ("client_id", "therapist_id", "session", "date") if c in scores.columns]
     if first is not None:  # already sorted by client and session: no reordering
         order = None
-        frame = scores[keep].reset_index(drop=True)
     else:
         try:
             client_codes, _ = pd.factorize(client_raw, sort=True)
@@ -155,17 +194,15 @@ def prepare_scores(
         codes_sorted = client_codes[order]
         first = np.ones(len(order), dtype=bool)
         first[1:] = codes_sorted[1:] != codes_sorted[:-1]
-        frame = scores[keep].iloc[order].reset_index(drop=True)
+    client = _sorted_column(client_raw, order)
     sess = (session if order is None else session[order]).astype(np.int64)
-    frame["session"] = sess
-    dup = np.zeros(len(frame), dtype=bool)
-    if len(frame) > 1:
+    dup = np.zeros(len(sess), dtype=bool)
+    if len(sess) > 1:
         dup[1:] = ~first[1:] & (sess[1:] == sess[:-1])
     if dup.any():
         row = int(np.flatnonzero(dup)[0])
-        client = frame["client_id"].iloc[row]
         raise InputError(
-            f"client {client!r} has session {sess[row]} twice",
+            f"client {client.iloc[row]!r} has session {sess[row]} twice",
             row=(row if order is None else int(order[row])) + 2,
             column="session",
         )
@@ -184,15 +221,18 @@ def prepare_scores(
     outcome_columns = {oid: _numeric(scores, f"{oid}_total", order) for oid in outcome_ids}
     risk: dict[str, FloatArray] = {}
     risk_from: dict[str, float] = {}
-    for definition in list_instruments():
-        for number in definition.risk_items:
-            column = definition.item_column(number)
-            if column in scores.columns:
-                risk[column] = _numeric(scores, column, order)
-                threshold = definition.item(number).risk_from
-                risk_from[column] = float(threshold if threshold is not None else 1.0)
+    for column, threshold in _risk_columns():
+        if column in scores.columns:
+            risk[column] = _numeric(scores, column, order)
+            risk_from[column] = threshold
     return Prepared(
-        frame=frame,
+        client_id=client,
+        therapist_id=(
+            _sorted_column(scores["therapist_id"], order)
+            if "therapist_id" in scores.columns
+            else None
+        ),
+        date=_sorted_column(scores["date"], order) if "date" in scores.columns else None,
         groups=groups,
         session=sess.astype(np.float64),
         alliance_id=alliance_id,

@@ -73,15 +73,14 @@ def scale_stats(
     sess = prepared.session_int
     top = int(sess.max()) + 1 if sess.size else 1
     decay = 0.5 ** (1.0 / config.bordin_halflife) if baseline else 0.0
-    previous, own, base, ss_by, df_by = scale_pass(
+    previous, own, base, sums = _passed(
         values, groups.first, sess, top, config.sd_min_sessions, decay, config.bordin_blend
     )
-    sums = np.vstack([ss_by, df_by])
     if clinic_sd is not None:
         clinic = clinic_sd(top)
     else:
-        ss = np.cumsum(ss_by)
-        df = np.cumsum(df_by)
+        ss = np.cumsum(sums[0])
+        df = np.cumsum(sums[1])
         with np.errstate(invalid="ignore", divide="ignore"):
             clinic = np.where(
                 df >= max(config.clinic_sd_min_df, 1), np.sqrt(ss / np.maximum(df, 1)), np.nan
@@ -117,10 +116,26 @@ def scale_pass(
 
     Sums are taken around the client's first value (a client-local centre, for accuracy).
     """
+    previous, own, baseline, by_session = _passed(
+        values, first, session, top, sd_min_sessions, decay, blend
+    )
+    return previous, own, baseline, by_session[0], by_session[1]
+
+
+def _passed(
+    values: np.ndarray,
+    first: np.ndarray,
+    session: np.ndarray,
+    top: int,
+    sd_min_sessions: int,
+    decay: float,
+    blend: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`scale_pass` with the sums by session number as one 2 x ``top`` array."""
     n = values.shape[0]
     out = (np.empty(n), np.empty(n), np.empty(n if decay > 0.0 else 0), np.zeros((2, top)))
     _scale_pass(values, first, session, sd_min_sessions, decay, blend, *out)
-    return out[0], out[1], out[2], out[3][0], out[3][1]
+    return out
 
 
 @numba.njit(**JIT)

@@ -256,9 +256,7 @@ def _outcome_side(
     assessed = []
     for oid in prepared.outcomes:
         out = outcomes[oid]
-        traj = assess_trajectory(
-            prepared, out, config, norms.curve_sums(oid, top), norms.fallback.get(oid)
-        )
+        traj = assess_trajectory(prepared, out, norms.expected_curves(oid, top, config))
         assessed.append((out, traj))
     return _Outcomes(
         ceiling=detect_uninformative(prepared, config),
@@ -403,7 +401,7 @@ def compute_feedback(
     latest = latest_rows([c for c in (*needed, "risk") if c in data])
     clients = _client_table(prepared, latest, ruptures, outcome_ids, config)
     early_source = outcome.early.reference_source
-    frame_dates = prepared.frame["date"] if "date" in prepared.frame.columns else None
+    dates = prepared.date
 
     def make_alerts() -> tuple[Alert, ...]:
         return build_alerts(
@@ -413,7 +411,7 @@ def compute_feedback(
             outcomes=outcome_ids,
             early_reference_source=early_source,
             config=config,
-            dates=_take(frame_dates, last) if frame_dates is not None else None,
+            dates=_take(dates, last) if dates is not None else None,
         )
 
     return FeedbackResult(
@@ -432,12 +430,14 @@ def compute_feedback(
 
 def _session_columns(prepared: Prepared, ruptures: _Ruptures, outcome: _Outcomes) -> dict[str, Any]:
     """The columns of the sessions table, one row per client and session."""
-    frame, main, counts = prepared.frame, ruptures.main, ruptures.counts
+    main, counts = ruptures.main, ruptures.counts
     ceiling, early, risk = outcome.ceiling, outcome.early, outcome.risk
-    data: dict[str, Any] = {"client_id": frame["client_id"]}
-    if "therapist_id" in frame.columns:
-        data["therapist_id"] = frame["therapist_id"]
-    data["session"] = frame["session"].to_numpy()
+    data: dict[str, Any] = {"client_id": prepared.client_id}
+    if prepared.therapist_id is not None:
+        data["therapist_id"] = prepared.therapist_id
+    session = prepared.session_int.copy()
+    session.flags.writeable = False  # like the identifying columns: not for writing
+    data["session"] = session
     # prepared columns may be views of the caller's frame: the output gets its own copies
     data["alliance"] = prepared.alliance["total"].copy()
     data["alliance_baseline"] = main.pre_level
@@ -562,7 +562,9 @@ def _client_table(
     for oid in outcomes:
         colour = np.asarray(latest[f"{oid}_colour"].codes)
         red = colour == COLOURS.index("red")
-        alerted = np.isin(colour, [COLOURS.index(c) for c in alerted_colours(config)])
+        alerted = np.zeros(n, dtype=bool)
+        for alerting in alerted_colours(config):  # one or two colours: cheaper than np.isin
+            alerted |= colour == COLOURS.index(alerting)
         add("not_on_track", np.where(red, 80, 50), alerted.astype(np.int64))
         worse = np.asarray(latest[f"{oid}_status"] == "reliably_deteriorated")
         add("reliable_deterioration", 70 * ones, worse.astype(np.int64))

@@ -46,7 +46,7 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -65,7 +65,7 @@ from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.early import INSTRUMENT_CUTOFF, early_reference
 from bordin.feedback.outcomes import OutcomeSignals, assess_outcome
 from bordin.feedback.ruptures import RuptureInputs, row_features
-from bordin.feedback.trajectories import CurveNorm, curve_sums, load_norms
+from bordin.feedback.trajectories import CurveNorm, curve_sums, expected_curves, load_norms
 
 __all__ = [
     "NORMS_FORMAT",
@@ -110,6 +110,11 @@ def _readonly(values: Any) -> FloatArray:
     array: FloatArray = np.array(values, dtype=np.float64)
     array.flags.writeable = False
     return array
+
+
+#: At most this many per-session references kept by one norms value (a clinic's clients
+#: ask for a few dozen: scales x their highest session numbers, and the outcomes' curves).
+_KEPT_MAX: Final = 512
 
 
 def _extended(sums: FloatArray, top: int) -> FloatArray:
@@ -177,6 +182,11 @@ class ClinicNorms:
     def clinic_sd(self, scale: str, top: int, *, min_df: int) -> FloatArray:
         """The clinic's pooled within-client SD at session numbers 0..top-1, from the
         sessions numbered up to each (NaN until ``min_df`` pooled degrees of freedom)."""
+        return self._kept(
+            ("clinic_sd", scale, top, min_df), lambda: self._clinic_sd(scale, top, min_df)
+        )
+
+    def _clinic_sd(self, scale: str, top: int, min_df: int) -> FloatArray:
         sums = self.within_sd.get(scale)
         if sums is None:
             return np.full(top, np.nan)
@@ -196,6 +206,36 @@ class ClinicNorms:
         if sums is None:
             return np.zeros((8, top))
         return _extended(sums, top)
+
+    def expected_curves(self, outcome: str, top: int, config: FeedbackConfig) -> FloatArray:
+        """The expected-recovery model of ``outcome`` at session numbers 0..top-1
+        (:func:`bordin.feedback.trajectories.expected_curves`: the clinic's curves where
+        ``config.min_clinic_clients`` clients contribute, else the bundled ones)."""
+        return self._kept(
+            ("curves", outcome, top, config),  # a frozen dataclass: hashed by its values
+            lambda: expected_curves(
+                self.curve_sums(outcome, top), self.fallback.get(outcome), config
+            ),
+        )
+
+    @cached_property
+    def _derived(self) -> dict[tuple[Any, ...], FloatArray]:
+        """What :meth:`clinic_sd` and :meth:`expected_curves` made, by their arguments."""
+        return {}
+
+    def _kept(self, key: tuple[Any, ...], make: Callable[[], FloatArray]) -> FloatArray:
+        """``make()``, made once per key: the service judges every client of a clinic against
+        one norms value, and these per-session references depend on the norms and the
+        arguments alone (the norms' arrays are read-only). Each caller gets its own copy."""
+        kept = self._derived
+        found = kept.get(key)
+        if found is None:
+            found = make()
+            found.flags.writeable = False
+            if len(kept) >= _KEPT_MAX:  # bounded whatever the callers ask for
+                kept.clear()
+            kept[key] = found
+        return found.copy()
 
     def check_config(self, config: FeedbackConfig) -> None:
         """Refuse a configuration whose early-alliance settings differ from the fitted ones.

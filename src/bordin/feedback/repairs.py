@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numba
 import numpy as np
 import pandas as pd
 
 from bordin.feedback._categorical import from_codes
-from bordin.feedback._groups import IntArray
+from bordin.feedback._groups import BoolArray, FloatArray, IntArray
 from bordin.feedback._jit import JIT
 from bordin.feedback._prepare import Prepared
 from bordin.feedback.config import FeedbackConfig
@@ -105,6 +105,8 @@ def classify_repairs_counted(
     """
     events, repair_row, decided_row, n_first = _classify(detections, prepared, config, pool)
     counts = _counts(detections[0], repair_row[:n_first], decided_row[:n_first], prepared)
+    if not len(events):
+        return events, _no_events(prepared.client_id), counts
     return events, events.iloc[:n_first], counts
 
 
@@ -141,6 +143,8 @@ def _classify(
 
     def find(part: list[tuple[Detection, int, int]]) -> None:
         for d, a, b in part:
+            if a == b:  # no onset: the kernel would write nothing
+                continue
             rupture_events(
                 d.onset,
                 groups.remaining,
@@ -159,6 +163,9 @@ def _classify(
                 missing[a:b],
             )
 
+    n_first = sizes[0] if sizes else 0
+    if total == 0:
+        return _no_events(prepared.client_id), rows[1], rows[2], n_first
     if pool is None or total < _SPLIT_EVENTS:
         find(jobs)
     else:
@@ -168,15 +175,36 @@ def _classify(
         later.result()
     detector_codes = [DETECTORS.index(d.detector) for d in detections]
     scale_codes = [COMPONENTS.index(d.scale) for d in detections]
+    events = _events_table(
+        prepared.client_id.array.take(rows[0]),
+        from_codes(np.repeat(np.array(detector_codes, dtype=np.int8), sizes), DETECTORS),
+        from_codes(np.repeat(np.array(scale_codes, dtype=np.int8), sizes), COMPONENTS),
+        ints,
+        floats,
+        codes,
+        missing,
+    )
+    return events, rows[1], rows[2], n_first
+
+
+def _events_table(
+    client: Any,
+    detector: pd.Categorical,
+    scale: pd.Categorical,
+    ints: IntArray,
+    floats: FloatArray,
+    codes: np.ndarray,
+    missing: BoolArray,
+) -> pd.DataFrame:
+    """The events table (columns :data:`RUPTURE_COLUMNS`) from the events' fields as
+    :func:`rupture_events` writes them; owns the given (fresh) arrays."""
     onset_session, status_session, length, repair_session, time_to_repair = ints
     component, marker, status = codes
-    events = pd.DataFrame(
-        {
-            "client_id": prepared.client_id.array.take(rows[0]),
-            "detector": from_codes(
-                np.repeat(np.array(detector_codes, dtype=np.int8), sizes), DETECTORS
-            ),
-            "scale": from_codes(np.repeat(np.array(scale_codes, dtype=np.int8), sizes), COMPONENTS),
+    return pd.DataFrame(
+        {  # in the order of RUPTURE_COLUMNS
+            "client_id": client,
+            "detector": detector,
+            "scale": scale,
             "onset": onset_session,
             "component": from_codes(component, COMPONENTS),
             "marker": from_codes(marker, MARKERS),
@@ -190,10 +218,39 @@ def _classify(
             "time_to_repair": pd.arrays.IntegerArray(time_to_repair, missing.copy()),
             "length": length,
         },
-        columns=list(RUPTURE_COLUMNS),
         copy=False,  # fresh arrays: no copies, no consolidation
     )
-    return events, rows[1], rows[2], sizes[0] if sizes else 0
+
+
+#: Tables without events, one per client_id dtype (made once: building a table costs
+#: pandas' overhead per column, most of a small frame's recompute when it has no event).
+_NO_EVENTS: dict[Any, pd.DataFrame] = {}
+
+
+def _no_events(client: pd.Series) -> pd.DataFrame:
+    """A fresh events table without rows, its client_id of ``client``'s dtype.
+
+    A shallow copy of a table made once per dtype: it has no values to share, and pandas
+    copies on write, so a caller who changes it changes nobody else's.
+    """
+    dtype = client.dtype
+    cacheable = isinstance(dtype, (np.dtype, pd.StringDtype))  # dtypes equal only if same
+    table = _NO_EVENTS.get(dtype) if cacheable else None
+    if table is None:
+        empty = np.empty(0, dtype=np.int64)
+        table = _events_table(
+            client.array.take(empty),
+            from_codes(np.empty(0, dtype=np.int8), DETECTORS),
+            from_codes(np.empty(0, dtype=np.int8), COMPONENTS),
+            np.empty((5, 0), dtype=np.int64),
+            np.empty((4, 0)),
+            np.empty((3, 0), dtype=np.int8),
+            np.empty(0, dtype=bool),
+        )
+        if not cacheable:
+            return table
+        _NO_EVENTS[dtype] = table
+    return table.copy(deep=False)
 
 
 def client_rupture_code(counts: RuptureCounts, prepared: Prepared) -> pd.Categorical:

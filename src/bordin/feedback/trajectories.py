@@ -62,6 +62,7 @@ __all__ = [
     "TrajectorySignals",
     "assess_trajectory",
     "curve_sums",
+    "expected_curves",
     "fit_curve_norm",
     "load_norms",
 ]
@@ -203,24 +204,24 @@ def fit_curve_norm(outcome: OutcomeSignals, prepared: Prepared, *, source: str) 
     )
 
 
-def assess_trajectory(
-    prepared: Prepared,
-    outcome: OutcomeSignals,
-    config: FeedbackConfig,
-    by_session: FloatArray,
-    norm: CurveNorm | None,
-) -> TrajectorySignals:
-    """Expected change, upper prediction limit and colour at every session of one outcome.
+def expected_curves(
+    by_session: FloatArray, norm: CurveNorm | None, config: FeedbackConfig
+) -> FloatArray:
+    """The expected-recovery model at each session number, as :func:`assess_trajectory`
+    applies it.
 
     ``by_session`` are the clinic's model sums by session number (:func:`curve_sums`, from
     the clinic norms), at least as many columns as the frame's highest session number + 1;
-    ``norm`` the bundled model used where the clinic has too few clients.
+    ``norm`` the bundled model used where the clinic has too few clients. Rows of the
+    result: c, d, the inverse cross-product's 11, 12 and 22 entries, the upper limit's
+    spread (t quantile x sigma) and the source code (0 clinic, 1 bundled norms, 2 none).
+    It depends on the norms and two settings only, so the clinic norms keep it
+    (:meth:`bordin.feedback.ClinicNorms.expected_curves`).
     """
-    sign = _sign(outcome, prepared)
     cum = np.cumsum(by_session, axis=1)
     clients_by_t = cum[7]
     c, d, i11, i12, i22, sigma, df = _solve(*cum[:7])
-    # Everything below is per session number (a few dozen values), then gathered per row.
+    # Everything here is per session number (a few dozen values), gathered per row later.
     clinic_ok = (clients_by_t >= config.min_clinic_clients) & (df > 0) & np.isfinite(sigma)
     if norm is not None:
         (n11, n12), (_, n22) = norm.xtx_inv
@@ -240,7 +241,21 @@ def assess_trajectory(
         # the t quantile (what scipy.stats.t.ppf computes, without importing scipy.stats)
         q = special.stdtrit(np.maximum(np.nan_to_num(dfs, nan=1.0), 1), config.not_on_track_level)
         spread = q * sig
-    model = np.vstack([coef_c, coef_d, j11, j12, j22, spread, source_by_t]).astype(np.float64)
+    model: FloatArray = np.vstack([coef_c, coef_d, j11, j12, j22, spread, source_by_t]).astype(
+        np.float64
+    )
+    return model
+
+
+def assess_trajectory(
+    prepared: Prepared, outcome: OutcomeSignals, model: FloatArray
+) -> TrajectorySignals:
+    """Expected change, upper prediction limit and colour at every session of one outcome.
+
+    ``model`` is the expected-recovery model by session number (:func:`expected_curves`),
+    at least as many columns as the frame's highest session number + 1.
+    """
+    sign = _sign(outcome, prepared)
     sess = prepared.session_int
     expected, upper, change, off, code, source = trajectory_rows(
         outcome.intake,

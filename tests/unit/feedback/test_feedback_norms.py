@@ -10,6 +10,7 @@ import pytest
 
 from bordin.errors import InputError
 from bordin.feedback import ClinicNorms, FeedbackConfig, compute_feedback, fit_clinic_norms
+from bordin.feedback.trajectories import expected_curves
 
 
 def _clinic(n_clients: int, *, seed: int = 3, sessions: int = 6) -> pd.DataFrame:
@@ -161,3 +162,31 @@ def test_two_threads_and_one_give_the_same_result(monkeypatch: pytest.MonkeyPatc
     pd.testing.assert_frame_equal(threaded.clients, inline.clients)
     assert threaded.alerts == inline.alerts
     assert threaded.norms.to_dict() == inline.norms.to_dict()
+
+
+def test_per_session_references_are_made_once_and_each_caller_gets_a_copy() -> None:
+    # the service judges every client against one norms value: the clinic SD and the
+    # expected curves by session number are kept by argument, equal to a fresh norms
+    # value's, and a caller who writes to its copy changes nothing for the next
+    norms = fit_clinic_norms(_clinic(40), outcomes=("phq9",))
+    fresh = ClinicNorms.from_dict(norms.to_dict())
+    strict = FeedbackConfig(not_on_track_level=0.9)
+    sd = norms.clinic_sd("total", 9, min_df=20)
+    curves = norms.expected_curves("phq9", 9, FeedbackConfig())
+    sd[:] = -1.0
+    curves[:] = -1.0
+    np.testing.assert_array_equal(
+        norms.clinic_sd("total", 9, min_df=20), fresh.clinic_sd("total", 9, min_df=20)
+    )
+    assert not np.isnan(norms.clinic_sd("total", 9, min_df=20)[-1])
+    np.testing.assert_array_equal(
+        norms.expected_curves("phq9", 9, FeedbackConfig()),
+        expected_curves(fresh.curve_sums("phq9", 9), fresh.fallback.get("phq9"), FeedbackConfig()),
+    )
+    kept = norms.expected_curves("phq9", 9, strict)  # another setting, another curve
+    np.testing.assert_array_equal(
+        kept, expected_curves(fresh.curve_sums("phq9", 9), fresh.fallback.get("phq9"), strict)
+    )
+    assert not np.array_equal(kept[5], norms.expected_curves("phq9", 9, FeedbackConfig())[5])
+    assert norms.clinic_sd("total", 4, min_df=20).shape == (4,)
+    assert np.isnan(norms.clinic_sd("bond", 4, min_df=20)).all()  # no such subscale here

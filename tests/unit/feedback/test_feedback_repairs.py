@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bordin.feedback import FeedbackConfig, compute_feedback, detect_ruptures
+from bordin.feedback import (
+    RUPTURE_COLUMNS,
+    FeedbackConfig,
+    compute_feedback,
+    detect_ruptures,
+    fit_clinic_norms,
+)
 
 
 def _clinic(target: list[float], *, tension_at: int | None = None) -> pd.DataFrame:
@@ -105,3 +111,28 @@ def test_session_counts_know_only_the_past() -> None:
     assert s.loc[6, "ruptures_open"] == 0
     assert s.loc[6, "ruptures_repaired"] == 1
     assert s.loc[3, "ruptures_repaired"] == 0
+
+
+@pytest.mark.parametrize("ids", ["str", "int64", "category"])
+def test_a_client_without_ruptures_gets_a_fresh_empty_table_like_one_with_events(
+    ids: str,
+) -> None:
+    # a client's recompute with no event takes a copy of a table made once per client_id
+    # dtype: same columns and types as a table with events, and each call's its own
+    clinic = _clinic([4.2, 4.2, 4.2, 3.0, 3.6, 4.25, 4.2])
+    steady = pd.DataFrame({"client_id": "steady", "session": [1, 2, 3], "sac_total": 4.0})
+    both = pd.concat([clinic, steady], ignore_index=True)
+    codes = pd.factorize(both["client_id"])[0]
+    both["client_id"] = codes if ids == "int64" else both["client_id"].astype(ids)
+    clinic, steady = both.iloc[: len(clinic)], both.iloc[len(clinic) :]
+    norms = fit_clinic_norms(clinic, outcomes=())
+    with_events = compute_feedback(clinic, outcomes=(), norms=norms).ruptures
+    assert len(with_events)
+    assert list(with_events.columns) == list(RUPTURE_COLUMNS)
+    first = compute_feedback(steady, outcomes=(), norms=norms)
+    pd.testing.assert_frame_equal(first.ruptures, with_events.iloc[:0], check_index_type=True)
+    first.ruptures["extra"] = 1
+    first.ruptures.index.name = "changed"
+    second = compute_feedback(steady, outcomes=(), norms=norms)
+    pd.testing.assert_frame_equal(second.ruptures, with_events.iloc[:0], check_index_type=True)
+    assert not [a for a in second.alerts if a.kind.startswith("rupture")]
