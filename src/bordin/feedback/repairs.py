@@ -143,8 +143,10 @@ def _classify(
 
     def find(part: list[tuple[Detection, int, int]]) -> None:
         for d, a, b in part:
-            if a == b:  # no onset: the kernel would write nothing
-                continue
+            # a detection without onsets is run too (it writes nothing): the kernel's
+            # contiguous-array variant is then compiled whenever the engine first runs,
+            # as the start-up warm-up relies on (a one-client recompute often has one
+            # detection with events, whose slices are whole arrays, so contiguous)
             rupture_events(
                 d.onset,
                 groups.remaining,

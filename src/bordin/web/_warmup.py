@@ -28,8 +28,16 @@ def warm_up_engines() -> float:
     from bordin.simulate import SimulationConfig, simulate_clinic
 
     clinic = simulate_clinic(SimulationConfig(n_clients=6), seed=1)
-    result = compute_feedback(
-        score_responses(clinic.responses), alliance="sac", outcomes=("phq9", "gad7")
-    )
+    scores = score_responses(clinic.responses)
+    result = compute_feedback(scores, alliance="sac", outcomes=("phq9", "gad7"))
     _ = result.alerts  # alerts are built lazily
+    # what a submission runs: one client at a time against the clinic's norms, as records
+    for _client, one in scores.groupby("client_id", sort=True):
+        alone = compute_feedback(
+            one.reset_index(drop=True),
+            alliance="sac",
+            outcomes=("phq9", "gad7"),
+            norms=result.norms,
+        )
+        _ = alone.alerts, alone.records("sessions"), alone.records("clients")
     return time.perf_counter() - started
