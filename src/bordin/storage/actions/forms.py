@@ -207,6 +207,22 @@ def _cancel_older_links(
     db.flush()
 
 
+# Whether a newer link was made for the same session while a link was live (a link that
+# had run out is "expired" instead). Built once: an alias made per call would make every
+# lookup build and compile its statement again.
+_LATER = aliased(FormRequest, name="later_request")
+_REPLACED = (
+    select(_LATER.id)
+    .where(
+        _LATER.session_id == FormRequest.session_id,
+        _LATER.id > FormRequest.id,
+        _LATER.created_at <= FormRequest.expires_at,
+    )
+    .exists()
+    .label("replaced")
+)
+
+
 def find_form_request(db: Session, token: str, *, for_update: bool = False) -> FormRequest:
     """The form request behind a link's token (used or not).
 
@@ -224,19 +240,8 @@ def find_form_request(db: Session, token: str, *, for_update: bool = False) -> F
     """
     # One statement: the request, whether a newer link replaced it, and its context (the
     # episode's closing date, whether the client's therapist is active).
-    later = aliased(FormRequest)
-    replaced = (
-        select(later.id)
-        .where(
-            later.session_id == FormRequest.session_id,
-            later.id > FormRequest.id,
-            # made while this link was live (a link that had run out is "expired")
-            later.created_at <= FormRequest.expires_at,
-        )
-        .exists()
-    )
     statement = (
-        select(FormRequest, replaced.label("replaced"), Episode.closed_on, User.active)
+        select(FormRequest, _REPLACED, Episode.closed_on, User.active)
         .join(TherapySession, TherapySession.id == FormRequest.session_id)
         .join(Episode, Episode.id == TherapySession.episode_id)
         .join(Client, Client.id == TherapySession.client_id)
