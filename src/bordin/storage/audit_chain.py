@@ -142,7 +142,6 @@ def _chain_pending(session: Session) -> None:
             hash=bindparam("new_hash"),
         ),
         links,
-        execution_options={"synchronize_session": False},
     )
     head.seq, head.hash = seq, prev
     session.flush()

@@ -133,7 +133,7 @@ class SubmissionBatcher:
             return [self._alone(waiting) for waiting in batch]
 
     def _together(self, batch: list[_Waiting]) -> list[dict[str, Any] | BaseException]:
-        outcomes: list[dict[str, Any] | BaseException | None] = [None] * len(batch)
+        outcomes: dict[int, dict[str, Any] | BaseException] = {}
         with self.sessions() as db, db.begin():
             allowed: list[int] = []
             for index, waiting in enumerate(batch):
@@ -153,9 +153,8 @@ class SubmissionBatcher:
                 [(batch[i].token, batch[i].answers) for i in allowed],
                 on_refusal=refused,
             )
-            for index, outcome in zip(allowed, stored, strict=True):
-                outcomes[index] = outcome
-        return [o if o is not None else RuntimeError("not processed") for o in outcomes]
+            outcomes.update(zip(allowed, stored, strict=True))
+        return [outcomes[index] for index in range(len(batch))]
 
     def _alone(self, waiting: _Waiting) -> dict[str, Any] | BaseException:
         """One submission in its own transaction, as the request alone would run it."""

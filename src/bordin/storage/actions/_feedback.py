@@ -508,7 +508,6 @@ def _store_alerts(
         db.execute(
             update(ALERTS).where(ALERTS.c.id == bindparam("alert_id")),
             again,
-            execution_options={"synchronize_session": False},
         )
     if gone:
         db.execute(update(ALERTS).where(ALERTS.c.id.in_(gone)).values(active=False))
