@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bordin.feedback import compute_feedback
 from bordin.settings import Settings
@@ -237,3 +237,32 @@ def test_a_submission_that_waits_too_long_is_refused_and_not_stored(
     assert [r.status_code for r in responses] == [503]
     assert items() == before
     assert clinic.app.state.bordin.submissions.batch_sizes == []
+
+
+@pytest.mark.parametrize("empty_database", BACKENDS, indirect=True)
+def test_a_batch_costs_the_same_statements_whatever_its_size(clinic: Clinic) -> None:
+    """A batch is stored set-based: one statement per table, not one per submission, so
+    batches of 2 and 4 submissions (with a refused one each) run as many statements."""
+    engine = clinic.app.state.bordin.engine
+    factory = clinic.app.state.bordin.sessions
+    counts: list[int] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # SQLite gives no ordered RETURNING for a multi-row insert, so the ORM inserts
+        # audit rows (whose ids the chain needs) one by one there; PostgreSQL in one
+        if not statement.startswith("INSERT INTO audit_events"):
+            counts[-1] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for batch in (clinic.tokens[:2], clinic.tokens[2:6]):
+            counts.append(0)
+            with transaction(factory) as db:
+                outcomes = actions.record_submissions(
+                    db, [*((t, GOOD) for t in batch), ("unknown-" + batch[0], GOOD)]
+                )
+            assert [isinstance(o, dict) for o in outcomes] == [True] * len(batch) + [False]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert counts[0] == counts[1], counts
+    _check_feedback(clinic)

@@ -69,10 +69,10 @@ def test_failure_after_writes_rolls_everything_back(
     """A failure in the feedback step (after responses and scores are written) leaves no trace."""
     import bordin.storage.actions.forms as forms
 
-    def broken(db: object, client_id: int) -> None:
+    def broken(db: object, client_ids: object, **kwargs: object) -> None:
         raise RuntimeError("feedback engine failed")
 
-    monkeypatch.setattr(forms, "recompute_client_feedback", broken)
+    monkeypatch.setattr(forms, "recompute_feedback", broken)
     before = _counts(world)
     with pytest.raises(RuntimeError), transaction(world.sessions_factory) as db:
         actions.record_submission(db, token=world.open_tokens["ta3"], answers=ANSWERS)

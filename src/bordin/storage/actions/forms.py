@@ -15,22 +15,21 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Row, Select, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from bordin.errors import Conflict, InputError, InstrumentError, NotFound
 from bordin.storage.access import require_client
 from bordin.storage.actions._feedback import (
     ITEMS,
-    recompute_client_feedback,
     recompute_feedback,
     rescore_sessions,
 )
 from bordin.storage.actions.link_lifecycle import refuse_closed_episode, refuse_inactive_link
-from bordin.storage.actions.risk import raise_risk_events
+from bordin.storage.actions.risk import endorsed_risk_items, raise_risk_events
 from bordin.storage.audit import record_event
 from bordin.storage.credentials import hash_token, new_token
 from bordin.storage.exceptions import AlreadySubmitted, LinkExpired, LinkReplaced
@@ -223,6 +222,37 @@ _REPLACED = (
 )
 
 
+def _link_statement() -> Select[FormRequest, bool, date | None, bool, int]:
+    """A form request with whether a newer link replaced it and its context (the episode's
+    closing date, whether the client's therapist is active, the client's clinic): one
+    statement, to be narrowed to the wanted tokens."""
+    return (
+        select(FormRequest, _REPLACED, Episode.closed_on, User.active, Client.clinic_id)
+        .join(TherapySession, TherapySession.id == FormRequest.session_id)
+        .join(Episode, Episode.id == TherapySession.episode_id)
+        .join(Client, Client.id == TherapySession.client_id)
+        .join(User, User.id == Client.therapist_id)
+    )
+
+
+def _usable(found: Row[FormRequest, bool, date | None, bool, int] | None) -> FormRequest:
+    """The form request of a :func:`_link_statement` row, or the refusal of its link (as
+    :func:`find_form_request` raises them)."""
+    if found is None:
+        raise NotFound("this form link is not valid")
+    request, newer, closed_on, therapist_active, _ = found
+    if request.submitted_at is None:
+        if newer:
+            raise LinkReplaced(
+                "this form link was replaced by a newer one; use the newest link you "
+                "received or ask your therapist"
+            )
+        if request.expires_at <= utcnow():
+            raise LinkExpired("this form link has expired; ask your therapist for a new one")
+        refuse_inactive_link(closed_on, therapist_active)
+    return request
+
+
 def find_form_request(db: Session, token: str, *, for_update: bool = False) -> FormRequest:
     """The form request behind a link's token (used or not).
 
@@ -238,32 +268,10 @@ def find_form_request(db: Session, token: str, *, for_update: bool = False) -> F
         (its episode closed, or the client's therapist deactivated; see
         :mod:`bordin.storage.actions.link_lifecycle`).
     """
-    # One statement: the request, whether a newer link replaced it, and its context (the
-    # episode's closing date, whether the client's therapist is active).
-    statement = (
-        select(FormRequest, _REPLACED, Episode.closed_on, User.active)
-        .join(TherapySession, TherapySession.id == FormRequest.session_id)
-        .join(Episode, Episode.id == TherapySession.episode_id)
-        .join(Client, Client.id == TherapySession.client_id)
-        .join(User, User.id == Client.therapist_id)
-        .where(FormRequest.token_hash == hash_token(token))
-    )
+    statement = _link_statement().where(FormRequest.token_hash == hash_token(token))
     if for_update:
         statement = statement.with_for_update(of=FormRequest)
-    found = db.execute(statement).first()
-    if found is None:
-        raise NotFound("this form link is not valid")
-    request, newer, closed_on, therapist_active = found
-    if request.submitted_at is None:
-        if newer:
-            raise LinkReplaced(
-                "this form link was replaced by a newer one; use the newest link you "
-                "received or ask your therapist"
-            )
-        if request.expires_at <= utcnow():
-            raise LinkExpired("this form link has expired; ask your therapist for a new one")
-        refuse_inactive_link(closed_on, therapist_active)
-    return request
+    return _usable(db.execute(statement).first())
 
 
 def store_entered_answers(
@@ -392,7 +400,8 @@ def record_submission(db: Session, *, token: str, answers: Mapping[str, Any]) ->
     The acting party is the token itself (audited as ``actor_kind="token"``). Everything
     (responses, the form's receipt, the audit row, the client's new scores, signals and
     alerts, and a risk event notifying the therapist for each endorsed risk item) is
-    written in the caller's transaction, or nothing is.
+    written in the caller's transaction, or nothing is. A batch of one of
+    :func:`record_submissions`.
 
     Raises
     ------
@@ -403,10 +412,10 @@ def record_submission(db: Session, *, token: str, answers: Mapping[str, Any]) ->
     InputError
         As :func:`validate_answers`; nothing is stored.
     """
-    receipt, client_id, session_id = _store_submission(db, token=token, answers=answers)
-    rescore_sessions(db, [session_id])
-    recompute_client_feedback(db, client_id)
-    return receipt
+    (outcome,) = record_submissions(db, [(token, answers)])
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 #: What :func:`record_submission` refuses a submission with (the link or the answers).
@@ -421,65 +430,77 @@ def record_submissions(
 ) -> list[dict[str, Any] | Exception]:
     """Store several forms' answers (``(token, answers)`` pairs) in the caller's
     transaction and recompute their clients' feedback once, together; return each one's
-    receipt, or the exception :func:`record_submission` would have raised for it.
+    receipt, or the exception (one of :data:`REFUSALS`) it is refused with.
 
-    Each submission is stored in a savepoint of its own: a refused one (:data:`REFUSALS`)
-    leaves nothing behind and does not touch the others; ``on_refusal(index, exception)``
-    is then called (still in the transaction, to count it against a rate limit, say).
-    The clients' signals and alerts are then recomputed in one vectorised call against
-    their clinic's norms: with the norms fixed, each client's signals depend on that
-    client alone, so the result is the one :func:`record_submission` gives one by one.
-    Any other exception propagates, and the caller rolls the whole transaction back.
+    Set-based: one statement finds (and on PostgreSQL locks, in id order) every link of
+    the batch; each submission is then checked in order, in Python, before anything of it
+    is written, so a refused one leaves nothing behind and does not touch the others
+    (``on_refusal(index, exception)`` is then called, still in the transaction, to count
+    it against a rate limit, say). A link given twice is taken once; the second gets
+    :class:`AlreadySubmitted` with the first's receipt. The accepted ones' responses, form
+    receipts and audit rows are written with one statement per table; the sessions are
+    re-scored together and the clients' signals and alerts recomputed in one vectorised
+    call against their clinic's norms (with the norms fixed, each client's signals depend
+    on that client alone: the result is the one a submission alone gives). Any other
+    exception propagates, and the caller rolls the whole transaction back.
     """
+    hashes = [hash_token(token) for token, _ in submissions]
+    found = {
+        row[0].token_hash: row
+        for row in db.execute(
+            _link_statement()
+            .where(FormRequest.token_hash.in_(sorted(set(hashes))))
+            .order_by(FormRequest.id)
+            .with_for_update(of=FormRequest)
+        )
+    }
     outcomes: list[dict[str, Any] | Exception] = []
+    items: list[dict[str, Any]] = []
     clients: list[int] = []
     sessions: list[int] = []
-    for index, (token, answers) in enumerate(submissions):
-        savepoint = db.begin_nested()
+    for index, ((_, answers), digest) in enumerate(zip(submissions, hashes, strict=True)):
         try:
-            receipt, client_id, session_id = _store_submission(db, token=token, answers=answers)
+            request = _usable(found.get(digest))
+            if request.submitted_at is not None:
+                raise AlreadySubmitted(
+                    "this form was already submitted", receipt=dict(request.receipt or {})
+                )
+            rows = validate_answers(request.instruments, answers)
         except REFUSALS as exc:
-            savepoint.rollback()
             outcomes.append(exc)
             if on_refusal is not None:
                 on_refusal(index, exc)
             continue
-        savepoint.commit()
-        outcomes.append(receipt)
-        clients.append(client_id)
-        sessions.append(session_id)
+        outcomes.append(_accept(db, request, found[digest][4], rows, items))
+        clients.append(request.client_id)
+        sessions.append(request.session_id)
+    if items:
+        db.execute(insert(ITEMS), items)
     rescore_sessions(db, sessions)
     recompute_feedback(db, clients, record_history=True)
     return outcomes
 
 
-def _store_submission(
-    db: Session, *, token: str, answers: Mapping[str, Any]
-) -> tuple[dict[str, Any], int, int]:
-    """Everything :func:`record_submission` writes but the session's scores and the
-    feedback recompute; return the receipt, the client's id and the session's id."""
-    request = find_form_request(db, token, for_update=True)
-    if request.submitted_at is not None:
-        raise AlreadySubmitted(
-            "this form was already submitted", receipt=dict(request.receipt or {})
-        )
-    rows = validate_answers(request.instruments, answers)
-    client = db.get(Client, request.client_id)
-    if client is None:  # foreign keys make this impossible; kept as a clear error
-        raise NotFound("this form link is not valid")
-    db.execute(
-        insert(ITEMS),
-        [
-            {
-                "client_id": request.client_id,
-                "session_id": request.session_id,
-                "form_request_id": request.id,
-                "instrument": instrument,
-                "item": item,
-                "value": value,
-            }
-            for instrument, item, value in rows
-        ],
+def _accept(
+    db: Session,
+    request: FormRequest,
+    clinic_id: int,
+    rows: list[tuple[str, int, float]],
+    items: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Mark ``request`` submitted with validated ``rows`` (its responses are added to
+    ``items``, written by the caller), audit it and raise its risk events; return the
+    receipt."""
+    items.extend(
+        {
+            "client_id": request.client_id,
+            "session_id": request.session_id,
+            "form_request_id": request.id,
+            "instrument": instrument,
+            "item": item,
+            "value": value,
+        }
+        for instrument, item, value in rows
     )
     now = utcnow()
     receipt = {
@@ -490,7 +511,6 @@ def _store_submission(
     }
     request.submitted_at = now
     request.receipt = receipt
-    db.flush()
     record_event(
         db,
         actor=None,
@@ -499,16 +519,20 @@ def _store_submission(
         object_type="form_request",
         object_id=request.id,
         client_id=request.client_id,
-        clinic_id=client.clinic_id,
+        clinic_id=clinic_id,
         detail={"items": len(rows), "receipt": receipt["receipt"]},
     )
-    raise_risk_events(
-        db,
-        client=client,
-        session_id=request.session_id,
-        rows=rows,
-        answered_at=now,
-        language=request.language,
-        form_request_id=request.id,
-    )
-    return receipt, request.client_id, request.session_id
+    if endorsed_risk_items(rows):
+        client = db.get(Client, request.client_id)
+        if client is None:  # foreign keys make this impossible; kept as a clear error
+            raise NotFound("this form link is not valid")
+        raise_risk_events(
+            db,
+            client=client,
+            session_id=request.session_id,
+            rows=rows,
+            answered_at=now,
+            language=request.language,
+            form_request_id=request.id,
+        )
+    return receipt
