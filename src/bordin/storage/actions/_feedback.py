@@ -23,6 +23,7 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, defer
 
 from bordin.storage.audit import record_event
+from bordin.storage.bulk import insert_rows
 from bordin.storage.models import (
     Alert,
     Client,
@@ -148,7 +149,7 @@ def rescore_sessions(db: Session, session_ids: Iterable[int]) -> None:
                 if not math.isnan(v)
             ]
     if scores:
-        db.execute(insert(SCORES), scores)
+        insert_rows(db, SCORES, scores)
 
 
 def store_scores(
@@ -196,7 +197,7 @@ def _score_rows(db: Session, client_ids: Iterable[int]) -> list[ScoreRow]:
             .join(CLIENTS, CLIENTS.c.id == SESSIONS.c.client_id)
             .join(USERS, USERS.c.id == CLIENTS.c.therapist_id)
             .where(SESSIONS.c.client_id.in_(ids))
-        )
+        ).all()
     }
     return [
         (*sessions[sid], column, value)
@@ -204,7 +205,7 @@ def _score_rows(db: Session, client_ids: Iterable[int]) -> list[ScoreRow]:
             select(SCORES.c.session_id, SCORES.c.column, SCORES.c.value).where(
                 SCORES.c.client_id.in_(ids)
             )
-        )
+        ).all()
     ]
 
 
@@ -484,7 +485,7 @@ def _recompute_with(
         )
         signals = _signal_rows(codes, result, snapshot.id)
         if signals:
-            db.execute(insert(SIGNALS), signals)
+            insert_rows(db, SIGNALS, signals)
         merged = _merged_alerts(result.alerts, codes)
     _store_alerts(db, existing, merged, snapshot.id)
     if record_history:
@@ -559,7 +560,7 @@ def _record_shown(
         if cid in latest
     ]
     if rows:
-        db.execute(insert(HISTORY), rows)
+        insert_rows(db, HISTORY, rows)
 
 
 def _merged_alerts(

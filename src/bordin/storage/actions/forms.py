@@ -31,6 +31,7 @@ from bordin.storage.actions._feedback import (
 from bordin.storage.actions.link_lifecycle import refuse_closed_episode, refuse_inactive_link
 from bordin.storage.actions.risk import endorsed_risk_items, raise_risk_events
 from bordin.storage.audit import record_event
+from bordin.storage.bulk import insert_rows
 from bordin.storage.credentials import hash_token, new_token
 from bordin.storage.exceptions import AlreadySubmitted, LinkExpired, LinkReplaced
 from bordin.storage.models import (
@@ -475,7 +476,7 @@ def record_submissions(
         clients.append(request.client_id)
         sessions.append(request.session_id)
     if items:
-        db.execute(insert(ITEMS), items)
+        insert_rows(db, ITEMS, items)
     rescore_sessions(db, sessions)
     recompute_feedback(db, clients, record_history=True)
     return outcomes
