@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -68,22 +68,40 @@ class RateLimit:
         RateLimited
             The limit is reached; ``retry_after`` is the seconds left in the window.
         """
+        refusal = self.check_all(db, [address]).get(address)
+        if refusal is not None:
+            raise refusal
+
+    def check_all(self, db: Session, addresses: Iterable[str]) -> dict[str, RateLimited]:
+        """:meth:`check` for several addresses at once (a batch of requests): the refusal
+        of each address that has reached the limit. Without backoff, one statement."""
         now = self.clock()
+        wanted = sorted(set(addresses))
+        refusals: dict[str, RateLimited] = {}
         if self.backoff_max:
             from bordin.storage.login_lockouts import check_lockout
 
-            check_lockout(db, self.scope, address, now)
+            for address in list(wanted):
+                try:
+                    check_lockout(db, self.scope, address, now)
+                except RateLimited as exc:
+                    refusals[address] = exc
+                    wanted.remove(address)
         start = self._window_start(now)
-        count = db.scalar(
-            select(RateLimitCount.count).where(
+        counts = db.execute(
+            select(RateLimitCount.address, RateLimitCount.count).where(
                 RateLimitCount.scope == self.scope,
-                RateLimitCount.address == address,
+                RateLimitCount.address.in_(wanted),
                 RateLimitCount.window_start == start,
             )
         )
-        if count is not None and count >= self.limit:
-            retry = max(1, math.ceil(start + self.window - now))
-            raise RateLimited("too many requests; try again shortly", retry_after=retry)
+        retry = max(1, math.ceil(start + self.window - now))
+        for address, count in counts:
+            if count >= self.limit:
+                refusals[address] = RateLimited(
+                    "too many requests; try again shortly", retry_after=retry
+                )
+        return refusals
 
     def count(
         self,

@@ -4,9 +4,9 @@ A submission's cost is mostly fixed per transaction, not per client: the stateme
 recompute feedback, the engine's per-call overhead, the audit chain and the commit. When
 several clients submit at once (a waiting room), the submissions that arrive while the
 database is busy wait here, in the event loop, and the next transaction takes all of
-them: :func:`bordin.storage.actions.record_submissions` stores each in a savepoint of its
-own and recomputes their clients' feedback in one vectorised call. A lone submission is a
-batch of one and goes at once.
+them: :func:`bordin.storage.actions.record_submissions` checks each, stores the accepted
+ones with one statement per table and recomputes their clients' feedback in one
+vectorised call. A lone submission is a batch of one and goes at once.
 
 What a client is told does not change: each request gets its own receipt or its own
 error (404, 409, 410, 422, 429), and a receipt is given only after the transaction that
@@ -28,7 +28,6 @@ from starlette.concurrency import run_in_threadpool
 
 from bordin.storage.actions import record_submission, record_submissions
 from bordin.storage.actions.forms import REFUSALS
-from bordin.storage.exceptions import RateLimited
 from bordin.storage.rate_limits import RateLimit
 
 __all__ = ["MAX_BATCH", "SubmissionBatcher"]
@@ -135,12 +134,11 @@ class SubmissionBatcher:
     def _together(self, batch: list[_Waiting]) -> list[dict[str, Any] | BaseException]:
         outcomes: dict[int, dict[str, Any] | BaseException] = {}
         with self.sessions() as db, db.begin():
+            refusals = self.limit.check_all(db, (waiting.address for waiting in batch))
             allowed: list[int] = []
             for index, waiting in enumerate(batch):
-                try:
-                    self.limit.check(db, waiting.address)
-                except RateLimited as exc:
-                    outcomes[index] = exc
+                if waiting.address in refusals:
+                    outcomes[index] = refusals[waiting.address]
                     continue
                 allowed.append(index)
 
