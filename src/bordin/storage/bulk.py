@@ -16,6 +16,7 @@ the rows go through SQLAlchemy's executemany unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
@@ -62,16 +63,19 @@ def insert_rows(db: Session | Connection, table: Table, rows: Sequence[Mapping[s
         connection.execute(insert(table), list(rows))
         return
     sql, names, processors, positional = plan
-    converted = [
-        [
-            row[name] if convert is None else convert(row[name])
-            for name, convert in zip(names, processors, strict=True)
-        ]
-        for row in rows
-    ]
-    if positional:
-        connection.exec_driver_sql(sql, [tuple(values) for values in converted])
+    converting = [(i, convert) for i, convert in enumerate(processors) if convert is not None]
+    get = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+    if not positional:  # a named parameter style takes the rows as they are
+        params: list[Any] = [dict(row) for row in rows]
+        for row in params:
+            for i, convert in converting:
+                row[names[i]] = convert(row[names[i]])
+    elif converting:
+        lists = [list(values) for values in map(get, rows)]
+        for values in lists:
+            for i, convert in converting:
+                values[i] = convert(values[i])
+        params = [tuple(values) for values in lists]
     else:
-        connection.exec_driver_sql(
-            sql, [dict(zip(names, values, strict=True)) for values in converted]
-        )
+        params = list(map(get, rows))
+    connection.exec_driver_sql(sql, params)
