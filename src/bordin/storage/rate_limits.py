@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import bindparam, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -38,6 +38,14 @@ from bordin.storage.models import RateLimitCount
 __all__ = ["RateLimit", "Scope"]
 
 Scope = Literal["login", "token"]
+
+# A scope's counts of some addresses in one window (built once: every form submission and
+# login runs it).
+_COUNTS = select(RateLimitCount.address, RateLimitCount.count).where(
+    RateLimitCount.scope == bindparam("scope"),
+    RateLimitCount.address.in_(bindparam("addresses", expanding=True)),
+    RateLimitCount.window_start == bindparam("start"),
+)
 
 
 @dataclass(frozen=True)
@@ -88,13 +96,7 @@ class RateLimit:
                     refusals[address] = exc
                     wanted.remove(address)
         start = self._window_start(now)
-        counts = db.execute(
-            select(RateLimitCount.address, RateLimitCount.count).where(
-                RateLimitCount.scope == self.scope,
-                RateLimitCount.address.in_(wanted),
-                RateLimitCount.window_start == start,
-            )
-        )
+        counts = db.execute(_COUNTS, {"scope": self.scope, "addresses": wanted, "start": start})
         retry = max(1, math.ceil(start + self.window - now))
         for address, count in counts:
             if count >= self.limit:

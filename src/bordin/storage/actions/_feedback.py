@@ -69,6 +69,43 @@ ITEMS = cast(Table, ItemResponse.__table__)
 SESSIONS = cast(Table, TherapySession.__table__)
 CLIENTS = cast(Table, Client.__table__)
 USERS = cast(Table, User.__table__)
+
+
+# The statements every submission runs, built once with their ids as an expanding
+# parameter: building a select per call (its clauses, then its cache key) cost about as
+# much as running it.
+def _ids() -> Any:
+    return bindparam("ids", expanding=True)
+
+
+_ITEMS_OF_SESSIONS = select(
+    ITEMS.c.client_id, ITEMS.c.session_id, ITEMS.c.instrument, ITEMS.c.item, ITEMS.c.value
+).where(ITEMS.c.session_id.in_(_ids()))
+_DELETE_SCORES_OF_SESSIONS = delete(SCORES).where(SCORES.c.session_id.in_(_ids()))
+_CLIENTS_BY_ID = select(CLIENTS.c.id, CLIENTS.c.code, CLIENTS.c.clinic_id).where(
+    CLIENTS.c.id.in_(_ids())
+)
+_SESSIONS_OF_CLIENTS = (
+    select(SESSIONS.c.id, CLIENTS.c.code, USERS.c.code, SESSIONS.c.number, SESSIONS.c.date)
+    .join(CLIENTS, CLIENTS.c.id == SESSIONS.c.client_id)
+    .join(USERS, USERS.c.id == CLIENTS.c.therapist_id)
+    .where(SESSIONS.c.client_id.in_(_ids()))
+)
+_SCORES_OF_CLIENTS = select(SCORES.c.session_id, SCORES.c.column, SCORES.c.value).where(
+    SCORES.c.client_id.in_(_ids())
+)
+_DELETE_SIGNALS_OF_CLIENTS = delete(SIGNALS).where(SIGNALS.c.client_id.in_(_ids()))
+_ALERTS_OF_CLIENTS = select(
+    ALERTS.c.id, ALERTS.c.client_id, ALERTS.c.kind, ALERTS.c.session, ALERTS.c.active
+).where(ALERTS.c.client_id.in_(_ids()))
+_CURRENT_SNAPSHOT = (
+    select(NormsSnapshot)
+    .options(defer(NormsSnapshot.data))  # loaded only when first needed
+    .where(NormsSnapshot.clinic_id == bindparam("clinic"))
+    .order_by(NormsSnapshot.id.desc())
+    .limit(1)
+)
+
 ALLIANCE_PREFERENCE = ("sac", "wai_sr")
 OUTCOME_INSTRUMENTS = ("phq9", "gad7", "core10", "k10", "ors", "oq45")
 
@@ -112,16 +149,8 @@ def rescore_sessions(db: Session, session_ids: Iterable[int]) -> None:
     ids = sorted(set(session_ids))
     if not ids:
         return
-    rows = db.execute(
-        select(
-            ItemResponse.client_id,
-            ItemResponse.session_id,
-            ItemResponse.instrument,
-            ItemResponse.item,
-            ItemResponse.value,
-        ).where(ItemResponse.session_id.in_(ids))
-    ).all()
-    db.execute(delete(SCORES).where(SCORES.c.session_id.in_(ids)))
+    rows = db.execute(_ITEMS_OF_SESSIONS, {"ids": ids}).all()
+    db.execute(_DELETE_SCORES_OF_SESSIONS, {"ids": ids})
     given: dict[str, dict[int, dict[int, float]]] = {}
     client_of: dict[int, int] = {}
     for client_id, session_id, instrument, item, value in rows:
@@ -193,19 +222,12 @@ def _score_rows(db: Session, client_ids: Iterable[int]) -> list[ScoreRow]:
     sessions = {
         int(sid): (client, therapist, int(number), day)
         for sid, client, therapist, number, day in db.execute(
-            select(SESSIONS.c.id, CLIENTS.c.code, USERS.c.code, SESSIONS.c.number, SESSIONS.c.date)
-            .join(CLIENTS, CLIENTS.c.id == SESSIONS.c.client_id)
-            .join(USERS, USERS.c.id == CLIENTS.c.therapist_id)
-            .where(SESSIONS.c.client_id.in_(ids))
+            _SESSIONS_OF_CLIENTS, {"ids": ids}
         ).all()
     }
     return [
         (*sessions[sid], column, value)
-        for sid, column, value in db.execute(
-            select(SCORES.c.session_id, SCORES.c.column, SCORES.c.value).where(
-                SCORES.c.client_id.in_(ids)
-            )
-        ).all()
+        for sid, column, value in db.execute(_SCORES_OF_CLIENTS, {"ids": ids}).all()
     ]
 
 
@@ -274,13 +296,7 @@ def clinic_scored_sessions(db: Session, clinic_id: int) -> int:
 
 def current_snapshot(db: Session, clinic_id: int) -> NormsSnapshot | None:
     """The clinic's current norms snapshot (the newest), if it has one."""
-    return db.scalars(
-        select(NormsSnapshot)
-        .options(defer(NormsSnapshot.data))  # loaded only when first needed
-        .where(NormsSnapshot.clinic_id == clinic_id)
-        .order_by(NormsSnapshot.id.desc())
-        .limit(1)
-    ).first()
+    return db.scalars(_CURRENT_SNAPSHOT, {"clinic": clinic_id}).first()
 
 
 # Snapshots never change, so their parsed form is kept per (id, version), a few at a time:
@@ -416,9 +432,7 @@ def recompute_feedback(
     if not ids:
         return
     by_clinic: dict[int, dict[str, int]] = {}
-    for cid, code, clinic in db.execute(
-        select(Client.id, Client.code, Client.clinic_id).where(Client.id.in_(ids))
-    ):
+    for cid, code, clinic in db.execute(_CLIENTS_BY_ID, {"ids": ids}):
         by_clinic.setdefault(int(clinic), {})[str(code)] = int(cid)
     for clinic_id, codes in sorted(by_clinic.items()):
         # Decide first whether a refit is due, then take the lock in the mode that needs
@@ -468,14 +482,10 @@ def _recompute_with(
     if rows is None:
         rows = _score_rows(db, ids)
     frame = _wide_frame(rows, [*snapshot.columns, *required])
-    db.execute(delete(SIGNALS).where(SIGNALS.c.client_id.in_(ids)))
+    db.execute(_DELETE_SIGNALS_OF_CLIENTS, {"ids": ids})
     existing = {
         (int(cid), str(kind), int(session)): (int(aid), bool(active))
-        for aid, cid, kind, session, active in db.execute(
-            select(
-                ALERTS.c.id, ALERTS.c.client_id, ALERTS.c.kind, ALERTS.c.session, ALERTS.c.active
-            ).where(ALERTS.c.client_id.in_(ids))
-        )
+        for aid, cid, kind, session, active in db.execute(_ALERTS_OF_CLIENTS, {"ids": ids})
     }
     merged: dict[tuple[int, str, int], dict[str, Any]] = {}
     signals: list[dict[str, Any]] = []

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, insert, select
+from sqlalchemy import Row, Select, bindparam, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from bordin.errors import Conflict, InputError, InstrumentError, NotFound
@@ -254,6 +254,16 @@ def _usable(found: Row[FormRequest, bool, date | None, bool, int] | None) -> For
     return request
 
 
+# The links of a batch of submissions by their tokens' hashes, locked in id order (built
+# once: see _REPLACED).
+_LINKS_BY_HASH = (
+    _link_statement()
+    .where(FormRequest.token_hash.in_(bindparam("hashes", expanding=True)))
+    .order_by(FormRequest.id)
+    .with_for_update(of=FormRequest)
+)
+
+
 def find_form_request(db: Session, token: str, *, for_update: bool = False) -> FormRequest:
     """The form request behind a link's token (used or not).
 
@@ -448,12 +458,7 @@ def record_submissions(
     hashes = [hash_token(token) for token, _ in submissions]
     found = {
         row[0].token_hash: row
-        for row in db.execute(
-            _link_statement()
-            .where(FormRequest.token_hash.in_(sorted(set(hashes))))
-            .order_by(FormRequest.id)
-            .with_for_update(of=FormRequest)
-        )
+        for row in db.execute(_LINKS_BY_HASH, {"hashes": sorted(set(hashes))})
     }
     outcomes: list[dict[str, Any] | Exception] = []
     items: list[dict[str, Any]] = []
