@@ -221,19 +221,38 @@ def _em(
     dens = np.empty(n_cells)
     if fixed_pi > 0.0:
         start[0] = fixed_pi
+    log_q0 = np.empty(N_LEVELS)
+    log_q1 = np.empty(N_LEVELS)
+    # the t density's normalising constant, less log(scale)
+    t_const = -0.5 * math.log(2.0 * math.pi)
+    if nu > 0.0:
+        t_const = (
+            math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(nu * math.pi)
+        )
     for _ in range(EM_ITERATIONS):
         pi, m0, s0, m1, s1 = start[0], start[1], start[2], start[3], start[4]
+        for j in range(N_LEVELS):
+            log_q0[j] = math.log(q0[j])
+            log_q1[j] = math.log(q1[j])
+        # the terms of _log_t that do not depend on the cell, hoisted out of the loop
+        c0 = math.log(1.0 - pi) + t_const - math.log(s0)
+        c1 = math.log(pi) - 0.5 * math.log(2.0 * math.pi) - math.log(s1)
         ll = 0.0
         for c in range(n_cells):
-            a = math.log(1.0 - pi) + _log_t(zc[c], m0, s0, nu) + math.log(q0[lv[c]])
-            b = math.log(pi) + _log_t(zc[c], m1, s1, 0.0) + math.log(q1[lv[c]])
+            d = (zc[c] - m0) / s0
+            if nu <= 0.0:
+                a = c0 - 0.5 * d * d + log_q0[lv[c]]
+                uu[c] = 1.0
+            else:
+                a = c0 - 0.5 * (nu + 1.0) * math.log1p(d * d / nu) + log_q0[lv[c]]
+                uu[c] = (nu + 1.0) / (nu + d * d)
+            e = (zc[c] - m1) / s1
+            b = c1 - 0.5 * e * e + log_q1[lv[c]]
             top = max(a, b)
-            lse = top + math.log(math.exp(a - top) + math.exp(b - top))
+            lse = top + math.log1p(math.exp(min(a, b) - top))
             ll += observed[c] * lse
             dens[c] = math.exp(lse)
             gam[c] = math.exp(b - lse)
-            d = (zc[c] - m0) / s0
-            uu[c] = 1.0 if nu <= 0.0 else (nu + 1.0) / (nu + d * d)
         ll += _impute_censored(lv, observed, censored, dens, w)
         sg = 0.0
         sgz = 0.0

@@ -383,3 +383,22 @@ def test_without_ruptures_the_null_alone_is_kept_and_nothing_is_flagged() -> Non
     assert model.weight[-1] < 1e-6 and model.threshold[-1] == 1.0
     events = detect_ruptures(frame, alliance="wai_sr", detector="adaptive")
     assert len(events) <= 0.005 * len(frame)
+
+
+def test_a_large_clinic_is_fitted_on_every_kth_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bordin.feedback._adaptive as adaptive
+
+    frame, _ = _subscale_clinic(300, seed=5)
+    monkeypatch.setattr(adaptive, "FIT_MAX_ROWS", len(frame) // 3 + 1)  # every 3rd client
+    clients = frame["client_id"].unique()
+    sample = frame[frame["client_id"].isin(clients[::3])]
+    big = fit_clinic_norms(frame, alliance="wai_sr", outcomes=(), config=IN_NORMS)
+    small = fit_clinic_norms(sample, alliance="wai_sr", outcomes=(), config=IN_NORMS)
+    for scale in ("total", "bond", "goal", "task"):
+        fitted, alone = big.rupture_model[scale], small.rupture_model[scale]
+        assert fitted.to_dict() == alone.to_dict()
+    # the frame's own fit (no norms) takes the same sample, the combined threshold included
+    pd.testing.assert_frame_equal(
+        detect_ruptures(frame, alliance="wai_sr", detector="adaptive"),
+        detect_ruptures(frame, alliance="wai_sr", detector="adaptive", norms=big),
+    )
