@@ -463,37 +463,10 @@ def fit_mixtures(
             # (threshold 1). Without it, where there were no ruptures (the early session
             # numbers of a generator whose ruptures start later, a calm clinic) EM split
             # the null in two and flagged a share of chance drops.
-            # Two nulls alone compete with the mixture: one of the mixture's shape, and one
-            # of the shape that best describes the upper half of the residuals when the
-            # null stands alone (the mixture's upper half can be described by a null that
-            # EM moved away from a drop component splitting the null in two). The drop
-            # component must beat both.
-            ll0 = -np.inf
-            null_upper = -np.inf
             null_p = best.copy()
             null_q0 = best_q0.copy()
-            own_ll = -np.inf
-            own_p = best.copy()
-            own_q0 = best_q0.copy()
-            for i in range(nus.shape[0]):
-                try_p = best.copy()
-                try_q0 = best_q0.copy()
-                try_q1 = best_q1.copy()
-                ll_i = _em(zc, lv, wo, wc, nus[i], try_p, try_q0, try_q1, w, NULL_ONLY)
-                if nus[i] == best_nu:
-                    own_ll = ll_i
-                    own_p[:] = try_p
-                    own_q0[:] = try_q0
-                up_i = upper_loglik(zc, wo, try_p[1], try_p[2], nus[i])
-                if up_i > null_upper:
-                    null_upper = up_i
-                    ll0 = ll_i
-                    null_p[:] = try_p
-                    null_q0[:] = try_q0
-            if own_ll >= ll0:
-                ll0 = own_ll
-                null_p[:] = own_p
-                null_q0[:] = own_q0
+            null_q1 = best_q1.copy()
+            ll0 = _em(zc, lv, wo, wc, best_nu, null_p, null_q0, null_q1, w, NULL_ONLY)
             asked = 0.0
             for c in range(zc.shape[0]):
                 if lv[c] < n_levels - 1:
