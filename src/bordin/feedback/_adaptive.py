@@ -13,7 +13,8 @@ each component has its own distribution of the item sum, learned from the same d
 Every parameter at session number *s* is fitted on the clinic's sessions numbered up to
 *s* alone, so a session added later never changes a signal at an earlier session number;
 given the fitted parameters (stored in :class:`bordin.feedback.ClinicNorms`), a client's
-signals depend on that client's sessions alone.
+signals depend on that client's sessions alone. A clinic of more than
+:data:`FIT_MAX_ROWS` rows is fitted on the rows of every k-th client (:func:`fit_sample`).
 
 Steps, each estimated per session number *s* on the sessions numbered up to *s*:
 
