@@ -57,10 +57,9 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
    (refitted) describes the residuals better by AIC (Akaike, 1974; the drop component's
    weight, location, scale and item distribution counted as its parameters), there is no
    drop component and nothing is flagged: EM otherwise splits a rupture-free null in two.
-   The null alone competes at the mixture's shape and at the shape, among it and the
-   lighter-tailed ones, whose fit best describes the observed upper half of the residuals;
-   the mixture must beat the better of the two (a heavier-tailed null beside a drop
-   component can pass for a lighter-tailed null split in two).
+   The null alone takes the mixture's shape or a lighter-tailed one, whichever fits best
+   (a heavier-tailed null beside a drop component can pass for a lighter-tailed null
+   split in two).
 5. *Subscales.* On an instrument with bond, goal and task subscales, steps 1-4 run on each
    subscale as well (a rupture of one subscale moves the total by a third of its depth);
    a session's posterior is the largest of the scales' posteriors, and one threshold on

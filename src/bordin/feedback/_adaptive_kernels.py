@@ -463,22 +463,16 @@ def fit_mixtures(
             # (threshold 1). Without it, where there were no ruptures (the early session
             # numbers of a generator whose ruptures start later, a calm clinic) EM split
             # the null in two and flagged a share of chance drops.
-            # The null alone competes at the mixture's shape and at each lighter-tailed
-            # shape, the one of these whose fit best describes the observed upper half of
-            # the residuals (as the mixture's shape is chosen, but on the null alone, which
-            # cannot split itself in two) standing against the mixture beside the null of
-            # the mixture's own shape: the better of the two must lose to the mixture.
-            # A heavier-tailed null with a drop component beside it can pass for a
-            # lighter-tailed null split in two (the drop filling the shoulders that the
-            # heavier null leaves empty); tested against a null of the mixture's shape
-            # only, that split passed for ruptures on a session number that had none.
+            # The null alone may also take a lighter-tailed shape than the mixture's (its
+            # best by likelihood): a heavier-tailed null with a drop component beside it
+            # can pass for a lighter-tailed null split in two (the drop filling the
+            # shoulders the heavier null leaves empty), and tested against a null of the
+            # mixture's shape only, that split passed for ruptures on a session number
+            # that had none. A heavier-tailed null alone is not offered: its tail would
+            # take the ruptures themselves.
             ll0 = -np.inf
-            null_upper = -np.inf
             null_p = best.copy()
             null_q0 = best_q0.copy()
-            own_ll = -np.inf
-            own_p = best.copy()
-            own_q0 = best_q0.copy()
             for i in range(nus.shape[0]):
                 nu = nus[i]
                 lighter = nu <= 0.0 or (best_nu > 0.0 and nu > best_nu)
@@ -488,20 +482,10 @@ def fit_mixtures(
                 try_q0 = best_q0.copy()
                 try_q1 = best_q1.copy()
                 ll_i = _em(zc, lv, wo, wc, nu, try_p, try_q0, try_q1, w, NULL_ONLY)
-                if nu == best_nu:
-                    own_ll = ll_i
-                    own_p[:] = try_p
-                    own_q0[:] = try_q0
-                up_i = upper_loglik(zc, wo, try_p[1], try_p[2], nu)
-                if up_i > null_upper:
-                    null_upper = up_i
+                if ll_i > ll0:
                     ll0 = ll_i
                     null_p[:] = try_p
                     null_q0[:] = try_q0
-            if own_ll >= ll0:
-                ll0 = own_ll
-                null_p[:] = own_p
-                null_q0[:] = own_q0
             asked = 0.0
             for c in range(zc.shape[0]):
                 if lv[c] < n_levels - 1:

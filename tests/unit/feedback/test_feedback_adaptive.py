@@ -408,7 +408,7 @@ def test_a_large_clinic_is_fitted_on_every_kth_client(monkeypatch: pytest.Monkey
 def test_a_normal_null_split_by_a_heavier_null_and_a_drop_is_kept_whole(seed: int) -> None:
     # 2,000 residuals from one normal: on these draws EM's best mixture is a t10 null beside a
     # normal "drop" holding a quarter of them, which beats a t10 null alone by AIC; a
-    # normal null alone (lighter-tailed, chosen on the upper half) describes them as well
+    # normal null alone (lighter-tailed) describes them as well
     from bordin.feedback._adaptive import NU_GRID
 
     z = np.random.default_rng(seed).standard_normal(2000)
