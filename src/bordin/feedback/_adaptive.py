@@ -13,7 +13,8 @@ each component has its own distribution of the item sum, learned from the same d
 Every parameter at session number *s* is fitted on the clinic's sessions numbered up to
 *s* alone, so a session added later never changes a signal at an earlier session number;
 given the fitted parameters (stored in :class:`bordin.feedback.ClinicNorms`), a client's
-signals depend on that client's sessions alone.
+signals depend on that client's sessions alone. A clinic of more than
+:data:`FIT_MAX_ROWS` rows is fitted on the rows of every k-th client (:func:`fit_sample`).
 
 Steps, each estimated per session number *s* on the sessions numbered up to *s*:
 
@@ -56,6 +57,9 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
    (refitted) describes the residuals better by AIC (Akaike, 1974; the drop component's
    weight, location, scale and item distribution counted as its parameters), there is no
    drop component and nothing is flagged: EM otherwise splits a rupture-free null in two.
+   The null alone takes the mixture's shape or a lighter-tailed one, whichever fits best
+   (a heavier-tailed null beside a drop component can pass for a lighter-tailed null
+   split in two).
 5. *Subscales.* On an instrument with bond, goal and task subscales, steps 1-4 run on each
    subscale as well (a rupture of one subscale moves the total by a third of its depth);
    a session's posterior is the largest of the scales' posteriors, and one threshold on
@@ -113,6 +117,7 @@ __all__ = [
     "combine_detections",
     "combined_thresholds",
     "fit_adaptive",
+    "fit_sample",
 ]
 
 #: Huber's (1964) clipping constant, in residual SDs (95% efficiency at the normal): the
@@ -126,6 +131,12 @@ PHI_GRID: Final = np.round(np.linspace(0.0, 1.0, 11), 10)
 #: of 1, 2, 4 and 8 sessions, and 1 (every earlier session weighs the same: the mean).
 DECAY_GRID: Final = np.array([0.5, 0.5**0.5, 0.5**0.25, 0.5**0.125, 1.0])
 NU_GRID: Final = np.array([3.0, 5.0, 10.0, 30.0, 0.0])  # 0: a normal null
+#: A clinic with more rows than this is fitted on a sample of whole clients (every k-th
+#: client, k the smallest that brings the rows under it): the mixture is fitted on a
+#: histogram whatever the number of residuals, and beyond some 10,000 residuals per session
+#: number the sampling error of the prediction weights, the scale and the mixture is far
+#: below the differences between their grid points.
+FIT_MAX_ROWS: Final = 100_000
 
 #: Per-session-number arrays of :class:`AdaptiveParams` (each of length T), then the
 #: per-level item distributions (T x 13).
@@ -293,6 +304,9 @@ def fit_adaptive(
     session numbers before it until reached); ``min_residuals`` the scaled residuals the
     mixture needs.
     """
+    keep = fit_sample(first)
+    if keep is not None:
+        values, first, session, levels = values[keep], first[keep], session[keep], levels[keep]
     n_dec = DECAY_GRID.shape[0]
     abs_sums = np.zeros((PHI_GRID.shape[0] * n_dec, top))
     counts = np.zeros(top)
@@ -334,6 +348,19 @@ def fit_adaptive(
         null_items=_readonly(out[k : k + N_LEVELS - 1].T, 2),
         drop_items=_readonly(out[k + N_LEVELS - 1 :].T, 2),
     )
+
+
+def fit_sample(first: np.ndarray) -> np.ndarray | None:
+    """The rows a clinic's parameters are fitted on (None: all of them): beyond
+    :data:`FIT_MAX_ROWS` rows, the rows of every k-th client (``first`` marks each client's
+    first row; a client's rows are contiguous)."""
+    n = first.shape[0]
+    if n <= FIT_MAX_ROWS:
+        return None
+    stride = -(-n // FIT_MAX_ROWS)
+    client = np.cumsum(first) - 1
+    keep: np.ndarray = client % stride == 0
+    return keep
 
 
 def resolution(values: FloatArray, session: np.ndarray, top: int) -> FloatArray:

@@ -56,7 +56,15 @@ import numpy as np
 import pandas as pd
 
 from bordin.errors import InputError
-from bordin.feedback._adaptive import AdaptiveParams, fit_adaptive, item_levels
+from bordin.feedback._adaptive import (
+    AdaptiveParams,
+    adaptive_detect,
+    combine_detections,
+    combined_thresholds,
+    fit_adaptive,
+    fit_sample,
+    item_levels,
+)
 from bordin.feedback._groups import FloatArray
 from bordin.feedback._instruments import instrument_facts
 from bordin.feedback._prepare import Prepared, instrument_id, prepare_scores
@@ -64,7 +72,7 @@ from bordin.feedback._scales import scale_stats
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.early import INSTRUMENT_CUTOFF, early_reference
 from bordin.feedback.outcomes import OutcomeSignals, assess_outcome
-from bordin.feedback.ruptures import RuptureInputs, row_features
+from bordin.feedback.ruptures import SUBSCALES, row_features
 from bordin.feedback.trajectories import CurveNorm, curve_sums, expected_curves, load_norms
 
 __all__ = [
@@ -551,9 +559,26 @@ def fit_rupture_model(prepared: Prepared, config: FeedbackConfig) -> dict[str, A
     if "total" in model and len(model) > 1:
         # the threshold on the combined posterior of the total and its subscales, fitted on
         # the same sessions (bordin.feedback._adaptive.combined_thresholds)
-        inputs = RuptureInputs(prepared, config, adaptive_params=model.get)
+        # on the rows the parameters were fitted on (bordin.feedback._adaptive.fit_sample)
+        keep = fit_sample(prepared.groups.first)
+        rows = slice(None) if keep is None else keep
+        first, at = prepared.groups.first[rows], sess[rows]
+        found = {
+            scale: adaptive_detect(
+                prepared.alliance[scale][rows],
+                first,
+                at,
+                levels[rows],
+                params,
+                config.sd_k_strict,
+            )
+            for scale, params in model.items()
+        }
+        subs = [found[s] for s in SUBSCALES if s in found]
+        posterior = combine_detections(found["total"], subs, at, np.zeros(top)).posterior
         model["total"] = dataclasses.replace(
-            model["total"], combined_threshold=_readonly_copy(inputs.combined_threshold())
+            model["total"],
+            combined_threshold=_readonly_copy(combined_thresholds(posterior, at, top)),
         )
     return model
 

@@ -37,6 +37,7 @@ from bordin.feedback._adaptive import (
     combine_detections,
     combined_thresholds,
     fit_adaptive,
+    fit_sample,
     item_levels,
 )
 from bordin.feedback._groups import BoolArray, FloatArray
@@ -223,6 +224,9 @@ class RuptureInputs:
         if stored is not None:
             return stored
         posterior = self._combined(np.zeros(top)).posterior
+        keep = fit_sample(p.groups.first)  # the rows the parameters were fitted on
+        if keep is not None:
+            return combined_thresholds(posterior[keep], p.session_int[keep], top)
         return combined_thresholds(posterior, p.session_int, top)
 
     def _combined(self, threshold: FloatArray) -> AdaptiveDetection:

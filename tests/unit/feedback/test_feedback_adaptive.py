@@ -383,3 +383,41 @@ def test_without_ruptures_the_null_alone_is_kept_and_nothing_is_flagged() -> Non
     assert model.weight[-1] < 1e-6 and model.threshold[-1] == 1.0
     events = detect_ruptures(frame, alliance="wai_sr", detector="adaptive")
     assert len(events) <= 0.005 * len(frame)
+
+
+def test_a_large_clinic_is_fitted_on_every_kth_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bordin.feedback._adaptive as adaptive
+
+    frame, _ = _subscale_clinic(300, seed=5)
+    monkeypatch.setattr(adaptive, "FIT_MAX_ROWS", len(frame) // 3 + 1)  # every 3rd client
+    clients = frame["client_id"].unique()
+    sample = frame[frame["client_id"].isin(clients[::3])]
+    big = fit_clinic_norms(frame, alliance="wai_sr", outcomes=(), config=IN_NORMS)
+    small = fit_clinic_norms(sample, alliance="wai_sr", outcomes=(), config=IN_NORMS)
+    for scale in ("total", "bond", "goal", "task"):
+        fitted, alone = big.rupture_model[scale], small.rupture_model[scale]
+        assert fitted.to_dict() == alone.to_dict()
+    # the frame's own fit (no norms) takes the same sample, the combined threshold included
+    pd.testing.assert_frame_equal(
+        detect_ruptures(frame, alliance="wai_sr", detector="adaptive"),
+        detect_ruptures(frame, alliance="wai_sr", detector="adaptive", norms=big),
+    )
+
+
+@pytest.mark.parametrize("seed", [53, 97])
+def test_a_normal_null_split_by_a_heavier_null_and_a_drop_is_kept_whole(seed: int) -> None:
+    # 2,000 residuals from one normal: on these draws EM's best mixture is a t10 null beside a
+    # normal "drop" holding a quarter of them, which beats a t10 null alone by AIC; a
+    # normal null alone (lighter-tailed) describes them as well
+    from bordin.feedback._adaptive import NU_GRID
+
+    z = np.random.default_rng(seed).standard_normal(2000)
+    hist = np.zeros((1, N_BINS, N_LEVELS))
+    censored = np.zeros_like(hist)
+    n = z.shape[0]
+    levels = np.full(n, N_LEVELS - 1, dtype=np.int64)
+    histogram(z, np.zeros(1), np.zeros(n, dtype=np.int64), levels, hist)
+    out = np.full((8 + 2 * (N_LEVELS - 1), 1), np.nan)
+    fit_mixtures(hist, censored, NU_GRID, 200.0, out)
+    weight, threshold = out[1, 0], out[7, 0]
+    assert weight < 1e-6 and threshold == 1.0
