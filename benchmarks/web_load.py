@@ -498,6 +498,9 @@ def main() -> None:
 
     # Crash test: SIGKILL mid-load, restart, check.
     crash_tokens = tokens[args.submissions :]
+    if not crash_tokens:
+        print("crash test skipped (--crash-submissions 0)")
+        return
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(url, port, log, workers=args.workers)
