@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -206,14 +207,22 @@ def store_scores(
         db.execute(insert(SCORES), rows)
 
 
-ScoreRow = tuple[str, str, int, date | None, str, float]
+@dataclass(frozen=True)
+class ScoreRows:
+    """Stored scores of some clients: ``sessions`` maps a session's id to (client code,
+    therapist code, session number, date); ``scores`` holds (session id, column, value)."""
+
+    sessions: dict[int, tuple[str, str, int, date | None]]
+    scores: list[tuple[int, str, float]]
+
+    def columns(self) -> set[str]:
+        return {column for _, column, _ in self.scores}
 
 
-def _score_rows(db: Session, client_ids: Iterable[int]) -> list[ScoreRow]:
-    """Every stored score of the given clients: (client code, therapist code, session
-    number, date, column, value).
+def _score_rows(db: Session, client_ids: Iterable[int]) -> ScoreRows:
+    """Every stored score of the given clients.
 
-    Two Core statements, the sessions then their scores, joined here: a client has about
+    Two Core statements, the sessions then their scores, kept apart: a client has about
     ten scores a session, and reading each score with its session's codes and date (a
     date parsed again for every score on SQLite) through the ORM's row loading was a
     quarter of a batched submission's time.
@@ -225,42 +234,39 @@ def _score_rows(db: Session, client_ids: Iterable[int]) -> list[ScoreRow]:
             _SESSIONS_OF_CLIENTS, {"ids": ids}
         ).all()
     }
-    return [
-        (*sessions[sid], column, value)
-        for sid, column, value in db.execute(_SCORES_OF_CLIENTS, {"ids": ids}).all()
-    ]
+    scores = db.execute(_SCORES_OF_CLIENTS, {"ids": ids}).all()
+    return ScoreRows(sessions, cast(list[tuple[int, str, float]], scores))
 
 
-def _wide_frame(rows: Iterable[ScoreRow], columns: Iterable[str] = ()) -> pd.DataFrame:
+def _wide_frame(rows: ScoreRows, columns: Iterable[str] = ()) -> pd.DataFrame:
     """The wide session-scores frame of score rows, with the given score columns too.
 
     Score columns are the given ones (empty where a client has none), then any other
     column the rows hold, each group sorted, so that one client's frame has the clinic's
-    layout. One pass over the rows: cheaper than a pandas pivot for one client's few
-    sessions, and linear for a whole clinic's export.
+    layout; the rows are the sessions that have a score, by client and session number.
+    One pass over the scores: cheaper than a pandas pivot for one client's few sessions,
+    and linear for a whole clinic's export.
     """
-    sessions: dict[tuple[str, int], dict[str, Any]] = {}
-    values: dict[str, dict[tuple[str, int], float]] = {c: {} for c in columns}
-    for client, therapist, number, day, column, value in rows:
-        key = (client, number)
-        if key not in sessions:
-            sessions[key] = {
-                "client_id": client,
-                "therapist_id": therapist,
-                "session": number,
-                "date": day.isoformat() if day else None,
-            }
-        values.setdefault(column, {})[key] = value
+    values: dict[str, dict[int, float]] = {c: {} for c in columns}
+    for sid, column, value in rows.scores:
+        found = values.get(column)
+        if found is None:
+            found = values[column] = {}
+        found[sid] = value
+    scored = set().union(*values.values()) if values else set()
+    order = sorted(scored, key=lambda sid: (rows.sessions[sid][0], rows.sessions[sid][2]))
+    meta = [rows.sessions[sid] for sid in order]
     wanted = sorted(set(columns) - set(ID_COLUMNS))
     extra = sorted(set(values) - set(wanted) - set(ID_COLUMNS))
-    keys = sorted(sessions)
     data: dict[str, Any] = {
-        name: np.array([sessions[k][name] for k in keys], dtype=dtype)
-        for name, dtype in zip(ID_COLUMNS, (object, object, np.int64, object), strict=True)
+        "client_id": np.array([m[0] for m in meta], dtype=object),
+        "therapist_id": np.array([m[1] for m in meta], dtype=object),
+        "session": np.array([m[2] for m in meta], dtype=np.int64),
+        "date": np.array([m[3].isoformat() if m[3] else None for m in meta], dtype=object),
     }
     for column in (*wanted, *extra):
         found = values[column]
-        data[column] = np.array([found.get(k, math.nan) for k in keys], dtype=np.float64)
+        data[column] = np.array([found.get(sid, math.nan) for sid in order], dtype=np.float64)
     return pd.DataFrame(data)
 
 
@@ -348,7 +354,7 @@ def fit_norms_snapshot(
 
     ids = db.scalars(select(Client.id).where(Client.clinic_id == clinic_id)).all()
     rows = _score_rows(db, ids)
-    columns = sorted({row[4] for row in rows})
+    columns = sorted(rows.columns())
     alliance, outcomes = _feedback_instruments(columns)
     required = [f"{alliance}_total", *(f"{o}_total" for o in outcomes)]
     frame = _wide_frame(rows, [*columns, *required])
@@ -440,7 +446,7 @@ def recompute_feedback(
         # of a clinic without norms (or bringing a new instrument) arrive together.
         snapshot = current_snapshot(db, clinic_id)
         rows = _score_rows(db, codes.values())
-        columns = {row[4] for row in rows}
+        columns = rows.columns()
         stale = snapshot is None or not columns <= set(snapshot.columns)
         if _lock_clinic(db, clinic_id, exclusive=stale):
             snapshot = current_snapshot(db, clinic_id)  # as the lock now holds it
@@ -462,7 +468,7 @@ def _recompute_with(
     codes: Mapping[str, int],
     snapshot: NormsSnapshot,
     *,
-    rows: Iterable[ScoreRow] | None,
+    rows: ScoreRows | None,
     record_history: bool,
 ) -> None:
     """Recompute the given clients (client code to id, of the snapshot's clinic) against
