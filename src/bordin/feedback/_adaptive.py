@@ -59,7 +59,10 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
    drop component and nothing is flagged: EM otherwise splits a rupture-free null in two.
    The null alone takes the mixture's shape or a lighter-tailed one, whichever fits best
    (a heavier-tailed null beside a drop component can pass for a lighter-tailed null
-   split in two).
+   split in two). Where AIC keeps the null alone, a parametric bootstrap of the
+   likelihood-ratio statistic under the fitted null alone (McLachlan, 1987; at most 99
+   samples, stopped after 5 exceed it: Besag & Clifford, 1991) keeps the drop component
+   when the statistic is in the upper 5% of its distribution there.
 5. *Subscales.* On an instrument with bond, goal and task subscales, steps 1-4 run on each
    subscale as well (a rupture of one subscale moves the total by a third of its depth);
    a session's posterior is the largest of the scales' posteriors, and one threshold on

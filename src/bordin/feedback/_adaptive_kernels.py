@@ -42,6 +42,12 @@ EM_ITERATIONS: Final = 200
 EM_TOLERANCE: Final = 1e-7
 #: The drop component's weight when the null alone describes the residuals (AIC).
 NULL_ONLY: Final = 1e-9
+#: The bootstrap test of the drop component where AIC keeps the null: its level, its
+#: largest number of samples, and the exceedances at which it stops (Besag & Clifford,
+#: 1991: (BOOT_EXCEED + 1) / (BOOT_SAMPLES + 1) > BOOT_ALPHA, so the test cannot pass then).
+BOOT_ALPHA: Final = 0.05
+BOOT_SAMPLES: Final = 99
+BOOT_EXCEED: Final = 5
 
 
 @numba.njit(**JIT)
@@ -473,6 +479,7 @@ def fit_mixtures(
             ll0 = -np.inf
             null_p = best.copy()
             null_q0 = best_q0.copy()
+            null_nu = best_nu
             for i in range(nus.shape[0]):
                 nu = nus[i]
                 lighter = nu <= 0.0 or (best_nu > 0.0 and nu > best_nu)
@@ -486,12 +493,21 @@ def fit_mixtures(
                     ll0 = ll_i
                     null_p[:] = try_p
                     null_q0[:] = try_q0
+                    null_nu = nu
             asked = 0.0
             for c in range(zc.shape[0]):
                 if lv[c] < n_levels - 1:
                     asked += wo[c] + wc[c]
             extra = 3.0 + (n_levels - 2.0 if asked > 0.0 else 0.0)
-            present = 2.0 * (cand_ll - ll0) > 2.0 * extra
+            stat = 2.0 * (cand_ll - ll0)
+            present = stat > 2.0 * extra
+            if not present and stat > 0.0:
+                # AIC is a poor test of a mixture component (the likelihood ratio is not
+                # chi-squared): a parametric bootstrap of the statistic under the fitted
+                # null alone decides where AIC keeps the null
+                present = (
+                    _bootstrap_p(stat, n, asked, null_p, null_nu, null_q0, nus, s) <= BOOT_ALPHA
+                )
             if present:
                 shown[:] = best
                 shown_q0[:] = best_q0
@@ -513,6 +529,150 @@ def fit_mixtures(
             for j in range(n_levels - 1):
                 out[8 + j, s] = shown_q0[j]
                 out[8 + n_levels - 1 + j, s] = best_q1[j]
+
+
+@numba.njit(**JIT)
+def _statistic(
+    zc: np.ndarray, lv: np.ndarray, wo: np.ndarray, wc: np.ndarray, nus: np.ndarray
+) -> float:
+    """The likelihood-ratio statistic of the drop component, fitted as in
+    :func:`fit_mixtures` from the fixed starts: the mixture (its null shape chosen on the
+    upper half) against the null alone of that shape or a lighter one."""
+    n_levels = N_LEVELS
+    m = zc.shape[0]
+    w = np.empty(m)
+    best_upper = -np.inf
+    cand_ll = -np.inf
+    cand = np.empty(5)
+    cand_q0 = np.ones(n_levels)
+    cand_q1 = np.ones(n_levels)
+    cand_nu = 0.0
+    for i in range(nus.shape[0]):
+        nu = nus[i]
+        nu_ll = -np.inf
+        nu_w = wo.copy()
+        nu_p = np.empty(5)
+        nu_q0 = np.ones(n_levels)
+        nu_q1 = np.ones(n_levels)
+        for which in range(len(STARTS)):
+            start = np.array([0.05, 0.0, 1.0, STARTS[which], 1.0])
+            q0 = np.ones(n_levels)
+            q1 = np.ones(n_levels)
+            for j in range(n_levels - 1):
+                q0[j] = 1.0 / (n_levels - 1)
+                q1[j] = 1.0 / (n_levels - 1)
+            ll = _em(zc, lv, wo, wc, nu, start, q0, q1, w)
+            if ll > nu_ll:
+                nu_ll = ll
+                nu_w = w.copy()
+                nu_p = start.copy()
+                nu_q0 = q0.copy()
+                nu_q1 = q1.copy()
+        upper = upper_loglik(zc, nu_w, nu_p[1], nu_p[2], nu)
+        if upper > best_upper:
+            best_upper = upper
+            cand_ll = nu_ll
+            cand = nu_p
+            cand_q0 = nu_q0
+            cand_q1 = nu_q1
+            cand_nu = nu
+    ll0 = -np.inf
+    for i in range(nus.shape[0]):
+        nu = nus[i]
+        lighter = nu <= 0.0 or (cand_nu > 0.0 and nu > cand_nu)
+        if not lighter and nu != cand_nu:
+            continue
+        try_p = cand.copy()
+        try_q0 = cand_q0.copy()
+        try_q1 = cand_q1.copy()
+        ll0 = max(ll0, _em(zc, lv, wo, wc, nu, try_p, try_q0, try_q1, w, NULL_ONLY))
+    return 2.0 * (cand_ll - ll0)
+
+
+@numba.njit(**JIT)
+def _multinomial(n: int, p: np.ndarray) -> np.ndarray:
+    """A multinomial draw of ``n`` over ``p`` by conditional binomials (the conditional
+    probabilities clipped to [0, 1] against rounding)."""
+    out = np.zeros(p.shape[0], dtype=np.int64)
+    left = n
+    rest = 0.0
+    for i in range(p.shape[0]):
+        rest += p[i]
+    for i in range(p.shape[0] - 1):
+        if left <= 0 or rest <= 0.0:
+            break
+        q = min(max(p[i] / rest, 0.0), 1.0)
+        k = np.random.binomial(left, q)
+        out[i] = k
+        left -= k
+        rest -= p[i]
+    out[p.shape[0] - 1] += max(left, 0)
+    return out
+
+
+@numba.njit(**JIT)
+def _bootstrap_p(
+    stat: float,
+    n: float,
+    asked: float,
+    null_p: np.ndarray,
+    null_nu: float,
+    null_q0: np.ndarray,
+    nus: np.ndarray,
+    seed: int,
+) -> float:
+    """Monte Carlo p-value of the drop component's likelihood-ratio statistic ``stat``
+    under the fitted null alone (McLachlan, 1987): samples of ``n`` residuals (rounded to
+    the histogram's bins; ``asked`` of them with items, drawn from the null's item
+    distribution) from the null, the statistic of each, at most BOOT_SAMPLES of them,
+    stopping once BOOT_EXCEED reach ``stat`` (Besag & Clifford, 1991)."""
+    np.random.seed(seed)
+    n_levels = N_LEVELS
+    probs = np.empty(N_BINS)
+    total = 0.0
+    for b in range(N_BINS):
+        probs[b] = math.exp(_log_t(-Z_LIMIT + (b + 0.5) * Z_STEP, null_p[1], null_p[2], null_nu))
+        total += probs[b]
+    probs /= total
+    level_p = np.zeros(n_levels)
+    share = asked / n if n > 0.0 else 0.0
+    for j in range(n_levels - 1):
+        level_p[j] = share * null_q0[j]
+    level_p[n_levels - 1] = 1.0 - share
+    s_lv = 0.0
+    for j in range(n_levels):
+        level_p[j] = max(level_p[j], 0.0)
+        s_lv += level_p[j]
+    level_p /= s_lv
+    n_int = int(round(n))
+    exceed = 0
+    for k in range(BOOT_SAMPLES):
+        per_level = _multinomial(n_int, level_p)
+        m = 0
+        counts = np.zeros((n_levels, N_BINS))
+        for j in range(n_levels):
+            if per_level[j] > 0:
+                counts[j] = _multinomial(per_level[j], probs)
+                for b in range(N_BINS):
+                    if counts[j, b] > 0.0:
+                        m += 1
+        zc = np.empty(m)
+        lv = np.empty(m, dtype=np.int64)
+        wo = np.empty(m)
+        wc = np.zeros(m)
+        m = 0
+        for j in range(n_levels):
+            for b in range(N_BINS):
+                if counts[j, b] > 0.0:
+                    zc[m] = -Z_LIMIT + (b + 0.5) * Z_STEP
+                    lv[m] = j
+                    wo[m] = counts[j, b]
+                    m += 1
+        if _statistic(zc, lv, wo, wc, nus) >= stat:
+            exceed += 1
+            if exceed >= BOOT_EXCEED:
+                return exceed / (k + 1.0)
+    return (exceed + 1.0) / (BOOT_SAMPLES + 1.0)
 
 
 @numba.njit(**JIT)

@@ -421,3 +421,24 @@ def test_a_normal_null_split_by_a_heavier_null_and_a_drop_is_kept_whole(seed: in
     fit_mixtures(hist, censored, NU_GRID, 200.0, out)
     weight, threshold = out[1, 0], out[7, 0]
     assert weight < 1e-6 and threshold == 1.0
+
+
+def test_a_shallow_drop_component_that_aic_rejects_passes_the_bootstrap_test() -> None:
+    # 4,000 residuals, 5% of them 1.5 null SDs lower: the drop component's likelihood ratio
+    # falls short of AIC's penalty (2 x 3 parameters), but is in the upper 5% of its
+    # distribution under the fitted null alone (a parametric bootstrap), so the drop
+    # component is kept and has a threshold
+    from bordin.feedback._adaptive import NU_GRID
+
+    rng = np.random.default_rng(1)
+    n = 4000
+    drop = rng.random(n) < 0.05
+    z = rng.standard_normal(n) - 1.5 * drop
+    hist = np.zeros((1, N_BINS, N_LEVELS))
+    censored = np.zeros_like(hist)
+    levels = np.full(n, N_LEVELS - 1, dtype=np.int64)
+    histogram(z, np.zeros(1), np.zeros(n, dtype=np.int64), levels, hist)
+    out = np.full((8 + 2 * (N_LEVELS - 1), 1), np.nan)
+    fit_mixtures(hist, censored, NU_GRID, 200.0, out)
+    weight, location, threshold = out[1, 0], out[5, 0], out[7, 0]
+    assert 0.02 < weight < 0.15 and location < -1.0 and threshold < 0.5
