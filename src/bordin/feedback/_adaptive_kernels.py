@@ -48,6 +48,9 @@ NULL_ONLY: Final = 1e-9
 BOOT_ALPHA: Final = 0.05
 BOOT_SAMPLES: Final = 99
 BOOT_EXCEED: Final = 5
+#: The 95% quantile of chi-squared with 1 df: a session number's own drop weight replaces
+#: the pooled one when its likelihood-ratio statistic against the pooled weight exceeds it.
+WEIGHT_TEST: Final = 3.841
 
 
 @numba.njit(**JIT)
@@ -365,7 +368,9 @@ def fit_mixtures(
     shown = best.copy()
     shown_q0 = best_q0.copy()
     thr = NAN
+    present = False
     lowest = np.empty(n_levels, dtype=np.int64)
+    here = np.zeros((N_BINS, n_levels))
     for s in range(top):
         n = 0.0
         for b in range(N_BINS):
@@ -519,16 +524,98 @@ def fit_mixtures(
                 thr = 1.0
         out[0, s] = n
         if have:
-            out[1, s] = shown[0]
+            weight = shown[0]
+            thr_s = thr
+            if present:
+                # the share of ruptures differs between session numbers (none can start at
+                # a client's first rated session, and the pooled residuals of the earlier
+                # session numbers dilute a later one): the session number's own weight,
+                # the components kept from the pooled fit, and its own expected-F1
+                # threshold (Efron, 2008: the separate-class model)
+                weight, thr_s = _session_weight(
+                    hist, censored, s, min_residuals, here, centres, best, best_nu, best_q0,
+                    best_q1,
+                )
+            out[1, s] = weight
             out[2, s] = shown[1]
             out[3, s] = shown[2]
             out[4, s] = best_nu
             out[5, s] = shown[3]
             out[6, s] = shown[4]
-            out[7, s] = thr
+            out[7, s] = thr_s
             for j in range(n_levels - 1):
                 out[8 + j, s] = shown_q0[j]
                 out[8 + n_levels - 1 + j, s] = best_q1[j]
+
+
+@numba.njit(**JIT)
+def _session_weight(
+    hist: np.ndarray,
+    censored: np.ndarray,
+    s: int,
+    min_residuals: float,
+    here: np.ndarray,
+    centres: np.ndarray,
+    p: np.ndarray,
+    nu: float,
+    q0: np.ndarray,
+    q1: np.ndarray,
+) -> tuple[float, float]:
+    """The drop weight of session number ``s`` and its expected-F1 threshold, the
+    components ``p``/``nu``/``q0``/``q1`` fixed at the pooled fit: the weight maximises the
+    likelihood of the residuals of ``s`` (pooled back over the session numbers before it
+    until ``min_residuals``; a residual at the scale maximum counted at its value) and
+    replaces the pooled weight ``p[0]`` only where the likelihood-ratio statistic of the
+    two exceeds :data:`WEIGHT_TEST`."""
+    n_levels = N_LEVELS
+    here[:, :] = 0.0
+    got = 0.0
+    for k in range(s, -1, -1):
+        for b in range(N_BINS):
+            for j in range(n_levels):
+                here[b, j] += hist[k, b, j] + censored[k, b, j]
+                got += hist[k, b, j] + censored[k, b, j]
+        if got >= min_residuals:
+            break
+    m = 0
+    for j in range(n_levels):
+        for b in range(N_BINS):
+            if here[b, j] > 0.0:
+                m += 1
+    zc = np.empty(m)
+    lv = np.empty(m, dtype=np.int64)
+    w = np.empty(m)
+    ratio = np.empty(m)  # drop density / null density, items included
+    m = 0
+    for j in range(n_levels):
+        for b in range(N_BINS):
+            if here[b, j] > 0.0:
+                zc[m] = centres[b]
+                lv[m] = j
+                w[m] = here[b, j]
+                a = _log_t(centres[b], p[3], p[4], 0.0) - _log_t(centres[b], p[1], p[2], nu)
+                if j < n_levels - 1:
+                    a += math.log(q1[j]) - math.log(q0[j])
+                ratio[m] = math.exp(min(a, 700.0))
+                m += 1
+    pi = p[0]
+    for _ in range(EM_ITERATIONS):
+        g = 0.0
+        for c in range(m):
+            g += w[c] * pi * ratio[c] / (pi * ratio[c] + 1.0 - pi)
+        new = min(max(g / got, 1e-4), 0.5)
+        if abs(new - pi) < EM_TOLERANCE:
+            pi = new
+            break
+        pi = new
+    stat = 0.0
+    for c in range(m):
+        stat += w[c] * (math.log(pi * ratio[c] + 1.0 - pi) - math.log(p[0] * ratio[c] + 1.0 - p[0]))
+    if 2.0 * stat < WEIGHT_TEST:
+        pi = p[0]
+    own = p.copy()
+    own[0] = pi
+    return pi, _best_threshold(zc, lv, w, own, nu, q0, q1)
 
 
 @numba.njit(**JIT)
