@@ -442,3 +442,30 @@ def test_a_shallow_drop_component_that_aic_rejects_passes_the_bootstrap_test() -
     fit_mixtures(hist, censored, NU_GRID, 200.0, out)
     weight, location, threshold = out[1, 0], out[5, 0], out[7, 0]
     assert 0.02 < weight < 0.15 and location < -1.0 and threshold < 0.5
+
+
+def _two_session_numbers(shares: tuple[float, float], sizes: tuple[int, int]) -> np.ndarray:
+    from bordin.feedback._adaptive import NU_GRID
+
+    rng = np.random.default_rng(5)
+    hist = np.zeros((2, N_BINS, N_LEVELS))
+    for s, (share, n) in enumerate(zip(shares, sizes, strict=True)):
+        z = rng.standard_normal(n) - 3.0 * (rng.random(n) < share)
+        levels = np.full(n, N_LEVELS - 1, dtype=np.int64)
+        histogram(z, np.zeros(2), np.full(n, s, dtype=np.int64), levels, hist)
+    out = np.full((8 + 2 * (N_LEVELS - 1), 2), np.nan)
+    fit_mixtures(hist, np.zeros_like(hist), NU_GRID, 200.0, out)
+    return out
+
+
+def test_a_session_number_with_more_ruptures_than_the_pooled_share_has_its_own_weight() -> None:
+    # 10,000 residuals at session number 0 with 5% ruptures, 2,000 at session number 1 with
+    # 30%: the pooled fit at 1 puts the share near 9%; session number 1's own residuals
+    # reject that, and its weight is its own share, its threshold chosen on its residuals
+    out = _two_session_numbers((0.05, 0.30), (10_000, 2_000))
+    assert abs(out[1, 0] - 0.05) < 0.02
+    assert abs(out[1, 1] - 0.30) < 0.04
+    # the same share at both: session number 1's residuals do not reject the pooled weight,
+    # which is kept as it is
+    same = _two_session_numbers((0.05, 0.05), (10_000, 2_000))
+    assert abs(same[1, 1] - 0.05) < 0.02
