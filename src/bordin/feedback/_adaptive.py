@@ -63,6 +63,17 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
    likelihood-ratio statistic under the fitted null alone (McLachlan, 1987; at most 99
    samples, stopped after 5 exceed it: Besag & Clifford, 1991) keeps the drop component
    when the statistic is in the upper 5% of its distribution there.
+
+   The share of ruptures differs between session numbers (none can start at a client's
+   first rated session, and few at the next), and the pooled residuals of the session
+   numbers before *s* dilute the share at *s*. Where there is a drop component, the
+   weight at *s* is therefore the session number's own: the weight that maximises the
+   likelihood of the residuals at *s* (pooled with the session numbers just before it
+   until ``adaptive_min_residuals``), the components kept as the pooled fit has them,
+   and it replaces the pooled weight where twice the log-likelihood ratio of the two
+   exceeds 3.841 (chi-squared, 1 df, 5%); the threshold maximises the expected F1 of
+   the residuals at *s* under that weight (Efron, 2008: one null and alternative for the
+   classes, a prior probability per class).
 5. *Subscales.* On an instrument with bond, goal and task subscales, steps 1-4 run on each
    subscale as well (a rupture of one subscale moves the total by a third of its depth);
    a session's posterior is the largest of the scales' posteriors, and one threshold on
@@ -85,6 +96,8 @@ Peel, D., & McLachlan, G. J. (2000). Robust mixture modelling using the t distri
 Statistics and Computing, 10, 339-348. doi:10.1023/A:1008981510081
 Efron, B. (2004). Large-scale simultaneous hypothesis testing: the choice of a null
 hypothesis. doi:10.1198/016214504000000089 (an empirical null fitted to the data).
+Efron, B. (2008). Simultaneous inference: when should hypothesis testing problems be
+combined? Annals of Applied Statistics, 2, 197-223. doi:10.1214/07-AOAS141
 Lipton, Z. C., Elkan, C., & Naryanaswamy, B. (2014). Optimal thresholding of classifiers to
 maximize F1 measure. doi:10.1007/978-3-662-44851-9_15
 Stiles, W. B., et al. (2004). Patterns of alliance development and the rupture-repair
@@ -174,13 +187,13 @@ class AdaptiveParams:
     previous session in the prediction, ``decay`` the weight per session of age of an
     earlier session in the client's level (1: the plain mean), ``scale`` the residual scale
     (alliance points), ``n_residuals`` the scaled residuals the mixture at that session
-    number rests on, ``weight`` the drop component's share, ``null_location``,
-    ``null_scale`` and ``null_df`` the null component (``null_df`` 0 for a normal),
-    ``drop_location`` and ``drop_scale`` the drop component, ``threshold`` the posterior
-    probability at or above which a session is flagged (NaN where the mixture is not
-    fitted; 1, with ``weight`` 1e-9, where the null alone describes the residuals better by
-    AIC: nothing is flagged), and ``null_items``/``drop_items`` (T x 13) each component's
-    distribution of
+    number rests on, ``weight`` the drop component's share at that session number (step
+    4), ``null_location``, ``null_scale`` and ``null_df`` the null component (``null_df``
+    0 for a normal), ``drop_location`` and ``drop_scale`` the drop component,
+    ``threshold`` the posterior probability at or above which a session is flagged (NaN
+    where the mixture is not fitted; 1, with ``weight`` 1e-9, where the null alone
+    describes the residuals better by AIC: nothing is flagged), and
+    ``null_items``/``drop_items`` (T x 13) each component's distribution of
     the summed rupture items 0-12 (uniform when the instrument asks none).
     """
 

@@ -533,7 +533,15 @@ def fit_mixtures(
                 # the components kept from the pooled fit, and its own expected-F1
                 # threshold (Efron, 2008: the separate-class model)
                 weight, thr_s = _session_weight(
-                    hist, censored, s, min_residuals, here, centres, best, best_nu, best_q0,
+                    hist,
+                    censored,
+                    s,
+                    min_residuals,
+                    here,
+                    centres,
+                    best,
+                    best_nu,
+                    best_q0,
                     best_q1,
                 )
             out[1, s] = weight
