@@ -53,7 +53,10 @@ from bordin.feedback.trajectories import (
 
 __all__ = ["compute_feedback", "detect_ruptures"]
 
+#: The detector x scale runs ``compute_feedback`` reports after the leading detector's run
+#: on the total (:func:`_reported`), in this order.
 _REPORTED: tuple[tuple[Detector, str], ...] = (
+    ("adaptive", "total"),
     ("bordin", "total"),
     ("sd_k1", "total"),
     ("sd_k2", "total"),
@@ -68,11 +71,24 @@ _REPORTED: tuple[tuple[Detector, str], ...] = (
 )
 
 
+def _reported(config: FeedbackConfig) -> list[tuple[Detector, str]]:
+    """The runs ``compute_feedback`` reports: the leading detector on the total first (its
+    events lead the table and are what a therapist sees), then the other detectors; the
+    adaptive detector only when ``config.reports_adaptive()``."""
+    lead: tuple[Detector, str] = (config.rupture_detector, "total")
+    rest = [
+        run
+        for run in _REPORTED
+        if run != lead and (run[0] != "adaptive" or config.reports_adaptive())
+    ]
+    return [lead, *rest]
+
+
 def detect_ruptures(
     scores: pd.DataFrame,
     *,
     alliance: str = "sac",
-    detector: Detector = "bordin",
+    detector: Detector | None = None,
     scale: str = "total",
     config: FeedbackConfig | None = None,
     norms: ClinicNorms | None = None,
@@ -86,9 +102,9 @@ def detect_ruptures(
     alliance
         Alliance instrument id (``sac``, ``wai_sr``).
     detector
-        ``bordin`` (default), ``sd_k1``, ``sd_k2``, ``reliable_change``, ``items`` or
-        ``adaptive``; see :func:`bordin.feedback.ruptures.run_detector` for each rule and
-        its source.
+        ``adaptive``, ``bordin``, ``sd_k1``, ``sd_k2``, ``reliable_change`` or ``items``;
+        see :func:`bordin.feedback.ruptures.run_detector` for each rule and its source.
+        None (default): the leading detector, ``config.rupture_detector``.
     scale
         ``total``, ``bond``, ``goal`` or ``task``.
     norms
@@ -107,6 +123,7 @@ def detect_ruptures(
         or norms fitted for another alliance instrument.
     """
     config = config or FeedbackConfig()
+    detector = config.rupture_detector if detector is None else detector
     prepared = prepare_scores(scores, alliance=alliance)
     rc = _alliance_rc(prepared, config) if scale == "total" else None
     inputs = None
@@ -189,7 +206,7 @@ def _rupture_side(
     notes: list[str] = []
     detections: dict[tuple[str, str], Detection] = {}
     rc = _alliance_rc(prepared, config)
-    for detector, scale in _REPORTED:
+    for detector, scale in _reported(config):
         if scale not in prepared.alliance:
             continue
         if detector == "reliable_change" and rc is None:
@@ -209,11 +226,11 @@ def _rupture_side(
             reliable_change=rc,
             inputs=inputs,
         )
-    main = detections[("bordin", "total")]  # first: its events lead the table
-    ruptures, bordin_events, main_counts = classify_repairs_counted(
+    main = detections[(config.rupture_detector, "total")]  # first: its events lead the table
+    ruptures, main_events, main_counts = classify_repairs_counted(
         list(detections.values()), prepared, config, pool
     )
-    return _Ruptures(ruptures, main, main_counts, bordin_events, detections, notes)
+    return _Ruptures(ruptures, main, main_counts, main_events, detections, notes)
 
 
 @dataclass(frozen=True)
@@ -221,9 +238,9 @@ class _Ruptures:
     """What the rupture side of the pipeline hands on."""
 
     table: pd.DataFrame
-    main: Detection
+    main: Detection  # the leading detector's run on the total (config.rupture_detector)
     counts: RuptureCounts
-    bordin_events: pd.DataFrame
+    main_events: pd.DataFrame
     detections: dict[tuple[str, str], Detection]
     notes: list[str]
 
@@ -344,6 +361,7 @@ def compute_feedback(
     prepared = prepare_scores(scores, alliance=alliance, outcomes=tuple(outcomes))
     if norms is not None:
         _checked_norms(norms, prepared, config)
+    notes: list[str] = []
     # Values computed on first use and cached on ``prepared`` are made here, before the
     # worker starts, so neither thread computes them while the other reads them.
     _ = prepared.session_int
@@ -373,10 +391,17 @@ def compute_feedback(
         else:
             inputs = _inputs_with_norms(prepared, config, norms)
             assessed = None
+            if config.reports_adaptive() and norms.lacks_rupture_model:
+                notes.append(
+                    "The clinic norms carry no adaptive rupture model (fitted before it was "
+                    "stored, or without it): the adaptive detector's parameters were fitted "
+                    "on these scores. Refit the norms to judge every client against the "
+                    "clinic's."
+                )
         outcome_side = pool.submit(_outcome_side, prepared, config, norms, assessed)
         ruptures = _rupture_side(prepared, config, inputs, pool)
         outcome = outcome_side.result()
-    notes = list(ruptures.notes)
+    notes += ruptures.notes
     if not prepared.risk:
         notes.append(
             "No risk-item columns (such as phq9_item9 or core10_item6) in the scores: risk "
@@ -406,7 +431,7 @@ def compute_feedback(
     def make_alerts() -> tuple[Alert, ...]:
         return build_alerts(
             latest_rows(list(data)),
-            ruptures.bordin_events,
+            ruptures.main_events,
             alliance=prepared.alliance_id,
             outcomes=outcome_ids,
             early_reference_source=early_source,
@@ -517,7 +542,7 @@ def _client_table(
     (computed here column-wise)."""
     groups = prepared.groups
     last = groups.last_row()
-    counts, events = ruptures.counts, ruptures.bordin_events
+    counts, events = ruptures.counts, ruptures.main_events
     event_client = groups.code[np.flatnonzero(ruptures.main.onset)]  # client of each event
     n = len(last)
     table: dict[str, Any] = {"client_id": latest["client_id"]}

@@ -187,6 +187,14 @@ class ClinicNorms:
     rupture_model: Mapping[str, AdaptiveParams] = field(default_factory=dict)
 
     # ---- use
+    @property
+    def lacks_rupture_model(self) -> bool:
+        """Whether the norms have alliance scales but no adaptive rupture model: stored
+        before the model was (a format-1 document, or a format-2 one fitted with
+        ``adaptive_in_norms`` off). The adaptive detector then fits its parameters on the
+        frame it is given; the service refits such a snapshot."""
+        return not self.rupture_model and any(s in self.within_sd for s in MODELLED_SCALES)
+
     def clinic_sd(self, scale: str, top: int, *, min_df: int) -> FloatArray:
         """The clinic's pooled within-client SD at session numbers 0..top-1, from the
         sessions numbered up to each (NaN until ``min_df`` pooled degrees of freedom)."""

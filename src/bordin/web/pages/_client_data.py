@@ -107,10 +107,16 @@ def _alliance(frame: Any, ruptures: list[dict[str, Any]]) -> dict[str, Any] | No
 
 
 def _ruptures(signals: list[Signal]) -> list[dict[str, Any]]:
+    """The leading detector's rupture events on the alliance total (the service computes
+    with the default :class:`~bordin.feedback.FeedbackConfig`, whose ``rupture_detector``
+    leads the alerts too)."""
+    from bordin.feedback import FeedbackConfig
+
+    leading = FeedbackConfig().rupture_detector
     events = []
     for signal in signals:
         data = signal.data or {}
-        if signal.kind != "rupture" or data.get("detector") != "bordin":
+        if signal.kind != "rupture" or data.get("detector") != leading:
             continue
         if data.get("scale") != "total":
             continue
