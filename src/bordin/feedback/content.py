@@ -93,7 +93,7 @@ REFERENCES: Final[dict[str, str]] = {
         "Flückiger, C., Del Re, A. C., Wampold, B. E., & Horvath, A. O. (2018). The alliance "
         "in adult psychotherapy: A meta-analytic synthesis. Psychotherapy, 55(4), 316-340. "
         "doi:10.1037/pst0000172"
-    ),    # the adaptive rupture detector's method (bordin.feedback._adaptive)
+    ),  # the adaptive rupture detector's method (bordin.feedback._adaptive)
     "dempster1977": (
         "Dempster, A. P., Laird, N. M., & Rubin, D. B. (1977). Maximum likelihood from "
         "incomplete data via the EM algorithm. Journal of the Royal Statistical Society B, "
