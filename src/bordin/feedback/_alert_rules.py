@@ -378,7 +378,7 @@ def _ruptures(
                 f"Alliance ({scale}) fell from about {fmt(pre)} to {fmt(ev['value'][k])} at "
                 f"session {onset} (a drop of {fmt(ev['depth'][k])}); the {component} "
                 f"component dropped most.{_MARKER_TEXT.get(marker, '')}"
-                f"{_probability_text(ev['evidence'][k]) if adaptive else ''}{tail}"
+                f"{_probability_text(ev['evidence'][k], config) if adaptive else ''}{tail}"
             ),
             evidence={
                 "onset": onset,
@@ -396,12 +396,18 @@ def _ruptures(
         )
 
 
-def _probability_text(posterior: float | None) -> str:
+def _probability_text(posterior: float | None, config: FeedbackConfig) -> str:
     """The adaptive detector's evidence in words: the posterior probability that the drop
     belongs to the ruptures of a mixture fitted on the clinic's ratings (EM: Dempster et
-    al., 1977; t null: Peel & McLachlan, 2000; empirical null: Efron, 2004)."""
+    al., 1977; t null: Peel & McLachlan, 2000; empirical null: Efron, 2004); where the
+    clinic has too few ratings at that session number for the mixture, the fallback rule
+    (a drop of ``sd_k_strict`` typical prediction errors; Stiles et al., 2004)."""
     if posterior is None or not math.isfinite(posterior):
-        return ""
+        return (
+            " This clinic has too few ratings at this session number for Bordin's rupture "
+            f"model: the drop was at least {config.sd_k_strict:g} times the clinic's typical "
+            "session-to-session prediction error (Stiles et al., 2004)."
+        )
     shown = "above 99%" if posterior >= 0.995 else f"{posterior:.0%}"
     return (
         " Fitted on this clinic's ratings, Bordin's rupture model puts the probability that "
