@@ -203,10 +203,18 @@ def _rupture_side(
         inputs.z(s)
     for done in warm:
         done.result()
+    runs = _reported(config)
+    adaptive_subs: list[Future[Any]] = []
+    if ("adaptive", "total") in runs and subscales:
+        # the adaptive detector's subscales (their evidence joins the total's) in the pool
+        # while this thread runs the other detectors; it runs last here, when they are done
+        inputs.item_levels()  # read by every scale: made before the pool starts
+        adaptive_subs = [pool.submit(inputs.adaptive_scale, s) for s in subscales]
+        runs = [run for run in runs if run != ("adaptive", "total")] + [("adaptive", "total")]
     notes: list[str] = []
-    detections: dict[tuple[str, str], Detection] = {}
+    found: dict[tuple[str, str], Detection] = {}
     rc = _alliance_rc(prepared, config)
-    for detector, scale in _reported(config):
+    for detector, scale in runs:
         if scale not in prepared.alliance:
             continue
         if detector == "reliable_change" and rc is None:
@@ -218,7 +226,10 @@ def _rupture_side(
             continue
         if detector == "items" and not prepared.items:
             continue
-        detections[(detector, scale)] = run_detector(
+        if detector == "adaptive":
+            for done in adaptive_subs:
+                done.result()
+        found[(detector, scale)] = run_detector(
             prepared,
             detector=detector,
             config=config,
@@ -226,6 +237,10 @@ def _rupture_side(
             reliable_change=rc,
             inputs=inputs,
         )
+    # in the reported order: the leading detector's events first
+    detections: dict[tuple[str, str], Detection] = {
+        run: found[run] for run in _reported(config) if run in found
+    }
     main = detections[(config.rupture_detector, "total")]  # first: its events lead the table
     ruptures, main_events, main_counts = classify_repairs_counted(
         list(detections.values()), prepared, config, pool
@@ -370,15 +385,16 @@ def compute_feedback(
             # Fit the norms from the frame's own pooled sums: the rules' scale statistics
             # (whose clinic SD is then exactly the fitted norms') and the outcome signals
             # are computed once, for the norms and for the rules.
-            inputs = RuptureInputs(prepared, config)
             pending = pool.submit(_assess_outcomes, prepared, config)
-            # the adaptive detector's parameters on the pool's second thread
-            modelled = pool.submit(fit_rupture_model, prepared, config)
+            # the adaptive detector's parameters, one scale per thread (the pool's and this)
+            model = fit_rupture_model(prepared, config, pool)
+            # the rules judge against the model just fitted (it is the norms'), not a second
+            # fit of their own
+            inputs = RuptureInputs(prepared, config, adaptive_params=model.get)
             sums = {
                 scale: inputs.stats(scale, baseline=scale == "total").clinic_sums
                 for scale in prepared.alliance
             }
-            model = modelled.result()
             assessed = pending.result()
             norms = fit_norms(
                 prepared,
