@@ -339,7 +339,9 @@ def compute_feedback(
         Thresholds; :class:`FeedbackConfig` defaults follow the cited sources.
     norms
         The clinic norms (:class:`bordin.feedback.ClinicNorms`): the clinic's within-client
-        SDs, expected-recovery curves and early-alliance reference. Without them they are
+        SDs, expected-recovery curves, early-alliance reference and the adaptive rupture
+        detector's parameters (norms without them: the adaptive detector fits them on
+        ``scores``, and ``notes`` says so). Without norms they are
         fitted on ``scores`` (:func:`bordin.feedback.fit_clinic_norms`). With them, each
         client's signals depend on that client's sessions alone.
 
@@ -356,6 +358,10 @@ def compute_feedback(
 
     Notes
     -----
+    The leading rupture detector (``config.rupture_detector``: the adaptive detector by
+    default, its parameters part of the clinic norms) gives the ruptures, repair status and
+    rupture alerts a therapist sees; the other detectors are reported beside it.
+
     The engine is a pipeline: prepare the frame; fit or take the clinic norms; run the
     rupture side (every detector and scale, then repairs) and the outcome side (ceiling,
     early alliance, risk, outcome status and curves); assemble the sessions table, the

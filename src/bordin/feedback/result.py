@@ -197,7 +197,7 @@ class FeedbackResult:
         if n_clients:
             codes = self.clients["rupture_code"].value_counts()
             lines.append(
-                "Ruptures (Bordin detector): "
+                f"Ruptures ({self.config.rupture_detector} detector): "
                 + ", ".join(
                     f"{k} {int(codes.get(k, 0))}"
                     for k in ("none", "open", "repaired", "unrepaired")
