@@ -551,7 +551,9 @@ def to_markdown(
         "session alliance check; each alert kind at each session as if it were the client's "
         "latest (`bordin.analytics.session_alerts`, the rules of docs/feedback.md, section 8). "
         "The engine's signals use no later session, so this equals recomputing the clinic on "
-        "the data up to that week (tested on a small clinic).",
+        "the data up to that week (tested on a small clinic). Rupture alerts come from the "
+        f'leading rupture detector (`rupture_detector="{FeedbackConfig().rupture_detector}"`; '
+        "docs/feedback.md, section 1), whose parameters are in the reference clinic's norms.",
         "- **Burden**: for each calendar week, the share of clients in treatment that week "
         "(first session on or before its Sunday, last on or after its Monday) whose latest "
         "session on or before the Sunday carries the alert. The typical week is the median "

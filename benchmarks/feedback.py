@@ -6,7 +6,8 @@ sessions (then keeps exactly that many, whole clients), writes the wide session-
 GAD-7), and times, in the same run:
 
 * ``pandas.read_csv`` -- the reference: the time just to load the data;
-* ``compute_feedback`` -- all signals (five rupture detectors on the total and the SD
+* ``compute_feedback`` -- all signals (the clinic norms with the adaptive rupture
+  detector's fit, six rupture detectors on the total and the SD
   criteria on each subscale, repairs, ceiling, early alliance, outcome status and expected
   curves for PHQ-9 and GAD-7, risk, alerts and the client table).
 

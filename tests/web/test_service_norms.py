@@ -134,3 +134,79 @@ def test_the_running_service_refreshes_on_its_own(world: World) -> None:
             time.sleep(0.05)
         assert client.get("/api/v1/health").status_code == 200
     assert len(_snapshots(world, "A")) == before + 1
+
+
+def _store_snapshot_without_rupture_model(world: World, clinic: str) -> int:
+    """Store, as the clinic's current snapshot, its norms without the adaptive rupture
+    model: what a snapshot stored before the adaptive detector led looks like."""
+    import dataclasses
+
+    from bordin.storage.actions._feedback import current_snapshot, snapshot_norms
+
+    with transaction(world.sessions_factory) as db:
+        current = current_snapshot(db, world.clinics[clinic])
+        assert current is not None
+        old = dataclasses.replace(snapshot_norms(current), rupture_model={})
+        assert old.lacks_rupture_model and "rupture_model" not in old.to_dict()
+        stored = NormsSnapshot(
+            clinic_id=current.clinic_id,
+            version=old.version,
+            reason="before the model",
+            source=old.source(),
+            sessions_at_fit=current.sessions_at_fit,
+            columns=list(current.columns),
+            data=old.to_dict(),
+        )
+        db.add(stored)
+        db.flush()
+        return int(stored.id)
+
+
+@pytest.mark.parametrize("world", BACKENDS, indirect=True)
+def test_a_snapshot_without_a_rupture_model_is_refitted_at_the_next_submission(
+    world: World,
+) -> None:
+    """Judged against a snapshot without the rupture model, a client's adaptive detector
+    would fit on that client's sessions alone (not what the clinic's export gives): the
+    submission refits the snapshot first, and the client is judged against the new one."""
+    old_id = _store_snapshot_without_rupture_model(world, "A")
+    response = world.anonymous().post(
+        f"/api/v1/forms/{world.open_tokens['ta1']}",
+        json={"answers": {"phq9": PHQ9_MILD, "sac": SAC_OK}},
+    )
+    assert response.status_code == 201, response.text
+    snapshots = _snapshots(world, "A")
+    assert snapshots[-2].id == old_id
+    assert snapshots[-1].reason == "rupture model" and snapshots[-1].data.get("rupture_model")
+    client_id = world.clients["ta1"]
+    with world.sessions_factory() as db:
+        norms_ids = set(db.scalars(select(Signal.norms_id).where(Signal.client_id == client_id)))
+        sessions = db.scalars(
+            select(Signal).where(Signal.client_id == client_id, Signal.kind == "session")
+        ).all()
+    assert norms_ids == {snapshots[-1].id}
+    assert sessions and all("rupture_adaptive" in s.data for s in sessions)
+    # once refitted, a submission refits nothing
+    response = world.anonymous().post(
+        f"/api/v1/forms/{world.open_tokens['ta2']}",
+        json={"answers": {"phq9": PHQ9_MILD, "sac": SAC_OK}},
+    )
+    assert response.status_code == 201, response.text
+    assert len(_snapshots(world, "A")) == len(snapshots)
+
+
+@pytest.mark.parametrize("world", BACKENDS, indirect=True)
+def test_the_scheduled_check_refits_a_snapshot_without_a_rupture_model(world: World) -> None:
+    state = world.app.state.bordin
+    refresh_due_norms_now(state)  # the world's later sessions came after its first snapshots
+    assert refresh_due_norms_now(state) == 0
+    _store_snapshot_without_rupture_model(world, "B")
+    with transaction(world.sessions_factory) as db:
+        due = actions.norms_due(
+            db, world.clinics["B"], every_sessions=0, max_age=timedelta(days=365)
+        )
+    assert due.due and due.reason == "rupture model"  # without any new session
+    assert refresh_due_norms_now(state) == 1
+    snapshots = _snapshots(world, "B")
+    assert snapshots[-1].reason == "rupture model" and snapshots[-1].data.get("rupture_model")
+    assert refresh_due_norms_now(state) == 0

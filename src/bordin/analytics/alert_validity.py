@@ -100,8 +100,9 @@ def session_alerts(
         signals (``risk``, ``weak_early_alliance``, ``uninformative`` and, per outcome,
         ``<outcome>_colour`` and ``<outcome>_status``).
     ruptures
-        ``FeedbackResult.ruptures``; only Bordin's detector on the alliance total raises
-        alerts, so other rows are ignored when ``detector`` and ``scale`` columns exist.
+        ``FeedbackResult.ruptures``; only the leading detector
+        (``config.rupture_detector``) on the alliance total raises alerts, so other rows
+        are ignored when ``detector`` and ``scale`` columns exist.
     outcomes
         Outcome instruments whose not-on-track colour and status raise alerts.
     primary
@@ -191,7 +192,7 @@ def _rupture_flags(
 
     events = ruptures
     if "detector" in events.columns and "scale" in events.columns:
-        keep = (events["detector"].astype(str) == "bordin") & (
+        keep = (events["detector"].astype(str) == config.rupture_detector) & (
             events["scale"].astype(str) == "total"
         )
         events = events.loc[keep]

@@ -7,8 +7,9 @@ and each figure carries its definition (:data:`DEFINITIONS`) to be shown beside 
 Definitions
 -----------
 ruptures
-    Rupture events found by Bordin's default detector (:func:`bordin.feedback.compute_feedback`,
-    detector ``bordin`` on the alliance total) over every session on record. Repaired: the
+    Rupture events found by Bordin's leading rupture detector
+    (:func:`bordin.feedback.compute_feedback`, detector ``config.rupture_detector`` on the
+    alliance total: the adaptive detector by default) over every session on record. Repaired: the
     alliance returned to its pre-rupture level within the repair window (3 sessions by
     default; Safran et al., 2011; Eubanks et al., 2018). Unrepaired: it did not. Open: the
     repair window has not ended yet at the client's latest session.
@@ -61,8 +62,8 @@ CLIENT_STATES: Final = ("in_treatment", "dropout", "ended", "unknown")
 
 DEFINITIONS: Final[dict[str, str]] = {
     "ruptures": (
-        "Rupture events found by Bordin's rupture detector on the alliance total, over every "
-        "session on record."
+        "Rupture events found by Bordin's leading rupture detector on the alliance total, over "
+        "every session on record."
     ),
     "ruptures_repaired": (
         "The alliance returned to its level before the rupture within {window} sessions."
@@ -202,7 +203,8 @@ class ClinicFiguresResult:
     repair_window
         Sessions within which a rupture counts as repaired.
     detector
-        The rupture detector counted (``bordin``, on the alliance total).
+        The rupture detector counted, on the alliance total (the feedback's
+        ``config.rupture_detector``: ``adaptive`` by default, or ``bordin``).
     alliance
         The alliance instrument the ruptures were found on.
     """
@@ -309,7 +311,8 @@ def summarise_clinic(
         scores, as_of=as_of, dropout_weeks=dropout_weeks, ended=ended, dropout=dropout
     )
     events = feedback.ruptures
-    events = events[(events["detector"] == "bordin") & (events["scale"] == "total")]
+    detector = feedback.config.rupture_detector
+    events = events[(events["detector"] == detector) & (events["scale"] == "total")]
     per_client = states.set_index("client_id")
     status = events["status"].astype(str)
     client = events["client_id"].astype(str)
@@ -345,6 +348,6 @@ def summarise_clinic(
         as_of=reference,
         dropout_weeks=dropout_weeks,
         repair_window=feedback.config.repair_window,
-        detector="bordin",
+        detector=detector,
         alliance=feedback.alliance,
     )

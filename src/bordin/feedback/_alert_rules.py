@@ -35,7 +35,7 @@ from bordin.feedback.alerts import (
     unrepaired_shown,
 )
 from bordin.feedback.config import FeedbackConfig
-from bordin.feedback.content import references_for, suggestions_for
+from bordin.feedback.content import detector_references, references_for, suggestions_for
 from bordin.feedback.wording import (
     colour_meaning,
     format_date,
@@ -136,6 +136,7 @@ class _Collector:
         severity: str | None = None,
         priority: int | None = None,
         tiebreak: int = 0,
+        references: tuple[str, ...] = (),
     ) -> None:
         default_severity, default_priority = ALERT_KINDS[kind]
         prio = default_priority if priority is None else priority
@@ -150,7 +151,7 @@ class _Collector:
                 explanation=explanation,
                 evidence=evidence,
                 suggestions=suggestions_for(kind) if suggestions is None else suggestions,
-                references=references_for(kind),
+                references=references_for(kind) + references,
             )
         )
         self.keys.append((-prio, row, _KIND_RANK[kind], tiebreak))
@@ -174,7 +175,8 @@ def build_alerts(
 
     ``latest`` holds one row per client in client order (the sessions table's columns at
     each client's last session: a data frame or a mapping of column arrays); ``events``
-    are the Bordin-detector rupture events on the alliance total. ``config`` gives the
+    are the leading detector's (``config.rupture_detector``) rupture events on the
+    alliance total. ``config`` gives the
     colours that raise a not-on-track alert, how long unrepaired ruptures and weak early
     alliance stay alerts, and the level of the prediction limit the colours refer to.
     ``dates`` (optional) is the date of each client's latest session, in the same order,
@@ -329,7 +331,9 @@ def _ruptures(
     out: _Collector, rows: _Latest, events: pd.DataFrame, *, alliance: str, config: FeedbackConfig
 ) -> None:
     """Open ruptures, and unrepaired ones for ``config.unrepaired_alert_sessions`` sessions
-    (Bordin detector)."""
+    (the leading detector's events). The adaptive detector's evidence is the posterior
+    probability of a rupture, said in words and cited (its method's references follow the
+    clinical ones); the fixed-constant detector's is an evidence score."""
     if not len(events):
         return
     repair_window = config.repair_window
@@ -346,6 +350,9 @@ def _ruptures(
 
     def fmt(value: float | None) -> str:
         return format_score(value, dec)
+
+    adaptive = config.rupture_detector == "adaptive"
+    method = detector_references(config.rupture_detector)
 
     for k, j in enumerate(idx.tolist()):
         i = int(position[j])
@@ -370,21 +377,42 @@ def _ruptures(
             explanation=(
                 f"Alliance ({scale}) fell from about {fmt(pre)} to {fmt(ev['value'][k])} at "
                 f"session {onset} (a drop of {fmt(ev['depth'][k])}); the {component} "
-                f"component dropped most.{_MARKER_TEXT.get(marker, '')}{tail}"
+                f"component dropped most.{_MARKER_TEXT.get(marker, '')}"
+                f"{_probability_text(ev['evidence'][k], config) if adaptive else ''}{tail}"
             ),
             evidence={
                 "onset": onset,
                 "pre_level": pre,
                 "value": ev["value"][k],
                 "depth": ev["depth"][k],
-                "evidence_score": ev["evidence"][k],
+                ("rupture_probability" if adaptive else "evidence_score"): ev["evidence"][k],
                 "component": component,
                 "marker": marker,
                 "status": ev["status"][k],
                 "status_session": ev["status_session"][k],
             },
             suggestions=suggestions_for(kind, component, marker),
+            references=method,
         )
+
+
+def _probability_text(posterior: float | None, config: FeedbackConfig) -> str:
+    """The adaptive detector's evidence in words: the posterior probability that the drop
+    belongs to the ruptures of a mixture fitted on the clinic's ratings (EM: Dempster et
+    al., 1977; t null: Peel & McLachlan, 2000; empirical null: Efron, 2004); where the
+    clinic has too few ratings at that session number for the mixture, the fallback rule
+    (a drop of ``sd_k_strict`` typical prediction errors; Stiles et al., 2004)."""
+    if posterior is None or not math.isfinite(posterior):
+        return (
+            " This clinic has too few ratings at this session number for Bordin's rupture "
+            f"model: the drop was at least {config.sd_k_strict:g} times the clinic's typical "
+            "session-to-session prediction error (Stiles et al., 2004)."
+        )
+    shown = "above 99%" if posterior >= 0.995 else f"{posterior:.0%}"
+    return (
+        " Fitted on this clinic's ratings, Bordin's rupture model puts the probability that "
+        f"a drop like this is a rupture rather than chance variation at {shown}."
+    )
 
 
 def _weak_early_alliance(

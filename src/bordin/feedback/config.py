@@ -13,8 +13,15 @@ is recorded in the result.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final, Literal, get_args
 
-__all__ = ["FeedbackConfig"]
+from bordin.errors import InputError
+
+__all__ = ["LEADING_DETECTORS", "FeedbackConfig", "LeadingDetector"]
+
+#: The rupture detectors that can lead (whose events a therapist sees).
+LeadingDetector = Literal["adaptive", "bordin"]
+LEADING_DETECTORS: Final[tuple[str, ...]] = get_args(LeadingDetector)
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,20 @@ class FeedbackConfig:
     bordin_item_weight
         Evidence added per point of the summed rupture items (tension, feeling
         misunderstood, withdrawal).
+    rupture_detector
+        The rupture detector that leads: its events on the alliance total are the ruptures,
+        repair status and rupture alerts a therapist sees (the sessions table's
+        ``alliance_baseline``, ``alliance_evidence``, ``rupture_onset`` and rupture counts,
+        the client table, the alerts, pages, report and exports). ``"adaptive"`` (default):
+        every parameter estimated from the clinic (:mod:`bordin.feedback._adaptive`), its
+        evidence the posterior probability of a rupture; on the independent validation
+        family of docs/feedback-validation.md it is within 0.03 F1 of an oracle-tuned rule
+        in far more settings than the fixed-constant detector. ``"bordin"``: the
+        fixed-constant detector (``bordin_*`` fields), its evidence a drop in SD units plus
+        weighted rupture items; set it (with ``adaptive_in_norms=False``) to get the
+        feedback as it was before the adaptive detector led. Both are reported either way
+        (``result.ruptures``, column ``detector``) while the adaptive detector's parameters
+        are fitted (``adaptive_in_norms``).
     adaptive_min_residuals
         Prediction residuals (pooled over session numbers up to *t*) the clinic needs before
         the adaptive detector fits its mixture at session *t*; until then it flags a drop of
@@ -63,9 +84,11 @@ class FeedbackConfig:
     adaptive_in_norms
         Fit the adaptive detector's parameters into the clinic norms (``rupture_model``),
         so that ``detect_ruptures(..., detector="adaptive", norms=...)`` uses the clinic's
-        parameters for a single client. Off by default: the adaptive detector is an option
-        (not one of the detectors ``compute_feedback`` reports), and its fit costs time on
-        every call that fits norms. Without it the detector fits on the data it is given.
+        parameters for a single client: on by default, so that a client judged alone against
+        the clinic's norms (the service's path) gets what ``compute_feedback`` on the whole
+        clinic gives. Off, the adaptive detector is not reported (unless it leads) and
+        fits its parameters on the data it is given; off with ``rupture_detector="bordin"``
+        is the feedback before the adaptive detector led, without the fit's cost.
     repair_window
         Sessions after onset within which alliance must return to its pre-rupture level for
         the rupture to count as repaired (McLaughlin et al., 2014 use a V-shape over 3).
@@ -125,8 +148,9 @@ class FeedbackConfig:
     bordin_threshold: float = 3.0
     bordin_threshold_no_items: float = 2.0
     bordin_item_weight: float = 2.0
+    rupture_detector: LeadingDetector = "adaptive"
     adaptive_min_residuals: int = 200
-    adaptive_in_norms: bool = False
+    adaptive_in_norms: bool = True
     repair_window: int = 3
     ceiling_sessions: int = 3
     early_session: int = 3
@@ -139,10 +163,22 @@ class FeedbackConfig:
     min_clinic_clients: int = 200
     response_fraction: float = 0.5
 
+    def __post_init__(self) -> None:
+        if self.rupture_detector not in LEADING_DETECTORS:
+            raise InputError(
+                f"unknown leading rupture detector {self.rupture_detector!r}; use one of "
+                f"{LEADING_DETECTORS}"
+            )
+
+    def reports_adaptive(self) -> bool:
+        """Whether ``compute_feedback`` runs (and reports) the adaptive detector: when it
+        leads, or when its parameters are fitted into the clinic norms."""
+        return self.rupture_detector == "adaptive" or self.adaptive_in_norms
+
     def early_alert_until(self) -> int:
         """Last session at which weak early alliance is shown as an alert."""
         return self.early_session + self.early_alert_sessions - 1
 
-    def as_dict(self) -> dict[str, float | int | None]:
+    def as_dict(self) -> dict[str, float | int | str | None]:
         """The configuration as a plain dictionary (for JSON output)."""
         return {name: getattr(self, name) for name in self.__dataclass_fields__}

@@ -9,7 +9,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Final
 
-__all__ = ["REFERENCES", "SUGGESTIONS", "references_for", "suggestions_for"]
+__all__ = [
+    "REFERENCES",
+    "SUGGESTIONS",
+    "detector_references",
+    "references_for",
+    "suggestions_for",
+]
 
 REFERENCES: Final[dict[str, str]] = {
     "eubanks2018": (
@@ -87,6 +93,20 @@ REFERENCES: Final[dict[str, str]] = {
         "Flückiger, C., Del Re, A. C., Wampold, B. E., & Horvath, A. O. (2018). The alliance "
         "in adult psychotherapy: A meta-analytic synthesis. Psychotherapy, 55(4), 316-340. "
         "doi:10.1037/pst0000172"
+    ),  # the adaptive rupture detector's method (bordin.feedback._adaptive)
+    "dempster1977": (
+        "Dempster, A. P., Laird, N. M., & Rubin, D. B. (1977). Maximum likelihood from "
+        "incomplete data via the EM algorithm. Journal of the Royal Statistical Society B, "
+        "39(1), 1-38."
+    ),
+    "peel2000": (
+        "Peel, D., & McLachlan, G. J. (2000). Robust mixture modelling using the t "
+        "distribution. Statistics and Computing, 10, 339-348. doi:10.1023/A:1008981510081"
+    ),
+    "efron2004": (
+        "Efron, B. (2004). Large-scale simultaneous hypothesis testing: The choice of a null "
+        "hypothesis. Journal of the American Statistical Association, 99(465), 96-104. "
+        "doi:10.1198/016214504000000089"
     ),
 }
 
@@ -177,6 +197,22 @@ def suggestions_for(
             out = out + SUGGESTIONS[f"marker_{marker}"]
         return out
     return SUGGESTIONS.get(kind, ())
+
+
+#: The method behind each rupture detector's evidence, cited beside a rupture alert's
+#: clinical literature. The adaptive detector's evidence is the posterior probability of
+#: the drop component of a two-component mixture fitted by EM on the clinic's ratings;
+#: the fixed-constant detector's is a drop in the clinic's within-client SD units.
+_DETECTOR_REFS: Final[dict[str, tuple[str, ...]]] = {
+    "adaptive": ("dempster1977", "peel2000", "efron2004"),
+    "bordin": (),
+}
+
+
+@lru_cache(maxsize=8)
+def detector_references(detector: str) -> tuple[str, ...]:
+    """Full citations of the method behind a rupture detector's evidence."""
+    return tuple(REFERENCES[key] for key in _DETECTOR_REFS.get(detector, ()))
 
 
 @lru_cache(maxsize=64)

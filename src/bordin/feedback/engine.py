@@ -53,7 +53,10 @@ from bordin.feedback.trajectories import (
 
 __all__ = ["compute_feedback", "detect_ruptures"]
 
+#: The detector x scale runs ``compute_feedback`` reports after the leading detector's run
+#: on the total (:func:`_reported`), in this order.
 _REPORTED: tuple[tuple[Detector, str], ...] = (
+    ("adaptive", "total"),
     ("bordin", "total"),
     ("sd_k1", "total"),
     ("sd_k2", "total"),
@@ -68,11 +71,24 @@ _REPORTED: tuple[tuple[Detector, str], ...] = (
 )
 
 
+def _reported(config: FeedbackConfig) -> list[tuple[Detector, str]]:
+    """The runs ``compute_feedback`` reports: the leading detector on the total first (its
+    events lead the table and are what a therapist sees), then the other detectors; the
+    adaptive detector only when ``config.reports_adaptive()``."""
+    lead: tuple[Detector, str] = (config.rupture_detector, "total")
+    rest = [
+        run
+        for run in _REPORTED
+        if run != lead and (run[0] != "adaptive" or config.reports_adaptive())
+    ]
+    return [lead, *rest]
+
+
 def detect_ruptures(
     scores: pd.DataFrame,
     *,
     alliance: str = "sac",
-    detector: Detector = "bordin",
+    detector: Detector | None = None,
     scale: str = "total",
     config: FeedbackConfig | None = None,
     norms: ClinicNorms | None = None,
@@ -86,9 +102,9 @@ def detect_ruptures(
     alliance
         Alliance instrument id (``sac``, ``wai_sr``).
     detector
-        ``bordin`` (default), ``sd_k1``, ``sd_k2``, ``reliable_change``, ``items`` or
-        ``adaptive``; see :func:`bordin.feedback.ruptures.run_detector` for each rule and
-        its source.
+        ``adaptive``, ``bordin``, ``sd_k1``, ``sd_k2``, ``reliable_change`` or ``items``;
+        see :func:`bordin.feedback.ruptures.run_detector` for each rule and its source.
+        None (default): the leading detector, ``config.rupture_detector``.
     scale
         ``total``, ``bond``, ``goal`` or ``task``.
     norms
@@ -107,6 +123,7 @@ def detect_ruptures(
         or norms fitted for another alliance instrument.
     """
     config = config or FeedbackConfig()
+    detector = config.rupture_detector if detector is None else detector
     prepared = prepare_scores(scores, alliance=alliance)
     rc = _alliance_rc(prepared, config) if scale == "total" else None
     inputs = None
@@ -186,10 +203,18 @@ def _rupture_side(
         inputs.z(s)
     for done in warm:
         done.result()
+    runs = _reported(config)
+    adaptive_subs: list[Future[Any]] = []
+    if ("adaptive", "total") in runs and subscales:
+        # the adaptive detector's subscales (their evidence joins the total's) in the pool
+        # while this thread runs the other detectors; it runs last here, when they are done
+        inputs.item_levels()  # read by every scale: made before the pool starts
+        adaptive_subs = [pool.submit(inputs.adaptive_scale, s) for s in subscales]
+        runs = [run for run in runs if run != ("adaptive", "total")] + [("adaptive", "total")]
     notes: list[str] = []
-    detections: dict[tuple[str, str], Detection] = {}
+    found: dict[tuple[str, str], Detection] = {}
     rc = _alliance_rc(prepared, config)
-    for detector, scale in _REPORTED:
+    for detector, scale in runs:
         if scale not in prepared.alliance:
             continue
         if detector == "reliable_change" and rc is None:
@@ -201,7 +226,10 @@ def _rupture_side(
             continue
         if detector == "items" and not prepared.items:
             continue
-        detections[(detector, scale)] = run_detector(
+        if detector == "adaptive":
+            for done in adaptive_subs:
+                done.result()
+        found[(detector, scale)] = run_detector(
             prepared,
             detector=detector,
             config=config,
@@ -209,11 +237,15 @@ def _rupture_side(
             reliable_change=rc,
             inputs=inputs,
         )
-    main = detections[("bordin", "total")]  # first: its events lead the table
-    ruptures, bordin_events, main_counts = classify_repairs_counted(
+    # in the reported order: the leading detector's events first
+    detections: dict[tuple[str, str], Detection] = {
+        run: found[run] for run in _reported(config) if run in found
+    }
+    main = detections[(config.rupture_detector, "total")]  # first: its events lead the table
+    ruptures, main_events, main_counts = classify_repairs_counted(
         list(detections.values()), prepared, config, pool
     )
-    return _Ruptures(ruptures, main, main_counts, bordin_events, detections, notes)
+    return _Ruptures(ruptures, main, main_counts, main_events, detections, notes)
 
 
 @dataclass(frozen=True)
@@ -221,9 +253,9 @@ class _Ruptures:
     """What the rupture side of the pipeline hands on."""
 
     table: pd.DataFrame
-    main: Detection
+    main: Detection  # the leading detector's run on the total (config.rupture_detector)
     counts: RuptureCounts
-    bordin_events: pd.DataFrame
+    main_events: pd.DataFrame
     detections: dict[tuple[str, str], Detection]
     notes: list[str]
 
@@ -307,7 +339,9 @@ def compute_feedback(
         Thresholds; :class:`FeedbackConfig` defaults follow the cited sources.
     norms
         The clinic norms (:class:`bordin.feedback.ClinicNorms`): the clinic's within-client
-        SDs, expected-recovery curves and early-alliance reference. Without them they are
+        SDs, expected-recovery curves, early-alliance reference and the adaptive rupture
+        detector's parameters (norms without them: the adaptive detector fits them on
+        ``scores``, and ``notes`` says so). Without norms they are
         fitted on ``scores`` (:func:`bordin.feedback.fit_clinic_norms`). With them, each
         client's signals depend on that client's sessions alone.
 
@@ -324,6 +358,10 @@ def compute_feedback(
 
     Notes
     -----
+    The leading rupture detector (``config.rupture_detector``: the adaptive detector by
+    default, its parameters part of the clinic norms) gives the ruptures, repair status and
+    rupture alerts a therapist sees; the other detectors are reported beside it.
+
     The engine is a pipeline: prepare the frame; fit or take the clinic norms; run the
     rupture side (every detector and scale, then repairs) and the outcome side (ceiling,
     early alliance, risk, outcome status and curves); assemble the sessions table, the
@@ -344,6 +382,7 @@ def compute_feedback(
     prepared = prepare_scores(scores, alliance=alliance, outcomes=tuple(outcomes))
     if norms is not None:
         _checked_norms(norms, prepared, config)
+    notes: list[str] = []
     # Values computed on first use and cached on ``prepared`` are made here, before the
     # worker starts, so neither thread computes them while the other reads them.
     _ = prepared.session_int
@@ -352,15 +391,16 @@ def compute_feedback(
             # Fit the norms from the frame's own pooled sums: the rules' scale statistics
             # (whose clinic SD is then exactly the fitted norms') and the outcome signals
             # are computed once, for the norms and for the rules.
-            inputs = RuptureInputs(prepared, config)
             pending = pool.submit(_assess_outcomes, prepared, config)
-            # the adaptive detector's parameters on the pool's second thread
-            modelled = pool.submit(fit_rupture_model, prepared, config)
+            # the adaptive detector's parameters, one scale per thread (the pool's and this)
+            model = fit_rupture_model(prepared, config, pool)
+            # the rules judge against the model just fitted (it is the norms'), not a second
+            # fit of their own
+            inputs = RuptureInputs(prepared, config, adaptive_params=model.get)
             sums = {
                 scale: inputs.stats(scale, baseline=scale == "total").clinic_sums
                 for scale in prepared.alliance
             }
-            model = modelled.result()
             assessed = pending.result()
             norms = fit_norms(
                 prepared,
@@ -373,10 +413,17 @@ def compute_feedback(
         else:
             inputs = _inputs_with_norms(prepared, config, norms)
             assessed = None
+            if config.reports_adaptive() and norms.lacks_rupture_model:
+                notes.append(
+                    "The clinic norms carry no adaptive rupture model (fitted before it was "
+                    "stored, or without it): the adaptive detector's parameters were fitted "
+                    "on these scores. Refit the norms to judge every client against the "
+                    "clinic's."
+                )
         outcome_side = pool.submit(_outcome_side, prepared, config, norms, assessed)
         ruptures = _rupture_side(prepared, config, inputs, pool)
         outcome = outcome_side.result()
-    notes = list(ruptures.notes)
+    notes += ruptures.notes
     if not prepared.risk:
         notes.append(
             "No risk-item columns (such as phq9_item9 or core10_item6) in the scores: risk "
@@ -406,7 +453,7 @@ def compute_feedback(
     def make_alerts() -> tuple[Alert, ...]:
         return build_alerts(
             latest_rows(list(data)),
-            ruptures.bordin_events,
+            ruptures.main_events,
             alliance=prepared.alliance_id,
             outcomes=outcome_ids,
             early_reference_source=early_source,
@@ -517,7 +564,7 @@ def _client_table(
     (computed here column-wise)."""
     groups = prepared.groups
     last = groups.last_row()
-    counts, events = ruptures.counts, ruptures.bordin_events
+    counts, events = ruptures.counts, ruptures.main_events
     event_client = groups.code[np.flatnonzero(ruptures.main.onset)]  # client of each event
     n = len(last)
     table: dict[str, Any] = {"client_id": latest["client_id"]}

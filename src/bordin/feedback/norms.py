@@ -50,13 +50,14 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from bordin.errors import InputError
 from bordin.feedback._adaptive import (
+    AdaptiveDetection,
     AdaptiveParams,
     adaptive_detect,
     combine_detections,
@@ -187,6 +188,14 @@ class ClinicNorms:
     rupture_model: Mapping[str, AdaptiveParams] = field(default_factory=dict)
 
     # ---- use
+    @property
+    def lacks_rupture_model(self) -> bool:
+        """Whether the norms have alliance scales but no adaptive rupture model: stored
+        before the model was (a format-1 document, or a format-2 one fitted with
+        ``adaptive_in_norms`` off). The adaptive detector then fits its parameters on the
+        frame it is given; the service refits such a snapshot."""
+        return not self.rupture_model and any(s in self.within_sd for s in MODELLED_SCALES)
+
     def clinic_sd(self, scale: str, top: int, *, min_df: int) -> FloatArray:
         """The clinic's pooled within-client SD at session numbers 0..top-1, from the
         sessions numbered up to each (NaN until ``min_df`` pooled degrees of freedom)."""
@@ -505,7 +514,9 @@ def fit_norms(
     }
     reference, source = early_reference(prepared, config)
     sess = prepared.session_int
-    model = rupture_model if rupture_model is not None else fit_rupture_model(prepared, config)
+    model = (
+        rupture_model if rupture_model is not None else fit_rupture_model(prepared, config, pool)
+    )
     return ClinicNorms(
         alliance=prepared.alliance_id,
         outcomes=outcomes,
@@ -528,10 +539,35 @@ def fit_norms(
     )
 
 
-def fit_rupture_model(prepared: Prepared, config: FeedbackConfig) -> dict[str, AdaptiveParams]:
+_T = TypeVar("_T")
+
+
+def _map_shared(
+    make: Callable[[str], _T], keys: Sequence[str], pool: Executor | None
+) -> dict[str, _T]:
+    """``{key: make(key)}`` in the order of ``keys``. With a pool, every key but the first
+    is submitted to it while this thread makes the first; then this thread takes back the
+    ones no worker has started (``Future.cancel`` succeeds only on those) and makes them
+    itself, so neither the pool's other work nor a busy worker leaves it idle. Each
+    ``make`` only reads shared inputs (the kernels release the GIL), so the result is the
+    same as without a pool."""
+    if pool is None or len(keys) < 2:
+        return {key: make(key) for key in keys}
+    pending = {key: pool.submit(make, key) for key in keys[1:]}
+    done = {keys[0]: make(keys[0])}
+    for key in reversed(keys[1:]):
+        if pending[key].cancel():
+            done[key] = make(key)
+    return {key: done[key] if key in done else pending[key].result() for key in keys}
+
+
+def fit_rupture_model(
+    prepared: Prepared, config: FeedbackConfig, pool: Executor | None = None
+) -> dict[str, AdaptiveParams]:
     """The adaptive rupture detector's parameters of each scale in :data:`MODELLED_SCALES`
     that the frame has (:func:`bordin.feedback._adaptive.fit_adaptive`); none unless
-    ``config.adaptive_in_norms``."""
+    ``config.adaptive_in_norms``. With a ``pool``, the scales are fitted on its threads
+    beside the calling thread (the result is the same)."""
     if not config.adaptive_in_norms:
         return {}
     sess = prepared.session_int
@@ -542,8 +578,9 @@ def fit_rupture_model(prepared: Prepared, config: FeedbackConfig) -> dict[str, A
     # the item sum exactly as the detectors compute it (bordin.feedback.ruptures)
     item_sum = row_features([none, none, none], items, config.item_threshold, n)[4]
     levels = item_levels(item_sum, n)
-    model: dict[str, AdaptiveParams] = {
-        scale: fit_adaptive(
+
+    def fit(scale: str) -> AdaptiveParams:
+        return fit_adaptive(
             prepared.alliance[scale],
             prepared.groups.first,
             sess,
@@ -553,9 +590,9 @@ def fit_rupture_model(prepared: Prepared, config: FeedbackConfig) -> dict[str, A
             min_scale_n=config.clinic_sd_min_df,
             min_residuals=config.adaptive_min_residuals,
         )
-        for scale in MODELLED_SCALES
-        if scale in prepared.alliance
-    }
+
+    scales = [scale for scale in MODELLED_SCALES if scale in prepared.alliance]
+    model: dict[str, AdaptiveParams] = _map_shared(fit, scales, pool)
     if "total" in model and len(model) > 1:
         # the threshold on the combined posterior of the total and its subscales, fitted on
         # the same sessions (bordin.feedback._adaptive.combined_thresholds)
@@ -563,17 +600,18 @@ def fit_rupture_model(prepared: Prepared, config: FeedbackConfig) -> dict[str, A
         keep = fit_sample(prepared.groups.first)
         rows = slice(None) if keep is None else keep
         first, at = prepared.groups.first[rows], sess[rows]
-        found = {
-            scale: adaptive_detect(
+
+        def detect(scale: str) -> AdaptiveDetection:
+            return adaptive_detect(
                 prepared.alliance[scale][rows],
                 first,
                 at,
                 levels[rows],
-                params,
+                model[scale],
                 config.sd_k_strict,
             )
-            for scale, params in model.items()
-        }
+
+        found = _map_shared(detect, scales, pool)
         subs = [found[s] for s in SUBSCALES if s in found]
         posterior = combine_detections(found["total"], subs, at, np.zeros(top)).posterior
         model["total"] = dataclasses.replace(

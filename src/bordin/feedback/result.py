@@ -18,7 +18,7 @@ from bordin.feedback.norms import ClinicNorms
 
 __all__ = ["SCHEMA_VERSION", "FeedbackResult"]
 
-SCHEMA_VERSION: Final = "1.1"
+SCHEMA_VERSION: Final = "1.2"
 
 
 def _python_value(value: Any) -> Any:
@@ -79,8 +79,9 @@ class FeedbackResult:
         look-ahead), sorted by client and session.
     ruptures
         One row per detected rupture event, for every detector and scale (columns in
-        :data:`bordin.feedback.RUPTURE_COLUMNS`); Bordin's default detector on the total
-        is ``detector == "bordin"`` and ``scale == "total"``.
+        :data:`bordin.feedback.RUPTURE_COLUMNS`), the leading detector's events on the
+        total first (``detector == config.rupture_detector`` and ``scale == "total"``: the
+        ruptures a therapist sees).
     clients
         One row per client: the state at their latest session and ``priority`` for ordering a
         caseload (highest first).
@@ -196,7 +197,7 @@ class FeedbackResult:
         if n_clients:
             codes = self.clients["rupture_code"].value_counts()
             lines.append(
-                "Ruptures (Bordin detector): "
+                f"Ruptures ({self.config.rupture_detector} detector): "
                 + ", ".join(
                     f"{k} {int(codes.get(k, 0))}"
                     for k in ("none", "open", "repaired", "unrepaired")

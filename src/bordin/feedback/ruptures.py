@@ -1,4 +1,8 @@
-"""Alliance rupture detection: the published criteria and Bordin's default detector.
+"""Alliance rupture detection: the published criteria and Bordin's two detectors.
+
+The adaptive detector (:mod:`bordin.feedback._adaptive`) leads by default
+(``FeedbackConfig.rupture_detector``); the fixed-constant detector (``bordin``) is an
+option.
 
 A rupture is a deterioration in the collaborative relationship between client and therapist
 (Safran & Muran, 2000). Session-by-session alliance ratings show it as a drop; the published
@@ -313,7 +317,8 @@ def run_detector(
         clinic's within-client SD (Gumz et al., 2012). ``reliable_change``: a drop of at
         least the scale's reliable-change threshold (Jacobson & Truax, 1991).
         ``items``: a self-reported rupture item (tension, feeling misunderstood, wanting to
-        withdraw) at or above ``item_threshold``. ``bordin``: the project's default, below.
+        withdraw) at or above ``item_threshold``. ``bordin``: the project's fixed-constant
+        detector, below (an option; it led before the adaptive detector).
         ``adaptive``: every parameter estimated from the clinic (prediction weight, residual
         scale, a t-null/normal-drop mixture with the rupture items as a second feature, an
         expected-F1 posterior threshold; on the total, the subscales' posteriors join the

@@ -23,7 +23,7 @@ def warm_up_engines() -> float:
     first call's time at once.
     """
     started = time.perf_counter()
-    from bordin.feedback import compute_feedback
+    from bordin.feedback import ClinicNorms, compute_feedback
     from bordin.scoring import score_responses
     from bordin.simulate import SimulationConfig, simulate_clinic
 
@@ -31,13 +31,21 @@ def warm_up_engines() -> float:
     scores = score_responses(clinic.responses)
     result = compute_feedback(scores, alliance="sac", outcomes=("phq9", "gad7"))
     _ = result.alerts  # alerts are built lazily
-    # what a submission runs: one client at a time against the clinic's norms, as records
-    for _client, one in scores.groupby("client_id", sort=True):
-        alone = compute_feedback(
-            one.reset_index(drop=True),
-            alliance="sac",
-            outcomes=("phq9", "gad7"),
-            norms=result.norms,
-        )
-        _ = alone.alerts, alone.records("sessions"), alone.records("clients")
+    # what a submission runs: one client at a time against the clinic's norms, as records;
+    # the norms as fitted and as read back from a stored snapshot, and a snapshot fitted on
+    # fewer session numbers than the client has (the adaptive rupture model's parameters
+    # are then extended: the kernels see arrays with other flags)
+    early = compute_feedback(
+        scores[scores["session"] <= 2], alliance="sac", outcomes=("phq9", "gad7")
+    ).norms
+    stored = [ClinicNorms.from_dict(n.to_dict()) for n in (result.norms, early)]
+    for norms in (result.norms, *stored):
+        for _client, one in scores.groupby("client_id", sort=True):
+            alone = compute_feedback(
+                one.reset_index(drop=True),
+                alliance="sac",
+                outcomes=("phq9", "gad7"),
+                norms=norms,
+            )
+            _ = alone.alerts, alone.records("sessions"), alone.records("clients")
     return time.perf_counter() - started

@@ -49,7 +49,8 @@ def _sessions(n: int, client: str = "a", **columns: object) -> pd.DataFrame:
 NO_RUPTURES = pd.DataFrame(columns=["client_id", "onset", "status", "status_session"])
 
 
-def _ruptures(*rows: tuple[str, int, str, int], detector: str = "bordin") -> pd.DataFrame:
+def _ruptures(*rows: tuple[str, int, str, int], detector: str = "adaptive") -> pd.DataFrame:
+    """Rupture events of the leading detector (adaptive by default) on the total."""
     frame = pd.DataFrame(rows, columns=["client_id", "onset", "status", "status_session"])
     frame["detector"] = detector
     frame["scale"] = "total"
@@ -99,7 +100,7 @@ def test_session_alerts_follow_the_dashboard_rules() -> None:
         [
             _ruptures(("a", 2, "unrepaired", 5)),  # open at 2-4, unrepaired from 5
             _ruptures(("a", 7, "repaired", 8)),  # open at 7 only
-            _ruptures(("a", 1, "unrepaired", 4), detector="sd_k1"),  # not Bordin's: ignored
+            _ruptures(("a", 1, "unrepaired", 4), detector="sd_k1"),  # does not lead: ignored
         ]
     )
     config = FeedbackConfig(yellow_alert=True, unrepaired_alert_sessions=2, early_alert_sessions=4)

@@ -80,12 +80,13 @@ def test_a_bad_date_names_its_row() -> None:
     assert info.value.row == 4 and info.value.column == "date"
 
 
-def test_figures_count_the_bordin_detector_events() -> None:
+def test_figures_count_the_leading_detector_events() -> None:
     scores = _scores()
     feedback = compute_feedback(scores, alliance="sac", outcomes=())
     figures = summarise_clinic(scores, feedback, as_of=date(2026, 6, 8), ended=["done"])
+    assert figures.detector == feedback.config.rupture_detector == "adaptive"
     events = feedback.ruptures[
-        (feedback.ruptures["detector"] == "bordin") & (feedback.ruptures["scale"] == "total")
+        (feedback.ruptures["detector"] == "adaptive") & (feedback.ruptures["scale"] == "total")
     ]
     assert figures.value("ruptures") == len(events)
     for status in ("repaired", "unrepaired", "open"):

@@ -86,7 +86,7 @@ def test_an_unrepaired_rupture_is_an_alert_at_its_declaration_only() -> None:
     events = compute_feedback(frame, outcomes=()).ruptures
     event = events[
         (events["client_id"] == "target")
-        & (events["detector"] == "bordin")
+        & (events["detector"] == FeedbackConfig().rupture_detector)  # the alerts' detector
         & (events["scale"] == "total")
     ].iloc[0]
     assert (event["onset"], event["status"], event["status_session"]) == (4, "unrepaired", 7)

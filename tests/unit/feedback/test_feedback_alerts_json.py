@@ -98,7 +98,7 @@ def test_alerts_frame_and_summary(result: FeedbackResult) -> None:
     assert len(frame) == len(result.alerts)
     assert list(frame.columns[:5]) == ["client_id", "session", "kind", "severity", "priority"]
     text = result.summary()
-    assert "Ruptures (Bordin detector)" in text and "alert(s)" in text
+    assert "Ruptures (adaptive detector)" in text and "alert(s)" in text
     pd.testing.assert_frame_equal(result.to_frame(), result.clients)
 
 

@@ -54,10 +54,17 @@ def test_a_small_clinic_says_its_curves_come_from_the_bundled_norms() -> None:
     # the session alliance check has a concern cutoff: the early reference is the instrument's
     assert described["early_reference"]["origin"] == "instrument"
     assert norms.source() == "mixed"
-    assert "rupture_model_total" not in described  # not asked for (adaptive_in_norms)
+    # the adaptive rupture model is fitted by default (it leads), on too few residuals here
+    assert described["rupture_model_total"]["origin"] == "none"
+    without = fit_clinic_norms(
+        _clinic(12), outcomes=("phq9",), config=FeedbackConfig(adaptive_in_norms=False)
+    )
+    assert "rupture_model_total" not in without.describe()
+    assert without.lacks_rupture_model and not norms.lacks_rupture_model
     big = FeedbackConfig(min_clinic_clients=5)
     assert norms.describe(big)["curve_phq9"]["origin"] == "clinic"
-    assert norms.source(big) == "clinic"
+    assert norms.source(big) == "mixed"  # the rupture model rests on too few residuals
+    assert without.source(big) == "clinic"
     adaptive = fit_clinic_norms(
         _clinic(12), outcomes=("phq9",), config=FeedbackConfig(adaptive_in_norms=True)
     )

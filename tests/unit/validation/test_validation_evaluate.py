@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bordin.feedback import ClinicNorms
+from bordin.feedback import ClinicNorms, FeedbackConfig
 from bordin.validation import (
     FAMILY,
     TABLE_COLUMNS,
@@ -36,11 +36,17 @@ def test_table_has_the_columns_and_one_row_per_setting_and_detector(result: Fami
 def test_by_setting_and_worst_case(result: FamilyResult) -> None:
     by = result.by_setting
     assert list(by["setting"]) == [s.name for s in FAMILY[:3]]
+    # the default detector is the one that leads the feedback: the adaptive detector
+    assert result.default_detector == FeedbackConfig().rupture_detector == "adaptive"
+    np.testing.assert_array_equal(by["default_f1"], by["adaptive_f1"])
+    np.testing.assert_allclose(by["gap_to_oracle"], by["oracle_f1"] - by["default_f1"])
     for d in ("sd_k1", "sd_k2"):
-        assert (by[f"beats_{d}"] == (by["bordin_f1"] > by[f"{d}_f1"])).all()
-    adaptive = result.table[result.table["detector"] == "adaptive"].set_index("setting")
-    np.testing.assert_allclose(by["adaptive_f1"], adaptive.loc[by["setting"], "f1"])
-    np.testing.assert_allclose(by["adaptive_gap_to_oracle"], by["oracle_f1"] - by["adaptive_f1"])
+        assert (by[f"beats_{d}"] == (by["default_f1"] > by[f"{d}_f1"])).all()
+    for d in ("adaptive", "bordin"):
+        rows = result.table[result.table["detector"] == d].set_index("setting")
+        np.testing.assert_allclose(by[f"{d}_f1"], rows.loc[by["setting"], "f1"])
+        np.testing.assert_allclose(by[f"{d}_gap_to_oracle"], by["oracle_f1"] - by[f"{d}_f1"])
+    assert result.standing() == result.standing("adaptive")
     worst = result.worst_case
     assert worst["gap_to_oracle"] == by["gap_to_oracle"].max()
     assert worst["setting"] in result.summary()
@@ -83,3 +89,12 @@ def test_norms_fitted_on_the_clinic_are_passed_when_the_detector_takes_them(
     assert len(seen) == len(detectors) == 4
     assert all(n.fitted_on.n_clients == 80 and n.alliance == "wai_sr" for n in seen)
     assert seen[0].fitted_on.n_sessions == len(clinic.scores)
+
+
+def test_the_fixed_constant_detector_is_the_default_when_configured() -> None:
+    fixed = FeedbackConfig(rupture_detector="bordin")
+    result = evaluate_family(100, seeds=(5,), settings=FAMILY[:1], config=fixed)
+    by = result.by_setting
+    assert result.default_detector == "bordin"
+    np.testing.assert_array_equal(by["default_f1"], by["bordin_f1"])
+    assert result.standing() == result.standing("bordin")

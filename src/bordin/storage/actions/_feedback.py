@@ -45,6 +45,7 @@ __all__ = [
     "current_snapshot",
     "fit_norms_snapshot",
     "jsonable",
+    "lacks_rupture_model",
     "recompute_client_feedback",
     "recompute_feedback",
     "refresh_norms",
@@ -417,6 +418,27 @@ def refresh_norms(
     return snapshot
 
 
+def lacks_rupture_model(snapshot: NormsSnapshot) -> bool:
+    """Whether a stored snapshot has no adaptive rupture model although the feedback's
+    leading detector needs one (a snapshot stored before the model was): judged against
+    it, a client's adaptive detector would fit on that client's rows alone, so such a
+    snapshot is refitted (at the next submission or scheduled check) before it is used."""
+    from bordin.feedback import FeedbackConfig
+
+    return FeedbackConfig().reports_adaptive() and snapshot_norms(snapshot).lacks_rupture_model
+
+
+def _stale(snapshot: NormsSnapshot | None, columns: set[str]) -> str | None:
+    """Why the clinic's current snapshot must be refitted before a recompute, or None."""
+    if snapshot is None:
+        return "first"
+    if not columns <= set(snapshot.columns):
+        return "new instrument"
+    if lacks_rupture_model(snapshot):
+        return "rupture model"
+    return None
+
+
 def recompute_client_feedback(db: Session, client_id: int) -> None:
     """Recompute one client's signals and alerts against the clinic's current norms and
     record what they show at the client's latest session (after a submission)."""
@@ -447,14 +469,12 @@ def recompute_feedback(
         snapshot = current_snapshot(db, clinic_id)
         rows = _score_rows(db, codes.values())
         columns = rows.columns()
-        stale = snapshot is None or not columns <= set(snapshot.columns)
-        if _lock_clinic(db, clinic_id, exclusive=stale):
+        stale = _stale(snapshot, columns)
+        if _lock_clinic(db, clinic_id, exclusive=stale is not None):
             snapshot = current_snapshot(db, clinic_id)  # as the lock now holds it
-            stale = snapshot is None or not columns <= set(snapshot.columns)
-        if snapshot is None:
-            snapshot = refresh_norms(db, clinic_id, reason="first")
-        elif stale:
-            snapshot = refresh_norms(db, clinic_id, reason="new instrument")
+            stale = _stale(snapshot, columns)
+        if stale is not None or snapshot is None:
+            snapshot = refresh_norms(db, clinic_id, reason=stale or "first")
         else:
             _recompute_with(db, codes, snapshot, rows=rows, record_history=record_history)
             continue

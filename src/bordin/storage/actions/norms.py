@@ -5,8 +5,9 @@ The snapshot itself is fitted and stored by :mod:`bordin.storage.actions._feedba
 refresh is asked for: by an administrator (``bordin db refresh-norms``, the clinic page,
 ``POST /api/v1/clinic/norms/refresh``), and by the service's scheduled check, which refits a
 clinic's norms once ``norms_refresh_sessions`` new sessions have been scored since its
-snapshot, or once the snapshot is older than ``norms_refresh_hours`` and any new session
-was scored.
+snapshot, once the snapshot is older than ``norms_refresh_hours`` and any new session
+was scored, or at once when the snapshot has no adaptive rupture model (stored before the
+model was; :func:`~bordin.storage.actions._feedback.lacks_rupture_model`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bordin.storage.access import require_role
 from bordin.storage.actions._feedback import (
     clinic_scored_sessions,
     current_snapshot,
+    lacks_rupture_model,
     refresh_norms,
 )
 from bordin.storage.models import Clinic, NormsSnapshot, User, utcnow
@@ -56,13 +58,16 @@ class NormsDue:
 
 
 def norms_due(db: Session, clinic_id: int, *, every_sessions: int, max_age: timedelta) -> NormsDue:
-    """Whether the clinic's snapshot is due: ``every_sessions`` new scored sessions since
-    it was fitted (0: never for that reason), or older than ``max_age`` with at least one."""
+    """Whether the clinic's snapshot is due: it has no adaptive rupture model (stored before
+    the model was), ``every_sessions`` new scored sessions since it was fitted (0: never for
+    that reason), or older than ``max_age`` with at least one."""
     snapshot = current_snapshot(db, clinic_id)
     scored = clinic_scored_sessions(db, clinic_id)
     if snapshot is None:
         return NormsDue(clinic_id, scored > 0, "first", scored)
     new = scored - snapshot.sessions_at_fit
+    if lacks_rupture_model(snapshot):
+        return NormsDue(clinic_id, True, "rupture model", new)
     if every_sessions > 0 and new >= every_sessions:
         return NormsDue(clinic_id, True, "sessions", new)
     if new > 0 and utcnow() - snapshot.created_at >= max_age:

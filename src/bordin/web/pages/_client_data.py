@@ -106,11 +106,27 @@ def _alliance(frame: Any, ruptures: list[dict[str, Any]]) -> dict[str, Any] | No
     }
 
 
+def _leading_detector(signals: list[Signal]) -> str:
+    """The rupture detector that led when these signals were stored: the service computes
+    with the default :class:`~bordin.feedback.FeedbackConfig`, whose ``rupture_detector``
+    leads the alerts too; signals stored before the adaptive detector was reported (their
+    session rows have no ``rupture_adaptive``; the client is recomputed at the clinic's
+    next norms refit) were led by the fixed-constant one."""
+    from bordin.feedback import FeedbackConfig
+
+    sessions = [s.data or {} for s in signals if s.kind == "session"]
+    if sessions and not any("rupture_adaptive" in data for data in sessions):
+        return "bordin"
+    return FeedbackConfig().rupture_detector
+
+
 def _ruptures(signals: list[Signal]) -> list[dict[str, Any]]:
+    """The leading detector's rupture events on the alliance total."""
+    leading = _leading_detector(signals)
     events = []
     for signal in signals:
         data = signal.data or {}
-        if signal.kind != "rupture" or data.get("detector") != "bordin":
+        if signal.kind != "rupture" or data.get("detector") != leading:
             continue
         if data.get("scale") != "total":
             continue
