@@ -401,12 +401,14 @@ def _probability_text(posterior: float | None, config: FeedbackConfig) -> str:
     belongs to the ruptures of a mixture fitted on the clinic's ratings (EM: Dempster et
     al., 1977; t null: Peel & McLachlan, 2000; empirical null: Efron, 2004); where the
     clinic has too few ratings at that session number for the mixture, the fallback rule
-    (a drop of ``sd_k_strict`` typical prediction errors; Stiles et al., 2004)."""
+    (a drop of ``sd_k_strict`` typical prediction errors, or, before the clinic has a
+    residual scale there, ``sd_k_strict`` within-client SDs; Stiles et al., 2004)."""
     if posterior is None or not math.isfinite(posterior):
         return (
             " This clinic has too few ratings at this session number for Bordin's rupture "
-            f"model: the drop was at least {config.sd_k_strict:g} times the clinic's typical "
-            "session-to-session prediction error (Stiles et al., 2004)."
+            f"model: the drop was at least {config.sd_k_strict:g} standard deviations of "
+            "session-to-session change, the published criterion it falls back on (Stiles et "
+            "al., 2004)."
         )
     shown = "above 99%" if posterior >= 0.995 else f"{posterior:.0%}"
     return (

@@ -361,6 +361,17 @@ def run_detector(
             found.posterior,
             found.flag,
         )
+        # A clinic's first days: until it has ``clinic_sd_min_df`` prediction residuals up
+        # to a session number the detector has no residual scale there (and predicts from
+        # the previous session), so neither its mixture nor its own 2-SD fallback can judge
+        # a drop. The published criterion stands in: a drop from the previous session of
+        # ``sd_k_strict`` SDs, the SD the client's own or the clinic's within-client SD,
+        # from the bundled norms while the clinic has too few clients (Stiles et al., 2004).
+        unscaled = np.isnan(found.z) & ~np.isnan(found.prediction) & ~np.isnan(x)
+        if unscaled.any():
+            with np.errstate(invalid="ignore"):
+                stand_in = inputs.z(scale) >= config.sd_k_strict
+            flag = np.where(unscaled, stand_in, flag)
     else:
         pre_level = inputs.blended(scale) if bordin else inputs.previous(scale)
         drop = inputs.drop(scale, blended=bordin)

@@ -146,3 +146,37 @@ def test_norms_without_a_rupture_model_fit_it_on_the_frame_and_say_so(
 def test_an_unknown_leading_detector_is_refused() -> None:
     with pytest.raises(InputError, match="leading rupture detector"):
         FeedbackConfig(rupture_detector="sd_k1")  # type: ignore[arg-type]
+
+
+def test_a_clinic_too_small_for_the_model_still_sees_a_deep_drop() -> None:
+    """A new clinic of three clients has no residual scale for the adaptive detector at any
+    session number; the published 2-SD criterion stands in, so a deep fall is flagged."""
+    rows = []
+    for client, level in (("a", 5.0), ("b", 5.5), ("c", 4.5)):
+        for session in range(1, 7):
+            value = level + (0.2 if session % 2 else -0.2)
+            if client == "a" and session == 5:
+                value = level - 3.0  # a fall of 3 points on a 0-10 scale
+            rows.append(
+                {
+                    "client_id": client,
+                    "therapist_id": "t1",
+                    "session": session,
+                    "date": pd.Timestamp("2026-01-05") + pd.Timedelta(weeks=session),
+                    "sac_total": value,
+                }
+            )
+    scores = pd.DataFrame(rows)
+    lead = detect_ruptures(scores)
+    assert np.isnan(
+        detect_ruptures(scores, detector="adaptive")["evidence"].to_numpy(dtype=float)
+    ).all()
+    assert list(zip(lead["client_id"], lead["onset"], strict=True)) == [("a", 5)]
+    result = compute_feedback(scores, outcomes=())
+    alerts = [a for a in result.alerts if a.kind.startswith("rupture")]
+    assert alerts and "too few ratings" in alerts[0].explanation
+    # a client alone against the clinic's norms (the service's path) gets the same
+    for client in ("a", "b", "c"):
+        alone = detect_ruptures(scores[scores["client_id"] == client], norms=result.norms)
+        mine = lead[lead["client_id"] == client]
+        assert list(alone["onset"]) == list(mine["onset"])
