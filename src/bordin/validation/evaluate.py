@@ -102,10 +102,12 @@ class Floor:
 #: The floors the family shows today at the size docs/feedback-validation.md is run at
 #: (2000 clients, seeds 101 and 202), a little below the figures so that a change that
 #: loses ground fails; ``benchmarks/feedback_validation.py --check-floors`` and the tests
-#: check them. Raise them when the detectors improve.
+#: check them. Raise them when the detectors improve. The adaptive detector is within 0.03
+#: of the oracle in 13 settings, but on the blocks setting only just (gap 0.030), so its
+#: floor asks for 12: a last-bit change of the fit must not fail it.
 FLOORS: Final = (
     Floor("bordin", min_beats_sd=10, min_close=3, max_worst_gap=0.37),
-    Floor("adaptive", min_beats_sd=13, min_close=11, max_worst_gap=0.06),
+    Floor("adaptive", min_beats_sd=14, min_close=12, max_worst_gap=0.05),
 )
 #: The target of the issue that asked for the family: the default detector (the one that
 #: leads, ``FeedbackConfig().rupture_detector``) beats both SD criteria and is within 0.03
