@@ -197,6 +197,9 @@ class FamilyResult:
     default_detector
         The detector that leads the feedback under the configuration evaluated
         (``config.rupture_detector``): ``adaptive`` or ``bordin``.
+    per_seed
+        One row per setting, seed and detector: ``setting``, ``seed``, ``detector``, ``f1``,
+        ``oracle_f1`` and ``gap_to_oracle``.
     """
 
     table: pd.DataFrame
@@ -205,6 +208,7 @@ class FamilyResult:
     n_clients: int
     seeds: tuple[int, ...]
     default_detector: str = "adaptive"
+    per_seed: pd.DataFrame | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The tidy table (:attr:`table`)."""
@@ -348,4 +352,5 @@ def evaluate_family(
         n_clients=n_clients,
         seeds=tuple(int(s) for s in seeds),
         default_detector=lead,
+        per_seed=per_seed[["setting", "seed", "detector", "f1", "oracle_f1", "gap_to_oracle"]],
     )

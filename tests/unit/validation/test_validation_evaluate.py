@@ -98,3 +98,13 @@ def test_the_fixed_constant_detector_is_the_default_when_configured() -> None:
     assert result.default_detector == "bordin"
     np.testing.assert_array_equal(by["default_f1"], by["bordin_f1"])
     assert result.standing() == result.standing("bordin")
+
+
+def test_per_seed_rows_average_to_the_table(result: FamilyResult) -> None:
+    per_seed = result.per_seed
+    assert per_seed is not None
+    assert len(per_seed) == len(result.table) * len(result.seeds)
+    assert set(per_seed["seed"]) == set(result.seeds)
+    means = per_seed.groupby(["setting", "detector"], sort=False)["f1"].mean()
+    table = result.table.set_index(["setting", "detector"])["f1"]
+    assert np.allclose(means.loc[table.index].to_numpy(), table.to_numpy())
