@@ -183,17 +183,33 @@ def histogram(
 
 
 @numba.njit(**JIT)
-def _log_t(x: float, loc: float, scale: float, nu: float) -> float:
-    u = (x - loc) / scale
+def _log_t_fixed(scale: float, nu: float) -> float:
+    """The part of :func:`_log_t` that does not depend on ``x`` (for a normal, log(scale)),
+    for :func:`_log_t_at`: a density evaluated at many points computes it once."""
     if nu <= 0.0:
-        return -0.5 * u * u - math.log(scale) - 0.5 * math.log(2.0 * math.pi)
+        return math.log(scale)
     return (
         math.lgamma(0.5 * (nu + 1.0))
         - math.lgamma(0.5 * nu)
         - 0.5 * math.log(nu * math.pi)
         - math.log(scale)
-        - 0.5 * (nu + 1.0) * math.log1p(u * u / nu)
     )
+
+
+@numba.njit(**JIT)
+def _log_t_at(x: float, loc: float, scale: float, nu: float, fixed: float) -> float:
+    """:func:`_log_t` given ``fixed`` = :func:`_log_t_fixed` (the same operations in the
+    same order, so the same value to the last bit)."""
+    u = (x - loc) / scale
+    if nu <= 0.0:
+        return -0.5 * u * u - fixed - 0.5 * math.log(2.0 * math.pi)
+    return fixed - 0.5 * (nu + 1.0) * math.log1p(u * u / nu)
+
+
+@numba.njit(**JIT)
+def _log_t(x: float, loc: float, scale: float, nu: float) -> float:
+    """Log density of Student's t with ``nu`` df (a normal for ``nu`` <= 0) at ``x``."""
+    return _log_t_at(x, loc, scale, nu, _log_t_fixed(scale, nu))
 
 
 @numba.njit(**JIT)
@@ -218,7 +234,13 @@ def _em(
     value (a rating at the scale maximum). The E-step spreads each censored weight over
     the cells of its level at and above it in proportion to the fitted density (the
     expected complete data of a right-censored observation); ``w`` receives the expected
-    complete weights."""
+    complete weights.
+
+    What does not change between iterations is set up once: the level's first censored
+    cell (below it the complete weight is the observed weight, and the density is not
+    needed), and the buffers. Every sum is accumulated in the same order as a plain
+    per-iteration loop over the cells, so the result does not depend on these shortcuts.
+    """
     n_cells = zc.shape[0]
     total = 0.0
     for c in range(n_cells):
@@ -228,6 +250,33 @@ def _em(
     gam = np.empty(n_cells)
     uu = np.empty(n_cells)
     dens = np.empty(n_cells)
+    tail = np.empty(n_cells)
+    g_w = np.empty(n_cells)  # complete weight x drop posterior
+    h_u = np.empty(n_cells)  # complete weight x null posterior x the t's weight
+    # the cells whose density the censored E-step needs: from the level's first censored
+    # cell to the level's last
+    needs = np.zeros(n_cells, dtype=np.bool_)
+    seg_lo = np.empty(N_LEVELS + 1, dtype=np.int64)
+    seg_cut = np.empty(N_LEVELS + 1, dtype=np.int64)
+    seg_hi = np.empty(N_LEVELS + 1, dtype=np.int64)
+    n_seg = 0
+    lo = 0
+    while lo < n_cells:
+        hi = lo
+        while hi < n_cells and lv[hi] == lv[lo]:
+            hi += 1
+        cut = hi
+        for c in range(lo, hi):
+            if censored[c] > 0.0:
+                cut = c
+                break
+        for c in range(cut, hi):
+            needs[c] = True
+        seg_lo[n_seg] = lo
+        seg_cut[n_seg] = cut
+        seg_hi[n_seg] = hi
+        n_seg += 1
+        lo = hi
     if fixed_pi > 0.0:
         start[0] = fixed_pi
     log_q0 = np.empty(N_LEVELS)
@@ -260,22 +309,39 @@ def _em(
             top = max(a, b)
             lse = top + math.log1p(math.exp(min(a, b) - top))
             ll += observed[c] * lse
-            dens[c] = math.exp(lse)
+            if needs[c]:
+                dens[c] = math.exp(lse)
             gam[c] = math.exp(b - lse)
-        ll += _impute_censored(lv, observed, censored, dens, w)
+        ll += _impute_censored(
+            seg_lo[:n_seg], seg_cut[:n_seg], seg_hi[:n_seg], observed, censored, dens, tail, w
+        )
         sg = 0.0
         sgz = 0.0
         s0w = 0.0
         s0wz = 0.0
         s0n = 0.0
+        for j in range(N_LEVELS - 1):
+            q0[j] = 0.5
+            q1[j] = 0.5
+        n0 = 0.5 * (N_LEVELS - 1)
+        n1 = 0.5 * (N_LEVELS - 1)
         for c in range(n_cells):
             g = w[c] * gam[c]
             h = w[c] * (1.0 - gam[c])
+            hu = h * uu[c]
+            g_w[c] = g
+            h_u[c] = hu
             sg += g
             sgz += g * zc[c]
-            s0w += h * uu[c]
-            s0wz += h * uu[c] * zc[c]
+            s0w += hu
+            s0wz += hu * zc[c]
             s0n += h
+            j = lv[c]
+            if j < N_LEVELS - 1:
+                q0[j] += h
+                q1[j] += g
+                n0 += h
+                n1 += g
         pi = min(max(sg / total, 1e-4), 0.5) if fixed_pi <= 0.0 else fixed_pi
         m1 = sgz / sg if sg > 0.0 else m1
         m0 = s0wz / s0w if s0w > 0.0 else m0
@@ -284,26 +350,14 @@ def _em(
         for c in range(n_cells):
             d1 = zc[c] - m1
             d0 = zc[c] - m0
-            v1 += w[c] * gam[c] * d1 * d1
-            v0 += w[c] * (1.0 - gam[c]) * uu[c] * d0 * d0
+            v1 += g_w[c] * d1 * d1
+            v0 += h_u[c] * d0 * d0
         s0 = max(math.sqrt(v0 / s0n) if s0n > 0.0 else s0, floor)
         # a rupture's residual is its depth plus the same noise: never narrower than the null
         s1 = max(math.sqrt(v1 / sg) if sg > 0.0 else s1, s0)
         # the drop component lies below the null: a rupture is a fall of the alliance
         if m1 > m0 - s0:
             m1 = m0 - s0
-        for j in range(N_LEVELS - 1):
-            q0[j] = 0.5
-            q1[j] = 0.5
-        n0 = 0.5 * (N_LEVELS - 1)
-        n1 = 0.5 * (N_LEVELS - 1)
-        for c in range(n_cells):
-            j = lv[c]
-            if j < N_LEVELS - 1:
-                q0[j] += w[c] * (1.0 - gam[c])
-                q1[j] += w[c] * gam[c]
-                n0 += w[c] * (1.0 - gam[c])
-                n1 += w[c] * gam[c]
         for j in range(N_LEVELS - 1):
             q0[j] /= n0
             q1[j] /= n1
@@ -317,30 +371,35 @@ def _em(
 
 @numba.njit(**JIT)
 def _impute_censored(
-    lv: np.ndarray, observed: np.ndarray, censored: np.ndarray, dens: np.ndarray, w: np.ndarray
+    seg_lo: np.ndarray,
+    seg_cut: np.ndarray,
+    seg_hi: np.ndarray,
+    observed: np.ndarray,
+    censored: np.ndarray,
+    dens: np.ndarray,
+    tail: np.ndarray,
+    w: np.ndarray,
 ) -> float:
     """The E-step of the censored cells (see :func:`_em`): ``w`` = observed + the censored
     weights spread upwards by density; returns the censored cells' log-likelihood (log of
-    the probability at and above each, on the grid)."""
-    n_cells = lv.shape[0]
-    tail = np.empty(n_cells)
+    the probability at and above each, on the grid). Each level's cells are
+    ``seg_lo[i]:seg_hi[i]``, its first censored cell ``seg_cut[i]`` (below it nothing is
+    spread, and ``dens`` is not read)."""
     ll = 0.0
-    lo = 0
-    while lo < n_cells:
-        hi = lo
-        while hi < n_cells and lv[hi] == lv[lo]:
-            hi += 1
+    for i in range(seg_lo.shape[0]):
+        lo, cut, hi = seg_lo[i], seg_cut[i], seg_hi[i]
+        for c in range(lo, cut):
+            w[c] = observed[c]
         running = 0.0
-        for c in range(hi - 1, lo - 1, -1):
+        for c in range(hi - 1, cut - 1, -1):
             running += dens[c]
             tail[c] = running
         share = 0.0
-        for c in range(lo, hi):
+        for c in range(cut, hi):
             if censored[c] > 0.0 and tail[c] > 0.0:
                 share += censored[c] / tail[c]
                 ll += censored[c] * math.log(tail[c] * Z_STEP)
             w[c] = observed[c] + share * dens[c]
-        lo = hi
     return ll
 
 
