@@ -467,6 +467,8 @@ def fit_mixtures(
             # per null df the start with the highest likelihood; across df the fit whose
             # null best describes the cells above its centre (which ruptures do not reach)
             best_upper = -np.inf
+            order = np.argsort(zc)
+            nu_w = np.empty(m)
             cand_ll = -np.inf
             cand = best.copy()
             cand_q0 = best_q0.copy()
@@ -475,7 +477,7 @@ def fit_mixtures(
             for i in range(nus.shape[0]):
                 nu = nus[i]
                 nu_ll = -np.inf
-                nu_w = wo.copy()
+                nu_w[:] = wo
                 nu_p = best.copy()
                 nu_q0 = best_q0.copy()
                 nu_q1 = best_q1.copy()
@@ -505,11 +507,11 @@ def fit_mixtures(
                     ll = _em(zc, lv, wo, wc, nu, start, q0, q1, w)
                     if ll > nu_ll:
                         nu_ll = ll
-                        nu_w = w.copy()
+                        nu_w[:] = w
                         nu_p = start.copy()
                         nu_q0 = q0.copy()
                         nu_q1 = q1.copy()
-                upper = upper_loglik(zc, nu_w, nu_p[1], nu_p[2], nu)
+                upper = upper_loglik(zc, order, nu_w, nu_p[1], nu_p[2], nu)
                 if upper > best_upper:
                     best_upper = upper
                     cand_ll = nu_ll
@@ -653,6 +655,8 @@ def _session_weight(
     lv = np.empty(m, dtype=np.int64)
     w = np.empty(m)
     ratio = np.empty(m)  # drop density / null density, items included
+    f0 = _log_t_fixed(p[2], nu)
+    f1 = _log_t_fixed(p[4], 0.0)
     m = 0
     for j in range(n_levels):
         for b in range(N_BINS):
@@ -660,7 +664,9 @@ def _session_weight(
                 zc[m] = centres[b]
                 lv[m] = j
                 w[m] = here[b, j]
-                a = _log_t(centres[b], p[3], p[4], 0.0) - _log_t(centres[b], p[1], p[2], nu)
+                a = _log_t_at(centres[b], p[3], p[4], 0.0, f1) - _log_t_at(
+                    centres[b], p[1], p[2], nu, f0
+                )
                 if j < n_levels - 1:
                     a += math.log(q1[j]) - math.log(q0[j])
                 ratio[m] = math.exp(min(a, 700.0))
@@ -701,10 +707,12 @@ def _statistic(
     cand_q0 = np.ones(n_levels)
     cand_q1 = np.ones(n_levels)
     cand_nu = 0.0
+    order = np.argsort(zc)
+    nu_w = np.empty(m)
     for i in range(nus.shape[0]):
         nu = nus[i]
         nu_ll = -np.inf
-        nu_w = wo.copy()
+        nu_w[:] = wo
         nu_p = np.empty(5)
         nu_q0 = np.ones(n_levels)
         nu_q1 = np.ones(n_levels)
@@ -718,11 +726,11 @@ def _statistic(
             ll = _em(zc, lv, wo, wc, nu, start, q0, q1, w)
             if ll > nu_ll:
                 nu_ll = ll
-                nu_w = w.copy()
+                nu_w[:] = w
                 nu_p = start.copy()
                 nu_q0 = q0.copy()
                 nu_q1 = q1.copy()
-        upper = upper_loglik(zc, nu_w, nu_p[1], nu_p[2], nu)
+        upper = upper_loglik(zc, order, nu_w, nu_p[1], nu_p[2], nu)
         if upper > best_upper:
             best_upper = upper
             cand_ll = nu_ll
@@ -784,8 +792,10 @@ def _bootstrap_p(
     n_levels = N_LEVELS
     probs = np.empty(N_BINS)
     total = 0.0
+    fixed = _log_t_fixed(null_p[2], null_nu)
     for b in range(N_BINS):
-        probs[b] = math.exp(_log_t(-Z_LIMIT + (b + 0.5) * Z_STEP, null_p[1], null_p[2], null_nu))
+        z = -Z_LIMIT + (b + 0.5) * Z_STEP
+        probs[b] = math.exp(_log_t_at(z, null_p[1], null_p[2], null_nu, fixed))
         total += probs[b]
     probs /= total
     level_p = np.zeros(n_levels)
@@ -830,14 +840,16 @@ def _bootstrap_p(
 
 
 @numba.njit(**JIT)
-def upper_loglik(zc: np.ndarray, w: np.ndarray, m0: float, s0: float, nu: float) -> float:
+def upper_loglik(
+    zc: np.ndarray, order: np.ndarray, w: np.ndarray, m0: float, s0: float, nu: float
+) -> float:
     """Log-likelihood, under the null alone truncated to the cells above the median, of
     those cells: the upper half of the residuals, which ruptures (falls of the alliance)
-    do not reach, so that the null's tail is judged where it is uncontaminated."""
+    do not reach, so that the null's tail is judged where it is uncontaminated. ``order``
+    is ``numpy.argsort(zc)`` (the same for every null shape tried on the cells)."""
     total = 0.0
     for c in range(zc.shape[0]):
         total += w[c]
-    order = np.argsort(zc)
     below = 0.0
     cut = zc[order[zc.shape[0] - 1]]
     for i in range(zc.shape[0]):
@@ -845,46 +857,51 @@ def upper_loglik(zc: np.ndarray, w: np.ndarray, m0: float, s0: float, nu: float)
         if below >= 0.5 * total:
             cut = zc[order[i]]
             break
+    fixed = _log_t_fixed(s0, nu)
     mass = 0.0
     for b in range(N_BINS):
         z = -Z_LIMIT + (b + 0.5) * Z_STEP
         if z > cut:
-            mass += math.exp(_log_t(z, m0, s0, nu)) * Z_STEP
+            mass += math.exp(_log_t_at(z, m0, s0, nu, fixed)) * Z_STEP
     if mass <= 0.0:
         return -np.inf
+    log_mass = math.log(mass)
     ll = 0.0
     for c in range(zc.shape[0]):
         if zc[c] > cut:
-            ll += w[c] * (_log_t(zc[c], m0, s0, nu) - math.log(mass))
+            ll += w[c] * (_log_t_at(zc[c], m0, s0, nu, fixed) - log_mass)
     return ll
 
 
 @numba.njit(**JIT)
-def _log_ratio(
-    z: float, p: np.ndarray, nu: float, q0: np.ndarray, q1: np.ndarray, level: int
-) -> float:
-    """log of (drop density x weight) / (null density x (1 - weight)), items included."""
+def _envelope(p: np.ndarray, nu: float, q0: np.ndarray, q1: np.ndarray, env: np.ndarray) -> None:
+    """Per item level (row of ``env``), the posterior of the drop component at each bin
+    centre, made non-increasing in z below the null's centre (the running maximum of the
+    likelihood ratio from there down). The log-likelihood ratio, log of (drop density x
+    weight) / (null density x (1 - weight)) with the items' ratio added, is computed per
+    bin once for all levels."""
     pi, m0, s0, m1, s1 = p[0], p[1], p[2], p[3], p[4]
-    out = math.log(pi) - math.log(1.0 - pi) + _log_t(z, m1, s1, 0.0) - _log_t(z, m0, s0, nu)
-    if level < N_LEVELS - 1:
-        out += math.log(q1[level]) - math.log(q0[level])
-    return out
-
-
-@numba.njit(**JIT)
-def _envelope_row(
-    p: np.ndarray, nu: float, q0: np.ndarray, q1: np.ndarray, level: int, row: np.ndarray
-) -> None:
-    """Posterior of the drop component at each bin centre, made non-increasing in z below
-    the null's centre (the running maximum of the likelihood ratio from there down)."""
-    running = -np.inf
-    for b in range(N_BINS - 1, -1, -1):
+    f0 = _log_t_fixed(s0, nu)
+    f1 = _log_t_fixed(s1, 0.0)
+    odds = math.log(pi) - math.log(1.0 - pi)
+    base = np.empty(N_BINS)
+    for b in range(N_BINS):
         z = -Z_LIMIT + (b + 0.5) * Z_STEP
-        lr = _log_ratio(z, p, nu, q0, q1, level)
-        if z <= p[1] and lr > running:
-            running = lr
-        value = running if z <= p[1] else lr
-        row[b] = 1.0 / (1.0 + math.exp(-value)) if value > -700.0 else 0.0
+        base[b] = odds + _log_t_at(z, m1, s1, 0.0, f1) - _log_t_at(z, m0, s0, nu, f0)
+    for level in range(N_LEVELS):
+        items = level < N_LEVELS - 1
+        extra = math.log(q1[level]) - math.log(q0[level]) if items else 0.0
+        row = env[level]
+        running = -np.inf
+        for b in range(N_BINS - 1, -1, -1):
+            z = -Z_LIMIT + (b + 0.5) * Z_STEP
+            lr = base[b]
+            if items:
+                lr += extra
+            if z <= m0 and lr > running:
+                running = lr
+            value = running if z <= m0 else lr
+            row[b] = 1.0 / (1.0 + math.exp(-value)) if value > -700.0 else 0.0
 
 
 @numba.njit(**JIT)
@@ -899,8 +916,7 @@ def _best_threshold(
 ) -> float:
     """The posterior threshold that maximises the expected F1 under the fitted mixture."""
     env = np.empty((N_LEVELS, N_BINS))
-    for j in range(N_LEVELS):
-        _envelope_row(p, nu, q0, q1, j, env[j])
+    _envelope(p, nu, q0, q1, env)
     m = zc.shape[0]
     post = np.empty(m)
     positives = 0.0
@@ -949,8 +965,7 @@ def envelopes(
         for j in range(N_LEVELS - 1):
             a[j] = q0[s, j]
             b[j] = q1[s, j]
-        for j in range(N_LEVELS):
-            _envelope_row(p, nu[s], a, b, j, out[s, j])
+        _envelope(p, nu[s], a, b, out[s])
 
 
 @numba.njit(**JIT)
