@@ -239,7 +239,9 @@ def _em(
     What does not change between iterations is set up once: the level's first censored
     cell (below it the complete weight is the observed weight, and the density is not
     needed), and the buffers. Every sum is accumulated in the same order as a plain
-    per-iteration loop over the cells, so the result does not depend on these shortcuts.
+    per-iteration loop over the cells. The drop posterior of a cell is 1 / (1 + e) or
+    e / (1 + e) with e the smaller component's share relative to the larger's, the
+    exponential the log-sum-exp already takes (equal to exp(b - lse) up to rounding).
     """
     n_cells = zc.shape[0]
     total = 0.0
@@ -306,12 +308,14 @@ def _em(
                 uu[c] = (nu + 1.0) / (nu + d * d)
             e = (zc[c] - m1) / s1
             b = c1 - 0.5 * e * e + log_q1[lv[c]]
+            # log-sum-exp, and the drop posterior exp(b - lse) from the same exponential
             top = max(a, b)
-            lse = top + math.log1p(math.exp(min(a, b) - top))
+            ex = math.exp(min(a, b) - top)
+            lse = top + math.log1p(ex)
             ll += observed[c] * lse
             if needs[c]:
                 dens[c] = math.exp(lse)
-            gam[c] = math.exp(b - lse)
+            gam[c] = 1.0 / (1.0 + ex) if b >= a else ex / (1.0 + ex)
         ll += _impute_censored(
             seg_lo[:n_seg], seg_cut[:n_seg], seg_hi[:n_seg], observed, censored, dens, tail, w
         )
