@@ -363,6 +363,7 @@ def fit_adaptive(
     maximum: float,
     min_scale_n: int,
     min_residuals: int,
+    sampled: bool = False,
 ) -> AdaptiveParams:
     """Fit the adaptive detector's parameters on one alliance scale of a clinic.
 
@@ -370,9 +371,10 @@ def fit_adaptive(
     ``maximum`` the scale's maximum (sessions rated at it are left out of the mixture);
     ``min_scale_n`` the residuals the scale at a session number needs (pooled with the
     session numbers before it until reached); ``min_residuals`` the scaled residuals the
-    mixture needs.
+    mixture needs. ``sampled``: the rows are already those of :func:`fit_sample` (a caller
+    fitting several scales of one clinic takes them once).
     """
-    keep = fit_sample(first)
+    keep = None if sampled else fit_sample(first)
     if keep is not None:
         values, first, session, levels = values[keep], first[keep], session[keep], levels[keep]
     n_dec = DECAY_GRID.shape[0]
