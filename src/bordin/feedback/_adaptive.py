@@ -108,7 +108,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
@@ -170,6 +170,16 @@ ADAPTIVE_FIELDS: Final = (
     "threshold",
 )
 _ITEM_FIELDS: Final = ("null_items", "drop_items")
+#: The fields the posterior envelope depends on (:meth:`AdaptiveParams.envelope`).
+_ENVELOPE_FIELDS: Final = (
+    "weight",
+    "null_location",
+    "null_scale",
+    "null_df",
+    "drop_location",
+    "drop_scale",
+    *_ITEM_FIELDS,
+)
 
 
 def _readonly(values: Any, ndim: int) -> FloatArray:
@@ -195,6 +205,9 @@ class AdaptiveParams:
     describes the residuals better by AIC: nothing is flagged), and
     ``null_items``/``drop_items`` (T x 13) each component's distribution of
     the summed rupture items 0-12 (uniform when the instrument asks none).
+
+    The posterior a session's scaled residual is looked up in (:meth:`envelope`) depends
+    on these parameters alone and is kept with them once computed.
     """
 
     phi: FloatArray
@@ -211,10 +224,49 @@ class AdaptiveParams:
     null_items: FloatArray
     drop_items: FloatArray
     combined_threshold: FloatArray | None = None
+    _envelope: list[FloatArray] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def top(self) -> int:
         return int(self.phi.shape[0])
+
+    def envelope(self, top: int) -> FloatArray:
+        """The drop component's posterior per session number 0..top-1, item level and
+        histogram bin, made non-increasing in the residual below the null's centre (step 4
+        of :mod:`bordin.feedback._adaptive`; NaN where the mixture is not fitted): what a
+        session's scaled residual is looked up in. Past the fitted session numbers the last
+        one's holds, as in :meth:`extended`.
+
+        It depends on the parameters alone, so it is computed on first use and kept with
+        them (read-only): the service parses a stored snapshot once and recomputes each
+        client against it, and a refitted snapshot is a new object with its own. Parameters
+        held in writable arrays (built by hand rather than fitted or read) could change
+        afterwards, so theirs is computed afresh on every call.
+        """
+        if self._envelope:
+            full = self._envelope[0]
+        else:
+            full = np.full((self.top, N_LEVELS, N_BINS), np.nan)
+            envelopes(
+                self.weight,
+                self.null_location,
+                self.null_scale,
+                self.null_df,
+                self.drop_location,
+                self.drop_scale,
+                self.null_items,
+                self.drop_items,
+                full,
+            )
+            if not any(getattr(self, name).flags.writeable for name in _ENVELOPE_FIELDS):
+                full.flags.writeable = False
+                self._envelope.append(full)
+        if top <= self.top:
+            return full[:top]
+        if self.top == 0:
+            return np.full((top, N_LEVELS, N_BINS), np.nan)
+        out: FloatArray = np.concatenate([full, np.repeat(full[-1:], top - self.top, axis=0)])
+        return out
 
     def extended(self, top: int) -> AdaptiveParams:
         """The parameters at session numbers 0..top-1: past the fitted session numbers the
@@ -311,6 +363,7 @@ def fit_adaptive(
     maximum: float,
     min_scale_n: int,
     min_residuals: int,
+    sampled: bool = False,
 ) -> AdaptiveParams:
     """Fit the adaptive detector's parameters on one alliance scale of a clinic.
 
@@ -318,9 +371,10 @@ def fit_adaptive(
     ``maximum`` the scale's maximum (sessions rated at it are left out of the mixture);
     ``min_scale_n`` the residuals the scale at a session number needs (pooled with the
     session numbers before it until reached); ``min_residuals`` the scaled residuals the
-    mixture needs.
+    mixture needs. ``sampled``: the rows are already those of :func:`fit_sample` (a caller
+    fitting several scales of one clinic takes them once).
     """
-    keep = fit_sample(first)
+    keep = None if sampled else fit_sample(first)
     if keep is not None:
         values, first, session, levels = values[keep], first[keep], session[keep], levels[keep]
     n_dec = DECAY_GRID.shape[0]
@@ -440,18 +494,7 @@ def adaptive_detect(
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         z = residual / p.scale[session]
-    envelope = np.full((top, N_LEVELS, N_BINS), np.nan)
-    envelopes(
-        p.weight,
-        p.null_location,
-        p.null_scale,
-        p.null_df,
-        p.drop_location,
-        p.drop_scale,
-        p.null_items,
-        p.drop_items,
-        envelope,
-    )
+    envelope = params.envelope(top)
     posterior = np.empty(values.shape[0])
     flag = np.empty(values.shape[0], dtype=bool)
     posterior_flags(z, session, levels, envelope, p.threshold, fallback_k, posterior, flag)

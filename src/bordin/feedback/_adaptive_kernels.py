@@ -183,17 +183,33 @@ def histogram(
 
 
 @numba.njit(**JIT)
-def _log_t(x: float, loc: float, scale: float, nu: float) -> float:
-    u = (x - loc) / scale
+def _log_t_fixed(scale: float, nu: float) -> float:
+    """The part of :func:`_log_t` that does not depend on ``x`` (for a normal, log(scale)),
+    for :func:`_log_t_at`: a density evaluated at many points computes it once."""
     if nu <= 0.0:
-        return -0.5 * u * u - math.log(scale) - 0.5 * math.log(2.0 * math.pi)
+        return math.log(scale)
     return (
         math.lgamma(0.5 * (nu + 1.0))
         - math.lgamma(0.5 * nu)
         - 0.5 * math.log(nu * math.pi)
         - math.log(scale)
-        - 0.5 * (nu + 1.0) * math.log1p(u * u / nu)
     )
+
+
+@numba.njit(**JIT)
+def _log_t_at(x: float, loc: float, scale: float, nu: float, fixed: float) -> float:
+    """:func:`_log_t` given ``fixed`` = :func:`_log_t_fixed` (the same operations in the
+    same order, so the same value to the last bit)."""
+    u = (x - loc) / scale
+    if nu <= 0.0:
+        return -0.5 * u * u - fixed - 0.5 * math.log(2.0 * math.pi)
+    return fixed - 0.5 * (nu + 1.0) * math.log1p(u * u / nu)
+
+
+@numba.njit(**JIT)
+def _log_t(x: float, loc: float, scale: float, nu: float) -> float:
+    """Log density of Student's t with ``nu`` df (a normal for ``nu`` <= 0) at ``x``."""
+    return _log_t_at(x, loc, scale, nu, _log_t_fixed(scale, nu))
 
 
 @numba.njit(**JIT)
@@ -218,7 +234,15 @@ def _em(
     value (a rating at the scale maximum). The E-step spreads each censored weight over
     the cells of its level at and above it in proportion to the fitted density (the
     expected complete data of a right-censored observation); ``w`` receives the expected
-    complete weights."""
+    complete weights.
+
+    What does not change between iterations is set up once: the level's first censored
+    cell (below it the complete weight is the observed weight, and the density is not
+    needed), and the buffers. Every sum is accumulated in the same order as a plain
+    per-iteration loop over the cells. The drop posterior of a cell is 1 / (1 + e) or
+    e / (1 + e) with e the smaller component's share relative to the larger's, the
+    exponential the log-sum-exp already takes (equal to exp(b - lse) up to rounding).
+    """
     n_cells = zc.shape[0]
     total = 0.0
     for c in range(n_cells):
@@ -228,6 +252,33 @@ def _em(
     gam = np.empty(n_cells)
     uu = np.empty(n_cells)
     dens = np.empty(n_cells)
+    tail = np.empty(n_cells)
+    g_w = np.empty(n_cells)  # complete weight x drop posterior
+    h_u = np.empty(n_cells)  # complete weight x null posterior x the t's weight
+    # the cells whose density the censored E-step needs: from the level's first censored
+    # cell to the level's last
+    needs = np.zeros(n_cells, dtype=np.bool_)
+    seg_lo = np.empty(N_LEVELS + 1, dtype=np.int64)
+    seg_cut = np.empty(N_LEVELS + 1, dtype=np.int64)
+    seg_hi = np.empty(N_LEVELS + 1, dtype=np.int64)
+    n_seg = 0
+    lo = 0
+    while lo < n_cells:
+        hi = lo
+        while hi < n_cells and lv[hi] == lv[lo]:
+            hi += 1
+        cut = hi
+        for c in range(lo, hi):
+            if censored[c] > 0.0:
+                cut = c
+                break
+        for c in range(cut, hi):
+            needs[c] = True
+        seg_lo[n_seg] = lo
+        seg_cut[n_seg] = cut
+        seg_hi[n_seg] = hi
+        n_seg += 1
+        lo = hi
     if fixed_pi > 0.0:
         start[0] = fixed_pi
     log_q0 = np.empty(N_LEVELS)
@@ -257,25 +308,44 @@ def _em(
                 uu[c] = (nu + 1.0) / (nu + d * d)
             e = (zc[c] - m1) / s1
             b = c1 - 0.5 * e * e + log_q1[lv[c]]
+            # log-sum-exp, and the drop posterior exp(b - lse) from the same exponential
             top = max(a, b)
-            lse = top + math.log1p(math.exp(min(a, b) - top))
+            ex = math.exp(min(a, b) - top)
+            lse = top + math.log1p(ex)
             ll += observed[c] * lse
-            dens[c] = math.exp(lse)
-            gam[c] = math.exp(b - lse)
-        ll += _impute_censored(lv, observed, censored, dens, w)
+            if needs[c]:
+                dens[c] = math.exp(lse)
+            gam[c] = 1.0 / (1.0 + ex) if b >= a else ex / (1.0 + ex)
+        ll += _impute_censored(
+            seg_lo[:n_seg], seg_cut[:n_seg], seg_hi[:n_seg], observed, censored, dens, tail, w
+        )
         sg = 0.0
         sgz = 0.0
         s0w = 0.0
         s0wz = 0.0
         s0n = 0.0
+        for j in range(N_LEVELS - 1):
+            q0[j] = 0.5
+            q1[j] = 0.5
+        n0 = 0.5 * (N_LEVELS - 1)
+        n1 = 0.5 * (N_LEVELS - 1)
         for c in range(n_cells):
             g = w[c] * gam[c]
             h = w[c] * (1.0 - gam[c])
+            hu = h * uu[c]
+            g_w[c] = g
+            h_u[c] = hu
             sg += g
             sgz += g * zc[c]
-            s0w += h * uu[c]
-            s0wz += h * uu[c] * zc[c]
+            s0w += hu
+            s0wz += hu * zc[c]
             s0n += h
+            j = lv[c]
+            if j < N_LEVELS - 1:
+                q0[j] += h
+                q1[j] += g
+                n0 += h
+                n1 += g
         pi = min(max(sg / total, 1e-4), 0.5) if fixed_pi <= 0.0 else fixed_pi
         m1 = sgz / sg if sg > 0.0 else m1
         m0 = s0wz / s0w if s0w > 0.0 else m0
@@ -284,26 +354,14 @@ def _em(
         for c in range(n_cells):
             d1 = zc[c] - m1
             d0 = zc[c] - m0
-            v1 += w[c] * gam[c] * d1 * d1
-            v0 += w[c] * (1.0 - gam[c]) * uu[c] * d0 * d0
+            v1 += g_w[c] * d1 * d1
+            v0 += h_u[c] * d0 * d0
         s0 = max(math.sqrt(v0 / s0n) if s0n > 0.0 else s0, floor)
         # a rupture's residual is its depth plus the same noise: never narrower than the null
         s1 = max(math.sqrt(v1 / sg) if sg > 0.0 else s1, s0)
         # the drop component lies below the null: a rupture is a fall of the alliance
         if m1 > m0 - s0:
             m1 = m0 - s0
-        for j in range(N_LEVELS - 1):
-            q0[j] = 0.5
-            q1[j] = 0.5
-        n0 = 0.5 * (N_LEVELS - 1)
-        n1 = 0.5 * (N_LEVELS - 1)
-        for c in range(n_cells):
-            j = lv[c]
-            if j < N_LEVELS - 1:
-                q0[j] += w[c] * (1.0 - gam[c])
-                q1[j] += w[c] * gam[c]
-                n0 += w[c] * (1.0 - gam[c])
-                n1 += w[c] * gam[c]
         for j in range(N_LEVELS - 1):
             q0[j] /= n0
             q1[j] /= n1
@@ -317,30 +375,35 @@ def _em(
 
 @numba.njit(**JIT)
 def _impute_censored(
-    lv: np.ndarray, observed: np.ndarray, censored: np.ndarray, dens: np.ndarray, w: np.ndarray
+    seg_lo: np.ndarray,
+    seg_cut: np.ndarray,
+    seg_hi: np.ndarray,
+    observed: np.ndarray,
+    censored: np.ndarray,
+    dens: np.ndarray,
+    tail: np.ndarray,
+    w: np.ndarray,
 ) -> float:
     """The E-step of the censored cells (see :func:`_em`): ``w`` = observed + the censored
     weights spread upwards by density; returns the censored cells' log-likelihood (log of
-    the probability at and above each, on the grid)."""
-    n_cells = lv.shape[0]
-    tail = np.empty(n_cells)
+    the probability at and above each, on the grid). Each level's cells are
+    ``seg_lo[i]:seg_hi[i]``, its first censored cell ``seg_cut[i]`` (below it nothing is
+    spread, and ``dens`` is not read)."""
     ll = 0.0
-    lo = 0
-    while lo < n_cells:
-        hi = lo
-        while hi < n_cells and lv[hi] == lv[lo]:
-            hi += 1
+    for i in range(seg_lo.shape[0]):
+        lo, cut, hi = seg_lo[i], seg_cut[i], seg_hi[i]
+        for c in range(lo, cut):
+            w[c] = observed[c]
         running = 0.0
-        for c in range(hi - 1, lo - 1, -1):
+        for c in range(hi - 1, cut - 1, -1):
             running += dens[c]
             tail[c] = running
         share = 0.0
-        for c in range(lo, hi):
+        for c in range(cut, hi):
             if censored[c] > 0.0 and tail[c] > 0.0:
                 share += censored[c] / tail[c]
                 ll += censored[c] * math.log(tail[c] * Z_STEP)
             w[c] = observed[c] + share * dens[c]
-        lo = hi
     return ll
 
 
@@ -408,6 +471,8 @@ def fit_mixtures(
             # per null df the start with the highest likelihood; across df the fit whose
             # null best describes the cells above its centre (which ruptures do not reach)
             best_upper = -np.inf
+            order = np.argsort(zc)
+            nu_w = np.empty(m)
             cand_ll = -np.inf
             cand = best.copy()
             cand_q0 = best_q0.copy()
@@ -416,7 +481,7 @@ def fit_mixtures(
             for i in range(nus.shape[0]):
                 nu = nus[i]
                 nu_ll = -np.inf
-                nu_w = wo.copy()
+                nu_w[:] = wo
                 nu_p = best.copy()
                 nu_q0 = best_q0.copy()
                 nu_q1 = best_q1.copy()
@@ -446,11 +511,11 @@ def fit_mixtures(
                     ll = _em(zc, lv, wo, wc, nu, start, q0, q1, w)
                     if ll > nu_ll:
                         nu_ll = ll
-                        nu_w = w.copy()
+                        nu_w[:] = w
                         nu_p = start.copy()
                         nu_q0 = q0.copy()
                         nu_q1 = q1.copy()
-                upper = upper_loglik(zc, nu_w, nu_p[1], nu_p[2], nu)
+                upper = upper_loglik(zc, order, nu_w, nu_p[1], nu_p[2], nu)
                 if upper > best_upper:
                     best_upper = upper
                     cand_ll = nu_ll
@@ -594,6 +659,8 @@ def _session_weight(
     lv = np.empty(m, dtype=np.int64)
     w = np.empty(m)
     ratio = np.empty(m)  # drop density / null density, items included
+    f0 = _log_t_fixed(p[2], nu)
+    f1 = _log_t_fixed(p[4], 0.0)
     m = 0
     for j in range(n_levels):
         for b in range(N_BINS):
@@ -601,7 +668,9 @@ def _session_weight(
                 zc[m] = centres[b]
                 lv[m] = j
                 w[m] = here[b, j]
-                a = _log_t(centres[b], p[3], p[4], 0.0) - _log_t(centres[b], p[1], p[2], nu)
+                a = _log_t_at(centres[b], p[3], p[4], 0.0, f1) - _log_t_at(
+                    centres[b], p[1], p[2], nu, f0
+                )
                 if j < n_levels - 1:
                     a += math.log(q1[j]) - math.log(q0[j])
                 ratio[m] = math.exp(min(a, 700.0))
@@ -642,10 +711,12 @@ def _statistic(
     cand_q0 = np.ones(n_levels)
     cand_q1 = np.ones(n_levels)
     cand_nu = 0.0
+    order = np.argsort(zc)
+    nu_w = np.empty(m)
     for i in range(nus.shape[0]):
         nu = nus[i]
         nu_ll = -np.inf
-        nu_w = wo.copy()
+        nu_w[:] = wo
         nu_p = np.empty(5)
         nu_q0 = np.ones(n_levels)
         nu_q1 = np.ones(n_levels)
@@ -659,11 +730,11 @@ def _statistic(
             ll = _em(zc, lv, wo, wc, nu, start, q0, q1, w)
             if ll > nu_ll:
                 nu_ll = ll
-                nu_w = w.copy()
+                nu_w[:] = w
                 nu_p = start.copy()
                 nu_q0 = q0.copy()
                 nu_q1 = q1.copy()
-        upper = upper_loglik(zc, nu_w, nu_p[1], nu_p[2], nu)
+        upper = upper_loglik(zc, order, nu_w, nu_p[1], nu_p[2], nu)
         if upper > best_upper:
             best_upper = upper
             cand_ll = nu_ll
@@ -725,8 +796,10 @@ def _bootstrap_p(
     n_levels = N_LEVELS
     probs = np.empty(N_BINS)
     total = 0.0
+    fixed = _log_t_fixed(null_p[2], null_nu)
     for b in range(N_BINS):
-        probs[b] = math.exp(_log_t(-Z_LIMIT + (b + 0.5) * Z_STEP, null_p[1], null_p[2], null_nu))
+        z = -Z_LIMIT + (b + 0.5) * Z_STEP
+        probs[b] = math.exp(_log_t_at(z, null_p[1], null_p[2], null_nu, fixed))
         total += probs[b]
     probs /= total
     level_p = np.zeros(n_levels)
@@ -771,14 +844,16 @@ def _bootstrap_p(
 
 
 @numba.njit(**JIT)
-def upper_loglik(zc: np.ndarray, w: np.ndarray, m0: float, s0: float, nu: float) -> float:
+def upper_loglik(
+    zc: np.ndarray, order: np.ndarray, w: np.ndarray, m0: float, s0: float, nu: float
+) -> float:
     """Log-likelihood, under the null alone truncated to the cells above the median, of
     those cells: the upper half of the residuals, which ruptures (falls of the alliance)
-    do not reach, so that the null's tail is judged where it is uncontaminated."""
+    do not reach, so that the null's tail is judged where it is uncontaminated. ``order``
+    is ``numpy.argsort(zc)`` (the same for every null shape tried on the cells)."""
     total = 0.0
     for c in range(zc.shape[0]):
         total += w[c]
-    order = np.argsort(zc)
     below = 0.0
     cut = zc[order[zc.shape[0] - 1]]
     for i in range(zc.shape[0]):
@@ -786,46 +861,51 @@ def upper_loglik(zc: np.ndarray, w: np.ndarray, m0: float, s0: float, nu: float)
         if below >= 0.5 * total:
             cut = zc[order[i]]
             break
+    fixed = _log_t_fixed(s0, nu)
     mass = 0.0
     for b in range(N_BINS):
         z = -Z_LIMIT + (b + 0.5) * Z_STEP
         if z > cut:
-            mass += math.exp(_log_t(z, m0, s0, nu)) * Z_STEP
+            mass += math.exp(_log_t_at(z, m0, s0, nu, fixed)) * Z_STEP
     if mass <= 0.0:
         return -np.inf
+    log_mass = math.log(mass)
     ll = 0.0
     for c in range(zc.shape[0]):
         if zc[c] > cut:
-            ll += w[c] * (_log_t(zc[c], m0, s0, nu) - math.log(mass))
+            ll += w[c] * (_log_t_at(zc[c], m0, s0, nu, fixed) - log_mass)
     return ll
 
 
 @numba.njit(**JIT)
-def _log_ratio(
-    z: float, p: np.ndarray, nu: float, q0: np.ndarray, q1: np.ndarray, level: int
-) -> float:
-    """log of (drop density x weight) / (null density x (1 - weight)), items included."""
+def _envelope(p: np.ndarray, nu: float, q0: np.ndarray, q1: np.ndarray, env: np.ndarray) -> None:
+    """Per item level (row of ``env``), the posterior of the drop component at each bin
+    centre, made non-increasing in z below the null's centre (the running maximum of the
+    likelihood ratio from there down). The log-likelihood ratio, log of (drop density x
+    weight) / (null density x (1 - weight)) with the items' ratio added, is computed per
+    bin once for all levels."""
     pi, m0, s0, m1, s1 = p[0], p[1], p[2], p[3], p[4]
-    out = math.log(pi) - math.log(1.0 - pi) + _log_t(z, m1, s1, 0.0) - _log_t(z, m0, s0, nu)
-    if level < N_LEVELS - 1:
-        out += math.log(q1[level]) - math.log(q0[level])
-    return out
-
-
-@numba.njit(**JIT)
-def _envelope_row(
-    p: np.ndarray, nu: float, q0: np.ndarray, q1: np.ndarray, level: int, row: np.ndarray
-) -> None:
-    """Posterior of the drop component at each bin centre, made non-increasing in z below
-    the null's centre (the running maximum of the likelihood ratio from there down)."""
-    running = -np.inf
-    for b in range(N_BINS - 1, -1, -1):
+    f0 = _log_t_fixed(s0, nu)
+    f1 = _log_t_fixed(s1, 0.0)
+    odds = math.log(pi) - math.log(1.0 - pi)
+    base = np.empty(N_BINS)
+    for b in range(N_BINS):
         z = -Z_LIMIT + (b + 0.5) * Z_STEP
-        lr = _log_ratio(z, p, nu, q0, q1, level)
-        if z <= p[1] and lr > running:
-            running = lr
-        value = running if z <= p[1] else lr
-        row[b] = 1.0 / (1.0 + math.exp(-value)) if value > -700.0 else 0.0
+        base[b] = odds + _log_t_at(z, m1, s1, 0.0, f1) - _log_t_at(z, m0, s0, nu, f0)
+    for level in range(N_LEVELS):
+        items = level < N_LEVELS - 1
+        extra = math.log(q1[level]) - math.log(q0[level]) if items else 0.0
+        row = env[level]
+        running = -np.inf
+        for b in range(N_BINS - 1, -1, -1):
+            z = -Z_LIMIT + (b + 0.5) * Z_STEP
+            lr = base[b]
+            if items:
+                lr += extra
+            if z <= m0 and lr > running:
+                running = lr
+            value = running if z <= m0 else lr
+            row[b] = 1.0 / (1.0 + math.exp(-value)) if value > -700.0 else 0.0
 
 
 @numba.njit(**JIT)
@@ -840,8 +920,7 @@ def _best_threshold(
 ) -> float:
     """The posterior threshold that maximises the expected F1 under the fitted mixture."""
     env = np.empty((N_LEVELS, N_BINS))
-    for j in range(N_LEVELS):
-        _envelope_row(p, nu, q0, q1, j, env[j])
+    _envelope(p, nu, q0, q1, env)
     m = zc.shape[0]
     post = np.empty(m)
     positives = 0.0
@@ -890,8 +969,7 @@ def envelopes(
         for j in range(N_LEVELS - 1):
             a[j] = q0[s, j]
             b[j] = q1[s, j]
-        for j in range(N_LEVELS):
-            _envelope_row(p, nu[s], a, b, j, out[s, j])
+        _envelope(p, nu[s], a, b, out[s])
 
 
 @numba.njit(**JIT)

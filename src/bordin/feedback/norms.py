@@ -578,17 +578,23 @@ def fit_rupture_model(
     # the item sum exactly as the detectors compute it (bordin.feedback.ruptures)
     item_sum = row_features([none, none, none], items, config.item_threshold, n)[4]
     levels = item_levels(item_sum, n)
+    # the rows the parameters are fitted on (bordin.feedback._adaptive.fit_sample), taken
+    # once for every scale
+    keep = fit_sample(prepared.groups.first)
+    rows = slice(None) if keep is None else keep
+    first, at, at_levels = prepared.groups.first[rows], sess[rows], levels[rows]
 
     def fit(scale: str) -> AdaptiveParams:
         return fit_adaptive(
-            prepared.alliance[scale],
-            prepared.groups.first,
-            sess,
-            levels,
+            prepared.alliance[scale][rows],
+            first,
+            at,
+            at_levels,
             top,
             maximum=instrument_facts(prepared.alliance_id, scale).maximum,
             min_scale_n=config.clinic_sd_min_df,
             min_residuals=config.adaptive_min_residuals,
+            sampled=True,
         )
 
     scales = [scale for scale in MODELLED_SCALES if scale in prepared.alliance]
@@ -596,17 +602,13 @@ def fit_rupture_model(
     if "total" in model and len(model) > 1:
         # the threshold on the combined posterior of the total and its subscales, fitted on
         # the same sessions (bordin.feedback._adaptive.combined_thresholds)
-        # on the rows the parameters were fitted on (bordin.feedback._adaptive.fit_sample)
-        keep = fit_sample(prepared.groups.first)
-        rows = slice(None) if keep is None else keep
-        first, at = prepared.groups.first[rows], sess[rows]
-
+        # on the rows the parameters were fitted on
         def detect(scale: str) -> AdaptiveDetection:
             return adaptive_detect(
                 prepared.alliance[scale][rows],
                 first,
                 at,
-                levels[rows],
+                at_levels,
                 model[scale],
                 config.sd_k_strict,
             )

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import bordin.feedback._adaptive as adaptive_module
 from bordin.errors import InputError
 from bordin.feedback import ClinicNorms, FeedbackConfig, detect_ruptures, fit_clinic_norms
 from bordin.feedback._adaptive import (
@@ -17,7 +18,7 @@ from bordin.feedback._adaptive import (
     predict_residuals,
     resolution,
 )
-from bordin.feedback._adaptive_kernels import N_BINS, N_LEVELS, fit_mixtures, histogram
+from bordin.feedback._adaptive_kernels import N_BINS, N_LEVELS, envelopes, fit_mixtures, histogram
 from bordin.feedback._prepare import prepare_scores
 from bordin.feedback.norms import fit_rupture_model
 from bordin.feedback.validation import score_ruptures
@@ -469,3 +470,82 @@ def test_a_session_number_with_more_ruptures_than_the_pooled_share_has_its_own_w
     # which is kept as it is
     same = _two_session_numbers((0.05, 0.05), (10_000, 2_000))
     assert abs(same[1, 1] - 0.05) < 0.02
+
+
+def _envelope_from_kernel(params: AdaptiveParams, top: int) -> np.ndarray:
+    """The posterior envelope computed straight from the kernel, as detection did before it
+    was kept with the parameters."""
+    p = params.extended(top)
+    out = np.full((top, N_LEVELS, N_BINS), np.nan)
+    envelopes(
+        p.weight,
+        p.null_location,
+        p.null_scale,
+        p.null_df,
+        p.drop_location,
+        p.drop_scale,
+        p.null_items,
+        p.drop_items,
+        out,
+    )
+    return out
+
+
+def test_the_envelope_is_computed_once_per_parameter_set_and_never_shared() -> None:
+    first = _model(_clinic(400, seed=3, items=True)[0], alliance="sac")
+    second = _model(_clinic(400, seed=4, items=True, rate=0.12)[0], alliance="sac")
+    tops = (first.top - 3, first.top, first.top + 4)
+    for params in (first, second):
+        for _ in range(2):  # computed, then kept
+            for top in tops:
+                np.testing.assert_array_equal(
+                    params.envelope(top), _envelope_from_kernel(params, top)
+                )
+    kept = first.envelope(first.top)
+    assert np.shares_memory(kept, first.envelope(first.top - 3))
+    assert not kept.flags.writeable
+    # another parameter set has its own, even one read back from the same document
+    assert not np.array_equal(kept, second.envelope(first.top), equal_nan=True)
+    back = AdaptiveParams.from_dict(first.to_dict())
+    assert not np.shares_memory(back.envelope(back.top), kept)
+    np.testing.assert_array_equal(back.envelope(back.top), kept)
+    changed = dataclasses.replace(first, null_scale=first.null_scale * 1.5)
+    np.testing.assert_array_equal(
+        changed.envelope(first.top), _envelope_from_kernel(changed, first.top)
+    )
+    assert not np.array_equal(changed.envelope(first.top), kept, equal_nan=True)
+    # parameters in writable arrays may change after: nothing is kept for them
+    fields = {f.name: np.array(getattr(first, f.name)) for f in dataclasses.fields(first) if f.init}
+    by_hand = AdaptiveParams(**fields)
+    before = by_hand.envelope(by_hand.top).copy()
+    by_hand.null_scale[:] *= 1.5
+    np.testing.assert_array_equal(
+        by_hand.envelope(by_hand.top), _envelope_from_kernel(by_hand, by_hand.top)
+    )
+    assert not np.array_equal(by_hand.envelope(by_hand.top), before, equal_nan=True)
+
+
+def test_stored_norms_compute_the_envelope_once_and_judge_the_same_on_every_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frame, _ = _clinic(400, seed=3, items=True)
+    norms = ClinicNorms.from_json(
+        fit_clinic_norms(frame, alliance="sac", outcomes=(), config=IN_NORMS).to_json()
+    )
+    computed = []
+
+    def counted(*args: np.ndarray) -> None:
+        computed.append(1)
+        envelopes(*args)
+
+    monkeypatch.setattr(adaptive_module, "envelopes", counted)
+    one = frame[frame["client_id"] == "c0007"]
+    calls = [
+        detect_ruptures(one, alliance="sac", detector="adaptive", norms=norms) for _ in range(3)
+    ]
+    assert len(computed) == 1  # one scale (the total), one envelope for the three calls
+    fresh = ClinicNorms.from_json(norms.to_json())  # a snapshot parsed again: its own
+    calls.append(detect_ruptures(one, alliance="sac", detector="adaptive", norms=fresh))
+    assert len(computed) == 2
+    for later in calls[1:]:
+        pd.testing.assert_frame_equal(later, calls[0])
