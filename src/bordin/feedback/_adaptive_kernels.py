@@ -470,60 +470,11 @@ def fit_mixtures(
                         m += 1
             # per null df the start with the highest likelihood; across df the fit whose
             # null best describes the cells above its centre (which ruptures do not reach)
-            best_upper = -np.inf
-            order = np.argsort(zc)
-            nu_w = np.empty(m)
-            cand_ll = -np.inf
-            cand = best.copy()
-            cand_q0 = best_q0.copy()
-            cand_q1 = best_q1.copy()
-            cand_nu = best_nu
-            for i in range(nus.shape[0]):
-                nu = nus[i]
-                nu_ll = -np.inf
-                nu_w[:] = wo
-                nu_p = best.copy()
-                nu_q0 = best_q0.copy()
-                nu_q1 = best_q1.copy()
-                for which in range(len(STARTS) + 1):
-                    start = np.empty(5)
-                    q0 = np.ones(n_levels)
-                    q1 = np.ones(n_levels)
-                    if which == len(STARTS):
-                        # a refit also starts from the last fit
-                        if not have:
-                            continue
-                        start[:] = best
-                        q0[:] = best_q0
-                        q1[:] = best_q1
-                    else:
-                        if have and n < RESTART_GROWTH * started_n:
-                            # the fixed starts again only once the residuals have doubled
-                            continue
-                        start[0] = 0.05
-                        start[1] = 0.0
-                        start[2] = 1.0
-                        start[3] = STARTS[which]
-                        start[4] = 1.0
-                        for j in range(n_levels - 1):
-                            q0[j] = 1.0 / (n_levels - 1)
-                            q1[j] = 1.0 / (n_levels - 1)
-                    ll = _em(zc, lv, wo, wc, nu, start, q0, q1, w)
-                    if ll > nu_ll:
-                        nu_ll = ll
-                        nu_w[:] = w
-                        nu_p = start.copy()
-                        nu_q0 = q0.copy()
-                        nu_q1 = q1.copy()
-                upper = upper_loglik(zc, order, nu_w, nu_p[1], nu_p[2], nu)
-                if upper > best_upper:
-                    best_upper = upper
-                    cand_ll = nu_ll
-                    cand = nu_p
-                    cand_q0 = nu_q0
-                    cand_q1 = nu_q1
-                    cand_nu = nu
-            if not have or n >= RESTART_GROWTH * started_n:
+            fixed = not have or n >= RESTART_GROWTH * started_n
+            cand_ll, cand, cand_q0, cand_q1, cand_nu = _fit_shapes(
+                zc, lv, wo, wc, nus, w, best, best_q0, best_q1, best_nu, fixed, have
+            )
+            if fixed:
                 started_n = n
             best[:] = cand
             best_q0[:] = cand_q0
@@ -546,24 +497,9 @@ def fit_mixtures(
             # mixture's shape only, that split passed for ruptures on a session number
             # that had none. A heavier-tailed null alone is not offered: its tail would
             # take the ruptures themselves.
-            ll0 = -np.inf
-            null_p = best.copy()
-            null_q0 = best_q0.copy()
-            null_nu = best_nu
-            for i in range(nus.shape[0]):
-                nu = nus[i]
-                lighter = nu <= 0.0 or (best_nu > 0.0 and nu > best_nu)
-                if not lighter and nu != best_nu:
-                    continue
-                try_p = best.copy()
-                try_q0 = best_q0.copy()
-                try_q1 = best_q1.copy()
-                ll_i = _em(zc, lv, wo, wc, nu, try_p, try_q0, try_q1, w, NULL_ONLY)
-                if ll_i > ll0:
-                    ll0 = ll_i
-                    null_p[:] = try_p
-                    null_q0[:] = try_q0
-                    null_nu = nu
+            ll0, null_p, null_q0, null_nu = _null_alone(
+                zc, lv, wo, wc, nus, w, best, best_nu, best_q0, best_q1
+            )
             asked = 0.0
             for c in range(zc.shape[0]):
                 if lv[c] < n_levels - 1:
@@ -696,37 +632,62 @@ def _session_weight(
 
 
 @numba.njit(**JIT)
-def _statistic(
-    zc: np.ndarray, lv: np.ndarray, wo: np.ndarray, wc: np.ndarray, nus: np.ndarray
-) -> float:
-    """The likelihood-ratio statistic of the drop component, fitted as in
-    :func:`fit_mixtures` from the fixed starts: the mixture (its null shape chosen on the
-    upper half) against the null alone of that shape or a lighter one."""
+def _fit_shapes(
+    zc: np.ndarray,
+    lv: np.ndarray,
+    wo: np.ndarray,
+    wc: np.ndarray,
+    nus: np.ndarray,
+    w: np.ndarray,
+    last: np.ndarray,
+    last_q0: np.ndarray,
+    last_q1: np.ndarray,
+    last_nu: float,
+    fixed: bool,
+    refit: bool,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, float]:
+    """The mixture fitted for every null shape ``nus`` (per shape the start with the
+    highest likelihood: the fixed starts when ``fixed``, the last fit ``last`` when
+    ``refit``), and across shapes the fit whose null best describes the cells above its
+    centre (which ruptures do not reach); its log-likelihood, parameters, item
+    distributions and shape (``last`` and its shape where no fit describes them)."""
     n_levels = N_LEVELS
-    m = zc.shape[0]
-    w = np.empty(m)
     best_upper = -np.inf
-    cand_ll = -np.inf
-    cand = np.empty(5)
-    cand_q0 = np.ones(n_levels)
-    cand_q1 = np.ones(n_levels)
-    cand_nu = 0.0
     order = np.argsort(zc)
-    nu_w = np.empty(m)
+    nu_w = np.empty(zc.shape[0])
+    cand_ll = -np.inf
+    cand = last.copy()
+    cand_q0 = last_q0.copy()
+    cand_q1 = last_q1.copy()
+    cand_nu = last_nu
     for i in range(nus.shape[0]):
         nu = nus[i]
         nu_ll = -np.inf
         nu_w[:] = wo
-        nu_p = np.empty(5)
-        nu_q0 = np.ones(n_levels)
-        nu_q1 = np.ones(n_levels)
-        for which in range(len(STARTS)):
-            start = np.array([0.05, 0.0, 1.0, STARTS[which], 1.0])
+        nu_p = last.copy()
+        nu_q0 = last_q0.copy()
+        nu_q1 = last_q1.copy()
+        for which in range(len(STARTS) + 1):
+            start = np.empty(5)
             q0 = np.ones(n_levels)
             q1 = np.ones(n_levels)
-            for j in range(n_levels - 1):
-                q0[j] = 1.0 / (n_levels - 1)
-                q1[j] = 1.0 / (n_levels - 1)
+            if which == len(STARTS):
+                if not refit:
+                    continue
+                start[:] = last
+                q0[:] = last_q0
+                q1[:] = last_q1
+            else:
+                if not fixed:
+                    continue
+                start[0] = 0.05
+                start[1] = 0.0
+                start[2] = 1.0
+                start[3] = STARTS[which]
+                start[4] = 1.0
+                for j in range(n_levels - 1):
+                    q0[j] = 1.0 / (n_levels - 1)
+                    q1[j] = 1.0 / (n_levels - 1)
             ll = _em(zc, lv, wo, wc, nu, start, q0, q1, w)
             if ll > nu_ll:
                 nu_ll = ll
@@ -742,16 +703,62 @@ def _statistic(
             cand_q0 = nu_q0
             cand_q1 = nu_q1
             cand_nu = nu
+    return cand_ll, cand, cand_q0, cand_q1, cand_nu
+
+
+@numba.njit(**JIT)
+def _null_alone(
+    zc: np.ndarray,
+    lv: np.ndarray,
+    wo: np.ndarray,
+    wc: np.ndarray,
+    nus: np.ndarray,
+    w: np.ndarray,
+    p: np.ndarray,
+    nu_p: float,
+    q0: np.ndarray,
+    q1: np.ndarray,
+) -> tuple[float, np.ndarray, np.ndarray, float]:
+    """The null alone refitted from the mixture ``p`` (shape ``nu_p``): of that shape or a
+    lighter-tailed one, the best by likelihood (see :func:`fit_mixtures`); its
+    log-likelihood, parameters, item distribution and shape."""
     ll0 = -np.inf
+    null_p = p.copy()
+    null_q0 = q0.copy()
+    null_nu = nu_p
     for i in range(nus.shape[0]):
         nu = nus[i]
-        lighter = nu <= 0.0 or (cand_nu > 0.0 and nu > cand_nu)
-        if not lighter and nu != cand_nu:
+        lighter = nu <= 0.0 or (nu_p > 0.0 and nu > nu_p)
+        if not lighter and nu != nu_p:
             continue
-        try_p = cand.copy()
-        try_q0 = cand_q0.copy()
-        try_q1 = cand_q1.copy()
-        ll0 = max(ll0, _em(zc, lv, wo, wc, nu, try_p, try_q0, try_q1, w, NULL_ONLY))
+        try_p = p.copy()
+        try_q0 = q0.copy()
+        try_q1 = q1.copy()
+        ll_i = _em(zc, lv, wo, wc, nu, try_p, try_q0, try_q1, w, NULL_ONLY)
+        if ll_i > ll0:
+            ll0 = ll_i
+            null_p[:] = try_p
+            null_q0[:] = try_q0
+            null_nu = nu
+    return ll0, null_p, null_q0, null_nu
+
+
+@numba.njit(**JIT)
+def _statistic(
+    zc: np.ndarray, lv: np.ndarray, wo: np.ndarray, wc: np.ndarray, nus: np.ndarray
+) -> float:
+    """The likelihood-ratio statistic of the drop component, fitted as in
+    :func:`fit_mixtures` from the fixed starts: the mixture (its null shape chosen on the
+    upper half) against the null alone of that shape or a lighter one."""
+    w = np.empty(zc.shape[0])
+    start = np.array([0.05, 0.0, 1.0, STARTS[0], 1.0])
+    uniform = np.ones(N_LEVELS)
+    for j in range(N_LEVELS - 1):
+        uniform[j] = 1.0 / (N_LEVELS - 1)
+    cand_ll, cand, cand_q0, cand_q1, cand_nu = _fit_shapes(
+        zc, lv, wo, wc, nus, w, start, uniform, uniform, 0.0, True, False
+    )
+    ll0 = _null_alone(zc, lv, wo, wc, nus, w, cand, cand_nu, cand_q0, cand_q1)[0]
     return 2.0 * (cand_ll - ll0)
 
 
