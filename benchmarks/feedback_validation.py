@@ -24,7 +24,15 @@ import bordin
 from bordin.feedback import FeedbackConfig, detect_ruptures
 from bordin.feedback.validation import score_ruptures
 from bordin.simulate import SimulationConfig, simulate_clinic
-from bordin.validation import FAMILY, FLOORS, TARGET, FamilyResult, evaluate_family
+from bordin.validation import (
+    FAMILY,
+    FLOORS,
+    HELD_OUT_FLOORS,
+    HELD_OUT_SEEDS,
+    TARGET,
+    FamilyResult,
+    evaluate_family,
+)
 
 SETTINGS: dict[str, dict[str, object]] = {
     "default": {},
@@ -378,7 +386,14 @@ def held_out_markdown(family: FamilyResult, held: FamilyResult) -> list[str]:
         "each), on which no change was looked at, show how far those figures carry: there "
         f"the default detector beats both SD rules in {got['beats_sd']} of {len(by)} "
         f"settings and is within 0.03 of the oracle in {got['close']}; its worst gap is "
-        f"{got['worst_gap']:.3f} ({got['worst_setting']}). Not asserted by the floors.",
+        f"{got['worst_gap']:.3f} ({got['worst_setting']}). Floors asserted on these seeds "
+        "(`bordin.validation.HELD_OUT_FLOORS`): "
+        + "; ".join(
+            f"beats >= {f.min_beats_sd}, within 0.03 >= {f.min_close}, worst gap <= "
+            f"{f.max_worst_gap:g} ({'holds' if not f.failures(held) else 'does not hold'})"
+            for f in HELD_OUT_FLOORS
+        )
+        + ".",
         "",
         "| setting | default F1 | per seed | drop >= 1 SD | drop >= 2 SD | oracle F1 | gap "
         "| gap on the seeds above |",
@@ -403,7 +418,7 @@ def main() -> None:
         "--held-out-seeds",
         type=int,
         nargs="*",
-        default=[303, 404],
+        default=list(HELD_OUT_SEEDS),
         help="Seeds no change of the detectors was developed on: the family is run on them "
         "too and reported beside the figures (none: skip).",
     )
@@ -416,7 +431,8 @@ def main() -> None:
         "--check-floors",
         action="store_true",
         help="Exit 1 unless the family shows the floors of bordin.validation.FLOORS (what "
-        "the detectors reach today); the issue's target (TARGET) is reported, not enforced.",
+        "the detectors reach today) and, on the held-out seeds, HELD_OUT_FLOORS; the issue's "
+        "target (TARGET) is reported, not enforced.",
     )
     args = parser.parse_args()
     start = time.perf_counter()
@@ -435,6 +451,8 @@ def main() -> None:
         print(f"issue target not met: {shortfall}")
     if args.check_floors:
         failed = [f for floor in FLOORS for f in floor.failures(family)]
+        if held is not None and tuple(args.held_out_seeds) == HELD_OUT_SEEDS:
+            failed += [f"held out: {f}" for floor in HELD_OUT_FLOORS for f in floor.failures(held)]
         for shortfall in failed:
             print(f"floor not met: {shortfall}")
         if failed:

@@ -9,6 +9,8 @@ did not make. See ``docs/feedback-validation.md``.
 
 from bordin.validation.evaluate import (
     FLOORS,
+    HELD_OUT_FLOORS,
+    HELD_OUT_SEEDS,
     TABLE_COLUMNS,
     TARGET,
     FamilyResult,
@@ -40,6 +42,8 @@ from bordin.validation.oracle import (
 __all__ = [
     "FAMILY",
     "FLOORS",
+    "HELD_OUT_FLOORS",
+    "HELD_OUT_SEEDS",
     "FamilyResult",
     "FamilySetting",
     "Floor",

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import pytest
 
-from bordin.validation import FAMILY, FLOORS, FamilyResult, Floor, evaluate_family
+from bordin.validation import (
+    FAMILY,
+    FLOORS,
+    HELD_OUT_FLOORS,
+    HELD_OUT_SEEDS,
+    FamilyResult,
+    Floor,
+    evaluate_family,
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +31,13 @@ def family() -> FamilyResult:
 @pytest.mark.parametrize("floor", FLOORS, ids=[f.detector for f in FLOORS])
 def test_the_family_shows_the_floors(family: FamilyResult, floor: Floor) -> None:
     assert floor.failures(family) == []
+
+
+@pytest.mark.slow
+def test_the_default_holds_its_floors_on_seeds_it_was_not_developed_on() -> None:
+    held = evaluate_family(2000, seeds=HELD_OUT_SEEDS)
+    assert set(HELD_OUT_SEEDS).isdisjoint({101, 202})
+    assert [f for floor in HELD_OUT_FLOORS for f in floor.failures(held)] == []
 
 
 @pytest.mark.slow
