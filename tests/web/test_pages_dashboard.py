@@ -387,6 +387,21 @@ def test_the_admin_page_lists_users_teams_instruments_and_content_packs(
     assert client.get("/admin").status_code == 403
 
 
+def test_every_link_on_the_admin_page_leads_to_a_page(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    # The content-pack help linked the API documentation at /api/v1/docs, which the service
+    # does not serve (no Swagger UI: it would load scripts from a CDN); the OpenAPI
+    # description is what the README names.
+    client, clinic = site
+    _login(client, clinic.users["admin"])
+    html = client.get("/admin").text
+    links = sorted(set(re.findall(r'<a href="(/[^"#]*)', html)))
+    broken = [href for href in links if client.get(href).status_code >= 400]
+    assert broken == []
+    assert "/api/v1/openapi.json" in links
+
+
 def _today() -> str:
     from datetime import date
 

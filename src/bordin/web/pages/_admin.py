@@ -109,7 +109,7 @@ def admin_context(db: Session, user: User) -> dict[str, Any]:
             ],
             "api": {
                 "content_packs": "/api/v1/content-packs",
-                "docs": "/api/v1/docs",
+                "openapi": "/api/v1/openapi.json",
             },
             "roles": list(ROLES),
             "clinic_timezone": user.clinic.timezone,
