@@ -22,6 +22,7 @@ from bordin.web.pages._deps import (
     optional_form_id,
     page_user,
 )
+from bordin.web.pages._labels import field_error_message
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -196,7 +197,10 @@ async def add_client(request: Request) -> Response:
         context = new_client_context(db, user)
     context.update(
         {
-            "error": {"message": str(failed), "column": getattr(failed, "column", None)},
+            "error": {
+                "message": field_error_message(failed),
+                "column": getattr(failed, "column", None),
+            },
             "entered": entered,
             "entered_instruments": _chosen(form),
         }
@@ -317,7 +321,7 @@ def _care_page(
     if error is not None:
         context["error"] = {
             "form": what,
-            "message": str(error),
+            "message": field_error_message(error),
             "column": getattr(error, "column", None),
             "item": getattr(error, "item", None),
         }
