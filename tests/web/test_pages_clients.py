@@ -365,3 +365,24 @@ def test_a_rejected_field_is_named_by_its_label_not_its_column(
     )
     assert empty.status_code == 422
     assert empty.json()["error"]["message"] == "Username: the username is empty"
+
+
+def test_the_form_language_is_chosen_by_name_among_the_forms_languages(
+    site: tuple[Any, PagesClinic],
+) -> None:
+    # The new-client and care pages offered only the languages of content packs, shown as
+    # bare codes ("en"); the client page's form link offers English and Deutsch.
+    app, clinic = site
+    therapist = _client(app, clinic.users["therapist"])
+    html = therapist.get("/clients/new").text
+    assert '<option value="en" selected>English</option>' in html
+    assert '<option value="de">Deutsch</option>' in html
+    added = therapist.post(
+        "/clients/new",
+        data={"code": "C-962", "form_language": "de", "csrf_token": _csrf(therapist)},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    client_id = int(added.headers["location"].split("/")[2])
+    care = therapist.get(f"/clients/{client_id}/care").text
+    assert '<option value="de" selected>Deutsch</option>' in care

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bordin.errors import BordinError, Conflict, InputError, NotFound, PermissionDenied
 from bordin.storage.actions.clinic_settings import clinic_today
 from bordin.storage.models import User
+from bordin.web.i18n import LANGUAGES
 from bordin.web.pages._deps import (
     PageId,
     form_id,
@@ -114,7 +115,11 @@ def _form_options(db: Session, user: User) -> dict[str, Any]:
         if d.respondent == "client" and any(i == d.id for i, _ in packs)
     ]
     return {
-        "languages": sorted({lang for _, lang in packs} | {"en"}),
+        # the languages the form's own text is in, and those of the questionnaires' wording
+        "languages": sorted({lang for _, lang in packs} | set(LANGUAGES)),
+        "language_names": {
+            lang: LANGUAGES.get(lang, lang) for lang in {lang for _, lang in packs} | set(LANGUAGES)
+        },
         "instruments": instruments,
     }
 
