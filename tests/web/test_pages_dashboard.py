@@ -580,3 +580,48 @@ def test_the_therapist_chooses_the_questionnaires_of_the_next_form(
     )
     assert refused.status_code == 422
     assert "unknown instrument" in refused.json()["message"]
+
+
+@pytest.fixture
+def new_clinic(tmp_path: Path) -> Iterator[TestClient]:
+    """A clinic on its first day: its admin and a supervisor, no therapist, no data."""
+    from bordin.settings import Settings
+    from bordin.storage import actions, make_engine, make_session_factory, transaction
+    from bordin.storage.migrate import upgrade_database
+    from bordin.web.app import create_app
+
+    url = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    upgrade_database(url)
+    engine = make_engine(url)
+    with transaction(make_session_factory(engine)) as db:
+        clinic = actions.create_clinic(db, actor=None, name="New Clinic")
+        for role in ("admin", "supervisor"):
+            actions.create_user(
+                db,
+                actor=None,
+                clinic_id=clinic.id,
+                username=f"{role}@new",
+                password=PASSWORD,
+                role=role,
+            )
+    engine.dispose()
+    with TestClient(create_app(Settings(database_url=url, demo=True))) as client:
+        yield client
+
+
+def test_a_new_clinics_empty_pages_say_what_to_do_first(new_clinic: TestClient) -> None:
+    # On a clinic's first day the team page showed an empty table, "add a client" a
+    # therapist list with nothing to choose, and the clinic page said the report "is not
+    # available in this installation yet" (it is: the clinic has no scores yet).
+    _login(new_clinic, "admin@new")
+    team = new_clinic.get("/team").text
+    assert "No therapists yet" in team and 'href="/admin"' in team
+    assert 'class="team"' not in team  # no table of nobody
+    new = new_clinic.get("/clients/new").text
+    assert "No therapists yet" in new and 'href="/admin"' in new
+    clinic = new_clinic.get("/clinic").text
+    assert "not available in this installation" not in clinic
+    assert "once the clinic has sessions" in clinic
+    _login(new_clinic, "supervisor@new")
+    team = new_clinic.get("/team").text
+    assert "No therapists yet" in team and 'href="/admin"' not in team  # an admin adds them
