@@ -625,3 +625,18 @@ def test_a_new_clinics_empty_pages_say_what_to_do_first(new_clinic: TestClient) 
     _login(new_clinic, "supervisor@new")
     team = new_clinic.get("/team").text
     assert "No therapists yet" in team and 'href="/admin"' not in team  # an admin adds them
+
+
+def test_a_note_too_long_is_named_as_the_note(site: tuple[TestClient, PagesClinic]) -> None:
+    # The error page read "column 'note': the note is longer than 4000 characters".
+    client, clinic = site
+    _login(client, clinic.users["therapist"])
+    path = f"/clients/{clinic.clients['C-101']}"
+    alert = next(a for a in _json(client, path)["alerts"] if a["kind"] == "rupture_open")
+    refused = client.post(
+        f"/alerts/{alert['id']}/acknowledge",
+        data={"note": "x" * 4001, "csrf_token": _csrf(client)},
+    )
+    assert refused.status_code == 422
+    assert "Note: the note is longer than 4000 characters" in refused.text
+    assert "column" not in refused.text

@@ -112,7 +112,11 @@ async def acknowledge(request: Request, event_id: PageId) -> Response:
             return _not_found(request, user)
         except InputError as exc:
             return error_page(
-                request, user, status_code=422, heading="Could not save the note", message=str(exc)
+                request,
+                user,
+                status_code=422,
+                heading="Could not save the note",
+                message=field_error_message(exc),
             )
     return RedirectResponse(f"/risk/{event_id}?acknowledged=1", status_code=303)
 
