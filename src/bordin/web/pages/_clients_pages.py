@@ -114,12 +114,11 @@ def _form_options(db: Session, user: User) -> dict[str, Any]:
         for d in list_instruments()
         if d.respondent == "client" and any(i == d.id for i, _ in packs)
     ]
+    # the languages the form's own text is in, and those of the questionnaires' wording
+    languages = sorted({lang for _, lang in packs} | set(LANGUAGES))
     return {
-        # the languages the form's own text is in, and those of the questionnaires' wording
-        "languages": sorted({lang for _, lang in packs} | set(LANGUAGES)),
-        "language_names": {
-            lang: LANGUAGES.get(lang, lang) for lang in {lang for _, lang in packs} | set(LANGUAGES)
-        },
+        "languages": languages,
+        "language_names": {lang: LANGUAGES.get(lang, lang) for lang in languages},
         "instruments": instruments,
     }
 
