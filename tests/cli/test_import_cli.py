@@ -58,3 +58,22 @@ def test_import_previews_imports_and_then_adds_nothing(
     assert json.loads(out)["clients"] == 0  # the bad file stored nothing
     code, _, err = _run(capsys, "import", str(path), "--clinic", "South", "--db", url)
     assert code == 2 and "no clinic 'South'" in err
+
+
+def test_the_first_admin_then_a_simulated_history_as_the_readme_shows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `bordin db create-admin` then `bordin import`: the admin's own code used to be t001,
+    # the simulator's (and many clinics') first therapist code, so the import was refused
+    # with "the therapist code 't001' belongs to the admin account".
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
+    upgrade_database(url)
+    monkeypatch.setenv("BORDIN_ADMIN_PASSWORD", "a long first admin password")
+    code, out, err = _run(
+        capsys, "db", "create-admin", "--clinic", "North", "--username", "admin@north", "--db", url
+    )
+    assert code == 0, err
+    path = tmp_path / "history.csv"
+    simulate_clinic(SimulationConfig(n_clients=5), seed=2).responses.to_csv(path, index=False)
+    code, out, err = _run(capsys, "import", str(path), "--clinic", "North", "--db", url)
+    assert code == 0, err

@@ -209,3 +209,13 @@ def test_new_pages_have_json_twins(desktop: Any, live_server: LiveServer, path: 
     log_in(desktop, live_server.clinic.users["admin"])
     response = desktop.request.get(f"{path}?format=json")
     assert response.ok and response.json()["user"]["username"] == live_server.clinic.users["admin"]
+
+
+def test_the_clinic_report_fits_a_phone(phone: Any, live_server: LiveServer) -> None:
+    """The report's wide tables scroll inside themselves; the page itself does not scroll
+    sideways on a phone (it was 900 pixels wide at 390)."""
+    log_in(phone, live_server.clinic.users["supervisor"])
+    phone.goto("/clinic/report")
+    assert phone.locator("table").count() > 0
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+    screenshot(phone, "clinic-report-phone")

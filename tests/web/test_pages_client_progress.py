@@ -122,3 +122,24 @@ def test_the_progress_report_needs_a_login(site: tuple[TestClient, PagesClinic])
     )
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login?next=")
+
+
+def test_the_progress_report_shows_progress_in_words_not_status_codes(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    # The report to print or share showed "yellow (no_reliable_change)" and
+    # "– (not_assessed)"; the client page's table says "no reliable change".
+    client, clinic = site
+    _login(client, clinic.users["therapist"])
+    path = f"/clients/{clinic.clients['C-101']}/progress"
+    statuses = {
+        s["status"]
+        for chart in client.get(path, params={"format": "json"}).json()["symptoms"]
+        for s in chart["sessions"]
+        if s["status"]
+    }
+    assert any("_" in status for status in statuses)  # the data keep their codes
+    html = client.get(path).text
+    assert not re.search(r"\((?:[a-z]+_)+[a-z]+\)", html), re.findall(r"\([a-z_]+\)", html)
+    for status in statuses:
+        assert f"({status.replace('_', ' ')})" in html

@@ -325,3 +325,64 @@ def test_a_client_code_is_corrected(site: tuple[Any, PagesClinic]) -> None:
     assert _post(therapist, f"{path}/code", code="C-102b").status_code == 303
     assert therapist.get(f"{path}?format=json").json()["client"]["code"] == "C-102b"
     assert _audit(clinic, "client.rename") == 1
+
+
+def test_a_rejected_field_is_named_by_its_label_not_its_column(
+    site: tuple[Any, PagesClinic],
+) -> None:
+    # The error summaries showed the form field's internal name ("column 'opened_on': a
+    # date is written YYYY-MM-DD"); staff see the label they filled in.
+    app, clinic = site
+    therapist = _client(app, clinic.users["therapist"])
+    bad_date = therapist.post(
+        "/clients/new",
+        data={"code": "C-961", "opened_on": "2026-13-45", "csrf_token": _csrf(therapist)},
+    )
+    assert bad_date.status_code == 422
+    assert "Start of care: a date is written YYYY-MM-DD" in bad_date.text
+    assert "column" not in bad_date.text.split('class="error-summary"')[1].split("</div>")[0]
+    assert "&#39;opened_on&#39;" not in bad_date.text
+    short = therapist.post(
+        "/account/password?format=json",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "short",
+            "csrf_token": _csrf(therapist),
+        },
+    )
+    assert short.status_code == 422
+    assert short.json()["error"]["message"].startswith("New password: ")
+    assert short.json()["error"]["column"] == "new_password"  # the field is still marked
+    admin = _client(app, clinic.users["admin"])
+    empty = admin.post(
+        "/admin/users?format=json",
+        data={
+            "username": " ",
+            "password": "a long first password",
+            "role": "therapist",
+            "csrf_token": _csrf(admin),
+        },
+    )
+    assert empty.status_code == 422
+    assert empty.json()["error"]["message"] == "Username: the username is empty"
+
+
+def test_the_form_language_is_chosen_by_name_among_the_forms_languages(
+    site: tuple[Any, PagesClinic],
+) -> None:
+    # The new-client and care pages offered only the languages of content packs, shown as
+    # bare codes ("en"); the client page's form link offers English and Deutsch.
+    app, clinic = site
+    therapist = _client(app, clinic.users["therapist"])
+    html = therapist.get("/clients/new").text
+    assert '<option value="en" selected>English</option>' in html
+    assert '<option value="de">Deutsch</option>' in html
+    added = therapist.post(
+        "/clients/new",
+        data={"code": "C-962", "form_language": "de", "csrf_token": _csrf(therapist)},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    client_id = int(added.headers["location"].split("/")[2])
+    care = therapist.get(f"/clients/{client_id}/care").text
+    assert '<option value="de" selected>Deutsch</option>' in care

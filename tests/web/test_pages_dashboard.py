@@ -387,6 +387,21 @@ def test_the_admin_page_lists_users_teams_instruments_and_content_packs(
     assert client.get("/admin").status_code == 403
 
 
+def test_every_link_on_the_admin_page_leads_to_a_page(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    # The content-pack help linked the API documentation at /api/v1/docs, which the service
+    # does not serve (no Swagger UI: it would load scripts from a CDN); the OpenAPI
+    # description is what the README names.
+    client, clinic = site
+    _login(client, clinic.users["admin"])
+    html = client.get("/admin").text
+    links = sorted(set(re.findall(r'<a href="(/[^"#]*)', html)))
+    broken = [href for href in links if client.get(href).status_code >= 400]
+    assert broken == []
+    assert "/api/v1/openapi.json" in links
+
+
 def _today() -> str:
     from datetime import date
 
@@ -565,3 +580,63 @@ def test_the_therapist_chooses_the_questionnaires_of_the_next_form(
     )
     assert refused.status_code == 422
     assert "unknown instrument" in refused.json()["message"]
+
+
+@pytest.fixture
+def new_clinic(tmp_path: Path) -> Iterator[TestClient]:
+    """A clinic on its first day: its admin and a supervisor, no therapist, no data."""
+    from bordin.settings import Settings
+    from bordin.storage import actions, make_engine, make_session_factory, transaction
+    from bordin.storage.migrate import upgrade_database
+    from bordin.web.app import create_app
+
+    url = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    upgrade_database(url)
+    engine = make_engine(url)
+    with transaction(make_session_factory(engine)) as db:
+        clinic = actions.create_clinic(db, actor=None, name="New Clinic")
+        for role in ("admin", "supervisor"):
+            actions.create_user(
+                db,
+                actor=None,
+                clinic_id=clinic.id,
+                username=f"{role}@new",
+                password=PASSWORD,
+                role=role,
+            )
+    engine.dispose()
+    with TestClient(create_app(Settings(database_url=url, demo=True))) as client:
+        yield client
+
+
+def test_a_new_clinics_empty_pages_say_what_to_do_first(new_clinic: TestClient) -> None:
+    # On a clinic's first day the team page showed an empty table, "add a client" a
+    # therapist list with nothing to choose, and the clinic page said the report "is not
+    # available in this installation yet" (it is: the clinic has no scores yet).
+    _login(new_clinic, "admin@new")
+    team = new_clinic.get("/team").text
+    assert "No therapists yet" in team and 'href="/admin"' in team
+    assert 'class="team"' not in team  # no table of nobody
+    new = new_clinic.get("/clients/new").text
+    assert "No therapists yet" in new and 'href="/admin"' in new
+    clinic = new_clinic.get("/clinic").text
+    assert "not available in this installation" not in clinic
+    assert "once the clinic has sessions" in clinic
+    _login(new_clinic, "supervisor@new")
+    team = new_clinic.get("/team").text
+    assert "No therapists yet" in team and 'href="/admin"' not in team  # an admin adds them
+
+
+def test_a_note_too_long_is_named_as_the_note(site: tuple[TestClient, PagesClinic]) -> None:
+    # The error page read "column 'note': the note is longer than 4000 characters".
+    client, clinic = site
+    _login(client, clinic.users["therapist"])
+    path = f"/clients/{clinic.clients['C-101']}"
+    alert = next(a for a in _json(client, path)["alerts"] if a["kind"] == "rupture_open")
+    refused = client.post(
+        f"/alerts/{alert['id']}/acknowledge",
+        data={"note": "x" * 4001, "csrf_token": _csrf(client)},
+    )
+    assert refused.status_code == 422
+    assert "Note: the note is longer than 4000 characters" in refused.text
+    assert "column" not in refused.text

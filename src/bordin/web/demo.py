@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,9 @@ from bordin.storage import actions, make_engine, make_session_factory, transacti
 from bordin.storage.credentials import hash_password
 from bordin.storage.models import TherapySession, User
 from bordin.storage.queries import list_caseload
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DEMO_USERS", "DemoClinic", "create_demo_clinic"]
 
@@ -70,6 +74,7 @@ def create_demo_clinic(
     responses = pd.concat(
         [clinic_data.responses.astype({"instrument": str}), ratings.responses], ignore_index=True
     )
+    responses["date"] = _recent_dates(responses["date"])
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
     try:
@@ -198,3 +203,15 @@ def _last_session_id(db: Session, client_id: int) -> int:
         .order_by(TherapySession.number.desc())
     )
     return int(found or 0)
+
+
+def _recent_dates(dates: pd.Series) -> pd.Series:
+    """The simulated session dates moved by whole weeks so that the latest is one to two
+    weeks before today (the simulator dates clinics from 2024, which made every demo client
+    a dropout a year later); weekdays and the gaps between sessions stay as simulated."""
+    import pandas as pd
+
+    days = pd.to_datetime(dates.astype(str), format="%Y-%m-%d")
+    latest = days.max().date()
+    weeks = (date.today() - timedelta(days=7) - latest).days // 7
+    return (days + pd.Timedelta(weeks=weeks)).dt.strftime("%Y-%m-%d")

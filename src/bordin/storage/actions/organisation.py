@@ -58,6 +58,10 @@ def create_team(db: Session, *, actor: User | None, clinic_id: int, name: str) -
     return team
 
 
+#: The first letter of a staff account's default code, by role.
+_CODE_PREFIX = {"therapist": "t", "supervisor": "s", "admin": "a"}
+
+
 def _check_password(password: str, username: str | None) -> None:
     check_new_password(password, username=username, column="password")
 
@@ -78,9 +82,13 @@ def create_user(
     """Create a staff account with an argon2id password hash.
 
     ``code`` is the pseudonymous therapist id used in exports (``therapist_id`` column);
-    by default ``t<user id>``. Give either ``password`` (hashed here with argon2id) or an
-    argon2 ``password_hash`` made by :func:`bordin.storage.credentials.hash_password`
-    (used by the demo, whose users share one password, to hash it once).
+    by default ``t<user id>`` for a therapist, ``s<user id>`` for a supervisor and
+    ``a<user id>`` for an admin, so that the first admin is not ``t001``, the first
+    therapist code of many clinics' histories (and of the simulator), which an import
+    would refuse as belonging to another role. Give either ``password`` (hashed here with
+    argon2id) or an argon2 ``password_hash`` made by
+    :func:`bordin.storage.credentials.hash_password` (used by the demo, whose users share
+    one password, to hash it once).
 
     Raises
     ------
@@ -124,7 +132,7 @@ def create_user(
     db.add(user)
     db.flush()
     if code is None:
-        user.code = f"t{user.id:03d}"
+        user.code = f"{_CODE_PREFIX[role]}{user.id:03d}"
     record_event(
         db,
         actor=actor,

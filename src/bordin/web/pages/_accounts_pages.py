@@ -14,6 +14,7 @@ from bordin.errors import BordinError, Conflict, NotFound, PermissionDenied
 from bordin.storage.models import User
 from bordin.web.deps import app_state
 from bordin.web.pages._deps import PageId, open_transaction, optional_form_id, page_user
+from bordin.web.pages._labels import field_error_message
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -45,7 +46,7 @@ def _status(exc: BordinError) -> int:
 
 
 def _error(exc: BordinError) -> dict[str, Any]:
-    return {"message": str(exc), "column": getattr(exc, "column", None)}
+    return {"message": field_error_message(exc), "column": getattr(exc, "column", None)}
 
 
 def account_context(user: User) -> dict[str, Any]:

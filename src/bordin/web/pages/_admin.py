@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile
 from bordin.errors import BordinError, Conflict, InputError, PermissionDenied
 from bordin.storage.models import ROLES, User
 from bordin.web.pages._deps import open_transaction, optional_form_id, page_user
+from bordin.web.pages._labels import field_error_message
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -109,7 +110,7 @@ def admin_context(db: Session, user: User) -> dict[str, Any]:
             ],
             "api": {
                 "content_packs": "/api/v1/content-packs",
-                "docs": "/api/v1/docs",
+                "openapi": "/api/v1/openapi.json",
             },
             "roles": list(ROLES),
             "clinic_timezone": user.clinic.timezone,
@@ -183,7 +184,9 @@ async def _admin_write_form(request: Request, what: str, form: Any) -> Response:
         if user is None:
             return login_redirect(request)
         context = admin_context(db, user)
-    context.update({"error": {"form": what, "message": str(error)}, "entered": entered})
+    context.update(
+        {"error": {"form": what, "message": field_error_message(error)}, "entered": entered}
+    )
     status = 409 if isinstance(error, Conflict) else 422
     return render_page(
         request, "admin.html", context, status_code=status, html=html_extras(request)

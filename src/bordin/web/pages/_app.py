@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 __all__ = ["ASSETS_PATH", "register_pages"]
@@ -45,6 +46,12 @@ def register_pages(app: FastAPI) -> None:
 
     static = resources.files("bordin.web.pages").joinpath("static")
     app.mount(ASSETS_PATH, StaticFiles(directory=str(static)), name="page-assets")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        """The icon, for the browser's own request on pages that link none (the reports)."""
+        return RedirectResponse(f"{ASSETS_PATH}/favicon.svg", status_code=301)
+
     for module in (
         _auth_pages,
         _client_form,

@@ -18,7 +18,7 @@ from bordin.web.deps import app_state
 from bordin.web.i18n import LANGUAGES
 from bordin.web.pages._caseload_filters import filter_caseload
 from bordin.web.pages._deps import PageId, open_transaction, page_user
-from bordin.web.pages._labels import FORM_STATES, badge_for
+from bordin.web.pages._labels import FORM_STATES, badge_for, field_error_message
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -341,5 +341,5 @@ def _problem(request: Request, user: User, exc: BordinError) -> Response:
         user,
         status_code=422 if isinstance(exc, InputError) else 409,
         heading="Could not create the link",
-        message=str(exc),
+        message=field_error_message(exc),
     )

@@ -18,6 +18,7 @@ from bordin.storage.contact_cipher import make_cipher
 from bordin.storage.models import Episode, TherapySession, User
 from bordin.web.deps import app_state
 from bordin.web.pages._deps import PageId, open_transaction, page_user
+from bordin.web.pages._labels import field_error_message
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -213,6 +214,10 @@ async def change_delivery(request: Request, client_id: PageId, what: str) -> Res
             )
         except BordinError as exc:
             return error_page(
-                request, user, status_code=422, heading="Nothing was saved", message=str(exc)
+                request,
+                user,
+                status_code=422,
+                heading="Nothing was saved",
+                message=field_error_message(exc),
             )
     return RedirectResponse(f"/clients/{client_id}/delivery?done={what}", status_code=303)

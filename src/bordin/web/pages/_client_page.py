@@ -11,6 +11,7 @@ from markupsafe import Markup
 from bordin.errors import InputError, NotFound, PermissionDenied
 from bordin.web.pages._client_data import client_context
 from bordin.web.pages._deps import PageId, open_transaction, page_user
+from bordin.web.pages._labels import field_error_message
 from bordin.web.pages._page import (
     check_form_csrf,
     error_page,
@@ -145,7 +146,11 @@ async def acknowledge(request: Request, alert_id: PageId) -> Response:
             )
         except InputError as exc:
             return error_page(
-                request, user, status_code=422, heading="Could not save the note", message=str(exc)
+                request,
+                user,
+                status_code=422,
+                heading="Could not save the note",
+                message=field_error_message(exc),
             )
     return RedirectResponse(
         f"/clients/{client_id}?acknowledged={alert_id}#alert-{alert_id}", status_code=303

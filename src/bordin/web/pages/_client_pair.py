@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bordin.errors import BordinError, Conflict, InputError, NotFound, PermissionDenied
 from bordin.storage.models import Client, ItemResponse, TherapySession, User
 from bordin.web.pages._deps import PageId, form_id, open_transaction, page_user
+from bordin.web.pages._labels import field_error_message
 from bordin.web.pages._page import check_form_csrf, error_page, login_redirect
 
 __all__ = ["pair_context", "pair_summary", "router"]
@@ -202,7 +203,7 @@ async def record_check(request: Request, client_id: PageId) -> Response:
                 user,
                 status_code=409 if isinstance(exc, Conflict) else 422,
                 heading="Your session check was not saved",
-                message=str(exc),
+                message=field_error_message(exc),
             )
     return RedirectResponse(
         f"/clients/{client_id}?checked={number}#therapist-check", status_code=303

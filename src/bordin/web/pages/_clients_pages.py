@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bordin.errors import BordinError, Conflict, InputError, NotFound, PermissionDenied
 from bordin.storage.actions.clinic_settings import clinic_today
 from bordin.storage.models import User
+from bordin.web.i18n import LANGUAGES
 from bordin.web.pages._deps import (
     PageId,
     form_id,
@@ -22,6 +23,7 @@ from bordin.web.pages._deps import (
     optional_form_id,
     page_user,
 )
+from bordin.web.pages._labels import field_error_message
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -112,8 +114,11 @@ def _form_options(db: Session, user: User) -> dict[str, Any]:
         for d in list_instruments()
         if d.respondent == "client" and any(i == d.id for i, _ in packs)
     ]
+    # the languages the form's own text is in, and those of the questionnaires' wording
+    languages = sorted({lang for _, lang in packs} | set(LANGUAGES))
     return {
-        "languages": sorted({lang for _, lang in packs} | {"en"}),
+        "languages": languages,
+        "language_names": {lang: LANGUAGES.get(lang, lang) for lang in languages},
         "instruments": instruments,
     }
 
@@ -196,7 +201,10 @@ async def add_client(request: Request) -> Response:
         context = new_client_context(db, user)
     context.update(
         {
-            "error": {"message": str(failed), "column": getattr(failed, "column", None)},
+            "error": {
+                "message": field_error_message(failed),
+                "column": getattr(failed, "column", None),
+            },
             "entered": entered,
             "entered_instruments": _chosen(form),
         }
@@ -317,7 +325,7 @@ def _care_page(
     if error is not None:
         context["error"] = {
             "form": what,
-            "message": str(error),
+            "message": field_error_message(error),
             "column": getattr(error, "column", None),
             "item": getattr(error, "item", None),
         }

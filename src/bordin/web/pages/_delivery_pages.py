@@ -17,6 +17,7 @@ from bordin.storage.contact_cipher import make_cipher
 from bordin.storage.models import User, utcnow
 from bordin.web.deps import app_state
 from bordin.web.pages._deps import PageId, open_transaction, page_user
+from bordin.web.pages._labels import field_error_message
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -123,8 +124,14 @@ async def act(request: Request, delivery_id: PageId, what: str) -> Response:
             )
         except (Conflict, InputError) as exc:
             return error_page(
-                request, user, status_code=409, heading="Nothing was changed", message=str(exc)
+                request,
+                user,
+                status_code=409,
+                heading="Nothing was changed",
+                message=field_error_message(exc),
             )
         except BordinError as exc:
-            return error_page(request, user, status_code=422, heading="Error", message=str(exc))
+            return error_page(
+                request, user, status_code=422, heading="Error", message=field_error_message(exc)
+            )
     return RedirectResponse(f"/non-completers?done={what}", status_code=303)

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-__all__ = ["BADGES", "FORM_STATES", "SEVERITY_LABELS", "badge_for", "severity_class"]
+from bordin.errors import BordinError, InputError
+
+__all__ = [
+    "BADGES",
+    "FIELD_LABELS",
+    "FORM_STATES",
+    "SEVERITY_LABELS",
+    "badge_for",
+    "field_error_message",
+    "severity_class",
+]
 
 # alert kind -> (label, symbol, css class); the order is the order badges are shown in
 BADGES: Final[dict[str, tuple[str, str, str]]] = {
@@ -44,3 +54,64 @@ def badge_for(kind: str) -> dict[str, Any]:
 def severity_class(severity: str) -> str:
     """CSS class of an alert severity (critical and high share the strongest style)."""
     return {"critical": "high", "high": "high", "moderate": "medium"}.get(severity, "low")
+
+
+# form field (the column an InputError names) -> the label staff see on the staff forms
+FIELD_LABELS: Final[dict[str, str]] = {
+    "closed_on": "Last day",
+    "code": "Client code",
+    "crisis_text": "Crisis text",
+    "current_password": "Current password",
+    "date": "Date",
+    "default_instruments": "Questionnaires of the first form",
+    "display_name": "Name shown on pages",
+    "email": "Email",
+    "escalate_minutes": "Minutes before the supervisors are notified",
+    "file": "File",
+    "first_due_at": "Weekly: first time",
+    "form_language": "Language of the client's forms",
+    "hours_before": "Hours before the session",
+    "instrument": "Instrument",
+    "instruments": "Questionnaires",
+    "kind": "What happened",
+    "language": "Language",
+    "missed_date": "Date of the planned session",
+    "mode": "Send the form",
+    "name": "Name",
+    "new_password": "New password",
+    "note": "Note",
+    "number": "Session",
+    "opened_on": "Start of care",
+    "password": "Password",
+    "phone": "Mobile",
+    "reason": "Reason",
+    "risk_escalate_minutes": "Minutes before the supervisors are notified",
+    "role": "Role",
+    "session": "Session",
+    "session_date": "Date of the attended session",
+    "starts_at": "Date and time",
+    "team_id": "Team",
+    "therapist_id": "Therapist",
+    "timezone": "Time zone",
+    "username": "Username",
+}
+
+
+def field_error_message(exc: BordinError) -> str:
+    """The message of a staff form's error, naming the field by its label.
+
+    An :class:`~bordin.errors.InputError` that names a form field (``column``) reads
+    ``"column 'opened_on': a date is written YYYY-MM-DD"``, written for files and programs;
+    on a page it becomes ``"Start of care: a date is written YYYY-MM-DD"``. Errors that
+    name a file or row, and every other error, keep their message.
+    """
+    if (
+        isinstance(exc, InputError)
+        and exc.column is not None
+        and exc.file is None
+        and exc.row is None
+        and exc.item is None
+    ):
+        label = FIELD_LABELS.get(exc.column, exc.column.replace("_", " ").capitalize())
+        return f"{label}: {exc.detail}"
+    return str(exc)

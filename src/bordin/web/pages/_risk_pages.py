@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bordin.errors import BordinError, InputError, NotFound, PermissionDenied
 from bordin.storage.models import Clinic, User
 from bordin.web.pages._deps import PageId, open_transaction, page_user
+from bordin.web.pages._labels import field_error_message
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -111,7 +112,11 @@ async def acknowledge(request: Request, event_id: PageId) -> Response:
             return _not_found(request, user)
         except InputError as exc:
             return error_page(
-                request, user, status_code=422, heading="Could not save the note", message=str(exc)
+                request,
+                user,
+                status_code=422,
+                heading="Could not save the note",
+                message=field_error_message(exc),
             )
     return RedirectResponse(f"/risk/{event_id}?acknowledged=1", status_code=303)
 
@@ -202,7 +207,7 @@ async def save_risk_settings(request: Request) -> Response:
         if error is None:
             return RedirectResponse("/admin/risk?saved=1", status_code=303)
         context = _admin_context(db, user)
-        context["error"] = str(error)
+        context["error"] = field_error_message(error)
         context["settings"] = {
             "crisis_text": str(form.get("crisis_text") or ""),
             "escalate_minutes": str(form.get("escalate_minutes") or ""),
