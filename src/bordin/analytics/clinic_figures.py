@@ -78,6 +78,12 @@ DEFINITIONS: Final[dict[str, str]] = {
     ),
     "in_treatment": "Clients with a session in the {weeks} weeks before {as_of}.",
 }
+#: The dropouts' definition where the data record no endings (see classify_clients).
+_UNRECORDED: Final = (
+    "Not known: the data record no endings (no episodes closed as planned or as dropout, no "
+    "dropout column), so the {inactive} clients with no session in the {weeks} weeks before "
+    "{as_of} may have finished as planned or dropped out."
+)
 _LABELS: Final[dict[str, str]] = {
     "ruptures": "Ruptures",
     "ruptures_repaired": "repaired",
@@ -103,12 +109,18 @@ def _truthy(series: pd.Series, column: str) -> pd.Series:
     return series.astype(str).str.strip().str.lower().map(words).fillna(False).astype(bool)
 
 
+def endings_recorded(ended: Collection[Any] | None, dropout: str | None) -> bool:
+    """Whether the data say how treatments ended: a list of planned endings (the service's
+    closed episodes, even an empty one) or a column marking dropouts."""
+    return ended is not None or dropout is not None
+
+
 def classify_clients(
     scores: pd.DataFrame,
     *,
     as_of: dt.date | None = None,
     dropout_weeks: int = DROPOUT_WEEKS,
-    ended: Collection[Any] = (),
+    ended: Collection[Any] | None = None,
     dropout: str | None = None,
 ) -> pd.DataFrame:
     """Each client's state: ``in_treatment``, ``dropout``, ``ended`` or ``unknown``.
@@ -123,7 +135,11 @@ def classify_clients(
         A client with no session for this many weeks before ``as_of`` has dropped out,
         unless their treatment ended as planned.
     ended
-        Client ids whose treatment ended as planned (an ending the clinic recorded).
+        Client ids whose treatment ended as planned (an ending the clinic recorded; the
+        service passes its episodes closed as planned, an empty list when none is). None:
+        the data record no endings at all (a scores file without a ``dropout`` column), so
+        a client with no recent session may have finished as planned or dropped out: their
+        state is ``unknown``, not ``dropout``.
     dropout
         Optional column marking clients who dropped out (true on any of their rows), such as
         episodes closed as dropout. It records how treatment ended: a marked client is a
@@ -163,8 +179,9 @@ def classify_clients(
         known = last.notna().to_numpy()
         recent = known & (last >= cutoff).to_numpy()
         state[recent] = "in_treatment"
-        state[known & ~recent] = "dropout"
-    finished = ids.isin([str(e) for e in ended])
+        # without any record of how treatments ended, an inactive client's ending is unknown
+        state[known & ~recent] = "dropout" if endings_recorded(ended, dropout) else "unknown"
+    finished = ids.isin([str(e) for e in ended or ()])
     if dropout is not None:
         if dropout not in scores.columns:
             raise InputError("dropout column not found", column=dropout)
@@ -207,6 +224,9 @@ class ClinicFiguresResult:
         ``config.rupture_detector``: ``adaptive`` by default, or ``bordin``).
     alliance
         The alliance instrument the ruptures were found on.
+    endings_recorded
+        Whether the data say how treatments ended (see :func:`classify_clients`); without
+        it dropouts cannot be told from planned endings and the dropout count is None.
     """
 
     per_client: pd.DataFrame = field(repr=False)
@@ -215,27 +235,31 @@ class ClinicFiguresResult:
     repair_window: int
     detector: str
     alliance: str
+    endings_recorded: bool = True
 
     @property
     def clients(self) -> int:
         return int(len(self.per_client))
 
-    def value(self, key: str) -> int:
-        """One figure by key (see :data:`DEFINITIONS`)."""
+    def value(self, key: str) -> int | None:
+        """One figure by key (see :data:`DEFINITIONS`); None for the dropouts where the
+        data record no endings."""
         pc = self.per_client
         if key in ("ruptures", "ruptures_repaired", "ruptures_unrepaired", "ruptures_open"):
             return int(pc[key].sum())
         if key == "clients_with_rupture":
             return int((pc["ruptures"] > 0).sum())
         if key == "dropouts":
-            return int((pc["state"] == "dropout").sum())
+            return int((pc["state"] == "dropout").sum()) if self.endings_recorded else None
         if key == "in_treatment":
             return int((pc["state"] == "in_treatment").sum())
         raise KeyError(key)
 
     def definition(self, key: str) -> str:
         """The definition of a figure, with this result's window and reference date."""
-        return DEFINITIONS[key].format(
+        text = _UNRECORDED if key == "dropouts" and not self.endings_recorded else DEFINITIONS[key]
+        return text.format(
+            inactive=int((self.per_client["state"] == "unknown").sum()),
             window=self.repair_window,
             weeks=self.dropout_weeks,
             as_of=self.as_of or "the latest session date (none known)",
@@ -288,7 +312,7 @@ def summarise_clinic(
     *,
     as_of: dt.date | None = None,
     dropout_weeks: int = DROPOUT_WEEKS,
-    ended: Collection[Any] = (),
+    ended: Collection[Any] | None = None,
     dropout: str | None = None,
 ) -> ClinicFiguresResult:
     """The clinic figures of :data:`DEFINITIONS` from its scores and their feedback.
@@ -350,4 +374,5 @@ def summarise_clinic(
         repair_window=feedback.config.repair_window,
         detector=detector,
         alliance=feedback.alliance,
+        endings_recorded=endings_recorded(ended, dropout),
     )

@@ -213,10 +213,10 @@ def _dropout(
     dropout: str | None,
     as_of: dt.date | None,
     dropout_weeks: int,
-    ended: Collection[Any],
+    ended: Collection[Any] | None,
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Dropout by the clinic-figures definition: the flag, who is counted, and the rule."""
-    from bordin.analytics.clinic_figures import classify_clients
+    from bordin.analytics.clinic_figures import classify_clients, endings_recorded
 
     check_columns(scores, [])
     states = classify_clients(
@@ -232,6 +232,13 @@ def _dropout(
     )
     if dropout is not None:
         rule = f"marked in column {dropout!r}, or {rule}"
+    if not endings_recorded(ended, dropout):
+        # an inactive client may have finished as planned: no client's ending is known
+        known = np.zeros(len(state), bool)
+        rule = (
+            "not known: the data record no endings (give a column marking dropouts), so a "
+            f"client with no session for {dropout_weeks} weeks may have finished as planned"
+        )
     return drop, known, rule
 
 
@@ -242,7 +249,7 @@ def summarise_outcomes(
     dropout: str | None = None,
     as_of: dt.date | None = None,
     dropout_weeks: int = 8,
-    ended: Collection[Any] = (),
+    ended: Collection[Any] | None = None,
     level: float = 0.95,
 ) -> OutcomeSummaryResult:
     """Reliable improvement, deterioration and recovery rates, and dropout, of a clinic.
@@ -259,8 +266,9 @@ def summarise_outcomes(
         ``dropout`` column, or no session for ``dropout_weeks`` weeks before ``as_of``
         (default: the latest ``date`` in the scores) without an ending as planned (clients in
         ``ended``). A client still in treatment is never a dropout, and without dates or a
-        ``dropout`` column no client can be classified (the rate is then n/a). Definitions of
-        dropout vary (Swift & Greenberg, 2012).
+        ``dropout`` column no client can be classified (the rate is then n/a); nor when the
+        data record no endings (``ended`` None and no ``dropout`` column): an inactive client
+        may have finished as planned. Definitions of dropout vary (Swift & Greenberg, 2012).
     level:
         Confidence level.
 

@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
         dropout: str | None = typer.Option(
             None,
             "--dropout",
-            help="Column marking clients who dropped out (else: fewer than 4 sessions).",
+            help="Column marking clients who dropped out (true on any of their rows); without "
+            "it the file records no endings and dropout is reported as not known.",
         ),
         output: Path | None = typer.Option(
             None, "-o", "--output", help="Write the HTML report here."

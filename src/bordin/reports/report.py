@@ -252,7 +252,7 @@ def build_report(
     adherence: str | None = None,
     dropout: str | None = None,
     as_of: dt.date | None = None,
-    ended: Collection[Any] = (),
+    ended: Collection[Any] | None = None,
     early_sessions: int = 3,
     level: float = 0.95,
     source: str = "scores",
@@ -450,7 +450,7 @@ def _clinic_figures(
     alliance: str,
     dropout: str | None,
     as_of: dt.date | None,
-    ended: Collection[Any],
+    ended: Collection[Any] | None,
 ) -> tuple[ClinicFiguresResult | None, str]:
     """The clinic figures the pages show too, or None and why they cannot be computed."""
     from bordin.analytics.clinic_figures import summarise_clinic

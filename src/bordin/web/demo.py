@@ -74,7 +74,7 @@ def create_demo_clinic(
     responses = pd.concat(
         [clinic_data.responses.astype({"instrument": str}), ratings.responses], ignore_index=True
     )
-    responses["date"] = _recent_dates(responses["date"])
+    responses["date"] = _recent_dates(responses["date"], responses["client_id"])
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
     try:
@@ -205,13 +205,18 @@ def _last_session_id(db: Session, client_id: int) -> int:
     return int(found or 0)
 
 
-def _recent_dates(dates: pd.Series) -> pd.Series:
-    """The simulated session dates moved by whole weeks so that the latest is one to two
-    weeks before today (the simulator dates clinics from 2024, which made every demo client
-    a dropout a year later); weekdays and the gaps between sessions stay as simulated."""
+def _recent_dates(dates: pd.Series, clients: pd.Series) -> pd.Series:
+    """Each client's simulated session dates moved by whole weeks so that their latest
+    session is one to two weeks before today: the demo is a clinic's current caseload, every
+    client in treatment at their own point of the course. The simulator dates a clinic's
+    intakes over a year from 2024, which made every demo client a dropout (no session in
+    the 8 weeks before today) and none in treatment; moved as one, most clients still had
+    their last session months ago. Weekdays and the gaps between a client's sessions stay
+    as simulated."""
     import pandas as pd
 
     days = pd.to_datetime(dates.astype(str), format="%Y-%m-%d")
-    latest = days.max().date()
-    weeks = (date.today() - timedelta(days=7) - latest).days // 7
-    return (days + pd.Timedelta(weeks=weeks)).dt.strftime("%Y-%m-%d")
+    latest = days.groupby(clients.astype(str)).transform("max")
+    target = pd.Timestamp(date.today() - timedelta(days=7))
+    weeks = (target - latest).dt.days // 7
+    return (days + pd.to_timedelta(weeks * 7, unit="D")).dt.strftime("%Y-%m-%d")

@@ -100,3 +100,27 @@ def test_figures_count_the_leading_detector_events() -> None:
     assert "8 weeks before 2026-06-08" in out["figures"]["dropouts"]["definition"]
     assert figures.to_frame()["term"].tolist() == list(DEFINITIONS)
     assert "Dropouts: 1" in figures.summary()
+
+
+def test_without_any_record_of_endings_an_inactive_client_is_not_a_dropout() -> None:
+    # a scores file says nothing of how treatments ended: "gone" and "done" stopped in
+    # January and February, and either may have finished as planned
+    states = classify_clients(_scores(), as_of=date(2026, 6, 8))
+    state = dict(zip(states["client_id"], states["state"].astype(str), strict=True))
+    assert state == {"done": "unknown", "gone": "unknown", "new": "in_treatment"}
+    # the service records endings (its closed episodes), even when none has closed yet
+    states = classify_clients(_scores(), as_of=date(2026, 6, 8), ended=[])
+    assert set(states.set_index("client_id").loc[["done", "gone"], "state"]) == {"dropout"}
+
+
+def test_the_dropout_figure_is_not_known_without_endings() -> None:
+    scores = _scores()
+    feedback = compute_feedback(scores, alliance="sac", outcomes=())
+    figures = summarise_clinic(scores, feedback, as_of=date(2026, 6, 8))
+    assert figures.value("dropouts") is None and figures.value("in_treatment") == 1
+    item = figures.to_dict()["figures"]["dropouts"]
+    assert item["value"] is None
+    assert item["definition"].startswith("Not known: the data record no endings")
+    assert "the 2 clients with no session in the 8 weeks before 2026-06-08" in item["definition"]
+    recorded = summarise_clinic(scores, feedback, as_of=date(2026, 6, 8), ended=[])
+    assert recorded.value("dropouts") == 2

@@ -80,6 +80,21 @@ def test_dropout_column_is_used_when_given() -> None:
     assert res.rate("dropout").count == 5 and "dropped" in res.dropout_rule
 
 
+def test_dropout_is_not_known_where_the_data_record_no_endings() -> None:
+    scores = _scores(5, n=30)
+    first = pd.Timestamp("2026-01-05")
+    scores["date"] = [
+        (first + pd.Timedelta(weeks=int(s) - 1)).date().isoformat() for s in scores["session"]
+    ]
+    res = summarise_outcomes(scores, outcome="phq9_total")
+    rate = res.rate("dropout")
+    assert (rate.count, rate.n) == (0, 0) and np.isnan(rate.estimate)
+    assert res.dropout_rule.startswith("not known: the data record no endings")
+    # with the clients whose treatment ended as planned (none), the inactive ones count
+    recorded = summarise_outcomes(scores, outcome="phq9_total", ended=[])
+    assert recorded.rate("dropout").n == 30
+
+
 def test_unknown_outcome_scale_is_an_input_error() -> None:
     with pytest.raises(InputError, match="my_scale"):
         summarise_outcomes(
