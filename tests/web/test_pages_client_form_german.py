@@ -68,7 +68,7 @@ def _own_text(html: str) -> str:
     return " ".join(parser.chunks)
 
 
-def _german_link(client: TestClient, clinic: PagesClinic) -> str:
+def _german_link(client: TestClient, clinic: PagesClinic, instruments: tuple[str, ...] = ()) -> str:
     response = client.post(
         "/login", data={"username": clinic.users["therapist"], "password": PASSWORD}
     )
@@ -80,7 +80,8 @@ def _german_link(client: TestClient, clinic: PagesClinic) -> str:
     csrf = client.cookies.get("bordin_csrf")
     assert csrf
     created = client.post(
-        f"/clients/{c102}/form-link?format=json", data={"csrf_token": csrf, "language": "de"}
+        f"/clients/{c102}/form-link?format=json",
+        data={"csrf_token": csrf, "language": "de", "instrument": list(instruments)},
     )
     assert created.status_code == 201, created.text
     assert created.json()["form"]["language"] == "de"
@@ -147,6 +148,20 @@ def test_a_german_link_shows_the_form_in_german_with_english_wording_marked(
     assert used.status_code == 409
     assert "Dieser Fragebogen wurde bereits abgeschickt" in used.text
     assert ENGLISH.findall(_own_text(used.text)) == []
+
+
+def test_a_check_of_our_own_has_one_not_validated_note_in_the_forms_language(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    client, clinic = site
+    token = _german_link(client, clinic, ("sac",))
+    page = client.get(f"/f/{token}?format=json").json()
+    assert page["instrument"]["id"] == "sac" and page["instrument"]["validated"] is False
+    html = client.get(f"/f/{token}").text
+    notes = re.findall(r'<p class="instrument-notice"[^>]*>([^<]*)</p>', html)
+    assert len(notes) == 1, notes
+    assert "kein validierter Fragebogen" in notes[0]
+    assert "psychometrically validated" not in html
 
 
 @pytest.mark.parametrize(
