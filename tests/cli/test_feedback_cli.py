@@ -39,6 +39,11 @@ def test_summary(scores_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "Not on track on PHQ-9 (red)" in out and "on phq9" not in out
     assert "red: not on track, the change since intake is worse than that of 95%" in out
     assert "bundled norms" in out  # 60 clients is too few to fit the clinic's own curves
+    # the skipped criterion is explained to someone at the command line: why, and that
+    # nothing is wrong with their file (not only a library setting to change)
+    assert "sac has no published reliable-change threshold" in out
+    assert "nothing is missing from the scores" in out
+    assert "(set FeedbackConfig" not in out
     code, out, _ = _run(["feedback", str(scores_csv), "--max-alerts", "1"], capsys)
     assert code == 0 and "more (use --json)" in out
 

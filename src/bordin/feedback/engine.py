@@ -220,8 +220,10 @@ def _rupture_side(
         if detector == "reliable_change" and rc is None:
             notes.append(
                 f"The reliable-change rupture criterion was skipped: {prepared.alliance_id} "
-                "has no reliable-change threshold (set FeedbackConfig.alliance_reliable_change "
-                "to use it)."
+                "has no published reliable-change threshold, so the other rupture criteria "
+                "were used (nothing is missing from the scores; a clinic with its own "
+                "reliability data can set a threshold in the Python API, "
+                "FeedbackConfig.alliance_reliable_change)."
             )
             continue
         if detector == "items" and not prepared.items:
