@@ -92,3 +92,29 @@ def test_the_caseload_explains_the_colours_it_shows(
     assert [row["colour"] for row in page["colour_legend"]] == ["red", "yellow", "green", "white"]
     html = client.get("/caseload").text
     assert 'class="colour-legend"' in html and "yellow: less progress than expected" in html
+
+
+def test_progress_is_shown_in_words_not_as_a_colour_name(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    client, clinic = site
+    words = {
+        "red": "Not on track",
+        "yellow": "Less progress than expected",
+        "green": "On track",
+        "white": "Below the clinical cutoff",
+    }
+    rows = {c["code"]: c for c in _json(client, "/caseload")["clients"]}
+    c101 = rows["C-101"]
+    assert c101["colour"] in ("red", "yellow") and c101["progress"] == words[c101["colour"]]
+    cells = re.findall(r'<td data-label="Progress">(.*?)</td>', client.get("/caseload").text)
+    shown = [re.sub(r"<[^>]+>", "", cell) for cell in cells]
+    assert words[c101["colour"]] in shown
+    assert not set(shown) & set(words)  # never "red", "white" as the status
+    path = f"/clients/{clinic.clients['C-101']}"
+    phq9 = next(c for c in _json(client, path)["symptoms"] if c["instrument"] == "phq9")
+    latest = [s for s in phq9["sessions"] if s["colour"]][-1]
+    assert latest["progress"] == words[latest["colour"]]
+    for html in (client.get(path).text, client.get(f"{path}/progress").text):
+        assert f"<td>{latest['progress']}" in html
+        assert not re.search(r"<td>(red|yellow|green|white)\b", html)

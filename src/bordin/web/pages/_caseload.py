@@ -18,7 +18,7 @@ from bordin.web.deps import app_state
 from bordin.web.i18n import LANGUAGES
 from bordin.web.pages._caseload_filters import filter_caseload
 from bordin.web.pages._deps import PageId, open_transaction, page_user
-from bordin.web.pages._labels import FORM_STATES, badge_for, field_error_message
+from bordin.web.pages._labels import COLOUR_LABELS, FORM_STATES, badge_for, field_error_message
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -73,6 +73,7 @@ def caseload_context(db: Session, user: User) -> dict[str, Any]:
                 "top_alert": entry.top_alert_title,
                 # the not-on-track colour at the latest session: shown, not an open alert
                 "colour": entry.colour,
+                "progress": COLOUR_LABELS.get(entry.colour or ""),
                 "badges": [badge_for(kind) for kind in kinds],
                 "last_session": (
                     {"number": entry.last_session, "date": entry.last_session_date}

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bordin.feedback.wording import colour_legend
 from bordin.storage.models import Alert, Signal, User
-from bordin.web.pages._labels import SEVERITY_LABELS, badge_for, severity_class
+from bordin.web.pages._labels import COLOUR_LABELS, SEVERITY_LABELS, badge_for, severity_class
 from bordin.web.pages._page import base_context
 from bordin.web.pages._reads import list_client_items, list_form_status
 
@@ -178,6 +178,7 @@ def _symptoms(frame: Any, signals: list[Signal]) -> list[dict[str, Any]]:
                     "score": score,
                     "expected": band,
                     "colour": signal.get(f"{instrument}_colour"),
+                    "progress": COLOUR_LABELS.get(str(signal.get(f"{instrument}_colour"))),
                     "status": signal.get(f"{instrument}_status"),
                 }
             )

@@ -12,6 +12,7 @@ from bordin.errors import BordinError, InputError
 
 __all__ = [
     "BADGES",
+    "COLOUR_LABELS",
     "FIELD_LABELS",
     "FORM_STATES",
     "SEVERITY_LABELS",
@@ -36,6 +37,15 @@ SEVERITY_LABELS: Final[dict[str, str]] = {
     "high": "High",
     "moderate": "Moderate",
     "low": "Low",
+}
+
+# not-on-track colour -> the words shown for it as a status (the colour legend's words,
+# bordin.feedback.wording.colour_meaning); a colour name alone is not a status
+COLOUR_LABELS: Final[dict[str, str]] = {
+    "red": "Not on track",
+    "yellow": "Less progress than expected",
+    "green": "On track",
+    "white": "Below the clinical cutoff",
 }
 
 FORM_STATES: Final[dict[str, str]] = {
