@@ -58,6 +58,17 @@ DONE = {
 PAPER_INSTRUMENTS = ("sac", "phq9", "gad7", "k10", "core10")
 
 
+def _instrument_name(instrument: str) -> str:
+    """An instrument's short name as staff know it ("PHQ-9"); its id if it is not known."""
+    from bordin.errors import InstrumentError
+    from bordin.instruments import get_instrument
+
+    try:
+        return get_instrument(instrument).short_name
+    except InstrumentError:
+        return instrument
+
+
 def _day(raw: object, column: str, *, required: bool = False) -> date | None:
     text = str(raw or "").strip()
     if not text:
@@ -279,8 +290,12 @@ def care_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
                     "number": s.number,
                     "date": s.date,
                     "forms": [
-                        {"instrument": name, "staff_entered": staff}
-                        for name, staff in sorted(answered.get(s.id, []))
+                        {
+                            "instrument": instrument,
+                            "name": _instrument_name(instrument),
+                            "staff_entered": staff,
+                        }
+                        for instrument, staff in sorted(answered.get(s.id, []))
                     ],
                 }
                 for s in sessions
@@ -290,7 +305,9 @@ def care_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
             ],
             "missed_kinds": [{"value": k, "label": v} for k, v in MISSED_LABELS.items()],
             "reasons": [{"value": k, "label": v} for k, v in REASON_LABELS.items()],
-            "paper_instruments": list(PAPER_INSTRUMENTS),
+            "paper_instruments": [
+                {"id": i, "name": _instrument_name(i)} for i in PAPER_INSTRUMENTS
+            ],
             "therapists": _therapists(db, user),
             "can_transfer": user.role in ("supervisor", "admin"),
             "today": clinic_today(user.clinic).isoformat(),
