@@ -3,6 +3,7 @@ transfer; each change audited and shown in the JSON twin."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -393,3 +394,24 @@ def test_the_form_language_is_chosen_by_name_among_the_forms_languages(
     client_id = int(added.headers["location"].split("/")[2])
     care = therapist.get(f"/clients/{client_id}/care").text
     assert '<option value="de" selected>Deutsch</option>' in care
+
+
+def test_a_date_pickers_hint_does_not_contradict_the_picker(
+    site: tuple[Any, PagesClinic],
+) -> None:
+    # a browser's date picker shows the date in the user's locale (e.g. mm/dd/yyyy); the
+    # hint says what the date is, never the YYYY-MM-DD the form sends
+    app, clinic = site
+    therapist = _client(app, clinic.users["therapist"])
+    pages = ["/clients/new", f"/clients/{clinic.clients['C-101']}/care"]
+    checked = 0
+    for path in pages:
+        html = therapist.get(path).text
+        for field in re.findall(r'<input type="date" id="([^"]+)"', html):
+            label = re.search(rf'<label for="{field}"[^>]*>(.*?)</label>', html, re.DOTALL)
+            assert label is not None, field
+            assert "YYYY" not in label.group(1), (path, label.group(1))
+            checked += 1
+    assert checked >= 3
+    new = therapist.get("/clients/new").text
+    assert "The first day of this episode of care; today if left empty." in new
