@@ -55,6 +55,9 @@ def test_client_fills_in_the_form_on_a_phone(phone: Any, live_server: LiveServer
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     # the item on resolution is hidden until tension is reported (JavaScript enhancement)
     assert page.locator("#item-sac-8").is_hidden()
+    # ... and the numbers shown stay consecutive (7, 8, 9, not 7, 9, 10)
+    assert page.locator("#item-sac-9 .number").inner_text() == "8."
+    assert page.locator("#item-sac-10 .number").inner_text() == "9."
     screenshot(page, "client-form-phone", docs=True, docs_size=(390, 844))
     assert_accessible(page)
 

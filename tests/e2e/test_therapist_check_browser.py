@@ -51,6 +51,9 @@ def test_keyboard_only_session_check_on_a_desktop(desktop: Any, live_server: Liv
             presses += 1
         if item == 7:
             assert page.locator("#check-item-8").is_hidden()
+            # the numbers shown stay consecutive; the field keeps its item number
+            assert page.locator("#check-item-9 .number").inner_text() == "8."
+            assert page.locator("#check-item-9 input").first.get_attribute("name") == "item-9"
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.textContent.trim()") == (
         "Save my session check"
@@ -85,6 +88,7 @@ def test_tapping_the_session_check_on_a_phone(phone: Any, live_server: LiveServe
     for item, value in answers.items():
         if item == 8:
             assert page.locator("#check-item-8").is_visible()
+            assert page.locator("#check-item-9 .number").inner_text() == "9."
         form.locator(f"label[for='check-{item}-{value}']").tap()
     assert page.locator("input[name='item-8'][value='1']").is_checked()
     screenshot(page, "therapist-check-phone")

@@ -19,10 +19,39 @@
     });
   }
 
+  // The numbers shown stay consecutive while an item is hidden (7, 8, not 7, 9); the
+  // fields keep their item numbers. An error summary's "Question 9" follows its item.
+  function renumber(form) {
+    var shown = 0;
+    form.querySelectorAll(".item .number").forEach(function (span) {
+      if (!span.hasAttribute("data-number")) {
+        span.setAttribute("data-number", span.textContent.replace(".", "").trim());
+      }
+      if (!span.closest(".item").hidden) {
+        shown += 1;
+        span.textContent = shown + ".";
+      }
+    });
+    document.querySelectorAll(".error-summary a[href^='#']").forEach(function (link) {
+      var span = form.querySelector(link.getAttribute("href") + " .number");
+      if (!span || !span.hasAttribute("data-number")) {
+        return;
+      }
+      if (!link.hasAttribute("data-text")) {
+        link.setAttribute("data-text", link.textContent);
+      }
+      var number = new RegExp("\\b" + span.getAttribute("data-number") + "\\b");
+      var shownNumber = span.textContent.replace(".", "");
+      link.textContent = link.getAttribute("data-text").replace(number, shownNumber);
+    });
+  }
+
   document.querySelectorAll("form.client-form, form.quick-check").forEach(function (form) {
     updateConditional(form);
+    renumber(form);
     form.addEventListener("change", function () {
       updateConditional(form);
+      renumber(form);
     });
   });
 
