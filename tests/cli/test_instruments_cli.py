@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -24,7 +25,29 @@ def test_list_table(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monk
     assert code == 0
     for instrument_id in ("phq9", "gad7", "k10", "core10", "sac", "wai_sr_t", "oq45", "haq2"):
         assert instrument_id in out
-    assert "not validated" in out and "wording shipped" in out
+    # the header "wording shipped" takes two lines, to leave the width to the names
+    assert "not validated" in out and "wording" in out and "shipped" in out
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_list_table_breaks_no_word_at_80_columns(
+    columns: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bordin.cli.instruments import _short_licence
+
+    code, out, _ = _run(["instruments", "--json"], capsys)
+    rows = json.loads(out)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    code, out, _ = _run(["instruments"], capsys)
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= columns
+    words = {row["id"] for row in rows}  # an id is whole at any width
+    if columns == 80:  # every word of a name, licence and scale list whole
+        for row in rows:
+            text = " ".join([row["name"], _short_licence(row["licence"]), *row["scales"]])
+            words |= set(text.replace(",", " ").split())
+    found = set(re.findall(r"[^\s,]+", out))
+    assert words <= found, sorted(words - found)
 
 
 def test_list_json(capsys: pytest.CaptureFixture[str]) -> None:

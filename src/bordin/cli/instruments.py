@@ -28,6 +28,51 @@ def _short_licence(text: str) -> str:
     return text.strip()
 
 
+def _longest_word(texts: list[str]) -> int:
+    return max((len(word) for text in texts for word in text.split()), default=1)
+
+
+def _library_table(rows: list[dict[str, Any]], *, keep_words: bool) -> Any:
+    """The library as a rich table. Words wrap at spaces; with ``keep_words`` the text
+    columns share the width the short ones leave, none narrower than its longest word
+    (rich's own shrinking folds "Questionnaire-45.2" at 80 columns). Without it (a
+    terminal too narrow for that) the licence goes under the name, one column fewer."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    names = [r["name"] if r["validated"] else f"{r['name']} (not validated)" for r in rows]
+    licences = [_short_licence(r["licence"]) for r in rows]
+    scales = [", ".join(r["scales"]) for r in rows]
+    table = Table(
+        title="Instrument library",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+        expand=keep_words,
+    )
+
+    def text_column(header: str, texts: list[str], ratio: int) -> None:
+        if keep_words:
+            table.add_column(header, ratio=ratio, width=_longest_word(texts), overflow="fold")
+        else:
+            table.add_column(header, overflow="fold")
+
+    table.add_column("id", no_wrap=True)
+    text_column("name" if keep_words else "name, licence", names, 3)
+    table.add_column("items", justify="right", no_wrap=True)
+    text_column("scales", scales, 2)
+    if keep_words:
+        text_column("licence", licences, 3)
+    table.add_column("wording shipped", width=7)
+    for row, name, scale_list, licence in zip(rows, names, scales, licences, strict=True):
+        cells = [row["id"], name, str(row["items"]), scale_list, licence]
+        if not keep_words:
+            cells = [row["id"], f"{escape(name)}\n[dim]{escape(licence)}[/dim]", *cells[2:4]]
+        table.add_row(*cells, _yes_no(row["wording_shipped"]))
+    return table
+
+
 @instruments_app.callback()
 def list_command(
     ctx: typer.Context,
@@ -55,22 +100,16 @@ def list_command(
         typer.echo(json.dumps(rows, indent=2))
         return
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(title="Instrument library")
-    for column in ("id", "name", "items", "scales", "licence", "wording shipped"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        name = row["name"] if row["validated"] else f"{row['name']} (not validated)"
-        table.add_row(
-            row["id"],
-            name,
-            str(row["items"]),
-            ", ".join(row["scales"]),
-            _short_licence(row["licence"]),
-            _yes_no(row["wording_shipped"]),
-        )
-    Console().print(table)
+    console = Console()
+    table = _library_table(rows, keep_words=True)
+    table.expand = False  # measured at its natural minimum, then spread over the width
+    needed = console.measure(table, options=console.options.update_width(1000)).minimum
+    table.expand = True
+    if needed > console.width:
+        # too narrow for every word whole: rich shrinks the columns and folds long words
+        table = _library_table(rows, keep_words=False)
+    console.print(table)
 
 
 def _describe(instrument_id: str, language: str) -> dict[str, Any]:
