@@ -460,7 +460,14 @@ def scores_date_range(scores: pd.DataFrame) -> tuple[str | None, str | None]:
     """The first and last ISO date of a scores frame's ``date`` column (None without)."""
     if "date" not in scores.columns:
         return None, None
-    dates = pd.to_datetime(scores["date"], errors="coerce").dropna()
+    column = scores["date"]
+    if pd.api.types.infer_dtype(column, skipna=True) == "string":
+        # each distinct date string parsed once (a clinic has a few hundred dates over a
+        # million sessions); equal strings parse to equal dates, and the distinct values
+        # keep the order they first appear in, so the format is inferred from the same
+        # first value
+        column = pd.Series(column.unique(), dtype=column.dtype)
+    dates = pd.to_datetime(column, errors="coerce").dropna()
     if dates.empty:
         return None, None
     return dates.min().date().isoformat(), dates.max().date().isoformat()
