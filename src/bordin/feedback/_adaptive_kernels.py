@@ -213,6 +213,31 @@ def _log_t(x: float, loc: float, scale: float, nu: float) -> float:
 
 
 @numba.njit(**JIT)
+def _cell_points(zc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct residuals of the cells (bin centres: the cells of one bin at each item
+    level share one) and each cell's index among them, for :func:`_em`, which computes the
+    densities' terms that depend on the residual alone once per point. A residual that is
+    not the first seen in its bin gets a point of its own, so any ``zc`` is handled."""
+    n = zc.shape[0]
+    slot = np.full(N_BINS, -1, dtype=np.int64)
+    points = np.empty(n)
+    point = np.empty(n, dtype=np.int64)
+    m = 0
+    for c in range(n):
+        b = int(math.floor((zc[c] + Z_LIMIT) / Z_STEP))
+        b = 0 if b < 0 else (N_BINS - 1 if b >= N_BINS else b)
+        k = slot[b]
+        if k < 0 or points[k] != zc[c]:
+            k = m
+            points[m] = zc[c]
+            m += 1
+            if slot[b] < 0:
+                slot[b] = k
+        point[c] = k
+    return points[:m], point
+
+
+@numba.njit(**JIT)
 def _em(
     zc: np.ndarray,
     lv: np.ndarray,
@@ -238,8 +263,10 @@ def _em(
 
     What does not change between iterations is set up once: the level's first censored
     cell (below it the complete weight is the observed weight, and the density is not
-    needed), and the buffers. Every sum is accumulated in the same order as a plain
-    per-iteration loop over the cells. The drop posterior of a cell is 1 / (1 + e) or
+    needed), the buffers, and the cells' distinct residuals (:func:`_cell_points`: the
+    cells of one bin at each item level share one), whose terms of the two densities are
+    computed once per iteration for all those cells. Every sum is accumulated in the same
+    order as a plain per-iteration loop over the cells. The drop posterior of a cell is 1 / (1 + e) or
     e / (1 + e) with e the smaller component's share relative to the larger's, the
     exponential the log-sum-exp already takes (equal to exp(b - lse) up to rounding).
     """
@@ -283,6 +310,11 @@ def _em(
         start[0] = fixed_pi
     log_q0 = np.empty(N_LEVELS)
     log_q1 = np.empty(N_LEVELS)
+    points, point = _cell_points(zc)
+    n_points = points.shape[0]
+    t0 = np.empty(n_points)
+    t1 = np.empty(n_points)
+    tu = np.empty(n_points)
     # the t density's normalising constant, less log(scale)
     t_const = -0.5 * math.log(2.0 * math.pi)
     if nu > 0.0:
@@ -298,16 +330,22 @@ def _em(
         c0 = math.log(1.0 - pi) + t_const - math.log(s0)
         c1 = math.log(pi) - 0.5 * math.log(2.0 * math.pi) - math.log(s1)
         ll = 0.0
-        for c in range(n_cells):
-            d = (zc[c] - m0) / s0
+        # the densities' cell terms, once per point (the cells of a bin share it)
+        for k in range(n_points):
+            d = (points[k] - m0) / s0
             if nu <= 0.0:
-                a = c0 - 0.5 * d * d + log_q0[lv[c]]
-                uu[c] = 1.0
+                t0[k] = 0.5 * d * d
+                tu[k] = 1.0
             else:
-                a = c0 - 0.5 * (nu + 1.0) * math.log1p(d * d / nu) + log_q0[lv[c]]
-                uu[c] = (nu + 1.0) / (nu + d * d)
-            e = (zc[c] - m1) / s1
-            b = c1 - 0.5 * e * e + log_q1[lv[c]]
+                t0[k] = 0.5 * (nu + 1.0) * math.log1p(d * d / nu)
+                tu[k] = (nu + 1.0) / (nu + d * d)
+            e = (points[k] - m1) / s1
+            t1[k] = 0.5 * e * e
+        for c in range(n_cells):
+            k = point[c]
+            a = c0 - t0[k] + log_q0[lv[c]]
+            uu[c] = tu[k]
+            b = c1 - t1[k] + log_q1[lv[c]]
             # log-sum-exp, and the drop posterior exp(b - lse) from the same exponential
             top = max(a, b)
             ex = math.exp(min(a, b) - top)
