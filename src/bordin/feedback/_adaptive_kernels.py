@@ -22,9 +22,11 @@ __all__ = [
     "N_LEVELS",
     "Z_LIMIT",
     "Z_STEP",
+    "combined_flags",
     "envelopes",
     "fit_mixtures",
     "histogram",
+    "join_posterior",
     "phi_sums",
     "pool_back",
     "posterior_flags",
@@ -67,8 +69,13 @@ def phi_sums(
     prediction weight ``phis[i]`` and level decay ``decays[j]`` (row ``i * len(decays) + j``
     of ``abs_sums``) and the number of predicted sessions."""
     n_dec = decays.shape[0]
+    n_phi = phis.shape[0]
+    # accumulated session number by session number, each session number's sums side by
+    # side (the same additions in the same order as straight into ``abs_sums``)
+    by_session = np.ascontiguousarray(abs_sums.T)
     sums = np.zeros(n_dec)
     weights = np.zeros(n_dec)
+    levels = np.empty(n_dec)
     prev = NAN
     for r in range(values.shape[0]):
         if first[r]:
@@ -80,17 +87,18 @@ def phi_sums(
             continue
         if not math.isnan(prev):
             s = session[r]
-            for i in range(phis.shape[0]):
+            for j in range(n_dec):  # each decay's level once, not once per weight
+                levels[j] = sums[j] / weights[j]
+            row = by_session[s]
+            for i in range(n_phi):
                 for j in range(n_dec):
-                    level = sums[j] / weights[j]
-                    abs_sums[i * n_dec + j, s] += abs(
-                        v - (phis[i] * prev + (1.0 - phis[i]) * level)
-                    )
+                    row[i * n_dec + j] += abs(v - (phis[i] * prev + (1.0 - phis[i]) * levels[j]))
             counts[s] += 1.0
         for j in range(n_dec):
             sums[j] = decays[j] * sums[j] + v
             weights[j] = decays[j] * weights[j] + 1.0
         prev = v
+    abs_sums[:, :] = by_session.T
 
 
 @numba.njit(**JIT)
@@ -1019,18 +1027,24 @@ def envelopes(
 
 @numba.njit(**JIT)
 def posterior_flags(
-    z: np.ndarray,
+    residual: np.ndarray,
+    scale: np.ndarray,
     session: np.ndarray,
     levels: np.ndarray,
     envelope: np.ndarray,
     threshold: np.ndarray,
     fallback_k: float,
+    z: np.ndarray,
     posterior: np.ndarray,
     flag: np.ndarray,
 ) -> None:
-    for r in range(z.shape[0]):
-        v = z[r]
+    """Per row the scaled residual ``z`` (the residual over its session number's scale),
+    its drop posterior looked up in ``envelope`` (NaN where the mixture is not fitted)
+    and the flag (a fallback drop of ``fallback_k`` scaled units where it is not)."""
+    for r in range(residual.shape[0]):
         s = session[r]
+        v = residual[r] / scale[s]
+        z[r] = v
         if math.isnan(v):
             posterior[r] = NAN
             flag[r] = False
@@ -1044,3 +1058,44 @@ def posterior_flags(
         post = envelope[s, levels[r], b]
         posterior[r] = post
         flag[r] = post >= threshold[s] and v < 0.0
+
+
+@numba.njit(**JIT)
+def join_posterior(
+    total: np.ndarray,
+    sub: np.ndarray,
+    sub_flag: np.ndarray,
+    posterior: np.ndarray,
+    fallback: np.ndarray,
+) -> None:
+    """In place, per row: ``posterior`` (the total's posterior, or the largest joined so
+    far) the larger of itself and the subscale's ``sub`` where the total's posterior
+    ``total`` is not NaN (``numpy.fmax``: a NaN of ``sub`` leaves it), and ``fallback`` or
+    the subscale's fallback flag ``sub_flag``."""
+    for r in range(total.shape[0]):
+        fallback[r] = fallback[r] or sub_flag[r]
+        if math.isnan(total[r]):
+            continue
+        x = sub[r]
+        if x > posterior[r]:
+            posterior[r] = x
+
+
+@numba.njit(**JIT)
+def combined_flags(
+    total: np.ndarray,
+    z: np.ndarray,
+    posterior: np.ndarray,
+    fallback: np.ndarray,
+    session: np.ndarray,
+    threshold: np.ndarray,
+    flag: np.ndarray,
+) -> None:
+    """Per row: where the total's posterior ``total`` is NaN (its mixture not fitted) the
+    ``fallback`` flag, else whether the total fell (``z`` < 0) and the combined
+    ``posterior`` reaches ``threshold`` at the row's session number (less 1e-12)."""
+    for r in range(total.shape[0]):
+        if math.isnan(total[r]):
+            flag[r] = fallback[r]
+        else:
+            flag[r] = posterior[r] >= threshold[session[r]] - 1e-12 and z[r] < 0.0
