@@ -274,9 +274,10 @@ def _em(
     needed), the buffers, and the cells' distinct residuals (:func:`_cell_points`: the
     cells of one bin at each item level share one), whose terms of the two densities are
     computed once per iteration for all those cells. Every sum is accumulated in the same
-    order as a plain per-iteration loop over the cells. The drop posterior of a cell is 1 / (1 + e) or
-    e / (1 + e) with e the smaller component's share relative to the larger's, the
-    exponential the log-sum-exp already takes (equal to exp(b - lse) up to rounding).
+    order as a plain per-iteration loop over the cells. The drop posterior of a cell is
+    1 / (1 + e) or e / (1 + e) with e the smaller component's share relative to the
+    larger's, the exponential the log-sum-exp already takes (equal to exp(b - lse) up to
+    rounding).
     """
     n_cells = zc.shape[0]
     total = 0.0
