@@ -581,17 +581,14 @@ def predict_residuals(
     nothing was fitted the prediction is the previous value."""
     which = np.searchsorted(DECAY_GRID, np.nan_to_num(decay, nan=1.0) - 1e-12)
     which = np.minimum(which, DECAY_GRID.shape[0] - 1).astype(np.int64)
-    # the kernel keeps a level per decay it is given: only those some session number uses
-    # (each level is its own recurrence, so leaving the others out changes no value)
-    used, which = np.unique(which, return_inverse=True)
     residual, prediction = np.empty(values.shape[0]), np.empty(values.shape[0])
     predict(
         values,
         first,
         session,
         np.nan_to_num(phi, nan=1.0),
-        which.astype(np.int64),
-        DECAY_GRID[used],
+        which,
+        DECAY_GRID,
         bound,
         residual,
         prediction,
