@@ -25,7 +25,13 @@ from bordin.feedback.alerts import (
 from bordin.feedback.ceiling import CeilingSignals, detect_uninformative
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.early import EarlySignals, assess_early_alliance
-from bordin.feedback.norms import ClinicNorms, fit_norms, fit_rupture_model, scores_date_range
+from bordin.feedback.norms import (
+    ClinicNorms,
+    fit_norms,
+    fit_rupture_model,
+    rupture_item_levels,
+    scores_date_range,
+)
 from bordin.feedback.outcomes import OutcomeSignals, assess_outcome
 from bordin.feedback.repairs import (
     STATUSES,
@@ -270,6 +276,20 @@ class _Outcomes:
     assessed: list[tuple[OutcomeSignals, TrajectorySignals]]
 
 
+def _scale_sums(inputs: RuptureInputs, scales: list[str], pool: Executor) -> dict[str, FloatArray]:
+    """Each alliance scale's pooled within-client sums (:meth:`RuptureInputs.stats`, the
+    total's with Bordin's baseline), the second half of the scales in the pool while this
+    thread makes the first half (each writes only its own scale's statistics)."""
+
+    def sums(scale: str) -> FloatArray:
+        return inputs.stats(scale, baseline=scale == "total").clinic_sums
+
+    half = (len(scales) + 1) // 2
+    later = {scale: pool.submit(sums, scale) for scale in scales[half:]}
+    made = {scale: sums(scale) for scale in scales[:half]}
+    return {scale: made[scale] if scale in made else later[scale].result() for scale in scales}
+
+
 def _assess_outcomes(prepared: Prepared, config: FeedbackConfig) -> dict[str, OutcomeSignals]:
     return {oid: assess_outcome(prepared, oid, config) for oid in prepared.outcomes}
 
@@ -372,9 +392,9 @@ def compute_feedback(
     value later sessions change, and it records the session at which it changed. The
     result does not depend on the row order of ``scores``.
 
-    The two sides run on two cores: the outcome side, two alliance subscales' SD units and
-    about half of the rupture events are computed in a pool of two threads while the
-    calling thread does the rest. The kernels release the GIL. Every task only reads the
+    The two sides run on two cores: the outcome side, the date range, half of the alliance
+    scales' statistics, two alliance subscales' SD units and about half of the rupture
+    events are computed in a pool of two threads while the calling thread does the rest. The kernels release the GIL. Every task only reads the
     prepared arrays (values cached on first use are computed before the pool starts) and
     writes its own results, so the result is bit-identical to a sequential run.
     """
@@ -392,20 +412,19 @@ def compute_feedback(
             # (whose clinic SD is then exactly the fitted norms') and the outcome signals
             # are computed once, for the norms and for the rules.
             pending = pool.submit(_assess_outcomes, prepared, config)
+            date_range = pool.submit(scores_date_range, scores)
             # the adaptive detector's parameters, one scale per thread (the pool's and this)
-            model = fit_rupture_model(prepared, config, pool)
+            levels = rupture_item_levels(prepared, config) if config.adaptive_in_norms else None
+            model = fit_rupture_model(prepared, config, pool, levels=levels)
             # the rules judge against the model just fitted (it is the norms'), not a second
-            # fit of their own
-            inputs = RuptureInputs(prepared, config, adaptive_params=model.get)
-            sums = {
-                scale: inputs.stats(scale, baseline=scale == "total").clinic_sums
-                for scale in prepared.alliance
-            }
+            # fit of their own; the rows' item levels are the fit's
+            inputs = RuptureInputs(prepared, config, adaptive_params=model.get, levels=levels)
+            sums = _scale_sums(inputs, list(prepared.alliance), pool)
             assessed = pending.result()
             norms = fit_norms(
                 prepared,
                 config,
-                dates=scores_date_range(scores),
+                dates=date_range.result(),
                 rupture_model=model,
                 scale_sums=sums,
                 outcome_signals=assessed,
