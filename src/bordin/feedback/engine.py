@@ -210,12 +210,14 @@ def _rupture_side(
     for done in warm:
         done.result()
     runs = _reported(config)
-    adaptive_subs: list[Future[Any]] = []
+    adaptive_scales = ["total", *subscales]
+    adaptive_made: list[Future[Any]] = []
     if ("adaptive", "total") in runs and subscales:
-        # the adaptive detector's subscales (their evidence joins the total's) in the pool
-        # while this thread runs the other detectors; it runs last here, when they are done
+        # the adaptive detector on the total and its subscales (their evidence joins the
+        # total's) in the pool while this thread runs the other detectors; it runs last
+        # here, when they are done
         inputs.item_levels()  # read by every scale: made before the pool starts
-        adaptive_subs = [pool.submit(inputs.adaptive_scale, s) for s in subscales]
+        adaptive_made = [pool.submit(inputs.adaptive_scale, s) for s in adaptive_scales]
         runs = [run for run in runs if run != ("adaptive", "total")] + [("adaptive", "total")]
     notes: list[str] = []
     found: dict[tuple[str, str], Detection] = {}
@@ -233,8 +235,14 @@ def _rupture_side(
         if detector == "items" and not prepared.items:
             continue
         if detector == "adaptive":
-            for done in adaptive_subs:
-                done.result()
+            # the scales no worker has started yet (the pool's other worker may be on the
+            # outcome side) are made here rather than waited for
+            for made, done in reversed(list(zip(adaptive_scales, adaptive_made, strict=False))):
+                if done.cancel():
+                    inputs.adaptive_scale(made)
+            for done in adaptive_made:
+                if not done.cancelled():
+                    done.result()
         found[(detector, scale)] = run_detector(
             prepared,
             detector=detector,
@@ -393,10 +401,12 @@ def compute_feedback(
     result does not depend on the row order of ``scores``.
 
     The two sides run on two cores: the outcome side, the date range, half of the alliance
-    scales' statistics, two alliance subscales' SD units and about half of the rupture
-    events are computed in a pool of two threads while the calling thread does the rest. The kernels release the GIL. Every task only reads the
-    prepared arrays (values cached on first use are computed before the pool starts) and
-    writes its own results, so the result is bit-identical to a sequential run.
+    scales' statistics, two alliance subscales' SD units, the adaptive detector on each
+    alliance scale (those no worker has started when this thread needs them are made
+    here) and about half of the rupture events are computed in a pool of two threads while
+    the calling thread does the rest. The kernels release the GIL. Every task only reads
+    the prepared arrays (values cached on first use are computed before the pool starts)
+    and writes its own results, so the result is bit-identical to a sequential run.
     """
     config = config or FeedbackConfig()
     prepared = prepare_scores(scores, alliance=alliance, outcomes=tuple(outcomes))
