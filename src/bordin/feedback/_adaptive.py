@@ -116,9 +116,11 @@ import numpy as np
 from bordin.feedback._adaptive_kernels import (
     N_BINS,
     N_LEVELS,
+    combined_flags,
     envelopes,
     fit_mixtures,
     histogram,
+    join_posterior,
     phi_sums,
     pool_back,
     posterior_flags,
@@ -492,12 +494,13 @@ def adaptive_detect(
     residual, prediction = predict_residuals(
         values, first, session, p.phi, p.decay, HUBER_K * p.scale
     )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = residual / p.scale[session]
     envelope = params.envelope(top)
+    z = np.empty(values.shape[0])  # residual / p.scale[session], made in the same pass
     posterior = np.empty(values.shape[0])
     flag = np.empty(values.shape[0], dtype=bool)
-    posterior_flags(z, session, levels, envelope, p.threshold, fallback_k, posterior, flag)
+    posterior_flags(
+        residual, p.scale, session, levels, envelope, p.threshold, fallback_k, z, posterior, flag
+    )
     return AdaptiveDetection(
         prediction=prediction, drop=-residual, z=z, posterior=posterior, flag=flag
     )
@@ -556,12 +559,9 @@ def combine_detections(
     posterior = total.posterior.copy()
     fallback = total.flag.copy()
     for sub in subscales:
-        posterior = np.fmax(posterior, np.where(np.isnan(total.posterior), np.nan, sub.posterior))
-        fallback |= sub.flag
-    fitted = ~np.isnan(total.posterior)
-    with np.errstate(invalid="ignore"):
-        passed = (posterior >= threshold[session] - 1e-12) & (total.z < 0.0)
-    flag = np.where(fitted, passed, fallback)
+        join_posterior(total.posterior, sub.posterior, sub.flag, posterior, fallback)
+    flag = np.empty(posterior.shape[0], dtype=bool)
+    combined_flags(total.posterior, total.z, posterior, fallback, session, threshold, flag)
     return AdaptiveDetection(
         prediction=total.prediction, drop=total.drop, z=total.z, posterior=posterior, flag=flag
     )

@@ -22,9 +22,11 @@ __all__ = [
     "N_LEVELS",
     "Z_LIMIT",
     "Z_STEP",
+    "combined_flags",
     "envelopes",
     "fit_mixtures",
     "histogram",
+    "join_posterior",
     "phi_sums",
     "pool_back",
     "posterior_flags",
@@ -67,8 +69,13 @@ def phi_sums(
     prediction weight ``phis[i]`` and level decay ``decays[j]`` (row ``i * len(decays) + j``
     of ``abs_sums``) and the number of predicted sessions."""
     n_dec = decays.shape[0]
+    n_phi = phis.shape[0]
+    # accumulated session number by session number, each session number's sums side by
+    # side (the same additions in the same order as straight into ``abs_sums``)
+    by_session = np.ascontiguousarray(abs_sums.T)
     sums = np.zeros(n_dec)
     weights = np.zeros(n_dec)
+    levels = np.empty(n_dec)
     prev = NAN
     for r in range(values.shape[0]):
         if first[r]:
@@ -80,17 +87,18 @@ def phi_sums(
             continue
         if not math.isnan(prev):
             s = session[r]
-            for i in range(phis.shape[0]):
+            for j in range(n_dec):  # each decay's level once, not once per weight
+                levels[j] = sums[j] / weights[j]
+            row = by_session[s]
+            for i in range(n_phi):
                 for j in range(n_dec):
-                    level = sums[j] / weights[j]
-                    abs_sums[i * n_dec + j, s] += abs(
-                        v - (phis[i] * prev + (1.0 - phis[i]) * level)
-                    )
+                    row[i * n_dec + j] += abs(v - (phis[i] * prev + (1.0 - phis[i]) * levels[j]))
             counts[s] += 1.0
         for j in range(n_dec):
             sums[j] = decays[j] * sums[j] + v
             weights[j] = decays[j] * weights[j] + 1.0
         prev = v
+    abs_sums[:, :] = by_session.T
 
 
 @numba.njit(**JIT)
@@ -213,6 +221,31 @@ def _log_t(x: float, loc: float, scale: float, nu: float) -> float:
 
 
 @numba.njit(**JIT)
+def _cell_points(zc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct residuals of the cells (bin centres: the cells of one bin at each item
+    level share one) and each cell's index among them, for :func:`_em`, which computes the
+    densities' terms that depend on the residual alone once per point. A residual that is
+    not the first seen in its bin gets a point of its own, so any ``zc`` is handled."""
+    n = zc.shape[0]
+    slot = np.full(N_BINS, -1, dtype=np.int64)
+    points = np.empty(n)
+    point = np.empty(n, dtype=np.int64)
+    m = 0
+    for c in range(n):
+        b = int(math.floor((zc[c] + Z_LIMIT) / Z_STEP))
+        b = 0 if b < 0 else (N_BINS - 1 if b >= N_BINS else b)
+        k = slot[b]
+        if k < 0 or points[k] != zc[c]:
+            k = m
+            points[m] = zc[c]
+            m += 1
+            if slot[b] < 0:
+                slot[b] = k
+        point[c] = k
+    return points[:m], point
+
+
+@numba.njit(**JIT)
 def _em(
     zc: np.ndarray,
     lv: np.ndarray,
@@ -238,10 +271,13 @@ def _em(
 
     What does not change between iterations is set up once: the level's first censored
     cell (below it the complete weight is the observed weight, and the density is not
-    needed), and the buffers. Every sum is accumulated in the same order as a plain
-    per-iteration loop over the cells. The drop posterior of a cell is 1 / (1 + e) or
-    e / (1 + e) with e the smaller component's share relative to the larger's, the
-    exponential the log-sum-exp already takes (equal to exp(b - lse) up to rounding).
+    needed), the buffers, and the cells' distinct residuals (:func:`_cell_points`: the
+    cells of one bin at each item level share one), whose terms of the two densities are
+    computed once per iteration for all those cells. Every sum is accumulated in the same
+    order as a plain per-iteration loop over the cells. The drop posterior of a cell is
+    1 / (1 + e) or e / (1 + e) with e the smaller component's share relative to the
+    larger's, the exponential the log-sum-exp already takes (equal to exp(b - lse) up to
+    rounding).
     """
     n_cells = zc.shape[0]
     total = 0.0
@@ -283,6 +319,11 @@ def _em(
         start[0] = fixed_pi
     log_q0 = np.empty(N_LEVELS)
     log_q1 = np.empty(N_LEVELS)
+    points, point = _cell_points(zc)
+    n_points = points.shape[0]
+    t0 = np.empty(n_points)
+    t1 = np.empty(n_points)
+    tu = np.empty(n_points)
     # the t density's normalising constant, less log(scale)
     t_const = -0.5 * math.log(2.0 * math.pi)
     if nu > 0.0:
@@ -298,16 +339,22 @@ def _em(
         c0 = math.log(1.0 - pi) + t_const - math.log(s0)
         c1 = math.log(pi) - 0.5 * math.log(2.0 * math.pi) - math.log(s1)
         ll = 0.0
-        for c in range(n_cells):
-            d = (zc[c] - m0) / s0
+        # the densities' cell terms, once per point (the cells of a bin share it)
+        for k in range(n_points):
+            d = (points[k] - m0) / s0
             if nu <= 0.0:
-                a = c0 - 0.5 * d * d + log_q0[lv[c]]
-                uu[c] = 1.0
+                t0[k] = 0.5 * d * d
+                tu[k] = 1.0
             else:
-                a = c0 - 0.5 * (nu + 1.0) * math.log1p(d * d / nu) + log_q0[lv[c]]
-                uu[c] = (nu + 1.0) / (nu + d * d)
-            e = (zc[c] - m1) / s1
-            b = c1 - 0.5 * e * e + log_q1[lv[c]]
+                t0[k] = 0.5 * (nu + 1.0) * math.log1p(d * d / nu)
+                tu[k] = (nu + 1.0) / (nu + d * d)
+            e = (points[k] - m1) / s1
+            t1[k] = 0.5 * e * e
+        for c in range(n_cells):
+            k = point[c]
+            a = c0 - t0[k] + log_q0[lv[c]]
+            uu[c] = tu[k]
+            b = c1 - t1[k] + log_q1[lv[c]]
             # log-sum-exp, and the drop posterior exp(b - lse) from the same exponential
             top = max(a, b)
             ex = math.exp(min(a, b) - top)
@@ -981,18 +1028,24 @@ def envelopes(
 
 @numba.njit(**JIT)
 def posterior_flags(
-    z: np.ndarray,
+    residual: np.ndarray,
+    scale: np.ndarray,
     session: np.ndarray,
     levels: np.ndarray,
     envelope: np.ndarray,
     threshold: np.ndarray,
     fallback_k: float,
+    z: np.ndarray,
     posterior: np.ndarray,
     flag: np.ndarray,
 ) -> None:
-    for r in range(z.shape[0]):
-        v = z[r]
+    """Per row the scaled residual ``z`` (the residual over its session number's scale),
+    its drop posterior looked up in ``envelope`` (NaN where the mixture is not fitted)
+    and the flag (a fallback drop of ``fallback_k`` scaled units where it is not)."""
+    for r in range(residual.shape[0]):
         s = session[r]
+        v = residual[r] / scale[s]
+        z[r] = v
         if math.isnan(v):
             posterior[r] = NAN
             flag[r] = False
@@ -1006,3 +1059,44 @@ def posterior_flags(
         post = envelope[s, levels[r], b]
         posterior[r] = post
         flag[r] = post >= threshold[s] and v < 0.0
+
+
+@numba.njit(**JIT)
+def join_posterior(
+    total: np.ndarray,
+    sub: np.ndarray,
+    sub_flag: np.ndarray,
+    posterior: np.ndarray,
+    fallback: np.ndarray,
+) -> None:
+    """In place, per row: ``posterior`` (the total's posterior, or the largest joined so
+    far) the larger of itself and the subscale's ``sub`` where the total's posterior
+    ``total`` is not NaN (``numpy.fmax``: a NaN of ``sub`` leaves it), and ``fallback`` or
+    the subscale's fallback flag ``sub_flag``."""
+    for r in range(total.shape[0]):
+        fallback[r] = fallback[r] or sub_flag[r]
+        if math.isnan(total[r]):
+            continue
+        x = sub[r]
+        if x > posterior[r]:
+            posterior[r] = x
+
+
+@numba.njit(**JIT)
+def combined_flags(
+    total: np.ndarray,
+    z: np.ndarray,
+    posterior: np.ndarray,
+    fallback: np.ndarray,
+    session: np.ndarray,
+    threshold: np.ndarray,
+    flag: np.ndarray,
+) -> None:
+    """Per row: where the total's posterior ``total`` is NaN (its mixture not fitted) the
+    ``fallback`` flag, else whether the total fell (``z`` < 0) and the combined
+    ``posterior`` reaches ``threshold`` at the row's session number (less 1e-12)."""
+    for r in range(total.shape[0]):
+        if math.isnan(total[r]):
+            flag[r] = fallback[r]
+        else:
+            flag[r] = posterior[r] >= threshold[session[r]] - 1e-12 and z[r] < 0.0

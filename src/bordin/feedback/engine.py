@@ -25,7 +25,13 @@ from bordin.feedback.alerts import (
 from bordin.feedback.ceiling import CeilingSignals, detect_uninformative
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.early import EarlySignals, assess_early_alliance
-from bordin.feedback.norms import ClinicNorms, fit_norms, fit_rupture_model, scores_date_range
+from bordin.feedback.norms import (
+    ClinicNorms,
+    fit_norms,
+    fit_rupture_model,
+    rupture_item_levels,
+    scores_date_range,
+)
 from bordin.feedback.outcomes import OutcomeSignals, assess_outcome
 from bordin.feedback.repairs import (
     STATUSES,
@@ -204,12 +210,14 @@ def _rupture_side(
     for done in warm:
         done.result()
     runs = _reported(config)
-    adaptive_subs: list[Future[Any]] = []
+    adaptive_scales = ["total", *subscales]
+    adaptive_made: list[Future[Any]] = []
     if ("adaptive", "total") in runs and subscales:
-        # the adaptive detector's subscales (their evidence joins the total's) in the pool
-        # while this thread runs the other detectors; it runs last here, when they are done
+        # the adaptive detector on the total and its subscales (their evidence joins the
+        # total's) in the pool while this thread runs the other detectors; it runs last
+        # here, when they are done
         inputs.item_levels()  # read by every scale: made before the pool starts
-        adaptive_subs = [pool.submit(inputs.adaptive_scale, s) for s in subscales]
+        adaptive_made = [pool.submit(inputs.adaptive_scale, s) for s in adaptive_scales]
         runs = [run for run in runs if run != ("adaptive", "total")] + [("adaptive", "total")]
     notes: list[str] = []
     found: dict[tuple[str, str], Detection] = {}
@@ -229,8 +237,14 @@ def _rupture_side(
         if detector == "items" and not prepared.items:
             continue
         if detector == "adaptive":
-            for done in adaptive_subs:
-                done.result()
+            # the scales no worker has started yet (the pool's other worker may be on the
+            # outcome side) are made here rather than waited for
+            for made, done in reversed(list(zip(adaptive_scales, adaptive_made, strict=False))):
+                if done.cancel():
+                    inputs.adaptive_scale(made)
+            for done in adaptive_made:
+                if not done.cancelled():
+                    done.result()
         found[(detector, scale)] = run_detector(
             prepared,
             detector=detector,
@@ -270,6 +284,20 @@ class _Outcomes:
     early: EarlySignals
     risk: RiskSignals
     assessed: list[tuple[OutcomeSignals, TrajectorySignals]]
+
+
+def _scale_sums(inputs: RuptureInputs, scales: list[str], pool: Executor) -> dict[str, FloatArray]:
+    """Each alliance scale's pooled within-client sums (:meth:`RuptureInputs.stats`, the
+    total's with Bordin's baseline), the second half of the scales in the pool while this
+    thread makes the first half (each writes only its own scale's statistics)."""
+
+    def sums(scale: str) -> FloatArray:
+        return inputs.stats(scale, baseline=scale == "total").clinic_sums
+
+    half = (len(scales) + 1) // 2
+    later = {scale: pool.submit(sums, scale) for scale in scales[half:]}
+    made = {scale: sums(scale) for scale in scales[:half]}
+    return {scale: made[scale] if scale in made else later[scale].result() for scale in scales}
 
 
 def _assess_outcomes(prepared: Prepared, config: FeedbackConfig) -> dict[str, OutcomeSignals]:
@@ -374,11 +402,13 @@ def compute_feedback(
     value later sessions change, and it records the session at which it changed. The
     result does not depend on the row order of ``scores``.
 
-    The two sides run on two cores: the outcome side, two alliance subscales' SD units and
-    about half of the rupture events are computed in a pool of two threads while the
-    calling thread does the rest. The kernels release the GIL. Every task only reads the
-    prepared arrays (values cached on first use are computed before the pool starts) and
-    writes its own results, so the result is bit-identical to a sequential run.
+    The two sides run on two cores: the outcome side, the date range, half of the alliance
+    scales' statistics, two alliance subscales' SD units, the adaptive detector on each
+    alliance scale (those no worker has started when this thread needs them are made
+    here) and about half of the rupture events are computed in a pool of two threads while
+    the calling thread does the rest. The kernels release the GIL. Every task only reads
+    the prepared arrays (values cached on first use are computed before the pool starts)
+    and writes its own results, so the result is bit-identical to a sequential run.
     """
     config = config or FeedbackConfig()
     prepared = prepare_scores(scores, alliance=alliance, outcomes=tuple(outcomes))
@@ -394,20 +424,19 @@ def compute_feedback(
             # (whose clinic SD is then exactly the fitted norms') and the outcome signals
             # are computed once, for the norms and for the rules.
             pending = pool.submit(_assess_outcomes, prepared, config)
+            date_range = pool.submit(scores_date_range, scores)
             # the adaptive detector's parameters, one scale per thread (the pool's and this)
-            model = fit_rupture_model(prepared, config, pool)
+            levels = rupture_item_levels(prepared, config) if config.adaptive_in_norms else None
+            model = fit_rupture_model(prepared, config, pool, levels=levels)
             # the rules judge against the model just fitted (it is the norms'), not a second
-            # fit of their own
-            inputs = RuptureInputs(prepared, config, adaptive_params=model.get)
-            sums = {
-                scale: inputs.stats(scale, baseline=scale == "total").clinic_sums
-                for scale in prepared.alliance
-            }
+            # fit of their own; the rows' item levels are the fit's
+            inputs = RuptureInputs(prepared, config, adaptive_params=model.get, levels=levels)
+            sums = _scale_sums(inputs, list(prepared.alliance), pool)
             assessed = pending.result()
             norms = fit_norms(
                 prepared,
                 config,
-                dates=scores_date_range(scores),
+                dates=date_range.result(),
                 rupture_model=model,
                 scale_sums=sums,
                 outcome_signals=assessed,
@@ -531,8 +560,8 @@ def _session_columns(prepared: Prepared, ruptures: _Ruptures, outcome: _Outcomes
 
 def _curve_source(traj: TrajectorySignals, norm: CurveNorm | None) -> str:
     """Where one outcome's expected curves came from, in words, with session counts."""
-    used = np.bincount(traj.source.codes[traj.source.codes >= 0], minlength=3)
-    n_clinic, n_norms, n_none = (int(u) for u in used[:3])
+    codes = traj.source.codes  # one pass per count: cheaper than masking and bincount
+    n_clinic, n_norms, n_none = (int(np.count_nonzero(codes == k)) for k in range(3))
     parts = []
     if n_clinic:
         parts.append(f"fitted on this clinic's data for {n_clinic} session(s)")

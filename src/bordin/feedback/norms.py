@@ -84,6 +84,7 @@ __all__ = [
     "fit_clinic_norms",
     "fit_norms",
     "fit_rupture_model",
+    "rupture_item_levels",
     "scores_date_range",
 ]
 
@@ -460,7 +461,14 @@ def scores_date_range(scores: pd.DataFrame) -> tuple[str | None, str | None]:
     """The first and last ISO date of a scores frame's ``date`` column (None without)."""
     if "date" not in scores.columns:
         return None, None
-    dates = pd.to_datetime(scores["date"], errors="coerce").dropna()
+    column = scores["date"]
+    if pd.api.types.infer_dtype(column, skipna=True) == "string":
+        # each distinct date string parsed once (a clinic has a few hundred dates over a
+        # million sessions); equal strings parse to equal dates, and the distinct values
+        # keep the order they first appear in, so the format is inferred from the same
+        # first value
+        column = pd.Series(column.unique(), dtype=column.dtype)
+    dates = pd.to_datetime(column, errors="coerce").dropna()
     if dates.empty:
         return None, None
     return dates.min().date().isoformat(), dates.max().date().isoformat()
@@ -561,23 +569,34 @@ def _map_shared(
     return {key: done[key] if key in done else pending[key].result() for key in keys}
 
 
+def rupture_item_levels(prepared: Prepared, config: FeedbackConfig) -> np.ndarray:
+    """Each row's summed rupture items as a level 0..12 (13: none asked), exactly as the
+    detectors compute it (:meth:`bordin.feedback.ruptures.RuptureInputs.item_levels`)."""
+    n = prepared.groups.n_rows
+    none = np.zeros(0)
+    items = [prepared.items.get(i, none) for i in ("tension", "misunderstood", "withdrawal")]
+    item_sum = row_features([none, none, none], items, config.item_threshold, n)[4]
+    return item_levels(item_sum, n)
+
+
 def fit_rupture_model(
-    prepared: Prepared, config: FeedbackConfig, pool: Executor | None = None
+    prepared: Prepared,
+    config: FeedbackConfig,
+    pool: Executor | None = None,
+    *,
+    levels: np.ndarray | None = None,
 ) -> dict[str, AdaptiveParams]:
     """The adaptive rupture detector's parameters of each scale in :data:`MODELLED_SCALES`
     that the frame has (:func:`bordin.feedback._adaptive.fit_adaptive`); none unless
     ``config.adaptive_in_norms``. With a ``pool``, the scales are fitted on its threads
-    beside the calling thread (the result is the same)."""
+    beside the calling thread (the result is the same). ``levels``: the rows' item levels
+    (:func:`rupture_item_levels`) when the caller has them."""
     if not config.adaptive_in_norms:
         return {}
     sess = prepared.session_int
     top = int(sess.max()) + 1 if sess.size else 1
-    n = prepared.groups.n_rows
-    none = np.zeros(0)
-    items = [prepared.items.get(i, none) for i in ("tension", "misunderstood", "withdrawal")]
-    # the item sum exactly as the detectors compute it (bordin.feedback.ruptures)
-    item_sum = row_features([none, none, none], items, config.item_threshold, n)[4]
-    levels = item_levels(item_sum, n)
+    if levels is None:
+        levels = rupture_item_levels(prepared, config)
     # the rows the parameters are fitted on (bordin.feedback._adaptive.fit_sample), taken
     # once for every scale
     keep = fit_sample(prepared.groups.first)

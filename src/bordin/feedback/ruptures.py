@@ -109,12 +109,15 @@ class RuptureInputs:
         *,
         clinic_sd: Callable[[str, int], FloatArray] | None = None,
         adaptive_params: Callable[[str], AdaptiveParams | None] | None = None,
+        levels: np.ndarray | None = None,
     ) -> None:
         self.prepared = prepared
         self.config = config
         self.clinic_sd = clinic_sd
         self.adaptive_params = adaptive_params
         self._memo: dict[tuple[str, str], Any] = {}
+        if levels is not None:  # :meth:`item_levels`, made already by the caller
+            self._memo[("levels", "")] = levels
 
     def _get(self, key: tuple[str, str], make: Callable[[], Any]) -> Any:
         if key not in self._memo:

@@ -549,3 +549,55 @@ def test_stored_norms_compute_the_envelope_once_and_judge_the_same_on_every_call
     assert len(computed) == 2
     for later in calls[1:]:
         pd.testing.assert_frame_equal(later, calls[0])
+
+
+def test_the_em_shares_a_bins_density_terms_whatever_the_residuals() -> None:
+    """_cell_points maps every cell to a point holding exactly its residual: the cells of
+    one bin at several item levels share one, and a residual that is not the first of
+    its bin (not a bin centre) gets its own."""
+    from bordin.feedback._adaptive_kernels import Z_LIMIT, Z_STEP, _cell_points
+
+    centres = -Z_LIMIT + (np.arange(N_BINS) + 0.5) * Z_STEP
+    rng = np.random.default_rng(3)
+    cells = np.concatenate([centres[40:90], centres[60:120]])  # two levels' cells
+    points, point = _cell_points(cells)
+    np.testing.assert_array_equal(points[point], cells)
+    assert points.shape[0] == 80  # one per bin
+    odd = np.concatenate([cells, [centres[70] + 0.01, -30.0, 30.0]])
+    odd = np.concatenate([odd, rng.permutation(odd)])
+    points, point = _cell_points(odd)
+    np.testing.assert_array_equal(points[point], odd)
+
+
+def test_the_combined_detection_is_the_largest_posterior_where_the_total_is_fitted() -> None:
+    """combine_detections against its definition in numpy (numpy.fmax of the posteriors
+    where the total's is not NaN, the fallback flags or-ed where it is)."""
+    from bordin.feedback._adaptive import AdaptiveDetection, combine_detections
+
+    rng = np.random.default_rng(4)
+    n, top = 500, 7
+
+    def detection() -> AdaptiveDetection:
+        post = rng.random(n)
+        post[rng.random(n) < 0.2] = np.nan
+        z = rng.normal(size=n)
+        z[rng.random(n) < 0.1] = np.nan
+        return AdaptiveDetection(
+            prediction=rng.random(n), drop=-z, z=z, posterior=post, flag=rng.random(n) < 0.3
+        )
+
+    total, subs = detection(), [detection() for _ in range(3)]
+    session = rng.integers(0, top, size=n)
+    threshold = rng.random(top)
+    got = combine_detections(total, subs, session, threshold)
+    want_post = total.posterior.copy()
+    fallback = total.flag.copy()
+    for sub in subs:
+        masked = np.where(np.isnan(total.posterior), np.nan, sub.posterior)
+        want_post = np.fmax(want_post, masked)
+        fallback |= sub.flag
+    with np.errstate(invalid="ignore"):
+        passed = (want_post >= threshold[session] - 1e-12) & (total.z < 0.0)
+    want_flag = np.where(~np.isnan(total.posterior), passed, fallback)
+    np.testing.assert_array_equal(got.posterior, want_post)
+    np.testing.assert_array_equal(got.flag, want_flag)
