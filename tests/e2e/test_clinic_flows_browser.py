@@ -89,7 +89,7 @@ def test_a_new_therapist_runs_a_client_from_the_pages(
             therapist.get_by_label(f"Item {item}", exact=False).first.fill("2" if item < 9 else "0")
         therapist.get_by_role("button", name="Store the paper form").click()
         therapist.wait_for_url("**/care?done=paper")
-        assert "phq9 (staff-entered)" in therapist.locator("main").inner_text()
+        assert "PHQ-9 (staff-entered)" in therapist.locator("main").inner_text()
         assert_accessible(therapist)
         screenshot(therapist, "client-care", docs=True)
 

@@ -30,12 +30,12 @@ from bordin.validation.oracle import oracle_events, tune_blend_rule, tune_previo
 
 __all__ = [
     "FLOORS",
+    "FamilyResult",
+    "Floor",
     "HELD_OUT_FLOORS",
     "HELD_OUT_SEEDS",
     "TABLE_COLUMNS",
     "TARGET",
-    "FamilyResult",
-    "Floor",
     "evaluate_clinic",
     "evaluate_family",
 ]
