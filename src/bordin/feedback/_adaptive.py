@@ -174,12 +174,7 @@ ADAPTIVE_FIELDS: Final = (
 _ITEM_FIELDS: Final = ("null_items", "drop_items")
 #: The fields the posterior envelope depends on (:meth:`AdaptiveParams.envelope`).
 _ENVELOPE_FIELDS: Final = (
-    "weight",
-    "null_location",
-    "null_scale",
-    "null_df",
-    "drop_location",
-    "drop_scale",
+    *ADAPTIVE_FIELDS[ADAPTIVE_FIELDS.index("weight") : ADAPTIVE_FIELDS.index("threshold")],
     *_ITEM_FIELDS,
 )
 
