@@ -36,7 +36,11 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
 3. *Mixture.* On a histogram of the scaled residuals (and the item sums), EM fits the null
    :math:`t_\\nu(\\mu_0, s_0)`, the drop component :math:`N(\\mu_1, \\sigma_1)` with
    :math:`\\mu_1 \\le \\mu_0 - s_0` and :math:`\\sigma_1 \\ge s_0` (a rupture's residual is
-   its depth plus the same noise), its weight :math:`\\pi`, and per component the
+   its depth plus the same noise) and
+   :math:`\\sigma_1^2 \\le s_0^2 + ((\\mu_0 - \\mu_1) / 1.96)^2` (its depths are falls: 97.5%
+   of a normal distribution of depths below zero; a component whose depths spread across
+   zero is the null's own skew, as near a ceiling, where a rating can fall further than
+   it can rise), its weight :math:`\\pi`, and per component the
    distribution of the summed rupture items (0-12). Ratings are what the scale lets them
    be: a rating rounded to the scale's resolution (a mean of *k* whole-point items moves
    in steps of 1/*k*; the smallest step between the distinct ratings of the sessions

@@ -50,6 +50,13 @@ NULL_ONLY: Final = 1e-9
 BOOT_ALPHA: Final = 0.05
 BOOT_SAMPLES: Final = 99
 BOOT_EXCEED: Final = 5
+#: The drop component's depths are falls: the mean drop below the null's centre is at
+#: least this many SDs of the depths (the component's spread beyond the null's noise,
+#: sqrt(s1^2 - s0^2)), so that 97.5% of a normal distribution of depths lies below zero.
+#: Without it, near a ceiling (where a rating can fall further than it can rise and the
+#: null is skewed to the left) EM fitted a wide, shallow component that took the null's
+#: left shoulder for ruptures (a third of the sessions on a 12-item ceiling).
+DEPTH_Z: Final = 1.959963984540054
 #: The 95% quantile of chi-squared with 1 df: a session number's own drop weight replaces
 #: the pooled one when its likelihood-ratio statistic against the pooled weight exceeds it.
 WEIGHT_TEST: Final = 3.841
@@ -409,6 +416,10 @@ def _em(
         # the drop component lies below the null: a rupture is a fall of the alliance
         if m1 > m0 - s0:
             m1 = m0 - s0
+        # and its depths (its spread beyond the null's noise) are falls: a component
+        # whose depths spread across zero is the null's own skew, not ruptures
+        spread = (m0 - m1) / DEPTH_Z
+        s1 = min(s1, math.sqrt(s0 * s0 + spread * spread))
         for j in range(N_LEVELS - 1):
             q0[j] /= n0
             q1[j] /= n1

@@ -601,3 +601,25 @@ def test_the_combined_detection_is_the_largest_posterior_where_the_total_is_fitt
     want_flag = np.where(~np.isnan(total.posterior), passed, fallback)
     np.testing.assert_array_equal(got.posterior, want_post)
     np.testing.assert_array_equal(got.flag, want_flag)
+
+
+def test_the_drop_components_depths_are_falls_near_a_ceiling() -> None:
+    """Integer items near the top of the scale (the validation family's ceiling generator):
+    a session can fall further than it can rise, so the null is skewed to the left. The
+    drop component's depths must be falls (its mean drop at least 1.96 SDs of its depths),
+    and it must not take the null's left shoulder for ruptures: without the bound, EM
+    fitted a wide component at -0.8 holding a third of the sessions (true share 0.09)."""
+    from bordin.feedback._adaptive_kernels import DEPTH_Z
+    from bordin.validation import ceiling_items
+
+    clinic = ceiling_items(1000, seed=3, prevalence=0.08, depth=3.0, n_items=12)
+    frame = clinic.scores[["client_id", "session", "wai_sr_total"]]
+    model = _model(frame)
+    fitted = model.weight > 0.001
+    assert fitted.sum() > 10
+    spread = (model.null_location - model.drop_location)[fitted] / DEPTH_Z
+    bound = np.sqrt(model.null_scale[fitted] ** 2 + spread**2)
+    assert np.all(model.drop_scale[fitted] <= bound + 1e-9)
+    assert np.all(model.weight[fitted][-5:] < 0.2)
+    events = detect_ruptures(frame, alliance="wai_sr", detector="adaptive")
+    assert score_ruptures(events, clinic.truth).f1 > 0.64
