@@ -105,25 +105,27 @@ class Floor:
 #: (2000 clients, seeds 101 and 202), a little below the figures so that a change that
 #: loses ground fails; ``benchmarks/feedback_validation.py --check-floors`` and the tests
 #: check them. Raise them when the detectors improve. The adaptive detector is within 0.03
-#: of the oracle in 13 settings, but on the blocks setting only just (gap 0.030), so its
-#: floor asks for 12: a last-bit change of the fit must not fail it.
+#: of the oracle in all 14 settings, but on the blocks setting only just (gap 0.030), so its
+#: floor asks for 13: a last-bit change of the fit must not fail it.
 FLOORS: Final = (
     Floor("bordin", min_beats_sd=10, min_close=3, max_worst_gap=0.37),
-    Floor("adaptive", min_beats_sd=14, min_close=12, max_worst_gap=0.05),
+    Floor("adaptive", min_beats_sd=14, min_close=13, max_worst_gap=0.04),
 )
 #: Seeds that no change of the detectors was developed on (every change was measured on
 #: 101 and 202), and the floors the default detector shows on them at the same size (when
 #: they were first run: beats both SD criteria in 13 settings, within 0.03 of the oracle in
-#: 11, worst gap 0.100), a little below the figures. They guard against a change that wins
+#: 13, worst gap 0.095), a little below the figures. They guard against a change that wins
 #: on the development seeds by losing on new draws; a change must not be tuned by looking
-#: at them (once it has been, draw new held-out seeds).
-HELD_OUT_SEEDS: Final = (303, 404)
+#: at them (once it has been, draw new held-out seeds: 303 and 404 were the held-out seeds
+#: until the bound on the drop component's depths, which was measured on them).
+HELD_OUT_SEEDS: Final = (505, 606)
 HELD_OUT_FLOORS: Final = (
-    Floor(FeedbackConfig().rupture_detector, min_beats_sd=13, min_close=11, max_worst_gap=0.11),
+    Floor(FeedbackConfig().rupture_detector, min_beats_sd=13, min_close=12, max_worst_gap=0.11),
 )
 #: The target of the issue that asked for the family: the default detector (the one that
 #: leads, ``FeedbackConfig().rupture_detector``) beats both SD criteria and is within 0.03
-#: of the oracle on every setting (14 settings). Not met.
+#: of the oracle on every setting (14 settings). Met on the development seeds (101, 202)
+#: since the bound on the drop component's depths; not on the held-out seeds.
 TARGET: Final = Floor(
     FeedbackConfig().rupture_detector, min_beats_sd=14, min_close=14, max_worst_gap=0.03
 )
