@@ -66,7 +66,12 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
    split in two). Where AIC keeps the null alone, a parametric bootstrap of the
    likelihood-ratio statistic under the fitted null alone (McLachlan, 1987; at most 99
    samples, stopped after 5 exceed it: Besag & Clifford, 1991) keeps the drop component
-   when the statistic is in the upper 5% of its distribution there.
+   when the statistic is in the upper 5% of its distribution there. Where the test on the
+   pooled residuals keeps the null alone, the mixture is also fitted on the session
+   number's own residuals (pooled back until ``adaptive_min_residuals``) and tested the
+   same way (the bootstrap at 2.5%): the pooled residuals dilute a session number's
+   ruptures with those of the session numbers before it, which may have had none; where
+   that test finds a drop component, the session number is judged by its own fit.
 
    The share of ruptures differs between session numbers (none can start at a client's
    first rated session, and few at the next), and the pooled residuals of the session

@@ -57,6 +57,13 @@ BOOT_EXCEED: Final = 5
 #: null is skewed to the left) EM fitted a wide, shallow component that took the null's
 #: left shoulder for ruptures (a third of the sessions on a 12-item ceiling).
 DEPTH_Z: Final = 1.959963984540054
+#: The level of the bootstrap test on a session number's own residuals, where the test
+#: on the pooled residuals kept the null alone: half of BOOT_ALPHA, so that the second
+#: test adds at most that to the chance that the bootstrap gives a session number without
+#: ruptures a drop component; and the seed of its samples (plus the session number),
+#: apart from the pooled test's.
+OWN_ALPHA: Final = BOOT_ALPHA / 2.0
+OWN_SEED: Final = 1_000_003
 #: The 95% quantile of chi-squared with 1 df: a session number's own drop weight replaces
 #: the pooled one when its likelihood-ratio statistic against the pooled weight exceeds it.
 WEIGHT_TEST: Final = 3.841
@@ -490,8 +497,8 @@ def fit_mixtures(
     shown_q0 = best_q0.copy()
     thr = NAN
     present = False
-    lowest = np.empty(n_levels, dtype=np.int64)
     here = np.zeros((N_BINS, n_levels))
+    here_c = np.zeros((2, N_BINS, n_levels))
     for s in range(top):
         n = 0.0
         for b in range(N_BINS):
@@ -500,32 +507,8 @@ def fit_mixtures(
                 cum_c[b, j] += censored[s, b, j]
                 n += cum[b, j] + cum_c[b, j]
         if n >= min_residuals and (not have or n >= REFIT_GROWTH * fitted_n):
-            # cells ordered by level, then bin: every bin with residuals, and every bin at
-            # or above a censored residual of the level (where its weight may lie)
-            m = 0
-            for j in range(n_levels):
-                lowest[j] = N_BINS
-                for b in range(N_BINS):
-                    if cum_c[b, j] > 0.0:
-                        lowest[j] = b
-                        break
-                for b in range(N_BINS):
-                    if cum[b, j] > 0.0 or b >= lowest[j]:
-                        m += 1
-            zc = np.empty(m)
-            lv = np.empty(m, dtype=np.int64)
-            wo = np.empty(m)
-            wc = np.empty(m)
-            w = np.empty(m)
-            m = 0
-            for j in range(n_levels):
-                for b in range(N_BINS):
-                    if cum[b, j] > 0.0 or b >= lowest[j]:
-                        zc[m] = centres[b]
-                        lv[m] = j
-                        wo[m] = cum[b, j]
-                        wc[m] = cum_c[b, j]
-                        m += 1
+            zc, lv, wo, wc = _cells(cum, cum_c, centres)
+            w = np.empty(zc.shape[0])
             # per null df the start with the highest likelihood; across df the fit whose
             # null best describes the cells above its centre (which ruptures do not reach)
             fixed = not have or n >= RESTART_GROWTH * started_n
@@ -558,20 +541,9 @@ def fit_mixtures(
             ll0, null_p, null_q0, null_nu = _null_alone(
                 zc, lv, wo, wc, nus, w, best, best_nu, best_q0, best_q1
             )
-            asked = 0.0
-            for c in range(zc.shape[0]):
-                if lv[c] < n_levels - 1:
-                    asked += wo[c] + wc[c]
-            extra = 3.0 + (n_levels - 2.0 if asked > 0.0 else 0.0)
-            stat = 2.0 * (cand_ll - ll0)
-            present = stat > 2.0 * extra
-            if not present and stat > 0.0:
-                # AIC is a poor test of a mixture component (the likelihood ratio is not
-                # chi-squared): a parametric bootstrap of the statistic under the fitted
-                # null alone decides where AIC keeps the null
-                present = (
-                    _bootstrap_p(stat, n, asked, null_p, null_nu, null_q0, nus, s) <= BOOT_ALPHA
-                )
+            present = _present(
+                zc, lv, wo, wc, n, cand_ll, ll0, null_p, null_nu, null_q0, nus, s, BOOT_ALPHA
+            )
             if present:
                 shown[:] = best
                 shown_q0[:] = best_q0
@@ -582,7 +554,27 @@ def fit_mixtures(
                 shown_q0[:] = null_q0
                 thr = 1.0
         out[0, s] = n
-        if have:
+        own = False
+        if have and not present:
+            # the pooled residuals dilute a session number's ruptures with those of the
+            # session numbers before it, which may have had none (none can start at a
+            # client's first rated session, few at the next): where the pooled test keeps
+            # the null alone, the session number's own residuals are tested as well
+            own, own_p, own_q0, own_q1, own_nu, own_thr = _own_fit(
+                hist, censored, s, min_residuals, here_c, centres, nus
+            )
+        if own:
+            out[1, s] = own_p[0]
+            out[2, s] = own_p[1]
+            out[3, s] = own_p[2]
+            out[4, s] = own_nu
+            out[5, s] = own_p[3]
+            out[6, s] = own_p[4]
+            out[7, s] = own_thr
+            for j in range(n_levels - 1):
+                out[8 + j, s] = own_q0[j]
+                out[8 + n_levels - 1 + j, s] = own_q1[j]
+        elif have:
             weight = shown[0]
             thr_s = thr
             if present:
@@ -613,6 +605,120 @@ def fit_mixtures(
             for j in range(n_levels - 1):
                 out[8 + j, s] = shown_q0[j]
                 out[8 + n_levels - 1 + j, s] = best_q1[j]
+
+
+@numba.njit(**JIT)
+def _cells(
+    seen: np.ndarray, censored: np.ndarray, centres: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The cells of a histogram (bin x item level) of observed and right-censored
+    residuals, ordered by level, then bin: every bin with residuals, and every bin at or
+    above a censored residual of the level (where its weight may lie); their residual,
+    level, observed and censored weight."""
+    n_levels = N_LEVELS
+    lowest = np.empty(n_levels, dtype=np.int64)
+    m = 0
+    for j in range(n_levels):
+        lowest[j] = N_BINS
+        for b in range(N_BINS):
+            if censored[b, j] > 0.0:
+                lowest[j] = b
+                break
+        for b in range(N_BINS):
+            if seen[b, j] > 0.0 or b >= lowest[j]:
+                m += 1
+    zc = np.empty(m)
+    lv = np.empty(m, dtype=np.int64)
+    wo = np.empty(m)
+    wc = np.empty(m)
+    m = 0
+    for j in range(n_levels):
+        for b in range(N_BINS):
+            if seen[b, j] > 0.0 or b >= lowest[j]:
+                zc[m] = centres[b]
+                lv[m] = j
+                wo[m] = seen[b, j]
+                wc[m] = censored[b, j]
+                m += 1
+    return zc, lv, wo, wc
+
+
+@numba.njit(**JIT)
+def _present(
+    zc: np.ndarray,
+    lv: np.ndarray,
+    wo: np.ndarray,
+    wc: np.ndarray,
+    n: float,
+    ll1: float,
+    ll0: float,
+    null_p: np.ndarray,
+    null_nu: float,
+    null_q0: np.ndarray,
+    nus: np.ndarray,
+    seed: int,
+    alpha: float,
+) -> bool:
+    """Whether the drop component is there: the mixture (log-likelihood ``ll1``) against
+    the null alone (``ll0``) by AIC (Akaike, 1974; the drop component's weight, location
+    and scale, and its item distribution when items were asked, must pay one
+    log-likelihood unit each) and, where AIC keeps the null, by a parametric bootstrap of
+    the likelihood-ratio statistic under the fitted null alone at level ``alpha`` (AIC is a
+    poor test of a mixture component: the likelihood ratio is not chi-squared)."""
+    asked = 0.0
+    for c in range(zc.shape[0]):
+        if lv[c] < N_LEVELS - 1:
+            asked += wo[c] + wc[c]
+    extra = 3.0 + (N_LEVELS - 2.0 if asked > 0.0 else 0.0)
+    stat = 2.0 * (ll1 - ll0)
+    if stat > 2.0 * extra:
+        return True
+    if stat <= 0.0:
+        return False
+    return _bootstrap_p(stat, n, asked, null_p, null_nu, null_q0, nus, seed) <= alpha
+
+
+@numba.njit(**JIT)
+def _own_fit(
+    hist: np.ndarray,
+    censored: np.ndarray,
+    s: int,
+    min_residuals: float,
+    here: np.ndarray,
+    centres: np.ndarray,
+    nus: np.ndarray,
+) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """The mixture fitted on session number ``s``'s own residuals (pooled back over the
+    session numbers before it until ``min_residuals``), from the fixed starts, and whether
+    its drop component is there (:func:`_present`, the bootstrap at :data:`OWN_ALPHA`);
+    with its parameters, item distributions, null shape and expected-F1 threshold."""
+    here[:, :, :] = 0.0
+    got = 0.0
+    for k in range(s, -1, -1):
+        for b in range(N_BINS):
+            for j in range(N_LEVELS):
+                here[0, b, j] += hist[k, b, j]
+                here[1, b, j] += censored[k, b, j]
+                got += hist[k, b, j] + censored[k, b, j]
+        if got >= min_residuals:
+            break
+    start = np.array([0.05, 0.0, 1.0, STARTS[0], 1.0])
+    uniform = np.ones(N_LEVELS)
+    for j in range(N_LEVELS - 1):
+        uniform[j] = 1.0 / (N_LEVELS - 1)
+    if got < min_residuals:
+        return False, start, uniform, uniform, 0.0, 1.0
+    zc, lv, wo, wc = _cells(here[0], here[1], centres)
+    w = np.empty(zc.shape[0])
+    ll1, p, q0, q1, nu = _fit_shapes(
+        zc, lv, wo, wc, nus, w, start, uniform, uniform, 0.0, True, False
+    )
+    ll0, null_p, null_q0, null_nu = _null_alone(zc, lv, wo, wc, nus, w, p, nu, q0, q1)
+    if not _present(
+        zc, lv, wo, wc, got, ll1, ll0, null_p, null_nu, null_q0, nus, OWN_SEED + s, OWN_ALPHA
+    ):
+        return False, p, q0, q1, nu, 1.0
+    return True, p, q0, q1, nu, _best_threshold(zc, lv, wo, p, nu, q0, q1)
 
 
 @numba.njit(**JIT)

@@ -623,3 +623,26 @@ def test_the_drop_components_depths_are_falls_near_a_ceiling() -> None:
     assert np.all(model.weight[fitted][-5:] < 0.2)
     events = detect_ruptures(frame, alliance="wai_sr", detector="adaptive")
     assert score_ruptures(events, clinic.truth).f1 > 0.64
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_a_session_number_whose_ruptures_the_pooled_residuals_dilute_is_tested_alone(
+    seed: int,
+) -> None:
+    """Four session numbers of 5,000 rupture-free residuals, then one of 1,500 of which
+    30% are drops of 2 SDs: pooled, the drops are 3% of 21,500 residuals and the test keeps
+    the null alone; the session number's own residuals show them (weight near 0.3)."""
+    rng = np.random.default_rng(seed)
+    z, session = [], []
+    for s, n in enumerate([5000, 5000, 5000, 5000, 1500]):
+        drop = rng.random(n) < (0.3 if s == 4 else 0.0)
+        z.append(np.where(drop, rng.normal(-2.0, 1.0, n), rng.normal(0.0, 1.0, n)))
+        session.append(np.full(n, s))
+    values, at = np.concatenate(z), np.concatenate(session)
+    seen, censored = np.zeros((2, 5, N_BINS, N_LEVELS))
+    histogram(values, np.zeros(5), at, np.full(values.shape[0], N_LEVELS - 1), seen)
+    out = np.full((8 + 2 * (N_LEVELS - 1), 5), np.nan)
+    fit_mixtures(seen, censored, adaptive_module.NU_GRID, 200.0, out)
+    weight, threshold = out[1, 4], out[7, 4]
+    assert 0.15 < weight < 0.45
+    assert threshold < 1.0
