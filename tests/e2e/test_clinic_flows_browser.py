@@ -167,14 +167,28 @@ def test_the_caseload_is_cards_on_a_phone(phone: Any, live_server: LiveServer) -
 
 
 def test_the_care_page_fits_a_phone(phone: Any, live_server: LiveServer) -> None:
-    """The sessions table scrolls inside its own region; the page itself never scrolls
-    sideways on a phone."""
+    """On a phone each attended session is a card with its values labelled: neither the
+    page nor the sessions region scrolls sideways (the table scrolled inside its region
+    before), and a form's name does not break at its hyphen."""
     log_in(phone, live_server.clinic.users["therapist"])
     client = live_server.clinic.clients["C-102"]
     phone.goto(f"/clients/{client}/care")
-    assert phone.get_by_role("region", name="Attended sessions").count() == 1
+    region = phone.get_by_role("region", name="Attended sessions")
+    assert region.count() == 1
     assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert region.evaluate("el => el.scrollWidth <= el.clientWidth")
+    row = phone.locator("table.cards tbody tr").first
+    assert row.evaluate("el => getComputedStyle(el).display") == "block"
+    label = row.locator("td[data-label='Forms']").evaluate(
+        "el => getComputedStyle(el, '::before').content"
+    )
+    assert label == '"Forms: "'
+    names = phone.locator("table.cards td[data-label='Forms'] .nowrap")
+    assert names.count() > 0
+    for i in range(names.count()):  # one line box each: not broken at a hyphen
+        assert names.nth(i).evaluate("el => el.getClientRects().length") == 1
     assert_accessible(phone)
+    screenshot(phone, "client-care-phone")
 
 
 def test_the_care_page_works_without_javascript_and_by_keyboard(
