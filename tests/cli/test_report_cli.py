@@ -141,3 +141,75 @@ def test_dropout_column(
             ]
         )
     assert exit_info.value.code == 2 and "'nope'" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The simulator's scores.csv and clients.csv, as `bordin simulate` writes them."""
+    folder = tmp_path_factory.mktemp("endings")
+    clinic = simulate_clinic(SimulationConfig(n_clients=160, clients_per_therapist=10), seed=8)
+    clinic.scores.to_csv(folder / "scores.csv", index=False)
+    clinic.clients.to_csv(folder / "clients.csv", index=False)
+    return folder / "scores.csv", folder / "clients.csv"
+
+
+def _report_json(scores: Path, *extra: str) -> list[str]:
+    return ["report", str(scores), "--alliance", "sac_total", "--outcome", "phq9_total", *extra]
+
+
+def test_endings_file_gives_the_dropout_rate_the_simulator_recorded(
+    simulated: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without endings the dropout rate is not known; the simulator's clients.csv records
+    them (dropped_out), and so does the service's vocabulary (ended: planned, dropout,
+    referral): both give the simulator's own count."""
+    scores, clients = simulated
+    main(_report_json(scores, "--json"))
+    numbers = json.loads(capsys.readouterr().out)["numbers"]
+    assert "outcomes.dropout.count" not in numbers or numbers["outcomes.dropout.n"] == 0
+    truth = pd.read_csv(clients, dtype={"client_id": str})
+    expected = int(truth["dropped_out"].astype(bool).sum())
+    assert 0 < expected < len(truth)
+    main(_report_json(scores, "--endings", str(clients), "--json"))
+    numbers = json.loads(capsys.readouterr().out)["numbers"]
+    assert numbers["outcomes.dropout.count"] == expected
+    assert numbers["outcomes.dropout.n"] == len(truth)
+    words = truth[["client_id"]].assign(
+        ended=truth["dropped_out"].map({True: "dropout", False: "planned"})
+    )
+    words.loc[words.index[:3], "ended"] = "referral"  # not a dropout either
+    expected_words = int((words["ended"] == "dropout").sum())
+    path = tmp_path / "endings.csv"
+    words.to_csv(path, index=False)
+    main(_report_json(scores, "--endings", str(path), "--json"))
+    numbers = json.loads(capsys.readouterr().out)["numbers"]
+    assert numbers["outcomes.dropout.count"] == expected_words
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ({"client_id": ["c000001"], "reason": ["planned"]}, "no column says how"),
+        ({"client_id": ["c000001"], "ended": ["finished"]}, "row 2, column 'ended'"),
+        ({"client_id": ["c000001", "c000001"], "ended": ["planned"] * 2}, "listed twice"),
+        ({"client_id": ["nobody"], "dropped_out": ["true"]}, "'nobody' is not in the scores"),
+        ({"client_id": ["c000001"], "dropped_out": ["maybe"]}, "column 'dropped_out'"),
+    ],
+)
+def test_a_bad_endings_file_is_a_one_line_error_and_nothing_is_written(
+    simulated: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    rows: dict[str, list[str]],
+    message: str,
+) -> None:
+    scores, _clients = simulated
+    path = tmp_path / "endings.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    out = tmp_path / "report.html"
+    with pytest.raises(SystemExit) as exit_info:
+        main(_report_json(scores, "--endings", str(path), "-o", str(out)))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "endings.csv" in err and message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

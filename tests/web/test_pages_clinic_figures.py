@@ -203,3 +203,37 @@ def test_the_definitions_are_shown_beside_the_figures(
             "Bordin&#39;s leading rupture detector" in html
             or "Bordin's leading rupture detector" in html
         )
+
+
+def test_an_episode_closed_as_dropout_is_a_dropout_and_one_closed_as_planned_is_not(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    """The definition counts clients whose episode was closed as dropout: the service's
+    figures counted every closed episode as an ending (so a client closed as dropout was
+    never one). Two steady clients in treatment are discharged: one as dropout, one as
+    planned; both saw their therapist within the 8 weeks."""
+    from sqlalchemy import select
+
+    from bordin.storage import make_engine, make_session_factory, transaction
+    from bordin.storage.actions import close_episode
+    from bordin.storage.models import Client, Episode, User
+
+    client, clinic = site
+    before = _values(_json(client, "/team")["figures"])
+    engine = make_engine(clinic.url)
+    with transaction(make_session_factory(engine)) as db:
+        admin = db.scalar(select(User).where(User.username == clinic.users["admin"]))
+        for code, reason in (("C-200", "dropout"), ("C-201", "planned")):
+            episode = db.scalar(
+                select(Episode)
+                .join(Client, Client.id == Episode.client_id)
+                .where(Client.code == code)
+            )
+            close_episode(db, actor=admin, episode_id=episode.id, reason=reason)
+    engine.dispose()
+    after = {path: _json(client, path) for path in ("/team", "/clinic", "/clinic/report")}
+    for page in after.values():
+        figures = _values(page["figures"])
+        assert figures["dropouts"] == before["dropouts"] + 1
+        assert figures["in_treatment"] == before["in_treatment"] - 1
+    assert after["/clinic/report"]["numbers"]["outcomes.dropout.count"] == before["dropouts"] + 1

@@ -19,8 +19,8 @@ dropouts
     Clients marked as having dropped out (an episode closed as dropout, where the data say so),
     or clients with no session for ``dropout_weeks`` weeks (8 by default) before the
     reference date whose treatment did not end as planned (an ending the clinic recorded).
-    A client seen within the window is in treatment and is never a dropout; a client whose
-    dates are unknown is not counted. Definitions of dropout vary widely across studies
+    Any other client seen within the window is in treatment and is never a dropout; a client
+    whose dates are unknown is not counted. Definitions of dropout vary widely across studies
     (Swift & Greenberg, 2012); the 8-week window is a Bordin project default, not a
     validated threshold.
 
@@ -73,10 +73,13 @@ DEFINITIONS: Final[dict[str, str]] = {
     "clients_with_rupture": "Clients with at least one such rupture.",
     "dropouts": (
         "Clients whose episode was closed as dropout, or who have had no session for "
-        "{weeks} weeks before {as_of} and whose treatment did not end as planned. Clients "
-        "seen in the last {weeks} weeks are in treatment and never counted."
+        "{weeks} weeks before {as_of} and whose treatment did not end as planned. Other "
+        "clients seen in the last {weeks} weeks are in treatment and never counted."
     ),
-    "in_treatment": "Clients with a session in the {weeks} weeks before {as_of}.",
+    "in_treatment": (
+        "Clients with a session in the {weeks} weeks before {as_of}, except those whose "
+        "episode was closed as dropout."
+    ),
 }
 #: The dropouts' definition where the data record no endings (see classify_clients).
 _UNRECORDED: Final = (
@@ -109,10 +112,14 @@ def _truthy(series: pd.Series, column: str) -> pd.Series:
     return series.astype(str).str.strip().str.lower().map(words).fillna(False).astype(bool)
 
 
-def endings_recorded(ended: Collection[Any] | None, dropout: str | None) -> bool:
-    """Whether the data say how treatments ended: a list of planned endings (the service's
-    closed episodes, even an empty one) or a column marking dropouts."""
-    return ended is not None or dropout is not None
+def endings_recorded(
+    ended: Collection[Any] | None,
+    dropout: str | None,
+    dropped_out: Collection[Any] | None = None,
+) -> bool:
+    """Whether the data say how treatments ended: a list of endings (the service's closed
+    episodes, even an empty one, as planned or as dropout) or a column marking dropouts."""
+    return ended is not None or dropout is not None or dropped_out is not None
 
 
 def classify_clients(
@@ -122,6 +129,7 @@ def classify_clients(
     dropout_weeks: int = DROPOUT_WEEKS,
     ended: Collection[Any] | None = None,
     dropout: str | None = None,
+    dropped_out: Collection[Any] | None = None,
 ) -> pd.DataFrame:
     """Each client's state: ``in_treatment``, ``dropout``, ``ended`` or ``unknown``.
 
@@ -145,6 +153,9 @@ def classify_clients(
         episodes closed as dropout. It records how treatment ended: a marked client is a
         dropout whatever the dates; an unmarked client with no recent session ended as
         planned.
+    dropped_out
+        Client ids whose treatment the clinic recorded as ended by dropout (the service's
+        episodes closed as dropout): a dropout whatever the dates, like a marked client.
 
     Returns
     -------
@@ -180,7 +191,8 @@ def classify_clients(
         recent = known & (last >= cutoff).to_numpy()
         state[recent] = "in_treatment"
         # without any record of how treatments ended, an inactive client's ending is unknown
-        state[known & ~recent] = "dropout" if endings_recorded(ended, dropout) else "unknown"
+        recorded = endings_recorded(ended, dropout, dropped_out)
+        state[known & ~recent] = "dropout" if recorded else "unknown"
     finished = ids.isin([str(e) for e in ended or ()])
     if dropout is not None:
         if dropout not in scores.columns:
@@ -192,6 +204,9 @@ def classify_clients(
         state[is_marked] = "dropout"
     else:
         is_marked = np.zeros(len(ids), dtype=bool)
+    closed_as_dropout = ids.isin([str(e) for e in dropped_out or ()])
+    state[closed_as_dropout] = "dropout"
+    is_marked = is_marked | closed_as_dropout
     state[finished & ~is_marked & (state == "dropout")] = "ended"
     return pd.DataFrame(
         {
@@ -314,6 +329,7 @@ def summarise_clinic(
     dropout_weeks: int = DROPOUT_WEEKS,
     ended: Collection[Any] | None = None,
     dropout: str | None = None,
+    dropped_out: Collection[Any] | None = None,
 ) -> ClinicFiguresResult:
     """The clinic figures of :data:`DEFINITIONS` from its scores and their feedback.
 
@@ -324,7 +340,7 @@ def summarise_clinic(
         ``therapist_id`` and ``date``).
     feedback
         :func:`bordin.feedback.compute_feedback` on ``scores``.
-    as_of, dropout_weeks, ended, dropout
+    as_of, dropout_weeks, ended, dropout, dropped_out
         The dropout rule; see :func:`classify_clients`.
 
     Returns
@@ -332,7 +348,12 @@ def summarise_clinic(
     ClinicFiguresResult
     """
     states = classify_clients(
-        scores, as_of=as_of, dropout_weeks=dropout_weeks, ended=ended, dropout=dropout
+        scores,
+        as_of=as_of,
+        dropout_weeks=dropout_weeks,
+        ended=ended,
+        dropout=dropout,
+        dropped_out=dropped_out,
     )
     events = feedback.ruptures
     detector = feedback.config.rupture_detector
@@ -374,5 +395,5 @@ def summarise_clinic(
         repair_window=feedback.config.repair_window,
         detector=detector,
         alliance=feedback.alliance,
-        endings_recorded=endings_recorded(ended, dropout),
+        endings_recorded=endings_recorded(ended, dropout, dropped_out),
     )

@@ -214,13 +214,19 @@ def _dropout(
     as_of: dt.date | None,
     dropout_weeks: int,
     ended: Collection[Any] | None,
+    dropped_out: Collection[Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Dropout by the clinic-figures definition: the flag, who is counted, and the rule."""
     from bordin.analytics.clinic_figures import classify_clients, endings_recorded
 
     check_columns(scores, [])
     states = classify_clients(
-        scores, as_of=as_of, dropout_weeks=dropout_weeks, ended=ended, dropout=dropout
+        scores,
+        as_of=as_of,
+        dropout_weeks=dropout_weeks,
+        ended=ended,
+        dropout=dropout,
+        dropped_out=dropped_out,
     ).set_index("client_id")["state"]
     state = states.reindex(clients["client_id"].astype(str)).astype(str).to_numpy()
     drop = state == "dropout"
@@ -232,7 +238,7 @@ def _dropout(
     )
     if dropout is not None:
         rule = f"marked in column {dropout!r}, or {rule}"
-    if not endings_recorded(ended, dropout):
+    if not endings_recorded(ended, dropout, dropped_out):
         # an inactive client may have finished as planned: no client's ending is known
         known = np.zeros(len(state), bool)
         rule = (
@@ -251,6 +257,7 @@ def summarise_outcomes(
     dropout_weeks: int = 8,
     ended: Collection[Any] | None = None,
     level: float = 0.95,
+    dropped_out: Collection[Any] | None = None,
 ) -> OutcomeSummaryResult:
     """Reliable improvement, deterioration and recovery rates, and dropout, of a clinic.
 
@@ -260,10 +267,11 @@ def summarise_outcomes(
         Wide session scores (``client_id, therapist_id, session`` and the outcome column).
     outcome:
         Score column of a registered instrument scale (``phq9_total``, ``gad7_total``).
-    dropout, as_of, dropout_weeks, ended:
+    dropout, as_of, dropout_weeks, ended, dropped_out:
         Dropout as the clinic figures define it
         (:func:`bordin.analytics.clinic_figures.classify_clients`): marked in the optional
-        ``dropout`` column, or no session for ``dropout_weeks`` weeks before ``as_of``
+        ``dropout`` column or listed in ``dropped_out`` (endings recorded as dropout), or no
+        session for ``dropout_weeks`` weeks before ``as_of``
         (default: the latest ``date`` in the scores) without an ending as planned (clients in
         ``ended``). A client still in treatment is never a dropout, and without dates or a
         ``dropout`` column no client can be classified (the rate is then n/a); nor when the
@@ -364,7 +372,13 @@ def summarise_outcomes(
         cutoff_value = float(spec.cutoff.value)
         cutoff_source = spec.cutoff.source
     drop, known, rule = _dropout(
-        scores, clients, dropout=dropout, as_of=as_of, dropout_weeks=dropout_weeks, ended=ended
+        scores,
+        clients,
+        dropout=dropout,
+        as_of=as_of,
+        dropout_weeks=dropout_weeks,
+        ended=ended,
+        dropped_out=dropped_out,
     )
     rates.append(
         _proportion("dropout", drop, known, level, "clients whose treatment state is known")

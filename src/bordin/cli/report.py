@@ -31,7 +31,14 @@ def register(app: typer.Typer) -> None:
             None,
             "--dropout",
             help="Column marking clients who dropped out (true on any of their rows); without "
-            "it the file records no endings and dropout is reported as not known.",
+            "it (or --endings) the file records no endings and dropout is reported as not "
+            "known.",
+        ),
+        endings: Path | None = typer.Option(
+            None,
+            "--endings",
+            help="CSV of how treatments ended: client_id and ended (planned, dropout or "
+            "referral) or dropped_out (true/false), such as the simulator's clients.csv.",
         ),
         output: Path | None = typer.Option(
             None, "-o", "--output", help="Write the HTML report here."
@@ -59,6 +66,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         from bordin.cli._scales import read_scores_with_scales
+        from bordin.interop import read_endings_csv
         from bordin.reports.report import (
             REPORT_STEPS,
             build_report,
@@ -91,6 +99,11 @@ def register(app: typer.Typer) -> None:
             adherence = resolved[2] if adherence else None
             if dropout is not None and dropout not in frame.columns:
                 raise InputError("dropout column not found", file=str(scores), column=dropout)
+            ended, dropped_out = (
+                read_endings_csv(endings, clients=set(frame["client_id"].astype(str)))
+                if endings is not None
+                else (None, None)
+            )
 
             def step(name: str) -> None:
                 bar.update(task, advance=1, description=name)
@@ -101,6 +114,8 @@ def register(app: typer.Typer) -> None:
                 outcome=outcome,
                 adherence=adherence,
                 dropout=dropout,
+                ended=ended,
+                dropped_out=dropped_out,
                 early_sessions=early_sessions,
                 level=level,
                 source=scores.name,

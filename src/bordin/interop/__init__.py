@@ -2,7 +2,9 @@
 :mod:`bordin.interop.fhir` (imported on its own: it loads the FHIR models)."""
 
 from bordin.interop.csv_files import (
+    ENDINGS,
     read_csv_bytes,
+    read_endings_csv,
     read_responses_csv,
     read_scores_csv,
     write_scores_csv,
@@ -10,9 +12,11 @@ from bordin.interop.csv_files import (
 from bordin.interop.spreadsheet_safety import formula_safe_csv, neutralise_formulas
 
 __all__ = [
+    "ENDINGS",
     "formula_safe_csv",
     "neutralise_formulas",
     "read_csv_bytes",
+    "read_endings_csv",
     "read_responses_csv",
     "read_scores_csv",
     "write_scores_csv",

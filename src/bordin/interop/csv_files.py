@@ -22,7 +22,14 @@ import pandas as pd
 from bordin.errors import InputError
 from bordin.interop.spreadsheet_safety import formula_safe_csv
 
-__all__ = ["read_csv_bytes", "read_responses_csv", "read_scores_csv", "write_scores_csv"]
+__all__ = [
+    "ENDINGS",
+    "read_csv_bytes",
+    "read_endings_csv",
+    "read_responses_csv",
+    "read_scores_csv",
+    "write_scores_csv",
+]
 
 TEXT_COLUMNS = ("client_id", "therapist_id", "date", "instrument")
 SCORE_TEXT_COLUMNS = ("client_id", "therapist_id", "date")
@@ -89,6 +96,90 @@ def _read(source: Path | io.BytesIO, name: str) -> pd.DataFrame:
     if blank.any():
         frame = frame.loc[~blank.to_numpy()]
     return frame
+
+
+#: How a treatment ended, as the service closes an episode: as planned, by dropout, by
+#: referral elsewhere.
+ENDINGS = ("planned", "dropout", "referral")
+_TRUE_FALSE = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+
+def read_endings_csv(
+    path: str | os.PathLike[str], *, clients: set[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """Read how each client's treatment ended: the clients whose treatment ended as planned
+    or by referral, and those whose treatment ended by dropout.
+
+    The file has a ``client_id`` column and either ``ended`` (``planned``, ``dropout`` or
+    ``referral``, as the service closes an episode) or ``dropped_out`` (true/false, yes/no
+    or 1/0; the simulator's ``clients.csv``). A client without a row has no recorded ending.
+
+    Parameters
+    ----------
+    clients
+        The clients of the scores the endings go with; a client of the file not among them
+        is refused (a file of another clinic or export).
+
+    Raises
+    ------
+    InputError
+        No such file, a missing column, a blank or repeated client, an unknown ending, or
+        a client not in ``clients``; with the file, row and column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", file=str(path))
+    frame = _read(path, path.name)
+    if "client_id" not in frame.columns:
+        raise InputError("required column is missing", file=path.name, column="client_id")
+    column = next((c for c in ("ended", "dropped_out") if c in frame.columns), None)
+    if column is None:
+        raise InputError(
+            "no column says how treatment ended: give 'ended' (planned, dropout or "
+            "referral) or 'dropped_out' (true or false)",
+            file=path.name,
+        )
+    ended: list[str] = []
+    dropped: list[str] = []
+    seen: dict[str, int] = {}
+    for index, client, value in zip(frame.index, frame["client_id"], frame[column], strict=True):
+        row = int(index) + 2
+        code = "" if pd.isna(client) else str(client).strip()
+        if not code:
+            raise InputError("the client is blank", file=path.name, row=row, column="client_id")
+        if code in seen:
+            raise InputError(
+                f"client {code!r} is listed twice (first on row {seen[code]})",
+                file=path.name,
+                row=row,
+                column="client_id",
+            )
+        seen[code] = row
+        if clients is not None and code not in clients:
+            raise InputError(
+                f"client {code!r} is not in the scores", file=path.name, row=row, column="client_id"
+            )
+        text = "" if pd.isna(value) else str(value).strip().lower()
+        if column == "ended":
+            if text not in ENDINGS:
+                raise InputError(
+                    f"the ending is one of {', '.join(ENDINGS)}, not {text!r}",
+                    file=path.name,
+                    row=row,
+                    column=column,
+                )
+            dropout = text == "dropout"
+        else:
+            if text not in _TRUE_FALSE:
+                raise InputError(
+                    f"dropped_out is true or false (yes/no, 1/0), not {text!r}",
+                    file=path.name,
+                    row=row,
+                    column=column,
+                )
+            dropout = _TRUE_FALSE[text]
+        (dropped if dropout else ended).append(code)
+    return ended, dropped
 
 
 def read_scores_csv(

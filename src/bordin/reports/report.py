@@ -253,6 +253,7 @@ def build_report(
     dropout: str | None = None,
     as_of: dt.date | None = None,
     ended: Collection[Any] | None = None,
+    dropped_out: Collection[Any] | None = None,
     early_sessions: int = 3,
     level: float = 0.95,
     source: str = "scores",
@@ -269,10 +270,11 @@ def build_report(
         Alliance and outcome score columns (``sac_total``, ``phq9_total``).
     adherence:
         Optional per-session adherence column for the moderation section.
-    dropout, as_of, ended:
+    dropout, as_of, ended, dropped_out:
         Dropout as the clinic figures define it
         (:mod:`bordin.analytics.clinic_figures`): marked in the optional ``dropout`` column
-        (true on any row of a client who dropped out), or no session for 8 weeks before
+        (true on any row of a client who dropped out) or listed in ``dropped_out`` (endings
+        recorded as dropout), or no session for 8 weeks before
         ``as_of`` (default: the latest session date) without an ending as planned (clients
         in ``ended``); a client still in treatment is never a dropout.
     early_sessions:
@@ -312,11 +314,22 @@ def build_report(
     step = _Step("outcomes", "Outcomes", progress, REPORT_STEPS[0])
     summary = step.run(
         lambda: summarise_outcomes(
-            scores, outcome=outcome, dropout=dropout, as_of=as_of, ended=ended, level=level
+            scores,
+            outcome=outcome,
+            dropout=dropout,
+            as_of=as_of,
+            ended=ended,
+            level=level,
+            dropped_out=dropped_out,
         )
     )
     figures, figures_reason = _clinic_figures(
-        scores, alliance=alliance, dropout=dropout, as_of=as_of, ended=ended
+        scores,
+        alliance=alliance,
+        dropout=dropout,
+        as_of=as_of,
+        ended=ended,
+        dropped_out=dropped_out,
     )
     statuses.append(step.status(summary is not None))
 
@@ -451,6 +464,7 @@ def _clinic_figures(
     dropout: str | None,
     as_of: dt.date | None,
     ended: Collection[Any] | None,
+    dropped_out: Collection[Any] | None,
 ) -> tuple[ClinicFiguresResult | None, str]:
     """The clinic figures the pages show too, or None and why they cannot be computed."""
     from bordin.analytics.clinic_figures import summarise_clinic
@@ -460,7 +474,14 @@ def _clinic_figures(
         return None, f"ruptures are counted on an alliance total, not on {alliance!r}"
     try:
         feedback = compute_feedback(scores, alliance=alliance, outcomes=())
-        figures = summarise_clinic(scores, feedback, as_of=as_of, ended=ended, dropout=dropout)
+        figures = summarise_clinic(
+            scores,
+            feedback,
+            as_of=as_of,
+            ended=ended,
+            dropout=dropout,
+            dropped_out=dropped_out,
+        )
     except BordinError as exc:
         return None, str(exc)
     return figures, ""

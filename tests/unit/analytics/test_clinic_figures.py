@@ -67,6 +67,16 @@ def test_a_marked_dropout_counts_whatever_the_dates() -> None:
     assert states.set_index("client_id").loc["done", "state"] == "dropout"
 
 
+def test_an_ending_recorded_as_dropout_counts_whatever_the_dates() -> None:
+    """The service's episodes closed as dropout: a dropout even when seen last week, and a
+    record of endings (so the inactive client without one is a dropout, not unknown)."""
+    states = classify_clients(_scores(), as_of=date(2026, 6, 8), ended=[], dropped_out=["new"])
+    state = dict(zip(states["client_id"], states["state"].astype(str), strict=True))
+    assert state == {"done": "dropout", "gone": "dropout", "new": "dropout"}
+    states = classify_clients(_scores(), as_of=date(2026, 6, 8), dropped_out=["new"])
+    assert states.set_index("client_id").loc["done", "state"] == "dropout"  # endings known
+
+
 def test_without_dates_no_one_is_classified() -> None:
     states = classify_clients(_scores().drop(columns="date"))
     assert set(states["state"].astype(str)) == {"unknown"}

@@ -94,17 +94,26 @@ def get_clinic_scores(db: Session, *, actor: User) -> pd.DataFrame:
     return scores_frame(db, ids)
 
 
-def list_ended_clients(db: Session, *, actor: User) -> list[str]:
-    """Codes of the clients in scope whose treatment ended: every episode is closed."""
+def list_ended_clients(db: Session, *, actor: User) -> tuple[list[str], list[str]]:
+    """Codes of the clients in scope whose treatment ended (every episode is closed): those
+    whose last episode closed as planned, by referral or with no reason given (the older
+    API), and those whose last episode closed as dropout."""
     ids = _clients_in_scope(db, actor)
     if not ids:
-        return []
+        return [], []
     rows = db.execute(
-        select(Client.code, Episode.closed_on)
+        select(Client.code, Episode.closed_on, Episode.close_reason)
         .join(Episode, Episode.client_id == Client.id)
         .where(Client.id.in_(ids))
+        .order_by(Client.code, Episode.opened_on, Episode.id)
     ).all()
-    open_or_closed: dict[str, bool] = {}
-    for code, closed_on in rows:
-        open_or_closed[code] = open_or_closed.get(code, True) and closed_on is not None
-    return sorted(code for code, closed in open_or_closed.items() if closed)
+    closed: dict[str, bool] = {}
+    reason: dict[str, str | None] = {}
+    for code, closed_on, why in rows:
+        closed[code] = closed.get(code, True) and closed_on is not None
+        reason[code] = why  # the last episode's
+    ended = [code for code in sorted(closed) if closed[code]]
+    return (
+        [code for code in ended if reason[code] != "dropout"],
+        [code for code in ended if reason[code] == "dropout"],
+    )

@@ -20,10 +20,12 @@ OUTCOME_COLUMNS = ("phq9_total", "gad7_total", "core10_total", "k10_total", "ors
 
 
 def report_inputs(db: Session, user: User) -> dict[str, Any]:
-    """What the clinic figures rest on: today's date and the clients whose treatment ended."""
+    """What the clinic figures rest on: today's date and the clients whose treatment ended,
+    as planned (or by referral) and by dropout."""
     from bordin.storage.queries import list_ended_clients
 
-    return {"as_of": dt.date.today(), "ended": list_ended_clients(db, actor=user)}
+    ended, dropped_out = list_ended_clients(db, actor=user)
+    return {"as_of": dt.date.today(), "ended": ended, "dropped_out": dropped_out}
 
 
 def clinic_figures(db: Session, user: User) -> Any:
