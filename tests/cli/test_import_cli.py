@@ -77,3 +77,55 @@ def test_the_first_admin_then_a_simulated_history_as_the_readme_shows(
     simulate_clinic(SimulationConfig(n_clients=5), seed=2).responses.to_csv(path, index=False)
     code, out, err = _run(capsys, "import", str(path), "--clinic", "North", "--db", url)
     assert code == 0, err
+
+
+def test_endings_close_the_imported_episodes_so_finished_clients_are_not_dropouts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without endings every imported client keeps an open episode, and every former client
+    counts as a dropout on the team and clinic pages; the simulator's clients.csv closes
+    each episode at the last session with the ending recorded, once."""
+    from sqlalchemy import select
+
+    from bordin.storage.models import Episode, User
+    from bordin.storage.queries import list_ended_clients
+
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
+    upgrade_database(url)
+    monkeypatch.setenv("BORDIN_ADMIN_PASSWORD", "a long first admin password")
+    code, _, err = _run(
+        capsys, "db", "create-admin", "--clinic", "North", "--username", "a@north", "--db", url
+    )
+    assert code == 0, err
+    engine = make_engine(url)
+    clinic_sim = simulate_clinic(SimulationConfig(n_clients=12), seed=4)
+    history, endings = tmp_path / "history.csv", tmp_path / "clients.csv"
+    clinic_sim.responses.to_csv(history, index=False)
+    clinic_sim.clients.to_csv(endings, index=False)
+    dropped = set(clinic_sim.clients.loc[clinic_sim.clients["dropped_out"], "client_id"])
+    assert 0 < len(dropped) < 12
+
+    bad = tmp_path / "bad.csv"
+    clinic_sim.clients.assign(client_id="x" + clinic_sim.clients["client_id"]).to_csv(
+        bad, index=False
+    )
+    code, _, err = _run(
+        capsys, "import", str(history), "--clinic", "North", "--db", url, "--endings", str(bad)
+    )
+    assert code == 2 and "bad.csv" in err and "neither in the clinic" in err
+    args = ("import", str(history), "--clinic", "North", "--db", url, "--endings", str(endings))
+    code, out, _ = _run(capsys, *args, "--json", "--preview")
+    assert json.loads(out)["clients"] == 12  # the bad endings stored nothing, history neither
+    assert json.loads(out)["episodes_closed"] == 12
+    code, out, _ = _run(capsys, *args, "--json")
+    assert code == 0 and json.loads(out)["episodes_closed"] == 12
+    code, out, _ = _run(capsys, *args, "--json")
+    assert json.loads(out)["episodes_closed"] == 0  # the same endings again close nothing
+    with transaction(make_session_factory(engine)) as db:
+        admin = db.scalar(select(User).where(User.username == "a@north"))
+        ended, dropped_out = list_ended_clients(db, actor=admin)
+        assert set(dropped_out) == dropped
+        assert set(ended) == set(clinic_sim.clients["client_id"]) - dropped
+        episodes = db.scalars(select(Episode)).all()
+        assert all(e.closed_on is not None and e.closed_on >= e.opened_on for e in episodes)
+    engine.dispose()

@@ -26,6 +26,13 @@ def register(app: typer.Typer) -> None:
         preview: bool = typer.Option(
             False, "--preview", help="Check the file, print what would be created, store nothing."
         ),
+        endings: Path | None = typer.Option(
+            None,
+            "--endings",
+            help="CSV of how treatments ended (client_id and ended: planned, dropout or "
+            "referral; or dropped_out: true/false): each listed client's open episode is "
+            "closed at their last session with that reason.",
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
         db: str | None = typer.Option(
             None, "--db", help="Database URL (default BORDIN_DATABASE_URL)."
@@ -41,7 +48,7 @@ def register(app: typer.Typer) -> None:
 
         from bordin.cli.db import _url
         from bordin.errors import InputError, NotFound
-        from bordin.interop import read_responses_csv
+        from bordin.interop import read_endings_csv, read_responses_csv
         from bordin.storage import actions, make_engine, make_session_factory, transaction
         from bordin.storage.models import Clinic
 
@@ -49,6 +56,7 @@ def register(app: typer.Typer) -> None:
             raise InputError("--kind is responses or scores", column="kind")
         chosen: Literal["responses", "scores"] = "responses" if kind == "responses" else "scores"
         frame = read_responses_csv(file)
+        how = read_endings_csv(endings) if endings is not None else {}
         engine = make_engine(_url(db))
         try:
             with transaction(make_session_factory(engine)) as session:
@@ -69,10 +77,26 @@ def register(app: typer.Typer) -> None:
                     source=file.name,
                     preview=preview,
                 )
+                closed = (
+                    actions.import_endings(
+                        session,
+                        actor=None,
+                        clinic_id=found.id,
+                        endings=how,
+                        source=endings.name,
+                        preview=preview,
+                        also=set(frame["client_id"].astype(str).str.strip()),
+                    )
+                    if endings is not None
+                    else 0
+                )
         finally:
             engine.dispose()
         if as_json:
-            typer.echo(json.dumps(result.to_dict(), indent=2))
+            counts = result.to_dict()
+            if endings is not None:
+                counts["episodes_closed"] = closed
+            typer.echo(json.dumps(counts, indent=2))
             return
         verb = "would create" if preview else "created"
         typer.echo(
@@ -81,6 +105,11 @@ def register(app: typer.Typer) -> None:
             f"{result.sessions} session(s), {result.administrations} questionnaire(s); "
             f"{result.skipped} already stored"
         )
+        if endings is not None:
+            typer.echo(
+                f"{endings.name}: {'would close' if preview else 'closed'} {closed} "
+                "episode(s) with the ending recorded"
+            )
         if result.therapist_codes:
             typer.echo(
                 "new therapist accounts (inactive until an admin reactivates them): "

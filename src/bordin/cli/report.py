@@ -99,11 +99,12 @@ def register(app: typer.Typer) -> None:
             adherence = resolved[2] if adherence else None
             if dropout is not None and dropout not in frame.columns:
                 raise InputError("dropout column not found", file=str(scores), column=dropout)
-            ended, dropped_out = (
-                read_endings_csv(endings, clients=set(frame["client_id"].astype(str)))
-                if endings is not None
-                else (None, None)
-            )
+            ended: list[str] | None = None
+            dropped_out: list[str] | None = None
+            if endings is not None:
+                how = read_endings_csv(endings, clients=set(frame["client_id"].astype(str)))
+                ended = [client for client, why in how.items() if why != "dropout"]
+                dropped_out = [client for client, why in how.items() if why == "dropout"]
 
             def step(name: str) -> None:
                 bar.update(task, advance=1, description=name)

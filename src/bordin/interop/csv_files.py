@@ -106,9 +106,9 @@ _TRUE_FALSE = {"true": True, "false": False, "1": True, "0": False, "yes": True,
 
 def read_endings_csv(
     path: str | os.PathLike[str], *, clients: set[str] | None = None
-) -> tuple[list[str], list[str]]:
-    """Read how each client's treatment ended: the clients whose treatment ended as planned
-    or by referral, and those whose treatment ended by dropout.
+) -> dict[str, str]:
+    """Read how each client's treatment ended: client id -> ``planned``, ``dropout`` or
+    ``referral`` (:data:`ENDINGS`), in the file's order.
 
     The file has a ``client_id`` column and either ``ended`` (``planned``, ``dropout`` or
     ``referral``, as the service closes an episode) or ``dropped_out`` (true/false, yes/no
@@ -139,8 +139,7 @@ def read_endings_csv(
             "referral) or 'dropped_out' (true or false)",
             file=path.name,
         )
-    ended: list[str] = []
-    dropped: list[str] = []
+    out: dict[str, str] = {}
     seen: dict[str, int] = {}
     for index, client, value in zip(frame.index, frame["client_id"], frame[column], strict=True):
         row = int(index) + 2
@@ -168,7 +167,7 @@ def read_endings_csv(
                     row=row,
                     column=column,
                 )
-            dropout = text == "dropout"
+            out[code] = text
         else:
             if text not in _TRUE_FALSE:
                 raise InputError(
@@ -177,9 +176,8 @@ def read_endings_csv(
                     row=row,
                     column=column,
                 )
-            dropout = _TRUE_FALSE[text]
-        (dropped if dropout else ended).append(code)
-    return ended, dropped
+            out[code] = "dropout" if _TRUE_FALSE[text] else "planned"
+    return out
 
 
 def read_scores_csv(

@@ -51,7 +51,7 @@ from bordin.storage.actions.forms import (
     record_submissions,
     validate_answers,
 )
-from bordin.storage.actions.history import HistoryImport, import_history
+from bordin.storage.actions.history import HistoryImport, import_endings, import_history
 from bordin.storage.actions.imports import import_responses
 from bordin.storage.actions.kiosk import (
     end_kiosk,
@@ -141,6 +141,7 @@ __all__ = [
     "find_kiosk",
     "find_password_reset",
     "forget_spent_tokens",
+    "import_endings",
     "import_history",
     "import_responses",
     "kiosk_form_token",

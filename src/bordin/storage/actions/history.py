@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from bordin.errors import InputError, NotFound
@@ -35,7 +36,7 @@ from bordin.storage.models import (
     User,
 )
 
-__all__ = ["HistoryImport", "import_history"]
+__all__ = ["HistoryImport", "import_endings", "import_history"]
 
 HistoryKind = Literal["responses", "scores"]
 
@@ -522,3 +523,101 @@ def import_history(
     # The clinic's data changed wholesale: new norms, and everyone recomputed once.
     refresh_norms(db, clinic_id, reason="import", actor=actor)
     return summary
+
+
+def import_endings(
+    db: Session,
+    *,
+    actor: User | None,
+    clinic_id: int,
+    endings: Mapping[str, str],
+    source: str,
+    preview: bool = False,
+    also: Collection[str] = (),
+) -> int:
+    """Close the open episode of each client of ``endings`` (client code -> ``planned``,
+    ``dropout`` or ``referral``, as :func:`bordin.interop.read_endings_csv` reads them) at
+    the date of the client's last session, with that reason: how the treatments of an
+    imported history ended, so that the clinic figures do not count a client who finished
+    as a dropout. A client whose episodes are all closed is left as it is, so importing the
+    same endings twice closes nothing more. Returns the number of episodes closed (for a
+    preview, that would be: ``also`` are the codes the history import would create, each
+    with one open episode). One audit event for the import's endings.
+
+    Raises
+    ------
+    InputError
+        A client of ``endings`` is neither in the clinic nor in ``also``, or an ending is
+        not one of planned, dropout, referral.
+    NotFound
+        The actor is not in the clinic.
+    """
+    from bordin.storage.actions.care import CLOSE_REASONS
+
+    if actor is not None:
+        require_role(actor, "admin")
+        if actor.clinic_id != clinic_id:
+            raise NotFound(f"clinic {clinic_id} not found")
+    for code, reason in endings.items():
+        if reason not in CLOSE_REASONS:
+            raise InputError(
+                f"client {code!r}: the ending is one of {', '.join(CLOSE_REASONS)}",
+                file=source,
+                column="ended",
+            )
+    # whole-clinic queries (no IN list of every client: SQLite caps its parameters)
+    in_clinic = {
+        str(code): int(cid)
+        for code, cid in db.execute(
+            select(Client.code, Client.id).where(Client.clinic_id == clinic_id)
+        )
+    }
+    ids = {code: in_clinic[code] for code in endings if code in in_clinic}
+    new = set(also) - set(in_clinic)
+    unknown = [code for code in endings if code not in ids and code not in new]
+    if unknown:
+        raise InputError(
+            f"client {unknown[0]!r} is neither in the clinic nor in the history imported",
+            file=source,
+            column="client_id",
+        )
+    wanted = set(ids.values())
+    episodes = [
+        episode
+        for episode in db.scalars(
+            select(Episode)
+            .join(Client, Client.id == Episode.client_id)
+            .where(Client.clinic_id == clinic_id, Episode.closed_on.is_(None))
+            .order_by(Episode.client_id, Episode.opened_on, Episode.id)
+        )
+        if episode.client_id in wanted
+    ]
+    if preview:
+        return len({e.client_id for e in episodes}) + len(new & set(endings))
+    last = {
+        cid: day
+        for cid, day in db.execute(
+            select(TherapySession.client_id, func.max(TherapySession.date))
+            .join(Client, Client.id == TherapySession.client_id)
+            .where(Client.clinic_id == clinic_id)
+            .group_by(TherapySession.client_id)
+        )
+    }
+    code_of = {cid: code for code, cid in ids.items()}
+    closed: dict[str, int] = {}
+    for episode in episodes:
+        reason = endings[code_of[episode.client_id]]
+        day = last.get(episode.client_id)
+        episode.closed_on = max(day, episode.opened_on) if day is not None else episode.opened_on
+        episode.close_reason = reason
+        closed[reason] = closed.get(reason, 0) + 1
+    record_event(
+        db,
+        actor=actor,
+        action="clinic.import_endings",
+        object_type="clinic",
+        object_id=clinic_id,
+        clinic_id=clinic_id,
+        detail={"source": source, "closed": closed},
+    )
+    return sum(closed.values())
