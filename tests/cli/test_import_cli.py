@@ -23,6 +23,24 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out.out, out.err
 
 
+def _clinic_with_admin(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    username: str,
+) -> str:
+    """A new database with clinic North and its first admin, made as the README says
+    (`bordin db create-admin`); its URL."""
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
+    upgrade_database(url)
+    monkeypatch.setenv("BORDIN_ADMIN_PASSWORD", "a long first admin password")
+    code, _, err = _run(
+        capsys, "db", "create-admin", "--clinic", "North", "--username", username, "--db", url
+    )
+    assert code == 0, err
+    return url
+
+
 def test_import_previews_imports_and_then_adds_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -66,13 +84,7 @@ def test_the_first_admin_then_a_simulated_history_as_the_readme_shows(
     # `bordin db create-admin` then `bordin import`: the admin's own code used to be t001,
     # the simulator's (and many clinics') first therapist code, so the import was refused
     # with "the therapist code 't001' belongs to the admin account".
-    url = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
-    upgrade_database(url)
-    monkeypatch.setenv("BORDIN_ADMIN_PASSWORD", "a long first admin password")
-    code, out, err = _run(
-        capsys, "db", "create-admin", "--clinic", "North", "--username", "admin@north", "--db", url
-    )
-    assert code == 0, err
+    url = _clinic_with_admin(tmp_path, capsys, monkeypatch, "admin@north")
     path = tmp_path / "history.csv"
     simulate_clinic(SimulationConfig(n_clients=5), seed=2).responses.to_csv(path, index=False)
     code, out, err = _run(capsys, "import", str(path), "--clinic", "North", "--db", url)
@@ -90,13 +102,7 @@ def test_endings_close_the_imported_episodes_so_finished_clients_are_not_dropout
     from bordin.storage.models import Episode, User
     from bordin.storage.queries import list_ended_clients
 
-    url = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
-    upgrade_database(url)
-    monkeypatch.setenv("BORDIN_ADMIN_PASSWORD", "a long first admin password")
-    code, _, err = _run(
-        capsys, "db", "create-admin", "--clinic", "North", "--username", "a@north", "--db", url
-    )
-    assert code == 0, err
+    url = _clinic_with_admin(tmp_path, capsys, monkeypatch, "a@north")
     engine = make_engine(url)
     clinic_sim = simulate_clinic(SimulationConfig(n_clients=12), seed=4)
     history, endings = tmp_path / "history.csv", tmp_path / "clients.csv"

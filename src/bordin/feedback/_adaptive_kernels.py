@@ -564,16 +564,7 @@ def fit_mixtures(
                 hist, censored, s, min_residuals, here_c, centres, nus
             )
         if own:
-            out[1, s] = own_p[0]
-            out[2, s] = own_p[1]
-            out[3, s] = own_p[2]
-            out[4, s] = own_nu
-            out[5, s] = own_p[3]
-            out[6, s] = own_p[4]
-            out[7, s] = own_thr
-            for j in range(n_levels - 1):
-                out[8 + j, s] = own_q0[j]
-                out[8 + n_levels - 1 + j, s] = own_q1[j]
+            _store(out, s, own_p[0], own_p, own_nu, own_thr, own_q0, own_q1)
         elif have:
             weight = shown[0]
             thr_s = thr
@@ -595,16 +586,33 @@ def fit_mixtures(
                     best_q0,
                     best_q1,
                 )
-            out[1, s] = weight
-            out[2, s] = shown[1]
-            out[3, s] = shown[2]
-            out[4, s] = best_nu
-            out[5, s] = shown[3]
-            out[6, s] = shown[4]
-            out[7, s] = thr_s
-            for j in range(n_levels - 1):
-                out[8 + j, s] = shown_q0[j]
-                out[8 + n_levels - 1 + j, s] = best_q1[j]
+            _store(out, s, weight, shown, best_nu, thr_s, shown_q0, best_q1)
+
+
+@numba.njit(**JIT)
+def _store(
+    out: np.ndarray,
+    s: int,
+    weight: float,
+    p: np.ndarray,
+    nu: float,
+    threshold: float,
+    q0: np.ndarray,
+    q1: np.ndarray,
+) -> None:
+    """Column ``s`` of :func:`fit_mixtures`' output: the drop weight, the components of
+    ``p`` (null location and scale, drop location and scale), the null's shape, the
+    threshold and the two item distributions."""
+    out[1, s] = weight
+    out[2, s] = p[1]
+    out[3, s] = p[2]
+    out[4, s] = nu
+    out[5, s] = p[3]
+    out[6, s] = p[4]
+    out[7, s] = threshold
+    for j in range(N_LEVELS - 1):
+        out[8 + j, s] = q0[j]
+        out[8 + N_LEVELS - 1 + j, s] = q1[j]
 
 
 @numba.njit(**JIT)

@@ -94,6 +94,14 @@ class HistoryImport:
         }
 
 
+def _require_admin_of(actor: User | None, clinic_id: int) -> None:
+    """Only an admin of the clinic, or the system (``actor`` None), imports into it."""
+    if actor is not None:
+        require_role(actor, "admin")
+        if actor.clinic_id != clinic_id:
+            raise NotFound(f"clinic {clinic_id} not found")
+
+
 def _file_row(frame: pd.DataFrame, position: int) -> int:
     """The file row (header = row 1) of the frame's ``position``-th record."""
     return int(frame.index[position]) + 2
@@ -232,10 +240,7 @@ def import_history(
     """
     from bordin.scoring import score_responses
 
-    if actor is not None:
-        require_role(actor, "admin")
-        if actor.clinic_id != clinic_id:
-            raise NotFound(f"clinic {clinic_id} not found")
+    _require_admin_of(actor, clinic_id)
     required = (
         ("client_id", "therapist_id", "session", "instrument", "item", "value")
         if kind == "responses"
@@ -554,10 +559,7 @@ def import_endings(
     """
     from bordin.storage.actions.care import CLOSE_REASONS
 
-    if actor is not None:
-        require_role(actor, "admin")
-        if actor.clinic_id != clinic_id:
-            raise NotFound(f"clinic {clinic_id} not found")
+    _require_admin_of(actor, clinic_id)
     for code, reason in endings.items():
         if reason not in CLOSE_REASONS:
             raise InputError(
