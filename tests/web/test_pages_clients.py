@@ -79,8 +79,12 @@ def test_a_therapist_adds_a_client_and_runs_their_care(site: tuple[Any, PagesCli
     session = therapist.get(f"{care_path}?format=json").json()["sessions"][0]
     assert (session["number"], session["date"]) == (1, "2026-01-12")
     # a session without forms says so in words (not a bare "None")
-    row = therapist.get(care_path).text.split('<th scope="row">1</th>', 1)[1].split("</tr>")[0]
-    assert "<td>No forms</td>" in row and "None" not in row
+    row = (
+        therapist.get(care_path)
+        .text.split('<th scope="row" data-label="Session">1</th>', 1)[1]
+        .split("</tr>")[0]
+    )
+    assert '<td data-label="Forms">No forms</td>' in row and "None" not in row
     fixed = _post(
         therapist, f"{care_path}/date", session_id=str(session["id"]), session_date="2026-01-13"
     )
@@ -115,7 +119,7 @@ def test_a_therapist_adds_a_client_and_runs_their_care(site: tuple[Any, PagesCli
     assert forms == [{"instrument": "phq9", "name": "PHQ-9", "staff_entered": True}]
     # the forms column and the paper form's choice name instruments as staff know them
     care_html = therapist.get(care_path).text
-    assert "<td>PHQ-9 (staff-entered)</td>" in care_html
+    assert '<span class="nowrap">PHQ-9</span> (staff-entered)</td>' in care_html
     assert '<option value="phq9">PHQ-9</option>' in care_html
     page = therapist.get(f"/clients/{client_id}?format=json").json()
     assert page["client"]["sessions"] == 1
