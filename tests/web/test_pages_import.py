@@ -129,3 +129,65 @@ def test_only_admins_import(site: tuple[TestClient, PagesClinic]) -> None:
         files={"file": ("h.csv", b"client_id\n", "text/csv")},
     )
     assert denied.status_code == 403
+
+
+def test_an_endings_file_closes_the_imported_episodes_with_their_reasons(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    """With the history, an admin can upload how the treatments ended: the preview says how
+    many episodes it closes, the import closes them with the recorded reasons (a dropout
+    counts on the clinic figures, a planned end does not), and a bad endings file stores
+    nothing, not even the history."""
+    from bordin.storage import make_engine
+    from bordin.storage.models import Client, Episode
+
+    client, clinic = site
+    codes = sorted(HISTORY["client_id"].astype(str).unique())
+    endings = "client_id,ended\n" + "".join(
+        f"{code},{'dropout' if i < 2 else 'planned'}\n" for i, code in enumerate(codes)
+    )
+    history = HISTORY.to_csv(index=False).encode()
+    before = _clients(clinic)
+    bad = client.post(
+        "/admin/import?format=json",
+        data={"kind": "responses", "csrf_token": _csrf(client)},
+        files={
+            "file": ("history.csv", history, "text/csv"),
+            "endings": ("endings.csv", endings.replace("planned", "finished").encode(), "text/csv"),
+        },
+    )
+    assert bad.status_code == 422
+    error = bad.json()["error"]
+    assert (error["file"], error["column"]) == ("endings.csv", "ended") and error["row"] == 4
+    assert _clients(clinic) == before
+    preview = client.post(
+        "/admin/import?format=json",
+        data={"kind": "responses", "csrf_token": _csrf(client)},
+        files={
+            "file": ("history.csv", history, "text/csv"),
+            "endings": ("endings.csv", endings.encode(), "text/csv"),
+        },
+    )
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["preview"]["episodes_closed"] == 6
+    done = client.post(
+        "/admin/import/confirm?format=json",
+        data={"token": preview.json()["token"], "csrf_token": _csrf(client)},
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["result"]["episodes_closed"] == 6
+    engine = make_engine(clinic.url)
+    try:
+        with engine.connect() as conn:
+            reasons = dict(
+                conn.execute(
+                    select(Client.code, Episode.close_reason)
+                    .join(Episode, Episode.client_id == Client.id)
+                    .where(Client.code.in_(codes))
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    assert reasons == {code: "dropout" if i < 2 else "planned" for i, code in enumerate(codes)}
+    page = client.get("/admin/import")
+    assert 'name="endings"' in page.text and "How treatments ended" in page.text

@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
             raise InputError("--kind is responses or scores", column="kind")
         chosen: Literal["responses", "scores"] = "responses" if kind == "responses" else "scores"
         frame = read_responses_csv(file)
-        how = read_endings_csv(endings) if endings is not None else {}
+        how = read_endings_csv(endings) if endings is not None else None
         engine = make_engine(_url(db))
         try:
             with transaction(make_session_factory(engine)) as session:
@@ -76,27 +76,13 @@ def register(app: typer.Typer) -> None:
                     kind=chosen,
                     source=file.name,
                     preview=preview,
-                )
-                closed = (
-                    actions.import_endings(
-                        session,
-                        actor=None,
-                        clinic_id=found.id,
-                        endings=how,
-                        source=endings.name,
-                        preview=preview,
-                        also=set(frame["client_id"].astype(str).str.strip()),
-                    )
-                    if endings is not None
-                    else 0
+                    endings=how if endings is not None else None,
+                    endings_source=endings.name if endings is not None else "endings.csv",
                 )
         finally:
             engine.dispose()
         if as_json:
-            counts = result.to_dict()
-            if endings is not None:
-                counts["episodes_closed"] = closed
-            typer.echo(json.dumps(counts, indent=2))
+            typer.echo(json.dumps(result.to_dict(), indent=2))
             return
         verb = "would create" if preview else "created"
         typer.echo(
@@ -107,7 +93,8 @@ def register(app: typer.Typer) -> None:
         )
         if endings is not None:
             typer.echo(
-                f"{endings.name}: {'would close' if preview else 'closed'} {closed} "
+                f"{endings.name}: {'would close' if preview else 'closed'} "
+                f"{result.episodes_closed} "
                 "episode(s) with the ending recorded"
             )
         if result.therapist_codes:

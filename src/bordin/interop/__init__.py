@@ -4,6 +4,7 @@
 from bordin.interop.csv_files import (
     ENDINGS,
     read_csv_bytes,
+    read_endings_bytes,
     read_endings_csv,
     read_responses_csv,
     read_scores_csv,
@@ -16,6 +17,7 @@ __all__ = [
     "formula_safe_csv",
     "neutralise_formulas",
     "read_csv_bytes",
+    "read_endings_bytes",
     "read_endings_csv",
     "read_responses_csv",
     "read_scores_csv",

@@ -25,6 +25,7 @@ from bordin.interop.spreadsheet_safety import formula_safe_csv
 __all__ = [
     "ENDINGS",
     "read_csv_bytes",
+    "read_endings_bytes",
     "read_endings_csv",
     "read_responses_csv",
     "read_scores_csv",
@@ -129,15 +130,25 @@ def read_endings_csv(
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file", file=str(path))
-    frame = _read(path, path.name)
+    return _endings(_read(path, path.name), path.name, clients)
+
+
+def read_endings_bytes(
+    data: bytes, *, name: str, clients: set[str] | None = None
+) -> dict[str, str]:
+    """:func:`read_endings_csv` of an uploaded file; ``name`` is its name for messages."""
+    return _endings(_read(io.BytesIO(data), name), name, clients)
+
+
+def _endings(frame: pd.DataFrame, name: str, clients: set[str] | None) -> dict[str, str]:
     if "client_id" not in frame.columns:
-        raise InputError("required column is missing", file=path.name, column="client_id")
+        raise InputError("required column is missing", file=name, column="client_id")
     column = next((c for c in ("ended", "dropped_out") if c in frame.columns), None)
     if column is None:
         raise InputError(
             "no column says how treatment ended: give 'ended' (planned, dropout or "
             "referral) or 'dropped_out' (true or false)",
-            file=path.name,
+            file=name,
         )
     out: dict[str, str] = {}
     seen: dict[str, int] = {}
@@ -145,25 +156,25 @@ def read_endings_csv(
         row = int(index) + 2
         code = "" if pd.isna(client) else str(client).strip()
         if not code:
-            raise InputError("the client is blank", file=path.name, row=row, column="client_id")
+            raise InputError("the client is blank", file=name, row=row, column="client_id")
         if code in seen:
             raise InputError(
                 f"client {code!r} is listed twice (first on row {seen[code]})",
-                file=path.name,
+                file=name,
                 row=row,
                 column="client_id",
             )
         seen[code] = row
         if clients is not None and code not in clients:
             raise InputError(
-                f"client {code!r} is not in the scores", file=path.name, row=row, column="client_id"
+                f"client {code!r} is not in the scores", file=name, row=row, column="client_id"
             )
         text = "" if pd.isna(value) else str(value).strip().lower()
         if column == "ended":
             if text not in ENDINGS:
                 raise InputError(
                     f"the ending is one of {', '.join(ENDINGS)}, not {text!r}",
-                    file=path.name,
+                    file=name,
                     row=row,
                     column=column,
                 )
@@ -172,7 +183,7 @@ def read_endings_csv(
             if text not in _TRUE_FALSE:
                 raise InputError(
                     f"dropped_out is true or false (yes/no, 1/0), not {text!r}",
-                    file=path.name,
+                    file=name,
                     row=row,
                     column=column,
                 )

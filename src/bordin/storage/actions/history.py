@@ -11,6 +11,7 @@ and nothing is stored.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 from collections.abc import Collection, Mapping
@@ -65,6 +66,8 @@ class HistoryImport:
         (session, instrument) pairs of the file already stored, left as they are.
     therapist_codes
         Codes of the new therapist accounts, sorted.
+    episodes_closed
+        Episodes closed with the ending recorded for them (:func:`import_endings`).
     """
 
     kind: HistoryKind
@@ -77,6 +80,7 @@ class HistoryImport:
     administrations: int
     skipped: int
     therapist_codes: tuple[str, ...]
+    episodes_closed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The counts as a JSON-ready mapping."""
@@ -91,6 +95,7 @@ class HistoryImport:
             "administrations": self.administrations,
             "skipped": self.skipped,
             "therapist_codes": list(self.therapist_codes),
+            "episodes_closed": self.episodes_closed,
         }
 
 
@@ -206,6 +211,8 @@ def import_history(
     kind: HistoryKind,
     source: str,
     preview: bool = False,
+    endings: Mapping[str, str] | None = None,
+    endings_source: str = "endings.csv",
 ) -> HistoryImport:
     """Import a clinic's history (long responses or wide scores), or preview what it adds.
 
@@ -230,6 +237,11 @@ def import_history(
         The file name for error messages and the audit row.
     preview
         Validate and count only; nothing is written.
+    endings, endings_source
+        How the treatments ended (client code -> planned, dropout or referral, as
+        :func:`bordin.interop.read_endings_csv` reads them) and that file's name: each
+        listed client's open episode is then closed at their last session with that reason
+        (:func:`import_endings`), also when the history itself adds nothing new.
 
     Raises
     ------
@@ -238,6 +250,41 @@ def import_history(
     NotFound
         The actor is not in the clinic.
     """
+    result = _import_rows(
+        db,
+        actor=actor,
+        clinic_id=clinic_id,
+        frame=frame,
+        kind=kind,
+        source=source,
+        preview=preview,
+    )
+    if endings is None:
+        return result
+    closed = import_endings(
+        db,
+        actor=actor,
+        clinic_id=clinic_id,
+        endings=endings,
+        source=endings_source,
+        preview=preview,
+        also=set(frame["client_id"].astype(str).str.strip()),
+    )
+    return dataclasses.replace(result, episodes_closed=closed)
+
+
+def _import_rows(
+    db: Session,
+    *,
+    actor: User | None,
+    clinic_id: int,
+    frame: pd.DataFrame,
+    kind: HistoryKind,
+    source: str,
+    preview: bool = False,
+) -> HistoryImport:
+    """The rows of :func:`import_history`: validated, counted and (unless ``preview``)
+    written, feedback recomputed once."""
     from bordin.scoring import score_responses
 
     _require_admin_of(actor, clinic_id)

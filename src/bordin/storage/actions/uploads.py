@@ -28,10 +28,16 @@ UPLOAD_LIFETIME = timedelta(days=1)
 
 
 def _preview(db: Session, actor: User, upload: ImportUpload, *, preview: bool) -> HistoryImport:
-    from bordin.interop import read_csv_bytes
+    from bordin.interop import read_csv_bytes, read_endings_bytes
 
     kind: HistoryKind = "scores" if upload.kind == "scores" else "responses"
     frame = read_csv_bytes(upload.content or b"", name=upload.filename)
+    # the endings file is read first: a bad one is refused before the history is checked
+    endings = (
+        read_endings_bytes(upload.endings, name=upload.endings_filename or "endings.csv")
+        if upload.endings is not None
+        else None
+    )
     return import_history(
         db,
         actor=actor,
@@ -40,13 +46,25 @@ def _preview(db: Session, actor: User, upload: ImportUpload, *, preview: bool) -
         kind=kind,
         source=upload.filename,
         preview=preview,
+        endings=endings,
+        endings_source=upload.endings_filename or "endings.csv",
     )
 
 
 def stage_import(
-    db: Session, *, actor: User, kind: str, filename: str, content: bytes
+    db: Session,
+    *,
+    actor: User,
+    kind: str,
+    filename: str,
+    content: bytes,
+    endings: tuple[str, bytes] | None = None,
 ) -> tuple[str, HistoryImport]:
     """Check an uploaded history file, keep it, and say what importing it would create.
+
+    ``endings`` (file name, content) is an optional second file saying how the treatments
+    ended (:func:`bordin.interop.read_endings_csv`): importing then also closes each listed
+    client's episode with that reason (:func:`import_endings`).
 
     Returns
     -------
@@ -70,6 +88,8 @@ def stage_import(
         filename=filename[:255] or "upload.csv",
         sha256=hashlib.sha256(content).hexdigest(),
         content=content,
+        endings_filename=(endings[0][:255] or "endings.csv") if endings else None,
+        endings=endings[1] if endings else None,
         created_by=actor.id,
     )
     preview = _preview(db, actor, upload, preview=True)  # raises before anything is kept
@@ -81,7 +101,12 @@ def stage_import(
         action="import.upload",
         object_type="import_upload",
         object_id=upload.id,
-        detail={"filename": upload.filename, "sha256": upload.sha256, "kind": kind},
+        detail={
+            "filename": upload.filename,
+            "sha256": upload.sha256,
+            "kind": kind,
+            "endings": upload.endings_filename,
+        },
     )
     return token, preview
 
@@ -110,4 +135,5 @@ def confirm_import(db: Session, *, actor: User, token: str) -> tuple[str, Histor
     result = _preview(db, actor, upload, preview=False)
     upload.imported_at = utcnow()
     upload.content = None
+    upload.endings = None
     return upload.filename, result

@@ -15,7 +15,8 @@ class ImportUpload(Base):
 
     The preview page confirms by the upload's random token (stored hashed); the file's
     content is deleted once imported, and uploads older than a day are removed whenever a
-    new one is made.
+    new one is made. ``endings`` is the optional second file, how the treatments ended
+    (:func:`bordin.interop.read_endings_csv`), kept and deleted with it.
     """
 
     __tablename__ = "import_uploads"
@@ -27,6 +28,8 @@ class ImportUpload(Base):
     filename: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    endings_filename: Mapped[str | None] = mapped_column(String(255))
+    endings: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -53,6 +53,7 @@ def import_context(user: User) -> dict[str, Any]:
             "result": None,
             "token": None,
             "filename": None,
+            "endings_filename": None,
             "error": None,
         }
     )
@@ -88,9 +89,11 @@ def import_page(request: Request) -> Response:
     return _page(request, context)
 
 
-async def _read_upload(form: Any) -> tuple[str, bytes]:
-    upload = form.get("file")
+async def _read_upload(form: Any, field: str = "file") -> tuple[str, bytes] | None:
+    upload = form.get(field)
     if not isinstance(upload, UploadFile) or not upload.filename:
+        if field != "file":
+            return None  # an optional file not given
         raise InputError("choose a CSV file", column="file")
     content = await upload.read(MAX_IMPORT_BYTES + 1)
     if len(content) > MAX_IMPORT_BYTES:
@@ -137,11 +140,24 @@ async def _apply(db: Session, user: User, step: str, form: Any) -> dict[str, Any
     from bordin.storage.actions import confirm_import, stage_import
 
     if step == "preview":
-        filename, content = await _read_upload(form)
+        history = await _read_upload(form)
+        assert history is not None  # the history file is required (_read_upload raises)
+        filename, content = history
+        endings = await _read_upload(form, "endings")
         token, preview = stage_import(
-            db, actor=user, kind=str(form.get("kind") or ""), filename=filename, content=content
+            db,
+            actor=user,
+            kind=str(form.get("kind") or ""),
+            filename=filename,
+            content=content,
+            endings=endings,
         )
-        return {"preview": preview.to_dict(), "token": token, "filename": filename}
+        return {
+            "preview": preview.to_dict(),
+            "token": token,
+            "filename": filename,
+            "endings_filename": endings[0] if endings else None,
+        }
     filename, result = confirm_import(db, actor=user, token=str(form.get("token") or ""))
     return {"result": result.to_dict(), "filename": filename}
 
