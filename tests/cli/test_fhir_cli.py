@@ -81,3 +81,18 @@ def test_bad_bundle_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture
     assert code == 2
     assert "bundle.json" in err and "entry 1, phq9 linkId 3" in err
     assert not out.exists()
+
+
+def test_export_prints_no_progress_off_a_terminal_and_nothing_when_quiet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "responses.csv"
+    _responses(src)
+    bundle = tmp_path / "bundle.json"
+    code, out, err = _run(["fhir", "export", str(src), "-o", str(bundle)], capsys)
+    assert code == 0 and err == "" and out.startswith("Wrote 4 resources")
+    first = bundle.read_bytes()
+    bundle.unlink()
+    code, out, err = _run(["fhir", "export", str(src), "-o", str(bundle), "--quiet"], capsys)
+    assert code == 0 and (out, err) == ("", "")
+    assert bundle.read_bytes() == first

@@ -177,18 +177,43 @@ def test_the_care_page_fits_a_phone(phone: Any, live_server: LiveServer) -> None
     assert region.count() == 1
     assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
     assert region.evaluate("el => el.scrollWidth <= el.clientWidth")
-    row = phone.locator("table.cards tbody tr").first
+    row = phone.locator("table.card-rows tbody tr").first
     assert row.evaluate("el => getComputedStyle(el).display") == "block"
     label = row.locator("td[data-label='Forms']").evaluate(
         "el => getComputedStyle(el, '::before').content"
     )
     assert label == '"Forms: "'
-    names = phone.locator("table.cards td[data-label='Forms'] .nowrap")
+    names = phone.locator("table.card-rows td[data-label='Forms'] .nowrap")
     assert names.count() > 0
     for i in range(names.count()):  # one line box each: not broken at a hyphen
         assert names.nth(i).evaluate("el => el.getClientRects().length") == 1
     assert_accessible(phone)
     screenshot(phone, "client-care-phone")
+
+
+def test_the_care_page_and_caseload_are_tables_on_a_desktop(
+    desktop: Any, live_server: LiveServer
+) -> None:
+    """At 1280 pixels the care page's sessions and the caseload stay tables that fit their
+    region: the phone's cards class once shared a name with a grid of cards, which laid the
+    caption, header and rows side by side and scrolled the sessions sideways."""
+    log_in(desktop, live_server.clinic.users["therapist"])
+    client = live_server.clinic.clients["C-102"]
+    for path in (f"/clients/{client}/care", "/caseload"):
+        desktop.goto(path)
+        table = desktop.locator("table.card-rows")
+        assert table.evaluate("el => getComputedStyle(el).display") == "table"
+        assert table.evaluate("el => getComputedStyle(el.tBodies[0].rows[0]).display") == (
+            "table-row"
+        )
+        assert desktop.evaluate("() => document.documentElement.scrollWidth") <= 1280
+        region = (
+            "el => { const w = el.closest('.table-wrap') || el;"
+            " return [w.scrollWidth, w.clientWidth]; }"
+        )
+        scroll_width, client_width = table.evaluate(region)
+        assert scroll_width <= client_width
+    screenshot(desktop, "caseload-desktop")
 
 
 def test_the_care_page_works_without_javascript_and_by_keyboard(

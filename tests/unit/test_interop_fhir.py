@@ -226,3 +226,27 @@ def test_the_export_file_is_what_the_models_write_byte_for_byte(
         assert write_export(frame, fast, bundle_type=bundle_type) == len(bundle.entry)
         write_resource(bundle, slow)
         assert fast.read_bytes() == slow.read_bytes()
+
+
+def test_the_export_reports_its_progress_and_still_validates_every_resource(
+    tmp_path: Any,
+) -> None:
+    """write_export validates resource by resource, saying how far it is; a resource the
+    models refuse is still refused (the Bundle validated without its resources would not
+    see it)."""
+    from pydantic import ValidationError
+
+    from bordin.interop.fhir.bundle import _bundle_data, _response_entries, _validate_export
+    from bordin.simulate import SimulationConfig, simulate_clinic
+
+    clinic = simulate_clinic(SimulationConfig(n_clients=6), seed=3)
+    seen: list[tuple[int, int]] = []
+    written = write_export(
+        clinic.responses, tmp_path / "b.json", progress=lambda d, t: seen.append((d, t))
+    )
+    assert seen and seen[-1] == (written, written)
+    assert [d for d, _ in seen] == sorted({d for d, _ in seen})
+    data = _bundle_data(_response_entries(clinic.responses, "collection", None), "collection")
+    data["entry"][-1]["resource"]["notAnElement"] = 1
+    with pytest.raises(ValidationError):
+        _validate_export(data)

@@ -119,7 +119,10 @@ def test_a_second_check_bad_answers_and_other_users_are_refused(
             "csrf_token": _csrf(therapist),
         },
     )
-    assert bad.status_code == 422 and "tsc:2" in bad.text
+    assert bad.status_code == 422
+    assert bad.json()["message"] == (
+        'Item 2, "The client felt respected and cared for.": this item is required'
+    )
     assert _check(therapist, client_id, sessions[1], {**CALM, 7: 2, 8: 3}).status_code == 303
     again = _check(therapist, client_id, sessions[1], CALM)
     assert again.status_code == 409
@@ -226,3 +229,25 @@ def test_a_therapist_check_first_does_not_move_the_next_form_to_a_new_session(
     )
     assert response.status_code == 201
     assert response.json()["form"]["session"] == latest
+
+
+def test_a_refused_check_names_the_item_by_the_number_shown(
+    site: tuple[Any, PagesClinic],
+) -> None:
+    """With nothing noticed at item 7, item 8 is hidden and item 9 is shown as 8: the
+    refusal says "Item 8" and quotes the item, not the stored "tsc:9"."""
+    app, clinic = site
+    client_id = clinic.clients["C-101"]
+    therapist = _login(app, clinic.users["therapist"])
+    sessions = _session_ids(therapist.get(f"/clients/{client_id}?format=json").json())
+    calm_without_9 = {n: v for n, v in CALM.items() if n != 9}
+    refused = _check(therapist, client_id, sessions[1], calm_without_9)
+    assert refused.status_code == 422
+    text = refused.text.replace("&#34;", '"').replace("&quot;", '"')
+    assert 'Item 8, "I followed the approach we had planned.": this item is required' in text
+    assert "tsc:9" not in text
+    # with tension noticed, item 8 is shown and item 9 keeps its number
+    tense = _check(therapist, client_id, sessions[1], {**calm_without_9, 7: 2, 8: 1})
+    assert 'Item 9, "I followed the approach we had planned."' in tense.text.replace(
+        "&#34;", '"'
+    ).replace("&quot;", '"')

@@ -43,14 +43,27 @@ def export(
     bundle_type: str = typer.Option(
         "collection", "--type", help="Bundle type: collection or transaction."
     ),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Print nothing on success (no progress bar either)."
+    ),
 ) -> None:
     """Write a FHIR Bundle of responses and their scores, or of scores only.
 
     A long responses file gives one QuestionnaireResponse per client, session and instrument
     and one Observation per scale score (derivedFrom its response); a wide scores file gives
     the Observations only. A bad file is reported with its row, column and item, and nothing
-    is written.
+    is written. On a terminal, a progress bar on stderr follows the validation of the
+    resources (most of a long export's time).
     """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     from bordin.errors import InputError
     from bordin.interop import read_responses_csv
     from bordin.interop.fhir import write_export
@@ -61,8 +74,24 @@ def export(
         "collection" if bundle_type == "collection" else "transaction"
     )
     frame = read_responses_csv(source)
-    written = write_export(frame, out, bundle_type=kind, source=source.name)
-    typer.echo(f"Wrote {written} resources to {out}")
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("[bold]bordin fhir export[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=quiet or not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("scoring and building", total=None)
+
+        def step(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description="validating resources")
+
+        written = write_export(frame, out, bundle_type=kind, source=source.name, progress=step)
+    if not quiet:
+        typer.echo(f"Wrote {written} resources to {out}")
 
 
 @fhir_app.command("import")

@@ -168,6 +168,47 @@ def _answers(form: Any) -> dict[str, Any]:
     return answers
 
 
+def _shown_item_message(exc: BordinError, items: list[dict[str, Any]], answers: Any) -> str:
+    """The refusal of a check's answers, naming the item as the therapist saw it.
+
+    The form numbers its items consecutively: while item 8 ("if so, addressed?") is hidden
+    because nothing was noticed at item 7, item 9 is shown as 8. The error of
+    :func:`~bordin.storage.actions.validate_answers` names the stored number
+    (``tsc:9``); here it becomes the number shown with the item's text, e.g.
+    ``Item 8, "I followed the planned approach.": this item is required``. Other errors
+    keep their message.
+    """
+    from bordin.instruments import get_instrument
+
+    prefix = f"{_CHECK}:"
+    if not isinstance(exc, InputError) or not (exc.item or "").startswith(prefix):
+        return field_error_message(exc)
+    try:
+        number = int(str(exc.item)[len(prefix) :])
+    except ValueError:
+        return field_error_message(exc)
+    texts = {int(i["number"]): str(i["text"]) for i in items}
+    if number not in texts:
+        return field_error_message(exc)
+
+    def chosen(n: int) -> float | None:
+        try:
+            return float(answers.get(str(n)))
+        except (TypeError, ValueError):
+            return None
+
+    def shown(item: Any) -> bool:
+        condition = item.asked_if
+        if condition is None:
+            return True
+        value = chosen(condition.item)
+        return value is not None and value >= condition.min_value
+
+    before = [i for i in get_instrument(_CHECK).items if i.number < number]
+    position = 1 + sum(shown(i) for i in before)
+    return f'Item {position}, "{texts[number]}": {exc.detail}'
+
+
 @router.post("/clients/{client_id}/therapist-check", include_in_schema=False)
 async def record_check(request: Request, client_id: PageId) -> Response:
     """Store the therapist's session check, then back to the client page."""
@@ -186,10 +227,9 @@ async def record_check(request: Request, client_id: PageId) -> Response:
             session = db.get(TherapySession, form_id(raw, what="session"))
             if session is None or session.client_id != client_id:
                 raise NotFound(f"session {raw} not found")
+            answers = _answers(form)
             with db.begin_nested():
-                record_therapist_check(
-                    db, actor=user, session_id=session.id, answers=_answers(form)
-                )
+                record_therapist_check(db, actor=user, session_id=session.id, answers=answers)
             number = session.number
         except PermissionDenied as exc:
             return error_page(
@@ -198,12 +238,14 @@ async def record_check(request: Request, client_id: PageId) -> Response:
         except NotFound as exc:
             return error_page(request, user, status_code=404, heading="Not found", message=str(exc))
         except BordinError as exc:  # invalid answers (422) or already rated (409)
+            client = db.get(Client, client_id)
+            check = _check_form(db, user, client) if client is not None else None
             return error_page(
                 request,
                 user,
                 status_code=409 if isinstance(exc, Conflict) else 422,
                 heading="Your session check was not saved",
-                message=field_error_message(exc),
+                message=_shown_item_message(exc, check["items"] if check else [], _answers(form)),
             )
     return RedirectResponse(
         f"/clients/{client_id}?checked={number}#therapist-check", status_code=303
