@@ -1,4 +1,4 @@
-"""Migration 0008: admins and supervisors with the old therapist-style default code t<id>
+"""Migration 0009: admins and supervisors with the old therapist-style default code t<id>
 get a<id> or s<id>, only where the code never stood for a therapist and the new one is free."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def test_old_staff_codes_are_renamed_where_safe(empty_url: str) -> None:
     url = empty_url
-    command.upgrade(alembic_config(url), "0007_hardening")
+    command.upgrade(alembic_config(url), "0008_import_endings")
     engine = make_engine(url)
     factory = make_session_factory(engine)
     try:
@@ -124,7 +124,7 @@ def test_old_staff_codes_are_renamed_where_safe(empty_url: str) -> None:
         }
         assert report.ok, report.summary()
         # downgrading keeps the new codes; upgrading again changes nothing
-        command.downgrade(alembic_config(url), "0007_hardening")
+        command.downgrade(alembic_config(url), "0008_import_endings")
         command.upgrade(alembic_config(url), "head")
         with transaction(factory) as db:
             assert {n: c for n, c in db.execute(select(User.username, User.code))} == codes

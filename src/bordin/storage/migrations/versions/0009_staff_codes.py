@@ -17,8 +17,8 @@ Each rename is an audit event (``user.code``, actor ``system``) appended to the 
 chain. The downgrade keeps the new codes: renaming back could take a code that a
 therapist imported since holds.
 
-Revision ID: 0008_staff_codes
-Revises: 0007_hardening
+Revision ID: 0009_staff_codes
+Revises: 0008_import_endings
 Create Date: 2026-12-04
 """
 
@@ -32,8 +32,8 @@ from alembic import op
 
 from bordin.storage.models._base import UTCDateTime
 
-revision = "0008_staff_codes"
-down_revision = "0007_hardening"
+revision = "0009_staff_codes"
+down_revision = "0008_import_endings"
 branch_labels = None
 depends_on = None
 
@@ -111,7 +111,7 @@ def _append_event(bind: Any, *, clinic_id: int, user_id: int, before: str, after
             object_type="user",
             object_id=user_id,
             client_id=None,
-            detail={"before": before, "after": after, "by": "migration 0008_staff_codes"},
+            detail={"before": before, "after": after, "by": "migration 0009_staff_codes"},
         )
     )
     row = bind.execute(
