@@ -135,3 +135,50 @@ def test_endings_close_the_imported_episodes_so_finished_clients_are_not_dropout
         episodes = db.scalars(select(Episode)).all()
         assert all(e.closed_on is not None and e.closed_on >= e.opened_on for e in episodes)
     engine.dispose()
+
+
+def test_the_report_and_the_service_count_the_same_dropouts_from_the_same_endings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One definition of dropout, one reader of endings: `bordin report --endings` on the
+    simulator's scores.csv and clients.csv, the clinic figures of the team and clinic pages
+    and the service's clinic report after `bordin import --endings` with the same
+    clients.csv all give the dropouts the clients.csv records (counted here from the file)."""
+    import pandas as pd
+    from sqlalchemy import select
+
+    from bordin.simulate import write_clinic
+    from bordin.storage.models import User
+    from bordin.web.pages._figures import clinic_figures
+    from bordin.web.pages._oversight import _clinic_report
+
+    url = _clinic_with_admin(tmp_path, capsys, monkeypatch, "a@north")
+    files = write_clinic(simulate_clinic(SimulationConfig(n_clients=24), seed=6), tmp_path)
+    truth = pd.read_csv(files["clients.csv"], dtype={"client_id": str})
+    expected = int((truth["dropped_out"].astype(str) == "True").sum())
+    assert 0 < expected < len(truth)
+
+    code, out, err = _run(
+        capsys,
+        *("report", str(files["scores.csv"]), "--alliance", "sac", "--outcome", "phq9"),
+        *("--endings", str(files["clients.csv"]), "--json"),
+    )
+    assert code == 0, err
+    cli = json.loads(out)["numbers"]
+    assert (cli["outcomes.dropout.count"], cli["outcomes.dropout.n"]) == (expected, len(truth))
+    code, _, err = _run(
+        capsys,
+        *("import", str(files["responses.csv"]), "--clinic", "North", "--db", url),
+        *("--endings", str(files["clients.csv"])),
+    )
+    assert code == 0, err
+    engine = make_engine(url)
+    with transaction(make_session_factory(engine)) as db:
+        admin = db.scalar(select(User).where(User.username == "a@north"))
+        figures = clinic_figures(db, admin)
+        report, _warnings = _clinic_report(db, admin)
+        assert figures.value("dropouts") == expected
+        service = report.to_json_dict()["numbers"]
+    engine.dispose()
+    for key in ("outcomes.dropout.count", "outcomes.dropout.n", "outcomes.dropout.estimate"):
+        assert service[key] == cli[key], key

@@ -190,9 +190,16 @@ def test_endings_file_gives_the_dropout_rate_the_simulator_recorded(
     ("rows", "message"),
     [
         ({"client_id": ["c000001"], "reason": ["planned"]}, "no column says how"),
+        ({"client": ["c000001"], "ended": ["planned"]}, "column 'client_id'"),
         ({"client_id": ["c000001"], "ended": ["finished"]}, "row 2, column 'ended'"),
+        (
+            {"client_id": ["c000001", "c000002", "c000001"], "ended": ["planned"] * 3},
+            "row 4, column 'client_id'",
+        ),
         ({"client_id": ["c000001", "c000001"], "ended": ["planned"] * 2}, "listed twice"),
+        ({"client_id": ["c000001", "nobody"], "dropped_out": ["true"] * 2}, "row 3"),
         ({"client_id": ["nobody"], "dropped_out": ["true"]}, "'nobody' is not in the scores"),
+        ({"client_id": ["c000001", ""], "ended": ["planned"] * 2}, "client is blank"),
         ({"client_id": ["c000001"], "dropped_out": ["maybe"]}, "column 'dropped_out'"),
     ],
 )
@@ -212,4 +219,18 @@ def test_a_bad_endings_file_is_a_one_line_error_and_nothing_is_written(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "endings.csv" in err and message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a_missing_endings_file_is_named_and_nothing_is_written(
+    simulated: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scores, _clients = simulated
+    out = tmp_path / "report.html"
+    missing = tmp_path / "no-such-endings.csv"
+    with pytest.raises(SystemExit) as exit_info:
+        main(_report_json(scores, "--endings", str(missing), "-o", str(out)))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "no-such-endings.csv" in err and "no such file" in err
     assert not out.exists()
