@@ -234,3 +234,30 @@ def test_a_missing_endings_file_is_named_and_nothing_is_written(
     err = capsys.readouterr().err
     assert "no-such-endings.csv" in err and "no such file" in err
     assert not out.exists()
+
+
+def test_clients_without_an_ending_are_named_in_a_note_and_follow_the_8_week_rule(
+    simulated: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file that lists only some clients: those it leaves out are counted as the service
+    counts an open episode (a dropout after 8 weeks without a session), and a note on
+    stderr says how many there are, so a file of the dropouts alone is not misread."""
+    scores, clients = simulated
+    truth = pd.read_csv(clients, dtype={"client_id": str})
+    listed = truth.iloc[: len(truth) // 2]
+    path = tmp_path / "half.csv"
+    listed[["client_id", "dropped_out"]].to_csv(path, index=False)
+    main(_report_json(scores, "--endings", str(path), "--json"))
+    captured = capsys.readouterr()
+    unlisted = len(truth) - len(listed)
+    note = " ".join(captured.err.split())  # rich wraps at the console's width
+    assert f"{unlisted} client(s) of scores.csv have no row in half.csv" in note
+    frame = pd.read_csv(scores, dtype={"client_id": str}, parse_dates=["date"])
+    last = frame.groupby("client_id")["date"].max()
+    as_of = frame["date"].max()
+    rest = last.drop(listed["client_id"])
+    inactive = int((rest < as_of - pd.Timedelta(weeks=8)).sum())
+    expected = int(listed["dropped_out"].astype(bool).sum()) + inactive
+    assert json.loads(captured.out)["numbers"]["outcomes.dropout.count"] == expected
+    main(_report_json(scores, "--endings", str(clients), "--json"))
+    assert "no row" not in capsys.readouterr().err

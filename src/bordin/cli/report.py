@@ -102,7 +102,14 @@ def register(app: typer.Typer) -> None:
             ended: list[str] | None = None
             dropped_out: list[str] | None = None
             if endings is not None:
-                how = read_endings_csv(endings, clients=set(frame["client_id"].astype(str)))
+                everyone = set(frame["client_id"].astype(str))
+                how = read_endings_csv(endings, clients=everyone)
+                if unlisted := len(everyone - how.keys()):
+                    console.print(
+                        f"[yellow]note[/yellow] {unlisted} client(s) of {scores.name} have no "
+                        f"row in {endings.name}: as open episodes in the service, each is in "
+                        "treatment if seen in the last 8 weeks and a dropout otherwise"
+                    )
                 ended = [client for client, why in how.items() if why != "dropout"]
                 dropped_out = [client for client, why in how.items() if why == "dropout"]
 
