@@ -261,3 +261,21 @@ def test_clients_without_an_ending_are_named_in_a_note_and_follow_the_8_week_rul
     assert json.loads(captured.out)["numbers"]["outcomes.dropout.count"] == expected
     main(_report_json(scores, "--endings", str(clients), "--json"))
     assert "no row" not in capsys.readouterr().err
+
+
+def test_dropout_column_and_endings_file_together_are_refused(
+    simulated: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both record how treatments ended and could disagree (a client marked in the column
+    and listed as planned in the file): the command says to give one."""
+    scores, clients = simulated
+    out = tmp_path / "report.html"
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            _report_json(
+                scores, "--dropout", "client_id", "--endings", str(clients), "-o", str(out)
+            )
+        )
+    assert exit_info.value.code == 2
+    assert "--dropout COLUMN or --endings FILE, not both" in capsys.readouterr().err
+    assert not out.exists()

@@ -75,6 +75,11 @@ def register(app: typer.Typer) -> None:
 
         if output is None and pdf is None and not as_json:
             raise InputError("nothing to write: give -o REPORT.html, --pdf REPORT.pdf or --json")
+        if dropout is not None and endings is not None:
+            raise InputError(
+                "give --dropout COLUMN or --endings FILE, not both: each says how the "
+                "treatments ended, and two records could disagree"
+            )
         if not 0.0 < level < 1.0:
             raise InputError(f"--level must be between 0 and 1, got {level}")
         console = Console(stderr=True)
