@@ -177,3 +177,12 @@ def test_a_code_of_another_role_is_refused(world) -> None:  # type: ignore[no-un
     with pytest.raises(InputError, match="belongs to the admin account") as caught:
         _import(factory, clinic_id, admin_id, _csv(data))
     assert caught.value.row == 2
+
+
+def test_the_service_closes_episodes_with_the_endings_an_endings_file_records() -> None:
+    """One vocabulary of endings: the reasons an episode is closed with are the values the
+    endings reader accepts (bordin report and bordin import --endings), not a copy."""
+    from bordin.interop import ENDINGS
+    from bordin.storage.actions import CLOSE_REASONS
+
+    assert CLOSE_REASONS is ENDINGS

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bordin.errors import Conflict, InputError, NotFound
+from bordin.interop.csv_files import ENDINGS
 from bordin.storage.access import require_client, require_therapist_in_scope
 from bordin.storage.audit import record_event
 from bordin.storage.models import Client, Episode, TherapySession, User
@@ -162,8 +163,9 @@ def open_episode(
     return episode
 
 
-#: why an episode of care ended
-CLOSE_REASONS = ("planned", "dropout", "referral")
+#: why an episode of care ended: the endings an endings file records (one vocabulary for
+#: the service, ``bordin import --endings`` and ``bordin report --endings``)
+CLOSE_REASONS = ENDINGS
 
 
 def close_episode(
