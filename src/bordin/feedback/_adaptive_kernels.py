@@ -974,11 +974,12 @@ def _bootstrap_p(
     np.random.seed(seed)
     n_levels = N_LEVELS
     probs = np.empty(N_BINS)
+    centres = np.empty(N_BINS)
     total = 0.0
     fixed = _log_t_fixed(null_p[2], null_nu)
     for b in range(N_BINS):
-        z = -Z_LIMIT + (b + 0.5) * Z_STEP
-        probs[b] = math.exp(_log_t_at(z, null_p[1], null_p[2], null_nu, fixed))
+        centres[b] = -Z_LIMIT + (b + 0.5) * Z_STEP
+        probs[b] = math.exp(_log_t_at(centres[b], null_p[1], null_p[2], null_nu, fixed))
         total += probs[b]
     probs /= total
     level_p = np.zeros(n_levels)
@@ -993,28 +994,14 @@ def _bootstrap_p(
     level_p /= s_lv
     n_int = int(round(n))
     exceed = 0
+    uncensored = np.zeros((N_BINS, n_levels))
     for k in range(BOOT_SAMPLES):
         per_level = _multinomial(n_int, level_p)
-        m = 0
-        counts = np.zeros((n_levels, N_BINS))
+        counts = np.zeros((N_BINS, n_levels))
         for j in range(n_levels):
             if per_level[j] > 0:
-                counts[j] = _multinomial(per_level[j], probs)
-                for b in range(N_BINS):
-                    if counts[j, b] > 0.0:
-                        m += 1
-        zc = np.empty(m)
-        lv = np.empty(m, dtype=np.int64)
-        wo = np.empty(m)
-        wc = np.zeros(m)
-        m = 0
-        for j in range(n_levels):
-            for b in range(N_BINS):
-                if counts[j, b] > 0.0:
-                    zc[m] = -Z_LIMIT + (b + 0.5) * Z_STEP
-                    lv[m] = j
-                    wo[m] = counts[j, b]
-                    m += 1
+                counts[:, j] = _multinomial(per_level[j], probs)
+        zc, lv, wo, wc = _cells(counts, uncensored, centres)
         if _statistic(zc, lv, wo, wc, nus) >= stat:
             exceed += 1
             if exceed >= BOOT_EXCEED:

@@ -37,6 +37,7 @@ __all__ = [
     "event_hash",
     "install_audit_chain",
     "note_new_event",
+    "row_hash",
     "verify_audit_chain",
 ]
 
@@ -80,7 +81,9 @@ def event_hash(
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
-def _hash_of(row: AuditEvent, seq: int, prev_hash: str) -> str:
+def row_hash(row: Any, seq: int, prev_hash: str) -> str:
+    """:func:`event_hash` of a stored event: an ``AuditEvent`` or a row of the
+    ``audit_events`` table (a migration reads the table without the models)."""
     return event_hash(
         seq=seq,
         prev_hash=prev_hash,
@@ -124,7 +127,7 @@ def _chain_pending(session: Session) -> None:
     links = []
     for row in sorted(kept, key=lambda e: e.id):
         seq += 1
-        digest = _hash_of(row, seq, prev)
+        digest = row_hash(row, seq, prev)
         links.append({"event_id": row.id, "new_seq": seq, "new_prev": prev, "new_hash": digest})
         # the loaded object shows what the row now holds, without another UPDATE of its own
         set_committed_value(row, "chain_seq", seq)
@@ -228,7 +231,7 @@ def verify_audit_chain(db: Session, *, expect_head: str | None = None) -> AuditC
             expected_seq = row.chain_seq
         if row.prev_hash != prev:
             problems.append(f"position {row.chain_seq} (event {row.id}) does not follow on")
-        recomputed = _hash_of(row, row.chain_seq, row.prev_hash or "")
+        recomputed = row_hash(row, row.chain_seq, row.prev_hash or "")
         if recomputed != row.hash:
             problems.append(f"position {row.chain_seq} (event {row.id}) was changed")
         prev = row.hash or ""

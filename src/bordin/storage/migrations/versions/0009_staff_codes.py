@@ -99,7 +99,7 @@ def _never_a_therapist(bind: Any, user_id: int) -> bool:
 
 def _append_event(bind: Any, *, clinic_id: int, user_id: int, before: str, after: str) -> None:
     """An audit event for one rename, chained after the chain's head."""
-    from bordin.storage.audit_chain import GENESIS_HASH, event_hash
+    from bordin.storage.audit_chain import GENESIS_HASH, row_hash
 
     bind.execute(
         sa.insert(_events).values(
@@ -120,19 +120,7 @@ def _append_event(bind: Any, *, clinic_id: int, user_id: int, before: str, after
     head = bind.execute(sa.select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)).first()
     seq, prev = (head.seq, head.hash) if head is not None else (0, GENESIS_HASH)
     seq += 1
-    digest = event_hash(
-        seq=seq,
-        prev_hash=prev,
-        at=row.at,
-        clinic_id=row.clinic_id,
-        actor_kind=row.actor_kind,
-        actor_id=row.actor_id,
-        action=row.action,
-        object_type=row.object_type,
-        object_id=row.object_id,
-        client_id=row.client_id,
-        detail=row.detail,
-    )
+    digest = row_hash(row, seq, prev)
     bind.execute(
         sa.update(_events)
         .where(_events.c.id == row.id)
