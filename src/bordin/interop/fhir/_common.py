@@ -7,6 +7,7 @@ suggests that a server answers at them.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from bordin.instruments import InstrumentDefinition
@@ -54,8 +55,15 @@ def in_element_order(data: dict[str, Any], model: Any) -> dict[str, Any]:
     """A resource's JSON dict with its elements in the order FHIR defines them (the model's
     ``elements_sequence()``, ``resourceType`` first), the order the model's own serialiser
     writes, so that the dict can be written with :mod:`json` as the model would write it."""
-    order = ["resourceType", *model.elements_sequence()]
-    unknown = set(data) - set(order)
+    order, known = _element_order(model)
+    unknown = data.keys() - known
     if unknown:
         raise ValueError(f"not elements of {model.__name__}: {sorted(unknown)}")
     return {key: data[key] for key in order if key in data}
+
+
+@functools.cache
+def _element_order(model: Any) -> tuple[tuple[str, ...], frozenset[str]]:
+    """A model's element order and set, once per model (an export orders every resource)."""
+    order = ("resourceType", *model.elements_sequence())
+    return order, frozenset(order)
