@@ -51,7 +51,12 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
    winning; :math:`\\nu` itself (3, 5, 10, 30 or a normal) is chosen by how well the null
    describes the upper half of the residuals, which ruptures (falls) do not reach, so the
    drop component cannot pass off the null's own lower tail as ruptures (Efron's empirical
-   null, fitted where the non-null cases are absent). The mixture is refitted at a session
+   null, fitted where the non-null cases are absent); a fit whose drop weight is at its
+   bound (half of the residuals) is the null split in two, its null fitted to the upper
+   half, and its shape is taken only where every shape's fit is one. EM runs to
+   convergence, accelerated by SQUAREM (Varadhan & Roland, 2008): the likelihood is nearly
+   flat along a ridge of drop weight against depth, and a fit stopped after a fixed number
+   of steps stayed near where it started. The mixture is refitted at a session
    number once the pooled residuals have grown by 10% (from the last fit, and from all
    starts again once they have doubled).
 4. *Threshold.* The posterior is made monotone in the residual (a larger drop is never less
@@ -67,11 +72,13 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
    likelihood-ratio statistic under the fitted null alone (McLachlan, 1987; at most 99
    samples, stopped after 5 exceed it: Besag & Clifford, 1991) keeps the drop component
    when the statistic is in the upper 5% of its distribution there. Where the test on the
-   pooled residuals keeps the null alone, the mixture is also fitted on the session
-   number's own residuals (pooled back until ``adaptive_min_residuals``) and tested the
-   same way (the bootstrap at 2.5%): the pooled residuals dilute a session number's
-   ruptures with those of the session numbers before it, which may have had none; where
-   that test finds a drop component, the session number is judged by its own fit.
+   pooled residuals keeps the null alone, a drop component is also fitted on the session
+   number's own residuals (pooled back until ``adaptive_min_residuals``) beside the pooled
+   null alone, held (the residuals are scaled per session number: chance movement is the
+   same at every session number), and tested the same way (the bootstrap at 2.5%): the
+   pooled residuals dilute a session number's ruptures with those of the session numbers
+   before it, which may have had none; where that test finds a drop component, the
+   session number is judged by its own fit.
 
    The share of ruptures differs between session numbers (none can start at a client's
    first rated session, and few at the next), and the pooled residuals of the session
@@ -109,6 +116,9 @@ Efron, B. (2008). Simultaneous inference: when should hypothesis testing problem
 combined? Annals of Applied Statistics, 2, 197-223. doi:10.1214/07-AOAS141
 Lipton, Z. C., Elkan, C., & Naryanaswamy, B. (2014). Optimal thresholding of classifiers to
 maximize F1 measure. doi:10.1007/978-3-662-44851-9_15
+Varadhan, R., & Roland, C. (2008). Simple and globally convergent methods for accelerating
+the convergence of any EM algorithm. Scandinavian Journal of Statistics, 35, 335-353.
+doi:10.1111/j.1467-9469.2007.00585.x
 Stiles, W. B., et al. (2004). Patterns of alliance development and the rupture-repair
 hypothesis. doi:10.1037/0022-0167.51.1.81
 """

@@ -40,8 +40,10 @@ N_LEVELS: Final = 14  # item sums 0..12, and 13: no item asked
 REFIT_GROWTH: Final = 1.1
 RESTART_GROWTH: Final = 2.0
 STARTS: Final = (-1.5, -3.0)  # initial drop locations (null SD units) of the EM starts
-EM_ITERATIONS: Final = 200
-EM_TOLERANCE: Final = 1e-7
+EM_ITERATIONS: Final = 3000
+#: The drop component's largest weight: ruptures are a minority of sessions.
+MAX_WEIGHT: Final = 0.5
+EM_TOLERANCE: Final = 1e-11
 #: The drop component's weight when the null alone describes the residuals (AIC).
 NULL_ONLY: Final = 1e-9
 #: The bootstrap test of the drop component where AIC keeps the null: its level, its
@@ -64,6 +66,8 @@ DEPTH_Z: Final = 1.959963984540054
 #: apart from the pooled test's.
 OWN_ALPHA: Final = BOOT_ALPHA / 2.0
 OWN_SEED: Final = 1_000_003
+#: No null shapes to choose from: the null is held (:func:`_own_fit`).
+NU_NONE: Final = np.empty(0)
 #: The 95% quantile of chi-squared with 1 df: a session number's own drop weight replaces
 #: the pooled one when its likelihood-ratio statistic against the pooled weight exceeds it.
 WEIGHT_TEST: Final = 3.841
@@ -271,6 +275,7 @@ def _em(
     q1: np.ndarray,
     w: np.ndarray,
     fixed_pi: float = 0.0,
+    fixed_null: bool = False,
 ) -> float:
     """EM of the two-component mixture on weighted cells (in place on ``start`` = weight,
     null location, null scale, drop location, drop scale and on the item distributions
@@ -281,14 +286,23 @@ def _em(
     value (a rating at the scale maximum). The E-step spreads each censored weight over
     the cells of its level at and above it in proportion to the fitted density (the
     expected complete data of a right-censored observation); ``w`` receives the expected
-    complete weights.
+    complete weights. ``fixed_pi`` > 0 holds the weight there; ``fixed_null`` holds the
+    null (its location, scale and item distribution) at the start's.
+
+    EM is run to convergence (:data:`EM_TOLERANCE`), accelerated by SQUAREM (Varadhan &
+    Roland, 2008: two EM steps give a direction and a step length, the extrapolated point
+    is pulled back into the parameters' bounds and taken through one more EM step, and
+    kept only where its likelihood is not below that of the plain EM steps'). Where the
+    drop component overlaps the null, the likelihood is nearly flat along a ridge of
+    weight against depth, plain EM crawls along it, and a fit stopped after a fixed number
+    of steps stays wherever it started (the last fit): ruptures then go undetected or are
+    over-called depending on the path, not on the data.
 
     What does not change between iterations is set up once: the level's first censored
     cell (below it the complete weight is the observed weight, and the density is not
     needed), the buffers, and the cells' distinct residuals (:func:`_cell_points`: the
     cells of one bin at each item level share one), whose terms of the two densities are
-    computed once per iteration for all those cells. Every sum is accumulated in the same
-    order as a plain per-iteration loop over the cells. The drop posterior of a cell is
+    computed once per iteration for all those cells. The drop posterior of a cell is
     1 / (1 + e) or e / (1 + e) with e the smaller component's share relative to the
     larger's, the exponential the log-sum-exp already takes (equal to exp(b - lse) up to
     rounding).
@@ -297,20 +311,10 @@ def _em(
     total = 0.0
     for c in range(n_cells):
         total += observed[c] + censored[c]
-    floor = Z_STEP / 2.0
-    loglik = -np.inf
-    gam = np.empty(n_cells)
-    uu = np.empty(n_cells)
-    dens = np.empty(n_cells)
-    tail = np.empty(n_cells)
-    g_w = np.empty(n_cells)  # complete weight x drop posterior
-    h_u = np.empty(n_cells)  # complete weight x null posterior x the t's weight
     # the cells whose density the censored E-step needs: from the level's first censored
     # cell to the level's last
     needs = np.zeros(n_cells, dtype=np.bool_)
-    seg_lo = np.empty(N_LEVELS + 1, dtype=np.int64)
-    seg_cut = np.empty(N_LEVELS + 1, dtype=np.int64)
-    seg_hi = np.empty(N_LEVELS + 1, dtype=np.int64)
+    segs = np.empty((3, N_LEVELS + 1), dtype=np.int64)
     n_seg = 0
     lo = 0
     while lo < n_cells:
@@ -324,118 +328,228 @@ def _em(
                 break
         for c in range(cut, hi):
             needs[c] = True
-        seg_lo[n_seg] = lo
-        seg_cut[n_seg] = cut
-        seg_hi[n_seg] = hi
+        segs[0, n_seg] = lo
+        segs[1, n_seg] = cut
+        segs[2, n_seg] = hi
         n_seg += 1
         lo = hi
-    if fixed_pi > 0.0:
-        start[0] = fixed_pi
-    log_q0 = np.empty(N_LEVELS)
-    log_q1 = np.empty(N_LEVELS)
+    segs = segs[:, :n_seg]
     points, point = _cell_points(zc)
-    n_points = points.shape[0]
-    t0 = np.empty(n_points)
-    t1 = np.empty(n_points)
-    tu = np.empty(n_points)
+    work = np.empty((9, max(n_cells, 1)))
     # the t density's normalising constant, less log(scale)
     t_const = -0.5 * math.log(2.0 * math.pi)
     if nu > 0.0:
         t_const = (
             math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(nu * math.pi)
         )
+    k = 5 + 2 * N_LEVELS
+    x = np.empty(k)
+    x[:5] = start
+    x[5 : 5 + N_LEVELS] = q0
+    x[5 + N_LEVELS :] = q1
+    if fixed_pi > 0.0:
+        x[0] = fixed_pi
+    x1 = np.empty(k)
+    x2 = np.empty(k)
+    x3 = np.empty(k)
+    xp = np.empty(k)
+    loglik = -np.inf
+    steps = 0
     for _ in range(EM_ITERATIONS):
-        pi, m0, s0, m1, s1 = start[0], start[1], start[2], start[3], start[4]
-        for j in range(N_LEVELS):
-            log_q0[j] = math.log(q0[j])
-            log_q1[j] = math.log(q1[j])
-        # the terms of _log_t that do not depend on the cell, hoisted out of the loop
-        c0 = math.log(1.0 - pi) + t_const - math.log(s0)
-        c1 = math.log(pi) - 0.5 * math.log(2.0 * math.pi) - math.log(s1)
-        ll = 0.0
-        # the densities' cell terms, once per point (the cells of a bin share it)
-        for k in range(n_points):
-            d = (points[k] - m0) / s0
-            if nu <= 0.0:
-                t0[k] = 0.5 * d * d
-                tu[k] = 1.0
-            else:
-                t0[k] = 0.5 * (nu + 1.0) * math.log1p(d * d / nu)
-                tu[k] = (nu + 1.0) / (nu + d * d)
-            e = (points[k] - m1) / s1
-            t1[k] = 0.5 * e * e
-        for c in range(n_cells):
-            k = point[c]
-            a = c0 - t0[k] + log_q0[lv[c]]
-            uu[c] = tu[k]
-            b = c1 - t1[k] + log_q1[lv[c]]
-            # log-sum-exp, and the drop posterior exp(b - lse) from the same exponential
-            top = max(a, b)
-            ex = math.exp(min(a, b) - top)
-            lse = top + math.log1p(ex)
-            ll += observed[c] * lse
-            if needs[c]:
-                dens[c] = math.exp(lse)
-            gam[c] = 1.0 / (1.0 + ex) if b >= a else ex / (1.0 + ex)
-        ll += _impute_censored(
-            seg_lo[:n_seg], seg_cut[:n_seg], seg_hi[:n_seg], observed, censored, dens, tail, w
-        )
-        sg = 0.0
-        sgz = 0.0
-        s0w = 0.0
-        s0wz = 0.0
-        s0n = 0.0
-        for j in range(N_LEVELS - 1):
-            q0[j] = 0.5
-            q1[j] = 0.5
-        n0 = 0.5 * (N_LEVELS - 1)
-        n1 = 0.5 * (N_LEVELS - 1)
-        for c in range(n_cells):
-            g = w[c] * gam[c]
-            h = w[c] * (1.0 - gam[c])
-            hu = h * uu[c]
-            g_w[c] = g
-            h_u[c] = hu
-            sg += g
-            sgz += g * zc[c]
-            s0w += hu
-            s0wz += hu * zc[c]
-            s0n += h
-            j = lv[c]
-            if j < N_LEVELS - 1:
-                q0[j] += h
-                q1[j] += g
-                n0 += h
-                n1 += g
-        pi = min(max(sg / total, 1e-4), 0.5) if fixed_pi <= 0.0 else fixed_pi
-        m1 = sgz / sg if sg > 0.0 else m1
-        m0 = s0wz / s0w if s0w > 0.0 else m0
-        v1 = 0.0
-        v0 = 0.0
-        for c in range(n_cells):
-            d1 = zc[c] - m1
-            d0 = zc[c] - m0
-            v1 += g_w[c] * d1 * d1
-            v0 += h_u[c] * d0 * d0
-        s0 = max(math.sqrt(v0 / s0n) if s0n > 0.0 else s0, floor)
-        # a rupture's residual is its depth plus the same noise: never narrower than the null
-        s1 = max(math.sqrt(v1 / sg) if sg > 0.0 else s1, s0)
-        # the drop component lies below the null: a rupture is a fall of the alliance
-        if m1 > m0 - s0:
-            m1 = m0 - s0
-        # and its depths (its spread beyond the null's noise) are falls: a component
-        # whose depths spread across zero is the null's own skew, not ruptures
-        spread = (m0 - m1) / DEPTH_Z
-        s1 = min(s1, math.sqrt(s0 * s0 + spread * spread))
-        for j in range(N_LEVELS - 1):
-            q0[j] /= n0
-            q1[j] /= n1
-        start[0], start[1], start[2], start[3], start[4] = pi, m0, s0, m1, s1
-        if abs(ll - loglik) < EM_TOLERANCE * max(abs(ll), 1.0):
-            loglik = ll
-            break
+        ll = _em_step(
+            zc, lv, observed, censored, nu, x, x1, w, fixed_pi, fixed_null, total, t_const,
+            points, point, needs, segs, work,
+        )  # fmt: skip
+        steps += 1
+        converged = abs(ll - loglik) < EM_TOLERANCE * max(abs(ll), 1.0)
         loglik = ll
+        if converged or steps >= EM_ITERATIONS:
+            break
+        # SQUAREM (Varadhan & Roland, 2008, scheme S3) from x through x1 to x2
+        ll1 = _em_step(
+            zc, lv, observed, censored, nu, x1, x2, w, fixed_pi, fixed_null, total, t_const,
+            points, point, needs, segs, work,
+        )  # fmt: skip
+        steps += 1
+        rr = 0.0
+        vv = 0.0
+        for i in range(k):
+            r = x1[i] - x[i]
+            v = x2[i] - 2.0 * x1[i] + x[i]
+            rr += r * r
+            vv += v * v
+        if vv <= 0.0 or not math.isfinite(ll1):
+            x[:] = x2
+            continue
+        alpha = min(-math.sqrt(rr / vv), -1.0)
+        for i in range(k):
+            r = x1[i] - x[i]
+            v = x2[i] - 2.0 * x1[i] + x[i]
+            xp[i] = x[i] - 2.0 * alpha * r + alpha * alpha * v
+        _constrain(xp, fixed_pi)
+        llp = _em_step(
+            zc, lv, observed, censored, nu, xp, x3, w, fixed_pi, fixed_null, total, t_const,
+            points, point, needs, segs, work,
+        )  # fmt: skip
+        steps += 1
+        if math.isfinite(llp) and llp >= ll1:
+            x[:] = x3
+        else:
+            x[:] = x2
+    start[:] = x1[:5]
+    q0[:] = x1[5 : 5 + N_LEVELS]
+    q1[:] = x1[5 + N_LEVELS :]
     return loglik
+
+
+@numba.njit(**JIT)
+def _em_step(
+    zc: np.ndarray,
+    lv: np.ndarray,
+    observed: np.ndarray,
+    censored: np.ndarray,
+    nu: float,
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    fixed_pi: float,
+    fixed_null: bool,
+    total: float,
+    t_const: float,
+    points: np.ndarray,
+    point: np.ndarray,
+    needs: np.ndarray,
+    segs: np.ndarray,
+    work: np.ndarray,
+) -> float:
+    """One EM iteration of :func:`_em` from the packed parameters ``x`` (weight, null
+    location and scale, drop location and scale, then the two item distributions of
+    N_LEVELS each) to ``y``; the log-likelihood at ``x``. ``w`` receives the expected
+    complete weights at ``x``; ``segs`` holds each level's first cell, first censored cell
+    and end (3 x levels); ``work`` is scratch (6 rows of cells, 3 of points)."""
+    n_cells = zc.shape[0]
+    n_points = points.shape[0]
+    floor = Z_STEP / 2.0
+    gam, uu, dens, tail, g_w, h_u = work[0], work[1], work[2], work[3], work[4], work[5]
+    t0, t1, tu = work[6, :n_points], work[7, :n_points], work[8, :n_points]
+    pi, m0, s0, m1, s1 = x[0], x[1], x[2], x[3], x[4]
+    q0 = x[5 : 5 + N_LEVELS]
+    q1 = x[5 + N_LEVELS : 5 + 2 * N_LEVELS]
+    log_q0 = np.empty(N_LEVELS)
+    log_q1 = np.empty(N_LEVELS)
+    for j in range(N_LEVELS):
+        log_q0[j] = math.log(q0[j])
+        log_q1[j] = math.log(q1[j])
+    # the terms of _log_t that do not depend on the cell, hoisted out of the loop
+    c0 = math.log(1.0 - pi) + t_const - math.log(s0)
+    c1 = math.log(pi) - 0.5 * math.log(2.0 * math.pi) - math.log(s1)
+    ll = 0.0
+    # the densities' cell terms, once per point (the cells of a bin share it)
+    for k in range(n_points):
+        d = (points[k] - m0) / s0
+        if nu <= 0.0:
+            t0[k] = 0.5 * d * d
+            tu[k] = 1.0
+        else:
+            t0[k] = 0.5 * (nu + 1.0) * math.log1p(d * d / nu)
+            tu[k] = (nu + 1.0) / (nu + d * d)
+        e = (points[k] - m1) / s1
+        t1[k] = 0.5 * e * e
+    for c in range(n_cells):
+        k = point[c]
+        a = c0 - t0[k] + log_q0[lv[c]]
+        uu[c] = tu[k]
+        b = c1 - t1[k] + log_q1[lv[c]]
+        # log-sum-exp, and the drop posterior exp(b - lse) from the same exponential
+        top = max(a, b)
+        ex = math.exp(min(a, b) - top)
+        lse = top + math.log1p(ex)
+        ll += observed[c] * lse
+        if needs[c]:
+            dens[c] = math.exp(lse)
+        gam[c] = 1.0 / (1.0 + ex) if b >= a else ex / (1.0 + ex)
+    ll += _impute_censored(segs[0], segs[1], segs[2], observed, censored, dens, tail, w)
+    nq0 = y[5 : 5 + N_LEVELS]
+    nq1 = y[5 + N_LEVELS : 5 + 2 * N_LEVELS]
+    sg = 0.0
+    sgz = 0.0
+    s0w = 0.0
+    s0wz = 0.0
+    s0n = 0.0
+    for j in range(N_LEVELS - 1):
+        nq0[j] = 0.5
+        nq1[j] = 0.5
+    nq0[N_LEVELS - 1] = 1.0
+    nq1[N_LEVELS - 1] = 1.0
+    n0 = 0.5 * (N_LEVELS - 1)
+    n1 = 0.5 * (N_LEVELS - 1)
+    for c in range(n_cells):
+        g = w[c] * gam[c]
+        h = w[c] * (1.0 - gam[c])
+        hu = h * uu[c]
+        g_w[c] = g
+        h_u[c] = hu
+        sg += g
+        sgz += g * zc[c]
+        s0w += hu
+        s0wz += hu * zc[c]
+        s0n += h
+        j = lv[c]
+        if j < N_LEVELS - 1:
+            nq0[j] += h
+            nq1[j] += g
+            n0 += h
+            n1 += g
+    pi = min(max(sg / total, 1e-4), MAX_WEIGHT) if fixed_pi <= 0.0 else fixed_pi
+    m1 = sgz / sg if sg > 0.0 else m1
+    m0 = s0wz / s0w if s0w > 0.0 else m0
+    v1 = 0.0
+    v0 = 0.0
+    for c in range(n_cells):
+        d1 = zc[c] - m1
+        d0 = zc[c] - m0
+        v1 += g_w[c] * d1 * d1
+        v0 += h_u[c] * d0 * d0
+    s0 = max(math.sqrt(v0 / s0n) if s0n > 0.0 else s0, floor)
+    s1 = math.sqrt(v1 / sg) if sg > 0.0 else s1
+    for j in range(N_LEVELS - 1):
+        nq0[j] /= n0
+        nq1[j] /= n1
+    y[0], y[1], y[2], y[3], y[4] = pi, m0, s0, m1, s1
+    if fixed_null:
+        # the null is given (location, scale and item distribution): only the weight
+        # and the drop component are fitted
+        y[1], y[2] = x[1], x[2]
+        for j in range(N_LEVELS):
+            nq0[j] = q0[j]
+    _constrain(y, fixed_pi)
+    return ll
+
+
+@numba.njit(**JIT)
+def _constrain(x: np.ndarray, fixed_pi: float) -> None:
+    """The bounds of the mixture's parameters (in place on packed parameters, see
+    :func:`_em_step`): the weight in [1e-4, 0.5] (or ``fixed_pi``), the null's scale at
+    least half a bin; the drop component never narrower than the null (a rupture's
+    residual is its depth plus the same noise), below the null by at least its scale (a
+    rupture is a fall of the alliance), and its depths (its spread beyond the null's noise)
+    falls: a component whose depths spread across zero is the null's own skew, not
+    ruptures; each item distribution positive and summing to 1."""
+    x[0] = min(max(x[0], 1e-4), MAX_WEIGHT) if fixed_pi <= 0.0 else fixed_pi
+    x[2] = max(x[2], Z_STEP / 2.0)
+    m0, s0 = x[1], x[2]
+    if x[3] > m0 - s0:
+        x[3] = m0 - s0
+    spread = (m0 - x[3]) / DEPTH_Z
+    x[4] = min(max(x[4], s0), math.sqrt(s0 * s0 + spread * spread))
+    for base in (5, 5 + N_LEVELS):
+        total = 0.0
+        for j in range(N_LEVELS - 1):
+            x[base + j] = max(x[base + j], 1e-12)
+            total += x[base + j]
+        for j in range(N_LEVELS - 1):
+            x[base + j] /= total
+        x[base + N_LEVELS - 1] = 1.0
 
 
 @numba.njit(**JIT)
@@ -499,6 +613,10 @@ def fit_mixtures(
     present = False
     here = np.zeros((N_BINS, n_levels))
     here_c = np.zeros((2, N_BINS, n_levels))
+    # the pooled fit's null alone, which a session number's own residuals are judged beside
+    null_p = best.copy()
+    null_q0 = best_q0.copy()
+    null_nu = 0.0
     for s in range(top):
         n = 0.0
         for b in range(N_BINS):
@@ -561,7 +679,7 @@ def fit_mixtures(
             # client's first rated session, few at the next): where the pooled test keeps
             # the null alone, the session number's own residuals are tested as well
             own, own_p, own_q0, own_q1, own_nu, own_thr = _own_fit(
-                hist, censored, s, min_residuals, here_c, centres, nus
+                hist, censored, s, min_residuals, here_c, centres, null_p, null_nu, null_q0
             )
         if own:
             _store(out, s, own_p[0], own_p, own_nu, own_thr, own_q0, own_q1)
@@ -672,7 +790,9 @@ def _present(
     and scale, and its item distribution when items were asked, must pay one
     log-likelihood unit each) and, where AIC keeps the null, by a parametric bootstrap of
     the likelihood-ratio statistic under the fitted null alone at level ``alpha`` (AIC is a
-    poor test of a mixture component: the likelihood ratio is not chi-squared)."""
+    poor test of a mixture component: the likelihood ratio is not chi-squared). With no
+    null shapes ``nus`` the null is held at ``null_p`` (:func:`_own_fit`), in the
+    bootstrap's fits as well."""
     asked = 0.0
     for c in range(zc.shape[0]):
         if lv[c] < N_LEVELS - 1:
@@ -694,12 +814,20 @@ def _own_fit(
     min_residuals: float,
     here: np.ndarray,
     centres: np.ndarray,
-    nus: np.ndarray,
+    null_p: np.ndarray,
+    null_nu: float,
+    null_q0: np.ndarray,
 ) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, float, float]:
-    """The mixture fitted on session number ``s``'s own residuals (pooled back over the
-    session numbers before it until ``min_residuals``), from the fixed starts, and whether
-    its drop component is there (:func:`_present`, the bootstrap at :data:`OWN_ALPHA`);
-    with its parameters, item distributions, null shape and expected-F1 threshold."""
+    """The drop component fitted on session number ``s``'s own residuals (pooled back over
+    the session numbers before it until ``min_residuals``) beside the clinic's null, the
+    null alone fitted on the pooled residuals (``null_p``, ``null_nu``, ``null_q0``): the
+    residuals are scaled per session number, so chance movement is the same at every
+    session number, and only the share and depth of ruptures differ. Whether the drop
+    component is there (:func:`_present` with the null held, the bootstrap at
+    :data:`OWN_ALPHA`); its parameters, item distributions, null shape and expected-F1
+    threshold. With the null free, a session number's own residuals (a few thousand) were
+    split in two on a clinic without ruptures (a null at +0.34 SDs beside a drop
+    component at -0.89 holding 28% of the residuals)."""
     here[:, :, :] = 0.0
     got = 0.0
     for k in range(s, -1, -1):
@@ -710,23 +838,81 @@ def _own_fit(
                 got += hist[k, b, j] + censored[k, b, j]
         if got >= min_residuals:
             break
-    start = np.array([0.05, 0.0, 1.0, STARTS[0], 1.0])
     uniform = np.ones(N_LEVELS)
     for j in range(N_LEVELS - 1):
         uniform[j] = 1.0 / (N_LEVELS - 1)
     if got < min_residuals:
-        return False, start, uniform, uniform, 0.0, 1.0
+        return False, null_p.copy(), null_q0.copy(), uniform, null_nu, 1.0
     zc, lv, wo, wc = _cells(here[0], here[1], centres)
     w = np.empty(zc.shape[0])
-    ll1, p, q0, q1, nu = _fit_shapes(
-        zc, lv, wo, wc, nus, w, start, uniform, uniform, 0.0, True, False
-    )
-    ll0, null_p, null_q0, null_nu = _null_alone(zc, lv, wo, wc, nus, w, p, nu, q0, q1)
+    ll1, p, q1 = _fit_drop(zc, lv, wo, wc, null_p, null_nu, null_q0, w)
+    ll0 = _null_loglik(zc, lv, wo, wc, null_p, null_nu, null_q0, w)
     if not _present(
-        zc, lv, wo, wc, got, ll1, ll0, null_p, null_nu, null_q0, nus, OWN_SEED + s, OWN_ALPHA
+        zc, lv, wo, wc, got, ll1, ll0, null_p, null_nu, null_q0, NU_NONE, OWN_SEED + s, OWN_ALPHA
     ):
-        return False, p, q0, q1, nu, 1.0
-    return True, p, q0, q1, nu, _best_threshold(zc, lv, wo, p, nu, q0, q1)
+        return False, p, null_q0.copy(), q1, null_nu, 1.0
+    return (
+        True,
+        p,
+        null_q0.copy(),
+        q1,
+        null_nu,
+        _best_threshold(zc, lv, wo, p, null_nu, null_q0, q1),
+    )
+
+
+@numba.njit(**JIT)
+def _fit_drop(
+    zc: np.ndarray,
+    lv: np.ndarray,
+    wo: np.ndarray,
+    wc: np.ndarray,
+    null_p: np.ndarray,
+    null_nu: float,
+    null_q0: np.ndarray,
+    w: np.ndarray,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """The drop component (weight, location, scale, item distribution) fitted beside the
+    null held at ``null_p``/``null_nu``/``null_q0``, from the fixed starts (drop locations
+    :data:`STARTS` null scales below the null); the best log-likelihood, its parameters
+    and drop item distribution."""
+    best_ll = -np.inf
+    best = null_p.copy()
+    best_q1 = null_q0.copy()
+    for which in range(len(STARTS)):
+        start = null_p.copy()
+        start[0] = 0.05
+        start[3] = null_p[1] + STARTS[which] * null_p[2]
+        start[4] = null_p[2]
+        q0 = null_q0.copy()
+        q1 = np.ones(N_LEVELS)
+        for j in range(N_LEVELS - 1):
+            q1[j] = 1.0 / (N_LEVELS - 1)
+        ll = _em(zc, lv, wo, wc, null_nu, start, q0, q1, w, 0.0, True)
+        if ll > best_ll:
+            best_ll = ll
+            best[:] = start
+            best_q1[:] = q1
+    return best_ll, best, best_q1
+
+
+@numba.njit(**JIT)
+def _null_loglik(
+    zc: np.ndarray,
+    lv: np.ndarray,
+    wo: np.ndarray,
+    wc: np.ndarray,
+    null_p: np.ndarray,
+    null_nu: float,
+    null_q0: np.ndarray,
+    w: np.ndarray,
+) -> float:
+    """The log-likelihood of the cells under the null alone held at ``null_p``/``null_nu``/
+    ``null_q0``."""
+    p = null_p.copy()
+    q0 = null_q0.copy()
+    q1 = null_q0.copy()
+    return _em(zc, lv, wo, wc, null_nu, p, q0, q1, w, NULL_ONLY, True)
 
 
 @numba.njit(**JIT)
@@ -825,6 +1011,7 @@ def _fit_shapes(
     distributions and shape (``last`` and its shape where no fit describes them)."""
     n_levels = N_LEVELS
     best_upper = -np.inf
+    best_split = True
     order = np.argsort(zc)
     nu_w = np.empty(zc.shape[0])
     cand_ll = -np.inf
@@ -868,7 +1055,12 @@ def _fit_shapes(
                 nu_q0 = q0.copy()
                 nu_q1 = q1.copy()
         upper = upper_loglik(zc, order, nu_w, nu_p[1], nu_p[2], nu)
-        if upper > best_upper:
+        # a drop component at the weight's bound, as many sessions as the null, is the
+        # null split in two (its upper half then passes for a null's): such a fit is
+        # taken only where every shape's is one
+        split = nu_p[0] >= MAX_WEIGHT
+        if (best_split and not split) or (split == best_split and upper > best_upper):
+            best_split = split
             best_upper = upper
             cand_ll = nu_ll
             cand = nu_p
@@ -1002,7 +1194,14 @@ def _bootstrap_p(
             if per_level[j] > 0:
                 counts[:, j] = _multinomial(per_level[j], probs)
         zc, lv, wo, wc = _cells(counts, uncensored, centres)
-        if _statistic(zc, lv, wo, wc, nus) >= stat:
+        if nus.shape[0] == 0:
+            # the null held (a session number's own residuals beside the clinic's null)
+            w = np.empty(zc.shape[0])
+            ll1 = _fit_drop(zc, lv, wo, wc, null_p, null_nu, null_q0, w)[0]
+            sample = 2.0 * (ll1 - _null_loglik(zc, lv, wo, wc, null_p, null_nu, null_q0, w))
+        else:
+            sample = _statistic(zc, lv, wo, wc, nus)
+        if sample >= stat:
             exceed += 1
             if exceed >= BOOT_EXCEED:
                 return exceed / (k + 1.0)

@@ -428,7 +428,10 @@ def test_a_shallow_drop_component_that_aic_rejects_passes_the_bootstrap_test() -
     # 4,000 residuals, 5% of them 1.5 null SDs lower: the drop component's likelihood ratio
     # falls short of AIC's penalty (2 x 3 parameters), but is in the upper 5% of its
     # distribution under the fitted null alone (a parametric bootstrap), so the drop
-    # component is kept and has a threshold
+    # component is kept and has a threshold. Where along the flat ridge of weight against
+    # depth it lies the data do not say (the normal mixture's log-likelihood changes by
+    # 1.2 units between weights 0.05 and 0.3 on this draw), and EM run to convergence
+    # ends at 0.24: only that it is there, below the null, is asserted
     from bordin.feedback._adaptive import NU_GRID
 
     rng = np.random.default_rng(1)
@@ -441,8 +444,8 @@ def test_a_shallow_drop_component_that_aic_rejects_passes_the_bootstrap_test() -
     histogram(z, np.zeros(1), np.zeros(n, dtype=np.int64), levels, hist)
     out = np.full((8 + 2 * (N_LEVELS - 1), 1), np.nan)
     fit_mixtures(hist, censored, NU_GRID, 200.0, out)
-    weight, location, threshold = out[1, 0], out[5, 0], out[7, 0]
-    assert 0.02 < weight < 0.15 and location < -1.0 and threshold < 0.5
+    weight, null, location, threshold = out[1, 0], out[2, 0], out[5, 0], out[7, 0]
+    assert 0.02 < weight <= 0.5 and location < null - 0.5 and threshold < 0.5
 
 
 def _two_session_numbers(shares: tuple[float, float], sizes: tuple[int, int]) -> np.ndarray:
