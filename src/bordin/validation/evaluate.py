@@ -104,29 +104,35 @@ class Floor:
 #: The floors the family shows today at the size docs/feedback-validation.md is run at
 #: (2000 clients, seeds 101 and 202), a little below the figures so that a change that
 #: loses ground fails; ``benchmarks/feedback_validation.py --check-floors`` and the tests
-#: check them. Raise them when the detectors improve. The adaptive detector is within 0.03
-#: of the oracle in all 14 settings, but on the blocks setting only just (gap 0.030), so its
-#: floor asks for 13: a last-bit change of the fit must not fail it.
+#: check them. Raise them when the detectors improve. Since EM is run to convergence the
+#: adaptive detector is within 0.03 of the oracle in all 14 settings with a worst gap of
+#: 0.021 (12-item ceiling), so its floor is the issue's target.
 FLOORS: Final = (
     Floor("bordin", min_beats_sd=10, min_close=3, max_worst_gap=0.37),
-    Floor("adaptive", min_beats_sd=14, min_close=13, max_worst_gap=0.04),
+    Floor("adaptive", min_beats_sd=14, min_close=14, max_worst_gap=0.03),
 )
 #: Seeds that no change of the detectors was developed on (every change was measured on
-#: 101 and 202), and the floors the default detector shows on them at the same size (when
-#: they were first run: beats both SD criteria in 13 settings, within 0.03 of the oracle in
-#: 12, worst gap 0.038), a little below the figures. They guard against a change that wins
-#: on the development seeds by losing on new draws; a change must not be tuned by looking
-#: at them (once it has been, draw new held-out seeds: 303 and 404 were the held-out seeds
-#: until the bound on the drop component's depths, and 505 and 606 until the test of a
-#: session number's own residuals, each measured on them before it was kept).
-HELD_OUT_SEEDS: Final = (707, 808)
+#: 101 and 202), and the floors the default detector shows on them at the same size, a
+#: little below the figures when they were first run (in docs/feedback-validation.md).
+#: On 1111 and 1212, first run with the change that ran EM to convergence: beats both SD
+#: criteria in 14 settings (random walk, frequent shallow only by 0.0008), within 0.03 in
+#: 14, worst gap 0.027. They guard against a change that wins on the development seeds by
+#: losing on new draws; a change must not be tuned by looking at them (once it has been,
+#: draw new held-out seeds: 303 and 404 were the held-out seeds until the bound on the drop
+#: component's depths, 505 and 606 until the test of a session number's own residuals,
+#: each measured on them before it was kept, and 707 and 808, then 909 and 1010, until EM
+#: was run to convergence: each pair was run once on a version of that change, and their
+#: figures for the change as kept are in docs/feedback.md).
+HELD_OUT_SEEDS: Final = (1111, 1212)
 HELD_OUT_FLOORS: Final = (
-    Floor(FeedbackConfig().rupture_detector, min_beats_sd=13, min_close=11, max_worst_gap=0.05),
+    Floor(FeedbackConfig().rupture_detector, min_beats_sd=13, min_close=12, max_worst_gap=0.04),
 )
 #: The target of the issue that asked for the family: the default detector (the one that
 #: leads, ``FeedbackConfig().rupture_detector``) beats both SD criteria and is within 0.03
 #: of the oracle on every setting (14 settings). Met on the development seeds (101, 202)
-#: since the bound on the drop component's depths; not on the held-out seeds.
+#: since the bound on the drop component's depths, and on the held-out seeds since EM is
+#: run to convergence; not on every draw (seeds 707 and 808: within 0.03 in 11 settings,
+#: and the 1-SD rule ahead on the random walk with frequent shallow ruptures).
 TARGET: Final = Floor(
     FeedbackConfig().rupture_detector, min_beats_sd=14, min_close=14, max_worst_gap=0.03
 )
