@@ -13,6 +13,7 @@ from bordin.validation.evaluate import (
     HELD_OUT_SEEDS,
     TABLE_COLUMNS,
     TARGET,
+    Draws,
     FamilyResult,
     Floor,
     evaluate_clinic,
@@ -40,6 +41,7 @@ from bordin.validation.oracle import (
 )
 
 __all__ = [
+    "Draws",
     "FAMILY",
     "FLOORS",
     "FamilyResult",

@@ -29,6 +29,7 @@ from bordin.validation.generators import FAMILY, FamilySetting, GeneratedClinic
 from bordin.validation.oracle import oracle_events, tune_blend_rule, tune_previous_rule
 
 __all__ = [
+    "Draws",
     "FLOORS",
     "FamilyResult",
     "Floor",
@@ -81,7 +82,11 @@ class Floor:
 
     def failures(self, result: FamilyResult) -> list[str]:
         """What the result falls short of (empty when the floor holds)."""
-        got = result.standing(self.detector, close=self.close)
+        return self.shortfalls(result.standing(self.detector, close=self.close))
+
+    def shortfalls(self, got: dict[str, Any]) -> list[str]:
+        """What a standing (:meth:`FamilyResult.standing` of this floor's detector and
+        closeness) falls short of."""
         out = []
         if got["beats_sd"] < self.min_beats_sd:
             out.append(
@@ -246,16 +251,7 @@ class FamilyResult:
         oracle (``close``), its worst gap to the oracle (``worst_gap``) and that setting
         (``worst_setting``)."""
         detector = self.default_detector if detector is None else detector
-        by = self.by_setting
-        f1 = by[f"{detector}_f1"]
-        gap = by["oracle_f1"] - f1
-        worst = int(np.argmax(gap.to_numpy()))
-        return {
-            "beats_sd": int((f1 > by[["sd_k1_f1", "sd_k2_f1"]].max(axis=1)).sum()),
-            "close": int((gap <= close).sum()),
-            "worst_gap": float(gap.iloc[worst]),
-            "worst_setting": str(by["setting"].iloc[worst]),
-        }
+        return _standing(self.by_setting, detector, close)
 
     def summary(self) -> str:
         """Per setting, the default detector's F1 beside the fixed-constant and adaptive
@@ -278,6 +274,133 @@ class FamilyResult:
             f"of {len(self.by_setting)} settings"
         )
         return "\n".join(lines)
+
+
+def _standing(by: pd.DataFrame, detector: str, close: float) -> dict[str, Any]:
+    """:meth:`FamilyResult.standing` of ``detector`` on a frame with one row per setting
+    and its ``setting``, ``<detector>_f1``, ``sd_k1_f1``, ``sd_k2_f1`` and ``oracle_f1``."""
+    f1 = by[f"{detector}_f1"]
+    gap = by["oracle_f1"] - f1
+    worst = int(np.argmax(gap.to_numpy()))
+    return {
+        "beats_sd": int((f1 > by[["sd_k1_f1", "sd_k2_f1"]].max(axis=1)).sum()),
+        "close": int((gap <= close).sum()),
+        "worst_gap": float(gap.iloc[worst]),
+        "worst_setting": str(by["setting"].iloc[worst]),
+    }
+
+
+@dataclass(frozen=True)
+class Draws:
+    """The family on many seeds: how far one draw's figures are from another's.
+
+    A figure of :func:`evaluate_family` is a mean over two seeds; one setting's F1 moves by
+    a few hundredths between seeds, and so does the oracle's, so whether the default
+    detector is within 0.03 of the oracle on all 14 settings of one pair of seeds is partly
+    the draw. This is the same evaluation on every seed of ``per_seed``: per setting the
+    mean over seeds and its standard error, the worst seed, and the standing of each pair
+    of seeds (:meth:`FamilyResult.standing` as one documented run of two seeds shows it).
+
+    Attributes
+    ----------
+    per_seed
+        One row per setting, seed and detector: ``setting``, ``seed``, ``detector``,
+        ``f1``, ``oracle_f1`` and ``gap_to_oracle`` (:attr:`FamilyResult.per_seed`).
+    n_clients
+        Clients per generated clinic.
+    default_detector
+        The detector that leads the feedback.
+    """
+
+    per_seed: pd.DataFrame
+    n_clients: int
+    default_detector: str = "adaptive"
+
+    @classmethod
+    def of(cls, results: Sequence[FamilyResult]) -> Draws:
+        """The draws of several :func:`evaluate_family` results (one or more seeds each,
+        the same settings, clients and default detector; no seed twice)."""
+        if not results:
+            raise ValueError("no results to summarise")
+        first = results[0]
+        for r in results:
+            if r.n_clients != first.n_clients or r.default_detector != first.default_detector:
+                raise ValueError("the results differ in clients or default detector")
+            if r.per_seed is None:
+                raise ValueError("a result has no per-seed figures")
+        per_seed = pd.concat([r.per_seed for r in results], ignore_index=True)
+        seeds = [seed for r in results for seed in r.seeds]
+        if len(set(seeds)) != len(seeds):
+            raise ValueError("a seed is in more than one result")
+        return cls(per_seed, first.n_clients, first.default_detector)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return tuple(int(s) for s in pd.unique(self.per_seed["seed"]))
+
+    def _wide(self, seeds: Sequence[int]) -> pd.DataFrame:
+        """One row per setting: the mean F1 of each detector and of the oracle on
+        ``seeds`` (the columns :func:`_standing` reads)."""
+        rows = self.per_seed[self.per_seed["seed"].isin(list(seeds))]
+        settings = list(pd.unique(self.per_seed["setting"]))
+        f1 = rows.pivot_table(index="setting", columns="detector", values="f1", aggfunc="mean")
+        oracle = rows.groupby("setting")["oracle_f1"].mean()
+        by = pd.DataFrame({"setting": settings})
+        for d in f1.columns:
+            by[f"{d}_f1"] = f1.loc[settings, d].to_numpy()
+        by["oracle_f1"] = oracle.loc[settings].to_numpy()
+        return by
+
+    def by_setting(self, *, close: float = 0.03) -> pd.DataFrame:
+        """Per setting, over all seeds: the default detector's mean F1, the SD criteria's
+        and the oracle's, the mean gap to the oracle and its standard error, the worst
+        seed's gap and that seed, the seeds where the default beats both SD criteria and
+        where it is within ``close`` of the oracle (of all ``seeds``)."""
+        rows = self.per_seed
+        f1 = rows.pivot_table(index=["setting", "seed"], columns="detector", values="f1")
+        means = self._wide(self.seeds).set_index("setting")
+        out = []
+        for setting in means.index:
+            here = f1.loc[setting]
+            mine = here[self.default_detector]
+            gap = rows[
+                (rows["setting"] == setting) & (rows["detector"] == self.default_detector)
+            ].set_index("seed")["gap_to_oracle"]
+            worst = gap.idxmax()
+            n = len(gap)
+            out.append(
+                {
+                    "setting": setting,
+                    "default_f1": float(mine.mean()),
+                    "sd_k1_f1": float(means.loc[setting, "sd_k1_f1"]),
+                    "sd_k2_f1": float(means.loc[setting, "sd_k2_f1"]),
+                    "oracle_f1": float(means.loc[setting, "oracle_f1"]),
+                    "gap_to_oracle": float(gap.mean()),
+                    "gap_se": float(gap.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"),
+                    "worst_gap": float(gap.loc[worst]),
+                    "worst_seed": int(worst),
+                    "seeds_beating_sd": int((mine > here[list(_COMPARED)].max(axis=1)).sum()),
+                    "seeds_close": int((gap <= close).sum()),
+                    "n_seeds": n,
+                }
+            )
+        return pd.DataFrame(out)
+
+    def pairs(self, *, close: float = 0.03) -> pd.DataFrame:
+        """The standing of the default detector on each pair of seeds in order (the first
+        and second seed, the third and fourth, ...), as a run of :func:`evaluate_family`
+        on those two seeds shows it: ``seeds``, ``beats_sd``, ``close``, ``worst_gap`` and
+        ``worst_setting``, and ``target``: whether the issue's target (:data:`TARGET`)
+        holds there."""
+        seeds = self.seeds
+        out = []
+        for i in range(0, len(seeds) - 1, 2):
+            pair = seeds[i : i + 2]
+            wide = self._wide(pair)
+            got = _standing(wide, self.default_detector, close)
+            target = not TARGET.shortfalls(_standing(wide, TARGET.detector, TARGET.close))
+            out.append({"seeds": f"{pair[0]}, {pair[1]}", **got, "target": target})
+        return pd.DataFrame(out)
 
 
 def _held_out_f1(clinics: Sequence[GeneratedClinic], bests: Sequence[pd.Series]) -> float:

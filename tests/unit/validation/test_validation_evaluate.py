@@ -11,6 +11,7 @@ import pytest
 from bordin.feedback import ClinicNorms, FeedbackConfig
 from bordin.validation import (
     FAMILY,
+    Draws,
     TABLE_COLUMNS,
     FamilyResult,
     evaluate_clinic,
@@ -108,3 +109,52 @@ def test_per_seed_rows_average_to_the_table(result: FamilyResult) -> None:
     means = per_seed.groupby(["setting", "detector"], sort=False)["f1"].mean()
     table = result.table.set_index(["setting", "detector"])["f1"]
     assert np.allclose(means.loc[table.index].to_numpy(), table.to_numpy())
+
+
+@pytest.fixture(scope="module")
+def draws(result: FamilyResult) -> Draws:
+    return Draws.of([result])
+
+
+def test_a_pair_of_draws_stands_as_the_run_of_those_two_seeds(
+    result: FamilyResult, draws: Draws
+) -> None:
+    # the standing is recomputed from the per-seed figures, not from the run's table
+    assert draws.seeds == (5, 6) and draws.n_clients == 150
+    pairs = draws.pairs()
+    assert list(pairs["seeds"]) == ["5, 6"]
+    row = pairs.iloc[0]
+    assert {k: row[k] for k in result.standing()} == result.standing()
+    # three settings cannot meet a target asked of fourteen
+    assert not row["target"]
+
+
+def test_draws_by_setting_are_the_per_seed_figures_summarised(draws: Draws) -> None:
+    by = draws.by_setting().set_index("setting")
+    assert list(by.index) == [s.name for s in FAMILY[:3]]
+    rows = draws.per_seed
+    for setting in by.index:
+        mine = rows[(rows["setting"] == setting) & (rows["detector"] == "adaptive")]
+        gaps = mine.set_index("seed")["gap_to_oracle"]
+        got = by.loc[setting]
+        assert got["n_seeds"] == 2
+        assert got["gap_to_oracle"] == pytest.approx(gaps.mean())
+        assert got["gap_se"] == pytest.approx(gaps.std(ddof=1) / np.sqrt(2))
+        assert got["worst_gap"] == pytest.approx(gaps.max())
+        assert got["worst_seed"] == gaps.idxmax()
+        assert got["default_f1"] == pytest.approx(mine["f1"].mean())
+        sd = rows[(rows["setting"] == setting) & rows["detector"].isin(["sd_k1", "sd_k2"])]
+        best_sd = sd.groupby("seed")["f1"].max()
+        own = mine.set_index("seed")["f1"]
+        assert got["seeds_beating_sd"] == int((own > best_sd.loc[own.index]).sum())
+        assert got["seeds_close"] == int((gaps <= 0.03).sum())
+
+
+def test_draws_refuse_a_seed_twice_and_mixed_sizes(result: FamilyResult) -> None:
+    with pytest.raises(ValueError, match="more than one"):
+        Draws.of([result, result])
+    other = evaluate_family(120, seeds=(9,), settings=FAMILY[:1])
+    with pytest.raises(ValueError, match="differ"):
+        Draws.of([result, other])
+    with pytest.raises(ValueError, match="no results"):
+        Draws.of([])
