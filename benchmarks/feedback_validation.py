@@ -31,6 +31,7 @@ from bordin.validation import (
     HELD_OUT_SEEDS,
     TARGET,
     FamilyResult,
+    evaluate_calm,
     evaluate_family,
 )
 
@@ -88,6 +89,7 @@ def to_markdown(
     family: FamilyResult,
     family_took: float,
     held: FamilyResult | None = None,
+    calm: pd.DataFrame | None = None,
 ) -> str:
     numeric = [
         "n_true",
@@ -153,7 +155,49 @@ def to_markdown(
         "do, so these figures are an upper bound on what the rules achieve in a clinic.",
         "",
     ]
-    return "\n".join(lines + family_markdown(family, family_took, held))
+    lines += family_markdown(family, family_took, held)
+    if calm is not None:
+        lines += calm_markdown(calm)
+    return "\n".join(lines)
+
+
+def calm_markdown(calm: pd.DataFrame) -> list[str]:
+    """Every setting drawn without ruptures: what each detector flags there."""
+    by = calm.groupby(["setting", "detector"], sort=False)[["session_rate", "client_rate"]].mean()
+    seeds = sorted(calm["seed"].unique())
+    n_clients = int(calm["clients"].iloc[0])
+    lines = [
+        "### Clinics without ruptures",
+        "",
+        f"Every setting drawn again with no ruptures at all (prevalence 0, seeds "
+        f"{', '.join(map(str, seeds))}, {n_clients} clients), the clinic norms fitted on "
+        "each, so that every flag is a false alarm "
+        "(`bordin.validation.evaluate_calm`): the share of rated sessions flagged and of "
+        "clients with at least one flag, means over seeds.",
+        "",
+        "| setting | default: sessions | default: clients | drop >= 1 SD: sessions | "
+        "clients | drop >= 2 SD: sessions | clients |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    names = list(dict.fromkeys(calm["setting"]))
+    for name in names:
+        cells = []
+        for d in (DEFAULT, "sd_k1", "sd_k2"):
+            r = by.loc[(name, d)]
+            cells += [f"{r['session_rate']:.2%}", f"{r['client_rate']:.1%}"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    mine = by.xs(DEFAULT, level="detector")["session_rate"]
+    strict = by.xs("sd_k2", level="detector")["session_rate"]
+    worst = mine.idxmax()
+    lines += [
+        "",
+        f"The default flags at most 0.1% of sessions in {int((mine <= 0.001).sum())} of "
+        f"{len(names)} settings and fewer than the 2-SD rule in {int((mine < strict).sum())}; "
+        f"most where the null is not what the mixture assumes: {worst} ({mine[worst]:.2%} of "
+        f"sessions, {by.loc[(worst, DEFAULT), 'client_rate']:.0%} of clients).",
+        "",
+    ]
+    return lines
 
 
 FAMILY_INTRO = """\
@@ -451,7 +495,10 @@ def main() -> None:
     held = None
     if args.held_out_seeds:
         held = evaluate_family(args.family_clients, seeds=tuple(args.held_out_seeds))
-    text = to_markdown(results, args.clients, tuple(args.seeds), took, family, family_took, held)
+    calm = evaluate_calm(args.family_clients, seeds=tuple(args.seeds))
+    text = to_markdown(
+        results, args.clients, tuple(args.seeds), took, family, family_took, held, calm
+    )
     args.out.write_text(text, encoding="utf-8")
     print(text)
     for shortfall in TARGET.failures(family):

@@ -16,6 +16,7 @@ from bordin.validation.evaluate import (
     Draws,
     FamilyResult,
     Floor,
+    evaluate_calm,
     evaluate_clinic,
     evaluate_family,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "ar1_trait",
     "blend_drops",
     "ceiling_items",
+    "evaluate_calm",
     "evaluate_clinic",
     "evaluate_family",
     "heavy_tailed",

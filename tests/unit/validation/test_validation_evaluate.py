@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -11,9 +12,10 @@ import pytest
 from bordin.feedback import ClinicNorms, FeedbackConfig
 from bordin.validation import (
     FAMILY,
-    Draws,
     TABLE_COLUMNS,
+    Draws,
     FamilyResult,
+    evaluate_calm,
     evaluate_clinic,
     evaluate_family,
 )
@@ -158,3 +160,20 @@ def test_draws_refuse_a_seed_twice_and_mixed_sizes(result: FamilyResult) -> None
         Draws.of([result, other])
     with pytest.raises(ValueError, match="no results"):
         Draws.of([])
+
+
+def test_calm_clinics_count_every_flag_as_a_false_alarm() -> None:
+    calm = evaluate_calm(150, seeds=(5,), settings=FAMILY[:1])
+    assert list(calm["detector"]) == ["adaptive", "sd_k1", "sd_k2"]
+    row = calm.set_index("detector")
+    # the same rupture-free clinic under each detector
+    assert row["sessions"].nunique() == 1 and row["clients"].nunique() == 1
+    np.testing.assert_allclose(row["session_rate"], row["flagged_sessions"] / row["sessions"])
+    np.testing.assert_allclose(row["client_rate"], row["flagged_clients"] / row["clients"])
+    assert (row["flagged_clients"] <= row["flagged_sessions"]).all()
+    # a drop of one SD happens by chance; one of two SDs is rarer
+    assert row.loc["sd_k1", "flagged_sessions"] > row.loc["sd_k2", "flagged_sessions"] > 0
+    # the generator drew no ruptures: the clinic is the setting's without them
+    clinic = dataclasses.replace(FAMILY[0], prevalence=0.0).generate(150, seed=5)
+    assert clinic.truth.empty
+    assert row.loc["adaptive", "sessions"] == len(clinic.scores)
