@@ -152,6 +152,13 @@ def test_satterthwaite_at_bordin_optimum(case: dict[str, Any]) -> None:
 # At a boundary (singular fit) the Hessian's small eigenvalues are numerical noise in both
 # implementations, so the covariance of the variance parameters is compared on interior fits.
 INTERIOR = [case for case in CASES if not case["singular"]]
+# Both sides are numerical Hessians of the deviance, inverted: they agree to 1e-5 of the
+# largest entry, except on panel_a, whose Hessian's differences carry the rounding of the
+# deviance's linear algebra: measured under OpenBLAS's core types (OPENBLAS_CORETYPE
+# Haswell/Zen, Sandybridge, Prescott) its largest difference is 1.2e-5, 2.9e-5 and 3.2e-5
+# of the largest entry (a_reml; a_ml 0.7e-5 to 1.5e-5), where every other case stays below
+# 2.1e-7 under all of them. Those two cases are held to 5e-5, the rest to 1e-5.
+VARPAR_ATOL = {"a_reml": 5e-5, "a_ml": 5e-5}
 
 
 @pytest.mark.parametrize("case", INTERIOR, ids=[case["name"] for case in INTERIOR])
@@ -160,8 +167,8 @@ def test_vcov_varpar_where_well_determined(case: dict[str, Any]) -> None:
     design, _, at_ref, _ = _fitted(case["name"])
     res = infer_fixed_effects(design, at_ref)
     ref = np.asarray(case["vcov_varpar"], dtype=float).reshape(res.vcov_varpar.shape)
-    # Both are numerical Hessians of the same function inverted; 1e-5 of the largest entry.
-    np.testing.assert_allclose(res.vcov_varpar, ref, rtol=0, atol=1e-5 * np.max(np.abs(ref)))
+    atol = VARPAR_ATOL.get(case["name"], 1e-5) * np.max(np.abs(ref))
+    np.testing.assert_allclose(res.vcov_varpar, ref, rtol=0, atol=atol)
 
 
 def _check_ranef(case: dict[str, Any], fit: MixedModelFit, rtol: float) -> None:
