@@ -138,9 +138,9 @@ HELD_OUT_FLOORS: Final = (
 #: leads, ``FeedbackConfig().rupture_detector``) beats both SD criteria and is within 0.03
 #: of the oracle on every setting (14 settings). Met on the development seeds (101, 202)
 #: since the bound on the drop component's depths, and on the held-out seeds since EM is
-#: run to convergence; not on every draw: on 4 of the 7 pairs of seeds the family has been
+#: run to convergence; not on every draw: on 5 of the 13 pairs of seeds the family has been
 #: run on (:class:`Draws`, docs/feedback-validation-draws.md), the 1-SD rule ahead on the
-#: random walk with frequent shallow ruptures on 6 of 14 seeds.
+#: random walk with frequent shallow ruptures on 9 of 26 seeds.
 TARGET: Final = Floor(
     FeedbackConfig().rupture_detector, min_beats_sd=14, min_close=14, max_worst_gap=0.03
 )
