@@ -9,7 +9,7 @@ docs/feedback-validation-draws.md: per setting the mean over seeds with its stan
 and the worst seed, and the standing of each pair of seeds as a documented run would show
 it (:class:`bordin.validation.Draws`).
 
-Run: ``python benchmarks/feedback_draws.py`` (about 8 minutes on two cores at 2000 clients
+Run: ``python benchmarks/feedback_draws.py`` (about 5 minutes on two cores at 2000 clients
 per clinic; ``--jobs`` seeds run at once, each in its own process).
 """
 
