@@ -9,7 +9,7 @@ docs/feedback-validation-draws.md: per setting the mean over seeds with its stan
 and the worst seed, and the standing of each pair of seeds as a documented run would show
 it (:class:`bordin.validation.Draws`).
 
-Run: ``python benchmarks/feedback_draws.py`` (about 5 minutes on two cores at 2000 clients
+Run: ``python benchmarks/feedback_draws.py`` (about 6 minutes on two cores at 2000 clients
 per clinic; ``--jobs`` seeds run at once, each in its own process).
 """
 
@@ -27,12 +27,15 @@ from bordin.validation import HELD_OUT_SEEDS, TARGET, Draws, FamilyResult, evalu
 
 #: Every seed the family has been run on, in pairs: 101 and 202 are the development seeds of
 #: every change; each later pair was held out until a change was measured on it (see
-#: ``bordin.validation.evaluate.HELD_OUT_SEEDS``); 1313 and 1414 were drawn after the last
-#: change and first run on it unchanged, as were 1515-2626 (drawn after every change,
-#: none developed on them).
+#: ``bordin.validation.evaluate.HELD_OUT_SEEDS``: 1111 and 1212 until the last change);
+#: 1313-2626 were drawn after the earlier changes and first run on them unchanged; the
+#: level shared among the alliance scales (the last change) was found on 1616 and 1818,
+#: measured on 101-2626 and judged once on 2727-3232, drawn for it (docs/feedback.md);
+#: 3333 and 3434, the held-out seeds of the floors since, were first run on it as kept.
 SEEDS = (
     *(101, 202, 303, 404, 505, 606, 707, 808, 909, 1010, 1111, 1212, 1313, 1414),
     *(1515, 1616, 1717, 1818, 1919, 2020, 2121, 2222, 2323, 2424, 2525, 2626),
+    *(2727, 2828, 2929, 3030, 3131, 3232, 3333, 3434),
 )
 
 
@@ -63,11 +66,13 @@ def to_markdown(draws: Draws, took: float, jobs: int) -> str:
         "pair of seeds is partly the draw. Here the same evaluation runs on "
         + (
             "every seed the family has been run on. Seeds 101 and 202 are the development "
-            "seeds of every change; each later pair was held out until a change was measured "
-            f"on it; {' and '.join(map(str, sorted(held)))} are the held-out seeds of the "
-            "floors (`bordin.validation.HELD_OUT_SEEDS`); 1313 and 1414 were drawn after the "
-            "last change and run on it unchanged, and so were 1515-2626 (no change was "
-            "developed or tried on them)."
+            "seeds of every change; each later pair up to 1111 and 1212 was held out until a "
+            "change was measured on it; 1313-2626 were drawn after the earlier changes and "
+            "first run on them unchanged. The last change (the bootstrap's level shared among "
+            "the alliance scales, docs/feedback.md) was found on seeds 1616 and 1818, measured "
+            "on 101-2626 and judged once on 2727-3232, drawn for it; "
+            f"{' and '.join(map(str, sorted(held)))}, the held-out seeds of the floors since "
+            "(`bordin.validation.HELD_OUT_SEEDS`), were first run on it as kept."
             if seeds == SEEDS
             else "the seeds above."
         ),

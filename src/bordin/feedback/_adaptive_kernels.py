@@ -46,9 +46,11 @@ MAX_WEIGHT: Final = 0.5
 EM_TOLERANCE: Final = 1e-11
 #: The drop component's weight when the null alone describes the residuals (AIC).
 NULL_ONLY: Final = 1e-9
-#: The bootstrap test of the drop component where AIC keeps the null: its level, its
-#: largest number of samples, and the exceedances at which it stops (Besag & Clifford,
-#: 1991: (BOOT_EXCEED + 1) / (BOOT_SAMPLES + 1) > BOOT_ALPHA, so the test cannot pass then).
+#: The bootstrap test of the drop component where AIC keeps the null: its level (shared
+#: among the alliance scales a session's posterior is the largest of: see
+#: :func:`bordin.feedback._adaptive.fit_adaptive`), its largest number of samples, and the
+#: exceedances at which it stops (Besag & Clifford, 1991: (BOOT_EXCEED + 1) /
+#: (BOOT_SAMPLES + 1) > BOOT_ALPHA, so the test cannot pass then).
 BOOT_ALPHA: Final = 0.05
 BOOT_SAMPLES: Final = 99
 BOOT_EXCEED: Final = 5
@@ -60,11 +62,11 @@ BOOT_EXCEED: Final = 5
 #: left shoulder for ruptures (a third of the sessions on a 12-item ceiling).
 DEPTH_Z: Final = 1.959963984540054
 #: The level of the bootstrap test on a session number's own residuals, where the test
-#: on the pooled residuals kept the null alone: half of BOOT_ALPHA, so that the second
-#: test adds at most that to the chance that the bootstrap gives a session number without
-#: ruptures a drop component; and the seed of its samples (plus the session number),
-#: apart from the pooled test's.
-OWN_ALPHA: Final = BOOT_ALPHA / 2.0
+#: on the pooled residuals kept the null alone, as a share of the pooled test's: half, so
+#: that the second test adds at most that to the chance that the bootstrap gives a session
+#: number without ruptures a drop component; and the seed of its samples (plus the session
+#: number), apart from the pooled test's.
+OWN_SHARE: Final = 0.5
 OWN_SEED: Final = 1_000_003
 #: No null shapes to choose from: the null is held (:func:`_own_fit`).
 NU_NONE: Final = np.empty(0)
@@ -588,11 +590,17 @@ def _impute_censored(
 
 @numba.njit(**JIT)
 def fit_mixtures(
-    hist: np.ndarray, censored: np.ndarray, nus: np.ndarray, min_residuals: float, out: np.ndarray
+    hist: np.ndarray,
+    censored: np.ndarray,
+    nus: np.ndarray,
+    min_residuals: float,
+    alpha: float,
+    out: np.ndarray,
 ) -> None:
     """Per session number, the mixture fitted on the histograms (observed residuals and
     right-censored ones, session number x bin x item level) of the session numbers up to
-    it; written to ``out`` (see :func:`bordin.feedback._adaptive.fit_adaptive`)."""
+    it, the drop component's bootstrap test at level ``alpha``; written to ``out`` (see
+    :func:`bordin.feedback._adaptive.fit_adaptive`)."""
     top = hist.shape[0]
     n_levels = N_LEVELS
     cum = np.zeros((N_BINS, n_levels))
@@ -660,7 +668,7 @@ def fit_mixtures(
                 zc, lv, wo, wc, nus, w, best, best_nu, best_q0, best_q1
             )
             present = _present(
-                zc, lv, wo, wc, n, cand_ll, ll0, null_p, null_nu, null_q0, nus, s, BOOT_ALPHA
+                zc, lv, wo, wc, n, cand_ll, ll0, null_p, null_nu, null_q0, nus, s, alpha
             )
             if present:
                 shown[:] = best
@@ -679,7 +687,16 @@ def fit_mixtures(
             # client's first rated session, few at the next): where the pooled test keeps
             # the null alone, the session number's own residuals are tested as well
             own, own_p, own_q0, own_q1, own_nu, own_thr = _own_fit(
-                hist, censored, s, min_residuals, here_c, centres, null_p, null_nu, null_q0
+                hist,
+                censored,
+                s,
+                min_residuals,
+                here_c,
+                centres,
+                null_p,
+                null_nu,
+                null_q0,
+                OWN_SHARE * alpha,
             )
         if own:
             _store(out, s, own_p[0], own_p, own_nu, own_thr, own_q0, own_q1)
@@ -817,17 +834,18 @@ def _own_fit(
     null_p: np.ndarray,
     null_nu: float,
     null_q0: np.ndarray,
+    alpha: float,
 ) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, float, float]:
     """The drop component fitted on session number ``s``'s own residuals (pooled back over
     the session numbers before it until ``min_residuals``) beside the clinic's null, the
     null alone fitted on the pooled residuals (``null_p``, ``null_nu``, ``null_q0``): the
     residuals are scaled per session number, so chance movement is the same at every
     session number, and only the share and depth of ruptures differ. Whether the drop
-    component is there (:func:`_present` with the null held, the bootstrap at
-    :data:`OWN_ALPHA`); its parameters, item distributions, null shape and expected-F1
-    threshold. With the null free, a session number's own residuals (a few thousand) were
-    split in two on a clinic without ruptures (a null at +0.34 SDs beside a drop
-    component at -0.89 holding 28% of the residuals)."""
+    component is there (:func:`_present` with the null held, the bootstrap at ``alpha``:
+    :data:`OWN_SHARE` of the pooled test's level); its parameters, item distributions,
+    null shape and expected-F1 threshold. With the null free, a session number's own
+    residuals (a few thousand) were split in two on a clinic without ruptures (a null at
+    +0.34 SDs beside a drop component at -0.89 holding 28% of the residuals)."""
     here[:, :, :] = 0.0
     got = 0.0
     for k in range(s, -1, -1):
@@ -848,7 +866,7 @@ def _own_fit(
     ll1, p, q1 = _fit_drop(zc, lv, wo, wc, null_p, null_nu, null_q0, w)
     ll0 = _null_loglik(zc, lv, wo, wc, null_p, null_nu, null_q0, w)
     if not _present(
-        zc, lv, wo, wc, got, ll1, ll0, null_p, null_nu, null_q0, NU_NONE, OWN_SEED + s, OWN_ALPHA
+        zc, lv, wo, wc, got, ll1, ll0, null_p, null_nu, null_q0, NU_NONE, OWN_SEED + s, alpha
     ):
         return False, p, null_q0.copy(), q1, null_nu, 1.0
     return (

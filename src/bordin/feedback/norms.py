@@ -614,6 +614,7 @@ def fit_rupture_model(
             min_scale_n=config.clinic_sd_min_df,
             min_residuals=config.adaptive_min_residuals,
             sampled=True,
+            joined=len(scales),
         )
 
     scales = [scale for scale in MODELLED_SCALES if scale in prepared.alliance]

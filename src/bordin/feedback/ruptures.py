@@ -200,6 +200,8 @@ class RuptureInputs:
                 maximum=instrument_facts(p.alliance_id, scale).maximum,
                 min_scale_n=self.config.clinic_sd_min_df,
                 min_residuals=self.config.adaptive_min_residuals,
+                # the total and its subscales join in one posterior (as in the norms)
+                joined=sum(s in p.alliance for s in ("total", *SUBSCALES)),
             )
 
         result: AdaptiveParams = self._get(("adaptive_params", scale), make)

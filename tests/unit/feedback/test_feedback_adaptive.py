@@ -18,7 +18,14 @@ from bordin.feedback._adaptive import (
     predict_residuals,
     resolution,
 )
-from bordin.feedback._adaptive_kernels import N_BINS, N_LEVELS, envelopes, fit_mixtures, histogram
+from bordin.feedback._adaptive_kernels import (
+    BOOT_ALPHA,
+    N_BINS,
+    N_LEVELS,
+    envelopes,
+    fit_mixtures,
+    histogram,
+)
 from bordin.feedback._prepare import prepare_scores
 from bordin.feedback.norms import fit_rupture_model
 from bordin.feedback.validation import score_ruptures
@@ -279,14 +286,14 @@ def test_censored_residuals_keep_the_null_its_width() -> None:
     histogram(np.where(top, np.nan, z), none, session, levels, seen)
     histogram(np.where(top, bound, np.nan), none, session, levels, censored)
     out = np.full((8 + 2 * (N_LEVELS - 1), 1), np.nan)
-    fit_mixtures(seen, censored, np.array([0.0]), 100.0, out)
+    fit_mixtures(seen, censored, np.array([0.0]), 100.0, BOOT_ALPHA, out)
     weight, null_location, null_scale = out[1, 0], out[2, 0], out[3, 0]
     assert weight == pytest.approx(0.05, abs=0.01)
     assert null_location == pytest.approx(0.0, abs=0.05)
     assert null_scale == pytest.approx(1.0, abs=0.05)
     # left out instead, the censored residuals would leave a narrow null shifted down
     out_left = np.full_like(out, np.nan)
-    fit_mixtures(seen, np.zeros_like(censored), np.array([0.0]), 100.0, out_left)
+    fit_mixtures(seen, np.zeros_like(censored), np.array([0.0]), 100.0, BOOT_ALPHA, out_left)
     assert out_left[3, 0] < 0.8
 
 
@@ -419,7 +426,7 @@ def test_a_normal_null_split_by_a_heavier_null_and_a_drop_is_kept_whole(seed: in
     levels = np.full(n, N_LEVELS - 1, dtype=np.int64)
     histogram(z, np.zeros(1), np.zeros(n, dtype=np.int64), levels, hist)
     out = np.full((8 + 2 * (N_LEVELS - 1), 1), np.nan)
-    fit_mixtures(hist, censored, NU_GRID, 200.0, out)
+    fit_mixtures(hist, censored, NU_GRID, 200.0, BOOT_ALPHA, out)
     weight, threshold = out[1, 0], out[7, 0]
     assert weight < 1e-6 and threshold == 1.0
 
@@ -443,7 +450,7 @@ def test_a_shallow_drop_component_that_aic_rejects_passes_the_bootstrap_test() -
     levels = np.full(n, N_LEVELS - 1, dtype=np.int64)
     histogram(z, np.zeros(1), np.zeros(n, dtype=np.int64), levels, hist)
     out = np.full((8 + 2 * (N_LEVELS - 1), 1), np.nan)
-    fit_mixtures(hist, censored, NU_GRID, 200.0, out)
+    fit_mixtures(hist, censored, NU_GRID, 200.0, BOOT_ALPHA, out)
     weight, null, location, threshold = out[1, 0], out[2, 0], out[5, 0], out[7, 0]
     assert 0.02 < weight <= 0.5 and location < null - 0.5 and threshold < 0.5
 
@@ -458,7 +465,7 @@ def _two_session_numbers(shares: tuple[float, float], sizes: tuple[int, int]) ->
         levels = np.full(n, N_LEVELS - 1, dtype=np.int64)
         histogram(z, np.zeros(2), np.full(n, s, dtype=np.int64), levels, hist)
     out = np.full((8 + 2 * (N_LEVELS - 1), 2), np.nan)
-    fit_mixtures(hist, np.zeros_like(hist), NU_GRID, 200.0, out)
+    fit_mixtures(hist, np.zeros_like(hist), NU_GRID, 200.0, BOOT_ALPHA, out)
     return out
 
 
@@ -645,7 +652,45 @@ def test_a_session_number_whose_ruptures_the_pooled_residuals_dilute_is_tested_a
     seen, censored = np.zeros((2, 5, N_BINS, N_LEVELS))
     histogram(values, np.zeros(5), at, np.full(values.shape[0], N_LEVELS - 1), seen)
     out = np.full((8 + 2 * (N_LEVELS - 1), 5), np.nan)
-    fit_mixtures(seen, censored, adaptive_module.NU_GRID, 200.0, out)
+    fit_mixtures(seen, censored, adaptive_module.NU_GRID, 200.0, BOOT_ALPHA, out)
     weight, threshold = out[1, 4], out[7, 4]
     assert 0.15 < weight < 0.45
     assert threshold < 1.0
+
+
+@pytest.mark.slow
+def test_the_bootstrap_level_is_shared_among_the_scales_a_posterior_joins() -> None:
+    # seed 3131 of the family's AR(1) setting with rare deep ruptures (WAI-SR, subscales):
+    # at the full level, one subscale's first fit (session 2, where no rupture starts)
+    # splits the null in two and flags about a third of the clients there; tested at the
+    # level shared among the four scales, no scale has a drop component at session 2
+    from bordin.feedback._instruments import instrument_facts
+    from bordin.validation.generators import FAMILY
+
+    setting = next(s for s in FAMILY if s.name == "AR(1) trait, rare deep")
+    clinic = setting.generate(2000, seed=3131)
+    assert not (clinic.truth["onset_session"] <= 2).any()
+    prepared = prepare_scores(clinic.scores, alliance=clinic.alliance, outcomes=())
+    sess = prepared.session_int
+    config = FeedbackConfig()
+    levels = np.full(sess.shape[0], N_LEVELS - 1, dtype=np.int64)
+    weights = {}
+    for joined in (1, 4):
+        for scale in ("total", "bond", "goal", "task"):
+            params = adaptive_module.fit_adaptive(
+                prepared.alliance[scale],
+                prepared.groups.first,
+                sess,
+                levels,
+                int(sess.max()) + 1,
+                maximum=instrument_facts(prepared.alliance_id, scale).maximum,
+                min_scale_n=config.clinic_sd_min_df,
+                min_residuals=config.adaptive_min_residuals,
+                joined=joined,
+            )
+            weights[joined, scale] = float(params.weight[2])
+    assert max(weights[1, s] for s in ("bond", "goal", "task")) > 0.2
+    assert all(weights[4, s] < 1e-6 for s in ("total", "bond", "goal", "task"))
+    # and the norms fit every scale of the instrument at the shared level
+    model = fit_rupture_model(prepared, config)
+    assert all(float(model[s].weight[2]) < 1e-6 for s in model)
