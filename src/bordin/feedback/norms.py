@@ -73,7 +73,7 @@ from bordin.feedback._scales import scale_stats
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.early import INSTRUMENT_CUTOFF, early_reference
 from bordin.feedback.outcomes import OutcomeSignals, assess_outcome
-from bordin.feedback.ruptures import SUBSCALES, row_features
+from bordin.feedback.ruptures import SUBSCALES, joined_scales, row_features
 from bordin.feedback.trajectories import CurveNorm, curve_sums, expected_curves, load_norms
 
 __all__ = [
@@ -91,7 +91,7 @@ __all__ = [
 NORMS_FORMAT: Final = 2
 _READABLE_FORMATS: Final = (1, 2)
 #: The alliance scales whose adaptive-detector parameters the norms store.
-MODELLED_SCALES: Final[tuple[str, ...]] = ("total", "bond", "goal", "task")
+MODELLED_SCALES: Final[tuple[str, ...]] = ("total", *SUBSCALES)
 _FITTING_FIELDS: Final = ("early_session", "early_percentile")
 
 
@@ -617,7 +617,7 @@ def fit_rupture_model(
             joined=len(scales),
         )
 
-    scales = [scale for scale in MODELLED_SCALES if scale in prepared.alliance]
+    scales = joined_scales(prepared.alliance)
     model: dict[str, AdaptiveParams] = _map_shared(fit, scales, pool)
     if "total" in model and len(model) > 1:
         # the threshold on the combined posterior of the total and its subscales, fitted on

@@ -26,7 +26,7 @@ Safran, J. D., & Muran, J. C. (2000). Negotiating the therapeutic alliance. Guil
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
@@ -67,6 +67,14 @@ COMPONENTS: Final = ("bond", "goal", "task", "total")
 #: The alliance subscales whose evidence the adaptive detector adds to the total's.
 SUBSCALES: Final = COMPONENTS[:3]
 MARKERS: Final = ("withdrawal", "confrontation", "unknown")
+
+
+def joined_scales(alliance: Mapping[str, Any]) -> list[str]:
+    """The alliance scales of a frame whose adaptive posteriors join in one on the total
+    (:func:`bordin.feedback._adaptive.combine_detections`): the total and the subscales it
+    has. Each is fitted with its bootstrap's level shared among them
+    (:func:`bordin.feedback._adaptive.fit_adaptive`, ``joined``)."""
+    return [scale for scale in ("total", *SUBSCALES) if scale in alliance]
 
 
 @dataclass(frozen=True)
@@ -200,8 +208,7 @@ class RuptureInputs:
                 maximum=instrument_facts(p.alliance_id, scale).maximum,
                 min_scale_n=self.config.clinic_sd_min_df,
                 min_residuals=self.config.adaptive_min_residuals,
-                # the total and its subscales join in one posterior (as in the norms)
-                joined=sum(s in p.alliance for s in ("total", *SUBSCALES)),
+                joined=len(joined_scales(p.alliance)),
             )
 
         result: AdaptiveParams = self._get(("adaptive_params", scale), make)
