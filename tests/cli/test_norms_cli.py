@@ -75,3 +75,35 @@ def test_a_bad_norms_file_is_named(
     assert "Traceback" not in err
     code, _, err = _run(["norms", "show", str(tmp_path / "missing.json")], capsys)
     assert code == 2 and "missing.json" in err and "file not found" in err
+
+
+def test_a_clinic_that_rates_the_alliance_alone(
+    clinic: tuple[Path, pd.DataFrame], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file without the default outcome (phq9): without --outcome the error says how to
+    name one or none; with --no-outcome, norms and feedback are the library's with no
+    outcome, and the two options together are refused."""
+    _, frame = clinic
+    alliance_only = frame[[c for c in frame.columns if not c.startswith("phq9")]]
+    path = tmp_path / "alliance.csv"
+    alliance_only.to_csv(path, index=False)
+    out = tmp_path / "norms.json"
+    for command in (["feedback", str(path)], ["norms", "fit", str(path), "-o", str(out)]):
+        code, _, err = _run(command, capsys)
+        assert code != 0
+        assert f"file {path}" in err
+        assert "--outcome" in err and "--no-outcome" in err
+        assert "phq9_total" in err
+        assert not out.exists()
+    code, _, err = _run(["norms", "fit", str(path), "--no-outcome", "-o", str(out)], capsys)
+    assert code == 0, err
+    written = ClinicNorms.from_json(out.read_text(encoding="utf-8"))
+    assert written.outcomes == ()
+    assert written.version == fit_clinic_norms(alliance_only, outcomes=()).version
+    code, text, err = _run(["feedback", str(path), "--no-outcome", "--json"], capsys)
+    assert code == 0, err
+    expected = compute_feedback(alliance_only, outcomes=()).to_json_dict(include_sessions=False)
+    assert json.loads(text) == json.loads(json.dumps(expected))
+    code, _, err = _run(["feedback", str(path), "--no-outcome", "--outcome", "phq9"], capsys)
+    assert code != 0
+    assert "--outcome or --no-outcome, not both" in err

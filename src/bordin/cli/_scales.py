@@ -18,7 +18,17 @@ from bordin.errors import InputError
 from bordin.instruments import resolve_scale, score_column
 from bordin.interop import read_scores_csv
 
-__all__ = ["read_scores_for_instruments", "read_scores_with_scales", "scale_instrument"]
+__all__ = [
+    "DEFAULT_OUTCOME",
+    "outcome_names",
+    "read_scores_for_instruments",
+    "read_scores_with_scales",
+    "scale_instrument",
+]
+
+#: The outcome instrument the commands that take whole instruments (``feedback``, ``norms
+#: fit``) read when neither ``--outcome`` nor ``--no-outcome`` is given.
+DEFAULT_OUTCOME = "phq9"
 
 
 def read_scores_with_scales(
@@ -74,19 +84,53 @@ def scale_instrument(column: str, *, name: str, option: str, file: Path) -> str:
     return known.instrument
 
 
+def outcome_names(outcome: Sequence[str] | None, no_outcome: bool) -> list[str] | None:
+    """The outcomes a command that takes whole instruments reads: those given with
+    ``--outcome``, none with ``--no-outcome`` (alliance feedback alone), and None where
+    neither was given (the default, :data:`DEFAULT_OUTCOME`, for
+    :func:`read_scores_for_instruments`).
+
+    Raises
+    ------
+    InputError
+        Both options were given.
+    """
+    if no_outcome and outcome:
+        raise InputError("give --outcome or --no-outcome, not both")
+    if no_outcome:
+        return []
+    return list(outcome) if outcome else None
+
+
 def read_scores_for_instruments(
-    path: Path, alliance: str, outcomes: Sequence[str]
+    path: Path, alliance: str, outcomes: Sequence[str] | None
 ) -> tuple[pd.DataFrame, str, list[str]]:
     """Read a scores file for a command that works on whole instruments (``feedback``).
 
     ``alliance`` and each of ``outcomes`` may be an instrument id or its primary column;
-    returns the frame, the alliance instrument and the outcome instruments.
+    ``outcomes`` None is the default outcome (:data:`DEFAULT_OUTCOME`), and where the file
+    lacks it the error says how to name another or none. Returns the frame, the alliance
+    instrument and the outcome instruments.
 
     Raises
     ------
     InputError
         As :func:`read_scores_with_scales` and :func:`scale_instrument`.
     """
+    if outcomes is None:
+        frame, _ = read_scores_with_scales(path, [("--alliance", alliance)])
+        try:
+            resolve_scale(DEFAULT_OUTCOME, frame.columns, file=str(path))
+        except InputError as exc:
+            raise InputError(
+                f"no outcome was named and the default, {DEFAULT_OUTCOME} "
+                f"({DEFAULT_OUTCOME}_total), is not in the file: name the outcome with "
+                "--outcome (an instrument such as gad7, or its total column), or give "
+                "--no-outcome for the alliance feedback alone (ruptures, repairs, early "
+                "alliance; no outcome status or not-on-track)",
+                file=str(path),
+            ) from exc
+        outcomes = [DEFAULT_OUTCOME]
     named = [("--alliance", alliance), *(("--outcome", o) for o in outcomes)]
     frame, columns = read_scores_with_scales(path, named)
     alliance_id, *outcome_ids = (

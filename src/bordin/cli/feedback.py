@@ -34,10 +34,17 @@ def register(app: typer.Typer) -> None:
         alliance: str = typer.Option(
             "sac", "--alliance", help="Alliance instrument (sac) or its total column (sac_total)."
         ),
-        outcome: list[str] = typer.Option(
-            ["phq9"],
+        outcome: list[str] | None = typer.Option(
+            None,
             "--outcome",
-            help="Outcome instrument (phq9) or its total column (phq9_total); repeatable.",
+            help="Outcome instrument (phq9) or its total column (phq9_total); repeatable. "
+            "Default: phq9.",
+        ),
+        no_outcome: bool = typer.Option(
+            False,
+            "--no-outcome",
+            help="No outcome instrument: the alliance feedback alone (ruptures, repairs, "
+            "early alliance), for a clinic that rates the alliance only.",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON (docs/feedback.md)."),
         sessions: bool = typer.Option(
@@ -56,12 +63,14 @@ def register(app: typer.Typer) -> None:
         """Ruptures and repairs, early alliance, outcome status, not-on-track and alerts."""
         import json
 
-        from bordin.cli._scales import read_scores_for_instruments
+        from bordin.cli._scales import outcome_names, read_scores_for_instruments
         from bordin.errors import InputError
         from bordin.feedback import compute_feedback
 
         norms = read_norms(norms_file) if norms_file is not None else None
-        frame, alliance_id, outcome_ids = read_scores_for_instruments(scores, alliance, outcome)
+        frame, alliance_id, outcome_ids = read_scores_for_instruments(
+            scores, alliance, outcome_names(outcome, no_outcome)
+        )
         try:
             result = compute_feedback(
                 frame, alliance=alliance_id, outcomes=tuple(outcome_ids), norms=norms

@@ -29,20 +29,29 @@ def register(app: typer.Typer) -> None:
         alliance: str = typer.Option(
             "sac", "--alliance", help="Alliance instrument (sac) or its total column (sac_total)."
         ),
-        outcome: list[str] = typer.Option(
-            ["phq9"],
+        outcome: list[str] | None = typer.Option(
+            None,
             "--outcome",
-            help="Outcome instrument (phq9) or its total column (phq9_total); repeatable.",
+            help="Outcome instrument (phq9) or its total column (phq9_total); repeatable. "
+            "Default: phq9.",
+        ),
+        no_outcome: bool = typer.Option(
+            False,
+            "--no-outcome",
+            help="No outcome instrument: the alliance feedback alone (ruptures, repairs, "
+            "early alliance), for a clinic that rates the alliance only.",
         ),
     ) -> None:
         """Fit clinic norms on a clinic's scores, for `bordin feedback --norms`."""
         from datetime import UTC, datetime
 
-        from bordin.cli._scales import read_scores_for_instruments
+        from bordin.cli._scales import outcome_names, read_scores_for_instruments
         from bordin.errors import InputError
         from bordin.feedback import FeedbackConfig, fit_clinic_norms
 
-        frame, alliance_id, outcome_ids = read_scores_for_instruments(scores, alliance, outcome)
+        frame, alliance_id, outcome_ids = read_scores_for_instruments(
+            scores, alliance, outcome_names(outcome, no_outcome)
+        )
         try:
             norms = fit_clinic_norms(
                 frame,
