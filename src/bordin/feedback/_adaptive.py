@@ -314,6 +314,42 @@ class AdaptiveParams:
         last = self.n_residuals[-1] if self.top else 0.0
         return int(last) if np.isfinite(last) else 0
 
+    def drop_sessions(self) -> tuple[list[int], list[int]]:
+        """The session numbers where the mixture is fitted, and those of them where it has
+        a drop component (ruptures that stand apart from chance movement: a posterior
+        threshold below 1). Where it has none the null alone describes the residuals and
+        this scale's posterior flags nothing there."""
+        fitted = np.flatnonzero(np.isfinite(self.threshold))
+        found = fitted[self.threshold[fitted] < 1.0]
+        return [int(s) for s in fitted], [int(s) for s in found]
+
+    def fit_summary(self) -> str:
+        """One sentence on what the mixture found, for a clinic's norms summary: the
+        session numbers with and without a drop component, its share of the residuals
+        there and its depth below the null at the last session number that has one."""
+        fitted, found = self.drop_sessions()
+        if not fitted:
+            return ""
+        if not found:
+            return (
+                "no drop stands apart from chance movement at any session number "
+                f"({_ranges(fitted)}): no flag from this scale"
+            )
+        shares = self.weight[found]
+        last = found[-1]
+        depth = (self.null_location[last] - self.drop_location[last]) / self.null_scale[last]
+        low, high = 100.0 * float(shares.min()), 100.0 * float(shares.max())
+        share = f"{low:.0f}%" if round(low) == round(high) else f"{low:.0f}-{high:.0f}%"
+        text = (
+            f"ruptures stand apart from chance movement at session numbers {_ranges(found)} "
+            f"(a drop component holding {share} of the residuals there, {depth:.1f} null "
+            f"SDs below the null at session {last})"
+        )
+        missing = sorted(set(fitted) - set(found))
+        if missing:
+            text += f"; at {_ranges(missing)} they do not (no flag from this scale there)"
+        return text
+
     def to_dict(self) -> dict[str, list[Any]]:
         """JSON-ready lists (full float precision; NaN as null)."""
         out = {name: [_json_float(v) for v in getattr(self, name)] for name in ADAPTIVE_FIELDS} | {
@@ -349,6 +385,17 @@ class AdaptiveParams:
             if combined.ndim != 1 or combined.shape[0] != top:
                 raise ValueError(f"combined_threshold must have {top} values")
         return cls(**fields, **items, combined_threshold=combined)
+
+
+def _ranges(numbers: list[int]) -> str:
+    """Sorted whole numbers as runs: [2, 3, 4, 7] -> "2-4, 7"."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def _json_float(value: float) -> float | None:

@@ -314,10 +314,11 @@ class ClinicNorms:
         for scale, params in sorted(self.rupture_model.items()):
             n = params.fitted_residuals()
             if params.top and np.isfinite(params.threshold[-1]):
+                found = params.fit_summary()
                 out[f"rupture_model_{scale}"] = {
                     "origin": "clinic",
                     "text": "the adaptive rupture detector's mixture fitted on this clinic's "
-                    f"data ({n} prediction residuals)",
+                    f"data ({n} prediction residuals)" + (f": {found}" if found else ""),
                 }
             else:
                 out[f"rupture_model_{scale}"] = {

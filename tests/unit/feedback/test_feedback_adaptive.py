@@ -694,3 +694,30 @@ def test_the_bootstrap_level_is_shared_among_the_scales_a_posterior_joins() -> N
     # and the norms fit every scale of the instrument at the shared level
     model = fit_rupture_model(prepared, config)
     assert all(float(model[s].weight[2]) < 1e-6 for s in model)
+
+
+def test_the_norms_summary_says_where_the_mixture_found_ruptures() -> None:
+    """What `bordin norms show` and the API say of the rupture model: the session numbers
+    with a drop component (share and depth) and those without, where this scale flags
+    nothing; on a clinic without ruptures, that none stands apart."""
+    frame, _ = _clinic(1500)
+    model = _model(frame)
+    fitted, found = model.drop_sessions()
+    assert fitted == list(range(2, 13))
+    assert 2 not in found  # ruptures start at session 3 of this clinic
+    assert set(found) >= set(range(6, 13))
+    assert all(model.threshold[s] == 1.0 for s in set(fitted) - set(found))
+    text = model.fit_summary()
+    assert text.startswith("ruptures stand apart from chance movement at session numbers ")
+    depth = (model.null_location[12] - model.drop_location[12]) / model.null_scale[12]
+    assert f"{depth:.1f} null SDs below the null at session 12" in text
+    assert "at 2" in text and "(no flag from this scale there)" in text
+    norms = fit_clinic_norms(frame, alliance="wai_sr", outcomes=())
+    assert text in norms.describe()["rupture_model_total"]["text"]
+    calm = _model(_clinic(1500, seed=23, rate=0.0)[0])
+    assert calm.drop_sessions()[1] == []
+    assert calm.fit_summary() == (
+        "no drop stands apart from chance movement at any session number (2-12): no flag "
+        "from this scale"
+    )
+    assert adaptive_module._ranges([2, 3, 4, 7, 9, 10]) == "2-4, 7, 9-10"
