@@ -640,3 +640,42 @@ def test_a_note_too_long_is_named_as_the_note(site: tuple[TestClient, PagesClini
     assert refused.status_code == 422
     assert "Note: the note is longer than 4000 characters" in refused.text
     assert "column" not in refused.text
+
+
+def test_the_clinic_and_admin_pages_show_the_norms_and_an_admin_refits_them(
+    site: tuple[TestClient, PagesClinic],
+) -> None:
+    """What every client's signals are judged against, as `bordin norms show` says it; an
+    administrator refits them from the admin page (a new snapshot, audited), a supervisor
+    cannot."""
+    client, clinic = site
+    _login(client, clinic.users["supervisor"])
+    norms = _json(client, "/clinic")["norms"]
+    assert norms is not None
+    labels = {q["name"]: q["label"] for q in norms["quantities"]}
+    assert labels["within_sd_total"] == "Within-client SD (total)"
+    assert labels["early_reference"] == "Early-alliance reference"
+    assert all(q["text"] for q in norms["quantities"])
+    html = client.get("/clinic").text
+    assert f"Snapshot {norms['id']}, fitted" in html
+    assert f"{norms['clients']} clients and {norms['sessions']} sessions" in html
+    for q in norms["quantities"]:
+        assert f'data-quantity="{q["name"]}"' in html
+    assert "Refit the norms" not in html  # an administrator's action
+    refused = client.post("/admin/norms", data={"csrf_token": _csrf(client)})
+    assert refused.status_code == 403
+    _login(client, clinic.users["admin"])
+    admin = _json(client, "/admin")
+    assert admin["norms"]["id"] == norms["id"]
+    page = client.get("/admin").text
+    assert 'action="/admin/norms"' in page and "Refit the norms now" in page
+    missing_token = client.post("/admin/norms", data={}, follow_redirects=False)
+    assert missing_token.status_code == 403
+    assert _json(client, "/admin")["norms"]["id"] == norms["id"]  # nothing refitted
+    done = client.post("/admin/norms", data={"csrf_token": _csrf(client)}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/admin?done=norms"
+    after = client.get("/admin?done=norms")
+    assert "Norms refitted on the clinic" in after.text
+    refitted = _json(client, "/admin")["norms"]
+    assert refitted["id"] > norms["id"] and refitted["reason"] == "on demand"
+    assert _json(client, "/clinic")["norms"]["id"] == refitted["id"]

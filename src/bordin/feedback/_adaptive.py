@@ -338,8 +338,8 @@ class AdaptiveParams:
         shares = self.weight[found]
         last = found[-1]
         depth = (self.null_location[last] - self.drop_location[last]) / self.null_scale[last]
-        low, high = 100.0 * float(shares.min()), 100.0 * float(shares.max())
-        share = f"{low:.0f}%" if round(low) == round(high) else f"{low:.0f}-{high:.0f}%"
+        low, high = _percent(float(shares.min())), _percent(float(shares.max()))
+        share = f"{low}%" if low == high else f"{low}-{high}%"
         text = (
             f"ruptures stand apart from chance movement at session numbers {_ranges(found)} "
             f"(a drop component holding {share} of the residuals there, {depth:.1f} null "
@@ -385,6 +385,12 @@ class AdaptiveParams:
             if combined.ndim != 1 or combined.shape[0] != top:
                 raise ValueError(f"combined_threshold must have {top} values")
         return cls(**fields, **items, combined_threshold=combined)
+
+
+def _percent(share: float) -> str:
+    """A share as a percentage: whole points, one decimal below 1%."""
+    value = 100.0 * share
+    return f"{value:.1f}" if value < 0.95 else f"{value:.0f}"
 
 
 def _ranges(numbers: list[int]) -> str:

@@ -14,6 +14,7 @@ from bordin.errors import BordinError, Conflict, InputError, PermissionDenied
 from bordin.storage.models import ROLES, User
 from bordin.web.pages._deps import open_transaction, optional_form_id, page_user
 from bordin.web.pages._labels import field_error_message
+from bordin.web.pages._oversight import clinic_norms_context
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,
@@ -33,6 +34,8 @@ DONE_MESSAGES = {
     "user": "User created. Give them their password by a separate, secure channel.",
     "pack": "Content pack saved; new form links use this wording.",
     "clinic": "Time zone saved; dates and times are shown in it.",
+    "norms": "Norms refitted on the clinic's data; every client's signals were recomputed "
+    "against them.",
 }
 MAX_PACK_BYTES = 1_000_000
 
@@ -114,6 +117,7 @@ def admin_context(db: Session, user: User) -> dict[str, Any]:
             },
             "roles": list(ROLES),
             "clinic_timezone": user.clinic.timezone,
+            "norms": clinic_norms_context(db, user.clinic_id),
             "done": None,
             "error": None,
             "entered": {},
@@ -196,7 +200,11 @@ async def _admin_write_form(request: Request, what: str, form: Any) -> Response:
 async def _apply(db: Session, user: User, what: str, form: Any) -> None:
     from bordin.storage.actions import create_team, create_user, upload_content_pack
 
-    if what == "clinic":
+    if what == "norms":
+        from bordin.storage.actions import refresh_clinic_norms
+
+        refresh_clinic_norms(db, actor=user, clinic_id=user.clinic_id)
+    elif what == "clinic":
         from bordin.storage.actions import set_clinic_timezone
 
         set_clinic_timezone(db, actor=user, timezone=str(form.get("timezone") or ""))
@@ -239,6 +247,12 @@ async def _apply(db: Session, user: User, what: str, form: Any) -> None:
 async def set_clinic(request: Request) -> Response:
     """Set the clinic's time zone (an IANA name)."""
     return await _admin_write(request, "clinic")
+
+
+@router.post("/admin/norms", include_in_schema=False)
+async def refit_norms(request: Request) -> Response:
+    """Refit the clinic's norms now and recompute every client against them."""
+    return await _admin_write(request, "norms")
 
 
 @router.post("/admin/teams", include_in_schema=False)
