@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -678,4 +679,5 @@ def test_the_clinic_and_admin_pages_show_the_norms_and_an_admin_refits_them(
     assert "Norms refitted on the clinic" in after.text
     refitted = _json(client, "/admin")["norms"]
     assert refitted["id"] > norms["id"] and refitted["reason"] == "on demand"
+    assert "sessions, at an administrator's request;" in unescape(client.get("/admin").text)
     assert _json(client, "/clinic")["norms"]["id"] == refitted["id"]

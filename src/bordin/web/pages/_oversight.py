@@ -178,6 +178,16 @@ def _quantity_label(name: str) -> str:
     return name
 
 
+#: Why a snapshot was fitted (``NormsSnapshot.reason``), in words.
+_WHY = {
+    "first": "with the clinic's first rated session",
+    "new instrument": "when a session brought an instrument the norms did not know",
+    "rupture model": "to add the rupture detector's model",
+    "sessions": "after enough new sessions",
+    "schedule": "on the schedule",
+    "import": "after an import",
+    "on demand": "at an administrator's request",
+}
 _KINDS = ("within_sd_", "curve_", "rupture_model_", "early_reference")
 _SCALES = ("total", "bond", "goal", "task")
 
@@ -207,6 +217,7 @@ def clinic_norms_context(db: Session, clinic_id: int) -> dict[str, Any] | None:
         "version": snapshot.version,
         "source": snapshot.source,
         "reason": snapshot.reason,
+        "why": _WHY.get(snapshot.reason, snapshot.reason),
         "fitted_at": snapshot.created_at,
         "clients": norms.fitted_on.n_clients,
         "sessions": norms.fitted_on.n_sessions,
