@@ -14,21 +14,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from bordin.cli._options import DEFAULT_OUTCOME
 from bordin.errors import InputError
 from bordin.instruments import resolve_scale, score_column
 from bordin.interop import read_scores_csv
 
 __all__ = [
-    "DEFAULT_OUTCOME",
     "outcome_names",
     "read_scores_for_instruments",
     "read_scores_with_scales",
     "scale_instrument",
 ]
-
-#: The outcome instrument the commands that take whole instruments (``feedback``, ``norms
-#: fit``) read when neither ``--outcome`` nor ``--no-outcome`` is given.
-DEFAULT_OUTCOME = "phq9"
 
 
 def read_scores_with_scales(

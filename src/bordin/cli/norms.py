@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from bordin.cli._options import NO_OUTCOME_OPTION, OUTCOME_OPTION
+
 if TYPE_CHECKING:
     from bordin.feedback import ClinicNorms, FeedbackConfig
 
@@ -29,18 +31,8 @@ def register(app: typer.Typer) -> None:
         alliance: str = typer.Option(
             "sac", "--alliance", help="Alliance instrument (sac) or its total column (sac_total)."
         ),
-        outcome: list[str] | None = typer.Option(
-            None,
-            "--outcome",
-            help="Outcome instrument (phq9) or its total column (phq9_total); repeatable. "
-            "Default: phq9.",
-        ),
-        no_outcome: bool = typer.Option(
-            False,
-            "--no-outcome",
-            help="No outcome instrument: the alliance feedback alone (ruptures, repairs, "
-            "early alliance), for a clinic that rates the alliance only.",
-        ),
+        outcome: list[str] | None = OUTCOME_OPTION,
+        no_outcome: bool = NO_OUTCOME_OPTION,
     ) -> None:
         """Fit clinic norms on a clinic's scores, for `bordin feedback --norms`."""
         from datetime import UTC, datetime

@@ -14,7 +14,7 @@ from bordin.errors import BordinError, Conflict, InputError, PermissionDenied
 from bordin.storage.models import ROLES, User
 from bordin.web.pages._deps import open_transaction, optional_form_id, page_user
 from bordin.web.pages._labels import field_error_message
-from bordin.web.pages._oversight import clinic_norms_context
+from bordin.web.pages._norms import clinic_norms_context
 from bordin.web.pages._page import (
     base_context,
     check_form_csrf,

@@ -402,8 +402,8 @@ def client_context(db: Session, user: User, client_id: int) -> dict[str, Any]:
 
 def _norms_note(db: Session, clinic_id: int, signals: list[Any]) -> dict[str, Any] | None:
     """Which clinic norms snapshot the client's current signals were computed against."""
-    from bordin.storage.actions._feedback import snapshot_norms
     from bordin.storage.models import NormsSnapshot
+    from bordin.web.pages._norms import snapshot_facts
 
     ids = {s.norms_id for s in signals if s.norms_id is not None}
     if not ids:
@@ -411,12 +411,4 @@ def _norms_note(db: Session, clinic_id: int, signals: list[Any]) -> dict[str, An
     snapshot = db.get(NormsSnapshot, max(ids))
     if snapshot is None or snapshot.clinic_id != clinic_id:
         return None
-    norms = snapshot_norms(snapshot)
-    return {
-        "id": snapshot.id,
-        "version": snapshot.version,
-        "source": snapshot.source,
-        "fitted_at": snapshot.created_at,
-        "clients": norms.fitted_on.n_clients,
-        "sessions": norms.fitted_on.n_sessions,
-    }
+    return snapshot_facts(snapshot)
