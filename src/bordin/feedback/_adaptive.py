@@ -323,10 +323,12 @@ class AdaptiveParams:
         found = fitted[self.threshold[fitted] < 1.0]
         return [int(s) for s in fitted], [int(s) for s in found]
 
-    def fit_summary(self) -> str:
+    def fit_summary(self, fallback_k: float) -> str:
         """One sentence on what the mixture found, for a clinic's norms summary: the
         session numbers with and without a drop component, its share of the residuals
-        there and its depth below the null at the last session number that has one."""
+        there and its depth below the null at the last session number that has one, and
+        before the first fitted session number the fallback (a drop of ``fallback_k``
+        residual SDs)."""
         fitted, found = self.drop_sessions()
         if not fitted:
             return ""
@@ -348,6 +350,12 @@ class AdaptiveParams:
         missing = sorted(set(fitted) - set(found))
         if missing:
             text += f"; at {_ranges(missing)} they do not (no flag from this scale there)"
+        if fitted[0] > 2:  # a client's second rated session is the first with a residual
+            text += (
+                f"; before session number {fitted[0]} the clinic has too few residuals for "
+                f"the mixture, and a drop of at least {fallback_k:g} residual SDs is flagged "
+                "there"
+            )
         return text
 
     def to_dict(self) -> dict[str, list[Any]]:

@@ -314,14 +314,7 @@ class ClinicNorms:
         for scale, params in sorted(self.rupture_model.items()):
             n = params.fitted_residuals()
             if params.top and np.isfinite(params.threshold[-1]):
-                found = params.fit_summary()
-                fitted, _ = params.drop_sessions()
-                if found and fitted[0] > 2:
-                    found += (
-                        f"; before session number {fitted[0]} the clinic has too few "
-                        "residuals for the mixture, and a drop of at least "
-                        f"{config.sd_k_strict:g} residual SDs is flagged there"
-                    )
+                found = params.fit_summary(config.sd_k_strict)
                 out[f"rupture_model_{scale}"] = {
                     "origin": "clinic",
                     "text": "the adaptive rupture detector's mixture fitted on this clinic's "

@@ -707,7 +707,7 @@ def test_the_norms_summary_says_where_the_mixture_found_ruptures() -> None:
     assert 2 not in found  # ruptures start at session 3 of this clinic
     assert set(found) >= set(range(6, 13))
     assert all(model.threshold[s] == 1.0 for s in set(fitted) - set(found))
-    text = model.fit_summary()
+    text = model.fit_summary(2.0)
     assert text.startswith("ruptures stand apart from chance movement at session numbers ")
     depth = (model.null_location[12] - model.drop_location[12]) / model.null_scale[12]
     assert f"{depth:.1f} null SDs below the null at session 12" in text
@@ -716,7 +716,7 @@ def test_the_norms_summary_says_where_the_mixture_found_ruptures() -> None:
     assert text in norms.describe()["rupture_model_total"]["text"]
     calm = _model(_clinic(1500, seed=23, rate=0.0)[0])
     assert calm.drop_sessions()[1] == []
-    assert calm.fit_summary() == (
+    assert calm.fit_summary(2.0) == (
         "no drop stands apart from chance movement at any session number (2-12): no flag "
         "from this scale"
     )

@@ -3,21 +3,24 @@ where each of its quantities comes from."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from bordin.storage.models import NormsSnapshot
 
+if TYPE_CHECKING:
+    from bordin.feedback import ClinicNorms
+
 __all__ = ["clinic_norms_context", "snapshot_facts"]
 
 
-def snapshot_facts(snapshot: NormsSnapshot) -> dict[str, Any]:
+def snapshot_facts(snapshot: NormsSnapshot, norms: ClinicNorms | None = None) -> dict[str, Any]:
     """A stored snapshot's id, version, source, fitting time and the clients and sessions
-    it was fitted on."""
+    it was fitted on (``norms``: the snapshot's norms, when the caller has them parsed)."""
     from bordin.storage.actions._feedback import snapshot_norms
 
-    norms = snapshot_norms(snapshot)
+    norms = norms if norms is not None else snapshot_norms(snapshot)
     return {
         "id": snapshot.id,
         "version": snapshot.version,
@@ -28,12 +31,9 @@ def snapshot_facts(snapshot: NormsSnapshot) -> dict[str, Any]:
     }
 
 
-_SCALE_NAMES = {"total": "total", "bond": "bond", "goal": "goal", "task": "task"}
-
-
 def _quantity_label(name: str) -> str:
     """What a quantity of :meth:`bordin.feedback.ClinicNorms.describe` is, in words."""
-    from bordin.errors import InputError
+    from bordin.errors import InstrumentError
     from bordin.instruments import get_instrument
 
     for prefix, what in (
@@ -41,13 +41,12 @@ def _quantity_label(name: str) -> str:
         ("rupture_model_", "Rupture detector"),
     ):
         if name.startswith(prefix):
-            scale = name.removeprefix(prefix)
-            return f"{what} ({_SCALE_NAMES.get(scale, scale)})"
+            return f"{what} ({name.removeprefix(prefix)})"
     if name.startswith("curve_"):
         instrument = name.removeprefix("curve_")
         try:
             shown = get_instrument(instrument).short_name
-        except (InputError, KeyError):
+        except InstrumentError:
             shown = instrument
         return f"Expected recovery curve ({shown})"
     if name == "early_reference":
@@ -66,16 +65,18 @@ _WHY = {
     "on demand": "at an administrator's request",
 }
 _KINDS = ("within_sd_", "curve_", "rupture_model_", "early_reference")
-_SCALES = ("total", "bond", "goal", "task")
 
 
 def _quantity_order(item: tuple[str, Any]) -> tuple[int, int, str]:
     """Quantities by kind (as :meth:`~bordin.feedback.ClinicNorms.describe` lists them),
     the total before its subscales."""
+    from bordin.feedback.norms import MODELLED_SCALES
+
     name = item[0]
     kind = next((i for i, k in enumerate(_KINDS) if name.startswith(k)), len(_KINDS))
     scale = name.rsplit("_", 1)[-1]
-    return kind, _SCALES.index(scale) if scale in _SCALES else len(_SCALES), name
+    order = MODELLED_SCALES.index(scale) if scale in MODELLED_SCALES else len(MODELLED_SCALES)
+    return kind, order, name
 
 
 def clinic_norms_context(db: Session, clinic_id: int) -> dict[str, Any] | None:
@@ -90,7 +91,7 @@ def clinic_norms_context(db: Session, clinic_id: int) -> dict[str, Any] | None:
         return None
     norms = snapshot_norms(snapshot)
     return {
-        **snapshot_facts(snapshot),
+        **snapshot_facts(snapshot, norms),
         "reason": snapshot.reason,
         "why": _WHY.get(snapshot.reason, snapshot.reason),
         "quantities": [
