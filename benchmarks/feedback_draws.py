@@ -29,13 +29,17 @@ from bordin.validation import HELD_OUT_SEEDS, TARGET, Draws, FamilyResult, evalu
 #: every change; each later pair was held out until a change was measured on it (see
 #: ``bordin.validation.evaluate.HELD_OUT_SEEDS``: 1111 and 1212 until the last change);
 #: 1313-2626 were drawn after the earlier changes and first run on them unchanged; the
-#: level shared among the alliance scales (the last change) was found on 1616 and 1818,
-#: measured on 101-2626 and judged once on 2727-3232, drawn for it (docs/feedback.md);
-#: 3333 and 3434, the held-out seeds of the floors since, were first run on it as kept.
+#: level shared among the alliance scales was found on 1616 and 1818, measured on 101-2626
+#: and judged once on 2727-3232, drawn for it (docs/feedback.md), and 3333 and 3434 first
+#: run on it as kept; the M-step on the drop component's bounds (the last change) was found
+#: on 2626, measured on 101, 202, 1919, 2424, 2626 and 3434 and judged once on 3535-4040,
+#: drawn for it; 4141 and 4242, the held-out seeds of the floors since, were first run on
+#: it as kept.
 SEEDS = (
     *(101, 202, 303, 404, 505, 606, 707, 808, 909, 1010, 1111, 1212, 1313, 1414),
     *(1515, 1616, 1717, 1818, 1919, 2020, 2121, 2222, 2323, 2424, 2525, 2626),
     *(2727, 2828, 2929, 3030, 3131, 3232, 3333, 3434),
+    *(3535, 3636, 3737, 3838, 3939, 4040, 4141, 4242),
 )
 
 
@@ -68,9 +72,12 @@ def to_markdown(draws: Draws, took: float, jobs: int) -> str:
             "every seed the family has been run on. Seeds 101 and 202 are the development "
             "seeds of every change; each later pair up to 1111 and 1212 was held out until a "
             "change was measured on it; 1313-2626 were drawn after the earlier changes and "
-            "first run on them unchanged. The last change (the bootstrap's level shared among "
-            "the alliance scales, docs/feedback.md) was found on seeds 1616 and 1818, measured "
-            "on 101-2626 and judged once on 2727-3232, drawn for it; "
+            "first run on them unchanged. The bootstrap's level shared among the alliance "
+            "scales (docs/feedback.md) was found on seeds 1616 and 1818, measured on "
+            "101-2626 and judged once on 2727-3232, drawn for it; 3333 and 3434 were first "
+            "run on it as kept. The last change (the M-step on the drop component's bounds, "
+            "docs/feedback.md) was found on seed 2626, measured on 101, 202, 1919, 2424, "
+            "2626 and 3434 and judged once on 3535-4040, drawn for it; "
             f"{' and '.join(map(str, sorted(held)))}, the held-out seeds of the floors since "
             "(`bordin.validation.HELD_OUT_SEEDS`), were first run on it as kept."
             if seeds == SEEDS

@@ -121,29 +121,30 @@ FLOORS: Final = (
 #: Seeds that no change of the detectors was developed on (every change was measured on
 #: 101 and 202), and the floors the default detector shows on them at the same size, a
 #: little below the figures when they were first run (in docs/feedback-validation.md).
-#: On 3333 and 3434, first run with the bootstrap's level shared among the alliance
-#: scales: beats both SD criteria in 13 settings (random walk, frequent shallow: the 1-SD
-#: rule 0.704 against 0.691), within 0.03 in 13, worst gap 0.037 (the same setting). They
+#: On 4141 and 4242, first run with the M-step on the drop component's bounds: beats both
+#: SD criteria in 14 settings, within 0.03 in 13, worst gap 0.064 (sparse attendance,
+#: frequent; 0.066 with the code before the change, a hard draw for that setting). They
 #: guard against a change that wins on the development seeds by losing on new draws; a
 #: change must not be tuned by looking at them (once it has been, draw new held-out seeds:
 #: 303 and 404 were the held-out seeds until the bound on the drop component's depths, 505
 #: and 606 until the test of a session number's own residuals, each measured on them
 #: before it was kept, 707 and 808, then 909 and 1010, until EM was run to convergence:
 #: each pair was run once on a version of that change, and 1111 and 1212 until the shared
-#: level, measured on them with every seed of :class:`Draws` before it was kept; their
-#: figures for the change as kept are in docs/feedback.md).
-HELD_OUT_SEEDS: Final = (3333, 3434)
+#: level, measured on them with every seed of :class:`Draws` before it was kept, and 3333
+#: and 3434 until the M-step on the drop component's bounds, 3434 among the seeds it was
+#: measured on; their figures for the change as kept are in docs/feedback.md).
+HELD_OUT_SEEDS: Final = (4141, 4242)
 HELD_OUT_FLOORS: Final = (
-    Floor(FeedbackConfig().rupture_detector, min_beats_sd=13, min_close=12, max_worst_gap=0.04),
+    Floor(FeedbackConfig().rupture_detector, min_beats_sd=13, min_close=12, max_worst_gap=0.07),
 )
 #: The target of the issue that asked for the family: the default detector (the one that
 #: leads, ``FeedbackConfig().rupture_detector``) beats both SD criteria and is within 0.03
 #: of the oracle on every setting (14 settings). Met on the development seeds (101, 202)
-#: since the bound on the drop component's depths; not on every draw: on 7 of the 17
+#: since the bound on the drop component's depths; not on every draw: on 10 of the 21
 #: pairs of seeds the family has been run on (:class:`Draws`,
 #: docs/feedback-validation-draws.md), the 1-SD rule ahead on the random walk with
-#: frequent shallow ruptures on 10 of 34 seeds. On the means over the 34 seeds it holds,
-#: on that setting by 0.001 (0.705 against the 1-SD rule's 0.704).
+#: frequent shallow ruptures on 8 of 42 seeds. On the means over the 42 seeds it holds,
+#: on that setting by 0.010 (0.714 against the 1-SD rule's 0.704).
 TARGET: Final = Floor(
     FeedbackConfig().rupture_detector, min_beats_sd=14, min_close=14, max_worst_gap=0.03
 )

@@ -660,15 +660,16 @@ def test_a_session_number_whose_ruptures_the_pooled_residuals_dilute_is_tested_a
 
 @pytest.mark.slow
 def test_the_bootstrap_level_is_shared_among_the_scales_a_posterior_joins() -> None:
-    # seed 3131 of the family's AR(1) setting with rare deep ruptures (WAI-SR, subscales):
+    # seed 1818 of the family's AR(1) setting with rare deep ruptures (WAI-SR, subscales):
     # at the full level, one subscale's first fit (session 2, where no rupture starts)
-    # splits the null in two and flags about a third of the clients there; tested at the
-    # level shared among the four scales, no scale has a drop component at session 2
+    # splits the null in two (the bond, a quarter of the residuals in the drop component);
+    # tested at the level shared among the four scales, no scale has a drop component at
+    # session 2 (seed 3131 showed it too until the M-step on the drop component's bounds)
     from bordin.feedback._instruments import instrument_facts
     from bordin.validation.generators import FAMILY
 
     setting = next(s for s in FAMILY if s.name == "AR(1) trait, rare deep")
-    clinic = setting.generate(2000, seed=3131)
+    clinic = setting.generate(2000, seed=1818)
     assert not (clinic.truth["onset_session"] <= 2).any()
     prepared = prepare_scores(clinic.scores, alliance=clinic.alliance, outcomes=())
     sess = prepared.session_int
