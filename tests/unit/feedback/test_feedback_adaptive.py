@@ -579,6 +579,42 @@ def test_the_em_shares_a_bins_density_terms_whatever_the_residuals() -> None:
     np.testing.assert_array_equal(points[point], odd)
 
 
+@pytest.mark.parametrize("seed", [3, 4])
+def test_em_reaches_the_maximum_where_the_drop_component_sits_on_its_bounds(seed: int) -> None:
+    """Residuals drawn with the drop component on both its bounds (one null SD below the
+    null, as wide): EM from the fixed start reaches the likelihood of the best fit with
+    the weight held on a grid. With each component's M-step moved onto the bounds
+    afterwards, EM stopped 8-12 log-likelihood units short on these samples, at a drop
+    weight of 0.06-0.11 instead of about 0.3."""
+    from bordin.feedback._adaptive_kernels import Z_LIMIT, Z_STEP, _cells, _em
+
+    rng = np.random.default_rng(seed)
+    n = 60_000
+    drop = rng.random(n) < 0.28
+    z = np.where(drop, rng.normal(-0.83, 0.92, n), rng.normal(0.09, 0.92, n))
+    hist = np.zeros((N_BINS, N_LEVELS))
+    bins = np.clip(np.floor((z + Z_LIMIT) / Z_STEP).astype(int), 0, N_BINS - 1)
+    np.add.at(hist[:, N_LEVELS - 1], bins, 1.0)
+    centres = -Z_LIMIT + (np.arange(N_BINS) + 0.5) * Z_STEP
+    zc, lv, wo, wc = _cells(hist, np.zeros_like(hist), centres)
+    w = np.empty(zc.shape[0])
+    uniform = np.full(N_LEVELS, 1.0 / (N_LEVELS - 1))
+    uniform[-1] = 1.0
+
+    def fit(weight: float, held: bool) -> tuple[float, np.ndarray]:
+        p = np.array([weight, 0.0, 1.0, -1.5, 1.0])
+        ll = _em(zc, lv, wo, wc, 0.0, p, uniform.copy(), uniform.copy(), w, weight if held else 0.0)
+        return float(ll), p
+
+    best_held = max(fit(weight, True)[0] for weight in (0.1, 0.2, 0.3, 0.4))
+    ll, p = fit(0.05, False)
+    assert ll >= best_held - 0.5
+    assert 0.2 < p[0] < 0.45  # 0.28 of the residuals were drawn from the drop component
+    # within its bounds: at least one null scale below the null, no narrower
+    assert p[3] <= p[1] - p[2] + 1e-9
+    assert p[4] >= p[2] - 1e-9
+
+
 def test_the_combined_detection_is_the_largest_posterior_where_the_total_is_fitted() -> None:
     """combine_detections against its definition in numpy (numpy.fmax of the posteriors
     where the total's is not NaN, the fallback flags or-ed where it is)."""
