@@ -57,8 +57,8 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
    convergence, accelerated by SQUAREM (Varadhan & Roland, 2008): the likelihood is nearly
    flat along a ridge of drop weight against depth, and a fit stopped after a fixed number
    of steps stayed near where it started. The mixture is refitted at a session
-   number once the pooled residuals have grown by 10% (from the last fit, and from all
-   starts again once they have doubled).
+   number once the pooled residuals have grown by 10% (each null shape from its own last
+   fit, and from all starts again once they have doubled).
 4. *Threshold.* The posterior is made monotone in the residual (a larger drop is never less
    of a rupture: the likelihood ratio is replaced by its running maximum towards larger
    drops) and the posterior threshold maximises the expected F1 under the fitted mixture,

@@ -733,6 +733,27 @@ def test_the_bootstrap_level_is_shared_among_the_scales_a_posterior_joins() -> N
     assert all(float(model[s].weight[2]) < 1e-6 for s in model)
 
 
+@pytest.mark.slow
+def test_a_refit_starts_each_null_shape_from_its_own_last_fit() -> None:
+    # the validation family's sparse attendance drawn without ruptures (seed 101): refitted
+    # from the fit of the shape chosen last time (a normal null beside an empty drop
+    # component), EM for a t10 null climbed at session number 9 to the null split in two
+    # (47% of the residuals in the drop component, the null 0.48 SDs above zero), which
+    # passed AIC; 1,123 sessions were flagged at session numbers 9 and 10
+    from bordin.validation.generators import FAMILY
+
+    setting = next(s for s in FAMILY if s.name == "sparse attendance")
+    clinic = dataclasses.replace(setting, prevalence=0.0).generate(2000, seed=101)
+    assert clinic.truth.empty
+    norms = fit_clinic_norms(clinic.scores, alliance=clinic.alliance, outcomes=())
+    weight = norms.rupture_model["total"].weight
+    assert np.nanmax(weight) < 0.01
+    events = detect_ruptures(
+        clinic.scores, alliance=clinic.alliance, detector="adaptive", norms=norms
+    )
+    assert len(events) <= 0.001 * len(clinic.scores)
+
+
 def test_the_norms_summary_says_where_the_mixture_found_ruptures() -> None:
     """What `bordin norms show` and the API say of the rupture model: the session numbers
     with a drop component (share and depth) and those without, where this scale flags
