@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # `make demo HOST=0.0.0.0` opens the demo to the local network (to try the form on a phone).
 HOST ?= 127.0.0.1
+# `make unit` runs the tests in one process per core (pytest-xdist); `PYTEST_WORKERS=0` runs
+# them in this process (for a debugger).
+PYTEST_WORKERS ?= auto
 PORT ?= 8000
 
 .PHONY: setup demo test lint typecheck unit bench clean
@@ -27,7 +30,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test: lint typecheck unit
 
