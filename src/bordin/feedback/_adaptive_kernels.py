@@ -50,12 +50,11 @@ NULL_ONLY: Final = 1e-9
 BOUND_ITERATIONS: Final = 50
 #: The bootstrap test of the drop component where AIC keeps the null: its level (shared
 #: among the alliance scales a session's posterior is the largest of: see
-#: :func:`bordin.feedback._adaptive.fit_adaptive`), its largest number of samples, and the
-#: exceedances at which it stops (Besag & Clifford, 1991: (BOOT_EXCEED + 1) /
-#: (BOOT_SAMPLES + 1) > BOOT_ALPHA, so the test cannot pass then).
+#: :func:`bordin.feedback._adaptive.fit_adaptive`) and its largest number of samples. It
+#: stops once so many samples have reached the statistic that the test cannot pass (Besag
+#: & Clifford, 1991): 5 at this level, 1 at the level shared among four scales.
 BOOT_ALPHA: Final = 0.05
 BOOT_SAMPLES: Final = 99
-BOOT_EXCEED: Final = 5
 #: The drop component's depths are falls: the mean drop below the null's centre is at
 #: least this many SDs of the depths (the component's spread beyond the null's noise,
 #: sqrt(s1^2 - s0^2)), so that 97.5% of a normal distribution of depths lies below zero.
@@ -928,7 +927,7 @@ def _present(
         return True
     if stat <= 0.0:
         return False
-    return _bootstrap_p(stat, n, asked, null_p, null_nu, null_q0, nus, seed) <= alpha
+    return _bootstrap_p(stat, n, asked, null_p, null_nu, null_q0, nus, seed, alpha) <= alpha
 
 
 @numba.njit(**JIT)
@@ -1293,12 +1292,18 @@ def _bootstrap_p(
     null_q0: np.ndarray,
     nus: np.ndarray,
     seed: int,
+    alpha: float,
 ) -> float:
     """Monte Carlo p-value of the drop component's likelihood-ratio statistic ``stat``
     under the fitted null alone (McLachlan, 1987): samples of ``n`` residuals (rounded to
     the histogram's bins; ``asked`` of them with items, drawn from the null's item
     distribution) from the null, the statistic of each, at most BOOT_SAMPLES of them,
-    stopping once BOOT_EXCEED reach ``stat`` (Besag & Clifford, 1991)."""
+    stopping once so many reach ``stat`` that the p-value must exceed ``alpha`` (Besag &
+    Clifford, 1991; the p-value returned then is its least possible value, above
+    ``alpha``). The same decisions as drawing all of them; stopping at five exceedances
+    at every level drew samples (and the statistic's fits on each) until five had
+    reached ``stat`` where the first already decides (the level shared among four scales,
+    1.25%)."""
     np.random.seed(seed)
     n_levels = N_LEVELS
     probs = np.empty(N_BINS)
@@ -1323,7 +1328,7 @@ def _bootstrap_p(
     n_int = int(round(n))
     exceed = 0
     uncensored = np.zeros((N_BINS, n_levels))
-    for k in range(BOOT_SAMPLES):
+    for _ in range(BOOT_SAMPLES):
         per_level = _multinomial(n_int, level_p)
         counts = np.zeros((N_BINS, n_levels))
         for j in range(n_levels):
@@ -1339,8 +1344,9 @@ def _bootstrap_p(
             sample = _statistic(zc, lv, wo, wc, nus)
         if sample >= stat:
             exceed += 1
-            if exceed >= BOOT_EXCEED:
-                return exceed / (k + 1.0)
+            least = (exceed + 1.0) / (BOOT_SAMPLES + 1.0)
+            if least > alpha:
+                return least
     return (exceed + 1.0) / (BOOT_SAMPLES + 1.0)
 
 

@@ -779,3 +779,29 @@ def test_the_norms_summary_says_where_the_mixture_found_ruptures() -> None:
         "from this scale"
     )
     assert adaptive_module._ranges([2, 3, 4, 7, 9, 10]) == "2-4, 7, 9-10"
+
+
+def test_the_bootstrap_stops_once_its_test_cannot_pass_with_the_decision_of_every_sample() -> None:
+    # the drop component's bootstrap under a normal null of 3,000 residuals: at the level
+    # shared among four scales the first sample reaching the statistic decides, and the
+    # p-value returned then is the least the full run could give (2 in 100, above 1.25%);
+    # at the full level it stops at the fifth (6 in 100). Every decision is the one that
+    # drawing all 99 samples gives (alpha 1: no stop).
+    from bordin.feedback._adaptive import NU_GRID
+    from bordin.feedback._adaptive_kernels import BOOT_SAMPLES, _bootstrap_p
+
+    null_p = np.array([1e-9, 0.0, 1.0, -3.0, 1.0])
+    q0 = np.full(N_LEVELS, 1.0 / (N_LEVELS - 1))
+    q0[N_LEVELS - 1] = 1.0
+    stopped = set()
+    for stat in (0.05, 0.5, 2.0, 3.0, 4.5):
+        full = _bootstrap_p(stat, 3000.0, 0.0, null_p, 0.0, q0, NU_GRID, 7, 1.0)
+        for alpha in (BOOT_ALPHA, BOOT_ALPHA / 2, BOOT_ALPHA / 4):
+            p = _bootstrap_p(stat, 3000.0, 0.0, null_p, 0.0, q0, NU_GRID, 7, alpha)
+            assert (p <= alpha) == (full <= alpha), (stat, alpha)
+            assert p <= full
+            if p < full:
+                stopped.add(alpha)
+                least = np.ceil(alpha * (BOOT_SAMPLES + 1) + 1e-9) / (BOOT_SAMPLES + 1)
+                assert p == pytest.approx(least)
+    assert stopped == {BOOT_ALPHA, BOOT_ALPHA / 2, BOOT_ALPHA / 4}
