@@ -115,9 +115,35 @@ def _check_no_look_ahead(short: FeedbackResult, long: FeedbackResult, cut: int) 
     )
 
 
+def _rating_numbers(frame: pd.DataFrame) -> pd.Series:
+    """Each row's rating number: 1 + the client's earlier rated sessions (every row of these
+    clinics is rated)."""
+    order = frame.sort_values(["client_id", "session"])
+    return (order.groupby("client_id").cumcount() + 1).reindex(frame.index)
+
+
 @SETTINGS
 @given(frame=clinics(), cut=st.integers(2, 9))
-def test_no_look_ahead_when_the_clinic_is_cut_at_a_session(frame: pd.DataFrame, cut: int) -> None:
+def test_no_look_ahead_when_the_clinic_is_cut_at_a_rating(frame: pd.DataFrame, cut: int) -> None:
+    """Each client's ratings from the cut-th on taken away (all of them at sessions numbered
+    from the cut on): every signal at a session numbered below the cut is the same. The
+    rules pooled by session number rest on the sessions numbered up to a session, the
+    adaptive detector's parameters on the ratings numbered up to its rating number (at
+    most its session number); a cut at a session number alone would keep a client's third
+    rating at session 9 of the full clinic out of the rating-3 parameters, which the
+    sessions numbered 3-8 of other clients are judged by."""
+    short = frame[_rating_numbers(frame) < cut]
+    if short.empty:
+        return
+    _check_no_look_ahead(_run(short), _run(frame), cut)
+
+
+@SETTINGS
+@given(frame=clinics(), cut=st.integers(2, 9))
+def test_no_look_ahead_where_every_session_is_rated(frame: pd.DataFrame, cut: int) -> None:
+    """Where every client's sessions run 1, 2, 3, ... (rating number = session number), a
+    cut at a session number keeps every signal before it."""
+    frame = frame.assign(session=_rating_numbers(frame))
     short = frame[frame["session"] < cut]
     if short.empty:
         return
@@ -136,7 +162,11 @@ def test_appending_a_session_never_changes_earlier_signals(
     new["sac_total"] = data.draw(_alliance)
     new["phq9_total"] = data.draw(st.integers(0, 27))
     longer = pd.concat([frame, new], ignore_index=True)
-    _check_no_look_ahead(_run(frame), _run(longer), int(new["session"].iloc[0]))
+    # the client's n-th rating: no signal at a session numbered below n moves (the
+    # adaptive detector's parameters at rating numbers from n on take it in, and other
+    # clients' n-th ratings may lie at lower session numbers than this one)
+    rating = int((frame["client_id"] == client).sum()) + 1
+    _check_no_look_ahead(_run(frame), _run(longer), rating)
 
 
 ADAPTIVE = FeedbackConfig(clinic_sd_min_df=3, adaptive_min_residuals=5, adaptive_in_norms=True)
@@ -153,12 +183,13 @@ def _adaptive(frame: pd.DataFrame) -> pd.DataFrame:
 def test_adaptive_detector_has_no_look_ahead_and_ignores_row_order(
     frame: pd.DataFrame, cut: int, seed: int
 ) -> None:
-    """The adaptive detector's parameters at session s are fitted on sessions up to s: its
-    events before a cut are the same with or without the later sessions."""
+    """The adaptive detector's parameters at rating number r are fitted on the ratings
+    numbered up to r: its events before a cut are the same without each client's ratings
+    from the cut-th on."""
     full = _adaptive(frame)
     shuffled = frame.sample(frac=1.0, random_state=np.random.RandomState(seed % 2**32))
     pd.testing.assert_frame_equal(full, _adaptive(shuffled.reset_index(drop=True)))
-    short = frame[frame["session"] < cut]
+    short = frame[_rating_numbers(frame) < cut]
     if short.empty:
         return
     before = full[full["onset"] < cut].reset_index(drop=True)

@@ -59,6 +59,19 @@ class Prepared:
         return result
 
     @cached_property
+    def rating_int(self) -> IntArray:
+        """Per row, the client's rating number: 1 + the client's earlier rows with an
+        alliance total (the adaptive rupture detector's index: how many ratings its
+        prediction has behind it, which skipped sessions do not add to). Where a client's
+        sessions are numbered from 1 and every one is rated it is the session number; do
+        not modify."""
+        scale = "total" if "total" in self.alliance else next(iter(self.alliance))
+        rated = (~np.isnan(self.alliance[scale])).astype(np.int64)
+        before = np.cumsum(rated) - rated
+        result: IntArray = before - before[self.groups.start][self.groups.code] + 1
+        return result
+
+    @cached_property
     def frame(self) -> pd.DataFrame:
         """The identifying columns as one frame (client, therapist, session as integers,
         and the session date when given; index 0..n-1); built on first access."""

@@ -417,7 +417,7 @@ def compute_feedback(
     notes: list[str] = []
     # Values computed on first use and cached on ``prepared`` are made here, before the
     # worker starts, so neither thread computes them while the other reads them.
-    _ = prepared.session_int
+    _ = prepared.session_int, prepared.rating_int
     with _executor(prepared.groups.n_rows) as pool:
         if norms is None:
             # Fit the norms from the frame's own pooled sums: the rules' scale statistics

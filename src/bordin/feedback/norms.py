@@ -594,7 +594,7 @@ def fit_rupture_model(
     (:func:`rupture_item_levels`) when the caller has them."""
     if not config.adaptive_in_norms:
         return {}
-    sess = prepared.session_int
+    sess = prepared.rating_int
     top = int(sess.max()) + 1 if sess.size else 1
     if levels is None:
         levels = rupture_item_levels(prepared, config)

@@ -198,7 +198,7 @@ class RuptureInputs:
 
         def make() -> AdaptiveParams:
             p = self.prepared
-            sess = p.session_int
+            sess = p.rating_int
             return fit_adaptive(
                 p.alliance[scale],
                 p.groups.first,
@@ -222,7 +222,7 @@ class RuptureInputs:
             return adaptive_detect(
                 p.alliance[scale],
                 p.groups.first,
-                p.session_int,
+                p.rating_int,
                 self.item_levels(),
                 self.fitted_adaptive(scale),
                 self.config.sd_k_strict,
@@ -235,20 +235,20 @@ class RuptureInputs:
         """The threshold on the combined posterior of the total and its subscales, per
         session number: from the clinic norms when given, otherwise fitted on this frame."""
         p = self.prepared
-        top = int(p.session_int.max()) + 1 if p.session_int.size else 1
+        top = int(p.rating_int.max()) + 1 if p.rating_int.size else 1
         stored = self.fitted_adaptive("total").extended(top).combined_threshold
         if stored is not None:
             return stored
         posterior = self._combined(np.zeros(top)).posterior
         keep = fit_sample(p.groups.first)  # the rows the parameters were fitted on
         if keep is not None:
-            return combined_thresholds(posterior[keep], p.session_int[keep], top)
-        return combined_thresholds(posterior, p.session_int, top)
+            return combined_thresholds(posterior[keep], p.rating_int[keep], top)
+        return combined_thresholds(posterior, p.rating_int, top)
 
     def _combined(self, threshold: FloatArray) -> AdaptiveDetection:
         subs = [self.adaptive_scale(s) for s in SUBSCALES if s in self.prepared.alliance]
         return combine_detections(
-            self.adaptive_scale("total"), subs, self.prepared.session_int, threshold
+            self.adaptive_scale("total"), subs, self.prepared.rating_int, threshold
         )
 
     def adaptive(self, scale: str) -> AdaptiveDetection:
@@ -334,7 +334,8 @@ def run_detector(
         ``adaptive``: every parameter estimated from the clinic (prediction weight, residual
         scale, a t-null/normal-drop mixture with the rupture items as a second feature, an
         expected-F1 posterior threshold; on the total, the subscales' posteriors join the
-        total's), per session number without look-ahead, from the clinic norms when given
+        total's), per rating number (a client's n-th rated session) without look-ahead,
+        from the clinic norms when given
         (:mod:`bordin.feedback._adaptive`); its evidence is the posterior probability of a
         rupture.
     scale

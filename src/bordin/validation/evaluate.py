@@ -125,7 +125,10 @@ FLOORS: Final = (
 #: SD criteria in 14 settings, within 0.03 in 13, worst gap 0.064 (sparse attendance,
 #: frequent; 0.066 with the code before the change, a hard draw for that setting), and the
 #: same on the next change (each null shape refitted from its own last fit, judged on
-#: 4343-4848 and not looked at on these seeds before it was kept). They
+#: 4343-4848 and not looked at on these seeds before it was kept). The change after it
+#: (every parameter indexed by the client's rating number, judged on 4949-5454) moves only
+#: the sparse attendance settings; 4141 was looked at on those for another candidate, not
+#: kept, in the same session. They
 #: guard against a change that wins on the development seeds by losing on new draws; a
 #: change must not be tuned by looking at them (once it has been, draw new held-out seeds:
 #: 303 and 404 were the held-out seeds until the bound on the drop component's depths, 505

@@ -766,17 +766,17 @@ def test_the_norms_summary_says_where_the_mixture_found_ruptures() -> None:
     assert set(found) >= set(range(6, 13))
     assert all(model.threshold[s] == 1.0 for s in set(fitted) - set(found))
     text = model.fit_summary(2.0)
-    assert text.startswith("ruptures stand apart from chance movement at session numbers ")
+    assert text.startswith("ruptures stand apart from chance movement at rating numbers ")
     depth = (model.null_location[12] - model.drop_location[12]) / model.null_scale[12]
-    assert f"{depth:.1f} null SDs below the null at session 12" in text
+    assert f"{depth:.1f} null SDs below the null at rating 12" in text
     assert "at 2" in text and "(no flag from this scale there)" in text
     norms = fit_clinic_norms(frame, alliance="wai_sr", outcomes=())
     assert text in norms.describe()["rupture_model_total"]["text"]
     calm = _model(_clinic(1500, seed=23, rate=0.0)[0])
     assert calm.drop_sessions()[1] == []
     assert calm.fit_summary(2.0) == (
-        "no drop stands apart from chance movement at any session number (2-12): no flag "
-        "from this scale"
+        "no drop stands apart from chance movement at any rating number (2-12, a client's "
+        "n-th rated session): no flag from this scale"
     )
     assert adaptive_module._ranges([2, 3, 4, 7, 9, 10]) == "2-4, 7, 9-10"
 
