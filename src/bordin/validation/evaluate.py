@@ -128,7 +128,9 @@ FLOORS: Final = (
 #: 4343-4848 and not looked at on these seeds before it was kept). The change after it
 #: (every parameter indexed by the client's rating number, judged on 4949-5454) moves only
 #: the sparse attendance settings; 4141 was looked at on those for another candidate, not
-#: kept, in the same session. They
+#: kept, in the same session. With it: beats both SD criteria in 14, within 0.03 in 14,
+#: worst gap 0.023 (ceiling, 4 items; sparse attendance, frequent -0.003), the floors
+#: raised from 13, 12 and 0.07 to 14, 13 and 0.05. They
 #: guard against a change that wins on the development seeds by losing on new draws; a
 #: change must not be tuned by looking at them (once it has been, draw new held-out seeds:
 #: 303 and 404 were the held-out seeds until the bound on the drop component's depths, 505
@@ -140,16 +142,17 @@ FLOORS: Final = (
 #: measured on; their figures for the change as kept are in docs/feedback.md).
 HELD_OUT_SEEDS: Final = (4141, 4242)
 HELD_OUT_FLOORS: Final = (
-    Floor(FeedbackConfig().rupture_detector, min_beats_sd=13, min_close=12, max_worst_gap=0.07),
+    Floor(FeedbackConfig().rupture_detector, min_beats_sd=14, min_close=13, max_worst_gap=0.05),
 )
 #: The target of the issue that asked for the family: the default detector (the one that
 #: leads, ``FeedbackConfig().rupture_detector``) beats both SD criteria and is within 0.03
 #: of the oracle on every setting (14 settings). Met on the development seeds (101, 202)
-#: since the bound on the drop component's depths; not on every draw: on 10 of the 24
-#: pairs of seeds the family has been run on (:class:`Draws`,
+#: since the bound on the drop component's depths, and on the held-out seeds since every
+#: parameter was indexed by the client's rating number; not on every draw: on 14 of the
+#: 27 pairs of seeds the family has been run on (:class:`Draws`,
 #: docs/feedback-validation-draws.md), the 1-SD rule ahead on the random walk with
-#: frequent shallow ruptures on 8 of 48 seeds. On the means over the 48 seeds it holds,
-#: on that setting by 0.013 (0.717 against the 1-SD rule's 0.704).
+#: frequent shallow ruptures on 8 of 54 seeds. On the means over the 54 seeds it holds,
+#: on that setting by 0.015 (0.719 against the 1-SD rule's 0.704).
 TARGET: Final = Floor(
     FeedbackConfig().rupture_detector, min_beats_sd=14, min_close=14, max_worst_gap=0.03
 )
