@@ -233,7 +233,7 @@ class RuptureInputs:
 
     def combined_threshold(self) -> FloatArray:
         """The threshold on the combined posterior of the total and its subscales, per
-        session number: from the clinic norms when given, otherwise fitted on this frame."""
+        rating number: from the clinic norms when given, otherwise fitted on this frame."""
         p = self.prepared
         top = int(p.rating_int.max()) + 1 if p.rating_int.size else 1
         stored = self.fitted_adaptive("total").extended(top).combined_threshold
