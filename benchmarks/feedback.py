@@ -9,9 +9,12 @@ GAD-7), and times, in the same run:
 * ``compute_feedback`` -- all signals (the clinic norms with the adaptive rupture
   detector's fit, six rupture detectors on the total and the SD
   criteria on each subscale, repairs, ceiling, early alliance, outcome status and expected
-  curves for PHQ-9 and GAD-7, risk, alerts and the client table).
+  curves for PHQ-9 and GAD-7, risk, alerts and the client table);
+* ``fit_clinic_norms`` -- the norms alone (``bordin norms fit``; the service's refresh);
+* ``compute_feedback`` given those norms -- every signal judged against stored norms
+  (``bordin feedback --norms``; what the service computes).
 
-and prints both and their ratio (feedback time / loading time); the goal is <= 1. Each is
+and prints them and their ratios to the loading time; the goal is <= 1. Each is
 timed ``--repeat`` times and the best time is reported. The first ``compute_feedback`` call
 in a process also loads the compiled kernels (compiling them if their on-disk cache is
 missing); it is timed and printed apart.
@@ -28,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bordin.feedback import compute_feedback
+from bordin.feedback import compute_feedback, fit_clinic_norms
 from bordin.simulate import SimulationConfig, simulate_clinic
 
 
@@ -88,6 +91,18 @@ def main() -> None:
         return result
 
     compute, compute_cpu, result = best_of(args.repeat, signals)
+    fit, fit_cpu, norms = best_of(
+        args.repeat,
+        lambda: fit_clinic_norms(frame, alliance="sac", outcomes=("phq9", "gad7")),
+    )
+
+    def judged() -> object:
+        """Every signal against the norms just fitted, tables built."""
+        given = compute_feedback(frame, alliance="sac", outcomes=("phq9", "gad7"), norms=norms)
+        _ = given.sessions, given.clients
+        return given
+
+    with_norms, with_norms_cpu, _ = best_of(args.repeat, judged)
     start, start_cpu = time.perf_counter(), time.process_time()
     n_alerts = len(result.alerts)  # type: ignore[attr-defined]
     texts, texts_cpu = time.perf_counter() - start, time.process_time() - start_cpu
@@ -95,11 +110,17 @@ def main() -> None:
     print("                                    wall      cpu")
     print(f"load (pandas.read_csv, reference): {load:7.3f}s {load_cpu:7.3f}s")
     print(f"compute_feedback (all signals, tables built): {compute:7.3f}s {compute_cpu:7.3f}s")
+    print(f"fit_clinic_norms (the norms alone):  {fit:7.3f}s {fit_cpu:7.3f}s")
+    print(f"compute_feedback, norms given:       {with_norms:7.3f}s {with_norms_cpu:7.3f}s")
     print(f"alert texts ({n_alerts:,} alerts, lazy): {texts:7.3f}s {texts_cpu:7.3f}s")
     print(f"first call in this process:        {first_call:7.3f}s   (loads the compiled kernels)")
     print(
         f"ratio feedback / load:             {compute / load:7.2f}  {compute_cpu / load_cpu:7.2f}"
         "   (goal <= 1)"
+    )
+    print(
+        f"ratio norms given / load:          {with_norms / load:7.2f}  "
+        f"{with_norms_cpu / load_cpu:7.2f}   (goal <= 1)"
     )
 
 

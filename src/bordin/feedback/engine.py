@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bordin.errors import InputError
+from bordin.feedback import _threads
 from bordin.feedback._alert_rules import build_alerts
 from bordin.feedback._categorical import from_codes
 from bordin.feedback._groups import FloatArray
@@ -164,29 +165,6 @@ def _alliance_rc(prepared: Prepared, config: FeedbackConfig) -> float | None:
 
 def _codes_where(codes: np.ndarray, mask: np.ndarray, labels: tuple[str, ...]) -> pd.Categorical:
     return from_codes(np.where(mask, codes, -1), labels)
-
-
-#: Below this many rows the engine runs on the calling thread alone: starting the worker
-#: thread costs more than it saves (a client's recompute in the service is a few rows).
-THREADED_FROM_ROWS: Final = 20_000
-
-
-class _InlineExecutor(Executor):
-    """Runs each task at once on the calling thread (the pool for small frames)."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # the future carries it, as a pool's would
-            future.set_exception(exc)
-        return future
-
-
-def _executor(n_rows: int) -> Executor:
-    """Two threads for a large frame, the calling thread alone for a small one; every task
-    computes the same either way, so the result is bit-identical."""
-    return ThreadPoolExecutor(max_workers=2) if n_rows >= THREADED_FROM_ROWS else _InlineExecutor()
 
 
 def _rupture_side(
@@ -418,7 +396,7 @@ def compute_feedback(
     # Values computed on first use and cached on ``prepared`` are made here, before the
     # worker starts, so neither thread computes them while the other reads them.
     _ = prepared.session_int, prepared.rating_int
-    with _executor(prepared.groups.n_rows) as pool:
+    with _threads.executor(prepared.groups.n_rows) as pool:
         if norms is None:
             # Fit the norms from the frame's own pooled sums: the rules' scale statistics
             # (whose clinic SD is then exactly the fitted norms') and the outcome signals

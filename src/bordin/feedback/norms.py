@@ -70,6 +70,7 @@ from bordin.feedback._groups import FloatArray
 from bordin.feedback._instruments import instrument_facts
 from bordin.feedback._prepare import Prepared, instrument_id, prepare_scores
 from bordin.feedback._scales import scale_stats
+from bordin.feedback._threads import executor
 from bordin.feedback.config import FeedbackConfig
 from bordin.feedback.early import INSTRUMENT_CUTOFF, early_reference
 from bordin.feedback.outcomes import OutcomeSignals, assess_outcome
@@ -687,6 +688,13 @@ def fit_clinic_norms(
     """
     config = config or FeedbackConfig()
     prepared = prepare_scores(scores, alliance=instrument_id(alliance), outcomes=tuple(outcomes))
-    return fit_norms(
-        prepared, config, dates=scores_date_range(scores), fallback=fallback, fitted_at=fitted_at
-    )
+    # on two threads for a large frame, as in compute_feedback (the same norms either way)
+    with executor(prepared.groups.n_rows) as pool:
+        return fit_norms(
+            prepared,
+            config,
+            pool=pool,
+            dates=scores_date_range(scores),
+            fallback=fallback,
+            fitted_at=fitted_at,
+        )

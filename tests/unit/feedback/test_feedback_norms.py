@@ -155,15 +155,19 @@ def test_without_a_cutoff_the_early_reference_is_the_clinic_percentile() -> None
 
 
 def test_two_threads_and_one_give_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Large frames run on two threads, small ones on the calling thread: bit-identical."""
-    from bordin.feedback import engine
+    """Large frames run on two threads, small ones on the calling thread: bit-identical,
+    the norms fitted alone (`bordin norms fit`, the service's refresh) as well."""
+    from bordin.feedback import _threads
     from bordin.simulate import SimulationConfig, simulate_clinic
 
     scores = simulate_clinic(SimulationConfig(n_clients=2500), seed=4).scores
-    assert len(scores) >= engine.THREADED_FROM_ROWS
+    assert len(scores) >= _threads.THREADED_FROM_ROWS
     threaded = compute_feedback(scores, outcomes=("phq9", "gad7"))
-    monkeypatch.setattr(engine, "THREADED_FROM_ROWS", 10**9)
+    threaded_norms = fit_clinic_norms(scores, outcomes=("phq9", "gad7"))
+    monkeypatch.setattr(_threads, "THREADED_FROM_ROWS", 10**9)
     inline = compute_feedback(scores, outcomes=("phq9", "gad7"))
+    inline_norms = fit_clinic_norms(scores, outcomes=("phq9", "gad7"))
+    assert threaded_norms.to_dict() == inline_norms.to_dict() == inline.norms.to_dict()
     pd.testing.assert_frame_equal(threaded.sessions, inline.sessions)
     pd.testing.assert_frame_equal(threaded.ruptures, inline.ruptures)
     pd.testing.assert_frame_equal(threaded.clients, inline.clients)
