@@ -41,11 +41,10 @@ from bordin.validation import HELD_OUT_SEEDS, TARGET, Draws, FamilyResult, evalu
 #: after it) was found on 1313 (sparse attendance, frequent), measured on 101, 202, 303,
 #: 404, 1313, 2626 and 3737 and judged once on 4949-5454, drawn for it (4141 was looked at
 #: on the sparse settings for another candidate, not kept, in the same session). The
-#: bootstrap confirmed on 399 samples (the change after it) was found on 2828 (sparse
-#: attendance), measured on 101 and 202 and judged once on 5555-6060, drawn for it; the
-#: null split at the weight's bound refused (the change after that) was found on 5757
-#: among those (AR(1) trait, rare deep), measured on 101 and 202 and judged once on
-#: 6161-6666, drawn for it.
+#: null split at the weight's bound refused (the change after it) was found on 5757 (AR(1)
+#: trait, rare deep) of 5555-6060, drawn to judge another candidate (the bootstrap
+#: confirmed on 399 samples, not kept) and first run unchanged, measured on 101 and 202
+#: and judged once on 6161-6666, drawn after it was found.
 SEEDS = (
     *(101, 202, 303, 404, 505, 606, 707, 808, 909, 1010, 1111, 1212, 1313, 1414),
     *(1515, 1616, 1717, 1818, 1919, 2020, 2121, 2222, 2323, 2424, 2525, 2626),
@@ -102,12 +101,10 @@ def to_markdown(draws: Draws, took: float, jobs: int) -> str:
             "found on seed 1313 (sparse attendance, frequent), was measured on 101, 202, 303, "
             "404, 1313, 2626 and 3737 and judged once on 4949-5454, drawn for it; 4141 was "
             "looked at on the sparse settings for another candidate, not kept, in the same "
-            "session. Two changes to the test of the drop component (docs/feedback.md): its "
-            "bootstrap confirmed on 399 samples, found on seed 2828 (sparse attendance), was "
-            "measured on 101 and 202 and judged once on 5555-6060, drawn for it; a drop "
-            "component at its weight's bound under every null shape refused, found on 5757 "
-            "(AR(1) trait, rare deep) among those, was measured on 101 and 202 and judged "
-            "once on 6161-6666, drawn for it."
+            "session. A drop component at its weight's bound under every null shape refused "
+            "(docs/feedback.md) was found on seed 5757 (AR(1) trait, rare deep) of 5555-6060, "
+            "drawn to judge another candidate (not kept) and first run unchanged, measured "
+            "on 101 and 202 and judged once on 6161-6666, drawn after it was found."
             if seeds == SEEDS
             else "the seeds above."
         ),

@@ -79,11 +79,11 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
    The null alone takes the mixture's shape or a lighter-tailed one, whichever fits best
    (a heavier-tailed null beside a drop component can pass for a lighter-tailed null
    split in two). Where AIC keeps the null alone, a parametric bootstrap of the
-   likelihood-ratio statistic under the fitted null alone (McLachlan, 1987; 99 samples,
-   confirmed on 399 where they find the drop component, each stage stopped once enough
-   samples exceed the statistic that it cannot pass: Besag & Clifford, 1991) keeps the
-   drop component when the statistic is in the upper 5% of its distribution there (on
-   an instrument with subscales the 5% is shared among the scales, step 5). A drop
+   likelihood-ratio statistic under the fitted null alone (McLachlan, 1987; at most 99
+   samples, stopped once enough exceed the statistic that the test cannot pass: Besag &
+   Clifford, 1991) keeps the drop component when the statistic is in the upper 5% of its
+   distribution there (on an instrument with subscales the 5% is shared among the scales,
+   step 5). A drop
    component at its weight's bound under every null shape (half the residuals: the null
    split in two, step 3) is never kept, whatever its likelihood. Where the test on the
    pooled residuals keeps the null alone, a drop component is also fitted on the session

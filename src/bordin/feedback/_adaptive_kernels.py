@@ -50,13 +50,11 @@ NULL_ONLY: Final = 1e-9
 BOUND_ITERATIONS: Final = 50
 #: The bootstrap test of the drop component where AIC keeps the null: its level (shared
 #: among the alliance scales a session's posterior is the largest of: see
-#: :func:`bordin.feedback._adaptive.fit_adaptive`), its number of samples, and the number
-#: it is confirmed on where those find the drop component (:func:`_bootstrap_p`). It
+#: :func:`bordin.feedback._adaptive.fit_adaptive`) and its largest number of samples. It
 #: stops once so many samples have reached the statistic that the test cannot pass (Besag
-#: & Clifford, 1991): 5 of 99 at this level, 1 at the level shared among four scales.
+#: & Clifford, 1991): 5 at this level, 1 at the level shared among four scales.
 BOOT_ALPHA: Final = 0.05
 BOOT_SAMPLES: Final = 99
-BOOT_CONFIRM: Final = 399
 #: The drop component's depths are falls: the mean drop below the null's centre is at
 #: least this many SDs of the depths (the component's spread beyond the null's noise,
 #: sqrt(s1^2 - s0^2)), so that 97.5% of a normal distribution of depths lies below zero.
@@ -1327,33 +1325,17 @@ def _bootstrap_p(
     nus: np.ndarray,
     seed: int,
     alpha: float,
-    first: int = BOOT_SAMPLES,
-    confirm: int = BOOT_CONFIRM,
 ) -> float:
     """Monte Carlo p-value of the drop component's likelihood-ratio statistic ``stat``
     under the fitted null alone (McLachlan, 1987): samples of ``n`` residuals (rounded to
     the histogram's bins; ``asked`` of them with items, drawn from the null's item
-    distribution) from the null and the statistic of each (:func:`_null_sample`).
-
-    ``first`` samples (:data:`BOOT_SAMPLES`) first; where their p-value is at most
-    ``alpha`` (the drop component found), ``confirm`` (:data:`BOOT_CONFIRM`) in all, the
-    first among them, and the p-value is that of all of them.
-    Either stage stops once so many samples reach ``stat`` that its p-value must exceed
+    distribution) from the null, the statistic of each (:func:`_null_sample`), at most
+    BOOT_SAMPLES of them, stopping once so many reach ``stat`` that the p-value must exceed
     ``alpha`` (Besag & Clifford, 1991; the p-value returned then is its least possible
-    value, above ``alpha``), with the decision of drawing them all. The drop component is
-    thus kept only where both the first samples and all of them put the statistic in the
-    upper ``alpha`` of its distribution, a test of level at most ``alpha``.
-
-    Why confirm: 99 samples estimate a p-value near the level coarsely (near 5%, a
-    standard error of 2 points), and a drop component a test kept by that chance alone
-    flags sessions at every session number it is kept at. The validation family's sparse
-    attendance, seed 2828: the first fit (2000 residuals, a client's second rating) found a
-    drop component holding 39% of the residuals, a null split in two, at a p-value of 0.04
-    on 99 samples whose value on 999 is 0.06 to 0.08 (by the seed); 968 sessions flagged
-    at rating numbers 2-3, a tenth of them ruptures. Confirming every decision on 399
-    samples costs a few seconds where the first samples find one, and nothing where they
-    do not, which is most tests (the decisions of :func:`fit_mixtures` where AIC already
-    decides draw none)."""
+    value, above ``alpha``). The same decisions as drawing all of them; stopping at five
+    exceedances at every level drew samples (and the statistic's fits on each) until five
+    had reached ``stat`` where the first already decides (the level shared among four
+    scales, 1.25%)."""
     np.random.seed(seed)
     n_levels = N_LEVELS
     probs = np.empty(N_BINS)
@@ -1377,17 +1359,14 @@ def _bootstrap_p(
     level_p /= s_lv
     n_int = int(round(n))
     exceed = 0
-    drawn = 0
-    for samples in (first, confirm):
-        while drawn < samples:
-            drawn += 1
-            sample = _null_sample(n_int, level_p, probs, centres, null_p, null_nu, null_q0, nus)
-            if sample >= stat:
-                exceed += 1
-                least = (exceed + 1.0) / (samples + 1.0)
-                if least > alpha:
-                    return least
-    return (exceed + 1.0) / (drawn + 1.0)
+    for _ in range(BOOT_SAMPLES):
+        sample = _null_sample(n_int, level_p, probs, centres, null_p, null_nu, null_q0, nus)
+        if sample >= stat:
+            exceed += 1
+            least = (exceed + 1.0) / (BOOT_SAMPLES + 1.0)
+            if least > alpha:
+                return least
+    return (exceed + 1.0) / (BOOT_SAMPLES + 1.0)
 
 
 @numba.njit(**JIT)
