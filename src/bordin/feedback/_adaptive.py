@@ -83,9 +83,9 @@ Steps, each estimated per session number *s* on the sessions numbered up to *s*:
    samples, stopped once enough exceed the statistic that the test cannot pass: Besag &
    Clifford, 1991) keeps the drop component when the statistic is in the upper 5% of its
    distribution there (on an instrument with subscales the 5% is shared among the scales,
-   step 5). A drop
-   component at its weight's bound under every null shape (half the residuals: the null
-   split in two, step 3) is never kept, whatever its likelihood. Where the test on the
+   step 5). A drop component at its weight's bound under every null shape (half the
+   residuals: the null split in two, step 3) is never kept, whatever its likelihood.
+   Where the test on the
    pooled residuals keeps the null alone, a drop component is also fitted on the session
    number's own residuals (pooled back until ``adaptive_min_residuals``) beside the pooled
    null alone, held (the residuals are scaled per session number: chance movement is the

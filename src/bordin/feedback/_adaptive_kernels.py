@@ -1291,22 +1291,24 @@ def _null_sample(
     level_p: np.ndarray,
     probs: np.ndarray,
     centres: np.ndarray,
+    uncensored: np.ndarray,
     null_p: np.ndarray,
     null_nu: float,
     null_q0: np.ndarray,
     nus: np.ndarray,
 ) -> float:
     """The drop component's likelihood-ratio statistic on one sample of ``n_int``
-    residuals drawn from the null (bins ``probs``, item levels ``level_p``), fitted as on
-    the clinic's: with null shapes ``nus``, as :func:`_statistic`; without, the null held
-    (a session number's own residuals beside the clinic's null, :func:`_own_fit`)."""
+    residuals drawn from the null (bins ``probs``, item levels ``level_p``; ``uncensored``
+    an all-zero bin x level array, the sample's censored residuals), fitted as on the
+    clinic's: with null shapes ``nus``, as :func:`_statistic`; without, the null held (a
+    session number's own residuals beside the clinic's null, :func:`_own_fit`)."""
     n_levels = N_LEVELS
     per_level = _multinomial(n_int, level_p)
     counts = np.zeros((N_BINS, n_levels))
     for j in range(n_levels):
         if per_level[j] > 0:
             counts[:, j] = _multinomial(per_level[j], probs)
-    zc, lv, wo, wc = _cells(counts, np.zeros((N_BINS, n_levels)), centres)
+    zc, lv, wo, wc = _cells(counts, uncensored, centres)
     if nus.shape[0] == 0:
         w = np.empty(zc.shape[0])
         ll1 = _fit_drop(zc, lv, wo, wc, null_p, null_nu, null_q0, w)[0]
@@ -1359,8 +1361,11 @@ def _bootstrap_p(
     level_p /= s_lv
     n_int = int(round(n))
     exceed = 0
+    uncensored = np.zeros((N_BINS, n_levels))
     for _ in range(BOOT_SAMPLES):
-        sample = _null_sample(n_int, level_p, probs, centres, null_p, null_nu, null_q0, nus)
+        sample = _null_sample(
+            n_int, level_p, probs, centres, uncensored, null_p, null_nu, null_q0, nus
+        )
         if sample >= stat:
             exceed += 1
             least = (exceed + 1.0) / (BOOT_SAMPLES + 1.0)
